@@ -1,0 +1,57 @@
+# Two commands on a fresh machine with Python 3.11 and make: `make demo` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# uv: the one on PATH, else a private copy bootstrapped into .tools/ from PyPI.
+UV := $(shell command -v uv 2>/dev/null)
+ifeq ($(UV),)
+UV := .tools/bin/uv
+endif
+export UV_PYTHON_DOWNLOADS := never
+VENV := .venv/bin
+
+.PHONY: help install demo test lint format contract ui docs clean
+
+help:
+	@echo "make demo      synthetic BW data -> build -> published indicators (data/demo)"
+	@echo "make test      lint + contract check + all tests"
+	@echo "make ui        Dagster UI on the project's definitions (IMW_HOME, default ./data)"
+	@echo "make contract  regenerate files derived from ingest/contract.py"
+
+.tools/bin/uv:
+	python3 -m venv .tools
+	.tools/bin/python -m pip install --quiet --disable-pip-version-check uv
+
+$(VENV)/imw: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen
+	@touch $@
+
+install: $(VENV)/imw
+
+demo: install
+	$(VENV)/imw demo
+
+lint: install
+	$(VENV)/ruff check .
+	$(VENV)/ruff format --check .
+	$(VENV)/sqlfluff lint dbt_project/models dbt_project/tests dbt_project/macros
+	$(VENV)/imw contract --check
+
+test: lint
+	$(VENV)/pytest
+
+format: install
+	$(VENV)/ruff format .
+	$(VENV)/ruff check --fix .
+
+contract: install
+	$(VENV)/imw contract --write
+
+ui: install
+	$(VENV)/dagster dev -m orchestration.definitions
+
+docs: install
+	cd dbt_project && ../$(VENV)/dbt docs generate --profiles-dir . && ../$(VENV)/dbt docs serve --profiles-dir .
+
+clean:
+	rm -rf dbt_project/target dbt_project/logs .pytest_cache .ruff_cache

@@ -1,0 +1,20 @@
+{#- The indicators that have a contribution model (models/intermediate/indicators/int_contrib_<id>.sql).
+    The single list that int_indicator_contributions unions and that the marts' grid covers:
+    to add an indicator, write int_contrib_<id>.sql (+ .yml) and add its id here. Metadata of all
+    22 indicators lives in seeds/indicator_catalogue.csv. -#}
+{% macro implemented_indicators() -%}
+    {{ return(['CM01', 'CM05']) }}
+{%- endmacro %}
+
+{#- `'CM01', 'CM05'` for an SQL `in (...)` list. -#}
+{% macro implemented_indicators_sql() -%}
+    {%- for indicator_id in implemented_indicators() -%}
+        '{{ indicator_id }}'{% if not loop.last %}, {% endif %}
+    {%- endfor -%}
+{%- endmacro %}
+
+{#- INDICATORS.md: case_end = abschluss_datum, or open (infinitely late) when empty. closure_date
+    stays NULL in the models; comparisons go through this so an open case sorts after every date. -#}
+{% macro case_end(closure_date) -%}
+    coalesce({{ closure_date }}, date '9999-12-31')
+{%- endmacro %}

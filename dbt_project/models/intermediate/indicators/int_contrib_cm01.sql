@@ -1,0 +1,29 @@
+-- CM01 plan coverage. Denominator: CM cases active in P with min(case_end, P.end) - first contact
+-- >= 56 days. Numerator: of those, cases whose first signature is <= min(case_end, P.end), so a
+-- plan signed after closure or after P.end does not count (it counts in a later P, if active).
+with case_periods as (
+    select * from {{ ref('int_case_periods') }}
+),
+
+first_signatures as (
+    select * from {{ ref('int_case_first_signature') }}
+)
+
+select
+    'CM01' as indicator_id,
+    case_periods.period,
+    case_periods.period_type,
+    case_periods.provider,
+    'case' as entity_type,
+    case_periods.case_id as entity_id,
+    case when first_signatures.first_signed_on <= case_periods.effective_end then 1 else 0 end
+        as numerator,
+    1 as denominator
+from case_periods
+left join first_signatures
+    on
+        case_periods.provider = first_signatures.provider
+        and case_periods.case_id = first_signatures.case_id
+where
+    case_periods.is_case_management
+    and date_diff('day', case_periods.first_contact_date, case_periods.effective_end) >= 56

@@ -1,0 +1,17 @@
+-- Every indicator's contributions in one long table: one row per indicator, period and contributing
+-- entity. The marts sum numerator and denominator over the providers of a unit and count the
+-- distinct entities of the catalogue's base_n_entity type (see int_indicator_contributions.yml).
+-- The list of unioned models is implemented_indicators() (macros/indicators.sql).
+{% for indicator_id in implemented_indicators() %}
+    select
+        cast(indicator_id as varchar) as indicator_id,
+        cast(period as varchar) as period,
+        cast(period_type as varchar) as period_type,
+        cast(provider as varchar) as provider,
+        cast(entity_type as varchar) as entity_type,
+        cast(entity_id as varchar) as entity_id,
+        cast(numerator as double) as numerator,
+        cast(denominator as double) as denominator
+    from {{ ref('int_contrib_' ~ indicator_id | lower) }}
+    {% if not loop.last %}union all{% endif %}
+{% endfor %}

@@ -1,0 +1,39 @@
+-- Case × period for every period in which the case is active (INDICATORS.md): first contact on or
+-- before P.end and case_end on or after P.start, an open case being infinitely late.
+with cases as (
+    select * from {{ ref('int_cases') }}
+),
+
+periods as (
+    select * from {{ ref('int_periods') }}
+),
+
+active as (
+    select
+        cases.provider,
+        cases.case_id,
+        cases.person_id,
+        cases.position_id,
+        cases.case_type,
+        cases.is_case_management,
+        cases.first_contact_date,
+        cases.closure_date,
+        periods.period,
+        periods.period_type,
+        periods.period_start,
+        periods.period_end,
+        greatest(cases.first_contact_date, periods.period_start) as effective_start,
+        least({{ case_end('cases.closure_date') }}, periods.period_end) as effective_end
+    from cases
+    inner join periods
+        on
+            cases.first_contact_date <= periods.period_end
+            and {{ case_end('cases.closure_date') }} >= periods.period_start
+)
+
+select
+    *,
+    -- both ends counted
+    date_diff('day', effective_start, effective_end) + 1 as case_days,
+    (closure_date is null or closure_date > period_end) as is_open_at_period_end
+from active

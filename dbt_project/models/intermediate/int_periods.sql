@@ -1,0 +1,54 @@
+-- Reporting periods: every calendar year from the first year with data to the year of the newest
+-- accepted `stand`, and the four quarters of each of those years (INDICATORS.md "Periods").
+with first_years as (
+    -- Years in which data starts. Indicators built on other extracts (grants, payouts) add their
+    -- first year here as a further union branch.
+    select min(year(first_contact_date)) as first_year
+    from {{ ref('stg_cases') }}
+),
+
+bounds as (
+    select
+        (select min(first_year) from first_years) as first_year,
+        (select max(year(stand)) from {{ source('raw', 'current_batches') }}) as last_year
+),
+
+years as (
+    select unnest(generate_series(first_year, last_year)) as period_year
+    from bounds
+    where first_year is not null and last_year is not null
+),
+
+quarters as (
+    select unnest(generate_series(1, 4)) as period_quarter
+),
+
+year_periods as (
+    select
+        cast(period_year as varchar) as period,
+        'YEAR' as period_type,
+        period_year,
+        cast(null as integer) as period_quarter,
+        make_date(period_year, 1, 1) as period_start,
+        make_date(period_year, 12, 31) as period_end
+    from years
+),
+
+quarter_periods as (
+    select
+        cast(years.period_year as varchar) || 'Q' || cast(quarters.period_quarter as varchar) as period,
+        'QUARTER' as period_type,
+        years.period_year,
+        quarters.period_quarter,
+        make_date(years.period_year, 3 * quarters.period_quarter - 2, 1) as period_start,
+        cast(
+            make_date(years.period_year, 3 * quarters.period_quarter - 2, 1)
+            + interval 3 month - interval 1 day as date
+        ) as period_end
+    from years
+    cross join quarters
+)
+
+select * from year_periods
+union all
+select * from quarter_periods

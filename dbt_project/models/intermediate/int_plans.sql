@@ -1,0 +1,41 @@
+-- One row per integration plan. All versions of a plan belong to one case (contract rule); should
+-- deliveries disagree, the case of the highest version wins.
+with versions as (
+    select * from {{ ref('stg_plan_versions') }}
+),
+
+highest_version as (
+    select
+        provider,
+        plan_id,
+        case_id,
+        version as latest_version
+    from versions
+    qualify row_number() over (partition by provider, plan_id order by version desc) = 1
+),
+
+per_plan as (
+    select
+        provider,
+        plan_id,
+        count(*) as version_count,
+        min(created_on) as first_created_on,
+        -- min() skips unsigned drafts (NULL): a plan with drafts only has no signature
+        min(signed_on) as first_signed_on
+    from versions
+    group by provider, plan_id
+)
+
+select
+    highest_version.provider,
+    highest_version.plan_id,
+    highest_version.case_id,
+    highest_version.latest_version,
+    per_plan.version_count,
+    per_plan.first_created_on,
+    per_plan.first_signed_on
+from highest_version
+inner join per_plan
+    on
+        highest_version.provider = per_plan.provider
+        and highest_version.plan_id = per_plan.plan_id

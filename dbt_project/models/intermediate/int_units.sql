@@ -1,0 +1,23 @@
+-- Organisational units: one row per provider with a current accepted snapshot, placed in the
+-- AGS hierarchy (Kreis = first 5 digits, RB = first 3, Land = 08). The funding authority ('08',
+-- AUTHORITY_PROVIDER in ingest/contract.py) delivers no case data and is no provider.
+with providers as (
+    select distinct provider
+    from {{ source('raw', 'current_batches') }}
+    where provider is not null and provider <> '08'
+),
+
+kreise as (
+    select * from {{ ref('kreise_bw') }}
+)
+
+select
+    providers.provider,
+    case when length(providers.provider) = 5 then 'KREIS' else 'GEMEINDE' end as provider_type,
+    left(providers.provider, 5) as kreis_code,
+    left(providers.provider, 3) as rb_code,
+    '08' as land_code,
+    kreise.kreis_name,
+    kreise.rb_name
+from providers
+left join kreise on left(providers.provider, 5) = kreise.kreis_ags

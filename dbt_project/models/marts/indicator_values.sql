@@ -1,0 +1,96 @@
+-- Indicator values for every implemented indicator, period of its period types and unit of its
+-- levels (the full grid: a unit without contributions gets 0 / 0, value NULL, base_n 0).
+-- Unsuppressed: the build database is for operators; published.indicator_values applies
+-- suppression. Higher levels sum numerators and denominators, never average ratios.
+with catalogue as (
+    select *
+    from {{ ref('indicator_catalogue') }}
+    where indicator_id in ({{ implemented_indicators_sql() }})
+),
+
+periods as (
+    select * from {{ ref('int_periods') }}
+),
+
+unit_levels as (
+    select * from {{ ref('int_unit_levels') }}
+),
+
+contributions as (
+    select * from {{ ref('int_indicator_contributions') }}
+),
+
+units as (
+    select distinct
+        level,
+        unit_code
+    from unit_levels
+),
+
+grid as (
+    select
+        catalogue.indicator_id,
+        periods.period,
+        periods.period_type,
+        units.level,
+        units.unit_code,
+        catalogue.base_n_entity,
+        catalogue.suppress_small_cells
+    from catalogue
+    inner join periods
+        on list_contains(string_split(catalogue.period_types, ','), periods.period_type)
+    inner join units
+        on list_contains(string_split(catalogue.levels, ','), units.level)
+),
+
+aggregated as (
+    select
+        contributions.indicator_id,
+        contributions.period,
+        unit_levels.level,
+        unit_levels.unit_code,
+        sum(contributions.numerator) as numerator,
+        sum(contributions.denominator) as denominator,
+        -- entity ids are unique within a provider (contract), so count (provider, id) pairs
+        count(distinct [contributions.provider, contributions.entity_id])
+        filter (where contributions.entity_type = catalogue.base_n_entity) as base_n
+    from contributions
+    inner join unit_levels on contributions.provider = unit_levels.provider
+    inner join catalogue on contributions.indicator_id = catalogue.indicator_id
+    group by contributions.indicator_id, contributions.period, unit_levels.level, unit_levels.unit_code
+),
+
+valued as (
+    select
+        grid.indicator_id,
+        grid.period,
+        grid.period_type,
+        grid.level,
+        grid.unit_code,
+        coalesce(aggregated.numerator, 0) as numerator,
+        coalesce(aggregated.denominator, 0) as denominator,
+        case
+            when grid.base_n_entity is not null then coalesce(aggregated.base_n, 0)
+        end as base_n,
+        grid.suppress_small_cells
+    from grid
+    left join aggregated
+        on
+            grid.indicator_id = aggregated.indicator_id
+            and grid.period = aggregated.period
+            and grid.level = aggregated.level
+            and grid.unit_code = aggregated.unit_code
+)
+
+select
+    cast(indicator_id as varchar) as indicator_id,
+    cast(period as varchar) as period,
+    cast(period_type as varchar) as period_type,
+    cast(level as varchar) as level,
+    cast(unit_code as varchar) as unit_code,
+    cast(numerator as double) as numerator,
+    cast(denominator as double) as denominator,
+    cast(case when denominator <> 0 then numerator / denominator end as double) as value,
+    cast(base_n as bigint) as base_n,
+    coalesce(suppress_small_cells and base_n < 5, false) as suppressed
+from valued

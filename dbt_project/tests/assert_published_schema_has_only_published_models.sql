@@ -1,0 +1,21 @@
+-- A failure means schema `published` holds a table or view that is not one of the published
+-- models listed here (e.g. a leftover of a renamed model): the publish step copies everything in
+-- that schema to the analysts' database, so it would ship something nobody reviewed.
+-- A new model in models/published must be added to this list (the refs also make this check run
+-- after the models are built).
+{%- set published_models = [
+    ref('pub_indicator_values'),
+    ref('pub_indicator_definitions'),
+] %}
+select
+    table_name,
+    table_type
+from information_schema.tables
+where
+    table_catalog = current_database()
+    and table_schema = 'published'
+    and table_name not in (
+        {%- for relation in published_models %}
+            '{{ relation.identifier }}'{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    )

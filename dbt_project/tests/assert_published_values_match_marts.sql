@@ -1,0 +1,37 @@
+-- A failure means published.indicator_values differs from marts.indicator_values other than by
+-- suppression: a row is missing or extra, the suppressed flag or base_n differs, or an
+-- unsuppressed number was changed.
+with marts as (
+    select * from {{ ref('indicator_values') }}
+),
+
+published as (
+    select * from {{ ref('pub_indicator_values') }}
+)
+
+select
+    coalesce(marts.indicator_id, published.indicator_id) as indicator_id,
+    coalesce(marts.period, published.period) as period,
+    coalesce(marts.level, published.level) as level,
+    coalesce(marts.unit_code, published.unit_code) as unit_code
+from marts
+full outer join published
+    on
+        marts.indicator_id = published.indicator_id
+        and marts.period = published.period
+        and marts.level = published.level
+        and marts.unit_code = published.unit_code
+where
+    marts.indicator_id is null
+    or published.indicator_id is null
+    or marts.suppressed is distinct from published.suppressed
+    or marts.base_n is distinct from published.base_n
+    or marts.period_type is distinct from published.period_type
+    or (
+        not marts.suppressed
+        and (
+            marts.numerator is distinct from published.numerator
+            or marts.denominator is distinct from published.denominator
+            or marts.value is distinct from published.value
+        )
+    )

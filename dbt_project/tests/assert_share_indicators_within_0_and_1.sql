@@ -1,0 +1,9 @@
+-- A failure means an indicator whose unit is a share ("of those, ...") has a numerator larger
+-- than its denominator: the numerator counts something outside the denominator.
+select indicator_values.*
+from {{ ref('indicator_values') }} as indicator_values
+inner join {{ ref('indicator_catalogue') }} as catalogue
+    on indicator_values.indicator_id = catalogue.indicator_id
+where
+    catalogue.unit = 'share'
+    and indicator_values.numerator > indicator_values.denominator

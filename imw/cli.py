@@ -1,0 +1,218 @@
+"""`imw` — the warehouse's command line.
+
+imw build    [--home DIR] [--landing DIR]     run the nightly_build job once, in-process
+imw generate --scale {tiny,demo,bw} --out DIR --seed N [--stand YYYY-MM-DD]
+imw demo     [--home DIR]                     synthetic data → build → published values
+imw contract --write | --check                regenerate / verify files derived from the contract
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from imw.settings import DEMO_KEY, KEY_ENV, PROJECT_ROOT, MissingKeyError, Settings, pseudonym_key
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+DEMO_MARKER = ".imw-demo-home"
+
+
+@contextmanager
+def applied_environment(values: dict[str, str]) -> Iterator[None]:
+    """Expose settings to child processes (dbt) for the duration of one command."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def run_build(settings: Settings) -> bool:
+    """Run the `nightly_build` job in-process — the same definitions the UI and schedule use."""
+    import dagster as dg
+
+    from orchestration.definitions import NIGHTLY_BUILD, build_definitions
+    from orchestration.resources import WarehouseResource
+
+    settings.ensure_dirs()
+    with applied_environment(settings.env()):
+        defs = build_definitions(
+            WarehouseResource(home=str(settings.home), landing=str(settings.landing))
+        )
+        job = defs.resolve_job_def(NIGHTLY_BUILD)
+        result = job.execute_in_process(
+            instance=dg.DagsterInstance.ephemeral(),
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        )
+    if not result.success:
+        failed = [e.step_key for e in result.all_events if e.is_step_failure]
+        print(f"build FAILED in step(s): {', '.join(failed) or 'unknown'}", file=sys.stderr)
+    return result.success
+
+
+def print_build_summary(settings: Settings, since: datetime) -> None:
+    import duckdb
+
+    with duckdb.connect(str(settings.build_db), read_only=True) as con:
+        rows = con.execute(
+            """
+            SELECT verdict, count(*), coalesce(sum(rows_loaded), 0),
+                   coalesce(sum(rows_quarantined), 0)
+            FROM raw.deliveries WHERE received_at >= ? GROUP BY verdict ORDER BY verdict
+            """,
+            [since.replace(tzinfo=None)],
+        ).fetchall()
+        rejected = con.execute(
+            "SELECT file_name, message_en FROM raw.deliveries "
+            "WHERE received_at >= ? AND verdict = 'REJECTED' ORDER BY file_name",
+            [since.replace(tzinfo=None)],
+        ).fetchall()
+    if not rows:
+        print("no new files in the landing folder")
+    for verdict, files, loaded, quarantined in rows:
+        print(
+            f"{verdict.lower():>9}: {files} files, {loaded} rows loaded, "
+            f"{quarantined} rows quarantined"
+        )
+    for name, message in rejected:
+        print(f"  rejected {name}: {message}")
+    print(f"reports:   {settings.reports_dir}")
+    print(f"published: {settings.published_db}")
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    settings = Settings.from_env(home=args.home, landing=args.landing)
+    try:
+        pseudonym_key()
+    except MissingKeyError as err:
+        print(f"imw build: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    started = datetime.now(UTC)
+    ok = run_build(settings)
+    if settings.build_db.exists():
+        print_build_summary(settings, started)
+    return EXIT_OK if ok else EXIT_FAILED
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from ingest.synthetic import generate
+
+    out = Path(args.out)
+    result = generate(args.scale, out, seed=args.seed, stand=args.stand)
+    print(f"wrote {len(result.files)} files to {out}")
+    for extract, n in sorted(result.row_counts.items()):
+        print(f"  {extract:<22} {n:>10,} rows")
+    print(f"ground truth: {result.truth_path}")
+    return EXIT_OK
+
+
+def _fresh_demo_home(home: Path) -> None:
+    if home.exists():
+        if not (home / DEMO_MARKER).exists() and any(home.iterdir()):
+            raise SystemExit(
+                f"imw demo: {home} exists and is not a demo home; choose another --home"
+            )
+        shutil.rmtree(home)
+    home.mkdir(parents=True)
+    (home / DEMO_MARKER).write_text("created by `imw demo`; deleted by the next demo run\n")
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from ingest.synthetic import generate
+    from publish.demo import demo_summary
+
+    home = Path(args.home or PROJECT_ROOT / "data" / "demo").resolve()
+    _fresh_demo_home(home)
+    settings = Settings.from_env(home=home)
+    print(f"demo home: {home}")
+    print(
+        f"using the fixed DEMO pseudonymisation key ({KEY_ENV}={DEMO_KEY!r}) — "
+        "never use it for real data"
+    )
+    result = generate(
+        "demo",
+        settings.landing,
+        seed=args.seed,
+        stand=args.stand,
+        truth_path=home / "ground_truth.json",
+    )
+    print(f"generated {len(result.files)} synthetic extract files into {settings.landing}")
+    with applied_environment({KEY_ENV: DEMO_KEY}):
+        started = datetime.now(UTC)
+        ok = run_build(settings)
+    print_build_summary(settings, started)
+    if not ok:
+        return EXIT_FAILED
+    print()
+    print(demo_summary(settings.published_db, args.stand))
+    return EXIT_OK
+
+
+def cmd_contract(args: argparse.Namespace) -> int:
+    from ingest.codegen import stale_files, write_all
+
+    if args.write:
+        for path in write_all(PROJECT_ROOT):
+            print(f"wrote {path}")
+        return EXIT_OK
+    stale = stale_files(PROJECT_ROOT)
+    for path in stale:
+        print(f"stale: {path} (run `imw contract --write`)", file=sys.stderr)
+    return EXIT_FAILED if stale else EXIT_OK
+
+
+def _date(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="imw", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+
+    b = sub.add_parser("build", help="ingest landing files, run dbt, publish")
+    b.add_argument("--home", help="warehouse home (default $IMW_HOME or ./data)")
+    b.add_argument("--landing", help="landing folder (default $IMW_HOME/landing)")
+    b.set_defaults(func=cmd_build)
+
+    g = sub.add_parser("generate", help="write synthetic extracts in contract format")
+    g.add_argument("--scale", choices=["tiny", "demo", "bw"], required=True)
+    g.add_argument("--out", required=True, help="folder to write the extract files to")
+    g.add_argument("--seed", type=int, default=1)
+    g.add_argument("--stand", type=_date, default=date(2026, 6, 30), help="YYYY-MM-DD")
+    g.set_defaults(func=cmd_generate)
+
+    d = sub.add_parser("demo", help="generate demo data into a fresh home, build, show values")
+    d.add_argument("--home", help="demo home (default ./data/demo; wiped on every run)")
+    d.add_argument("--seed", type=int, default=1)
+    d.add_argument("--stand", type=_date, default=date(2026, 6, 30))
+    d.set_defaults(func=cmd_demo)
+
+    c = sub.add_parser("contract", help="files derived from the extract contract")
+    mode = c.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--write", action="store_true", help="regenerate them")
+    mode.add_argument("--check", action="store_true", help="fail if any is stale")
+    c.set_defaults(func=cmd_contract)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

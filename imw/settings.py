@@ -1,0 +1,105 @@
+"""One settings object for every path the warehouse uses.
+
+`IMW_HOME` (default `./data`) is the root; everything else derives from it. dbt's `profiles.yml`
+reads the same variables (`IMW_BUILD_DB`), and so do the Dagster resources, so the CLI, the UI and
+the schedule always agree on where things are.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+KEY_ENV = "IMW_PSEUDONYM_KEY"
+DEMO_KEY = "imw-demo-key-not-secret"
+"""Fixed key used by `imw demo` only; real builds must bring their own secret key."""
+
+
+class MissingKeyError(RuntimeError):
+    """The pseudonymisation key is not configured."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    landing: Path
+
+    @classmethod
+    def from_env(
+        cls,
+        home: str | Path | None = None,
+        landing: str | Path | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> Settings:
+        env = os.environ if environ is None else environ
+        home_path = Path(home or env.get("IMW_HOME") or PROJECT_ROOT / "data").resolve()
+        landing_path = Path(landing or env.get("IMW_LANDING") or home_path / "landing").resolve()
+        return cls(home=home_path, landing=landing_path)
+
+    @property
+    def warehouse_dir(self) -> Path:
+        return self.home / "warehouse"
+
+    @property
+    def build_db(self) -> Path:
+        return self.warehouse_dir / "build.duckdb"
+
+    @property
+    def published_dir(self) -> Path:
+        return self.home / "published"
+
+    @property
+    def published_db(self) -> Path:
+        return self.published_dir / "indicators.duckdb"
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.home / "archive"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.home / "quarantine"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.home / "reports"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.home / "dagster"
+
+    def env(self) -> dict[str, str]:
+        """Variables that child processes (dbt) need to see the same paths."""
+        return {
+            "IMW_HOME": str(self.home),
+            "IMW_LANDING": str(self.landing),
+            "IMW_BUILD_DB": str(self.build_db),
+        }
+
+    def ensure_dirs(self) -> None:
+        for path in (
+            self.landing,
+            self.warehouse_dir,
+            self.published_dir,
+            self.archive_dir,
+            self.quarantine_dir,
+            self.reports_dir,
+        ):
+            path.mkdir(parents=True, exist_ok=True)
+
+
+def pseudonym_key(environ: Mapping[str, str] | None = None) -> bytes:
+    env = os.environ if environ is None else environ
+    key = env.get(KEY_ENV, "")
+    if not key:
+        raise MissingKeyError(
+            f"{KEY_ENV} is not set. The warehouse pseudonymises every id on ingest with a secret "
+            f"key and refuses to run without one. Set it, e.g. "
+            f"`export {KEY_ENV}=$(cat /run/secrets/imw_key)`; keep the same key for every build, "
+            "or pseudonyms will not match across builds."
+        )
+    return key.encode("utf-8")

@@ -1,0 +1,382 @@
+"""Files derived from the contract: municipal documentation, dbt sources/staging, code-list seeds.
+
+`imw contract --write` regenerates them; `imw contract --check` (and a test) fails when a
+committed file differs from what the contract produces, so the docs, the dbt layer and the
+validation can never drift apart from the one definition in `ingest.contract`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+
+from ingest.contract import (
+    AUTHORITY_PROVIDER,
+    CONTRACT_VERSION,
+    EXTRACTS,
+    FALSE_SPELLINGS,
+    ID_MAX_LENGTH,
+    MAX_BAD_ROW_SHARE,
+    OUTCOME_VALUES,
+    STATUS_CODES,
+    TRUE_SPELLINGS,
+    TYPE_DOC_DE,
+    Column,
+    ColumnType,
+    Extract,
+    code_list,
+)
+
+GENERATED_NOTE = "generated from ingest/contract.py by `imw contract --write`; do not edit"
+STAGING_DIR = Path("dbt_project/models/staging")
+SEEDS_DIR = Path("dbt_project/seeds")
+
+
+# --------------------------------------------------------------------------------------------
+# Municipal documentation (German)
+# --------------------------------------------------------------------------------------------
+def _rule_cell(c: Column) -> str:
+    parts = [c.rule_de] if c.rule_de else []
+    if c.codes and c.codes not in ("status_code", "staatsangehoerigkeit", "wert"):
+        values = ", ".join(f"`{v.code}`" for v in code_list(c.codes))
+        if not c.rule_de or "siehe Codelisten" in c.rule_de:
+            parts.append(f"Werte: {values}")
+    return "; ".join(parts)
+
+
+def _extract_section(ex: Extract) -> str:
+    lines = [
+        f"### `{ex.name}` — {ex.title_de}",
+        "",
+        f"Dateiname: `{ex.name}_<AGS>_<Stand>.csv` oder `.xlsx`"
+        + (f" (Träger `{AUTHORITY_PROVIDER}`)" if ex.source == "authority" else ""),
+        "",
+        "| Spalte | Typ | Pflicht | Regel |",
+        "|---|---|---|---|",
+    ]
+    for c in ex.columns:
+        required = "ja" if c.required else "nein"
+        lines.append(f"| `{c.name}` | {TYPE_DOC_DE[c.type]} | {required} | {_rule_cell(c)} |")
+    if ex.rules:
+        lines += ["", "Zeilenregeln:", ""]
+        lines += [f"- {r.text_de}" for r in ex.rules]
+    return "\n".join(lines)
+
+
+def _code_table(title: str, codes) -> str:
+    rows = [f"#### {title}", "", "| Code | Bedeutung |", "|---|---|"]
+    rows += [f"| `{c.code}` | {c.label_de} |" for c in codes]
+    return "\n".join(rows)
+
+
+def render_contract_doc() -> str:
+    provider = [e for e in EXTRACTS.values() if e.source == "provider"]
+    authority = [e for e in EXTRACTS.values() if e.source == "authority"]
+    status_rows = [
+        "#### Aufenthaltsstatus (`aufenthalt.status_code`)",
+        "",
+        "| Code | Bedeutung | Kategorie | Bleibeperspektive |",
+        "|---|---|---|---|",
+        *(f"| `{s.code}` | {s.label_de} | {s.category} | {s.prospect} |" for s in STATUS_CODES),
+    ]
+    wert = "\n\n".join(
+        _code_table(f"Ergebniswerte im Bereich `{bereich}` (`ergebnisse.wert`)", codes)
+        for bereich, codes in OUTCOME_VALUES.items()
+    )
+    return f"""<!-- {GENERATED_NOTE} -->
+# Datenlieferung Integrationsmanagement — Schnittstellenbeschreibung v{CONTRACT_VERSION}
+
+Diese Beschreibung richtet sich an die Träger (Gemeinden und Kreise) und an die
+Bewilligungsstelle. Sie wird aus derselben Definition erzeugt, mit der das Data Warehouse jede
+Lieferung prüft; was hier steht, wird genau so geprüft.
+
+## Dateien
+
+- Dateiname: `<Auszug>_<Träger>_<Stand>.<csv|xlsx>`, z. B. `kontakte_08115003_2026-03-31.csv`.
+  - `Auszug`: einer der unten beschriebenen Namen.
+  - `Träger`: AGS der liefernden Stelle, 8 Stellen (Gemeinde) oder 5 Stellen (Kreis), beginnend
+    mit `08`. Die Bewilligungsstelle liefert ihre vier Auszüge mit Träger `{AUTHORITY_PROVIDER}`.
+  - `Stand`: Datum des Auszugs, `JJJJ-MM-TT`.
+- Jede Lieferung ist ein **vollständiger Stand** aller Datensätze des Trägers für diesen Auszug.
+  Verwendet wird je Träger und Auszug der neueste angenommene Stand (nach `Stand`, dann nach
+  Eingang). Eine korrigierte Datei wird einfach mit gleichem oder späterem Stand erneut geliefert;
+  eine byte-gleiche Datei ein zweites Mal zu liefern, ändert nichts.
+- CSV: UTF-8 (mit oder ohne BOM) oder Windows-1252; Trennzeichen `;` (auch `,`, wenn sich die
+  Kopfzeile nur so lesen lässt); genau eine Kopfzeile; Spaltennamen ohne Beachtung der Groß- und
+  Kleinschreibung, in beliebiger Reihenfolge; unbekannte zusätzliche Spalten werden ignoriert und
+  im Prüfbericht als Hinweis genannt.
+- XLSX: erstes Tabellenblatt, Kopfzeile in Zeile 1, dieselben Spalten.
+- Datum: `JJJJ-MM-TT` oder `TT.MM.JJJJ`; leere Zelle = fehlt. Dezimalzahlen: `1234,56`,
+  `1.234,56` oder `1234.56`. Ganzzahlen ohne Trennzeichen. Wahrheitswerte:
+  {", ".join(f"`{t}/{f}`" for t, f in zip(TRUE_SPELLINGS, FALSE_SPELLINGS, strict=True))}.
+- Kennungen (`*_id`, `bescheid_nr`) sind trägerinterne Zeichenketten mit 1–{ID_MAX_LENGTH}
+  Zeichen, eindeutig je Träger. Sie werden beim Eingang pseudonymisiert und nie im Klartext
+  gespeichert. Freitext (`ziele.messkriterium`) wird nie gespeichert, nur ob er vorhanden ist.
+
+## Was mit fehlerhaften Lieferungen geschieht
+
+- Eine Datei, die sich als Ganzes nicht lesen lässt (unbekannter Auszug, falscher Dateiname, kein
+  CSV/XLSX, fehlerhafte Zeichenkodierung, fehlende Pflichtspalte), wird **ganz abgelehnt**: Sie
+  wird in die Quarantäne verschoben und im Prüfbericht des Trägers genannt; der zuletzt
+  angenommene Stand bleibt in Gebrauch.
+- Fehlerhafte Zeilen (falscher Code, ungültiges Datum, Wert außerhalb des Bereichs, doppelte
+  Kennung, fehlender Bezug, verletzte Regel) werden **einzeln abgelehnt** und mit Zeilennummer,
+  Spalte und Regel im Prüfbericht aufgeführt. Sind mehr als {MAX_BAD_ROW_SHARE:.0%} der Zeilen
+  einer Datei fehlerhaft, wird die ganze Datei abgelehnt.
+- Nichts geht stillschweigend verloren: jede gelieferte Zeile wird angenommen oder mit Grund
+  zurückgewiesen.
+
+## Auszüge der Träger
+
+{chr(10).join(_extract_section(e) + chr(10) for e in provider)}
+## Auszüge der Bewilligungsstelle (Träger `{AUTHORITY_PROVIDER}`)
+
+{chr(10).join(_extract_section(e) + chr(10) for e in authority)}
+## Codelisten
+
+{chr(10).join(status_rows)}
+
+{wert}
+
+Staatsangehörigkeit (`personen.staatsangehoerigkeit`): ISO 3166-1 alpha-3, z. B. `SYR`, `AFG`,
+`UKR`; `XXX` für staatenlos oder unbekannt. Die vollständige Liste steht in
+`dbt_project/seeds/code_lists.csv` (Liste `staatsangehoerigkeit`).
+"""
+
+
+# --------------------------------------------------------------------------------------------
+# dbt sources and staging
+# --------------------------------------------------------------------------------------------
+def _dump_yaml(data: dict) -> str:
+    body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    return f"# {GENERATED_NOTE}\n{body}"
+
+
+def _source_column(c: Column) -> dict:
+    desc = c.description_en
+    if c.is_pseudonymised:
+        desc += " HMAC-SHA256 pseudonym."
+    return {"name": c.raw_name, "description": f"`{c.name}` as delivered: {desc}"}
+
+
+_BOOKKEEPING_SOURCES = [
+    {
+        "name": "current_batches",
+        "meta": {"dagster": {"asset_key": ["raw", "current_batches"]}},
+        "description": "The newest accepted snapshot per provider and extract (by stand, then "
+        "arrival): one row per provider and extract.",
+        "columns": [
+            {"name": "batch_id", "description": "Load batch id (= delivery id)."},
+            {"name": "file_name", "description": "Delivered file name."},
+            {"name": "sha256", "description": "SHA-256 of the delivered bytes."},
+            {"name": "provider", "description": "AGS of the provider (08 = funding authority)."},
+            {"name": "extract", "description": "Extract name as in the contract."},
+            {"name": "stand", "description": "Extract date from the file name."},
+            {"name": "row_count", "description": "Rows loaded."},
+            {"name": "rows_delivered", "description": "Rows in the delivered file."},
+            {"name": "rows_quarantined", "description": "Rows not loaded (quarantined)."},
+            {"name": "loaded_at", "description": "When the file was loaded."},
+        ],
+    },
+    {
+        "name": "deliveries",
+        "meta": {"dagster": {"asset_key": ["raw", "deliveries"]}},
+        "description": "Every processed file with its verdict (ACCEPTED, REJECTED, DUPLICATE).",
+        "columns": [
+            {"name": "delivery_id", "description": "Id of the delivery."},
+            {"name": "file_name", "description": "Delivered file name."},
+            {"name": "provider", "description": "AGS of the provider, if the name was readable."},
+            {"name": "extract", "description": "Extract name, if the name was readable."},
+            {"name": "stand", "description": "Extract date, if the name was readable."},
+            {"name": "verdict", "description": "ACCEPTED, REJECTED or DUPLICATE."},
+            {"name": "reason", "description": "Rejection reason code."},
+            {"name": "rows_delivered", "description": "Rows in the delivered file."},
+            {"name": "rows_loaded", "description": "Rows loaded."},
+            {"name": "rows_quarantined", "description": "Rows not loaded."},
+        ],
+    },
+]
+
+
+def render_sources() -> str:
+    tables = []
+    for ex in EXTRACTS.values():
+        tables.append(
+            {
+                "name": f"{ex.raw_table}_current",
+                "description": f"Current snapshot of `{ex.name}`: {ex.description_en} "
+                f"Grain: {ex.grain_en} and provider.",
+                "meta": {"dagster": {"asset_key": ["raw", ex.name]}},
+                "columns": [
+                    {"name": "_batch_id", "description": "Load batch (raw.load_batches)."},
+                    {"name": "_provider", "description": "AGS of the delivering provider."},
+                    {"name": "_line", "description": "Line of the row in the delivered file."},
+                    *(_source_column(c) for c in ex.columns),
+                ],
+            }
+        )
+    tables += _BOOKKEEPING_SOURCES
+    return _dump_yaml(
+        {
+            "version": 2,
+            "sources": [
+                {
+                    "name": "raw",
+                    "schema": "raw",
+                    "description": "Raw layer: typed, pseudonymised rows of the newest accepted "
+                    "snapshot per provider and extract (ingest/raw.py).",
+                    "tables": tables,
+                }
+            ],
+        }
+    )
+
+
+def _select_expr(c: Column) -> str:
+    return c.raw_name if c.raw_name == c.stored_field else f"{c.raw_name} as {c.stored_field}"
+
+
+def _key_columns(ex: Extract) -> tuple[str, ...] | None:
+    unique = [c for c in ex.columns if c.unique]
+    if unique:
+        return (unique[0].stored_field,)
+    for r in ex.rules:
+        if r.kind == "unique_key":
+            return tuple(ex.column(n).stored_field for n in r.columns)
+    return None
+
+
+def render_staging_sql(ex: Extract) -> str:
+    columns = ",\n        ".join(_select_expr(c) for c in ex.columns)
+    return f"""-- {GENERATED_NOTE}
+-- {ex.description_en} Renames delivered (German) columns to warehouse names.
+with source as (
+    select * from {{{{ source('raw', '{ex.raw_table}_current') }}}}
+),
+
+renamed as (
+    select
+        _provider as provider,
+        _batch_id as batch_id,
+        {columns}
+    from source
+)
+
+select * from renamed
+"""
+
+
+def _staging_column(ex: Extract, c: Column) -> dict:
+    entry: dict = {"name": c.stored_field, "description": f"{c.description_en} (`{c.name}`)"}
+    tests: list = []
+    if c.unique:
+        tests += ["unique", "not_null"]
+    elif c.required and c.type is ColumnType.ID:
+        tests.append("not_null")
+    if c.ref is not None:
+        target = EXTRACTS[c.ref.extract]
+        tests.append(
+            {
+                "relationships": {
+                    "arguments": {
+                        "to": f"ref('stg_{target.table}')",
+                        "field": target.column(c.ref.column).stored_field,
+                    },
+                    # Cross-extract references are enforced at the door (extract gate); here a
+                    # dangling one only warns, so one late file cannot stop every indicator.
+                    "config": {"severity": "warn"},
+                }
+            }
+        )
+    if tests:
+        entry["data_tests"] = tests
+    return entry
+
+
+def render_staging_yml() -> str:
+    models = []
+    for ex in EXTRACTS.values():
+        model: dict = {
+            "name": f"stg_{ex.table}",
+            "description": f"{ex.description_en} Grain: {ex.grain_en}. Source: `{ex.name}`.",
+            "columns": [
+                {
+                    "name": "provider",
+                    "description": "AGS of the delivering provider.",
+                    "data_tests": ["not_null"],
+                },
+                {"name": "batch_id", "description": "Load batch the row came from."},
+                *(_staging_column(ex, c) for c in ex.columns),
+            ],
+        }
+        key = _key_columns(ex)
+        if key and len(key) > 1:
+            model["data_tests"] = [{"unique_combination": {"arguments": {"columns": list(key)}}}]
+        models.append(model)
+    return _dump_yaml({"version": 2, "models": models})
+
+
+# --------------------------------------------------------------------------------------------
+# Seeds
+# --------------------------------------------------------------------------------------------
+def _csv(header: list[str], rows: list[list[str]]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def render_status_codes() -> str:
+    return _csv(
+        ["status_code", "label_de", "label_en", "category", "prospect"],
+        [[s.code, s.label_de, s.label_en, s.category, s.prospect] for s in STATUS_CODES],
+    )
+
+
+def render_code_lists() -> str:
+    rows: list[list[str]] = []
+    names = sorted({c.codes for e in EXTRACTS.values() for c in e.columns if c.codes})
+    for name in names:
+        if name == "wert":
+            for bereich, codes in OUTCOME_VALUES.items():
+                rows += [[f"wert:{bereich}", c.code, c.label_de, c.label_en] for c in codes]
+        else:
+            rows += [[name, c.code, c.label_de, c.label_en] for c in code_list(name)]
+    return _csv(["list_name", "code", "label_de", "label_en"], rows)
+
+
+def derived_files() -> dict[Path, Callable[[], str]]:
+    files: dict[Path, Callable[[], str]] = {
+        Path("docs/extract-contract.md"): render_contract_doc,
+        STAGING_DIR / "_sources.yml": render_sources,
+        STAGING_DIR / "_stg_models.yml": render_staging_yml,
+        SEEDS_DIR / "status_codes.csv": render_status_codes,
+        SEEDS_DIR / "code_lists.csv": render_code_lists,
+    }
+    for ex in EXTRACTS.values():
+        files[STAGING_DIR / f"stg_{ex.table}.sql"] = lambda ex=ex: render_staging_sql(ex)
+    return files
+
+
+def write_all(root: Path) -> list[Path]:
+    written = []
+    for rel, render in derived_files().items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(render(), encoding="utf-8")
+        written.append(rel)
+    return written
+
+
+def stale_files(root: Path) -> list[Path]:
+    stale = []
+    for rel, render in derived_files().items():
+        path = root / rel
+        if not path.exists() or path.read_text(encoding="utf-8") != render():
+            stale.append(rel)
+    return stale

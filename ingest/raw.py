@@ -1,0 +1,102 @@
+"""The raw layer in the build database, derived from the contract.
+
+- `raw.<extract>`: every accepted row of every accepted file (history), typed, pseudonymised, with
+  `_batch_id`, `_provider` and `_line` (line in the delivered file).
+- `raw.deliveries`: one row per processed file, accepted or not, with its verdict.
+- `raw.load_batches`: the accepted deliveries — each accepted file is one load batch.
+- `raw.current_batches`: per provider and extract the newest accepted snapshot (by `stand`, then
+  by arrival).
+- `raw.<extract>_current`: the rows of the current snapshots — what dbt reads.
+- `raw.quarantined_rows`: rows that were not loaded, with file, line, column, rule.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from ingest.contract import EXTRACTS, Extract
+
+SCHEMA = "raw"
+
+_DELIVERIES = """
+CREATE TABLE IF NOT EXISTS raw.deliveries (
+    delivery_id      BIGINT PRIMARY KEY,
+    file_name        VARCHAR NOT NULL,
+    sha256           VARCHAR NOT NULL,
+    provider         VARCHAR,
+    extract          VARCHAR,
+    stand            DATE,
+    received_at      TIMESTAMP NOT NULL,
+    verdict          VARCHAR NOT NULL,  -- ACCEPTED, REJECTED, DUPLICATE
+    reason           VARCHAR,           -- rejection reason code
+    message_de       VARCHAR,
+    message_en       VARCHAR,
+    rows_delivered   BIGINT,
+    rows_loaded      BIGINT,
+    rows_quarantined BIGINT,
+    encoding         VARCHAR,
+    delimiter        VARCHAR,
+    extra_columns    VARCHAR[],
+    stored_as        VARCHAR            -- path below IMW_HOME (archive/ or quarantine/)
+)
+"""
+
+_QUARANTINED_ROWS = """
+CREATE TABLE IF NOT EXISTS raw.quarantined_rows (
+    delivery_id BIGINT NOT NULL,
+    file_name   VARCHAR NOT NULL,
+    provider    VARCHAR,
+    extract     VARCHAR,
+    line        BIGINT NOT NULL,
+    column_name VARCHAR,
+    rule        VARCHAR NOT NULL,
+    value       VARCHAR  -- NULL for ids and free text: never echoed in clear
+)
+"""
+
+_LOAD_BATCHES = """
+CREATE OR REPLACE VIEW raw.load_batches AS
+SELECT delivery_id AS batch_id, file_name, sha256, provider, extract, stand,
+       rows_loaded AS row_count, rows_delivered, rows_quarantined, received_at AS loaded_at
+FROM raw.deliveries
+WHERE verdict = 'ACCEPTED'
+"""
+
+_CURRENT_BATCHES = """
+CREATE OR REPLACE VIEW raw.current_batches AS
+SELECT * EXCLUDE (rn) FROM (
+    SELECT *, row_number() OVER (
+        PARTITION BY provider, extract ORDER BY stand DESC, batch_id DESC) AS rn
+    FROM raw.load_batches
+) WHERE rn = 1
+"""
+
+
+def table_ddl(ex: Extract) -> str:
+    columns = ",\n    ".join(f"{c.raw_name} {c.duckdb_type}" for c in ex.columns)
+    return f"""
+CREATE TABLE IF NOT EXISTS raw.{ex.raw_table} (
+    _batch_id BIGINT NOT NULL,
+    _provider VARCHAR NOT NULL,
+    _line     BIGINT NOT NULL,
+    {columns}
+)"""
+
+
+def current_view_ddl(ex: Extract) -> str:
+    return f"""
+CREATE OR REPLACE VIEW raw.{ex.raw_table}_current AS
+SELECT t.* FROM raw.{ex.raw_table} AS t
+JOIN raw.current_batches AS b ON t._batch_id = b.batch_id"""
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the raw layer if it is missing (idempotent)."""
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+    con.execute(_DELIVERIES)
+    con.execute(_QUARANTINED_ROWS)
+    con.execute(_LOAD_BATCHES)
+    con.execute(_CURRENT_BATCHES)
+    for ex in EXTRACTS.values():
+        con.execute(table_ddl(ex))
+        con.execute(current_view_ddl(ex))

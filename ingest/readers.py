@@ -1,0 +1,560 @@
+"""Read delivered extract files (contract v1) into string tables, then into typed tables.
+
+Three steps, each usable on its own:
+
+- `parse_file_name` checks the name before the file is opened (extract, provider, stand).
+- `read_table` turns a CSV or XLSX file into one string column per contract column plus the
+  physical line each row starts on, or rejects the file as a whole (`FileRejection`).
+- `parse_columns` converts the strings to the contract's types; a cell that does not convert
+  becomes null and one row in `errors`, so the row verdict can be made later, row by row.
+
+Everything is columnar (polars expressions over whole columns): the whole history of a state is
+millions of rows, and a Python loop per row would dominate the build.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import fastexcel
+import polars as pl
+
+from ingest import contract
+from ingest.contract import Column, ColumnType, Extract
+from ingest.rejections import FileRejection, Problem, RejectReason
+
+LINE = "_line"
+"""Physical line of the delivered file where a row starts (CSV header = 1; XLSX: sheet row)."""
+
+SUPPORTED_SUFFIXES = ("csv", "xlsx")
+DELIMITERS = (";", ",")  # preferred first
+ERROR_SCHEMA: dict[str, pl.DataType] = {
+    LINE: pl.Int64(),
+    "column": pl.String(),
+    "rule": pl.String(),
+    "value": pl.String(),
+}
+ROW_COLUMN = "_row"
+"""`errors.column` for defects of a whole row rather than of one cell."""
+
+_UTF8_BOM = b"\xef\xbb\xbf"
+_ANY_SUFFIX = re.compile(r"^.*\.(?P<suffix>[^./\\]*)$")
+_DIGITS = "[0-9]"  # not \d: the regex engine's \d also matches non-ASCII digits
+
+
+# --------------------------------------------------------------------------------------------
+# File names
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FileName:
+    extract: str  # lower-case contract name
+    provider: str
+    stand: dt.date
+    suffix: str  # lower-case, without the dot
+    name: str  # the file name as delivered
+
+
+def parse_file_name(path: str | Path) -> FileName:
+    """Check a delivered file's name against the contract, before anything reads the file."""
+    name = Path(path).name
+    suffix_match = _ANY_SUFFIX.match(name)
+    suffix = suffix_match["suffix"].lower() if suffix_match else ""
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise FileRejection(RejectReason.UNSUPPORTED_FORMAT, {"file_name": name, "suffix": suffix})
+    match = contract.FILE_NAME_PATTERN.match(name)
+    if match is None:
+        raise FileRejection(
+            RejectReason.BAD_FILE_NAME, {"file_name": name, "problem": Problem.PATTERN}
+        )
+    try:
+        stand = dt.date.fromisoformat(match["stand"])
+    except ValueError:
+        raise FileRejection(
+            RejectReason.BAD_FILE_NAME,
+            {"file_name": name, "problem": Problem.STAND_NOT_A_DATE, "stand": match["stand"]},
+        ) from None
+    extract_name = match["extract"].lower()
+    if extract_name not in contract.EXTRACTS:
+        raise FileRejection(
+            RejectReason.UNKNOWN_EXTRACT,
+            {"file_name": name, "extract": extract_name, "known": list(contract.EXTRACTS)},
+        )
+    _check_provider(contract.EXTRACTS[extract_name], match["provider"], name)
+    return FileName(extract_name, match["provider"], stand, suffix, name)
+
+
+def _check_provider(extract: Extract, provider: str, name: str) -> None:
+    is_authority = provider == contract.AUTHORITY_PROVIDER
+    if (extract.source == "authority") == is_authority:
+        return
+    problem = (
+        Problem.AUTHORITY_EXTRACT if extract.source == "authority" else Problem.PROVIDER_EXTRACT
+    )
+    raise FileRejection(
+        RejectReason.WRONG_PROVIDER_FOR_EXTRACT,
+        {"file_name": name, "extract": extract.name, "provider": provider, "problem": problem},
+    )
+
+
+def _resolve(extract: Extract | str) -> Extract:
+    return extract if isinstance(extract, Extract) else contract.EXTRACTS[extract.lower()]
+
+
+# --------------------------------------------------------------------------------------------
+# Reading files into string tables
+# --------------------------------------------------------------------------------------------
+@dataclass
+class RawTable:
+    """A delivered file as strings: trimmed, empty cells null, blank rows dropped.
+
+    `frame` has `_line` and one String column per contract column, named by the contract
+    (optional columns that were not delivered are all-null). `encoding` and `delimiter` are None
+    for XLSX. `overlong_lines` are rows with one more field than the header (an unquoted
+    delimiter inside a value, most likely); their cells cannot be trusted and `parse_columns`
+    reports them as row errors.
+    """
+
+    frame: pl.DataFrame
+    encoding: str | None
+    delimiter: str | None
+    extra_columns: list[str]
+    rows_delivered: int
+    overlong_lines: list[int] = field(default_factory=list)
+
+
+def read_table(path: str | Path, extract: Extract | str) -> RawTable:
+    """Read a delivered CSV or XLSX file; reject it whole when it cannot be read as a table."""
+    path = Path(path)
+    suffix = path.suffix.lower().lstrip(".")
+    if suffix == "csv":
+        return _read_csv(path, _resolve(extract))
+    if suffix == "xlsx":
+        return _read_xlsx(path, _resolve(extract))
+    raise FileRejection(RejectReason.UNSUPPORTED_FORMAT, {"file_name": path.name, "suffix": suffix})
+
+
+def _read_csv(path: Path, extract: Extract) -> RawTable:
+    utf8, encoding = _decode(path.read_bytes(), path.name)
+    header_line = utf8.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
+    delimiter, header = _sniff_header(header_line, extract)
+    _check_header(header, extract, path.name)
+    cells = _parse_csv(utf8, delimiter, len(header), path.name)
+    cells = cells.with_columns(_csv_line_numbers(cells.columns)).slice(1)
+    spare = cells.columns[len(header)]
+    return _assemble(header, cells, extract, encoding, delimiter, spare=spare)
+
+
+def _decode(data: bytes, file_name: str) -> tuple[bytes, str]:
+    """Return the file as UTF-8 without BOM plus the encoding it was delivered in.
+
+    Decoding is strict: Windows-1252 decodes almost any byte sequence, so trying it only after
+    UTF-8 failed is what keeps UTF-8 files from being silently misread as mojibake.
+    """
+    body = data.removeprefix(_UTF8_BOM)
+    if not body.strip():
+        raise FileRejection(RejectReason.EMPTY_FILE, {"file_name": file_name})
+    if b"\x00" in body:
+        raise FileRejection(
+            RejectReason.UNREADABLE, {"file_name": file_name, "problem": Problem.BINARY}
+        )
+    has_bom = len(body) < len(data)
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as utf8_error:
+        if has_bom:
+            raise _bad_encoding(data, utf8_error.start + len(_UTF8_BOM), file_name) from None
+        try:
+            return body.decode("cp1252").encode("utf-8"), "cp1252"
+        except UnicodeDecodeError as cp1252_error:
+            raise _bad_encoding(data, cp1252_error.start, file_name) from None
+    return body, "utf-8-sig" if has_bom else "utf-8"
+
+
+def _bad_encoding(data: bytes, offset: int, file_name: str) -> FileRejection:
+    return FileRejection(
+        RejectReason.BAD_ENCODING,
+        {"file_name": file_name, "byte_offset": offset, "line": data.count(b"\n", 0, offset) + 1},
+    )
+
+
+def _sniff_header(line: str, extract: Extract) -> tuple[str, list[str]]:
+    """Choose the delimiter by which the header splits into more contract column names.
+
+    `;` is the contract's delimiter and wins ties; `,` wins only when the header parses into
+    more known columns that way, so a `;` file with a comma inside a header name stays `;`.
+    """
+    known = {c.name for c in extract.columns}
+    candidates = [(d, next(csv.reader([line], delimiter=d), [])) for d in DELIMITERS]
+    delimiter, header = max(
+        candidates, key=lambda c: len(known.intersection(_normalise(name) for name in c[1]))
+    )
+    return delimiter, header or [""]
+
+
+def _parse_csv(utf8: bytes, delimiter: str, width: int, file_name: str) -> pl.DataFrame:
+    """Parse all rows, header included, as strings, one spare column wide.
+
+    The spare column catches a single surplus field per row so that such a row becomes a row
+    error instead of a rejected file; two or more surplus fields make polars fail.
+    """
+    schema = {f"c{i}": pl.String for i in range(width + 1)}
+    try:
+        return pl.read_csv(
+            utf8,
+            has_header=False,
+            separator=delimiter,
+            schema=schema,
+            missing_columns="insert",
+            truncate_ragged_lines=False,
+            raise_if_empty=False,
+        )
+    except pl.exceptions.ComputeError as error:
+        # polars' message is matched only to choose our wording; it is never shown, because it
+        # can quote cell values.
+        problem = Problem.TOO_MANY_FIELDS if "more fields" in str(error) else Problem.MALFORMED_CSV
+        raise FileRejection(
+            RejectReason.UNREADABLE,
+            {
+                "file_name": file_name,
+                "problem": problem,
+                "header_fields": width,
+                "delimiter": delimiter,
+            },
+        ) from None
+
+
+def _csv_line_numbers(columns: list[str]) -> pl.Expr:
+    """Line where each parsed row starts: rows before it, plus newlines inside quoted fields."""
+    newlines = pl.sum_horizontal(
+        pl.col(c).str.count_matches("\n", literal=True).fill_null(0) for c in columns
+    )
+    lines_per_row = (newlines + 1).cast(pl.Int64)
+    return (lines_per_row.cum_sum() - lines_per_row + 1).alias(LINE)
+
+
+def _read_xlsx(path: Path, extract: Extract) -> RawTable:
+    header, cells = _load_first_sheet(path)
+    if not header:
+        raise FileRejection(RejectReason.EMPTY_FILE, {"file_name": path.name})
+    _check_header(header, extract, path.name)
+    width = max(len(header), cells.width)
+    header = header + [""] * (width - len(header))
+    texts = [_excel_text(name, dtype) for name, dtype in cells.schema.items()]
+    texts += [pl.lit(None, pl.String)] * (width - len(texts))
+    cells = cells.select(
+        *(text.alias(f"c{i}") for i, text in enumerate(texts)),
+        pl.int_range(2, pl.len() + 2, dtype=pl.Int64).alias(LINE),
+    )
+    return _assemble(header, cells, extract, None, None)
+
+
+def _load_first_sheet(path: Path) -> tuple[list[str], pl.DataFrame]:
+    """Header cells of row 1 as text, and the cells from row 2 on with the types Excel stored.
+
+    The data rows are read with inferred types rather than fastexcel's string conversion,
+    which prints floats with nine decimals (99999999.99 becomes "99999999.989999995"); the
+    header row is read separately so its text does not turn every column into strings.
+    Leading empty rows are kept (skip_rows=0/1 instead of the default), so that a frame index
+    maps to a sheet row.
+    """
+    try:
+        header_row = _read_sheet(path, {"skip_rows": 0, "n_rows": 1, "dtypes": "string"})
+        if header_row.height == 0:
+            return [], pl.DataFrame()
+        cells = _read_sheet(path, {"skip_rows": 1}, infer_schema_length=None)
+    except (fastexcel.FastExcelError, pl.exceptions.PolarsError) as error:
+        raise FileRejection(
+            RejectReason.UNREADABLE, {"file_name": path.name, "problem": Problem.CORRUPT_XLSX}
+        ) from error
+    return [v if v is not None else "" for v in header_row.row(0)], cells
+
+
+def _read_sheet(path: Path, read_options: dict[str, object], **options: object) -> pl.DataFrame:
+    return pl.read_excel(
+        path,
+        engine="calamine",
+        has_header=False,
+        read_options={"header_row": None, **read_options},
+        drop_empty_rows=False,
+        drop_empty_cols=False,
+        raise_if_empty=False,
+        **options,
+    )
+
+
+def _excel_text(name: str, dtype: pl.DataType) -> pl.Expr:
+    """Render one typed sheet column as the text a clerk sees in Excel.
+
+    Numbers are rounded to Excel's 15 significant digits (0.1+0.2 is "0.3") and whole numbers
+    lose the ".0"; dates print as YYYY-MM-DD, date-times keep their time unless it is midnight.
+    """
+    cell = pl.col(name)
+    if dtype.is_float():
+        rounded = cell.round_sig_figs(15)
+        whole = (rounded == rounded.floor()) & (rounded.abs() < 2.0**63)
+        return (
+            pl.when(whole)
+            .then(rounded.cast(pl.Int64, strict=False).cast(pl.String))
+            .otherwise(rounded.cast(pl.String))
+        )
+    if dtype == pl.Date:
+        return cell.dt.strftime("%Y-%m-%d")
+    if isinstance(dtype, pl.Datetime):
+        return (
+            pl.when(cell.dt.time() == dt.time(0))
+            .then(cell.dt.strftime("%Y-%m-%d"))
+            .otherwise(cell.dt.strftime("%Y-%m-%d %H:%M:%S"))
+        )
+    if dtype == pl.String:
+        # Columns mixing text and dates come back as text with the date cells as date-times.
+        return cell.str.replace(r"^([0-9]{4}-[0-9]{2}-[0-9]{2}) 00:00:00$", "$1")
+    return cell.cast(pl.String)
+
+
+def _normalise(name: str) -> str:
+    return name.strip().lstrip("\ufeff").strip().lower()
+
+
+def _assemble(
+    header: list[str],
+    cells: pl.DataFrame,
+    extract: Extract,
+    encoding: str | None,
+    delimiter: str | None,
+    spare: str | None = None,
+) -> RawTable:
+    """Map positional string columns to contract columns by header name; shared by CSV/XLSX.
+
+    `cells` holds one column per header position (in order), `_line` and optionally the CSV
+    reader's `spare` column. Unknown and unnamed columns are dropped only after blank rows are
+    known: a value anywhere makes a row a delivered row, even one the contract cannot use.
+    """
+    positions = [c for c in cells.columns if c not in (LINE, spare)]
+    names = [_normalise(h) for h in header]
+    everything = [*positions, *([spare] if spare else [])]
+    non_blank = cells.select(pl.col(LINE), *(_trimmed(c) for c in everything)).filter(
+        pl.any_horizontal(pl.col(c).is_not_null() for c in everything)
+    )
+    delivered = dict(zip(names, positions, strict=True))
+    frame = non_blank.select(
+        pl.col(LINE),
+        *(
+            pl.col(delivered[c.name]).alias(c.name)
+            if c.name in delivered
+            else pl.lit(None, pl.String).alias(c.name)
+            for c in extract.columns
+        ),
+    )
+    overlong = non_blank.filter(pl.col(spare).is_not_null())[LINE].to_list() if spare else []
+    extra = _extra_columns(header, names, positions, non_blank, extract)
+    return RawTable(frame, encoding, delimiter, extra, frame.height, overlong)
+
+
+def _check_header(header: list[str], extract: Extract, file_name: str) -> None:
+    names = [_normalise(h) for h in header]
+    duplicates = sorted(name for name, n in Counter(n for n in names if n).items() if n > 1)
+    if duplicates:
+        raise FileRejection(
+            RejectReason.UNREADABLE,
+            {"file_name": file_name, "problem": Problem.DUPLICATE_COLUMNS, "columns": duplicates},
+        )
+    missing = [c.name for c in extract.required_columns if c.name not in names]
+    if missing:
+        detail: dict[str, object] = {"file_name": file_name, "columns": missing}
+        if not any(names):
+            detail["problem"] = Problem.HEADER_ROW_EMPTY
+        raise FileRejection(RejectReason.MISSING_COLUMNS, detail)
+
+
+def _trimmed(column: str) -> pl.Expr:
+    value = pl.col(column).str.strip_chars()
+    return pl.when(value != "").then(value).alias(column)
+
+
+def _extra_columns(
+    header: list[str],
+    names: list[str],
+    positions: list[str],
+    cells: pl.DataFrame,
+    extract: Extract,
+) -> list[str]:
+    """Unknown columns to name in a warning: named ones as delivered, unnamed ones holding
+    values as `#<position>` (1-based), so the clerk can find them."""
+    known = {c.name for c in extract.columns}
+    unnamed = [pos for name, pos in zip(names, positions, strict=True) if not name]
+    filled = cells.select(pl.col(p).is_not_null().any() for p in unnamed).row(0) if unnamed else ()
+    filled_unnamed = {pos for pos, has_value in zip(unnamed, filled, strict=True) if has_value}
+    extra = []
+    for index, (raw, name, pos) in enumerate(zip(header, names, positions, strict=True)):
+        if name and name not in known:
+            extra.append(raw.strip())
+        elif pos in filled_unnamed:
+            extra.append(f"#{index + 1}")
+    return extra
+
+
+# --------------------------------------------------------------------------------------------
+# Typed columns
+# --------------------------------------------------------------------------------------------
+@dataclass
+class ParsedTable:
+    """Typed contract columns (free text only as `<name>_vorhanden`) plus `_line`, and one row
+    in `errors` per cell (or row) that broke a type rule."""
+
+    frame: pl.DataFrame
+    errors: pl.DataFrame
+
+
+Conversion = tuple[pl.Expr, str | None]
+"""The typed value (null where the cell is empty or broke the rule) and the rule's name
+(None: the type cannot fail, as for codes and free text)."""
+
+
+def parse_columns(raw: RawTable, extract: Extract | str, stand: dt.date) -> ParsedTable:
+    """Convert each contract column to its type; cells that do not convert become errors.
+
+    Only type rules live here. Code lists, ranges, required values and cross-row rules belong
+    to validation; `stand` is accepted so both stages share a signature, but no type rule of
+    contract v1 depends on it.
+    """
+    extract = _resolve(extract)
+    conversions = {c.name: _CONVERTERS[c.type](pl.col(c.name)) for c in extract.columns}
+    frame = raw.frame.select(
+        pl.col(LINE),
+        *(conversions[c.name][0].alias(c.raw_name) for c in extract.columns),
+    )
+    errors = pl.concat(
+        [
+            *(_cell_errors(raw.frame, c, conversions[c.name]) for c in extract.columns),
+            _row_errors(raw.overlong_lines),
+        ],
+        how="vertical",
+    )
+    return ParsedTable(frame, errors.sort(LINE, maintain_order=True))
+
+
+def _cell_errors(cells: pl.DataFrame, column: Column, conversion: Conversion) -> pl.DataFrame:
+    value, rule = conversion
+    if rule is None:
+        return pl.DataFrame(schema=ERROR_SCHEMA)
+    cell = pl.col(column.name)
+    # Ids are pseudonymised only later, and free text is never kept: neither may be echoed.
+    echo = pl.lit(None, pl.String) if column.type in (ColumnType.ID, ColumnType.TEXT) else cell
+    return cells.filter(cell.is_not_null() & value.is_null()).select(
+        pl.col(LINE),
+        pl.lit(column.name).alias("column"),
+        pl.lit(rule).alias("rule"),
+        echo.alias("value"),
+    )
+
+
+def _row_errors(lines: list[int]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            LINE: lines,
+            "column": [ROW_COLUMN] * len(lines),
+            "rule": ["row:too_many_fields"] * len(lines),
+            "value": [None] * len(lines),
+        },
+        schema=ERROR_SCHEMA,
+    )
+
+
+def _to_id(cell: pl.Expr) -> Conversion:
+    return pl.when(cell.str.len_chars() <= contract.ID_MAX_LENGTH).then(cell), "type:id_length"
+
+
+def _to_int(cell: pl.Expr) -> Conversion:
+    # Separators are not allowed: "1.000" and "3,0" would be guesses.
+    digits = cell.str.contains(rf"^[+-]?{_DIGITS}+$")
+    return (
+        pl.when(digits).then(cell.str.strip_prefix("+").cast(pl.Int32, strict=False)),
+        "type:int",
+    )
+
+
+_DECIMAL_GERMAN = rf"^[+-]?{_DIGITS}{{1,3}}(?:\.{_DIGITS}{{3}})+,{_DIGITS}+$"
+"""1.234,56 — thousands dots only together with a decimal comma ..."""
+_DECIMAL_GERMAN_WHOLE = rf"^[+-]?{_DIGITS}{{1,3}}(?:\.{_DIGITS}{{3}}){{2,}}$"
+"""... or when there are two of them (1.234.567); "1.234" alone is ambiguous."""
+_DECIMAL_PLAIN = rf"^[+-]?{_DIGITS}+(?:[.,]{_DIGITS}+)?$"
+_DECIMAL_NORMALISED = rf"^[+-]?{_DIGITS}{{1,16}}(?:\.{_DIGITS}{{1,2}})?$"
+"""What fits DECIMAL(18,2) exactly: more decimals would have to be rounded, i.e. guessed."""
+
+
+def _to_decimal(cell: pl.Expr) -> Conversion:
+    german = cell.str.contains(_DECIMAL_GERMAN) | cell.str.contains(_DECIMAL_GERMAN_WHOLE)
+    normalised = (
+        pl.when(german)
+        .then(cell.str.replace_all(".", "", literal=True).str.replace(",", ".", literal=True))
+        .when(cell.str.contains(_DECIMAL_PLAIN))
+        .then(cell.str.replace(",", ".", literal=True))
+    )
+    value = (
+        pl.when(normalised.str.contains(_DECIMAL_NORMALISED))
+        .then(normalised.str.strip_prefix("+").str.to_decimal(scale=2))
+        .cast(pl.Decimal(18, 2))
+    )
+    return value, "type:decimal"
+
+
+def _to_date(cell: pl.Expr) -> Conversion:
+    # The regexes gate polars' parser, which would also take "1.2.2025" or "2025-1-01".
+    iso = cell.str.contains(rf"^{_DIGITS}{{4}}-{_DIGITS}{{2}}-{_DIGITS}{{2}}$")
+    german = cell.str.contains(rf"^{_DIGITS}{{2}}\.{_DIGITS}{{2}}\.{_DIGITS}{{4}}$")
+    value = (
+        pl.when(iso)
+        .then(cell.str.to_date("%Y-%m-%d", strict=False))
+        .when(german)
+        .then(cell.str.to_date("%d.%m.%Y", strict=False))
+    )
+    return value, "type:date"
+
+
+def _to_bool(cell: pl.Expr) -> Conversion:
+    spelled = cell.str.to_lowercase()
+    value = (
+        pl.when(spelled.is_in(contract.TRUE_SPELLINGS))
+        .then(pl.lit(True))
+        .when(spelled.is_in(contract.FALSE_SPELLINGS))
+        .then(pl.lit(False))
+    )
+    return value, "type:bool"
+
+
+def _to_ags8(cell: pl.Expr) -> Conversion:
+    gemeinde = cell.str.contains(rf"^08{_DIGITS}{{6}}$")
+    return pl.when(gemeinde).then(cell), "type:ags8"
+
+
+def _to_ags(cell: pl.Expr) -> Conversion:
+    kreis_or_gemeinde = cell.str.contains(rf"^08{_DIGITS}{{3}}(?:{_DIGITS}{{3}})?$")
+    return pl.when(kreis_or_gemeinde).then(cell), "type:ags"
+
+
+def _to_code(cell: pl.Expr) -> Conversion:
+    # Code lists are checked by validation, which can name the list in its report.
+    return cell, None
+
+
+def _to_presence(cell: pl.Expr) -> Conversion:
+    return cell.is_not_null(), None
+
+
+_CONVERTERS: dict[ColumnType, Callable[[pl.Expr], Conversion]] = {
+    ColumnType.ID: _to_id,
+    ColumnType.INT: _to_int,
+    ColumnType.DECIMAL: _to_decimal,
+    ColumnType.DATE: _to_date,
+    ColumnType.BOOL: _to_bool,
+    ColumnType.AGS8: _to_ags8,
+    ColumnType.AGS: _to_ags,
+    ColumnType.CODE: _to_code,
+    ColumnType.TEXT: _to_presence,
+}

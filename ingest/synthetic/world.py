@@ -1,0 +1,80 @@
+"""The synthetic world: everything that happens until the horizon, independent of `stand`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.synthetic import params as P
+from ingest.synthetic.casework import (
+    Cases,
+    Persons,
+    StatusRows,
+    assign_closures,
+    build_cases,
+    build_persons,
+    build_status,
+)
+from ingest.synthetic.casework_plans import (
+    Contacts,
+    Goals,
+    Outcomes,
+    PlanVersions,
+    build_contacts,
+    build_goals,
+    build_outcomes,
+    build_plans,
+    goal_met_share,
+)
+from ingest.synthetic.funding import Funding, build_funding
+from ingest.synthetic.providers import Positions, Providers, build_providers
+
+
+@dataclass
+class World:
+    scale: str
+    seed: int
+    horizon: int
+    providers: Providers
+    positions: Positions
+    cases: Cases
+    persons: Persons
+    status: StatusRows
+    plans: PlanVersions
+    goals: Goals
+    contacts: Contacts
+    outcomes: Outcomes
+    funding: Funding
+
+
+def build_world(scale: str, seed: int, horizon: int, reference: Path) -> World:
+    cfg = P.SCALES[scale]
+    pv, pos = build_providers(scale, seed, reference, horizon)
+    cases = build_cases(P.rng_for(seed, scale, "cases"), pv, pos, cfg.case_factor, horizon)
+    persons = build_persons(P.rng_for(seed, scale, "persons"), pv, cases)
+    status = build_status(P.rng_for(seed, scale, "status"), persons)
+    plans = build_plans(P.rng_for(seed, scale, "plans"), pv, cases, horizon)
+    goals = build_goals(P.rng_for(seed, scale, "goals"), pv, cases, plans)
+    assign_closures(
+        P.rng_for(seed, scale, "closures"), cases, persons, goal_met_share(cases, goals)
+    )
+    contacts = build_contacts(
+        P.rng_for(seed, scale, "contacts"), pv, cases, persons, goals, horizon
+    )
+    outcomes = build_outcomes(P.rng_for(seed, scale, "outcomes"), cases, persons, horizon)
+    funding = build_funding(P.rng_for(seed, scale, "funding"), pv, pos, horizon)
+    return World(
+        scale,
+        seed,
+        horizon,
+        pv,
+        pos,
+        cases,
+        persons,
+        status,
+        plans,
+        goals,
+        contacts,
+        outcomes,
+        funding,
+    )

@@ -1,0 +1,102 @@
+"""Assets of the nightly build: ingest → dbt → publish. Wiring only; the work is in the layers."""
+
+from collections.abc import Iterator
+
+import dagster as dg
+from dagster import AssetExecutionContext
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets, get_asset_key_for_model
+
+from ingest.contract import EXTRACTS
+from ingest.load import ACCEPTED, REJECTED, Folders, ingest_landing
+from orchestration.dbt_project import dbt_project
+from orchestration.resources import WarehouseResource
+from publish.analyst_db import publish
+from publish.delivery_reports import write_delivery_reports
+
+RAW_KEYS = {name: dg.AssetKey(["raw", name]) for name in EXTRACTS}
+BOOKKEEPING_KEYS = {
+    "deliveries": "Every processed file with its verdict.",
+    "current_batches": "The newest accepted snapshot per provider and extract.",
+}
+PUBLISHED_MODELS = ("pub_indicator_values", "pub_indicator_definitions")
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(key, group_name="raw", description=f"Current snapshots of `{name}`.")
+        for name, key in RAW_KEYS.items()
+    ]
+    + [
+        dg.AssetSpec(["raw", name], group_name="raw", description=description)
+        for name, description in BOOKKEEPING_KEYS.items()
+    ],
+    can_subset=False,
+)
+def raw_extracts(
+    context: AssetExecutionContext, warehouse: WarehouseResource
+) -> Iterator[dg.MaterializeResult]:
+    """Load the landing folder into the raw layer and write a report per provider."""
+    settings = warehouse.settings()
+    settings.ensure_dirs()
+    folders = Folders(
+        landing=settings.landing,
+        archive=settings.archive_dir,
+        quarantine=settings.quarantine_dir,
+        home=settings.home,
+    )
+    result = ingest_landing(settings.build_db, folders, warehouse.key())
+    reports = write_delivery_reports(result, settings.build_db, settings.reports_dir)
+    for v in result.by_verdict(REJECTED):
+        context.log.warning(f"rejected {v.file_name}: {v.message_en}")
+    context.log.info(f"{len(result.verdicts)} files processed, {len(reports)} reports written")
+    for name, key in RAW_KEYS.items():
+        mine = [v for v in result.verdicts if v.extract == name]
+        yield dg.MaterializeResult(
+            asset_key=key,
+            metadata={
+                "files_accepted": sum(v.verdict == ACCEPTED for v in mine),
+                "files_rejected": sum(v.verdict == REJECTED for v in mine),
+                "rows_loaded": sum(v.rows_loaded for v in mine),
+                "rows_quarantined": sum(v.rows_quarantined for v in mine),
+            },
+        )
+    yield dg.MaterializeResult(
+        asset_key=["raw", "deliveries"], metadata={"files_processed": len(result.verdicts)}
+    )
+    yield dg.MaterializeResult(asset_key=["raw", "current_batches"])
+
+
+class Translator(DagsterDbtTranslator):
+    """dbt models keep their names as asset keys; sources map to the raw assets (via meta)."""
+
+    def get_group_name(self, dbt_resource_props):
+        return dbt_resource_props.get("config", {}).get("schema") or "dbt"
+
+
+def build_dbt_assets() -> dg.AssetsDefinition:
+    project = dbt_project()
+
+    @dbt_assets(
+        manifest=project.manifest_path, project=project, dagster_dbt_translator=Translator()
+    )
+    def warehouse_dbt(context: AssetExecutionContext, dbt: DbtCliResource):
+        yield from dbt.cli(["build"], context=context).stream()
+
+    return warehouse_dbt
+
+
+def build_publish_asset(dbt_defs: dg.AssetsDefinition) -> dg.AssetsDefinition:
+    deps = [get_asset_key_for_model([dbt_defs], model) for model in PUBLISHED_MODELS]
+
+    @dg.asset(deps=deps, group_name="published", description="The analyst database.")
+    def published_indicators(warehouse: WarehouseResource) -> dg.MaterializeResult:
+        settings = warehouse.settings()
+        result = publish(settings.build_db, settings.published_db)
+        return dg.MaterializeResult(
+            metadata={
+                "path": dg.MetadataValue.path(str(result.path)),
+                **{f"rows_{t}": n for t, n in result.row_counts.items()},
+            }
+        )
+
+    return published_indicators

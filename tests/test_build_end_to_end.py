@@ -1,0 +1,152 @@
+"""The whole nightly build on `tiny` synthetic data, through the same code path as `imw build`."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from imw.cli import main
+from imw.settings import KEY_ENV, Settings
+from ingest.contract import EXTRACTS, ColumnType
+from ingest.readers import parse_file_name, read_table
+from ingest.synthetic import generate
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> tuple[Settings, Path]:
+    """One tiny build for the module; returns the settings and a copy of the delivered files."""
+    root = tmp_path_factory.mktemp("e2e")
+    settings = Settings.from_env(home=root / "home", environ={})
+    delivered = root / "delivered"
+    generate("tiny", delivered, seed=7, truth_path=root / "truth.json")
+    settings.landing.mkdir(parents=True)
+    for f in delivered.iterdir():
+        (settings.landing / f.name).write_bytes(f.read_bytes())
+    old = os.environ.get(KEY_ENV)
+    os.environ[KEY_ENV] = "e2e-key"
+    try:
+        code = main(["build", "--home", str(settings.home)])
+    finally:
+        if old is None:
+            os.environ.pop(KEY_ENV)
+        else:
+            os.environ[KEY_ENV] = old
+    assert code == 0
+    return settings, delivered
+
+
+def clear_values(delivered: Path) -> tuple[set[str], set[str]]:
+    """Every clear id and every free-text value in the delivered files."""
+    ids: set[str] = set()
+    texts: set[str] = set()
+    for path in delivered.iterdir():
+        extract = EXTRACTS[parse_file_name(path).extract]
+        frame = read_table(path, extract).frame
+        for col in extract.columns:
+            values = set(frame.get_column(col.name).drop_nulls().to_list())
+            if col.type is ColumnType.ID:
+                ids |= values
+            elif col.type is ColumnType.TEXT:
+                texts |= values
+    return ids, texts
+
+
+def all_strings_in_duckdb(path: Path) -> set[str]:
+    """Every distinct value of every text column of every table and view in a DuckDB file."""
+    found: set[str] = set()
+    with duckdb.connect(str(path), read_only=True) as con:
+        cols = con.execute(
+            """
+            SELECT table_schema, table_name, column_name FROM information_schema.columns
+            WHERE data_type = 'VARCHAR' OR data_type LIKE 'VARCHAR[]'
+            """
+        ).fetchall()
+        for schema, table, column in cols:
+            values = con.execute(
+                f'SELECT DISTINCT CAST("{column}" AS VARCHAR) FROM "{schema}"."{table}"'
+            ).fetchall()
+            found |= {v[0] for v in values if v[0] is not None}
+    return found
+
+
+def test_build_publishes_indicators(built):
+    settings, _ = built
+    with duckdb.connect(str(settings.published_db), read_only=True) as con:
+        tables = {r[0] for r in con.execute("SHOW TABLES").fetchall()}
+        assert tables == {"indicator_values", "indicator_definitions"}
+        ids = {r[0] for r in con.execute("SELECT DISTINCT indicator_id FROM indicator_values")
+               .fetchall()}  # fmt: skip
+        assert {"CM01", "CM05"} <= ids
+        levels = {r[0] for r in con.execute("SELECT DISTINCT level FROM indicator_values")
+                  .fetchall()}  # fmt: skip
+        assert levels == {"TRAEGER", "KREIS", "RB", "LAND"}
+        land = con.execute(
+            "SELECT numerator, denominator, value FROM indicator_values "
+            "WHERE indicator_id = 'CM01' AND level = 'LAND' AND period = '2025'"
+        ).fetchone()
+        assert land[1] > 0 and 0 < land[2] < 1
+
+
+def test_landing_is_emptied_into_the_archive(built):
+    settings, delivered = built
+    assert list(settings.landing.iterdir()) == []
+    archived = {p.name for p in settings.archive_dir.rglob("*") if p.is_file()}
+    assert archived == {p.name for p in delivered.iterdir()}
+    with duckdb.connect(str(settings.build_db), read_only=True) as con:
+        n_batches = con.execute("SELECT count(*) FROM raw.load_batches").fetchone()[0]
+    assert n_batches == len(archived)
+
+
+def test_no_clear_id_or_free_text_in_anything_the_warehouse_wrote(built):
+    settings, delivered = built
+    ids, texts = clear_values(delivered)
+    assert len(ids) > 100 and texts, "the fixture must contain ids and free text to look for"
+    secrets = ids | texts
+    for db in (settings.build_db, settings.published_db):
+        leaked = all_strings_in_duckdb(db) & secrets
+        assert not leaked, f"{db.name} contains clear values, e.g. {sorted(leaked)[:3]}"
+    # Text files the warehouse wrote (reports, dbt artefacts are in the project, not the home).
+    pattern = re.compile("|".join(re.escape(s) for s in sorted(secrets, key=len, reverse=True)))
+    written = [
+        p for p in settings.home.rglob("*")
+        if p.is_file() and not p.is_relative_to(settings.archive_dir)
+        and not p.is_relative_to(settings.quarantine_dir) and p.suffix in (".md", ".json", ".csv")
+    ]  # fmt: skip
+    assert written, "reports must have been written"
+    for path in written:
+        match = pattern.search(path.read_text(encoding="utf-8"))
+        assert match is None, f"{path} contains a clear value"
+
+
+def test_indicator_values_in_build_db_match_published_unsuppressed_rows(built):
+    settings, _ = built
+    with duckdb.connect(str(settings.build_db), read_only=True) as con:
+        build = pl.from_arrow(con.execute(
+            "SELECT * FROM marts.indicator_values WHERE NOT suppressed").arrow())  # fmt: skip
+    with duckdb.connect(str(settings.published_db), read_only=True) as con:
+        pub = pl.from_arrow(con.execute(
+            "SELECT * FROM indicator_values WHERE NOT suppressed").arrow())  # fmt: skip
+        n_suppressed_with_values = con.execute(
+            "SELECT count(*) FROM indicator_values WHERE suppressed AND "
+            "(numerator IS NOT NULL OR denominator IS NOT NULL OR value IS NOT NULL)"
+        ).fetchone()[0]
+    assert n_suppressed_with_values == 0
+    key = ["indicator_id", "period", "level", "unit_code"]
+    assert (
+        build.sort(key)
+        .select([*key, "numerator", "denominator"])
+        .equals(pub.sort(key).select([*key, "numerator", "denominator"]))
+    )
+
+
+def test_build_without_key_exits_2(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    assert main(["build", "--home", str(tmp_path / "h")]) == 2
+    assert KEY_ENV in capsys.readouterr().err

@@ -1,0 +1,314 @@
+"""CM01 (plan coverage) and CM05 (goals met) end to end.
+
+A tiny hand-written raw layer (tests/fixtures/indicators/*.csv) is loaded into a fresh DuckDB file,
+`dbt build` runs against it once for the module, and the tests read marts.indicator_values
+(unsuppressed) and published.indicator_values (suppressed).
+
+Fixture in short — providers 08115003 (Gemeinde, Kreis 08115, RB 081), 08115 (the Kreis itself)
+and 08212 (Stadtkreis Karlsruhe, RB 082); current snapshots have stand 2026-01-15, so the periods
+run from 2024 (first contact of a_c4) to 2026. The quarter checked is 2025Q2 = 2025-04-01..06-30.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from ingest.contract import EXTRACTS
+from ingest.raw import ensure_schema
+
+ROOT = Path(__file__).resolve().parents[1]
+DBT_PROJECT = ROOT / "dbt_project"
+FIXTURES = Path(__file__).parent / "fixtures" / "indicators"
+FIXTURE_ONLY_COLUMNS = ("provider", "stand", "note")
+
+pytestmark = pytest.mark.slow
+
+
+@dataclass(frozen=True)
+class Row:
+    numerator: float | None
+    denominator: float | None
+    value: float | None
+    base_n: int | None
+    suppressed: bool
+
+
+def dbt_executable() -> str:
+    local = Path(sys.executable).parent / "dbt"
+    if local.exists():
+        return str(local)
+    found = shutil.which("dbt")
+    if found is None:
+        pytest.fail("no dbt executable next to the interpreter or on PATH")
+    return found
+
+
+def load_fixture(con: duckdb.DuckDBPyConnection) -> None:
+    """Load every fixture CSV as accepted deliveries: one per (extract, provider, stand)."""
+    ensure_schema(con)
+    delivery_id = 0
+    for csv_path in sorted(FIXTURES.glob("*.csv")):
+        extract = csv_path.stem
+        assert extract in EXTRACTS, f"fixture {csv_path.name} is not a contract extract"
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE fixture AS "
+            "SELECT * FROM read_csv(?, all_varchar = true, delim = ',', header = true)",
+            [str(csv_path)],
+        )
+        snapshots = con.execute(
+            "SELECT DISTINCT provider, stand FROM fixture ORDER BY stand, provider"
+        ).fetchall()
+        for provider, stand in snapshots:
+            delivery_id += 1
+            (n_rows,) = con.execute(
+                "SELECT count(*) FROM fixture WHERE provider = ? AND stand = ?", [provider, stand]
+            ).fetchone()
+            con.execute(
+                """
+                INSERT INTO raw.deliveries (delivery_id, file_name, sha256, provider, extract,
+                    stand, received_at, verdict, rows_delivered, rows_loaded, rows_quarantined)
+                VALUES (?, ?, ?, ?, ?, ?, ?, 'ACCEPTED', ?, ?, 0)
+                """,
+                [
+                    delivery_id,
+                    f"{extract}_{provider}_{stand}.csv",
+                    f"fixture-{delivery_id}",
+                    provider,
+                    extract,
+                    stand,
+                    datetime(2026, 1, 20, 3, 0, delivery_id),
+                    n_rows,
+                    n_rows,
+                ],
+            )
+            # extract is checked against the contract above: identifiers only, data as parameters
+            con.execute(
+                f"""
+                INSERT INTO raw.{extract} BY NAME
+                SELECT ? AS _batch_id, provider AS _provider,
+                       row_number() OVER () + 1 AS _line,
+                       * EXCLUDE ({", ".join(FIXTURE_ONLY_COLUMNS)})
+                FROM fixture WHERE provider = ? AND stand = ?
+                """,
+                [delivery_id, provider, stand],
+            )
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
+    tmp = tmp_path_factory.mktemp("indicators_cm")
+    db = tmp / "build.duckdb"
+    with duckdb.connect(str(db)) as con:
+        load_fixture(con)
+    result = subprocess.run(
+        [
+            dbt_executable(),
+            "build",
+            "--project-dir",
+            str(DBT_PROJECT),
+            "--profiles-dir",
+            str(DBT_PROJECT),
+            "--target-path",
+            str(tmp / "target"),
+            "--log-path",
+            str(tmp / "logs"),
+        ],
+        env={**os.environ, "IMW_BUILD_DB": str(db)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-10000:] + result.stderr[-5000:]
+    con = duckdb.connect(str(db), read_only=True)
+    yield con
+    con.close()
+
+
+def row(
+    con: duckdb.DuckDBPyConnection,
+    schema: str,
+    indicator_id: str,
+    period: str,
+    level: str,
+    unit_code: str,
+) -> Row:
+    # schema is one of two literals in this module, never data
+    found = con.execute(
+        f"""
+        SELECT numerator, denominator, value, base_n, suppressed
+        FROM {schema}.indicator_values
+        WHERE indicator_id = ? AND period = ? AND level = ? AND unit_code = ?
+        """,
+        [indicator_id, period, level, unit_code],
+    ).fetchall()
+    assert len(found) == 1, (indicator_id, period, level, unit_code, found)
+    return Row(*found[0])
+
+
+def marts(con: duckdb.DuckDBPyConnection, *key: str) -> Row:
+    return row(con, "marts", *key)
+
+
+def published(con: duckdb.DuckDBPyConnection, *key: str) -> Row:
+    return row(con, "published", *key)
+
+
+def shown(numerator: float, denominator: float, base_n: int) -> Row:
+    """A row that is published as is (base_n >= 5)."""
+    return Row(numerator, denominator, numerator / denominator, base_n, False)
+
+
+def hidden(numerator: float, denominator: float, base_n: int) -> Row:
+    """A row's unsuppressed numbers in marts when base_n < 5."""
+    value = numerator / denominator if denominator else None
+    return Row(numerator, denominator, value, base_n, True)
+
+
+# --- CM01 plan coverage ------------------------------------------------------------------------
+# Denominator: CM cases active in P with min(case_end, P.end) - first contact >= 56 days;
+# numerator: of those, first signature <= min(case_end, P.end).
+
+
+def test_cm01_year_traeger(warehouse: duckdb.DuckDBPyConnection) -> None:
+    # 08115003 in 2025: a_c1 (signed on its first-contact day: in), a_c2 (signed 07-10: in),
+    # a_c3 (no plan), a_c4 (active until 03-31, signed 2024: in), a_c5 (signed after closure: out),
+    # a_c7 (draft only) -> 3 of 6 cases; a_c6 is KB and not counted at all.
+    assert marts(warehouse, "CM01", "2025", "TRAEGER", "08115003") == shown(3, 6, 6)
+    assert published(warehouse, "CM01", "2025", "TRAEGER", "08115003") == shown(3, 6, 6)
+
+
+def test_cm01_quarter_traeger_is_suppressed(warehouse: duckdb.DuckDBPyConnection) -> None:
+    # 08115003 in 2025Q2: a_c1 (in), a_c2 (exactly 56 days; signed 07-10 after P.end: out),
+    # a_c5 (closed on 04-01 = P.start, so active; signed after closure: out), a_c7 (draft: out);
+    # a_c3 has only 55 days, a_c4 closed on 03-31, the day before P -> 1 of 4, base_n 4 < 5.
+    assert marts(warehouse, "CM01", "2025Q2", "TRAEGER", "08115003") == hidden(1, 4, 4)
+    assert published(warehouse, "CM01", "2025Q2", "TRAEGER", "08115003") == Row(
+        None, None, None, 4, True
+    )
+
+
+def test_cm01_signature_after_period_end_counts_in_next_quarter(
+    warehouse: duckdb.DuckDBPyConnection,
+) -> None:
+    # 08115003 in 2025Q3: a_c1 (in), a_c2 (signed 07-10 <= 09-30: now in), a_c3 (148 days, no
+    # plan), a_c7 (draft) -> 2 of 4.
+    assert marts(warehouse, "CM01", "2025Q3", "TRAEGER", "08115003") == hidden(2, 4, 4)
+
+
+def test_cm01_kreis_provider_and_kreis_level(warehouse: duckdb.DuckDBPyConnection) -> None:
+    # 08115 as a provider in 2025: b_c1 (signed 03-01: in), b_c3 (signed 12-31 = P.end: in);
+    # b_c2 closed after 50 days; b_old is in a superseded snapshot -> 2 of 2, suppressed.
+    assert marts(warehouse, "CM01", "2025", "TRAEGER", "08115") == hidden(2, 2, 2)
+    # Kreis 08115 = provider 08115003 (3 of 6) + provider 08115 (2 of 2) -> 5 of 8.
+    assert marts(warehouse, "CM01", "2025", "KREIS", "08115") == shown(5, 8, 8)
+    # 2025Q2: 08115003 1 of 4; 08115: b_c1 (in), b_c3 (signed after P.end: out) -> 1 of 2;
+    # together 2 of 6, base_n 6: published although both providers are suppressed.
+    assert published(warehouse, "CM01", "2025Q2", "KREIS", "08115") == shown(2, 6, 6)
+
+
+def test_cm01_land(warehouse: duckdb.DuckDBPyConnection) -> None:
+    # 08212 in 2025: c_c1 (in), c_c2 (121 days to its closure 09-30, signed 06-10: in) -> 2 of 2.
+    # Land 2025 = 3/6 + 2/2 + 2/2 -> 7 of 10 (sums, not an average of 0.5, 1 and 1).
+    assert published(warehouse, "CM01", "2025", "LAND", "08") == shown(7, 10, 10)
+    # 2025Q2: 1/4 + 1/2 + 08212 (c_c1 in; c_c2 only 29 days: out) 1/1 -> 3 of 7.
+    assert published(warehouse, "CM01", "2025Q2", "LAND", "08") == shown(3, 7, 7)
+    # RB 082 is 08212 alone
+    assert marts(warehouse, "CM01", "2025", "RB", "082") == hidden(2, 2, 2)
+
+
+def test_cm01_first_year(warehouse: duckdb.DuckDBPyConnection) -> None:
+    # 2024 is the first year (a_c4's first contact): a_c4 (signed 2024-04-01: in), a_c5 (signed
+    # in 2025: out) -> 1 of 2.
+    assert marts(warehouse, "CM01", "2024", "TRAEGER", "08115003") == hidden(1, 2, 2)
+
+
+# --- CM05 goals met ----------------------------------------------------------------------------
+# Denominator: goals ERREICHT, TEILWEISE or NICHT_ERREICHT assessed in P; numerator: ERREICHT.
+# base_n: distinct cases of those goals.
+
+
+def test_cm05_year_traeger_base_n_of_exactly_5_is_shown(
+    warehouse: duckdb.DuckDBPyConnection,
+) -> None:
+    # 08115003 in 2025: a_g1 (E), a_g2 (T), a_g3 (N) of a_c1; a_g4 (E) of a_c2; a_g7 (E) of a_c4;
+    # a_g8 (E) of a_c5; a_g9 (N) of a_c7 -> 4 of 7; a_g5 ENTFALLEN and a_g6 OFFEN do not count.
+    # Five cases: base_n 5 is not < 5, so the row is published.
+    assert published(warehouse, "CM05", "2025", "TRAEGER", "08115003") == shown(4, 7, 5)
+
+
+def test_cm05_quarter_traeger(warehouse: duckdb.DuckDBPyConnection) -> None:
+    # 2025Q2: a_g1 (E, assessed 04-01 = P.start), a_g2 (T, 06-30 = P.end), a_g8 (E, 05-15);
+    # a_g3 was assessed 03-31 -> 2 of 3, cases a_c1 and a_c5.
+    assert marts(warehouse, "CM05", "2025Q2", "TRAEGER", "08115003") == hidden(2, 3, 2)
+    assert published(warehouse, "CM05", "2025Q2", "TRAEGER", "08115003") == Row(
+        None, None, None, 2, True
+    )
+
+
+def test_cm05_kreis_and_land(warehouse: duckdb.DuckDBPyConnection) -> None:
+    # 08115 in 2025: b_g1 (E), b_g2 (T) of b_c1 -> 1 of 2; Kreis 08115: 4/7 + 1/2 -> 5 of 9 on
+    # 5 + 1 = 6 cases.
+    assert marts(warehouse, "CM05", "2025", "KREIS", "08115") == shown(5, 9, 6)
+    # 08212 in 2025: c_g1 (N) of c_c1 and c_g3 (E) whose plan is missing: it counts but adds no
+    # case -> 1 of 2 on 1 case. Land 2025: 4/7 + 1/2 + 1/2 -> 6 of 11 on 7 cases.
+    assert marts(warehouse, "CM05", "2025", "TRAEGER", "08212") == hidden(1, 2, 1)
+    assert published(warehouse, "CM05", "2025", "LAND", "08") == shown(6, 11, 7)
+    # 2025Q2 at Land: 2/3 + b_g1 1/1 + c_g1 0/1 -> 3 of 5 on 2 + 1 + 1 = 4 cases: suppressed
+    # even at Land level.
+    assert marts(warehouse, "CM05", "2025Q2", "LAND", "08") == hidden(3, 5, 4)
+    assert published(warehouse, "CM05", "2025Q2", "LAND", "08") == Row(None, None, None, 4, True)
+
+
+def test_cm05_empty_cell_is_zero_not_missing(warehouse: duckdb.DuckDBPyConnection) -> None:
+    # Nothing of 08115 was assessed in 2026: the grid still has the row, 0 / 0, value NULL.
+    assert marts(warehouse, "CM05", "2026", "TRAEGER", "08115") == hidden(0, 0, 0)
+    # 08212's c_g2 (E) was assessed 2026-01-10.
+    assert marts(warehouse, "CM05", "2026Q1", "TRAEGER", "08212") == hidden(1, 1, 1)
+
+
+# --- grid and published tables -----------------------------------------------------------------
+
+
+def test_grid_covers_every_period_and_unit(warehouse: duckdb.DuckDBPyConnection) -> None:
+    # 2 indicators x 15 periods (2024-2026 and their quarters) x 8 units (3 providers, Kreise
+    # 08115 and 08212, RB 081 and 082, Land 08); the authority '08' is no provider.
+    for schema in ("marts", "published"):
+        (n,) = warehouse.execute(f"SELECT count(*) FROM {schema}.indicator_values").fetchone()
+        assert n == 2 * 15 * 8
+    units = warehouse.execute(
+        "SELECT level, unit_code FROM marts.indicator_values GROUP BY ALL ORDER BY ALL"
+    ).fetchall()
+    assert units == [
+        ("KREIS", "08115"),
+        ("KREIS", "08212"),
+        ("LAND", "08"),
+        ("RB", "081"),
+        ("RB", "082"),
+        ("TRAEGER", "08115"),
+        ("TRAEGER", "08115003"),
+        ("TRAEGER", "08212"),
+    ]
+
+
+def test_published_schema_holds_only_the_two_tables(warehouse: duckdb.DuckDBPyConnection) -> None:
+    tables = warehouse.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'published' "
+        "ORDER BY table_name"
+    ).fetchall()
+    assert tables == [("indicator_definitions",), ("indicator_values",)]
+    definitions = warehouse.execute(
+        "SELECT indicator_id, unit, better_direction, suppress_small_cells "
+        "FROM published.indicator_definitions ORDER BY indicator_id"
+    ).fetchall()
+    assert definitions == [("CM01", "share", "higher", True), ("CM05", "share", "higher", True)]

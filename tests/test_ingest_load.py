@@ -1,0 +1,199 @@
+"""Loading the landing folder: one batch per accepted file, idempotent, snapshots, rejections."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pytest
+
+from ingest.load import ACCEPTED, DUPLICATE, REJECTED, Folders, ingest_landing
+from ingest.pseudonymise import pseudonym
+from publish.delivery_reports import write_delivery_reports
+
+KEY = b"test-key"
+PROVIDER = "08115003"
+HEADER = (
+    "person_id;geburtsjahr;geschlecht;staatsangehoerigkeit;einreisedatum;au_beginn;au_ende;"
+    "wohngemeinde_ags"
+)
+PERSON_1 = "P-1;1990;m;SYR;2016-01-10;2017-03-01;;08115003"
+PERSON_2 = "P-2;1985;w;AFG;10.02.2016;01.04.2017;30.06.2020;08115003"
+PERSON_3 = "P-3;2001;d;XXX;;2018-05-01;;08115003"
+
+
+def write(folder, name: str, *lines: str, encoding: str = "utf-8") -> None:
+    (folder / name).write_bytes(("\n".join(lines) + "\n").encode(encoding))
+
+
+def folders_of(settings) -> Folders:
+    return Folders(settings.landing, settings.archive_dir, settings.quarantine_dir, settings.home)
+
+
+def run(settings):
+    result = ingest_landing(settings.build_db, folders_of(settings), KEY)
+    write_delivery_reports(result, settings.build_db, settings.reports_dir)
+    return result
+
+
+def query(settings, sql: str, params=None):
+    with duckdb.connect(str(settings.build_db), read_only=True) as con:
+        return con.execute(sql, params or []).fetchall()
+
+
+def test_accepted_file_is_one_batch_with_pseudonymised_ids(settings):
+    write(settings.landing, f"personen_{PROVIDER}_2026-03-31.csv", HEADER, PERSON_1, PERSON_2)
+    result = run(settings)
+
+    assert [v.verdict for v in result.verdicts] == [ACCEPTED]
+    batch = query(settings, "SELECT file_name, provider, extract, stand, row_count, sha256 "
+                            "FROM raw.load_batches")  # fmt: skip
+    assert len(batch) == 1
+    name, provider, extract, stand, rows, sha = batch[0]
+    assert (name, provider, extract, str(stand), rows) == (
+        f"personen_{PROVIDER}_2026-03-31.csv",
+        PROVIDER,
+        "personen",
+        "2026-03-31",
+        2,
+    )
+    assert len(sha) == 64
+    ids = {r[0] for r in query(settings, "SELECT person_id FROM raw.personen_current")}
+    assert ids == {pseudonym(KEY, PROVIDER, "P-1"), pseudonym(KEY, PROVIDER, "P-2")}
+    # German dates were parsed: P-2's AU ended on 30.06.2020.
+    assert (
+        query(settings, "SELECT au_ende FROM raw.personen WHERE geburtsjahr = 1985")[0][
+            0
+        ].isoformat()
+        == "2020-06-30"
+    )
+    # The file left landing for the archive, unchanged.
+    assert not any(settings.landing.iterdir())
+    assert (settings.archive_dir / PROVIDER / f"personen_{PROVIDER}_2026-03-31.csv").exists()
+
+
+def test_same_bytes_twice_change_nothing(settings):
+    name = f"personen_{PROVIDER}_2026-03-31.csv"
+    write(settings.landing, name, HEADER, PERSON_1, PERSON_2)
+    run(settings)
+    before = query(settings, "SELECT * FROM raw.personen ORDER BY person_id")
+
+    write(settings.landing, name, HEADER, PERSON_1, PERSON_2)  # the very same bytes again
+    result = run(settings)
+
+    assert [v.verdict for v in result.verdicts] == [DUPLICATE]
+    assert query(settings, "SELECT * FROM raw.personen ORDER BY person_id") == before
+    assert query(settings, "SELECT count(*) FROM raw.load_batches")[0][0] == 1
+    assert sorted(p.name for p in (settings.archive_dir / PROVIDER).iterdir()) == [name]
+
+
+def test_newer_snapshot_replaces_older_and_history_is_kept(settings):
+    write(settings.landing, f"personen_{PROVIDER}_2026-03-31.csv", HEADER, PERSON_1, PERSON_2)
+    run(settings)
+    write(settings.landing, f"personen_{PROVIDER}_2026-06-30.csv", HEADER, PERSON_1, PERSON_2,
+          PERSON_3)  # fmt: skip
+    run(settings)
+
+    assert query(settings, "SELECT count(*) FROM raw.personen_current")[0][0] == 3
+    assert query(settings, "SELECT count(*) FROM raw.personen")[0][0] == 5  # history: 2 + 3
+    assert query(settings, "SELECT stand FROM raw.current_batches")[0][0].isoformat() == (
+        "2026-06-30"
+    )
+
+    # A late delivery of an OLDER stand is kept as history but does not become current.
+    write(settings.landing, f"personen_{PROVIDER}_2026-01-31.csv", HEADER, PERSON_1)
+    run(settings)
+    assert query(settings, "SELECT count(*) FROM raw.personen_current")[0][0] == 3
+
+    # A corrected file with the SAME stand wins by arrival.
+    write(settings.landing, f"personen_{PROVIDER}_2026-06-30.csv", HEADER, PERSON_3)
+    run(settings)
+    assert query(settings, "SELECT count(*) FROM raw.personen_current")[0][0] == 1
+    # Both files of stand 2026-06-30 are archived; the second with its hash in the name.
+    assert len(list((settings.archive_dir / PROVIDER).glob("personen_*_2026-06-30*.csv"))) == 2
+
+
+# Each case: (file name, content lines, expected reason, words the German report must contain)
+REJECTIONS = [
+    # file name does not follow <extract>_<provider>_<stand>.<csv|xlsx>
+    ("personen-08115003.csv", [HEADER, PERSON_1], "BAD_FILE_NAME", "Dateiname"),
+    # extract name not in the contract
+    (f"klienten_{PROVIDER}_2026-03-31.csv", [HEADER, PERSON_1], "UNKNOWN_EXTRACT", "klienten"),
+    # required column au_beginn missing from the header
+    (f"personen_{PROVIDER}_2026-03-31.csv",
+     [HEADER.replace(";au_beginn", ""), "P-1;1990;m;SYR;2016-01-10;;08115003"],
+     "MISSING_COLUMNS", "au_beginn"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "lines", "reason", "word"), REJECTIONS)
+def test_file_level_rejection_quarantines_and_keeps_previous_snapshot(
+    settings, name, lines, reason, word
+):
+    good = f"personen_{PROVIDER}_2026-01-31.csv"
+    write(settings.landing, good, HEADER, PERSON_1, PERSON_2)
+    run(settings)
+
+    write(settings.landing, name, *lines)
+    result = run(settings)
+
+    (verdict,) = result.verdicts
+    assert verdict.verdict == REJECTED
+    assert verdict.reason == reason
+    assert verdict.message_de and verdict.message_en
+    kept = list(settings.quarantine_dir.rglob(name))
+    assert len(kept) == 1, "the rejected file is kept in quarantine, never deleted"
+    # The provider keeps its previous snapshot.
+    assert query(settings, "SELECT file_name FROM raw.current_batches") == [(good,)]
+    assert query(settings, "SELECT count(*) FROM raw.personen_current")[0][0] == 2
+    # The report names the file and the reason, in German and English.
+    folder = verdict.provider or "_unzugeordnet"
+    report = (settings.reports_dir / folder / "aktuell.md").read_text()
+    assert name in report and word in report
+    assert verdict.message_de in report and verdict.message_en in report
+    payload = json.loads((settings.reports_dir / folder / "aktuell.json").read_text())
+    assert payload["files"][0]["reason"] == reason
+
+
+def test_unreadable_and_badly_encoded_files_are_rejected(settings):
+    # An "xlsx" that is not a zip/xlsx at all.
+    (settings.landing / f"stellen_{PROVIDER}_2026-03-31.xlsx").write_bytes(b"not a workbook")
+    # Bytes undefined in both UTF-8 and Windows-1252 (0x81, 0x8D) inside a CSV.
+    (settings.landing / f"personen_{PROVIDER}_2026-03-31.csv").write_bytes(
+        (HEADER + "\n").encode() + b"P-1;1990;m;SYR;;2017-03-01;;08115003\x81\x8d\n"
+    )
+    result = run(settings)
+    reasons = {v.file_name.split("_")[0]: v.reason for v in result.verdicts}
+    assert reasons == {"stellen": "UNREADABLE", "personen": "BAD_ENCODING"}
+    assert query(settings, "SELECT count(*) FROM raw.load_batches")[0][0] == 0
+    assert len(list(settings.quarantine_dir.rglob("*"))) == 3  # provider folder + 2 files
+
+
+def test_rows_that_cannot_be_typed_are_quarantined_and_counts_add_up(settings):
+    lines = [HEADER]
+    lines += [f"P-{i};1990;m;SYR;;2017-03-01;;08115003" for i in range(1, 40)]
+    lines.append("P-40;neunzehn;m;SYR;;2017-03-01;;08115003")  # line 41: year is not an integer
+    write(settings.landing, f"personen_{PROVIDER}_2026-03-31.csv", *lines)
+    result = run(settings)
+
+    (v,) = result.verdicts
+    assert (v.verdict, v.rows_delivered, v.rows_loaded, v.rows_quarantined) == (
+        ACCEPTED, 40, 39, 1)  # fmt: skip
+    assert v.rows_loaded + v.rows_quarantined == v.rows_delivered
+    assert query(settings, "SELECT line, column_name, rule, value FROM raw.quarantined_rows") == [
+        (41, "geburtsjahr", "type:int", "neunzehn")
+    ]
+    report = (settings.reports_dir / PROVIDER / "aktuell.md").read_text()
+    assert "| 41 | `geburtsjahr` |" in report
+
+
+def test_more_than_five_percent_bad_rows_reject_the_whole_file(settings):
+    lines = [HEADER]
+    lines += [f"P-{i};1990;m;SYR;;2017-03-01;;08115003" for i in range(1, 19)]
+    lines += ["P-19;1990;m;SYR;;31.02.2017;;08115003"]  # line 20: 31 February does not exist
+    lines += ["P-20;1990;m;SYR;;2017-13-01;;08115003"]  # line 21: month 13 does not exist
+    # 2 bad rows of 20 = 10 % > 5 %
+    write(settings.landing, f"personen_{PROVIDER}_2026-03-31.csv", *lines)
+    (v,) = run(settings).verdicts
+    assert (v.verdict, v.reason, v.rows_delivered) == (REJECTED, "TOO_MANY_BAD_ROWS", 20)
+    assert query(settings, "SELECT count(*) FROM raw.personen")[0][0] == 0
