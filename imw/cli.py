@@ -13,7 +13,7 @@ import os
 import shutil
 import sys
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -46,7 +46,14 @@ def run_build(settings: Settings) -> bool:
     from orchestration.resources import WarehouseResource
 
     settings.ensure_dirs()
-    with applied_environment(settings.env()):
+    log_path = settings.logs_dir / f"build_{datetime.now(UTC):%Y%m%dT%H%M%S}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    # dbt's event stream goes to the build log; the console gets warnings and the summary.
+    with (
+        applied_environment(settings.env()),
+        log_path.open("w", encoding="utf-8") as log,
+        redirect_stdout(log),
+    ):
         defs = build_definitions(
             WarehouseResource(home=str(settings.home), landing=str(settings.landing))
         )
@@ -59,6 +66,7 @@ def run_build(settings: Settings) -> bool:
     if not result.success:
         failed = [e.step_key for e in result.all_events if e.is_step_failure]
         print(f"build FAILED in step(s): {', '.join(failed) or 'unknown'}", file=sys.stderr)
+        print(f"details: {log_path}", file=sys.stderr)
     return result.success
 
 
@@ -112,7 +120,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     out = Path(args.out)
     result = generate(args.scale, out, seed=args.seed, stand=args.stand)
     print(f"wrote {len(result.files)} files to {out}")
-    for extract, n in sorted(result.row_counts.items()):
+    for extract, n in sorted(result.rows.items()):
         print(f"  {extract:<22} {n:>10,} rows")
     print(f"ground truth: {result.truth_path}")
     return EXIT_OK

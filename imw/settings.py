@@ -49,6 +49,10 @@ class Settings:
         return self.warehouse_dir / "build.duckdb"
 
     @property
+    def dbt_target_dir(self) -> Path:
+        return self.warehouse_dir / "dbt-target"
+
+    @property
     def published_dir(self) -> Path:
         return self.home / "published"
 
@@ -67,6 +71,10 @@ class Settings:
     @property
     def reports_dir(self) -> Path:
         return self.home / "reports"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home / "logs"
 
     @property
     def dagster_home(self) -> Path:

@@ -79,8 +79,12 @@ def build_dbt_assets() -> dg.AssetsDefinition:
     @dbt_assets(
         manifest=project.manifest_path, project=project, dagster_dbt_translator=Translator()
     )
-    def warehouse_dbt(context: AssetExecutionContext, dbt: DbtCliResource):
-        yield from dbt.cli(["build"], context=context).stream()
+    def warehouse_dbt(
+        context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+    ):
+        # dbt's run artefacts live in the warehouse home, not in the project tree.
+        target = warehouse.settings().dbt_target_dir
+        yield from dbt.cli(["build"], context=context, target_path=target).stream()
 
     return warehouse_dbt
 

@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 
 import duckdb
-import polars as pl
 import pytest
 
 from imw.cli import main
@@ -128,11 +127,11 @@ def test_no_clear_id_or_free_text_in_anything_the_warehouse_wrote(built):
 def test_indicator_values_in_build_db_match_published_unsuppressed_rows(built):
     settings, _ = built
     with duckdb.connect(str(settings.build_db), read_only=True) as con:
-        build = pl.from_arrow(con.execute(
-            "SELECT * FROM marts.indicator_values WHERE NOT suppressed").arrow())  # fmt: skip
+        build = (con.sql(
+            "SELECT * FROM marts.indicator_values WHERE NOT suppressed").pl())  # fmt: skip
     with duckdb.connect(str(settings.published_db), read_only=True) as con:
-        pub = pl.from_arrow(con.execute(
-            "SELECT * FROM indicator_values WHERE NOT suppressed").arrow())  # fmt: skip
+        pub = (con.sql(
+            "SELECT * FROM indicator_values WHERE NOT suppressed").pl())  # fmt: skip
         n_suppressed_with_values = con.execute(
             "SELECT count(*) FROM indicator_values WHERE suppressed AND "
             "(numerator IS NOT NULL OR denominator IS NOT NULL OR value IS NOT NULL)"

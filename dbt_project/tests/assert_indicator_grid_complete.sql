@@ -1,6 +1,7 @@
 -- A failure means indicator_values lacks rows of the full grid (or has extra ones): some
 -- implemented indicator × period of its period types × unit of its levels is missing, so a unit
 -- without data would silently vanish instead of showing 0 / 0.
+{{ config(meta={'dagster': {'ref': {'name': 'indicator_values'}}}) }}
 with catalogue as (
     select * from {{ ref('indicator_catalogue') }}
     where indicator_id in ({{ implemented_indicators_sql() }})

@@ -1,6 +1,7 @@
 -- A failure means published.indicator_values differs from marts.indicator_values other than by
 -- suppression: a row is missing or extra, the suppressed flag or base_n differs, or an
 -- unsuppressed number was changed.
+{{ config(meta={'dagster': {'ref': {'name': 'pub_indicator_values'}}}) }}
 with marts as (
     select * from {{ ref('indicator_values') }}
 ),

@@ -268,7 +268,16 @@ def build_contacts(
         idx = refer[topic[refer] == t]
         table = P.VERWEISUNG_BY_THEMA.get(name, P.VERWEISUNG_DEFAULT)
         referral[idx] = _index_draw(rng, table, REFERRALS, idx.size)
-    return Contacts(case, day, mode, minutes, topic.astype(np.int8), goal, referral)
+    # compact dtypes: this is the largest table of the world
+    return Contacts(
+        case.astype(np.int32),
+        day.astype(np.int32),
+        mode,
+        minutes.astype(np.int16),
+        topic.astype(np.int8),
+        goal.astype(np.int32),
+        referral.astype(np.int8),
+    )
 
 
 def build_outcomes(
@@ -327,4 +336,9 @@ def build_outcomes(
         parts.append((case[m], day[m], np.full(int(m.sum()), d_i), code_idx[d][per_domain[d][m]]))
     oc, od, odom, oval = (np.concatenate(x) for x in zip(*parts, strict=True))
     o = np.lexsort((odom, od, oc))
-    return Outcomes(oc[o], od[o], odom[o].astype(np.int8), oval[o].astype(np.int8))
+    return Outcomes(
+        oc[o].astype(np.int32),
+        od[o].astype(np.int32),
+        odom[o].astype(np.int8),
+        oval[o].astype(np.int8),
+    )

@@ -66,7 +66,10 @@ def build_funding(rng: np.random.Generator, pv: Providers, pos: Positions, horiz
     years = np.arange(2019, last_year + 1)
     p_from = np.array([P.year_start(2017), *(P.year_start(y) for y in years)])
     p_to = np.array([P.year_start(2019) - 1, *(P.year_start(y + 1) - 1 for y in years)])
-    planned, _ = _fte_matrix(pos, pv.n, p_from, p_to)
+    at_end, mean = _fte_matrix(pos, pv.n, p_from, p_to)
+    # the first, two-year grant funds the positions filled during 2017/18: their mean FTE
+    planned = at_end.copy()
+    planned[:, 0] = mean[:, 0]
     kreise_only = p_from >= P.to_day(P.KREISE_ONLY_FROM)
     eligible = (planned > 0) & (pv.is_kreis[:, None] | ~kreise_only[None, :])
     prov, per = np.nonzero(eligible)  # provider-major, then period
@@ -83,7 +86,23 @@ def build_funding(rng: np.random.Generator, pv: Providers, pos: Positions, horiz
     gy_year = P.years_of(p_from[per])[gy_grant] + (
         np.arange(gy_grant.size) - np.repeat(np.cumsum(n_years) - n_years, n_years)
     )
-    gy_amount = amount[gy_grant] / n_years[gy_grant]
+    # a two-year grant is called off in proportion to the positions filled in each year
+    _, fte_17_18 = _fte_matrix(
+        pos,
+        pv.n,
+        np.array([P.year_start(2017), P.year_start(2018)]),
+        np.array([P.year_start(2018) - 1, P.year_start(2019) - 1]),
+    )
+    split = fte_17_18 / np.maximum(fte_17_18.sum(axis=1, keepdims=True), 1e-9)
+    first_year = gy_year == 2017
+    share_y = np.where(
+        per[gy_grant] == 0,
+        np.where(first_year, split[prov[gy_grant], 0], split[prov[gy_grant], 1]),
+        1.0,
+    )
+    gy_amount = amount[gy_grant] * share_y
+    funded = gy_amount >= 100.0  # no position filled in 2017: nothing to call off that year
+    gy_grant, gy_year, gy_amount = gy_grant[funded], gy_year[funded], gy_amount[funded]
     n_req = rng.choice(np.array([2, 3, 4]), size=gy_grant.size, p=[0.30, 0.45, 0.25])
     r_gy = np.repeat(np.arange(gy_grant.size), n_req)
     j = np.arange(r_gy.size) - np.repeat(np.cumsum(n_req) - n_req, n_req)
@@ -130,11 +149,13 @@ def build_funding(rng: np.random.Generator, pv: Providers, pos: Positions, horiz
     recover = (v_checked < P.OPEN) & (over > 0) & (rng.random(m) < 0.5)
     recovery = np.where(recover, np.round(over * rng.uniform(0.5, 1.0, m), 2), 0.0)
 
-    # budget: appropriation a little above the grants, unspent residues carried over (80 %)
+    # budget: appropriation a little above the grants and not cut when the grants shrink (from
+    # 2025), unspent residues carried over at 80 %
     b_year = np.arange(2017, last_year + 1)
     granted_y = np.array([gy_amount[gy_year == y].sum() for y in b_year])
     granted_y[:2] = granted_y[:2].mean()
-    appropriation = np.round(granted_y * rng.uniform(1.02, 1.10, b_year.size), -3)
+    granted_y = np.maximum(granted_y, granted_y[:2].mean())
+    appropriation = np.round(granted_y * rng.uniform(1.02, 1.08, b_year.size), -3)
     appropriation[1] = appropriation[0]
     cash = np.array([paid[P.years_of(paid_on) == y].sum() for y in b_year])
     carry = np.zeros(b_year.size)

@@ -83,7 +83,7 @@ class ScaleConfig:
 SCALES: dict[str, ScaleConfig] = {
     "tiny": ScaleConfig("tiny", case_factor=0.15, xlsx_max_rows=2_000),
     "demo": ScaleConfig("demo", case_factor=0.30, xlsx_max_rows=2_000),
-    "bw": ScaleConfig("bw", case_factor=1.0, xlsx_max_rows=1_500),
+    "bw": ScaleConfig("bw", case_factor=1.0, xlsx_max_rows=600),
 }
 
 # --- code weights ---------------------------------------------------------------------------

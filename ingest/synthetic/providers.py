@@ -189,7 +189,9 @@ def build_providers(
          for i, k in enumerate(kreis)]
     )  # fmt: skip
 
-    positions = _build_positions(rng, target, takeover, end_day, horizon_day)
+    # tiny: every post from day one, so each provider has its share of cases
+    ramp_days = 0 if scale == "tiny" else 600
+    positions = _build_positions(rng, target, takeover, end_day, horizon_day, ramp_days)
     return providers, positions
 
 
@@ -211,6 +213,7 @@ def _build_positions(
     takeover: np.ndarray,
     end_day: np.ndarray,
     horizon_day: int,
+    ramp_days: int,
 ) -> Positions:
     start0 = P.to_day(P.PROGRAMME_START)
     takeover_day = P.to_day(P.KREISE_ONLY_FROM)
@@ -220,7 +223,7 @@ def _build_positions(
             prov.append(i)
             fte.append(s)
             late = rng.random() >= 0.35
-            start.append(start0 + (int(rng.integers(0, 601)) if late else 0))
+            start.append(start0 + (int(rng.integers(0, ramp_days + 1)) if late else 0))
             end.append(int(end_day[i]))
         for s in _fill_slots(rng, float(takeover[i])) if takeover[i] > 0 else []:
             prov.append(i)

@@ -9,6 +9,8 @@ world's order, so a later snapshot of the same seed keeps every id.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import polars as pl
 
@@ -64,17 +66,21 @@ def _frame(prov: np.ndarray, ags: list[str], extract: str, cols: dict[str, objec
 
 
 def build_frames(world: World, stand: int) -> dict[str, pl.DataFrame]:
+    return dict(iter_frames(world, stand))
+
+
+def iter_frames(world: World, stand: int) -> Iterator[tuple[str, pl.DataFrame]]:
+    """The extracts one at a time (faelle before kontakte), so only one large frame is alive."""
     w, s = world, stand
     ags = [*w.providers.ags, AUTHORITY_PROVIDER]
     c, pe, st = w.cases, w.persons, w.status
-    frames: dict[str, pl.DataFrame] = {}
 
     # personen
     keep = pe.first_ek <= s
     person_seq = _seq(pe.provider)
     idx = np.flatnonzero(keep)
     au_start = np.where(pe.au_start > s, pe.first_ek, pe.au_start)[idx]  # move-in not yet known
-    frames["personen"] = _frame(pe.provider[idx], ags, "personen", {
+    yield "personen", _frame(pe.provider[idx], ags, "personen", {
         "person_id": _id("P-", person_seq[idx], 6),
         "geburtsjahr": pl.Series(pe.birth_year[idx], dtype=pl.Int64),
         "geschlecht": pl.Series(pe.sex[idx].astype(str)),
@@ -88,7 +94,7 @@ def build_frames(world: World, stand: int) -> dict[str, pl.DataFrame]:
     # aufenthalt: a period still running at stand has no known end
     idx = np.flatnonzero(keep[st.person] & (st.valid_from <= s))
     sp = st.person[idx]
-    frames["aufenthalt"] = _frame(pe.provider[sp], ags, "aufenthalt", {
+    yield "aufenthalt", _frame(pe.provider[sp], ags, "aufenthalt", {
         "person_id": _id("P-", person_seq[sp], 6),
         "status_code": pl.Series(st.code[idx].astype(str)),
         "gueltig_ab": _date(st.valid_from[idx]),
@@ -102,7 +108,7 @@ def build_frames(world: World, stand: int) -> dict[str, pl.DataFrame]:
     seg_seq = np.empty(seg_prov.size, dtype=np.int64)
     seg_seq[seg_order] = _seq(seg_prov[seg_order])
     idx = seg_order[pos.seg_start[seg_order] <= s]
-    frames["stellen"] = _frame(seg_prov[idx], ags, "stellen", {
+    yield "stellen", _frame(seg_prov[idx], ags, "stellen", {
         "stellen_id": _id("ST-", seg_seq[idx], 3),
         "vzae": pl.Series(pos.slot_fte[pos.seg_slot[idx]], dtype=pl.Float64),
         "qualifikation": pl.Series(pos.seg_qual[idx].astype(str)),
@@ -114,14 +120,14 @@ def build_frames(world: World, stand: int) -> dict[str, pl.DataFrame]:
     case_seq = _seq(c.provider)
     idx = np.flatnonzero(c.ek <= s)
     closed = c.end[idx] <= s
-    frames["faelle"] = _frame(c.provider[idx], ags, "faelle", {
+    yield "faelle", _frame(c.provider[idx], ags, "faelle", {
         "fall_id": _id("F-", case_seq[idx], 6),
         "person_id": _id("P-", person_seq[c.person[idx]], 6),
         "stellen_id": _id("ST-", seg_seq[c.segment[idx]], 3),
         "fallart": pl.Series(np.where(c.is_cm[idx], "CM", "KB")),
         "erstkontakt_datum": _date(c.ek[idx]),
         "abschluss_datum": _date(c.end[idx], closed),
-        "abschluss_grund": _text(c.reason[idx]),
+        "abschluss_grund": _text(np.where(closed, c.reason[idx], "")),
     })  # fmt: skip
 
     # plaene
@@ -130,7 +136,7 @@ def build_frames(world: World, stand: int) -> dict[str, pl.DataFrame]:
     plan_seq = _seq(plan_prov)
     idx = np.flatnonzero(pv.created <= s)
     signed = pv.signed[idx] <= s
-    frames["plaene"] = _frame(plan_prov[pv.plan[idx]], ags, "plaene", {
+    yield "plaene", _frame(plan_prov[pv.plan[idx]], ags, "plaene", {
         "plan_id": _id("IP-", plan_seq[pv.plan[idx]], 6),
         "version": pl.Series(pv.version[idx], dtype=pl.Int64),
         "fall_id": _id("F-", case_seq[pv.plan_case[pv.plan[idx]]], 6),
@@ -156,7 +162,7 @@ def build_frames(world: World, stand: int) -> dict[str, pl.DataFrame]:
         )
         .to_series()
     )
-    frames["ziele"] = _frame(goal_prov[idx], ags, "ziele", {
+    yield "ziele", _frame(goal_prov[idx], ags, "ziele", {
         "ziel_id": _id("Z-", goal_seq[idx], 7),
         "plan_id": _id("IP-", plan_seq[g.plan[idx]], 6),
         "handlungsfeld": _codes(g.field[idx], CP.FIELDS),
@@ -174,7 +180,7 @@ def build_frames(world: World, stand: int) -> dict[str, pl.DataFrame]:
     idx = np.flatnonzero(k.day <= s)
     goal = k.goal[idx]
     goal_id = _id("Z-", goal_seq[np.maximum(goal, 0)] if goal_seq.size else np.zeros_like(goal), 7)
-    frames["kontakte"] = _frame(k_prov[idx], ags, "kontakte", {
+    yield "kontakte", _frame(k_prov[idx], ags, "kontakte", {
         "kontakt_id": _id("K-", k_seq[idx], 7),
         "fall_id": _id("F-", case_seq[k.case[idx]], 6),
         "datum": _date(k.day[idx]),
@@ -188,15 +194,14 @@ def build_frames(world: World, stand: int) -> dict[str, pl.DataFrame]:
     # ergebnisse
     o = w.outcomes
     idx = np.flatnonzero(o.day <= s)
-    frames["ergebnisse"] = _frame(c.provider[o.case[idx]], ags, "ergebnisse", {
+    yield "ergebnisse", _frame(c.provider[o.case[idx]], ags, "ergebnisse", {
         "fall_id": _id("F-", case_seq[o.case[idx]], 6),
         "erhoben_am": _date(o.day[idx]),
         "bereich": _codes(o.domain[idx], CP.DOMAINS),
         "wert": _codes(o.value[idx], CP.OUTCOME_CODES),
     })  # fmt: skip
 
-    frames.update(_authority_frames(world, stand, ags))
-    return frames
+    yield from _authority_frames(world, stand, ags).items()
 
 
 def _authority_frames(world: World, s: int, ags: list[str]) -> dict[str, pl.DataFrame]:

@@ -1,0 +1,153 @@
+"""Synthetic deliveries for the whole programme: every provider's 8 extracts and the authority's 4.
+
+`generate(scale, out, seed, stand)` simulates a world of providers, positions, persons, cases,
+plans, goals, contacts, outcomes and funding records from 2017-01-01 to a horizon (2027-12-31, or
+the end of the year after `stand` if later), cuts it at `stand` (what a provider could not know
+yet is left out) and writes the files into `out` as `<extract>_<provider>_<stand>.<csv|xlsx>`.
+The ground truth (the generator's true rates) goes to `truth_path`, outside the landing folder.
+Because the world does not depend on `stand`, two snapshots of one seed (with the same horizon)
+agree: same ids, and a later stand only adds rows and fills in closures, signatures and
+assessments.
+
+Deterministic for (scale, seed, stand): numpy generators seeded per component, no set or dict
+order dependence, no timestamps in files (XLSX creation time = stand), so reruns are
+byte-identical. Generation is vectorised with numpy; Python-level loops run per provider,
+extract, file, year or plan version number, plus per cell only for the small XLSX files and the
+authority's few thousand rows.
+
+Calibration (scale `bw`; public figures from DOMAIN.md win over the unpublished estimates)
+----------------------------------------------------------------------------------------------
+- Providers: the 44 Kreise plus 256 Gemeinden (synthetic AGS = Kreis AGS + 3 digits) until
+  2024-12-31, when the Gemeinden close their open cases (reason SONSTIGES); from 2025 only the
+  Kreise, which take over the Gemeinden's FTE and, in 2025-Q1, a first batch of their clients.
+  Grants follow: two-year grants for 2017-18, then yearly, from 2025 for the Kreise only.
+- Positions: about 1,240 posts of 0.25-1.0 FTE filled during 2017/18, about 900 FTE at any time
+  from 2018; holders change about every 3 years (each holder is one `stellen` row).
+- Case inflow: 74 new cases per FTE-year (70 % CM, 30 % KB), modulated by year (arrivals of
+  2015/16, a dip in 2020/21, Ukraine from 2022). With plan coverage drawn per provider in
+  0.25..0.65 (mean 0.45) this yields 16,000-22,000 signed plans a year and about 59,000 from the
+  start to September 2020 -- the published figure.
+- Contacts: 0.87 per CM case-month (times a provider factor 0.75..1.25), KB cases 1-4 contacts.
+  This gives about 1.4 million contacts from the start to September 2020 (the published
+  figure), 470,000-610,000 a year once staffed and about 4.5 million from 2017 to mid-2026.
+  The two public totals fix the caseload: CM cases last 10 months on average (at most 3 years,
+  3 % up to 4), a manager holds 45-60 open cases and records about 1 contact per CM case-month.
+  The DOMAIN estimates of 80-150 cases per FTE and 1-3 contacts per case-month cannot both hold
+  (100 cases x 1 contact x 12 months x 900 FTE would be 1.1 million contacts a year, more than
+  twice the published rate); the published totals win, so the caseload is below the estimate.
+- Plans: first signature within 8 weeks of the first contact for 75-93 % (per provider) of the
+  covered cases, otherwise after 57-150 days; review due 3-6 months after signing; follow-up
+  versions on time (within 14 days of the due date) with a per-provider probability 0.35..0.85,
+  else 15-120 days late; 8 % of the uncovered CM cases have an unsigned draft only.
+- Goals: 2-4 per plan (distinct fields) agreed on the first signature, sometimes one more per
+  follow-up version; attainment 0.40..0.60 per provider among assessed goals; 6 % dropped.
+- Goal links: the share of CM contacts with a ziel_id is drawn per provider as plan coverage
+  times 0.15..0.60 (goal agreements "played no real role"), about 0.17 overall.
+- People obliged to leave: 1..6 % of persons per provider (about 3.4 % of contacts).
+- Contacts before moving into AU (4 % of persons) or after AU ended: about 3.5 % of contacts.
+- Topics: ALLTAG 20 %, WOHNEN 16 %, ARBEIT and FAMILIE 13 % each, SPRACHE 12 %, GESUNDHEIT 8 %.
+- Funding: 51,000-70,000 EUR per granted FTE and year (8 % less from 2025), 2-4 payout
+  requests per grant-year, about 80 % paid within 30 days, actual costs mostly below the paid
+  amount (funding-to-cost ratio about 1.1), appropriation about 58 million EUR a year with
+  residues carried over.
+
+Scales `demo` and `tiny` keep the rates but thin the case inflow per FTE (factors 0.30 and
+0.15) and use few, small providers: demo has 16 providers (6 Kreise, 10 Gemeinden, all 4 RB)
+with about 3,000 cases; tiny has 3 providers (Kreis 08115 in RB 081, Stadtkreis 08212 in RB 082,
+one Gemeinde in Kreis 08317, RB 083) with about 40-80 cases each.
+
+Later defect injection: `generate` passes each extract's frame (all providers) through
+`prepare_delivery` just before writing; a `defects` option would break rows there and record
+what it broke next to the ground truth.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import get_args
+
+import polars as pl
+
+from ingest.synthetic import params as P
+from ingest.synthetic.snapshot import PROVIDER, iter_frames
+from ingest.synthetic.truth import ground_truth, land_year, truth_input
+from ingest.synthetic.world import build_world
+from ingest.synthetic.writers import DeliveryWriter
+
+__all__ = ["DEFAULT_REFERENCE", "PROVIDER", "GenerationResult", "Scale", "generate"]
+
+Scale = P.Scale
+DEFAULT_REFERENCE = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "kreise_bw.csv"
+"""The project's dbt seed with the 44 Kreise (a copy of shared/reference/kreise_bw.csv)."""
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    files: list[Path]
+    rows: dict[str, int]
+    """Delivered rows per extract, summed over providers."""
+    truth_path: Path
+    providers: list[str] = field(default_factory=list)
+
+
+def horizon_for(stand: date) -> date:
+    return max(P.DEFAULT_HORIZON, date(stand.year + 1, 12, 31))
+
+
+def prepare_delivery(extract: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """Last step before an extract is written (all providers, column `PROVIDER`).
+
+    The place where a later `defects` option breaks rows: it gets the clean frame with contract
+    columns and delivered types and returns the frame to write; the ground truth is taken from
+    the clean frame before this step.
+    """
+    return frame
+
+
+def generate(
+    scale: Scale,
+    out: Path,
+    seed: int,
+    stand: date = date(2026, 6, 30),
+    *,
+    truth_path: Path | None = None,
+    reference: Path = DEFAULT_REFERENCE,
+) -> GenerationResult:
+    """Write all deliveries of `scale` as of `stand` into `out`; return files, counts, truth."""
+    if scale not in get_args(P.Scale):
+        raise ValueError(f"unknown scale {scale!r}; expected one of {get_args(P.Scale)}")
+    if stand < P.PROGRAMME_START:
+        raise ValueError(f"stand {stand} is before the programme start {P.PROGRAMME_START}")
+    out = Path(out)
+    truth_path = Path(truth_path) if truth_path is not None else out.parent / "ground_truth.json"
+    if out.resolve() in truth_path.resolve().parents:
+        raise ValueError("the ground truth must not be written into the landing folder")
+
+    world = build_world(scale, seed, P.to_day(horizon_for(stand)), Path(reference))
+    writer = DeliveryWriter(
+        out, stand, seed, scale, list(world.providers.ags), P.SCALES[scale].xlsx_max_rows
+    )
+    year = land_year(stand)
+    files: list[Path] = []
+    rows: dict[str, int] = {}
+    truth_inputs: dict[str, pl.DataFrame] = {}
+    for extract, frame in iter_frames(world, P.to_day(stand)):
+        rows[extract] = frame.height
+        kept = truth_input(extract, frame, year)
+        if kept is not None:
+            truth_inputs[extract] = kept
+        files += writer.write(extract, prepare_delivery(extract, frame))
+        del frame  # one large frame at a time
+
+    truth = ground_truth(world.providers, truth_inputs, scale, seed, stand)
+    truth_path.parent.mkdir(parents=True, exist_ok=True)
+    truth_path.write_text(json.dumps(truth, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return GenerationResult(
+        files=sorted(files),
+        rows=rows,
+        truth_path=truth_path,
+        providers=list(world.providers.ags),
+    )

@@ -1,0 +1,190 @@
+"""Write the delivered frames as files, in the formats municipal software really produces.
+
+Each provider gets one deterministic software profile: delimiter, encoding, date and decimal
+style, header spelling, column order, and whether small extracts come as XLSX. The variety is
+what the readers must cope with; every variant is allowed by the contract.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import xlsxwriter
+
+from ingest.contract import AUTHORITY_PROVIDER
+from ingest.synthetic import params as P
+from ingest.synthetic.snapshot import PROVIDER
+
+
+@dataclass(frozen=True)
+class FileFormat:
+    separator: str = ";"
+    encoding: str = "utf-8"  # utf-8, utf-8-sig (with BOM) or cp1252
+    german_dates: bool = False
+    decimal_comma: bool = False
+    thousands: bool = False
+    """Decimals as `1.234,56` (implies decimal comma)."""
+    upper_headers: bool = False
+    shuffle_columns: bool = False
+    crlf: bool = False
+    xlsx: bool = False
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    csv: FileFormat
+    xlsx_small: bool = False
+    """Extracts with few rows are delivered as XLSX (an Excel export)."""
+
+
+PROFILES: tuple[tuple[Profile, float], ...] = (
+    (Profile("windows", FileFormat(";", "cp1252", True, True, crlf=True)), 0.25),
+    (Profile("comma", FileFormat(",", "utf-8", shuffle_columns=True)), 0.15),
+    (Profile("excel", FileFormat(";", "utf-8-sig", upper_headers=True), xlsx_small=True), 0.10),
+    (Profile("bom_upper", FileFormat(";", "utf-8-sig", True, True, upper_headers=True)), 0.15),
+    (Profile("standard", FileFormat(";", "utf-8")), 0.35),
+)
+"""Every profile appears at least once (tiny: the first three, one per provider)."""
+
+AUTHORITY_FORMATS: dict[str, FileFormat] = {
+    "bewilligungen": FileFormat(";", "utf-8-sig", german_dates=True, thousands=True),
+    "mittelabrufe": FileFormat(";", "cp1252", decimal_comma=True, crlf=True),
+    "verwendungsnachweise": FileFormat(",", "utf-8"),
+    "haushalt": FileFormat(xlsx=True),
+}
+
+
+def assign_profiles(providers: list[str], seed: int, scale: str) -> dict[str, Profile]:
+    rng = P.rng_for(seed, scale, "formats")
+    profiles = [p for p, _ in PROFILES]
+    weights = np.array([w for _, w in PROFILES])
+    chosen = [profiles[i] for i in rng.choice(len(profiles), size=len(providers), p=weights)]
+    order = np.arange(len(providers)) if scale == "tiny" else rng.permutation(len(providers))
+    for k, i in enumerate(order[: len(profiles)]):
+        chosen[i] = profiles[k]
+    return dict(zip(providers, chosen, strict=True))
+
+
+def file_name(extract: str, provider: str, stand: date, fmt: FileFormat) -> str:
+    return f"{extract}_{provider}_{stand.isoformat()}.{'xlsx' if fmt.xlsx else 'csv'}"
+
+
+class DeliveryWriter:
+    """Writes one file per extract and provider (also where a provider has no rows)."""
+
+    def __init__(
+        self,
+        out: Path,
+        stand: date,
+        seed: int,
+        scale: str,
+        providers: list[str],
+        xlsx_max_rows: int,
+    ) -> None:
+        self.out, self.stand, self.seed, self.scale = out, stand, seed, scale
+        self.providers = providers
+        self.profiles = assign_profiles(providers, seed, scale)
+        self.xlsx_max_rows = xlsx_max_rows
+        out.mkdir(parents=True, exist_ok=True)
+
+    def write(self, extract: str, frame: pl.DataFrame) -> list[Path]:
+        parts = _split_by_provider(frame)
+        empty = frame.drop(PROVIDER).clear()
+        authority = extract in AUTHORITY_FORMATS
+        files = []
+        for i, provider in enumerate([AUTHORITY_PROVIDER] if authority else self.providers):
+            part = parts.pop(provider, empty)
+            if authority:
+                fmt = AUTHORITY_FORMATS[extract]
+            else:
+                profile = self.profiles[provider]
+                fmt = profile.csv
+                if profile.xlsx_small and part.height <= self.xlsx_max_rows:
+                    fmt = replace(fmt, xlsx=True)
+            if fmt.shuffle_columns:
+                rng = P.rng_for(self.seed, self.scale, f"columns/{extract}/{i}")
+                part = part.select([part.columns[j] for j in rng.permutation(part.width)])
+            if fmt.upper_headers:
+                part = part.rename({c: c.upper() for c in part.columns})
+            path = self.out / file_name(extract, provider, self.stand, fmt)
+            if fmt.xlsx:
+                _write_xlsx(part, path, fmt, self.stand)
+            else:
+                _write_csv(part, path, fmt)
+            files.append(path)
+        return files
+
+
+def _split_by_provider(frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """Rows per provider; zero-copy slices when the frame is sorted by provider (as generated)."""
+    codes = frame[PROVIDER].to_physical().to_numpy()
+    if codes.size and np.any(np.diff(codes.astype(np.int64)) < 0):
+        return {
+            key[0]: part
+            for key, part in frame.partition_by(
+                PROVIDER, as_dict=True, maintain_order=True, include_key=False
+            ).items()
+        }
+    categories = frame[PROVIDER].dtype.categories  # type: ignore[attr-defined]
+    data = frame.drop(PROVIDER)
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if codes.size else []
+    bounds = [*starts, codes.size]
+    return {
+        categories[int(codes[a])]: data.slice(int(a), int(b - a))
+        for a, b in itertools.pairwise(bounds)
+    }
+
+
+def _german_thousands(values: list[float | None]) -> list[str | None]:
+    table = str.maketrans(",.", ".,")
+    return [None if v is None else f"{v:,.2f}".translate(table) for v in values]
+
+
+def _write_csv(df: pl.DataFrame, path: Path, fmt: FileFormat) -> None:
+    if fmt.thousands:
+        df = df.with_columns(
+            pl.Series(c, _german_thousands(df[c].to_list()), dtype=pl.String)
+            for c in df.columns
+            if df[c].dtype == pl.Float64
+        )
+    options = {
+        "separator": fmt.separator,
+        "line_terminator": "\r\n" if fmt.crlf else "\n",
+        "date_format": "%d.%m.%Y" if fmt.german_dates else "%Y-%m-%d",
+        "float_precision": 2,
+        "decimal_comma": fmt.decimal_comma,
+    }
+    if fmt.encoding == "cp1252":
+        path.write_bytes(df.write_csv(**options).encode("cp1252"))
+    else:
+        df.write_csv(path, include_bom=fmt.encoding == "utf-8-sig", **options)
+
+
+def _write_xlsx(df: pl.DataFrame, path: Path, fmt: FileFormat, stand: date) -> None:
+    wb = xlsxwriter.Workbook(str(path))
+    # a fixed creation time keeps the file byte-identical on rerun
+    wb.set_properties({"created": datetime(stand.year, stand.month, stand.day)})
+    ws = wb.add_worksheet("Daten")
+    date_fmt = wb.add_format({"num_format": "dd.mm.yyyy" if fmt.german_dates else "yyyy-mm-dd"})
+    ws.write_row(0, 0, df.columns)
+    for j, name in enumerate(df.columns):
+        col = df[name]
+        if col.dtype == pl.Date:
+            for r, v in enumerate(col.to_list(), start=1):
+                if v is not None:
+                    ws.write_datetime(r, j, v, date_fmt)
+        elif col.dtype.is_numeric():
+            for r, v in enumerate(col.to_list(), start=1):
+                if v is not None:
+                    ws.write_number(r, j, v)
+        else:
+            for r, v in enumerate(col.to_list(), start=1):
+                if v is not None:
+                    ws.write_string(r, j, v)
+    wb.close()
