@@ -21,7 +21,7 @@ import polars as pl
 
 from ingest import pseudonymise, raw
 from ingest.contract import EXTRACTS, MAX_BAD_ROW_SHARE, Column, ColumnType, Extract
-from ingest.readers import FileName, parse_columns, parse_file_name, read_table
+from ingest.readers import FileName, parse_columns, parse_file_name, provider_hint, read_table
 from ingest.rejections import FileRejection, RejectReason
 
 ACCEPTED = "ACCEPTED"
@@ -185,7 +185,7 @@ def _rejected(
     return FileVerdict(
         delivery_id=delivery_id,
         file_name=name,
-        provider=fn.provider if fn else None,
+        provider=fn.provider if fn else provider_hint(name),
         extract=fn.extract if fn else None,
         stand=fn.stand if fn else None,
         verdict=REJECTED,
@@ -255,7 +255,7 @@ def ingest_file(
     except FileRejection as err:
         rows = err.detail.get("rows") if isinstance(err.detail, dict) else None
         verdict = _rejected(delivery_id, path.name, fn, err, rows_delivered=rows)
-        folder = folders.quarantine / (fn.provider if fn else UNASSIGNED_PROVIDER)
+        folder = folders.quarantine / (verdict.provider or UNASSIGNED_PROVIDER)
         return _finish(con, verdict, path, folders, folder, sha, received_at, extra)
 
 

@@ -89,6 +89,15 @@ def parse_file_name(path: str | Path) -> FileName:
     return FileName(extract_name, match["provider"], stand, suffix, name)
 
 
+_PROVIDER_HINT = re.compile(r"(?:^|[_-])(08\d{3}(?:\d{3})?|08)(?:[_.-]|$)")
+
+
+def provider_hint(name: str) -> str | None:
+    """The provider AGS in a file name that breaks the contract, so its report reaches them."""
+    match = _PROVIDER_HINT.search(name)
+    return match[1] if match else None
+
+
 def _check_provider(extract: Extract, provider: str, name: str) -> None:
     is_authority = provider == contract.AUTHORITY_PROVIDER
     if (extract.source == "authority") == is_authority:

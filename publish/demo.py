@@ -26,12 +26,12 @@ def land_values(published_db: Path, year: int) -> list[tuple]:
         ).fetchall()
 
 
-def _fmt(x) -> str:
+def _fmt(x: float | int | None) -> str:
     if x is None:
         return "–"
-    if isinstance(x, float) or (hasattr(x, "as_integer_ratio") and not isinstance(x, int)):
-        return f"{float(x):,.3f}"
-    return f"{x:,}"
+    if float(x).is_integer():
+        return f"{int(x):,}"
+    return f"{float(x):.3f}"
 
 
 def demo_summary(published_db: Path, stand: date) -> str:
@@ -51,8 +51,8 @@ def demo_summary(published_db: Path, stand: date) -> str:
         )
     lines += [
         "",
-        "Query it (read-only, while builds go on):",
-        f"  duckdb -readonly {published_db}",
+        "Query it read-only (builds replace the file atomically and never wait for readers):",
+        f"  duckdb -readonly {published_db}      # with the DuckDB CLI, or from Python:",
         '  .venv/bin/python -c "import duckdb; print(duckdb.connect('
         f"'{published_db}', read_only=True).sql(\\\"SELECT * FROM indicator_values "
         "WHERE level = 'KREIS' AND period = '" + str(year) + "' ORDER BY indicator_id, "

@@ -16,6 +16,7 @@ from ingest.readers import parse_file_name, read_table
 from ingest.synthetic import generate
 
 pytestmark = pytest.mark.slow
+REJECTED_FILE = "liste_08115_2026-06-30.csv"
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +29,8 @@ def built(tmp_path_factory) -> tuple[Settings, Path]:
     settings.landing.mkdir(parents=True)
     for f in delivered.iterdir():
         (settings.landing / f.name).write_bytes(f.read_bytes())
+    # Deliberately bad: an extract the contract does not know. The build must still publish.
+    (settings.landing / REJECTED_FILE).write_text("spalte_a;spalte_b\n1;2\n")
     old = os.environ.get(KEY_ENV)
     os.environ[KEY_ENV] = "e2e-key"
     try:
@@ -91,6 +94,14 @@ def test_build_publishes_indicators(built):
             "WHERE indicator_id = 'CM01' AND level = 'LAND' AND period = '2025'"
         ).fetchone()
         assert land[1] > 0 and 0 < land[2] < 1
+
+
+def test_rejected_file_is_quarantined_and_reported_while_the_build_publishes(built):
+    settings, _ = built
+    assert (settings.quarantine_dir / "08115" / REJECTED_FILE).exists()
+    report = (settings.reports_dir / "08115" / "aktuell.md").read_text()
+    assert REJECTED_FILE in report and "abgelehnt" in report
+    assert settings.published_db.exists()
 
 
 def test_landing_is_emptied_into_the_archive(built):
