@@ -3,7 +3,7 @@
     to add an indicator, write int_contrib_<id>.sql (+ .yml) and add its id here. Metadata of all
     22 indicators lives in seeds/indicator_catalogue.csv. -#}
 {% macro implemented_indicators() -%}
-    {{ return(['CM01', 'CM05']) }}
+    {{ return(case_management_indicators() + eligibility_funding_quality_indicators()) }}
 {%- endmacro %}
 
 {#- `'CM01', 'CM05'` for an SQL `in (...)` list. -#}

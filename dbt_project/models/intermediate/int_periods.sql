@@ -10,7 +10,7 @@ with first_years as (
 bounds as (
     select
         (select min(first_year) from first_years) as first_year,
-        (select max(year(stand)) from {{ source('raw', 'current_batches') }}) as last_year
+        (select max(year(stand)) from {{ ref('stg_current_batches') }}) as last_year
 ),
 
 years as (

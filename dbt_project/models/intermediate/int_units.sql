@@ -3,7 +3,7 @@
 -- AUTHORITY_PROVIDER in ingest/contract.py) delivers no case data and is no provider.
 with providers as (
     select distinct provider
-    from {{ source('raw', 'current_batches') }}
+    from {{ ref('stg_current_batches') }}
     where provider is not null and provider <> '08'
 ),
 
