@@ -50,8 +50,12 @@ contract: install
 ui: install
 	$(VENV)/dagster dev -m orchestration.definitions
 
+# dbt documentation of every model, column and test, with the catalog of the last build
+# (IMW_HOME, default ./data); served on http://localhost:$(DOCS_PORT).
+DOCS_PORT ?= 8080
 docs: install
-	cd dbt_project && ../$(VENV)/dbt docs generate --profiles-dir . && ../$(VENV)/dbt docs serve --profiles-dir .
+	cd dbt_project && ../$(VENV)/dbt docs generate --profiles-dir . --target-path target/docs
+	cd dbt_project && ../$(VENV)/dbt docs serve --profiles-dir . --target-path target/docs --port $(DOCS_PORT) --no-browser
 
 clean:
 	rm -rf dbt_project/target dbt_project/logs .pytest_cache .ruff_cache
