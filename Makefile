@@ -53,9 +53,13 @@ ui: install
 # dbt documentation of every model, column and test, with the catalog of the last build
 # (IMW_HOME, default ./data); served on http://localhost:$(DOCS_PORT).
 DOCS_PORT ?= 8080
+IMW_HOME ?= $(CURDIR)/data
 docs: install
-	cd dbt_project && ../$(VENV)/dbt docs generate --profiles-dir . --target-path target/docs
-	cd dbt_project && ../$(VENV)/dbt docs serve --profiles-dir . --target-path target/docs --port $(DOCS_PORT) --no-browser
+	@if [ -f "$(IMW_HOME)/warehouse/build.duckdb" ]; then catalog=""; else \
+	  echo "no build database under $(IMW_HOME) yet: docs without the catalog (run a build first)"; \
+	  catalog="--empty-catalog --no-compile"; fi; \
+	cd dbt_project && IMW_HOME="$(IMW_HOME)" ../$(VENV)/dbt docs generate --profiles-dir . --target-path target/docs $$catalog
+	cd dbt_project && IMW_HOME="$(IMW_HOME)" ../$(VENV)/dbt docs serve --profiles-dir . --target-path target/docs --port $(DOCS_PORT) --no-browser
 
 clean:
 	rm -rf dbt_project/target dbt_project/logs .pytest_cache .ruff_cache

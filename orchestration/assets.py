@@ -18,7 +18,6 @@ BOOKKEEPING_KEYS = {
     "deliveries": "Every processed file with its verdict.",
     "current_batches": "The newest accepted snapshot per provider and extract.",
 }
-PUBLISHED_MODELS = ("pub_indicator_values", "pub_indicator_definitions")
 
 
 @dg.multi_asset(
@@ -90,7 +89,8 @@ def build_dbt_assets() -> dg.AssetsDefinition:
 
 
 def build_publish_asset(dbt_defs: dg.AssetsDefinition) -> dg.AssetsDefinition:
-    deps = [get_asset_key_for_model([dbt_defs], model) for model in PUBLISHED_MODELS]
+    # Every dbt model of the `published` schema: exactly what publish() copies.
+    deps = [key for key in dbt_defs.keys if key.path[0] == "published"]
 
     @dg.asset(deps=deps, group_name="published", description="The analyst database.")
     def published_indicators(warehouse: WarehouseResource) -> dg.MaterializeResult:

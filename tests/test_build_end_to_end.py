@@ -82,7 +82,13 @@ def test_build_publishes_indicators(built):
     settings, _ = built
     with duckdb.connect(str(settings.published_db), read_only=True) as con:
         tables = {r[0] for r in con.execute("SHOW TABLES").fetchall()}
-        assert tables == {"indicator_values", "indicator_definitions"}
+        assert {"indicator_values", "indicator_definitions"} <= tables
+    with duckdb.connect(str(settings.build_db), read_only=True) as con:
+        in_build = con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'published'"
+        ).fetchall()
+    assert tables == {t[0] for t in in_build}, "publish copies the whole published schema"
+    with duckdb.connect(str(settings.published_db), read_only=True) as con:
         ids = {r[0] for r in con.execute("SELECT DISTINCT indicator_id FROM indicator_values")
                .fetchall()}  # fmt: skip
         assert {"CM01", "CM05"} <= ids

@@ -3,3 +3,20 @@
 {% macro eligibility_funding_quality_indicators() -%}
     {{ return([]) }}
 {%- endmacro %}
+
+{#- The 8 provider extracts of the contract (PROVIDER_EXTRACTS in ingest/contract.py; a test in
+    tests/test_indicators_eligibility_funding.py fails when the two lists disagree). DQ01 counts a
+    provider as complete only with an accepted snapshot of each of them. -#}
+{% macro provider_extracts() -%}
+    {{ return([
+        'personen', 'aufenthalt', 'faelle', 'plaene',
+        'ziele', 'kontakte', 'ergebnisse', 'stellen',
+    ]) }}
+{%- endmacro %}
+
+{#- `'personen', 'aufenthalt', ...` for an SQL `in (...)` list. -#}
+{% macro provider_extracts_sql() -%}
+    {%- for extract in provider_extracts() -%}
+        '{{ extract }}'{% if not loop.last %}, {% endif %}
+    {%- endfor -%}
+{%- endmacro %}

@@ -7,6 +7,13 @@
 {%- set published_models = [
     ref('pub_indicator_values'),
     ref('pub_indicator_definitions'),
+    ref('pub_mart_case_management_quality'),
+    ref('pub_mart_eligibility'),
+    ref('pub_mart_funding'),
+    ref('pub_mart_payout_process'),
+    ref('pub_mart_data_quality'),
+    ref('pub_mart_goal_attainment_by_field'),
+    ref('pub_mart_contact_topics'),
 ] %}
 select
     table_name,

@@ -1,0 +1,44 @@
+-- CM03 plans with agreed goals. Denominator: distinct plans of cases active in P having a version
+-- signed <= P.end (a plan's first signature <= P.end). Numerator: of those, plans with at least
+-- one goal agreed <= P.end. One row per case and period, its plans counted.
+with case_periods as (
+    select * from {{ ref('int_case_periods') }}
+),
+
+plans as (
+    select * from {{ ref('int_plans') }}
+),
+
+goals as (
+    select * from {{ ref('int_goals') }}
+),
+
+plan_first_goals as (
+    select
+        provider,
+        plan_id,
+        min(agreed_on) as first_goal_agreed_on
+    from goals
+    group by provider, plan_id
+)
+
+select
+    'CM03' as indicator_id,
+    case_periods.period,
+    case_periods.period_type,
+    case_periods.provider,
+    'case' as entity_type,
+    case_periods.case_id as entity_id,
+    count(*) filter (where plan_first_goals.first_goal_agreed_on <= case_periods.period_end) as numerator,
+    count(*) as denominator
+from case_periods
+inner join plans
+    on
+        case_periods.provider = plans.provider
+        and case_periods.case_id = plans.case_id
+left join plan_first_goals
+    on
+        plans.provider = plan_first_goals.provider
+        and plans.plan_id = plan_first_goals.plan_id
+where plans.first_signed_on <= case_periods.period_end
+group by case_periods.period, case_periods.period_type, case_periods.provider, case_periods.case_id

@@ -1,0 +1,34 @@
+-- CM09 positive closures. Denominator: CM cases closed (abschluss_datum) in P, the first and the
+-- last day of P included. Numerator: of those, closure reason ZIELE_ERREICHT or AUSZUG_AU. One row
+-- per case and period.
+with cases as (
+    select * from {{ ref('int_cases') }}
+),
+
+periods as (
+    select * from {{ ref('int_periods') }}
+),
+
+closed as (
+    select
+        provider,
+        case_id,
+        closure_reason in ('ZIELE_ERREICHT', 'AUSZUG_AU') as is_positive,
+        unnest({{ periods_of_date('closure_date') }}) as period
+    from cases
+    where
+        is_case_management
+        and closure_date is not null
+)
+
+select
+    'CM09' as indicator_id,
+    closed.period,
+    periods.period_type,
+    closed.provider,
+    'case' as entity_type,
+    closed.case_id as entity_id,
+    case when closed.is_positive then 1 else 0 end as numerator,
+    1 as denominator
+from closed
+inner join periods on closed.period = periods.period

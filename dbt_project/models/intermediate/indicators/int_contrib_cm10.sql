@@ -1,0 +1,54 @@
+-- CM10 caseload per FTE. Numerator: cases (CM and KB) open at P.end — a case closed on P.end is no
+-- longer open (open at d means abschluss_datum empty or > d). Denominator: FTE (vzae) of the
+-- positions held at P.end: beginn <= P.end and (ende empty or ende >= P.end). Cases come as 'case'
+-- rows (numerator 1, making base_n), positions as 'position' rows (denominator = their FTE).
+with case_periods as (
+    select * from {{ ref('int_case_periods') }}
+),
+
+positions as (
+    select * from {{ ref('stg_positions') }}
+),
+
+periods as (
+    select * from {{ ref('int_periods') }}
+),
+
+open_cases as (
+    select
+        period,
+        period_type,
+        provider,
+        'case' as entity_type,
+        case_id as entity_id,
+        1 as numerator,
+        0.0 as denominator
+    from case_periods
+    where is_open_at_period_end
+),
+
+held_positions as (
+    select
+        periods.period,
+        periods.period_type,
+        positions.provider,
+        'position' as entity_type,
+        positions.position_id as entity_id,
+        0 as numerator,
+        cast(positions.fte as double) as denominator
+    from positions
+    inner join periods
+        on
+            positions.start_date <= periods.period_end
+            and (positions.end_date is null or positions.end_date >= periods.period_end)
+)
+
+select
+    'CM10' as indicator_id,
+    *
+from open_cases
+union all
+select
+    'CM10' as indicator_id,
+    *
+from held_positions

@@ -1,0 +1,177 @@
+-- CM04 (SMART goals) and CM05 (goals met) split by field of action (Handlungsfeld), with the same
+-- definitions as the indicators (INDICATORS.md): goals agreed in P, of those with a target date and
+-- a measurable criterion; goals assessed ERREICHT, TEILWEISE or NICHT_ERREICHT in P, of those
+-- ERREICHT. Full grid of unit x period x field; unsuppressed (operators), the published copy
+-- blanks cells resting on fewer than 5 cases. A goal whose case is unknown (plan missing from the
+-- current snapshot) counts, but adds no case to base_n — as in the indicators.
+with goals as (
+    select * from {{ ref('int_goals') }}
+),
+
+periods as (
+    select * from {{ ref('int_periods') }}
+),
+
+unit_levels as (
+    select * from {{ ref('int_unit_levels') }}
+),
+
+fields as (
+    select
+        code as field,
+        label_de as field_label_de,
+        label_en as field_label_en
+    from {{ ref('code_lists') }}
+    where list_name = 'handlungsfeld'
+),
+
+units as (
+    select distinct
+        level,
+        unit_code
+    from unit_levels
+),
+
+agreed as (
+    select
+        provider,
+        field,
+        case_id,
+        target_date is not null and coalesce(has_measurable_criterion, false) as is_smart,
+        unnest({{ periods_of_date('agreed_on') }}) as period
+    from goals
+),
+
+assessed as (
+    select
+        provider,
+        field,
+        case_id,
+        status,
+        unnest({{ periods_of_date('assessed_on') }}) as period
+    from goals
+    where status in ('ERREICHT', 'TEILWEISE', 'NICHT_ERREICHT')
+),
+
+-- Case ids are unique within a provider and a provider rolls up to one unit per level, so
+-- distinct cases per provider add up to the distinct cases of a unit; count(distinct case_id)
+-- skips goals without a known case.
+agreed_per_provider as (
+    select
+        provider,
+        period,
+        field,
+        count(*) as goals_agreed,
+        count(*) filter (where is_smart) as goals_smart,
+        count(distinct case_id) as base_n
+    from agreed
+    group by provider, period, field
+),
+
+assessed_per_provider as (
+    select
+        provider,
+        period,
+        field,
+        count(*) as goals_assessed,
+        count(*) filter (where status = 'ERREICHT') as goals_met,
+        count(*) filter (where status = 'TEILWEISE') as goals_partly_met,
+        count(distinct case_id) as base_n
+    from assessed
+    group by provider, period, field
+),
+
+agreed_per_unit as (
+    select
+        unit_levels.level,
+        unit_levels.unit_code,
+        agreed_per_provider.period,
+        agreed_per_provider.field,
+        sum(agreed_per_provider.goals_agreed) as goals_agreed,
+        sum(agreed_per_provider.goals_smart) as goals_smart,
+        sum(agreed_per_provider.base_n) as base_n
+    from agreed_per_provider
+    inner join unit_levels on agreed_per_provider.provider = unit_levels.provider
+    group by unit_levels.level, unit_levels.unit_code, agreed_per_provider.period, agreed_per_provider.field
+),
+
+assessed_per_unit as (
+    select
+        unit_levels.level,
+        unit_levels.unit_code,
+        assessed_per_provider.period,
+        assessed_per_provider.field,
+        sum(assessed_per_provider.goals_assessed) as goals_assessed,
+        sum(assessed_per_provider.goals_met) as goals_met,
+        sum(assessed_per_provider.goals_partly_met) as goals_partly_met,
+        sum(assessed_per_provider.base_n) as base_n
+    from assessed_per_provider
+    inner join unit_levels on assessed_per_provider.provider = unit_levels.provider
+    group by
+        unit_levels.level,
+        unit_levels.unit_code,
+        assessed_per_provider.period,
+        assessed_per_provider.field
+),
+
+grid as (
+    select
+        units.level,
+        units.unit_code,
+        periods.period,
+        periods.period_type,
+        fields.field,
+        fields.field_label_de,
+        fields.field_label_en
+    from units
+    cross join periods
+    cross join fields
+),
+
+counted as (
+    select
+        grid.*,
+        coalesce(agreed_per_unit.goals_agreed, 0) as cm04_goals_agreed,
+        coalesce(agreed_per_unit.goals_smart, 0) as cm04_goals_smart,
+        coalesce(agreed_per_unit.base_n, 0) as cm04_base_n,
+        coalesce(assessed_per_unit.goals_assessed, 0) as cm05_goals_assessed,
+        coalesce(assessed_per_unit.goals_met, 0) as cm05_goals_met,
+        coalesce(assessed_per_unit.goals_partly_met, 0) as cm05_goals_partly_met,
+        coalesce(assessed_per_unit.base_n, 0) as cm05_base_n
+    from grid
+    left join agreed_per_unit
+        on
+            grid.level = agreed_per_unit.level
+            and grid.unit_code = agreed_per_unit.unit_code
+            and grid.period = agreed_per_unit.period
+            and grid.field = agreed_per_unit.field
+    left join assessed_per_unit
+        on
+            grid.level = assessed_per_unit.level
+            and grid.unit_code = assessed_per_unit.unit_code
+            and grid.period = assessed_per_unit.period
+            and grid.field = assessed_per_unit.field
+)
+
+select
+    cast(level as varchar) as level,
+    cast(unit_code as varchar) as unit_code,
+    cast(period as varchar) as period,
+    cast(period_type as varchar) as period_type,
+    cast(field as varchar) as field,
+    cast(field_label_de as varchar) as field_label_de,
+    cast(field_label_en as varchar) as field_label_en,
+    cast(cm04_goals_agreed as bigint) as cm04_goals_agreed,
+    cast(cm04_goals_smart as bigint) as cm04_goals_smart,
+    cast(case when cm04_goals_agreed > 0 then cm04_goals_smart / cm04_goals_agreed end as double)
+        as cm04_smart_share,
+    cast(cm04_base_n as bigint) as cm04_base_n,
+    cm04_base_n < 5 as cm04_suppressed,
+    cast(cm05_goals_assessed as bigint) as cm05_goals_assessed,
+    cast(cm05_goals_met as bigint) as cm05_goals_met,
+    cast(cm05_goals_partly_met as bigint) as cm05_goals_partly_met,
+    cast(case when cm05_goals_assessed > 0 then cm05_goals_met / cm05_goals_assessed end as double)
+        as cm05_met_share,
+    cast(cm05_base_n as bigint) as cm05_base_n,
+    cm05_base_n < 5 as cm05_suppressed
+from counted
