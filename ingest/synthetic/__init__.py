@@ -56,9 +56,12 @@ Scales `demo` and `tiny` keep the rates but thin the case inflow per FTE (factor
 with about 3,000 cases; tiny has 3 providers (Kreis 08115 in RB 081, Stadtkreis 08212 in RB 082,
 one Gemeinde in Kreis 08317, RB 083) with about 40-80 cases each.
 
-Later defect injection: `generate` passes each extract's frame (all providers) through
-`prepare_delivery` just before writing; a `defects` option would break rows there and record
-what it broke next to the ground truth.
+Defects: with `defects=RATE` (0..1) `generate` breaks about RATE of the rows of every second
+provider's files (and of the authority's payout requests and proofs of use for those providers)
+just before writing, one contract violation per row, rejects one `ergebnisse` file whole, and
+lists every broken line in `defects.json` next to the ground truth (`ingest.synthetic.defects`).
+The other providers' files stay byte-identical to a run without defects; the ground truth still
+describes the clean world. `defects=0` writes exactly the clean output.
 """
 
 from __future__ import annotations
@@ -72,6 +75,13 @@ from typing import get_args
 import polars as pl
 
 from ingest.synthetic import params as P
+from ingest.synthetic.defects import (
+    MANIFEST_NAME,
+    DefectInjector,
+    defective_providers,
+    dependent_costs,
+    manifest_text,
+)
 from ingest.synthetic.snapshot import PROVIDER, iter_frames
 from ingest.synthetic.truth import ground_truth, land_year, truth_input
 from ingest.synthetic.world import build_world
@@ -91,6 +101,8 @@ class GenerationResult:
     """Delivered rows per extract, summed over providers."""
     truth_path: Path
     providers: list[str] = field(default_factory=list)
+    defects_path: Path | None = None
+    """The defects manifest (`defects.json` next to the truth), when defects were injected."""
 
 
 def horizon_for(stand: date) -> date:
@@ -100,9 +112,9 @@ def horizon_for(stand: date) -> date:
 def prepare_delivery(extract: str, frame: pl.DataFrame) -> pl.DataFrame:
     """Last step before an extract is written (all providers, column `PROVIDER`).
 
-    The place where a later `defects` option breaks rows: it gets the clean frame with contract
-    columns and delivered types and returns the frame to write; the ground truth is taken from
-    the clean frame before this step.
+    Gets the clean frame with contract columns and delivered types and returns the frame to
+    write; the ground truth is taken from the clean frame before this step. Defects are injected
+    after it (`DefectInjector.inject`), since some of them are cell texts the frame cannot hold.
     """
     return frame
 
@@ -115,8 +127,15 @@ def generate(
     *,
     truth_path: Path | None = None,
     reference: Path = DEFAULT_REFERENCE,
+    defects: float = 0.0,
 ) -> GenerationResult:
-    """Write all deliveries of `scale` as of `stand` into `out`; return files, counts, truth."""
+    """Write all deliveries of `scale` as of `stand` into `out`; return files, counts, truth.
+
+    `defects` (0..1): share of rows to break in the defective providers' files (see
+    `ingest.synthetic.defects`); the manifest goes to `truth_path.parent / "defects.json"`.
+    """
+    if not 0 <= defects <= 1:
+        raise ValueError(f"defects must be a share between 0 and 1, got {defects!r}")
     if scale not in get_args(P.Scale):
         raise ValueError(f"unknown scale {scale!r}; expected one of {get_args(P.Scale)}")
     if stand < P.PROGRAMME_START:
@@ -130,24 +149,48 @@ def generate(
     writer = DeliveryWriter(
         out, stand, seed, scale, list(world.providers.ags), P.SCALES[scale].xlsx_max_rows
     )
+    day = P.to_day(stand)
+    injector = None
+    if defects > 0:
+        defective = defective_providers(world.providers.ags)
+        injector = DefectInjector(
+            defects,
+            world.providers.ags,
+            seed=seed,
+            scale=scale,
+            stand=stand,
+            file_format=writer.file_format,
+            # a first pass over the clean frames: which rows other rows depend on
+            costs=dependent_costs(iter_frames(world, day), defective),
+        )
     year = land_year(stand)
     files: list[Path] = []
     rows: dict[str, int] = {}
     truth_inputs: dict[str, pl.DataFrame] = {}
-    for extract, frame in iter_frames(world, P.to_day(stand)):
+    for extract, frame in iter_frames(world, day):
         rows[extract] = frame.height
         kept = truth_input(extract, frame, year)
         if kept is not None:
             truth_inputs[extract] = kept
-        files += writer.write(extract, prepare_delivery(extract, frame))
+        frame = prepare_delivery(extract, frame)
+        texts = None
+        if injector is not None:
+            frame, texts = injector.inject(extract, frame)
+        files += writer.write(extract, frame, texts)
         del frame  # one large frame at a time
 
     truth = ground_truth(world.providers, truth_inputs, scale, seed, stand)
     truth_path.parent.mkdir(parents=True, exist_ok=True)
     truth_path.write_text(json.dumps(truth, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    defects_path = truth_path.parent / MANIFEST_NAME
+    if injector is not None:
+        defects_path.write_text(manifest_text(injector.manifest()), encoding="utf-8")
+    else:
+        defects_path.unlink(missing_ok=True)  # a manifest of an earlier run would be wrong now
     return GenerationResult(
         files=sorted(files),
         rows=rows,
         truth_path=truth_path,
         providers=list(world.providers.ags),
+        defects_path=defects_path if injector is not None else None,
     )

@@ -7,7 +7,10 @@ what the readers must cope with; every variant is allowed by the contract.
 
 from __future__ import annotations
 
+import csv
+import io
 import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -71,6 +74,17 @@ def assign_profiles(providers: list[str], seed: int, scale: str) -> dict[str, Pr
     return dict(zip(providers, chosen, strict=True))
 
 
+EXTRA_FIELD = "_extra_field"
+"""Column key in `CellTexts` for one surplus field appended to a CSV row (as an unquoted
+delimiter inside a value would produce)."""
+
+CellTexts = Mapping[tuple[int, str], str]
+"""Literal cell texts for one file, by (row of the provider's part, contract column): what the
+typed frame cannot hold, such as an unparseable date in a date column."""
+
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
 def file_name(extract: str, provider: str, stand: date, fmt: FileFormat) -> str:
     return f"{extract}_{provider}_{stand.isoformat()}.{'xlsx' if fmt.xlsx else 'csv'}"
 
@@ -93,30 +107,42 @@ class DeliveryWriter:
         self.xlsx_max_rows = xlsx_max_rows
         out.mkdir(parents=True, exist_ok=True)
 
-    def write(self, extract: str, frame: pl.DataFrame) -> list[Path]:
+    def file_format(self, extract: str, provider: str, n_rows: int) -> FileFormat:
+        """The format `write` uses for this provider's file of `extract` with `n_rows` rows."""
+        if extract in AUTHORITY_FORMATS:
+            return AUTHORITY_FORMATS[extract]
+        profile = self.profiles[provider]
+        if profile.xlsx_small and n_rows <= self.xlsx_max_rows:
+            return replace(profile.csv, xlsx=True)
+        return profile.csv
+
+    def write(
+        self,
+        extract: str,
+        frame: pl.DataFrame,
+        texts: Mapping[str, CellTexts] | None = None,
+    ) -> list[Path]:
+        """One file per provider; `texts` (per provider) overrides single cells of the files."""
         parts = _split_by_provider(frame)
         empty = frame.drop(PROVIDER).clear()
         authority = extract in AUTHORITY_FORMATS
         files = []
         for i, provider in enumerate([AUTHORITY_PROVIDER] if authority else self.providers):
             part = parts.pop(provider, empty)
-            if authority:
-                fmt = AUTHORITY_FORMATS[extract]
-            else:
-                profile = self.profiles[provider]
-                fmt = profile.csv
-                if profile.xlsx_small and part.height <= self.xlsx_max_rows:
-                    fmt = replace(fmt, xlsx=True)
+            fmt = self.file_format(extract, provider, part.height)
             if fmt.shuffle_columns:
                 rng = P.rng_for(self.seed, self.scale, f"columns/{extract}/{i}")
                 part = part.select([part.columns[j] for j in rng.permutation(part.width)])
             if fmt.upper_headers:
                 part = part.rename({c: c.upper() for c in part.columns})
             path = self.out / file_name(extract, provider, self.stand, fmt)
+            cell_texts = (texts or {}).get(provider)
             if fmt.xlsx:
-                _write_xlsx(part, path, fmt, self.stand)
+                _write_xlsx(part, path, fmt, self.stand, cell_texts)
             else:
                 _write_csv(part, path, fmt)
+                if cell_texts:
+                    _patch_csv(path, fmt, cell_texts)
             files.append(path)
         return files
 
@@ -166,7 +192,45 @@ def _write_csv(df: pl.DataFrame, path: Path, fmt: FileFormat) -> None:
         df.write_csv(path, include_bom=fmt.encoding == "utf-8-sig", **options)
 
 
-def _write_xlsx(df: pl.DataFrame, path: Path, fmt: FileFormat, stand: date) -> None:
+def _patch_csv(path: Path, fmt: FileFormat, texts: CellTexts) -> None:
+    """Replace single cells of a written CSV file; every other line keeps its bytes.
+
+    Rows are found by line (header = line 1): the generator writes no line breaks inside values.
+    """
+    data = path.read_bytes()
+    bom = _UTF8_BOM if data.startswith(_UTF8_BOM) else b""
+    encoding = "cp1252" if fmt.encoding == "cp1252" else "utf-8"
+    newline = "\r\n" if fmt.crlf else "\n"
+    lines = data[len(bom) :].decode(encoding).split(newline)
+    header = [name.lower() for name in _csv_fields(lines[0], fmt.separator)]
+    by_row: dict[int, list[tuple[str, str]]] = {}
+    for (row, column), text in sorted(texts.items()):
+        by_row.setdefault(row, []).append((column, text))
+    for row, cells in by_row.items():
+        fields = _csv_fields(lines[row + 1], fmt.separator)
+        extra = []
+        for column, text in cells:
+            if column == EXTRA_FIELD:
+                extra.append(text)
+            else:
+                fields[header.index(column)] = text
+        buffer = io.StringIO()
+        csv.writer(buffer, delimiter=fmt.separator, lineterminator="").writerow(fields + extra)
+        lines[row + 1] = buffer.getvalue()
+    path.write_bytes(bom + newline.join(lines).encode(encoding))
+
+
+def _csv_fields(line: str, separator: str) -> list[str]:
+    return next(csv.reader([line], delimiter=separator))
+
+
+def _write_xlsx(
+    df: pl.DataFrame,
+    path: Path,
+    fmt: FileFormat,
+    stand: date,
+    texts: CellTexts | None = None,
+) -> None:
     wb = xlsxwriter.Workbook(str(path))
     # a fixed creation time keeps the file byte-identical on rerun
     wb.set_properties({"created": datetime(stand.year, stand.month, stand.day)})
@@ -187,4 +251,9 @@ def _write_xlsx(df: pl.DataFrame, path: Path, fmt: FileFormat, stand: date) -> N
             for r, v in enumerate(col.to_list(), start=1):
                 if v is not None:
                     ws.write_string(r, j, v)
+    # a text cell replaces the typed one written above (xlsxwriter keeps the last write)
+    index = {name.lower(): j for j, name in enumerate(df.columns)}
+    for (row, column), text in sorted((texts or {}).items()):
+        if column != EXTRA_FIELD:  # XLSX has no delimiter to get wrong
+            ws.write_string(row + 1, index[column], text)
     wb.close()
