@@ -1,1 +1,5 @@
-"""expectations."""
+"""Great Expectations gates of the warehouse.
+
+- `extract_suites`, `extract_gate`: the extract gate — delivered rows against the extract
+  contract (`ingest.contract`), before they enter the raw layer.
+"""

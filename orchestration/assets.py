@@ -4,8 +4,9 @@ from collections.abc import Iterator
 
 import dagster as dg
 from dagster import AssetExecutionContext
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets, get_asset_key_for_model
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
+from expectations.extract_gate import write_data_docs
 from ingest.contract import EXTRACTS
 from ingest.load import ACCEPTED, REJECTED, Folders, ingest_landing
 from orchestration.dbt_project import dbt_project
@@ -45,6 +46,9 @@ def raw_extracts(
     )
     result = ingest_landing(settings.build_db, folders, warehouse.key())
     reports = write_delivery_reports(result, settings.build_db, settings.reports_dir)
+    if result.gate_results:
+        docs = write_data_docs(result.gate_results, settings.reports_dir / "data_docs" / "extracts")
+        context.log.info(f"extract gate Data Docs: {docs}")
     for v in result.by_verdict(REJECTED):
         context.log.warning(f"rejected {v.file_name}: {v.message_en}")
     context.log.info(f"{len(result.verdicts)} files processed, {len(reports)} reports written")
@@ -57,6 +61,12 @@ def raw_extracts(
                 "files_rejected": sum(v.verdict == REJECTED for v in mine),
                 "rows_loaded": sum(v.rows_loaded for v in mine),
                 "rows_quarantined": sum(v.rows_quarantined for v in mine),
+                "rows_quarantined_by_provider": dg.MetadataValue.json(
+                    {v.provider: v.rows_quarantined for v in mine if v.rows_quarantined}
+                ),
+                "files_rejected_names": dg.MetadataValue.json(
+                    [v.file_name for v in mine if v.verdict == REJECTED]
+                ),
             },
         )
     yield dg.MaterializeResult(

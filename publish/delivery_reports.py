@@ -14,7 +14,9 @@ from datetime import datetime
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
+from ingest.contract import EXTRACTS, ColumnType
 from ingest.load import (
     ACCEPTED,
     DUPLICATE,
@@ -26,7 +28,44 @@ from ingest.load import (
 
 ROW_ERRORS_SHOWN_PER_RULE = 20
 
+TYPE_RULE_TEXTS = {
+    "type:date": ("Datum nicht lesbar: erlaubt sind JJJJ-MM-TT und TT.MM.JJJJ",
+                  "date not readable: use YYYY-MM-DD or DD.MM.YYYY"),
+    "type:int": ("keine Ganzzahl: Ziffern ohne Trennzeichen angeben",
+                 "not an integer: digits without separators"),
+    "type:decimal": ("keine Dezimalzahl: z. B. 1234,56 oder 1.234,56 oder 1234.56",
+                     "not a decimal: e.g. 1234,56 or 1.234,56 or 1234.56"),
+    "type:bool": ("kein Wahrheitswert: ja/nein, j/n, 1/0, true/false",
+                  "not a boolean: ja/nein, j/n, 1/0, true/false"),
+    "type:id_length": ("Kennung zu lang: höchstens 64 Zeichen",
+                       "id too long: 64 characters at most"),
+    "type:ags8": ("AGS muss 8 Ziffern haben und mit 08 beginnen",
+                  "AGS must have 8 digits starting with 08"),
+    "type:ags": ("AGS muss 5 oder 8 Ziffern haben und mit 08 beginnen",
+                 "AGS must have 5 or 8 digits starting with 08"),
+    "row:too_many_fields": ("Zeile hat mehr Felder als die Kopfzeile (Trennzeichen im Text?)",
+                            "row has more fields than the header (a delimiter inside a value?)"),
+}  # fmt: skip
+"""What to fix, for the readers' type rules; gate rules carry their texts in the suite's meta."""
+
 _VERDICT_DE = {ACCEPTED: "angenommen", REJECTED: "abgelehnt", DUPLICATE: "bereits vorhanden"}
+
+
+def rule_texts(extract: str | None) -> dict[tuple[str, str], tuple[str, str]]:
+    """(rule, column) → (German, English) text of what to fix, from the extract gate's suite."""
+    if extract is None:
+        return {}
+    from expectations.extract_suites import build_suite
+
+    texts = {}
+    for expectation in build_suite(extract).expectations:
+        meta = expectation.meta or {}
+        texts[(meta.get("rule"), meta.get("column"))] = (meta.get("text_de"), meta.get("text_en"))
+    return texts
+
+
+def _text(texts: dict, rule: str, column: str) -> tuple[str, str]:
+    return TYPE_RULE_TEXTS.get(rule) or texts.get((rule, column)) or (rule, rule)
 
 
 def _row_errors(build_db: Path, delivery_ids: list[int]) -> dict[int, list[dict]]:
@@ -96,22 +135,43 @@ def _markdown(
         lines += [f"- `{v.file_name}`: {v.message_de} / {v.message_en}" for v in duplicates]
     with_errors = [v for v in verdicts if errors.get(v.delivery_id)]
     if with_errors:
-        lines += ["", "## Zurückgewiesene Zeilen / Quarantined rows", ""]
+        lines += [
+            "", "## Zurückgewiesene Zeilen / Quarantined rows", "",
+            "Diese Zeilen wurden nicht übernommen. Bitte im Fachverfahren korrigieren und die "
+            "Datei vollständig neu liefern. / These rows were not loaded: please correct them at "
+            "the source and deliver the whole file again.", "",
+        ]  # fmt: skip
         for v in with_errors:
-            lines += [
-                f"### `{v.file_name}`",
-                "",
-                "| Zeile / line | Spalte / column | Regel / rule | Wert / value |",
-                "|---|---|---|---|",
-            ]
+            texts = rule_texts(v.extract)
+            lines += [f"### `{v.file_name}`", ""]
+            by_rule: dict[tuple[str, str], list[dict]] = {}
             for e in errors[v.delivery_id]:
-                value = "" if e["value"] is None else f"`{e['value']}`"
-                lines.append(f"| {e['line']} | `{e['column']}` | {e['rule']} | {value} |")
+                by_rule.setdefault((e["rule"], e["column"]), []).append(e)
+            for (rule, column), rows in by_rule.items():
+                de, en = _text(texts, rule, column)
+                shown = ", ".join(str(e["line"]) for e in rows)
+                more = rows[0]["rule_total"] - len(rows)
+                lines += [
+                    f"- **{de}** (Spalte `{column}`, Regel `{rule}`; {rows[0]['rule_total']} "
+                    f"Zeilen) — {en}",
+                    f"  - Zeilen / lines: {shown}" + (f" … und {more} weitere / and {more} more"
+                                                       if more > 0 else ""),
+                ]  # fmt: skip
+                # Pseudonyms of ids mean nothing to the clerk; the line number is what they need.
+                is_id = v.extract is not None and any(
+                    c.name == column and c.type is ColumnType.ID
+                    for c in EXTRACTS[v.extract].columns
+                )
+                values = (
+                    []
+                    if is_id
+                    else [
+                        f"{e['line']}: `{e['value']}`" for e in rows[:5] if e["value"] is not None
+                    ]
+                )
+                if values:
+                    lines.append("  - Werte / values: " + "; ".join(values))
             lines.append("")
-            lines.append(
-                f"(je Regel höchstens {ROW_ERRORS_SHOWN_PER_RULE} Zeilen gezeigt / at most "
-                f"{ROW_ERRORS_SHOWN_PER_RULE} rows shown per rule)"
-            )
     warned = [v for v in verdicts if v.extra_columns]
     if warned:
         lines += ["", "## Hinweise / Warnings", ""]
@@ -121,6 +181,24 @@ def _markdown(
             for v in warned
         ]
     return "\n".join(lines) + "\n"
+
+
+def _errors_csv(build_db: Path, delivery_ids: list[int]) -> str:
+    """Every quarantined row of these deliveries, for the clerk's spreadsheet (`;`, UTF-8 BOM)."""
+    header = "datei;zeile;spalte;regel;wert\n"
+    if not delivery_ids:
+        return "\ufeff" + header
+    with duckdb.connect(str(build_db), read_only=True) as con:
+        frame = con.execute(
+            """
+            SELECT file_name AS datei, line AS zeile, column_name AS spalte, rule AS regel,
+                   value AS wert
+            FROM raw.quarantined_rows WHERE delivery_id IN (SELECT unnest(?::BIGINT[]))
+            ORDER BY file_name, line, column_name, rule
+            """,
+            [delivery_ids],
+        ).to_arrow_table()
+    return "\ufeff" + pl.from_arrow(frame).write_csv(separator=";")
 
 
 def write_delivery_reports(result: IngestResult, build_db: Path, reports_dir: Path) -> list[Path]:
@@ -143,7 +221,10 @@ def write_delivery_reports(result: IngestResult, build_db: Path, reports_dir: Pa
             ],
         }  # fmt: skip
         text = json.dumps(payload, ensure_ascii=False, indent=2)
+        csv_text = _errors_csv(build_db, [v.delivery_id for v in verdicts if v.rows_quarantined])
         for name, content in (
+            (f"lieferbericht_{stamp}_zeilen.csv", csv_text),
+            ("aktuell_zeilen.csv", csv_text),
             (f"lieferbericht_{stamp}.md", md),
             (f"lieferbericht_{stamp}.json", text),
             ("aktuell.md", md),

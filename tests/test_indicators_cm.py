@@ -298,8 +298,7 @@ def test_grid_covers_every_period_and_unit(warehouse: duckdb.DuckDBPyConnection)
     # Kreise 08115 and 08212, RB 081 and 082, Land 08); the authority '08' is no provider.
     for schema in ("marts", "published"):
         (n,) = warehouse.execute(
-            f"SELECT count(*) FROM {schema}.indicator_values "
-            "WHERE indicator_id IN ('CM01', 'CM05')"
+            f"SELECT count(*) FROM {schema}.indicator_values WHERE indicator_id IN ('CM01', 'CM05')"
         ).fetchone()
         assert n == 2 * 15 * 8
     units = warehouse.execute(

@@ -184,7 +184,13 @@ def test_rows_that_cannot_be_typed_are_quarantined_and_counts_add_up(settings):
         (41, "geburtsjahr", "type:int", "neunzehn")
     ]
     report = (settings.reports_dir / PROVIDER / "aktuell.md").read_text()
-    assert "| 41 | `geburtsjahr` |" in report
+    assert "keine Ganzzahl" in report and "Spalte `geburtsjahr`" in report
+    assert "Zeilen / lines: 41" in report
+    rows = (settings.reports_dir / PROVIDER / "aktuell_zeilen.csv").read_text(encoding="utf-8-sig")
+    assert (
+        rows.splitlines()[1]
+        == f"personen_{PROVIDER}_2026-03-31.csv;41;geburtsjahr;type:int;neunzehn"
+    )
 
 
 def test_more_than_five_percent_bad_rows_reject_the_whole_file(settings):

@@ -1,7 +1,12 @@
 {#- Eligibility, funding, payout and data-quality indicators (EL*, FI*, PA*, DQ*) that have a
     contribution model; see implemented_indicators(). -#}
 {% macro eligibility_funding_quality_indicators() -%}
-    {{ return([]) }}
+    {{ return([
+        'EL01', 'EL02', 'EL03',
+        'FI01', 'FI02', 'FI03', 'FI04',
+        'PA01', 'PA02', 'PA03',
+        'DQ01', 'DQ02',
+    ]) }}
 {%- endmacro %}
 
 {#- The 8 provider extracts of the contract (PROVIDER_EXTRACTS in ingest/contract.py; a test in

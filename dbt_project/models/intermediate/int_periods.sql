@@ -1,10 +1,17 @@
 -- Reporting periods: every calendar year from the first year with data to the year of the newest
 -- accepted `stand`, and the four quarters of each of those years (INDICATORS.md "Periods").
 with first_years as (
-    -- Years in which data starts. Indicators built on other extracts (grants, payouts) add their
-    -- first year here as a further union branch.
+    -- Years in which data starts: cases, grants, payout requests, proofs of use, budget.
     select min(year(first_contact_date)) as first_year
     from {{ ref('stg_cases') }}
+    union all
+    select min(year(period_from)) from {{ ref('stg_grants') }}
+    union all
+    select min(funding_year) from {{ ref('stg_payout_requests') }}
+    union all
+    select min(funding_year) from {{ ref('stg_proofs_of_use') }}
+    union all
+    select min(budget_year) from {{ ref('stg_budget') }}
 ),
 
 bounds as (

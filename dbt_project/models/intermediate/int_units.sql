@@ -1,10 +1,16 @@
--- Organisational units: one row per provider with a current accepted snapshot, placed in the
+-- Organisational units: one row per provider with a current accepted snapshot or named by
+-- int_indicator_providers (grant applicants, providers with rejected files only), placed in the
 -- AGS hierarchy (Kreis = first 5 digits, RB = first 3, Land = 08). The funding authority ('08',
 -- AUTHORITY_PROVIDER in ingest/contract.py) delivers no case data and is no provider.
 with providers as (
-    select distinct provider
+    select provider
     from {{ ref('stg_current_batches') }}
     where provider is not null and provider <> '08'
+    union
+    -- grant applicants (funding indicators count for them) and providers whose files were all
+    -- rejected (DQ02), even without a current accepted snapshot
+    select provider
+    from {{ ref('int_indicator_providers') }}
 ),
 
 kreise as (

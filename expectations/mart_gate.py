@@ -1,0 +1,1106 @@
+"""The mart gate: validate what analysts will get, after dbt and before publish.
+
+`check_marts` opens the build database read-only, loads the tables of schema `published`
+(`indicator_values`, `indicator_definitions`, every `mart_*`), the unsuppressed
+`marts.indicator_values`, the catalogue (`reference.indicator_catalogue`) and the grid's
+dimensions (`intermediate.int_periods`, `intermediate.int_unit_levels`), and validates them with
+Great Expectations suites generated from the catalogue. Every finding of an `error` rule blocks
+publishing; `movement_within_factor` (values that moved by more than a factor since the last
+published database) is a `warning`: listed, never blocking.
+
+How the rules reach GX, and why:
+
+- One GX validation per frame, through the extract gate's cached ephemeral context and pandas
+  datasource (`expectations.extract_gate`: analytics and progress bars off, no batch
+  fingerprinting, batches released after each run). Catalogue lists (share indicators,
+  suppressible indicators, indicators with a base_n) go into the expectations' row conditions,
+  so Data Docs show which indicators a rule covers.
+- Rules that need other rows or tables become helper columns computed with polars, each checked
+  with `expect_column_values_to_be_in_set([True])` (null = rule does not apply to the row):
+  `_in_grid` and `_matches_marts` on published rows, `_<level>_equals_<child>_sum` on the
+  unsuppressed marts rows (published rows lose their numbers when suppressed, so sums are
+  checked where the numbers are whole, and `published_matches_marts` ties the two together).
+  Missing rows cannot be flagged on the table that lacks them: the expected key sets (the grid,
+  the catalogue's ids) are frames of their own with a `_present` column.
+- Roll-ups follow INDICATORS.md's AGS hierarchy (RB = first 3 digits, Kreis = first 5, Land
+  `08`), not the model's own unit mapping, so a wrong mapping cannot hide itself.
+- An expectation that raised is a broken gate (`BrokenGateError`), never a pass and never a data
+  failure (`extract_gate._check_ran`, both shapes of GX's exception info).
+
+Marts hold no personal data (counts, sums, codes of units), so findings carry whole sample rows
+and Data Docs keep GX's partial value lists; row positions are dropped from the stored results.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import html
+import shutil
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypedDict
+
+import duckdb
+import polars as pl
+
+from expectations.extract_gate import (
+    _RESULT_KEYS_WITH_ROWS,
+    DATASOURCE,
+    RESULT_FORMAT,
+    BrokenGateError,
+    _check_ran,
+    _context,
+    _new_context,
+    _release_batch,
+)
+
+if TYPE_CHECKING:
+    import great_expectations as gx
+    from great_expectations.core import ExpectationSuiteValidationResult
+    from great_expectations.core.batch_definition import BatchDefinition
+    from great_expectations.expectations import Expectation
+
+__all__ = [
+    "RULES",
+    "BrokenGateError",
+    "Finding",
+    "MartGateResult",
+    "check_marts",
+    "write_mart_data_docs",
+]
+
+PREFIX = "mart_gate"
+KEY = ("indicator_id", "period", "level", "unit_code")
+"""Key of `indicator_values` (period_type follows from period)."""
+UNIT_PERIOD_KEY = ("level", "unit_code", "period")
+"""Key of every wide mart, extended by any of `MART_EXTRA_KEYS` it has."""
+MART_EXTRA_KEYS = ("topic", "field")
+SMALL_CELL = 5
+"""Rows resting on fewer than this many cases or persons are suppressed (INDICATORS.md)."""
+ROLLUP_TOLERANCE = 1e-6
+"""Relative tolerance of parent = sum of children (floating-point sums of case-months, euros)."""
+RATIO_TOLERANCE = 1e-9
+MARTS_TOLERANCE = 1e-9
+SAMPLE_ROWS = 10
+ROLLUPS = (
+    ("LAND", "RB", "land_equals_rb_sum"),
+    ("RB", "KREIS", "rb_equals_kreis_sum"),
+    ("KREIS", "TRAEGER", "kreis_equals_traeger_sum"),
+)
+"""(parent level, child level, rule): parent numerator and denominator = sums over children."""
+UNIT_CODE_LENGTH = {"LAND": 2, "RB": 3, "KREIS": 5}
+"""A child unit belongs to the parent whose code is this prefix of its own (AGS)."""
+
+PUBLISHED_VALUES = "published.indicator_values"
+MARTS_VALUES = "marts.indicator_values"
+DEFINITIONS = "published.indicator_definitions"
+REQUIRED_TABLES = (
+    PUBLISHED_VALUES,
+    MARTS_VALUES,
+    DEFINITIONS,
+    "reference.indicator_catalogue",
+    "intermediate.int_periods",
+    "intermediate.int_unit_levels",
+)
+
+ERROR, WARNING = "error", "warning"
+
+RULES: dict[str, tuple[str, str]] = {
+    "key_not_null": ("Schlüsselspalte {column} ist leer.", "Key column {column} is empty."),
+    "key_unique": (
+        "Schlüssel ({column}) ist nicht eindeutig.",
+        "Key ({column}) is not unique.",
+    ),
+    "grid_complete": (
+        "Zeile fehlt: jeder Indikator des Katalogs braucht eine Zeile je Periode seiner "
+        "Periodentypen (int_periods) und je Einheit seiner Ebenen (int_unit_levels).",
+        "Row missing: every catalogue indicator needs a row for every period of its period "
+        "types (int_periods) and every unit of its levels (int_unit_levels).",
+    ),
+    "grid_only": (
+        "Zeile außerhalb des Rasters: Indikator, Periode mit Periodentyp, Ebene oder Einheit "
+        "passt nicht zu Katalog, int_periods oder int_unit_levels.",
+        "Row outside the grid: indicator, period with its period type, level or unit does not "
+        "match the catalogue, int_periods or int_unit_levels.",
+    ),
+    "share_range": (
+        "Anteil außerhalb von [0, 1] ({scope}).",
+        "Share outside [0, 1] ({scope}).",
+    ),
+    "share_numerator_le_denominator": (
+        "Zähler größer als Nenner bei einem Anteil ({scope}).",
+        "Numerator greater than denominator for a share ({scope}).",
+    ),
+    "value_needs_denominator": (
+        "Wert ohne Nenner: value ist gesetzt, obwohl denominator leer oder 0 ist.",
+        "Value without a denominator: value is set although denominator is empty or 0.",
+    ),
+    "value_is_ratio": (
+        "value ist nicht numerator / denominator.",
+        "value is not numerator / denominator.",
+    ),
+    "numbers_present": (
+        "{column} fehlt in einer nicht unterdrückten Zeile.",
+        "{column} missing in a row that is not suppressed.",
+    ),
+    "base_n_as_catalogue": (
+        "base_n passt nicht zum Katalog: gesetzt und ≥ 0 genau für Indikatoren mit "
+        "base_n_entity ({scope}).",
+        "base_n does not match the catalogue: set and ≥ 0 exactly for indicators with a "
+        "base_n_entity ({scope}).",
+    ),
+    "suppression_applied": (
+        "Weniger als 5 Fälle/Personen ({column} < 5), aber nicht unterdrückt ({scope}).",
+        "Fewer than 5 cases/persons ({column} < 5) but not suppressed ({scope}).",
+    ),
+    "suppressed_numbers_null": (
+        "Unterdrückte Zeile zeigt {column}.",
+        "Suppressed row shows {column}.",
+    ),
+    "suppression_only_suppressible": (
+        "Unterdrückt, obwohl der Indikator nie unterdrückt wird (suppress_small_cells = false: "
+        "{scope}).",
+        "Suppressed although the indicator is never suppressed (suppress_small_cells = false: "
+        "{scope}).",
+    ),
+    "suppression_only_small_cells": (
+        "Unterdrückt, obwohl {column} ≥ 5 ({scope}).",
+        "Suppressed although {column} ≥ 5 ({scope}).",
+    ),
+    "published_matches_marts": (
+        "Veröffentlichte Zeile weicht von marts.indicator_values ab (fehlt dort, oder "
+        "Periodentyp, base_n, Unterdrückung oder nicht unterdrückte Zahlen verschieden).",
+        "Published row differs from marts.indicator_values (missing there, or period type, "
+        "base_n, suppression or unsuppressed numbers differ).",
+    ),
+    "definition_in_catalogue": (
+        "Definition eines Indikators, den der Katalog nicht kennt.",
+        "Definition of an indicator the catalogue does not know.",
+    ),
+    "definitions_complete": (
+        "Indikator des Katalogs ohne Definition.",
+        "Catalogue indicator without a definition.",
+    ),
+    "movement_within_factor": (
+        "Wert ({scope}) hat sich gegenüber der letzten Veröffentlichung um mehr als den "
+        "Faktor {factor} verändert.",
+        "Value ({scope}) moved by more than a factor of {factor} since the last publication.",
+    ),
+}
+for _parent, _child, _rule in ROLLUPS:
+    RULES[_rule] = (
+        f"Zähler und Nenner auf Ebene {_parent} ≠ Summe der {_child}-Zeilen darunter "
+        f"(relative Toleranz {ROLLUP_TOLERANCE:g}).",
+        f"{_parent} numerator and denominator ≠ sum of the {_child} rows below "
+        f"(relative tolerance {ROLLUP_TOLERANCE:g}).",
+    )
+
+
+class Finding(TypedDict):
+    """One failing expectation: which rule, on which table, how often, and sample rows.
+
+    `sample`: up to `SAMPLE_ROWS` failing rows of the validated frame (keys, numbers, helper
+    columns); for warnings every failing row (the list of moves).
+    """
+
+    table: str
+    rule: str
+    severity: str
+    expectation: str
+    column: str
+    text_de: str
+    text_en: str
+    unexpected_count: int
+    sample: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class MartGateResult:
+    """Outcome of one gate run.
+
+    `errors` block publishing; `warnings` (value moves) do not. `validations` and `suites` are
+    GX's results and suites by check name, for `write_mart_data_docs`. `summary` has one row per
+    expectation; `timings` seconds per step.
+    """
+
+    errors: list[Finding]
+    warnings: list[Finding]
+    validations: dict[str, ExpectationSuiteValidationResult]
+    suites: dict[str, gx.ExpectationSuite]
+    summary: pl.DataFrame
+    timings: dict[str, float]
+
+    @property
+    def passed(self) -> bool:
+        return not self.errors
+
+    @property
+    def moves(self) -> list[dict[str, Any]]:
+        """Every flagged move: key, old_value, new_value, move_factor."""
+        return [row for w in self.warnings for row in w["sample"]]
+
+    def message(self) -> str:
+        """One line per finding, for a check's description or a log."""
+        lines = [
+            f"{f['severity'].upper()} {f['table']} {f['rule']} ({f['column']}): "
+            f"{f['unexpected_count']} row(s) — {f['text_en']}"
+            for f in (*self.errors, *self.warnings)
+        ]
+        return "\n".join(lines) or "mart gate passed: no findings"
+
+
+@dataclass(frozen=True)
+class _Check:
+    """One GX validation: a frame, the table it stands for, and its expectations."""
+
+    name: str
+    table: str
+    frame: pl.DataFrame
+    expectations: list[Expectation]
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    catalogue: pl.DataFrame
+    grid: pl.DataFrame
+    published: pl.DataFrame
+    marts: pl.DataFrame
+    definitions: pl.DataFrame
+    wide_marts: dict[str, pl.DataFrame]
+
+
+# --------------------------------------------------------------------------------------------
+# Entry point
+# --------------------------------------------------------------------------------------------
+def check_marts(
+    build_db: Path,
+    previous_published_db: Path | None,
+    *,
+    max_move_factor: float = 3.0,
+    move_levels: Sequence[str] = ("LAND", "RB"),
+) -> MartGateResult:
+    """Validate the published tables of `build_db` (read-only) and compare `move_levels` values
+    with `previous_published_db` (the analysts' database as last published; skipped when None
+    or absent). Raises `BrokenGateError` when a table or column the gate reads is missing or an
+    expectation raised."""
+    if max_move_factor <= 1:
+        raise ValueError(f"max_move_factor must be > 1, got {max_move_factor}")
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    inputs = _read_build(Path(build_db))
+    previous = None
+    if previous_published_db is not None and Path(previous_published_db).exists():
+        previous = _read_previous(Path(previous_published_db))
+    timings["read"] = time.perf_counter() - started
+
+    step = time.perf_counter()
+    checks = list(_checks(inputs))
+    if previous is not None:
+        checks.append(
+            _movement_check(inputs.published, previous, max_move_factor, tuple(move_levels))
+        )
+    timings["prepare"] = time.perf_counter() - step
+
+    errors: list[Finding] = []
+    warnings: list[Finding] = []
+    validations: dict[str, ExpectationSuiteValidationResult] = {}
+    suites: dict[str, gx.ExpectationSuite] = {}
+    summary: list[dict[str, Any]] = []
+    for check in checks:
+        step = time.perf_counter()
+        suite, result = _validate(check)
+        for finding in _findings(check, result):
+            (warnings if finding["severity"] == WARNING else errors).append(finding)
+        summary += _summary_rows(check, result)
+        for r in result.results:
+            for key in _RESULT_KEYS_WITH_ROWS:
+                r.result.pop(key, None)
+        validations[check.name] = result
+        suites[check.name] = suite
+        timings[check.name] = time.perf_counter() - step
+    timings["total"] = time.perf_counter() - started
+    return MartGateResult(
+        errors=errors,
+        warnings=warnings,
+        validations=validations,
+        suites=suites,
+        summary=pl.DataFrame(summary, schema=_SUMMARY_SCHEMA),
+        timings=timings,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Reading the databases
+# --------------------------------------------------------------------------------------------
+def _read_build(build_db: Path) -> _Inputs:
+    if not build_db.exists():
+        raise BrokenGateError(f"build database {build_db} does not exist")
+    with duckdb.connect(str(build_db), read_only=True) as con:
+        tables = {
+            f"{schema}.{name}"
+            for schema, name in con.execute(
+                "SELECT table_schema, table_name FROM information_schema.tables"
+            ).fetchall()
+        }
+        missing = [t for t in REQUIRED_TABLES if t not in tables]
+        if missing:
+            raise BrokenGateError(f"{build_db}: table(s) {missing} missing; run dbt first")
+
+        def read(table: str) -> pl.DataFrame:
+            schema, name = table.split(".")
+            return con.sql(f'SELECT * FROM "{schema}"."{name}"').pl()
+
+        catalogue = _catalogue(read("reference.indicator_catalogue"))
+        periods = read("intermediate.int_periods")
+        unit_levels = read("intermediate.int_unit_levels")
+        wide = sorted(t for t in tables if t.startswith("published.mart_"))
+        return _Inputs(
+            catalogue=catalogue,
+            grid=_grid(catalogue, periods, unit_levels),
+            published=read(PUBLISHED_VALUES),
+            marts=read(MARTS_VALUES),
+            definitions=read(DEFINITIONS),
+            wide_marts={t: read(t) for t in wide},
+        )
+
+
+def _catalogue(raw: pl.DataFrame) -> pl.DataFrame:
+    needed = ["indicator_id", "unit", "period_types", "levels", "suppress_small_cells"]
+    gaps = [c for c in [*needed, "base_n_entity"] if c not in raw.columns]
+    gaps += [c for c in needed if c in raw.columns and raw.get_column(c).has_nulls()]
+    if gaps:
+        raise BrokenGateError(f"indicator_catalogue: column(s) {gaps} missing or with gaps")
+
+    def as_list(column: str) -> pl.Expr:
+        return pl.col(column).str.split(",").list.eval(pl.element().str.strip_chars())
+
+    return raw.select(
+        "indicator_id",
+        "unit",
+        as_list("period_types"),
+        as_list("levels"),
+        "base_n_entity",
+        pl.col("suppress_small_cells").cast(pl.Boolean),
+    )
+
+
+def _grid(
+    catalogue: pl.DataFrame, periods: pl.DataFrame, unit_levels: pl.DataFrame
+) -> pl.DataFrame:
+    """Every key that `indicator_values` must hold, with its period_type."""
+    units = unit_levels.select("level", "unit_code").unique()
+    return (
+        catalogue.select("indicator_id", pl.col("period_types").alias("period_type"), "levels")
+        .explode("period_type")
+        .join(periods.select("period", "period_type").unique(), on="period_type")
+        .explode("levels")
+        .rename({"levels": "level"})
+        .join(units, on="level")
+        .select(*KEY, "period_type")
+        .sort(KEY)
+    )
+
+
+def _read_previous(path: Path) -> pl.DataFrame:
+    """`indicator_values` of the last published database (schema main, as publish writes it)."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        schemas = [
+            s
+            for (s,) in con.execute(
+                "SELECT table_schema FROM information_schema.tables "
+                "WHERE table_name = 'indicator_values' AND table_schema IN ('main', 'published') "
+                "ORDER BY table_schema = 'published'"
+            ).fetchall()
+        ]
+        if not schemas:
+            raise BrokenGateError(f"{path}: no indicator_values table to compare with")
+        return con.sql(f'SELECT {", ".join(KEY)}, value FROM "{schemas[0]}".indicator_values').pl()
+
+
+# --------------------------------------------------------------------------------------------
+# Checks: frames with helper columns, and their expectations
+# --------------------------------------------------------------------------------------------
+def _checks(inputs: _Inputs) -> Iterator[_Check]:
+    catalogue = inputs.catalogue
+    yield _Check(
+        "published.indicator_values",
+        PUBLISHED_VALUES,
+        _published_frame(inputs),
+        _indicator_values_expectations(PUBLISHED_VALUES, catalogue),
+    )
+    yield _Check(
+        "published.indicator_values.grid",
+        PUBLISHED_VALUES,
+        _presence(inputs.grid, inputs.published, list(KEY)),
+        _grid_expectations(PUBLISHED_VALUES),
+    )
+    yield _Check(
+        "marts.indicator_values",
+        MARTS_VALUES,
+        _rollup_frame(inputs.marts, catalogue),
+        _marts_expectations(MARTS_VALUES),
+    )
+    yield _Check(
+        "published.indicator_definitions",
+        DEFINITIONS,
+        inputs.definitions.with_columns(
+            pl.col("indicator_id")
+            .is_in(catalogue.get_column("indicator_id").implode())
+            .alias("_in_catalogue")
+        ),
+        _definition_expectations(DEFINITIONS),
+    )
+    yield _Check(
+        "published.indicator_definitions.catalogue",
+        DEFINITIONS,
+        _presence(catalogue.select("indicator_id"), inputs.definitions, ["indicator_id"]),
+        [
+            _expect(
+                "ExpectColumnValuesToBeInSet",
+                "definitions_complete",
+                DEFINITIONS,
+                column="_present",
+                value_set=[True],
+            )
+        ],
+    )
+    for table, frame in inputs.wide_marts.items():
+        yield _Check(table, table, frame, _wide_mart_expectations(table, frame, catalogue))
+
+
+def _published_frame(inputs: _Inputs) -> pl.DataFrame:
+    """Published rows plus `_in_grid`, `_value_is_ratio` and `_matches_marts` (with the marts
+    row's values as `marts_*`, so a sample row shows both sides)."""
+    published = inputs.published
+    grid = inputs.grid.with_columns(pl.lit(True).alias("_in_grid"))
+    compared = ("period_type", "numerator", "denominator", "value", "base_n", "suppressed")
+    marts = inputs.marts.unique(list(KEY), keep="first").select(
+        *KEY, *(pl.col(c).alias(f"marts_{c}") for c in compared), pl.lit(True).alias("_in_marts")
+    )
+    frame = published.join(grid, on=[*KEY, "period_type"], how="left", maintain_order="left").join(
+        marts, on=list(KEY), how="left", maintain_order="left"
+    )
+    numbers_equal = pl.all_horizontal(
+        _close_or_both_null(pl.col(c), pl.col(f"marts_{c}"), MARTS_TOLERANCE)
+        for c in ("numerator", "denominator", "value")
+    )
+    matches = (
+        pl.col("_in_marts").fill_null(False)
+        & pl.col("period_type").eq_missing(pl.col("marts_period_type"))
+        & pl.col("base_n").eq_missing(pl.col("marts_base_n"))
+        & pl.col("suppressed").eq_missing(pl.col("marts_suppressed"))
+        & (pl.col("suppressed").fill_null(False) | numbers_equal)
+    )
+    return frame.with_columns(
+        pl.col("_in_grid").fill_null(False),
+        _value_is_ratio().alias("_value_is_ratio"),
+        matches.fill_null(False).alias("_matches_marts"),
+    ).drop("_in_marts")
+
+
+def _value_is_ratio() -> pl.Expr:
+    """True where value = numerator / denominator; null where the denominator is 0 or a number
+    is missing (other rules judge those rows)."""
+    numerator, denominator, value = pl.col("numerator"), pl.col("denominator"), pl.col("value")
+    ratio = numerator / denominator
+    close = (value - ratio).abs() <= RATIO_TOLERANCE * pl.max_horizontal(ratio.abs(), 1.0)
+    applies = numerator.is_not_null() & denominator.is_not_null() & (denominator != 0)
+    return pl.when(applies).then(close.fill_null(False))
+
+
+def _close(a: pl.Expr, b: pl.Expr, tolerance: float) -> pl.Expr:
+    return (a - b).abs() <= tolerance * pl.max_horizontal(a.abs(), b.abs())
+
+
+def _close_or_both_null(a: pl.Expr, b: pl.Expr, tolerance: float) -> pl.Expr:
+    both_null = a.is_null() & b.is_null()
+    return both_null | _close(a, b, tolerance).fill_null(False)
+
+
+def _presence(expected: pl.DataFrame, actual: pl.DataFrame, key: list[str]) -> pl.DataFrame:
+    """`expected` with `_present`: does `actual` hold a row with this key?"""
+    present = actual.select(key).unique().with_columns(pl.lit(True).alias("_present"))
+    return expected.join(present, on=key, how="left", maintain_order="left").with_columns(
+        pl.col("_present").fill_null(False)
+    )
+
+
+def _rollup_frame(marts: pl.DataFrame, catalogue: pl.DataFrame) -> pl.DataFrame:
+    """Marts rows plus, on each parent-level row, the sums over its child units
+    (`<child>_numerator_sum`, `<child>_denominator_sum`) and `_<rule>`: do they agree? Null on
+    rows a roll-up does not apply to (other levels; indicators without both levels)."""
+    frame = marts
+    for parent, child, rule in ROLLUPS:
+        numerator_sum, denominator_sum = (
+            f"{child.lower()}_{c}_sum" for c in ("numerator", "denominator")
+        )
+        applies = catalogue.filter(
+            pl.col("levels").list.contains(parent) & pl.col("levels").list.contains(child)
+        ).get_column("indicator_id")
+        children = (
+            marts.filter(pl.col("level") == child)
+            .group_by(
+                "indicator_id",
+                "period",
+                pl.col("unit_code").str.slice(0, UNIT_CODE_LENGTH[parent]),
+            )
+            .agg(
+                pl.col("numerator").sum().alias(numerator_sum),
+                pl.col("denominator").sum().alias(denominator_sum),
+            )
+            .with_columns(pl.lit(parent).alias("level"))
+        )
+        frame = frame.join(children, on=list(KEY), how="left", maintain_order="left")
+        agrees = _close(
+            pl.col("numerator"), pl.col(numerator_sum).fill_null(0), ROLLUP_TOLERANCE
+        ) & _close(pl.col("denominator"), pl.col(denominator_sum).fill_null(0), ROLLUP_TOLERANCE)
+        is_parent = (pl.col("level") == parent) & pl.col("indicator_id").is_in(applies.implode())
+        frame = frame.with_columns(
+            pl.when(is_parent).then(agrees.fill_null(False)).alias(f"_{rule}")
+        )
+    return frame
+
+
+def _movement_check(
+    published: pl.DataFrame,
+    previous: pl.DataFrame,
+    factor: float,
+    levels: tuple[str, ...],
+) -> _Check:
+    """Published values of `levels` beside the previously published ones; `move_factor` is
+    max(new/old, old/new), null where either value is null or zero."""
+    old = previous.unique(list(KEY), keep="first").rename({"value": "old_value"})
+    frame = (
+        published.filter(pl.col("level").is_in(list(levels)))
+        .select(*KEY, pl.col("value").alias("new_value"))
+        .join(old, on=list(KEY), how="inner", maintain_order="left")
+    )
+    new, before = pl.col("new_value").abs(), pl.col("old_value").abs()
+    comparable = (new > 0) & (before > 0)
+    frame = frame.with_columns(
+        pl.when(comparable).then(pl.max_horizontal(new / before, before / new)).alias("move_factor")
+    )
+    scope = f"level {', '.join(levels)}"
+    return _Check(
+        "published.indicator_values.movement",
+        PUBLISHED_VALUES,
+        frame,
+        [
+            _expect(
+                "ExpectColumnValuesToBeBetween",
+                "movement_within_factor",
+                PUBLISHED_VALUES,
+                severity=WARNING,
+                fmt={"scope": scope, "factor": f"{factor:g}"},
+                column="move_factor",
+                max_value=factor,
+            )
+        ],
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Expectations
+# --------------------------------------------------------------------------------------------
+def _expect(
+    kind: str,
+    rule: str,
+    table: str,
+    *,
+    severity: str = ERROR,
+    fmt: dict[str, str] | None = None,
+    **kwargs: Any,
+) -> Expectation:
+    """A GX expectation of class `kind` with meta {rule, table, column, severity, text_de,
+    text_en} and a Data Docs description from `RULES` (formatted with the domain as `column`
+    and `fmt`)."""
+    import great_expectations.expectations as gxe
+
+    column = kwargs.get("column") or ", ".join(
+        kwargs.get("column_list") or [kwargs.get("column_A", ""), kwargs.get("column_B", "")]
+    )
+    text_de, text_en = (t.format(column=column, **(fmt or {})) for t in RULES[rule])
+    meta = {
+        "rule": rule,
+        "table": table,
+        "column": column,
+        "severity": severity,
+        "text_de": text_de,
+        "text_en": text_en,
+    }
+    # Data Docs insert the description into HTML as it is.
+    description = html.escape(f"{text_de} — {text_en}", quote=False)
+    return getattr(gxe, kind)(**kwargs, meta=meta, description=description)
+
+
+def _where(column: str) -> Any:
+    from great_expectations.expectations.row_conditions import Column
+
+    return Column(column)
+
+
+def _flag(column: str, value: bool) -> Any:
+    """Row condition `column == value` on a Boolean column."""
+    return _where(column) == value
+
+
+def _ids(catalogue: pl.DataFrame, condition: pl.Expr) -> list[str]:
+    return sorted(catalogue.filter(condition).get_column("indicator_id").to_list())
+
+
+def _key_expectations(table: str, key: Sequence[str]) -> list[Expectation]:
+    expectations = [
+        _expect("ExpectColumnValuesToNotBeNull", "key_not_null", table, column=c) for c in key
+    ]
+    if len(key) == 1:
+        expectations.append(
+            _expect("ExpectColumnValuesToBeUnique", "key_unique", table, column=key[0])
+        )
+    else:
+        expectations.append(
+            _expect("ExpectCompoundColumnsToBeUnique", "key_unique", table, column_list=list(key))
+        )
+    return expectations
+
+
+def _indicator_values_expectations(table: str, catalogue: pl.DataFrame) -> list[Expectation]:
+    """Rules of published.indicator_values; catalogue lists become row conditions."""
+    where = _where
+    indicator = where("indicator_id")
+    shares = _ids(catalogue, pl.col("unit") == "share")
+    suppressible = _ids(catalogue, pl.col("suppress_small_cells"))
+    never_suppressed = _ids(catalogue, ~pl.col("suppress_small_cells"))
+    with_base_n = _ids(catalogue, pl.col("base_n_entity").is_not_null())
+    without_base_n = _ids(catalogue, pl.col("base_n_entity").is_null())
+    suppressed, not_suppressed = _flag("suppressed", True), _flag("suppressed", False)
+
+    e = [
+        *_key_expectations(table, list(KEY)),
+        *(
+            _expect("ExpectColumnValuesToNotBeNull", "key_not_null", table, column=c)
+            for c in ("period_type", "suppressed")
+        ),
+        _expect(
+            "ExpectColumnValuesToBeInSet", "grid_only", table, column="_in_grid", value_set=[True]
+        ),
+        _expect(
+            "ExpectColumnValuesToBeInSet",
+            "published_matches_marts",
+            table,
+            column="_matches_marts",
+            value_set=[True],
+        ),
+        _expect(
+            "ExpectColumnValuesToBeNull",
+            "value_needs_denominator",
+            table,
+            column="value",
+            row_condition=where("denominator").is_null() | (where("denominator") == 0),
+        ),
+        _expect(
+            "ExpectColumnValuesToBeInSet",
+            "value_is_ratio",
+            table,
+            column="_value_is_ratio",
+            value_set=[True],
+        ),
+        *(
+            _expect(
+                "ExpectColumnValuesToNotBeNull",
+                "numbers_present",
+                table,
+                column=c,
+                row_condition=not_suppressed,
+            )
+            for c in ("numerator", "denominator")
+        ),
+        *(
+            _expect(
+                "ExpectColumnValuesToBeNull",
+                "suppressed_numbers_null",
+                table,
+                column=c,
+                row_condition=suppressed,
+            )
+            for c in ("numerator", "denominator", "value")
+        ),
+    ]
+    if shares:
+        scope = {"scope": ", ".join(shares)}
+        e += [
+            _expect(
+                "ExpectColumnValuesToBeBetween",
+                "share_range",
+                table,
+                fmt=scope,
+                column="value",
+                min_value=0,
+                max_value=1,
+                row_condition=indicator.is_in(shares),
+            ),
+            _expect(
+                "ExpectColumnPairValuesAToBeGreaterThanB",
+                "share_numerator_le_denominator",
+                table,
+                fmt=scope,
+                column_A="denominator",
+                column_B="numerator",
+                or_equal=True,
+                ignore_row_if="either_value_is_missing",
+                row_condition=indicator.is_in(shares),
+            ),
+        ]
+    if with_base_n:
+        scope = {"scope": ", ".join(with_base_n)}
+        e += [
+            _expect(
+                "ExpectColumnValuesToNotBeNull",
+                "base_n_as_catalogue",
+                table,
+                fmt=scope,
+                column="base_n",
+                row_condition=indicator.is_in(with_base_n),
+            ),
+            _expect(
+                "ExpectColumnValuesToBeBetween",
+                "base_n_as_catalogue",
+                table,
+                fmt=scope,
+                column="base_n",
+                min_value=0,
+            ),
+        ]
+    if without_base_n:
+        e.append(
+            _expect(
+                "ExpectColumnValuesToBeNull",
+                "base_n_as_catalogue",
+                table,
+                fmt={"scope": ", ".join(with_base_n) or "-"},
+                column="base_n",
+                row_condition=indicator.is_in(without_base_n),
+            )
+        )
+    if suppressible:
+        scope = {"scope": ", ".join(suppressible)}
+        e += [
+            _expect(
+                "ExpectColumnValuesToBeInSet",
+                "suppression_applied",
+                table,
+                fmt=scope,
+                column="suppressed",
+                value_set=[True],
+                row_condition=indicator.is_in(suppressible) & (where("base_n") < SMALL_CELL),
+            ),
+            _expect(
+                "ExpectColumnValuesToBeInSet",
+                "suppression_only_small_cells",
+                table,
+                fmt=scope,
+                column="suppressed",
+                value_set=[False],
+                row_condition=indicator.is_in(suppressible) & (where("base_n") >= SMALL_CELL),
+            ),
+        ]
+    if never_suppressed:
+        e.append(
+            _expect(
+                "ExpectColumnValuesToBeInSet",
+                "suppression_only_suppressible",
+                table,
+                fmt={"scope": ", ".join(never_suppressed)},
+                column="suppressed",
+                value_set=[False],
+                row_condition=indicator.is_in(never_suppressed),
+            )
+        )
+    return e
+
+
+def _grid_expectations(table: str) -> list[Expectation]:
+    return [
+        _expect(
+            "ExpectColumnValuesToBeInSet",
+            "grid_complete",
+            table,
+            column="_present",
+            value_set=[True],
+        )
+    ]
+
+
+def _marts_expectations(table: str) -> list[Expectation]:
+    """The unsuppressed marts table: key, whole numbers, and the level roll-ups."""
+    return [
+        *_key_expectations(table, list(KEY)),
+        *(
+            _expect("ExpectColumnValuesToNotBeNull", "numbers_present", table, column=c)
+            for c in ("numerator", "denominator")
+        ),
+        *(
+            _expect("ExpectColumnValuesToBeInSet", rule, table, column=f"_{rule}", value_set=[True])
+            for _, _, rule in ROLLUPS
+        ),
+    ]
+
+
+def _definition_expectations(table: str) -> list[Expectation]:
+    return [
+        *_key_expectations(table, ["indicator_id"]),
+        _expect(
+            "ExpectColumnValuesToBeInSet",
+            "definition_in_catalogue",
+            table,
+            column="_in_catalogue",
+            value_set=[True],
+        ),
+    ]
+
+
+def _wide_mart_expectations(
+    table: str, frame: pl.DataFrame, catalogue: pl.DataFrame
+) -> list[Expectation]:
+    """Key, share columns and small-cell blocks of one wide mart, found by column names:
+
+    - key: level, unit_code, period and any of `MART_EXTRA_KEYS` the mart has;
+    - shares: columns named `*_share`, and in marts keyed by unit and period only (one column
+      per indicator) Double columns named `<indicator id>_*` of a catalogue share indicator;
+    - small-cell blocks: a Boolean `suppressed` / `<p>_suppressed` with its `<p>_base_n` blanks
+      the numeric columns of its prefix (for the unprefixed block: those of no other block).
+    """
+    where = _where
+    extra = [c for c in MART_EXTRA_KEYS if c in frame.columns]
+    key = [*UNIT_PERIOD_KEY, *extra]
+    e = _key_expectations(table, key)
+
+    shares = set(_ids(catalogue, pl.col("unit") == "share"))
+    share_columns = [c for c in frame.columns if c.endswith("_share")]
+    if not extra:
+        share_columns += [
+            c
+            for c, dtype in frame.schema.items()
+            if dtype == pl.Float64 and c[:4].upper() in shares and c[4:5] == "_"
+        ]
+    for column in sorted(set(share_columns)):
+        e.append(
+            _expect(
+                "ExpectColumnValuesToBeBetween",
+                "share_range",
+                table,
+                fmt={"scope": column},
+                column=column,
+                min_value=0,
+                max_value=1,
+            )
+        )
+
+    flags = [
+        c
+        for c, dtype in frame.schema.items()
+        if dtype == pl.Boolean and (c == "suppressed" or c.endswith("_suppressed"))
+    ]
+    prefixes = {flag: flag.removesuffix("suppressed") for flag in flags}
+    others = [p for p in prefixes.values() if p]
+    for flag, prefix in prefixes.items():
+        base_n = f"{prefix}base_n"
+        blanked = [
+            c
+            for c, dtype in frame.schema.items()
+            if dtype.is_numeric()
+            and c not in key
+            and c != base_n
+            and c.startswith(prefix)
+            and not (prefix == "" and any(c.startswith(o) for o in others))
+        ]
+        scope = {"scope": flag}
+        e += [
+            _expect(
+                "ExpectColumnValuesToBeInSet",
+                "suppression_applied",
+                table,
+                fmt=scope,
+                column=flag,
+                value_set=[True],
+                row_condition=where(base_n) < SMALL_CELL,
+            ),
+            _expect(
+                "ExpectColumnValuesToBeInSet",
+                "suppression_only_small_cells",
+                table,
+                fmt=scope,
+                column=flag,
+                value_set=[False],
+                row_condition=where(base_n) >= SMALL_CELL,
+            ),
+            *(
+                _expect(
+                    "ExpectColumnValuesToBeNull",
+                    "suppressed_numbers_null",
+                    table,
+                    column=c,
+                    row_condition=_flag(flag, True),
+                )
+                for c in blanked
+            ),
+        ]
+    return e
+
+
+# --------------------------------------------------------------------------------------------
+# Running GX and reading its results
+# --------------------------------------------------------------------------------------------
+@functools.cache
+def _batch_definition(name: str) -> BatchDefinition:
+    datasource = _context().data_sources.get(DATASOURCE)
+    asset_name = f"{PREFIX}.{name}"
+    if asset_name in datasource.get_asset_names():
+        datasource.delete_asset(asset_name)
+    return datasource.add_dataframe_asset(asset_name).add_batch_definition_whole_dataframe(name)
+
+
+def _validate(check: _Check) -> tuple[gx.ExpectationSuite, ExpectationSuiteValidationResult]:
+    import great_expectations as gx
+
+    # Passed to the constructor, which drops an invalid expectation instead of raising.
+    suite = gx.ExpectationSuite(
+        name=f"{PREFIX}.{check.name}",
+        expectations=check.expectations,
+        meta={"table": check.table},
+    )
+    if len(suite.expectations) != len(check.expectations):
+        raise BrokenGateError(f"{check.name}: GX dropped expectations of the generated suite")
+    suite = _context().suites.add_or_update(suite)
+    dataframe = check.frame.to_pandas()
+    try:
+        batch = _batch_definition(check.name).get_batch(batch_parameters={"dataframe": dataframe})
+        result = batch.validate(suite, result_format=RESULT_FORMAT)
+    finally:
+        _release_batch()
+    _check_ran(result, suite)
+    return suite, result
+
+
+def _findings(check: _Check, result: ExpectationSuiteValidationResult) -> Iterator[Finding]:
+    for r in result.results:
+        count = r.result["unexpected_count"]
+        if r.success and not count:
+            continue
+        meta = r.expectation_config.meta
+        positions = r.result["unexpected_index_list"]
+        if meta["severity"] == ERROR:
+            positions = positions[:SAMPLE_ROWS]
+        yield Finding(
+            table=meta["table"],
+            rule=meta["rule"],
+            severity=meta["severity"],
+            expectation=r.expectation_config.type,
+            column=meta["column"],
+            text_de=meta["text_de"],
+            text_en=meta["text_en"],
+            unexpected_count=int(count),
+            sample=check.frame[list(positions)].to_dicts(),
+        )
+
+
+_SUMMARY_SCHEMA: dict[str, pl.DataType] = {
+    "check": pl.String(),
+    "table": pl.String(),
+    "rule": pl.String(),
+    "severity": pl.String(),
+    "expectation": pl.String(),
+    "column": pl.String(),
+    "element_count": pl.Int64(),
+    "unexpected_count": pl.Int64(),
+}
+
+
+def _summary_rows(check: _Check, result: ExpectationSuiteValidationResult) -> list[dict]:
+    return [
+        {
+            "check": check.name,
+            "table": r.expectation_config.meta["table"],
+            "rule": r.expectation_config.meta["rule"],
+            "severity": r.expectation_config.meta["severity"],
+            "expectation": r.expectation_config.type,
+            "column": r.expectation_config.meta["column"],
+            "element_count": r.result.get("element_count"),
+            "unexpected_count": r.result["unexpected_count"],
+        }
+        for r in result.results
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# Data Docs
+# --------------------------------------------------------------------------------------------
+def write_mart_data_docs(
+    result: MartGateResult, folder: str | Path, *, run_name: str = PREFIX
+) -> Path:
+    """Write GX Data Docs of one gate run to `folder` (replaced as a whole) and return its
+    `index.html`. A non-empty folder that is not a Data Docs site is refused."""
+    validations = [
+        (result.suites[name], validation, name) for name, validation in result.validations.items()
+    ]
+    return _write_validation_docs(validations, folder, site_name=PREFIX, run_name=run_name)
+
+
+def _write_validation_docs(
+    validations: Iterable[tuple[gx.ExpectationSuite, ExpectationSuiteValidationResult, str]],
+    folder: str | Path,
+    *,
+    site_name: str,
+    run_name: str,
+) -> Path:
+    """Data Docs of (suite, validation result, batch id) triples; the extract gate's
+    `write_data_docs` does the same for its own results (see the module's report to the lead:
+    one shared function belongs in `extract_gate`)."""
+    import great_expectations as gx
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
+
+    folder = Path(folder)
+    if folder.exists() and any(folder.iterdir()) and not (folder / "index.html").exists():
+        raise ValueError(f"{folder} is not empty and holds no Data Docs; refusing to replace it")
+    building = folder.with_name(f".{folder.name}.building")
+    shutil.rmtree(building, ignore_errors=True)
+    building.parent.mkdir(parents=True, exist_ok=True)
+
+    context = _new_context()
+    context.add_data_docs_site(
+        site_name,
+        {
+            "class_name": "SiteBuilder",
+            "store_backend": {
+                "class_name": "TupleFilesystemStoreBackend",
+                "base_directory": str(building),
+            },
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        },
+    )
+    run_id = RunIdentifier(run_name=run_name, run_time=dt.datetime.now(dt.UTC))
+    for suite, validation, batch_id in validations:
+        copy = gx.ExpectationSuite(**suite.to_json_dict())
+        copy = context.suites.add_or_update(copy)
+        validation.meta["run_id"] = run_id
+        key = ValidationResultIdentifier(
+            expectation_suite_identifier=ExpectationSuiteIdentifier(name=copy.name),
+            run_id=run_id,
+            batch_identifier=batch_id,
+        )
+        context.validation_results_store.set(key, validation)
+    context.build_data_docs(site_names=[site_name])
+
+    retired = folder.with_name(f".{folder.name}.old")
+    shutil.rmtree(retired, ignore_errors=True)
+    if folder.exists():
+        folder.rename(retired)
+    building.rename(folder)
+    shutil.rmtree(retired, ignore_errors=True)
+    return folder / "index.html"

@@ -1,0 +1,147 @@
+"""The extract gate in a whole build: defective providers are reported, clean ones are untouched.
+
+Two `tiny` builds from the same seed, one clean and one with `--defects 0.05` (half the providers
+get broken rows; see ingest/synthetic/defects.py and its manifest). Clean providers' indicators
+must come out identical; every row the manifest broke must be quarantined, nothing else lost.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import duckdb
+import pytest
+
+import expectations.extract_gate as extract_gate
+from imw.cli import main
+from imw.settings import KEY_ENV, Settings
+from ingest.load import Folders, ingest_landing
+from ingest.synthetic import generate
+
+pytestmark = pytest.mark.slow
+SEED = 3
+
+
+def build(root, defects: float) -> tuple[Settings, dict | None]:
+    settings = Settings.from_env(home=root / "home", environ={})
+    result = generate("tiny", settings.landing, seed=SEED, truth_path=root / "truth.json",
+                      defects=defects)  # fmt: skip
+    old = os.environ.get(KEY_ENV)
+    os.environ[KEY_ENV] = "gate-key"
+    try:
+        assert main(["build", "--home", str(settings.home)]) == 0
+    finally:
+        if old is None:
+            os.environ.pop(KEY_ENV)
+        else:
+            os.environ[KEY_ENV] = old
+    manifest = json.loads(result.defects_path.read_text()) if result.defects_path else None
+    return settings, manifest
+
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory):
+    clean, _ = build(tmp_path_factory.mktemp("clean"), 0.0)
+    defective, manifest = build(tmp_path_factory.mktemp("defective"), 0.05)
+    return clean, defective, manifest
+
+
+def traeger_values(settings: Settings, providers: list[str]) -> list[tuple]:
+    with duckdb.connect(str(settings.build_db), read_only=True) as con:
+        return con.execute(
+            """
+            SELECT indicator_id, period, unit_code, numerator, denominator, base_n
+            FROM marts.indicator_values
+            WHERE level = 'TRAEGER' AND unit_code IN (SELECT unnest(?::VARCHAR[]))
+              AND indicator_id NOT LIKE 'DQ%'   -- data quality differs by design
+            ORDER BY ALL
+            """,
+            [providers],
+        ).fetchall()
+
+
+def test_clean_providers_get_the_same_indicators_as_in_a_clean_build(builds):
+    clean, defective, manifest = builds
+    providers = manifest["clean_providers"]
+    assert providers, "the fixture must have clean providers"
+    values = traeger_values(defective, providers)
+    assert values and values == traeger_values(clean, providers)
+
+
+def test_every_broken_row_is_quarantined_and_counts_add_up(builds):
+    _, defective, manifest = builds
+    with duckdb.connect(str(defective.build_db), read_only=True) as con:
+        quarantined = {
+            (f, line)
+            for f, line in con.execute(
+                "SELECT file_name, line FROM raw.quarantined_rows"
+            ).fetchall()
+        }
+        deliveries = con.execute(
+            "SELECT file_name, verdict, rows_delivered, rows_loaded, rows_quarantined "
+            "FROM raw.deliveries"
+        ).fetchall()
+    expected = {
+        (name, d["line"])
+        for name, f in manifest["files"].items()
+        # Collateral rows reference a row the gate rejected: the gate checks references against
+        # what the provider holds after the run (accepted rows only), so they fail too.
+        for d in f["defects"] + f.get("collateral", [])
+    }
+    assert expected, "the manifest must list broken rows"
+    assert expected <= quarantined, f"not quarantined: {sorted(expected - quarantined)[:5]}"
+    for name, verdict, delivered, loaded, bad in deliveries:
+        if verdict == "ACCEPTED":
+            assert loaded + bad == delivered, f"{name}: rows lost"
+
+
+def test_each_defective_provider_gets_a_report_naming_lines_and_rules(builds):
+    _, defective, manifest = builds
+    for provider in manifest["defective_providers"]:
+        report = (defective.reports_dir / provider / "aktuell.md").read_text()
+        assert "Zurückgewiesene Zeilen" in report
+        assert "Zeilen / lines:" in report
+        assert (defective.reports_dir / provider / "aktuell_zeilen.csv").exists()
+    assert (defective.reports_dir / "data_docs" / "extracts" / "index.html").exists()
+
+
+def test_a_gate_that_raises_fails_loudly_and_keeps_the_file(tmp_path, monkeypatch):
+    settings = Settings.from_env(home=tmp_path / "home", environ={})
+    generate("tiny", tmp_path / "files", seed=SEED, truth_path=tmp_path / "t.json")
+    settings.ensure_dirs()
+    name = next(p.name for p in (tmp_path / "files").iterdir() if p.name.startswith("personen"))
+    shutil.copy(tmp_path / "files" / name, settings.landing / name)
+
+    def broken(*args, **kwargs):
+        raise extract_gate.BrokenGateError("expect_column_values_to_be_in_set raised KeyError")
+
+    monkeypatch.setattr(extract_gate, "validate_extract", broken)
+    folders = Folders(settings.landing, settings.archive_dir, settings.quarantine_dir,
+                      settings.home)  # fmt: skip
+    with pytest.raises(extract_gate.BrokenGateError):
+        ingest_landing(settings.build_db, folders, b"k")
+    # Neither accepted nor rejected: the file waits in landing for a working gate.
+    assert (settings.landing / name).exists()
+    with duckdb.connect(str(settings.build_db), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM raw.deliveries").fetchone()[0] == 0
+        assert con.execute("SELECT count(*) FROM raw.personen").fetchone()[0] == 0
+
+
+def test_imw_check_exit_codes_and_report(tmp_path, capsys):
+    generate("tiny", tmp_path / "clean", seed=SEED, truth_path=tmp_path / "c.json")
+    generate("tiny", tmp_path / "bad", seed=SEED, truth_path=tmp_path / "b.json", defects=0.05)
+    manifest = json.loads((tmp_path / "defects.json").read_text())
+    provider = manifest["defective_providers"][0]
+
+    clean = sorted((tmp_path / "clean").glob(f"*_{provider}_*"))
+    assert main(["check", *map(str, clean)]) == 0
+    capsys.readouterr()
+
+    bad = sorted((tmp_path / "bad").glob(f"*_{provider}_*"))
+    assert main(["check", *map(str, bad)]) == 1
+    out = capsys.readouterr().out
+    assert "Lieferbericht" in out and "Zeilen / lines:" in out
+    # Nothing of the check is kept anywhere: the files stay where they are.
+    assert all(p.exists() for p in bad)
