@@ -109,6 +109,8 @@ def build_publish_asset(dbt_defs: dg.AssetsDefinition) -> dg.AssetsDefinition:
         return dg.MaterializeResult(
             metadata={
                 "path": dg.MetadataValue.path(str(result.path)),
+                "parquet": dg.MetadataValue.path(str(result.parquet_dir)),
+                "publish_id": result.publish_id,
                 **{f"rows_{t}": n for t, n in result.row_counts.items()},
             }
         )

@@ -31,7 +31,8 @@ Readers never see a half-written artefact:
 
 The DuckDB file is written in storage format v1.4.0 so analysts' tools that lag DuckDB releases
 (DBeaver's JDBC driver, R's duckdb package) can open it. The build host must be POSIX (flock,
-symlinks); readers on a Samba share follow the relative symlink with Samba's defaults.
+symlinks). Windows readers of a Samba share see `parquet` as a folder as long as the server
+follows symlinks inside the share (Samba's default, `follow symlinks = yes`; not tried here).
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 -- entity. The marts sum numerator and denominator over the providers of a unit and count the
 -- distinct entities of the catalogue's base_n_entity type (see int_indicator_contributions.yml).
 -- The list of unioned models is implemented_indicators() (macros/indicators.sql).
+{{ config(materialized='view') }}
 {% for indicator_id in implemented_indicators() %}
     select
         cast(indicator_id as varchar) as indicator_id,
