@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from orchestration.assets import build_dbt_assets, build_publish_asset, raw_extracts
+from orchestration.checks import build_mart_gate_check
 from orchestration.resources import WarehouseResource, dbt_resource
 
 NIGHTLY_BUILD = "nightly_build"
@@ -21,6 +22,7 @@ def build_definitions(warehouse: WarehouseResource | None = None) -> dg.Definiti
     )
     return dg.Definitions(
         assets=[raw_extracts, dbt_defs, publish_asset],
+        asset_checks=[build_mart_gate_check(dbt_defs)],
         jobs=[nightly_build],
         resources={"warehouse": warehouse or WarehouseResource(), "dbt": dbt_resource()},
     )

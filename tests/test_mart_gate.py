@@ -1,0 +1,567 @@
+"""Mart gate: a hand-written build database passes; each rule catches one corruption; moves are
+warnings; a gate that cannot run raises; the gate passes on a real `imw build` of `tiny` data.
+
+The fixture database holds only what the gate reads: the catalogue, int_periods,
+int_unit_levels, marts.indicator_values and the published tables derived from it the way dbt
+derives them. Units: provider 08115 (a Kreis: TRAEGER and KREIS 08115, RB 081), provider
+08317033 (a Gemeinde: KREIS 08317, RB 083), and the authority 08 (LAND only).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from expectations import mart_gate
+from expectations.extract_gate import BrokenGateError
+from expectations.mart_gate import RULES, MartGateResult, check_marts, write_mart_data_docs
+
+CATALOGUE = [
+    # indicator_id, name_en, unit, period_types, levels, base_n_entity, suppress_small_cells
+    ("CM01", "plan coverage", "share", "YEAR,QUARTER", "TRAEGER,KREIS,RB,LAND", "case", True),
+    ("PA02", "queries per payout request", "queries per request", "YEAR",
+     "TRAEGER,KREIS,RB,LAND", None, False),
+    ("FI04", "budget execution", "ratio", "YEAR", "LAND", None, False),
+]  # fmt: skip
+
+PERIODS = [("2025", "YEAR"), ("2025Q4", "QUARTER")]
+
+UNIT_LEVELS = [
+    ("08115", "TRAEGER", "08115"),
+    ("08115", "KREIS", "08115"),
+    ("08115", "RB", "081"),
+    ("08115", "LAND", "08"),
+    ("08317033", "TRAEGER", "08317033"),
+    ("08317033", "KREIS", "08317"),
+    ("08317033", "RB", "083"),
+    ("08317033", "LAND", "08"),
+    ("08", "LAND", "08"),
+]
+
+VALUES = [
+    # indicator_id, period, period_type, level, unit_code, numerator, denominator, base_n
+    ("CM01", "2025", "YEAR", "TRAEGER", "08115", 6, 8, 8),
+    ("CM01", "2025", "YEAR", "TRAEGER", "08317033", 2, 4, 4),  # small cell: suppressed
+    ("CM01", "2025", "YEAR", "KREIS", "08115", 6, 8, 8),
+    ("CM01", "2025", "YEAR", "KREIS", "08317", 2, 4, 4),  # small cell
+    ("CM01", "2025", "YEAR", "RB", "081", 6, 8, 8),
+    ("CM01", "2025", "YEAR", "RB", "083", 2, 4, 4),  # small cell
+    ("CM01", "2025", "YEAR", "LAND", "08", 8, 12, 12),
+    ("CM01", "2025Q4", "QUARTER", "TRAEGER", "08115", 3, 5, 5),
+    ("CM01", "2025Q4", "QUARTER", "TRAEGER", "08317033", 1, 3, 3),  # small cell
+    ("CM01", "2025Q4", "QUARTER", "KREIS", "08115", 3, 5, 5),
+    ("CM01", "2025Q4", "QUARTER", "KREIS", "08317", 1, 3, 3),  # small cell
+    ("CM01", "2025Q4", "QUARTER", "RB", "081", 3, 5, 5),
+    ("CM01", "2025Q4", "QUARTER", "RB", "083", 1, 3, 3),  # small cell
+    ("CM01", "2025Q4", "QUARTER", "LAND", "08", 4, 8, 8),
+    # not a share: 9 queries on 4 requests is fine; never suppressed, no base_n
+    ("PA02", "2025", "YEAR", "TRAEGER", "08115", 9, 4, None),
+    ("PA02", "2025", "YEAR", "TRAEGER", "08317033", 0, 0, None),  # no requests: value NULL
+    ("PA02", "2025", "YEAR", "KREIS", "08115", 9, 4, None),
+    ("PA02", "2025", "YEAR", "KREIS", "08317", 0, 0, None),
+    ("PA02", "2025", "YEAR", "RB", "081", 9, 4, None),
+    ("PA02", "2025", "YEAR", "RB", "083", 0, 0, None),
+    ("PA02", "2025", "YEAR", "LAND", "08", 9, 4, None),
+    # LAND only: no RB rows to add up to it
+    ("FI04", "2025", "YEAR", "LAND", "08", 900_000, 1_000_000, None),
+]
+
+CONTACT_TOPICS = [
+    # level, unit_code, period, period_type, topic, contacts, contact_share, base_n, suppressed,
+    # topic_group_contacts, topic_group_share, topic_group_base_n, topic_group_suppressed
+    ("LAND", "08", "2025", "YEAR", "SPRACHE", 12, 0.4, 9, False, 20, 0.6, 9, False),
+    ("RB", "083", "2025", "YEAR", "SPRACHE", None, None, 3, True, 5, 0.5, 6, False),  # small
+]
+
+
+def make_build_db(path: Path, marts_sql: tuple[str, ...] = (), published_sql: tuple[str, ...] = ()):
+    """Write the fixture database; `marts_sql` runs on marts.indicator_values before the
+    published tables are derived from it (a wrong dbt model), `published_sql` after (a wrong
+    published model)."""
+    with duckdb.connect(str(path)) as con:
+        for schema in ("reference", "intermediate", "marts", "published"):
+            con.execute(f"CREATE SCHEMA {schema}")
+        con.execute(
+            "CREATE TABLE reference.indicator_catalogue (indicator_id VARCHAR, name_en VARCHAR,"
+            " unit VARCHAR, period_types VARCHAR, levels VARCHAR, base_n_entity VARCHAR,"
+            " suppress_small_cells BOOLEAN)"
+        )
+        con.executemany(
+            "INSERT INTO reference.indicator_catalogue VALUES (?,?,?,?,?,?,?)", CATALOGUE
+        )
+        con.execute("CREATE TABLE intermediate.int_periods (period VARCHAR, period_type VARCHAR)")
+        con.executemany("INSERT INTO intermediate.int_periods VALUES (?, ?)", PERIODS)
+        con.execute(
+            "CREATE TABLE intermediate.int_unit_levels"
+            " (provider VARCHAR, level VARCHAR, unit_code VARCHAR)"
+        )
+        con.executemany("INSERT INTO intermediate.int_unit_levels VALUES (?, ?, ?)", UNIT_LEVELS)
+        con.execute(
+            "CREATE TABLE marts.indicator_values (indicator_id VARCHAR, period VARCHAR,"
+            " period_type VARCHAR, level VARCHAR, unit_code VARCHAR, numerator DOUBLE,"
+            " denominator DOUBLE, value DOUBLE, base_n BIGINT, suppressed BOOLEAN)"
+        )
+        con.executemany(
+            "INSERT INTO marts.indicator_values VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, false)",
+            VALUES,
+        )
+        # value and suppressed as models/marts/indicator_values.sql computes them
+        con.execute(
+            """
+            UPDATE marts.indicator_values AS v SET
+                value = CASE WHEN denominator <> 0 THEN numerator / denominator END,
+                suppressed = coalesce(c.suppress_small_cells AND v.base_n < 5, false)
+            FROM reference.indicator_catalogue AS c WHERE c.indicator_id = v.indicator_id
+            """
+        )
+        for sql in marts_sql:
+            con.execute(sql)
+        # as models/published/*.sql derive them
+        con.execute(
+            """
+            CREATE TABLE published.indicator_values AS SELECT
+                indicator_id, period, period_type, level, unit_code,
+                CASE WHEN NOT suppressed THEN numerator END AS numerator,
+                CASE WHEN NOT suppressed THEN denominator END AS denominator,
+                CASE WHEN NOT suppressed THEN value END AS value,
+                base_n, suppressed
+            FROM marts.indicator_values
+            """
+        )
+        con.execute(
+            "CREATE TABLE published.indicator_definitions AS"
+            " SELECT indicator_id, name_en FROM reference.indicator_catalogue"
+        )
+        con.execute(
+            """
+            CREATE TABLE published.mart_case_management_quality AS SELECT
+                level, unit_code, period, period_type,
+                max(value) FILTER (WHERE indicator_id = 'CM01') AS cm01_plan_coverage,
+                string_agg(indicator_id, ',') FILTER (WHERE suppressed) AS suppressed_indicators
+            FROM published.indicator_values WHERE indicator_id LIKE 'CM%'
+            GROUP BY level, unit_code, period, period_type
+            """
+        )
+        con.execute(
+            "CREATE TABLE published.mart_contact_topics (level VARCHAR, unit_code VARCHAR,"
+            " period VARCHAR, period_type VARCHAR, topic VARCHAR, contacts BIGINT,"
+            " contact_share DOUBLE, base_n BIGINT, suppressed BOOLEAN,"
+            " topic_group_contacts BIGINT, topic_group_share DOUBLE, topic_group_base_n BIGINT,"
+            " topic_group_suppressed BOOLEAN)"
+        )
+        con.executemany(
+            "INSERT INTO published.mart_contact_topics VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            CONTACT_TOPICS,
+        )
+        for sql in published_sql:
+            con.execute(sql)
+
+
+def failures(result: MartGateResult) -> set[tuple[str, str]]:
+    return {(f["table"], f["rule"]) for f in result.errors}
+
+
+@pytest.fixture
+def build_db(tmp_path) -> Path:
+    path = tmp_path / "build.duckdb"
+    make_build_db(path)
+    return path
+
+
+# --------------------------------------------------------------------------------------------
+# A valid database passes
+# --------------------------------------------------------------------------------------------
+def test_valid_build_passes(build_db):
+    result = check_marts(build_db, None)
+    assert result.passed, result.message()
+    assert result.errors == [] and result.warnings == []
+    checked = set(result.summary.get_column("rule"))
+    assert checked == set(RULES) - {"movement_within_factor"}
+    tables = set(result.summary.get_column("table"))
+    assert {
+        "published.indicator_values",
+        "marts.indicator_values",
+        "published.indicator_definitions",
+        "published.mart_case_management_quality",
+        "published.mart_contact_topics",
+    } == tables
+
+
+def test_suites_carry_meta_and_catalogue_lists(build_db):
+    result = check_marts(build_db, None)
+    for suite in result.suites.values():
+        for expectation in suite.expectations:
+            assert {"rule", "table", "text_de", "text_en"} <= set(expectation.meta)
+    texts = {
+        e.meta["rule"]: e.meta["text_en"]
+        for e in result.suites["published.indicator_values"].expectations
+    }
+    assert "CM01" in texts["share_range"] and "PA02" not in texts["share_range"]
+    suppression = texts["suppression_only_suppressible"]
+    assert suppression.endswith("(suppress_small_cells = false: FI04, PA02).")
+
+
+def test_empty_build_passes(tmp_path):
+    """A fresh warehouse without data: no periods, so no grid and empty tables."""
+    path = tmp_path / "build.duckdb"
+    make_build_db(
+        path,
+        ("DELETE FROM marts.indicator_values",),
+        ("DELETE FROM intermediate.int_periods", "DELETE FROM published.mart_contact_topics"),
+    )
+    assert check_marts(path, None).passed
+
+
+# --------------------------------------------------------------------------------------------
+# Each rule catches a corrupted table
+# --------------------------------------------------------------------------------------------
+PUB = "published.indicator_values"
+MARTS = "marts.indicator_values"
+CORRUPTIONS = [
+    pytest.param(
+        (),
+        # a row published twice
+        ("INSERT INTO published.indicator_values"
+         " SELECT * FROM published.indicator_values WHERE indicator_id = 'FI04'",),
+        {(PUB, "key_unique")},
+        id="duplicate key",
+    ),
+    pytest.param(
+        (),
+        # the Kreis 08317 has no PA02 row
+        ("DELETE FROM published.indicator_values"
+         " WHERE indicator_id = 'PA02' AND level = 'KREIS' AND unit_code = '08317'",),
+        {(PUB, "grid_complete")},
+        id="missing grid row",
+    ),
+    pytest.param(
+        # FI04 for 2024, a period int_periods does not have
+        ("INSERT INTO marts.indicator_values"
+         " VALUES ('FI04', '2024', 'YEAR', 'LAND', '08', 1, 2, 0.5, NULL, false)",),
+        (),
+        {(PUB, "grid_only")},
+        id="row outside grid",
+    ),
+    pytest.param(
+        # a share of 1.2 (value no longer numerator / denominator: the other way to get there
+        # breaks numerator <= denominator)
+        ("UPDATE marts.indicator_values SET value = 1.2 WHERE indicator_id = 'CM01'"
+         " AND period = '2025' AND unit_code = '08115' AND level = 'TRAEGER'",),
+        (),
+        {(PUB, "share_range"), (PUB, "value_is_ratio"),
+         ("published.mart_case_management_quality", "share_range")},
+        id="share 1.2",
+    ),
+    pytest.param(
+        # 9 of 8 cases along the whole 08115 branch (sums still add up; LAND 11 of 12)
+        ("UPDATE marts.indicator_values SET numerator = numerator + 3,"
+         " value = (numerator + 3) / denominator WHERE indicator_id = 'CM01'"
+         " AND period = '2025' AND unit_code IN ('08115', '081', '08')",),
+        (),
+        {(PUB, "share_numerator_le_denominator"), (PUB, "share_range"),
+         ("published.mart_case_management_quality", "share_range")},
+        id="numerator > denominator",
+    ),
+    pytest.param(
+        # a value although no payout request was received (0 / 0)
+        ("UPDATE marts.indicator_values SET value = 0.5 WHERE indicator_id = 'PA02'"
+         " AND level = 'TRAEGER' AND unit_code = '08317033'",),
+        (),
+        {(PUB, "value_needs_denominator")},
+        id="value without denominator",
+    ),
+    pytest.param(
+        # base_n 3, but the mart did not flag it
+        ("UPDATE marts.indicator_values SET suppressed = false WHERE indicator_id = 'CM01'"
+         " AND period = '2025Q4' AND level = 'TRAEGER' AND unit_code = '08317033'",),
+        (),
+        {(PUB, "suppression_applied")},
+        id="base_n 3 not suppressed",
+    ),
+    pytest.param(
+        (),
+        # flagged, but the value is still published
+        ("UPDATE published.indicator_values SET value = 0.5 WHERE indicator_id = 'CM01'"
+         " AND period = '2025' AND level = 'RB' AND unit_code = '083'",),
+        # (its denominator is NULL there, so it is also a value without a denominator)
+        {(PUB, "suppressed_numbers_null"), (PUB, "value_needs_denominator")},
+        id="suppressed row with a value",
+    ),
+    pytest.param(
+        # PA02 is never suppressed
+        ("UPDATE marts.indicator_values SET suppressed = true WHERE indicator_id = 'PA02'"
+         " AND level = 'TRAEGER' AND unit_code = '08115'",),
+        (),
+        {(PUB, "suppression_only_suppressible")},
+        id="non-suppressible indicator suppressed",
+    ),
+    pytest.param(
+        # 8 cases behind the row, suppressed anyway
+        ("UPDATE marts.indicator_values SET suppressed = true WHERE indicator_id = 'CM01'"
+         " AND period = '2025' AND level = 'RB' AND unit_code = '081'",),
+        (),
+        {(PUB, "suppression_only_small_cells")},
+        id="suppressed with base_n 8",
+    ),
+    pytest.param(
+        # CM01 counts cases, so base_n must be there
+        ("UPDATE marts.indicator_values SET base_n = NULL WHERE indicator_id = 'CM01'"
+         " AND period = '2025' AND level = 'LAND'",),
+        (),
+        {(PUB, "base_n_as_catalogue")},
+        id="base_n missing",
+    ),
+    pytest.param(
+        # LAND 9 of 12, but the RB rows add up to 8 of 12
+        ("UPDATE marts.indicator_values SET numerator = 9, value = 0.75"
+         " WHERE indicator_id = 'CM01' AND period = '2025' AND level = 'LAND'",),
+        (),
+        {(MARTS, "land_equals_rb_sum")},
+        id="LAND != sum of RB",
+    ),
+    pytest.param(
+        # provider 08115: 8 queries, its Kreis still 9
+        ("UPDATE marts.indicator_values SET numerator = 8, value = 2"
+         " WHERE indicator_id = 'PA02' AND level = 'TRAEGER' AND unit_code = '08115'",),
+        (),
+        {(MARTS, "kreis_equals_traeger_sum")},
+        id="KREIS != sum of TRAEGER",
+    ),
+    pytest.param(
+        (),
+        # published 10 queries where the mart has 9
+        ("UPDATE published.indicator_values SET numerator = 10, value = 2.5"
+         " WHERE indicator_id = 'PA02' AND level = 'LAND'",),
+        {(PUB, "published_matches_marts")},
+        id="published differs from marts",
+    ),
+    pytest.param(
+        (),
+        # FI04 without a definition
+        ("DELETE FROM published.indicator_definitions WHERE indicator_id = 'FI04'",),
+        {("published.indicator_definitions", "definitions_complete")},
+        id="definition missing",
+    ),
+    pytest.param(
+        (),
+        # one (unit, period, topic) twice
+        ("INSERT INTO published.mart_contact_topics"
+         " SELECT * FROM published.mart_contact_topics WHERE level = 'LAND'",),
+        {("published.mart_contact_topics", "key_unique")},
+        id="wide mart duplicate key",
+    ),
+    pytest.param(
+        (),
+        # topic resting on 3 cases, shown
+        ("UPDATE published.mart_contact_topics SET suppressed = false, contacts = 2,"
+         " contact_share = 0.2 WHERE level = 'RB'",),
+        {("published.mart_contact_topics", "suppression_applied")},
+        id="wide mart small cell shown",
+    ),
+    pytest.param(
+        (),
+        # topic group flagged, but its count still there
+        ("UPDATE published.mart_contact_topics SET topic_group_suppressed = true"
+         " WHERE level = 'LAND'",),
+        {("published.mart_contact_topics", "suppressed_numbers_null"),
+         ("published.mart_contact_topics", "suppression_only_small_cells")},
+        id="wide mart suppressed block with numbers",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("marts_sql", "published_sql", "expected"), CORRUPTIONS)
+def test_rule_catches_corruption(tmp_path, marts_sql, published_sql, expected):
+    path = tmp_path / "build.duckdb"
+    make_build_db(path, marts_sql, published_sql)
+    result = check_marts(path, None)
+    assert not result.passed
+    assert failures(result) == expected, result.message()
+    for finding in result.errors:
+        assert finding["unexpected_count"] >= 1
+        assert finding["sample"], finding
+        assert finding["text_en"] and finding["text_de"]
+
+
+def test_findings_name_the_rows(tmp_path):
+    path = tmp_path / "build.duckdb"
+    make_build_db(
+        path,
+        # LAND 9 of 12, but the RB rows add up to 8 of 12
+        ("UPDATE marts.indicator_values SET numerator = 9, value = 0.75"
+         " WHERE indicator_id = 'CM01' AND period = '2025' AND level = 'LAND'",),
+    )  # fmt: skip
+    (finding,) = check_marts(path, None).errors
+    (row,) = finding["sample"]
+    assert (row["indicator_id"], row["period"], row["level"], row["unit_code"]) == (
+        "CM01",
+        "2025",
+        "LAND",
+        "08",
+    )
+    assert (row["numerator"], row["rb_numerator_sum"]) == (9, 8)
+
+
+# --------------------------------------------------------------------------------------------
+# Movement against the last published database: warnings, never errors
+# --------------------------------------------------------------------------------------------
+def make_previous(build_db: Path, path: Path, updates: tuple[str, ...] = ()) -> Path:
+    """A published database as `publish` writes it (tables in schema main)."""
+    with duckdb.connect(str(path)) as con:
+        con.execute("ATTACH ? AS build (READ_ONLY)", [str(build_db)])
+        con.execute(
+            "CREATE TABLE main.indicator_values AS SELECT * FROM build.published.indicator_values"
+        )
+        for sql in updates:
+            con.execute(sql)
+    return path
+
+
+def test_large_move_is_a_warning_not_an_error(build_db, tmp_path):
+    previous = make_previous(
+        build_db,
+        tmp_path / "indicators.duckdb",
+        (
+            # CM01 LAND 2025 was 0.2, now 8 / 12: factor 3.33 > 3, flagged
+            "UPDATE indicator_values SET value = 0.2"
+            " WHERE indicator_id = 'CM01' AND period = '2025' AND level = 'LAND'",
+            # PA02 RB 081 was 1.0, now 2.25: factor 2.25, within 3
+            "UPDATE indicator_values SET value = 1.0"
+            " WHERE indicator_id = 'PA02' AND level = 'RB' AND unit_code = '081'",
+            # FI04 was 0: no ratio, ignored
+            "UPDATE indicator_values SET value = 0 WHERE indicator_id = 'FI04'",
+            # a TRAEGER value moved tenfold: level not compared
+            "UPDATE indicator_values SET value = 0.075"
+            " WHERE indicator_id = 'CM01' AND period = '2025' AND unit_code = '08115'"
+            " AND level = 'TRAEGER'",
+        ),
+    )
+    result = check_marts(build_db, previous)
+    assert result.passed, result.message()
+    assert [(w["rule"], w["severity"], w["unexpected_count"]) for w in result.warnings] == [
+        ("movement_within_factor", "warning", 1)
+    ]
+    (move,) = result.moves
+    assert (move["indicator_id"], move["period"], move["level"]) == ("CM01", "2025", "LAND")
+    assert move["old_value"] == 0.2 and move["move_factor"] == pytest.approx(10 / 3)
+    # a lower threshold flags the RB move too
+    assert len(check_marts(build_db, previous, max_move_factor=2.0).moves) == 2
+
+
+def test_move_factor_must_exceed_one(build_db):
+    with pytest.raises(ValueError, match="max_move_factor"):
+        check_marts(build_db, None, max_move_factor=1.0)
+
+
+def test_same_values_and_absent_previous_give_no_warning(build_db, tmp_path):
+    previous = make_previous(build_db, tmp_path / "indicators.duckdb")
+    assert check_marts(build_db, previous).warnings == []
+    result = check_marts(build_db, tmp_path / "never_published.duckdb")
+    assert result.passed and result.warnings == []
+    assert "published.indicator_values.movement" not in result.validations
+
+
+# --------------------------------------------------------------------------------------------
+# A gate that cannot run fails loudly
+# --------------------------------------------------------------------------------------------
+def test_raising_expectation_breaks_the_gate(build_db, monkeypatch):
+    original = mart_gate._marts_expectations
+
+    def with_missing_column(table):
+        return [
+            *original(table),
+            mart_gate._expect(
+                "ExpectColumnValuesToNotBeNull", "numbers_present", table, column="no_such_column"
+            ),
+        ]
+
+    monkeypatch.setattr(mart_gate, "_marts_expectations", with_missing_column)
+    with pytest.raises(BrokenGateError, match="no_such_column"):
+        check_marts(build_db, None)
+
+
+def test_missing_table_or_database_breaks_the_gate(build_db, tmp_path):
+    with pytest.raises(BrokenGateError, match="does not exist"):
+        check_marts(tmp_path / "nothing.duckdb", None)
+    with duckdb.connect(str(build_db)) as con:
+        con.execute("DROP TABLE marts.indicator_values")
+    with pytest.raises(BrokenGateError, match=r"marts\.indicator_values"):
+        check_marts(build_db, None)
+
+
+def test_renamed_mart_column_breaks_the_gate(build_db):
+    with duckdb.connect(str(build_db)) as con:
+        # the small-cell block's base_n is gone: the suppression rule cannot be checked
+        con.execute(
+            "ALTER TABLE published.mart_contact_topics RENAME topic_group_base_n TO group_n"
+        )
+    with pytest.raises(BrokenGateError, match="topic_group_base_n"):
+        check_marts(build_db, None)
+
+
+def test_gate_reads_the_build_database_read_only(build_db):
+    before = build_db.stat().st_mtime_ns, build_db.read_bytes()
+    check_marts(build_db, None)
+    assert (build_db.stat().st_mtime_ns, build_db.read_bytes()) == before
+
+
+# --------------------------------------------------------------------------------------------
+# Data Docs
+# --------------------------------------------------------------------------------------------
+def test_data_docs(tmp_path):
+    path = tmp_path / "build.duckdb"
+    make_build_db(
+        path,
+        # LAND 9 of 12, but the RB rows add up to 8 of 12
+        ("UPDATE marts.indicator_values SET numerator = 9, value = 0.75"
+         " WHERE indicator_id = 'CM01' AND period = '2025' AND level = 'LAND'",),
+    )  # fmt: skip
+    result = check_marts(path, None)
+    index = write_mart_data_docs(result, tmp_path / "docs")
+    assert index.exists()
+    pages = "".join(p.read_text() for p in (tmp_path / "docs").rglob("*.html"))
+    assert "land_equals_rb_sum" in pages or "RB rows below" in pages
+    assert "mart_gate.marts.indicator_values" in pages
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "keep.txt").write_text("x")
+    with pytest.raises(ValueError, match="refusing"):
+        write_mart_data_docs(result, tmp_path / "other")
+
+
+# --------------------------------------------------------------------------------------------
+# A real build: the gate is not too strict
+# --------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def real_build(tmp_path_factory) -> Path:
+    """`imw generate` + `imw build` of `tiny` data in a subprocess (about a minute)."""
+    home = tmp_path_factory.mktemp("mart_gate_build") / "home"
+    imw = Path(sys.executable).with_name("imw")
+    env = {**os.environ, "IMW_PSEUDONYM_KEY": "x"}
+    env.pop("IMW_HOME", None)
+    env.pop("IMW_LANDING", None)
+    for args in (
+        ["generate", "--scale", "tiny", "--out", str(home / "landing"), "--seed", "7"],
+        ["build", "--home", str(home)],
+    ):
+        done = subprocess.run([str(imw), *args], env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+    return home
+
+
+@pytest.mark.slow
+def test_real_build_passes(real_build):
+    build_db = real_build / "warehouse" / "build.duckdb"
+    published = real_build / "published" / "indicators.duckdb"
+    started = time.perf_counter()
+    result = check_marts(build_db, published)
+    seconds = time.perf_counter() - started
+    assert result.passed, result.message()
+    assert result.warnings == []  # the published copy of this very build
+    assert set(result.summary.get_column("rule")) == set(RULES)
+    print(f"mart gate on tiny: {seconds:.2f} s", result.timings)
