@@ -52,7 +52,10 @@ def traeger_values(settings: Settings, providers: list[str]) -> list[tuple]:
     with duckdb.connect(str(settings.build_db), read_only=True) as con:
         return con.execute(
             """
-            SELECT indicator_id, period, unit_code, numerator, denominator, base_n
+            -- rounded: CM07's case-months are float sums whose last bits depend on the order
+            -- DuckDB's parallel aggregation adds them in
+            SELECT indicator_id, period, unit_code, round(numerator, 9), round(denominator, 9),
+                   base_n
             FROM marts.indicator_values
             WHERE level = 'TRAEGER' AND unit_code IN (SELECT unnest(?::VARCHAR[]))
               AND indicator_id NOT LIKE 'DQ%'   -- data quality differs by design

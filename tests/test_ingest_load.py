@@ -203,3 +203,24 @@ def test_more_than_five_percent_bad_rows_reject_the_whole_file(settings):
     (v,) = run(settings).verdicts
     assert (v.verdict, v.reason, v.rows_delivered) == (REJECTED, "TOO_MANY_BAD_ROWS", 20)
     assert query(settings, "SELECT count(*) FROM raw.personen")[0][0] == 0
+
+
+@pytest.mark.parametrize(
+    ("n_rows", "verdict"),
+    [
+        (25, ACCEPTED),  # 1 bad row of 25 = 4 % — at most 5 %: the file is loaded without it
+        (17, REJECTED),  # 1 bad row of 17 ≈ 5.9 % — more than 5 %: the whole file is rejected
+    ],
+)
+def test_the_five_percent_rule_at_four_and_six_percent(settings, n_rows, verdict):
+    lines = [HEADER]
+    lines += [f"P-{i};1990;m;SYR;;2017-03-01;;08115003" for i in range(1, n_rows)]
+    lines.append(f"P-{n_rows};1990;q;SYR;;2017-03-01;;08115003")  # last line: sex 'q' not a code
+    write(settings.landing, f"personen_{PROVIDER}_2026-03-31.csv", *lines)
+    (v,) = run(settings).verdicts
+    assert (v.verdict, v.rows_delivered, v.rows_quarantined) == (verdict, n_rows, 1)
+    loaded = query(settings, "SELECT count(*) FROM raw.personen")[0][0]
+    assert loaded == (n_rows - 1 if verdict == ACCEPTED else 0)
+    assert query(settings, "SELECT line, column_name, rule FROM raw.quarantined_rows") == [
+        (n_rows + 1, "geschlecht", "code")
+    ]
