@@ -31,7 +31,7 @@ def _fmt(x: float | int | None) -> str:
         return "–"
     if float(x).is_integer():
         return f"{int(x):,}"
-    return f"{float(x):.3f}"
+    return f"{float(x):,.3f}"
 
 
 def demo_summary(published_db: Path, stand: date) -> str:
