@@ -35,12 +35,34 @@ def dbt_executable() -> str:
     return found
 
 
+def insert_delivery(
+    con: duckdb.DuckDBPyConnection, delivery_id: int, values: dict[str, object]
+) -> None:
+    con.execute(
+        """
+        INSERT INTO raw.deliveries (delivery_id, file_name, sha256, provider, extract, stand,
+            received_at, verdict, reason, rows_delivered, rows_loaded, rows_quarantined)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """,
+        [
+            delivery_id, values["file_name"], f"fixture-{delivery_id}", values["provider"],
+            values["extract"], values["stand"], datetime(2026, 1, 20, 3, 0, delivery_id),
+            values["verdict"], values.get("reason"), values["rows_delivered"],
+            values["rows_loaded"], values["rows_quarantined"],
+        ],
+    )  # fmt: skip
+
+
 def load_fixture(con: duckdb.DuckDBPyConnection, fixtures: Path) -> None:
-    """Load every fixture CSV as accepted deliveries: one per (extract, provider, stand)."""
+    """Every extract CSV as accepted deliveries, one per (extract, provider, stand), all rows
+    loaded; then, if present, `deliveries.csv`: deliveries that bring no rows (empty, superseded,
+    rejected, duplicate files — for the data-quality indicators)."""
     ensure_schema(con)
     delivery_id = 0
     for csv_path in sorted(fixtures.glob("*.csv")):
         extract = csv_path.stem
+        if extract == "deliveries":
+            continue
         assert extract in EXTRACTS, f"fixture {csv_path.name} is not a contract extract"
         con.execute(
             "CREATE OR REPLACE TEMP TABLE fixture AS "
@@ -48,31 +70,15 @@ def load_fixture(con: duckdb.DuckDBPyConnection, fixtures: Path) -> None:
             [str(csv_path)],
         )
         snapshots = con.execute(
-            "SELECT DISTINCT provider, stand FROM fixture ORDER BY stand, provider"
+            "SELECT provider, stand, count(*) FROM fixture GROUP BY ALL ORDER BY stand, provider"
         ).fetchall()
-        for provider, stand in snapshots:
+        for provider, stand, n_rows in snapshots:
             delivery_id += 1
-            (n_rows,) = con.execute(
-                "SELECT count(*) FROM fixture WHERE provider = ? AND stand = ?", [provider, stand]
-            ).fetchone()
-            con.execute(
-                """
-                INSERT INTO raw.deliveries (delivery_id, file_name, sha256, provider, extract,
-                    stand, received_at, verdict, rows_delivered, rows_loaded, rows_quarantined)
-                VALUES (?, ?, ?, ?, ?, ?, ?, 'ACCEPTED', ?, ?, 0)
-                """,
-                [
-                    delivery_id,
-                    f"{extract}_{provider}_{stand}.csv",
-                    f"fixture-{delivery_id}",
-                    provider,
-                    extract,
-                    stand,
-                    datetime(2026, 1, 20, 3, 0, delivery_id),
-                    n_rows,
-                    n_rows,
-                ],
-            )
+            insert_delivery(con, delivery_id, {
+                "file_name": f"{extract}_{provider}_{stand}.csv", "provider": provider,
+                "extract": extract, "stand": stand, "verdict": "ACCEPTED",
+                "rows_delivered": n_rows, "rows_loaded": n_rows, "rows_quarantined": 0,
+            })  # fmt: skip
             # extract is checked against the contract above: identifiers only, data as parameters
             con.execute(
                 f"""
@@ -84,6 +90,17 @@ def load_fixture(con: duckdb.DuckDBPyConnection, fixtures: Path) -> None:
                 """,
                 [delivery_id, provider, stand],
             )
+    extra = fixtures / "deliveries.csv"
+    if not extra.exists():
+        return
+    rows = con.execute(
+        "SELECT * EXCLUDE (note) FROM read_csv(?, all_varchar = true, header = true)",
+        [str(extra)],
+    )
+    columns = [d[0] for d in rows.description]
+    for values in rows.fetchall():
+        delivery_id += 1
+        insert_delivery(con, delivery_id, dict(zip(columns, values, strict=True)))
 
 
 def run_dbt_build(db: Path, tmp: Path) -> subprocess.CompletedProcess[str]:

@@ -32,26 +32,20 @@ Grant-years with a proof of use (costs = staff + material; paid(g, Y) by funding
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 import duckdb
 import pytest
+from dbt_fixture import built_warehouse
 
-from ingest.contract import EXTRACTS, PROVIDER_EXTRACTS
-from ingest.raw import ensure_schema
+from ingest.contract import PROVIDER_EXTRACTS
 
 ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT = ROOT / "dbt_project"
 FIXTURES = Path(__file__).parent / "fixtures" / "indicators_eligibility_funding"
-FIXTURE_ONLY_COLUMNS = ("provider", "stand", "note")
 
 pytestmark = pytest.mark.slow
 
@@ -67,125 +61,9 @@ class Row:
     suppressed: bool
 
 
-def dbt_executable() -> str:
-    local = Path(sys.executable).parent / "dbt"
-    if local.exists():
-        return str(local)
-    found = shutil.which("dbt")
-    if found is None:
-        pytest.fail("no dbt executable next to the interpreter or on PATH")
-    return found
-
-
-def insert_delivery(
-    con: duckdb.DuckDBPyConnection, delivery_id: int, values: dict[str, object]
-) -> None:
-    con.execute(
-        """
-        INSERT INTO raw.deliveries (delivery_id, file_name, sha256, provider, extract, stand,
-            received_at, verdict, reason, rows_delivered, rows_loaded, rows_quarantined)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-        """,
-        [
-            delivery_id,
-            values["file_name"],
-            f"fixture-{delivery_id}",
-            values["provider"],
-            values["extract"],
-            values["stand"],
-            datetime(2026, 1, 20, 3, 0, delivery_id),
-            values["verdict"],
-            values.get("reason"),
-            values["rows_delivered"],
-            values["rows_loaded"],
-            values["rows_quarantined"],
-        ],
-    )
-
-
-def load_fixture(con: duckdb.DuckDBPyConnection) -> None:
-    """Every extract CSV as accepted deliveries, one per (extract, provider, stand), all rows
-    loaded; then deliveries.csv: deliveries that bring no rows (empty, superseded, rejected,
-    duplicate files)."""
-    ensure_schema(con)
-    delivery_id = 0
-    for csv_path in sorted(FIXTURES.glob("*.csv")):
-        extract = csv_path.stem
-        if extract == "deliveries":
-            continue
-        assert extract in EXTRACTS, f"fixture {csv_path.name} is not a contract extract"
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE fixture AS "
-            "SELECT * FROM read_csv(?, all_varchar = true, delim = ',', header = true)",
-            [str(csv_path)],
-        )
-        snapshots = con.execute(
-            "SELECT provider, stand, count(*) FROM fixture GROUP BY ALL ORDER BY stand, provider"
-        ).fetchall()
-        for provider, stand, n_rows in snapshots:
-            delivery_id += 1
-            insert_delivery(
-                con,
-                delivery_id,
-                {
-                    "file_name": f"{extract}_{provider}_{stand}.csv",
-                    "provider": provider,
-                    "extract": extract,
-                    "stand": stand,
-                    "verdict": "ACCEPTED",
-                    "rows_delivered": n_rows,
-                    "rows_loaded": n_rows,
-                    "rows_quarantined": 0,
-                },
-            )
-            # extract is checked against the contract above: identifiers only, data as parameters
-            con.execute(
-                f"""
-                INSERT INTO raw.{extract} BY NAME
-                SELECT ? AS _batch_id, provider AS _provider,
-                       row_number() OVER () + 1 AS _line,
-                       * EXCLUDE ({", ".join(FIXTURE_ONLY_COLUMNS)})
-                FROM fixture WHERE provider = ? AND stand = ?
-                """,
-                [delivery_id, provider, stand],
-            )
-    rows = con.execute(
-        "SELECT * EXCLUDE (note) FROM read_csv(?, all_varchar = true, header = true)",
-        [str(FIXTURES / "deliveries.csv")],
-    )
-    columns = [d[0] for d in rows.description]
-    for values in rows.fetchall():
-        delivery_id += 1
-        insert_delivery(con, delivery_id, dict(zip(columns, values, strict=True)))
-
-
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
-    tmp = tmp_path_factory.mktemp("indicators_eligibility_funding")
-    db = tmp / "build.duckdb"
-    with duckdb.connect(str(db)) as con:
-        load_fixture(con)
-    result = subprocess.run(
-        [
-            dbt_executable(),
-            "build",
-            "--project-dir",
-            str(DBT_PROJECT),
-            "--profiles-dir",
-            str(DBT_PROJECT),
-            "--target-path",
-            str(tmp / "target"),
-            "--log-path",
-            str(tmp / "logs"),
-        ],
-        env={**os.environ, "IMW_BUILD_DB": str(db)},
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout[-10000:] + result.stderr[-5000:]
-    con = duckdb.connect(str(db), read_only=True)
+    con = built_warehouse(tmp_path_factory.mktemp("indicators_eligibility_funding"), FIXTURES)
     yield con
     con.close()
 
