@@ -10,13 +10,14 @@ endif
 export UV_PYTHON_DOWNLOADS := never
 VENV := .venv/bin
 
-.PHONY: help install demo test lint format contract ui docs clean
+.PHONY: help install demo test lint format contract ui docs bench clean
 
 help:
 	@echo "make demo      synthetic BW data -> build -> published indicators (data/demo)"
 	@echo "make test      lint + contract check + all tests"
-	@echo "make ui        Dagster UI on the project's definitions (IMW_HOME, default ./data)"
+	@echo "make ui        Dagster webserver + daemon: job, schedule, sensors, checks (IMW_HOME)"
 	@echo "make contract  regenerate files derived from ingest/contract.py"
+	@echo "make bench     full + incremental build on BW-scale data, against the DuckDB floor"
 
 .tools/bin/uv:
 	python3 -m venv .tools
@@ -47,8 +48,13 @@ format: install
 contract: install
 	$(VENV)/imw contract --write
 
+# Webserver + daemon (schedules and sensors run) on the warehouse's Dagster instance,
+# DAGSTER_HOME (default $IMW_HOME/dagster, prepared with orchestration/dagster.yaml).
+UI_PORT ?= 3000
 ui: install
-	$(VENV)/dagster dev -m orchestration.definitions
+	export IMW_HOME="$(IMW_HOME)" && export DAGSTER_HOME="$$($(VENV)/imw dagster-home)" && \
+	  echo "DAGSTER_HOME=$$DAGSTER_HOME" && \
+	  $(VENV)/dagster dev -m orchestration.definitions -p $(UI_PORT)
 
 # dbt documentation of every model, column and test, with the catalog of the last build
 # (IMW_HOME, default ./data); served on http://localhost:$(DOCS_PORT).
@@ -60,6 +66,10 @@ docs: install
 	  catalog="--empty-catalog --no-compile"; fi; \
 	cd dbt_project && IMW_HOME="$(IMW_HOME)" ../$(VENV)/dbt docs generate --profiles-dir . --target-path target/docs $$catalog
 	cd dbt_project && IMW_HOME="$(IMW_HOME)" ../$(VENV)/dbt docs serve --profiles-dir . --target-path target/docs --port $(DOCS_PORT) --no-browser
+
+# Benchmark (not part of make test): BW-scale data cached by seed under bench/.cache/.
+bench: install
+	$(VENV)/python -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf dbt_project/target dbt_project/logs .pytest_cache .ruff_cache

@@ -1,6 +1,8 @@
 """`imw` — the warehouse's command line.
 
 imw build    [--home DIR] [--landing DIR]     run the nightly_build job once, in-process
+imw status   [--home DIR]                     last build, rejections, published age (exit 0/1)
+imw dagster-home [--home DIR]                 prepare and print the Dagster instance folder
 imw generate --scale {tiny,demo,bw} --out DIR --seed N [--stand YYYY-MM-DD]
 imw demo     [--home DIR]                     synthetic data → build → published values
 imw contract --write | --check                regenerate / verify files derived from the contract
@@ -38,36 +40,52 @@ def applied_environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[k] = v
 
 
-def run_build(settings: Settings) -> bool:
-    """Run the `nightly_build` job in-process — the same definitions the UI and schedule use."""
+def run_build(settings: Settings, trigger: str = "cli") -> bool:
+    """Run the `nightly_build` job in-process — the same definitions the UI and schedule use.
+
+    The run goes into the warehouse's Dagster instance (`settings.dagster_home`), so it shows in
+    the UI's run history; its record goes to `logs/builds.jsonl` and the operator report.
+    """
     import dagster as dg
 
     from orchestration.definitions import NIGHTLY_BUILD, build_definitions
     from orchestration.resources import WarehouseResource
+    from publish.build_record import failed_before_run, record_from_run, save_record
 
     settings.ensure_dirs()
-    log_path = settings.logs_dir / f"build_{datetime.now(UTC):%Y%m%dT%H%M%S}.log"
+    started = datetime.now(UTC)
+    log_path = settings.logs_dir / f"build_{started:%Y%m%dT%H%M%S}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    # dbt's event stream goes to the build log; the console gets warnings and the summary.
-    with (
-        applied_environment(settings.env()),
-        log_path.open("w", encoding="utf-8") as log,
-        redirect_stdout(log),
-    ):
-        defs = build_definitions(
-            WarehouseResource(home=str(settings.home), landing=str(settings.landing))
-        )
-        job = defs.resolve_job_def(NIGHTLY_BUILD)
-        result = job.execute_in_process(
-            instance=dg.DagsterInstance.ephemeral(),
-            raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-        )
-    if not result.success:
-        failed = [e.step_key for e in result.all_events if e.is_step_failure]
-        print(f"build FAILED in step(s): {', '.join(failed) or 'unknown'}", file=sys.stderr)
+    try:
+        # dbt's event stream goes to the build log; the console gets warnings and the summary.
+        with (
+            applied_environment(settings.env()),
+            log_path.open("w", encoding="utf-8") as log,
+            redirect_stdout(log),
+            dg.DagsterInstance.from_config(str(settings.ensure_dagster_home())) as instance,
+        ):
+            defs = build_definitions(
+                WarehouseResource(home=str(settings.home), landing=str(settings.landing))
+            )
+            job = defs.resolve_job_def(NIGHTLY_BUILD)
+            result = job.execute_in_process(
+                instance=instance,
+                raise_on_error=False,
+                tags={"imw/trigger": trigger},
+                run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+            )
+            record = record_from_run(instance, result.run_id, log_path, started)
+    except Exception as err:
+        record = failed_before_run(started, f"{type(err).__name__}: {err}", log_path)
+        save_record(settings, record)
+        raise
+    save_record(settings, record)
+    if not record.ok:
+        print(f"build FAILED in step(s): {', '.join(record.failed_steps) or 'unknown'}",
+              file=sys.stderr)  # fmt: skip
+        print(f"reason: {record.reason}", file=sys.stderr)
         print(f"details: {log_path}", file=sys.stderr)
-    return result.success
+    return record.ok
 
 
 def print_build_summary(settings: Settings, since: datetime) -> None:
@@ -164,6 +182,21 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK if ok else EXIT_FAILED
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    from publish.status import status_report
+
+    settings = Settings.from_env(home=args.home)
+    text, healthy = status_report(settings)
+    print(text, end="")
+    return EXIT_OK if healthy else EXIT_FAILED
+
+
+def cmd_dagster_home(args: argparse.Namespace) -> int:
+    settings = Settings.from_env(home=args.home)
+    print(settings.ensure_dagster_home())
+    return EXIT_OK
+
+
 def _fresh_demo_home(home: Path) -> None:
     if home.exists():
         if not (home / DEMO_MARKER).exists() and any(home.iterdir()):
@@ -233,6 +266,22 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--home", help="warehouse home (default $IMW_HOME or ./data)")
     b.add_argument("--landing", help="landing folder (default $IMW_HOME/landing)")
     b.set_defaults(func=cmd_build)
+
+    s = sub.add_parser(
+        "status",
+        help="last build, rejected files, age of the published database; exit 1 unless the last "
+        "build succeeded and the published data are fresh",
+    )
+    s.add_argument("--home", help="warehouse home (default $IMW_HOME or ./data)")
+    s.set_defaults(func=cmd_status)
+
+    h = sub.add_parser(
+        "dagster-home",
+        help="prepare the Dagster instance folder ($DAGSTER_HOME, default $IMW_HOME/dagster) "
+        "with the project's dagster.yaml and print its path",
+    )
+    h.add_argument("--home", help="warehouse home (default $IMW_HOME or ./data)")
+    h.set_defaults(func=cmd_dagster_home)
 
     g = sub.add_parser("generate", help="write synthetic extracts in contract format")
     g.add_argument("--scale", choices=["tiny", "demo", "bw"], required=True)

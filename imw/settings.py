@@ -14,6 +14,7 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+SHIPPED_DAGSTER_YAML = PROJECT_ROOT / "orchestration" / "dagster.yaml"
 KEY_ENV = "IMW_PSEUDONYM_KEY"
 DEMO_KEY = "imw-demo-key-not-secret"
 """Fixed key used by `imw demo` only; real builds must bring their own secret key."""
@@ -27,6 +28,8 @@ class MissingKeyError(RuntimeError):
 class Settings:
     home: Path
     landing: Path
+    dagster_dir: Path | None = None
+    """`DAGSTER_HOME` when set; else `$IMW_HOME/dagster`."""
 
     @classmethod
     def from_env(
@@ -38,7 +41,8 @@ class Settings:
         env = os.environ if environ is None else environ
         home_path = Path(home or env.get("IMW_HOME") or PROJECT_ROOT / "data").resolve()
         landing_path = Path(landing or env.get("IMW_LANDING") or home_path / "landing").resolve()
-        return cls(home=home_path, landing=landing_path)
+        dagster_dir = Path(env["DAGSTER_HOME"]).resolve() if env.get("DAGSTER_HOME") else None
+        return cls(home=home_path, landing=landing_path, dagster_dir=dagster_dir)
 
     @property
     def warehouse_dir(self) -> Path:
@@ -78,7 +82,15 @@ class Settings:
 
     @property
     def dagster_home(self) -> Path:
-        return self.home / "dagster"
+        return self.dagster_dir or self.home / "dagster"
+
+    def ensure_dagster_home(self) -> Path:
+        """The Dagster instance folder, with the project's `dagster.yaml` if it has none yet."""
+        self.dagster_home.mkdir(parents=True, exist_ok=True)
+        config = self.dagster_home / "dagster.yaml"
+        if not config.exists():
+            config.write_bytes(SHIPPED_DAGSTER_YAML.read_bytes())
+        return self.dagster_home
 
     def env(self) -> dict[str, str]:
         """Variables that child processes (dbt) need to see the same paths."""

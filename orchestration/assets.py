@@ -3,18 +3,21 @@
 from collections.abc import Iterator
 
 import dagster as dg
+import polars as pl
 from dagster import AssetExecutionContext
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
-from expectations.extract_gate import write_data_docs
+from expectations.extract_gate import GateResult, write_data_docs
 from ingest.contract import EXTRACTS
-from ingest.load import ACCEPTED, REJECTED, Folders, ingest_landing
+from ingest.load import ACCEPTED, REJECTED, FileVerdict, Folders, ingest_landing
 from orchestration.dbt_project import dbt_project
 from orchestration.resources import WarehouseResource
 from publish.analyst_db import publish
 from publish.delivery_reports import write_delivery_reports
+from publish.status import FRESHNESS_LIMIT
 
 RAW_KEYS = {name: dg.AssetKey(["raw", name]) for name in EXTRACTS}
+EXTRACT_GATE = "extract_gate"
 BOOKKEEPING_KEYS = {
     "deliveries": "Every processed file with its verdict.",
     "current_batches": "The newest accepted snapshot per provider and extract.",
@@ -29,6 +32,16 @@ BOOKKEEPING_KEYS = {
     + [
         dg.AssetSpec(["raw", name], group_name="raw", description=description)
         for name, description in BOOKKEEPING_KEYS.items()
+    ],
+    check_specs=[
+        dg.AssetCheckSpec(
+            EXTRACT_GATE,
+            asset=key,
+            description=f"Great Expectations suite of `{name}` (generated from the contract): "
+            "fails (as a warning: the build goes on) when a file was rejected or rows were "
+            "quarantined.",
+        )
+        for name, key in RAW_KEYS.items()
     ],
     can_subset=False,
 )
@@ -52,8 +65,10 @@ def raw_extracts(
     for v in result.by_verdict(REJECTED):
         context.log.warning(f"rejected {v.file_name}: {v.message_en}")
     context.log.info(f"{len(result.verdicts)} files processed, {len(reports)} reports written")
+    gates = {g.extract: g for g in result.gate_results}
     for name, key in RAW_KEYS.items():
         mine = [v for v in result.verdicts if v.extract == name]
+        yield extract_gate_result(key, mine, gates.get(name))
         yield dg.MaterializeResult(
             asset_key=key,
             metadata={
@@ -73,6 +88,45 @@ def raw_extracts(
         asset_key=["raw", "deliveries"], metadata={"files_processed": len(result.verdicts)}
     )
     yield dg.MaterializeResult(asset_key=["raw", "current_batches"])
+
+
+def extract_gate_result(
+    key: dg.AssetKey, verdicts: list[FileVerdict], gate: GateResult | None
+) -> dg.AssetCheckResult:
+    """The extract gate's verdict on one extract in this run, per provider."""
+    by_provider = {
+        v.provider or "?": {
+            "rows_loaded": v.rows_loaded,
+            "rows_quarantined": v.rows_quarantined,
+            "file": v.file_name,
+            "verdict": v.verdict,
+        }
+        for v in verdicts
+    }
+    failed = (
+        gate.summary.filter(pl.col("unexpected_count") > 0)
+        .select("rule", "column", "expectation", "unexpected_count")
+        .to_dicts()
+        if gate is not None
+        else []
+    )
+    rejected = [v.file_name for v in verdicts if v.verdict == REJECTED]
+    quarantined = sum(v.rows_quarantined for v in verdicts)
+    return dg.AssetCheckResult(
+        asset_key=key,
+        check_name=EXTRACT_GATE,
+        passed=not rejected and not quarantined,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=f"{len(verdicts)} files, {len(rejected)} rejected, {quarantined} rows "
+        "quarantined",
+        metadata={
+            "rows_validated": gate.rows if gate is not None else 0,
+            "rows_quarantined": quarantined,
+            "files_rejected": dg.MetadataValue.json(rejected),
+            "by_provider": dg.MetadataValue.json(by_provider),
+            "failed_expectations": dg.MetadataValue.json(failed),
+        },
+    )
 
 
 class Translator(DagsterDbtTranslator):
@@ -102,7 +156,12 @@ def build_publish_asset(dbt_defs: dg.AssetsDefinition) -> dg.AssetsDefinition:
     # Every dbt model of the `published` schema: exactly what publish() copies.
     deps = [key for key in dbt_defs.keys if key.path[0] == "published"]
 
-    @dg.asset(deps=deps, group_name="published", description="The analyst database.")
+    @dg.asset(
+        deps=deps,
+        group_name="published",
+        description="The analyst database.",
+        freshness_policy=dg.FreshnessPolicy.time_window(fail_window=FRESHNESS_LIMIT),
+    )
     def published_indicators(warehouse: WarehouseResource) -> dg.MaterializeResult:
         settings = warehouse.settings()
         result = publish(settings.build_db, settings.published_db)

@@ -1,10 +1,15 @@
-"""Asset checks: the mart gate blocks publication of bad marts (wiring only)."""
+"""Asset checks: the mart gate blocks publication of bad marts; published data stay fresh.
+
+Wiring only. The extract gate's checks are part of the ingest asset (`assets.raw_extracts`);
+dbt's data tests are asset checks of their models through dagster-dbt.
+"""
 
 import dagster as dg
 
 from expectations.mart_gate import check_marts, write_mart_data_docs
 from orchestration.resources import WarehouseResource
 from publish.operator_report import write_mart_gate_report
+from publish.status import FRESHNESS_LIMIT, published_info
 
 MART_GATE_TARGET = dg.AssetKey(["published", "pub_indicator_values"])
 
@@ -42,3 +47,33 @@ def build_mart_gate_check(dbt_defs: dg.AssetsDefinition) -> dg.AssetChecksDefini
         )
 
     return mart_gate
+
+
+PUBLISHED_KEY = dg.AssetKey(["published_indicators"])
+
+
+@dg.asset_check(
+    asset=PUBLISHED_KEY,
+    name="published_freshness",
+    description=f"The published indicators are at most {FRESHNESS_LIMIT} old "
+    "(build_info.published_at_utc of the analyst database). Runs after every publish and "
+    "hourly (freshness_check_schedule).",
+)
+def published_freshness(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    settings = warehouse.settings()
+    info = published_info(settings.published_db)
+    if info is None:
+        return dg.AssetCheckResult(
+            passed=False, description=f"nothing published yet at {settings.published_db}"
+        )
+    age_h = round(info.age().total_seconds() / 3600, 2)
+    return dg.AssetCheckResult(
+        passed=info.is_fresh(),
+        description=f"published {info.published_at:%Y-%m-%d %H:%M} UTC, {age_h} h ago",
+        metadata={
+            "age_hours": age_h,
+            "limit_hours": FRESHNESS_LIMIT.total_seconds() / 3600,
+            "publish_id": info.publish_id,
+            "published_at_utc": info.published_at.isoformat(),
+        },
+    )

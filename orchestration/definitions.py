@@ -5,10 +5,17 @@ from __future__ import annotations
 import dagster as dg
 
 from orchestration.assets import build_dbt_assets, build_publish_asset, raw_extracts
-from orchestration.checks import build_mart_gate_check
+from orchestration.automation import (
+    build_record_sensors,
+    freshness_schedule,
+    landing_sensor,
+    nightly_schedule,
+)
+from orchestration.checks import build_mart_gate_check, published_freshness
 from orchestration.resources import WarehouseResource, dbt_resource
 
 NIGHTLY_BUILD = "nightly_build"
+FRESHNESS_CHECK = "freshness_check"
 
 
 def build_definitions(warehouse: WarehouseResource | None = None) -> dg.Definitions:
@@ -20,10 +27,18 @@ def build_definitions(warehouse: WarehouseResource | None = None) -> dg.Definiti
         description="Ingest the landing folder, build all dbt models and tests, publish.",
         executor_def=dg.in_process_executor,
     )
+    freshness_check = dg.define_asset_job(
+        FRESHNESS_CHECK,
+        selection=dg.AssetSelection.checks(published_freshness),
+        description="Only the freshness check of the published indicators.",
+        executor_def=dg.in_process_executor,
+    )
     return dg.Definitions(
         assets=[raw_extracts, dbt_defs, publish_asset],
-        asset_checks=[build_mart_gate_check(dbt_defs)],
-        jobs=[nightly_build],
+        asset_checks=[build_mart_gate_check(dbt_defs), published_freshness],
+        jobs=[nightly_build, freshness_check],
+        schedules=[nightly_schedule(nightly_build), freshness_schedule(freshness_check)],
+        sensors=[landing_sensor(nightly_build), *build_record_sensors(nightly_build)],
         resources={"warehouse": warehouse or WarehouseResource(), "dbt": dbt_resource()},
     )
 

@@ -6,6 +6,7 @@ import os
 import re
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
 
@@ -14,6 +15,7 @@ from imw.settings import KEY_ENV, Settings
 from ingest.contract import EXTRACTS, ColumnType
 from ingest.readers import parse_file_name, read_table
 from ingest.synthetic import generate
+from orchestration.definitions import NIGHTLY_BUILD
 
 pytestmark = pytest.mark.slow
 REJECTED_FILE = "liste_08115_2026-06-30.csv"
@@ -132,14 +134,17 @@ def test_no_clear_id_or_free_text_in_anything_the_warehouse_wrote(built):
         assert not leaked, f"{db.name} contains clear values, e.g. {sorted(leaked)[:3]}"
     # Text files the warehouse wrote (reports, dbt artefacts are in the project, not the home).
     pattern = re.compile("|".join(re.escape(s) for s in sorted(secrets, key=len, reverse=True)))
+    # Text files the warehouse wrote: reports, logs, build records, and Dagster's run history
+    # (SQLite files: event logs, metadata), searched as bytes.
     written = [
         p for p in settings.home.rglob("*")
         if p.is_file() and not p.is_relative_to(settings.archive_dir)
-        and not p.is_relative_to(settings.quarantine_dir) and p.suffix in (".md", ".json", ".csv")
+        and not p.is_relative_to(settings.quarantine_dir)
+        and p.suffix in (".md", ".json", ".jsonl", ".csv", ".log", ".db", ".html")
     ]  # fmt: skip
-    assert written, "reports must have been written"
+    assert {".md", ".log", ".jsonl", ".db"} <= {p.suffix for p in written}
     for path in written:
-        match = pattern.search(path.read_text(encoding="utf-8"))
+        match = pattern.search(path.read_bytes().decode("utf-8", errors="replace"))
         assert match is None, f"{path} contains a clear value"
 
 
@@ -162,6 +167,49 @@ def test_indicator_values_in_build_db_match_published_unsuppressed_rows(built):
         .select([*key, "numerator", "denominator"])
         .equals(pub.sort(key).select([*key, "numerator", "denominator"]))
     )
+
+
+def test_status_after_a_successful_build(built, capsys):
+    settings, _ = built
+    capsys.readouterr()
+    assert main(["status", "--home", str(settings.home)]) == 0
+    out = capsys.readouterr().out
+    assert "last build:  SUCCESS" in out and "trigger cli" in out
+    for stage in ("ingest", "dbt", "mart_gate", "publish"):
+        assert f"  {stage} " in out
+    assert "08115: 1 file(s)" in out and REJECTED_FILE in out, "the rejected file, per provider"
+    assert "fresh" in out and "indicator_values" in out
+
+
+def test_the_run_and_its_checks_are_in_the_warehouse_dagster_instance(built):
+    settings, _ = built
+    with dg.DagsterInstance.from_config(str(settings.dagster_home)) as instance:
+        (run,) = instance.get_run_records(dg.RunsFilter(job_name=NIGHTLY_BUILD))
+        assert run.dagster_run.status == dg.DagsterRunStatus.SUCCESS
+        assert run.dagster_run.tags["imw/trigger"] == "cli"
+        history = instance.event_log_storage.get_asset_check_execution_history
+        gate = history(dg.AssetCheckKey(dg.AssetKey(["raw", "faelle"]), "extract_gate"), limit=1)
+        evaluation = gate[0].event.dagster_event.asset_check_evaluation_data
+        assert evaluation.passed, "tiny clean data: nothing quarantined"
+        by_provider = evaluation.metadata["by_provider"].value
+        assert by_provider and all(p["rows_quarantined"] == 0 for p in by_provider.values())
+        events = instance.get_records_for_run  # every planned check was evaluated, and passed
+        run_id = run.dagster_run.run_id
+        planned = events(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED)
+        evaluated = events(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
+        results = {
+            e.event_log_entry.dagster_event.asset_check_evaluation_data.asset_check_key: (
+                e.event_log_entry.dagster_event.asset_check_evaluation_data.passed
+            )
+            for e in evaluated
+        }
+        assert len(results) == len(planned.records)
+        dbt_tests = [k for k in results if k.asset_key.path[0] in ("staging", "marts")]
+        assert len(dbt_tests) > 20, "dbt's data tests are asset checks"
+        assert all(results[k] for k in dbt_tests)
+        fresh = history(dg.AssetCheckKey(dg.AssetKey(["published_indicators"]),
+                                         "published_freshness"), limit=1)  # fmt: skip
+        assert fresh[0].status.value == "SUCCEEDED"
 
 
 def test_build_without_key_exits_2(tmp_path, monkeypatch, capsys):

@@ -11,12 +11,14 @@ import json
 import os
 import shutil
 
+import dagster as dg
 import duckdb
 import pytest
 
 import expectations.extract_gate as extract_gate
 from imw.cli import main
 from imw.settings import KEY_ENV, Settings
+from ingest.contract import EXTRACTS
 from ingest.load import Folders, ingest_landing
 from ingest.synthetic import generate
 
@@ -108,6 +110,30 @@ def test_each_defective_provider_gets_a_report_naming_lines_and_rules(builds):
         assert "Zeilen / lines:" in report
         assert (defective.reports_dir / provider / "aktuell_zeilen.csv").exists()
     assert (defective.reports_dir / "data_docs" / "extracts" / "index.html").exists()
+
+
+def test_the_extract_gate_checks_in_dagster_fail_exactly_where_rows_were_quarantined(builds):
+    _, defective, _ = builds
+    with duckdb.connect(str(defective.build_db), read_only=True) as con:
+        bad = dict(con.execute(
+            "SELECT extract, sum(rows_quarantined) FROM raw.deliveries GROUP BY ALL"
+        ).fetchall())  # fmt: skip
+    with dg.DagsterInstance.from_config(str(defective.dagster_home)) as instance:
+        for extract in EXTRACTS:
+            key = dg.AssetCheckKey(dg.AssetKey(["raw", extract]), "extract_gate")
+            (last,) = instance.event_log_storage.get_asset_check_execution_history(key, limit=1)
+            evaluation = last.event.dagster_event.asset_check_evaluation_data
+            quarantined = bad.get(extract) or 0
+            assert evaluation.passed is (quarantined == 0), extract
+            metadata = evaluation.metadata
+            assert metadata["rows_quarantined"].value == quarantined
+            per_provider = sum(
+                p["rows_quarantined"] for p in metadata["by_provider"].value.values()
+            )
+            assert per_provider == quarantined
+            failed = metadata["failed_expectations"].value
+            assert bool(failed) is (quarantined > 0), f"{extract}: failed expectations listed"
+    assert any(bad.values()), "the fixture must quarantine rows"
 
 
 def test_a_gate_that_raises_fails_loudly_and_keeps_the_file(tmp_path, monkeypatch):

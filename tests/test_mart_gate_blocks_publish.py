@@ -52,3 +52,12 @@ def test_corrupted_mart_blocks_publication_and_keeps_the_last_good_file(
     assert "publication blocked" in report and "share_range" in report
     assert (settings.reports_dir / "data_docs" / "marts" / "index.html").exists()
     assert os.environ[KEY_ENV] == "mart-gate-key"
+
+    # The failure is on record: `imw status` exits 1 and names the step and the reason.
+    assert main(["status", "--home", str(settings.home)]) == 1
+    status = capsys.readouterr().out
+    assert "last build:  FAILED" in status
+    assert "failed steps: published__pub_indicator_values_mart_gate" in status
+    assert "last successful build:" in status and "fresh" in status
+    last = (settings.reports_dir / "_betrieb" / "letzter_build.md").read_text()
+    assert "FEHLGESCHLAGEN" in last and "mart gate blocked publication" in last

@@ -1,0 +1,102 @@
+"""When is the landing folder ready for a build? The logic behind the landing sensor.
+
+A municipality's upload may still be running when the sensor looks. A file counts as *settled*
+once its size and modification time are the same as at the previous look; only then is it
+hashed (once — the hash is kept in the cursor while size and mtime stay put). The sensor asks
+for a build when every waiting file has settled; the run key is the hash of the set of
+(file name, sha256), so the same files never trigger twice, and a changed or added file makes a
+new set. Files the ingest skips (hidden, `.part`, `.tmp`) are not watched either.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.load import landing_files
+
+
+@dataclass(frozen=True)
+class Seen:
+    size: int
+    mtime_ns: int
+    sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    run_key: str | None
+    """Set when every waiting file has settled: ask for a build with this key."""
+    cursor: str
+    reason: str
+    files: tuple[str, ...] = ()
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def parse_cursor(cursor: str | None) -> dict[str, Seen]:
+    if not cursor:
+        return {}
+    return {name: Seen(*values) for name, values in json.loads(cursor).items()}
+
+
+def dump_cursor(seen: dict[str, Seen]) -> str:
+    return json.dumps(
+        {n: [s.size, s.mtime_ns, s.sha256] for n, s in sorted(seen.items())}, sort_keys=True
+    )
+
+
+def run_key_of(hashes: dict[str, str]) -> str:
+    payload = "\n".join(f"{name}\t{sha}" for name, sha in sorted(hashes.items()))
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def decide(
+    landing: Path, cursor: str | None, hash_file: Callable[[Path], str] = sha256_of
+) -> Decision:
+    """Look at the landing folder once; compare with the previous look (the cursor)."""
+    if not landing.is_dir():
+        return Decision(None, dump_cursor({}), f"no landing folder {landing}")
+    previous = parse_cursor(cursor)
+    now: dict[str, Seen] = {}
+    growing = []
+    for path in landing_files(landing):
+        try:
+            stat = path.stat()
+        except FileNotFoundError:  # moved away between listing and stat (a build took it)
+            continue
+        before = previous.get(path.name)
+        settled = before is not None and (before.size, before.mtime_ns) == (
+            stat.st_size,
+            stat.st_mtime_ns,
+        )
+        if not settled:
+            growing.append(path.name)
+            now[path.name] = Seen(stat.st_size, stat.st_mtime_ns)
+        else:
+            sha = before.sha256 or hash_file(path)
+            now[path.name] = Seen(stat.st_size, stat.st_mtime_ns, sha)
+    new_cursor = dump_cursor(now)
+    if not now:
+        return Decision(None, new_cursor, "landing folder is empty")
+    if growing:
+        return Decision(
+            None,
+            new_cursor,
+            f"waiting for {len(growing)} of {len(now)} files to stop changing: "
+            + ", ".join(sorted(growing)[:5])
+            + (" …" if len(growing) > 5 else ""),
+        )
+    hashes = {name: seen.sha256 for name, seen in now.items() if seen.sha256}
+    return Decision(
+        run_key_of(hashes), new_cursor, f"{len(hashes)} settled files", tuple(sorted(hashes))
+    )

@@ -1,0 +1,113 @@
+"""What starts runs without a person: the nightly schedule, the landing sensor, the freshness
+schedule, and the sensors that write each build's record. Wiring only: the decisions live in
+`ingest.landing_watch` and `publish.build_record`.
+
+All are switched on by default, so `make ui` (webserver + daemon) runs them; turn one off in the
+UI's Automation tab.
+"""
+
+import dagster as dg
+
+from ingest.landing_watch import decide
+from orchestration.resources import WarehouseResource
+from publish.build_record import record_from_run, save_record
+
+NIGHTLY_CRON = "0 2 * * *"
+TIMEZONE = "Europe/Berlin"
+LANDING_POLL_SECONDS = 30
+ACTIVE_STATUSES = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
+
+
+def nightly_schedule(job) -> dg.ScheduleDefinition:
+    return dg.ScheduleDefinition(
+        name="nightly_build_schedule",
+        job=job,
+        cron_schedule=NIGHTLY_CRON,
+        execution_timezone=TIMEZONE,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        tags={"imw/trigger": "schedule"},
+        description="The nightly build at 02:00 Berlin time (CET/CEST).",
+    )
+
+
+def freshness_schedule(job) -> dg.ScheduleDefinition:
+    return dg.ScheduleDefinition(
+        name="freshness_check_schedule",
+        job=job,
+        cron_schedule="15 * * * *",
+        execution_timezone=TIMEZONE,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description="Hourly: are the published indicators younger than 36 hours?",
+    )
+
+
+def landing_sensor(job) -> dg.SensorDefinition:
+    job_name = job.name
+
+    @dg.sensor(
+        name="landing_sensor",
+        job=job,
+        minimum_interval_seconds=LANDING_POLL_SECONDS,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="New or changed files in the landing folder start a build once they have "
+        "stopped growing; run key = the set of file hashes, so the same files never trigger "
+        "twice.",
+    )
+    def _sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
+        decision = decide(warehouse.settings().landing, context.cursor)
+        if decision.run_key is None:
+            return dg.SensorResult(skip_reason=decision.reason, cursor=decision.cursor)
+        running = context.instance.get_run_records(
+            dg.RunsFilter(job_name=job_name, statuses=ACTIVE_STATUSES), limit=1
+        )
+        if running:
+            # That build takes whatever is in landing; files it leaves behind trigger later.
+            return dg.SensorResult(
+                skip_reason=f"a {job_name} run is queued or running "
+                f"({running[0].dagster_run.run_id}); it will take the landing files",
+                cursor=decision.cursor,
+            )
+        return dg.SensorResult(
+            run_requests=[
+                dg.RunRequest(
+                    run_key=decision.run_key,
+                    tags={"imw/trigger": "landing sensor", "imw/files": str(len(decision.files))},
+                )
+            ],
+            cursor=decision.cursor,
+        )
+
+    return _sensor
+
+
+def build_record_sensors(job) -> list[dg.SensorDefinition]:
+    """Write the build record of every run of the job that ends, however it was started."""
+
+    def record(context: dg.RunStatusSensorContext, warehouse: WarehouseResource) -> None:
+        run = context.dagster_run
+        saved = save_record(warehouse.settings(), record_from_run(context.instance, run.run_id))
+        context.log.info(f"build record of {run.run_id}: {'written' if saved else 'already there'}")
+
+    @dg.run_status_sensor(
+        name="build_record_on_success",
+        run_status=dg.DagsterRunStatus.SUCCESS,
+        monitored_jobs=[job],
+        default_status=dg.DefaultSensorStatus.RUNNING,
+    )
+    def on_success(context: dg.RunStatusSensorContext, warehouse: WarehouseResource):
+        record(context, warehouse)
+
+    @dg.run_failure_sensor(
+        name="build_record_on_failure",
+        monitored_jobs=[job],
+        default_status=dg.DefaultSensorStatus.RUNNING,
+    )
+    def on_failure(context: dg.RunFailureSensorContext, warehouse: WarehouseResource):
+        record(context, warehouse)
+
+    return [on_success, on_failure]

@@ -1,0 +1,232 @@
+"""The record of every build: when, how long, which steps, and why it failed.
+
+Every `nightly_build` run — from `imw build`, the schedule, the landing sensor or the UI — ends
+with one record, written from the Dagster run history of the warehouse's instance:
+
+    logs/builds.jsonl                     one JSON object per build, appended (`imw status`, bench)
+    reports/_betrieb/letzter_build.md     the operator report of the last build (+ .json)
+
+A record is written once per run id: the CLI writes it after its in-process run, the daemon's run
+status sensors write it for runs they see end; whoever comes second finds it there and stops.
+Failure reasons are Dagster's error messages of the failed steps (file names, rules, counts —
+never data values: those stay in the quarantine tables and the delivery reports).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from imw.settings import Settings
+from publish.operator_report import OPERATOR_FOLDER
+
+if TYPE_CHECKING:
+    import dagster as dg
+
+RECORDS_FILE = "builds.jsonl"
+REPORT_NAME = "letzter_build"
+SUCCESS, FAILED = "success", "failed"
+
+# Dagster step key → stage of the build (the benchmark and `imw status` report per stage).
+STAGES = {
+    "raw_extracts": "ingest",
+    "warehouse_dbt": "dbt",
+    "mart_gate": "mart_gate",
+    "published_indicators": "publish",
+}
+
+
+def stage_of(step_key: str) -> str:
+    """The stage a step belongs to; a check step's key ends with the check's name."""
+    for key, stage in STAGES.items():
+        if step_key == key or step_key.endswith(f"_{key}"):
+            return stage
+    return "other"
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    step: str
+    stage: str
+    status: str
+    started_at: str | None
+    finished_at: str | None
+    duration_s: float | None
+
+
+@dataclass(frozen=True)
+class BuildRecord:
+    run_id: str
+    job: str
+    trigger: str
+    result: str
+    started_at: str
+    finished_at: str
+    duration_s: float
+    failed_steps: list[str] = field(default_factory=list)
+    reason: str | None = None
+    log: str | None = None
+    steps: list[StepRecord] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.result == SUCCESS
+
+    def as_json(self) -> dict[str, object]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> BuildRecord:
+        steps = [StepRecord(**s) for s in data.get("steps", [])]
+        return cls(**{**data, "steps": steps})
+
+
+def _iso(ts: float | None) -> str | None:
+    return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat()
+
+
+def trigger_of(tags: dict[str, str]) -> str:
+    if "dagster/schedule_name" in tags:
+        return f"schedule {tags['dagster/schedule_name']}"
+    if "dagster/sensor_name" in tags:
+        return f"sensor {tags['dagster/sensor_name']}"
+    return tags.get("imw/trigger", "ui")
+
+
+def record_from_run(
+    instance: dg.DagsterInstance,
+    run_id: str,
+    log: Path | None = None,
+    fallback_started: datetime | None = None,
+) -> BuildRecord:
+    """Summarise one finished run from the instance's run history."""
+    import dagster as dg
+
+    run = instance.get_run_by_id(run_id)
+    if run is None:
+        raise ValueError(f"no run {run_id} in the Dagster instance")
+    stats = instance.get_run_stats(run_id)
+    started = stats.start_time or (fallback_started.timestamp() if fallback_started else None)
+    finished = stats.end_time or datetime.now(UTC).timestamp()
+    started = started or finished
+    steps = [
+        StepRecord(
+            step=s.step_key,
+            stage=stage_of(s.step_key),
+            status=s.status.value.lower() if s.status else "unknown",
+            started_at=_iso(s.start_time),
+            finished_at=_iso(s.end_time),
+            duration_s=round(s.end_time - s.start_time, 3) if s.start_time and s.end_time else None,
+        )
+        for s in sorted(instance.get_run_step_stats(run_id), key=lambda s: s.start_time or 0)
+    ]
+    failures = instance.get_records_for_run(
+        run_id, of_type=dg.DagsterEventType.STEP_FAILURE
+    ).records
+    reasons = []
+    for rec in failures:
+        event = rec.event_log_entry.dagster_event
+        error = event.step_failure_data.error if event and event.step_failure_data else None
+        message = (error.message if error else "").strip().splitlines()
+        reasons.append(f"{event.step_key}: {message[0] if message else 'failed'}")
+    if run.status != dg.DagsterRunStatus.SUCCESS and not reasons:
+        reasons.append(f"run ended {run.status.value}")
+    return BuildRecord(
+        run_id=run_id,
+        job=run.job_name,
+        trigger=trigger_of(dict(run.tags)),
+        result=SUCCESS if run.status == dg.DagsterRunStatus.SUCCESS else FAILED,
+        started_at=_iso(started),
+        finished_at=_iso(finished),
+        duration_s=round(finished - started, 3),
+        failed_steps=[s.step for s in steps if s.status == "failure"],
+        reason="; ".join(reasons) or None,
+        log=str(log) if log else None,
+        steps=steps,
+    )
+
+
+def failed_before_run(started: datetime, reason: str, log: Path | None) -> BuildRecord:
+    """A build that never became a Dagster run (e.g. the definitions failed to load)."""
+    now = datetime.now(UTC)
+    return BuildRecord(
+        run_id=f"no-run-{started:%Y%m%dT%H%M%S}",
+        job="nightly_build",
+        trigger="cli",
+        result=FAILED,
+        started_at=started.isoformat(),
+        finished_at=now.isoformat(),
+        duration_s=round((now - started).total_seconds(), 3),
+        reason=reason,
+        log=str(log) if log else None,
+    )
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with (path.parent / f".{path.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def read_records(settings: Settings) -> list[BuildRecord]:
+    path = settings.logs_dir / RECORDS_FILE
+    if not path.exists():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [BuildRecord.from_json(json.loads(line)) for line in lines if line.strip()]
+
+
+def save_record(settings: Settings, record: BuildRecord) -> bool:
+    """Append the record and rewrite the operator report; False if the run was recorded already."""
+    path = settings.logs_dir / RECORDS_FILE
+    with _locked(path):
+        if any(r.run_id == record.run_id for r in read_records(settings)):
+            return False
+        with path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(record.as_json(), ensure_ascii=False) + "\n")
+        write_build_report(settings, record)
+    return True
+
+
+def write_build_report(settings: Settings, record: BuildRecord) -> Path:
+    """`reports/_betrieb/letzter_build.md` (+ .json): the last build, and why it failed."""
+    folder = settings.reports_dir / OPERATOR_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    verdict = (
+        "ERFOLGREICH / SUCCEEDED — published"
+        if record.ok
+        else "FEHLGESCHLAGEN / FAILED — nothing new was published; the last good database stays"
+    )
+    lines = [
+        "# Letzter Build / Last build",
+        "",
+        f"- Ergebnis / result: **{verdict}**",
+        f"- Start: {record.started_at} — Dauer / duration: {record.duration_s:.0f} s",
+        f"- Auslöser / trigger: {record.trigger} — run id `{record.run_id}`",
+    ]
+    if record.log:
+        lines.append(f"- Protokoll / log: `{record.log}`")
+    if not record.ok:
+        lines += ["", "## Grund / reason", "", record.reason or "unknown", ""]
+        if any(s.stage == "mart_gate" for s in record.steps if s.status == "failure"):
+            lines.append("The mart gate blocked publication: see `mart_gate.md` in this folder.")
+    lines += ["", "| Schritt / step | stage | status | s |", "|---|---|---|---|"]
+    lines += [
+        f"| `{s.step}` | {s.stage} | {s.status} | "
+        f"{'' if s.duration_s is None else f'{s.duration_s:.1f}'} |"
+        for s in record.steps
+    ]
+    path = folder / f"{REPORT_NAME}.md"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (folder / f"{REPORT_NAME}.json").write_text(
+        json.dumps(record.as_json(), ensure_ascii=False, indent=2), encoding="utf-8"
+    )
+    return path
