@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import socket
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, redirect_stdout
@@ -48,6 +49,7 @@ def run_build(settings: Settings, trigger: str = "cli") -> bool:
     """
     import dagster as dg
 
+    from orchestration.automation import active_runs
     from orchestration.definitions import NIGHTLY_BUILD, build_definitions
     from orchestration.resources import WarehouseResource
     from publish.build_record import failed_before_run, record_from_run, save_record
@@ -64,6 +66,7 @@ def run_build(settings: Settings, trigger: str = "cli") -> bool:
             redirect_stdout(log),
             dg.DagsterInstance.from_config(str(settings.ensure_dagster_home())) as instance,
         ):
+            active_runs(instance, NIGHTLY_BUILD)  # marks runs of killed `imw build`s failed
             defs = build_definitions(
                 WarehouseResource(home=str(settings.home), landing=str(settings.landing))
             )
@@ -71,7 +74,11 @@ def run_build(settings: Settings, trigger: str = "cli") -> bool:
             result = job.execute_in_process(
                 instance=instance,
                 raise_on_error=False,
-                tags={"imw/trigger": trigger},
+                tags={
+                    "imw/trigger": trigger,
+                    "imw/host": socket.gethostname(),
+                    "imw/pid": str(os.getpid()),
+                },
                 run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
             )
             record = record_from_run(instance, result.run_id, log_path, started)

@@ -6,6 +6,9 @@ All are switched on by default, so `make ui` (webserver + daemon) runs them; tur
 UI's Automation tab.
 """
 
+import os
+import socket
+
 import dagster as dg
 
 from ingest.landing_watch import decide
@@ -21,6 +24,34 @@ ACTIVE_STATUSES = [
     dg.DagsterRunStatus.STARTING,
     dg.DagsterRunStatus.STARTED,
 ]
+
+
+def _process_gone(run: dg.DagsterRun) -> bool:
+    """An in-process run of `imw build` whose process no longer exists on this host."""
+    pid, host = run.tags.get("imw/pid"), run.tags.get("imw/host")
+    if pid is None or host != socket.gethostname():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # exists, owned by someone else
+        return False
+    return False
+
+
+def active_runs(instance: dg.DagsterInstance, job_name: str) -> list[dg.DagsterRun]:
+    """Queued or running runs of the job. A killed `imw build` leaves its run STARTED for ever
+    (no launcher watches in-process runs): such runs are marked failed here instead."""
+    runs = [
+        r.dagster_run
+        for r in instance.get_run_records(
+            dg.RunsFilter(job_name=job_name, statuses=ACTIVE_STATUSES)
+        )
+    ]
+    for run in [r for r in runs if _process_gone(r)]:
+        instance.report_run_failed(run, "the imw build process is gone (killed or crashed)")
+    return [r for r in runs if not _process_gone(r)]
 
 
 def nightly_schedule(job) -> dg.ScheduleDefinition:
@@ -62,14 +93,12 @@ def landing_sensor(job) -> dg.SensorDefinition:
         decision = decide(warehouse.settings().landing, context.cursor)
         if decision.run_key is None:
             return dg.SensorResult(skip_reason=decision.reason, cursor=decision.cursor)
-        running = context.instance.get_run_records(
-            dg.RunsFilter(job_name=job_name, statuses=ACTIVE_STATUSES), limit=1
-        )
+        running = active_runs(context.instance, job_name)
         if running:
             # That build takes whatever is in landing; files it leaves behind trigger later.
             return dg.SensorResult(
                 skip_reason=f"a {job_name} run is queued or running "
-                f"({running[0].dagster_run.run_id}); it will take the landing files",
+                f"({running[0].run_id}); it will take the landing files",
                 cursor=decision.cursor,
             )
         return dg.SensorResult(

@@ -20,3 +20,10 @@ def settings(tmp_path) -> Settings:
 def key_env(monkeypatch) -> bytes:
     monkeypatch.setenv(KEY_ENV, TEST_KEY)
     return TEST_KEY.encode()
+
+
+@pytest.fixture(autouse=True)
+def _own_dagster_home(monkeypatch):
+    """Builds in tests keep their run history in their own home, never in the developer's
+    DAGSTER_HOME."""
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)

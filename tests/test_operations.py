@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -133,6 +136,25 @@ def test_landing_sensor_waits_while_a_build_is_running(tmp_path, defs):
         result = sensor(sensor_context(tmp_path, first.cursor, instance))
     assert not result.run_requests
     assert "running-build" in result.skip_reason.skip_message
+
+
+def test_a_killed_imw_build_does_not_block_the_sensor_for_ever(tmp_path, defs):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    write(landing / FILE_A, "a\n")
+    sensor = landing_sensor(defs.resolve_job_def(NIGHTLY_BUILD))
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # a pid that no longer exists
+    tags = {"imw/pid": str(dead.pid), "imw/host": socket.gethostname()}
+    with dg.DagsterInstance.ephemeral() as instance:
+        killed = dg.DagsterRun(
+            NIGHTLY_BUILD, "killed", status=dg.DagsterRunStatus.STARTED, tags=tags
+        )
+        instance.add_run(killed)
+        first = sensor(sensor_context(tmp_path, None, instance))
+        result = sensor(sensor_context(tmp_path, first.cursor, instance))
+        assert instance.get_run_by_id("killed").status == dg.DagsterRunStatus.FAILURE
+    assert len(result.run_requests) == 1
 
 
 # --------------------------------------------------------------------------------------------
