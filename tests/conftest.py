@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from imw.settings import KEY_ENV, Settings
@@ -22,8 +24,11 @@ def key_env(monkeypatch) -> bytes:
     return TEST_KEY.encode()
 
 
-@pytest.fixture(autouse=True)
-def _own_dagster_home(monkeypatch):
+@pytest.fixture(autouse=True, scope="session")
+def _own_dagster_home():
     """Builds in tests keep their run history in their own home, never in the developer's
-    DAGSTER_HOME."""
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    DAGSTER_HOME (session-wide, so module-scoped build fixtures see it too)."""
+    saved = os.environ.pop("DAGSTER_HOME", None)
+    yield
+    if saved is not None:
+        os.environ["DAGSTER_HOME"] = saved
