@@ -5,6 +5,7 @@ imw status   [--home DIR]                     last build, rejections, published 
 imw dagster-home [--home DIR]                 prepare and print the Dagster instance folder
 imw generate --scale {tiny,demo,bw} --out DIR --seed N [--stand YYYY-MM-DD]
 imw demo     [--home DIR]                     synthetic data → build → published values
+imw export   --study NAME --key-file FILE --out DIR [...]   k-anonymous dataset for evaluators
 imw contract --write | --check                regenerate / verify files derived from the contract
 """
 
@@ -20,6 +21,7 @@ from contextlib import contextmanager, redirect_stdout
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from imw.export_cli import add_parser as add_export_parser
 from imw.settings import DEMO_KEY, KEY_ENV, PROJECT_ROOT, MissingKeyError, Settings, pseudonym_key
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -312,6 +314,8 @@ def parser() -> argparse.ArgumentParser:
     k = sub.add_parser("check", help="pre-check delivery files (no warehouse needed); exit 0/1")
     k.add_argument("files", nargs="+", help="extract files named <extract>_<AGS>_<stand>.csv|xlsx")
     k.set_defaults(func=cmd_check)
+
+    add_export_parser(sub)
 
     c = sub.add_parser("contract", help="files derived from the extract contract")
     mode = c.add_mutually_exclusive_group(required=True)
