@@ -1,0 +1,283 @@
+"""Benchmark of the nightly build (`make bench`; not part of `make test`).
+
+    .venv/bin/python -m bench.run [--seed 1] [--scale bw] [--stand 2026-06-30]
+                                  [--out bench/results] [--keep]
+
+1. Generates the data set once per (scale, seed, stand) into `bench/.cache/` (`bench.data`).
+2. The floor: plain DuckDB reading the same files into tables, in one subprocess (`bench.floor`).
+3. A full `imw build` from an empty home (landing hard-linked from the cache), as a subprocess.
+4. An incremental `imw build` on the same home after one provider re-delivered all its extracts.
+
+Builds and floor are timed and their process trees' RSS sampled (`bench.measure`); the build
+record (`$IMW_HOME/logs/builds.jsonl`) splits both by stage. Results go to
+`<out>/<UTC time>.json`, `<out>/latest.json` and `<out>/latest.md`; the Markdown is printed.
+Exit 1, without a results table, when a build fails or a check of the run does not hold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+
+from bench import data as bench_data
+from bench.measure import (
+    STAGE_LABELS,
+    ProcessRun,
+    attribute,
+    failed_stages,
+    read_records,
+    run_sampled,
+    step_windows,
+    union_length,
+)
+from bench.report import load_average, machine, markdown, targets
+from imw.settings import KEY_ENV, PROJECT_ROOT
+from ingest.readers import parse_file_name
+
+BENCH_DIR = PROJECT_ROOT / "bench"
+CACHE_DIR = BENCH_DIR / ".cache"
+BENCH_KEY = "bench-key"
+SAMPLE_INTERVAL_S = 0.2
+
+
+class BenchFailure(RuntimeError):
+    """A build failed or a check of the benchmark run did not hold."""
+
+
+def build_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The caller's environment without any IMW_* path (the home is passed) plus the key."""
+    env = {
+        k: v
+        for k, v in (os.environ if environ is None else environ).items()
+        if not k.startswith("IMW_")
+    }
+    return {**env, KEY_ENV: BENCH_KEY}
+
+
+def imw_command(home: Path) -> list[str]:
+    return [str(Path(sys.executable).parent / "imw"), "build", "--home", str(home)]
+
+
+def summarise_build(run: ProcessRun, record: Mapping) -> dict[str, object]:
+    """Stage figures, whole-process figures and the record's own times for one build."""
+    stages = attribute(run.samples, record)
+    windows = [w for spans in step_windows(record).values() for w in spans]
+    outside = [rss for t, rss in run.samples if not any(a <= t <= b for a, b in windows)]
+    in_steps = union_length(windows)
+    return {
+        "run_id": record.get("run_id"),
+        "result": record.get("result"),
+        "record_started_at": record.get("started_at"),
+        "record_finished_at": record.get("finished_at"),
+        "record_duration_s": record.get("duration_s"),
+        "stages": {
+            stage: {
+                "wall_s": round(f.wall_s, 2),
+                "peak_rss": f.peak_rss,
+                "samples": f.samples,
+                "steps": f.steps,
+            }
+            for stage, f in stages.items()
+        },
+        "stages_wall_s": round(sum(f.wall_s for f in stages.values()), 2),
+        "whole": {
+            "wall_s": round(run.wall_s, 2),
+            "peak_rss": run.peak_rss,
+            "max_single_process_rss": run.max_single_rss,
+            "outside_steps_wall_s": round(run.wall_s - in_steps, 2),
+            "outside_steps_peak_rss": max(outside, default=0),
+            "samples": len(run.samples),
+            "mean_load_1min": run.mean_load,
+        },
+        "samples": [[round(t - run.started, 2), rss // 2**20] for t, rss in run.samples],
+    }
+
+
+def timed_build(label: str, home: Path, env: Mapping[str, str]) -> tuple[ProcessRun, dict]:
+    """Run `imw build` as a subprocess; return it with its new build record, or fail."""
+    before = len(read_records(home))
+    print(f"[bench] {label} build …", flush=True)
+    run = run_sampled(imw_command(home), env, SAMPLE_INTERVAL_S, cwd=PROJECT_ROOT)
+    records = read_records(home)
+    if len(records) <= before:
+        raise BenchFailure(
+            f"{label} build wrote no build record to {home}/logs/builds.jsonl "
+            f"(exit {run.returncode}); stderr:\n{run.stderr[-3000:]}"
+        )
+    record = records[-1]
+    if record.get("result") != "success" or run.returncode != 0:
+        stages = ", ".join(STAGE_LABELS.get(s, s) for s in failed_stages(record)) or "unknown"
+        raise BenchFailure(
+            f"{label} build FAILED (exit {run.returncode}, result {record.get('result')!r}) "
+            f"in stage(s): {stages}; steps: {', '.join(record.get('failed_steps') or [])}; "
+            f"reason: {record.get('reason')}; log: {record.get('log')}\n{run.stderr[-2000:]}"
+        )
+    print(
+        f"[bench] {label} build: {run.wall_s:.1f} s, peak {run.peak_rss / 2**30:.2f} GB", flush=True
+    )
+    return run, record
+
+
+def deliveries(build_db: Path, names: list[str] | None = None) -> list[tuple]:
+    """(file_name, verdict, rows_delivered, rows_loaded, rows_quarantined) from raw.deliveries."""
+    with duckdb.connect(str(build_db), read_only=True) as con:
+        return con.execute(
+            "SELECT file_name, verdict, rows_delivered, rows_loaded, rows_quarantined "
+            "FROM raw.deliveries WHERE ? IS NULL OR list_contains(?, file_name) "
+            "ORDER BY delivery_id",
+            [names, names],
+        ).fetchall()
+
+
+def check_redelivery(build_db: Path, files: list[Path]) -> dict[str, str]:
+    """Every re-delivered file was accepted whole, no row quarantined; verdict per file."""
+    names = [f.name for f in files]
+    rows = {r[0]: r for r in deliveries(build_db, names)}
+    verdicts = {name: rows[name][1] if name in rows else "MISSING" for name in names}
+    bad = {n: v for n, v in verdicts.items() if v != "ACCEPTED" or rows[n][4]}
+    if bad:
+        raise BenchFailure(f"re-delivered files not accepted cleanly: {bad}")
+    return verdicts
+
+
+def verdict_counts(build_db: Path) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for row in deliveries(build_db):
+        counts[row[1]] = counts.get(row[1], 0) + 1
+    return counts
+
+
+def run_floor(dataset: bench_data.Dataset, db: Path) -> dict[str, object]:
+    print("[bench] floor: plain DuckDB reading the landing files …", flush=True)
+    cmd = [sys.executable, "-m", "bench.floor", str(dataset.folder), str(db)]
+    run = run_sampled(cmd, None, SAMPLE_INTERVAL_S, cwd=PROJECT_ROOT)
+    if run.returncode != 0:
+        raise BenchFailure(f"floor failed (exit {run.returncode}):\n{run.stderr[-3000:]}")
+    floor = json.loads(run.stdout.strip().splitlines()[-1])
+    if floor["rows_by_extract"] != dataset.rows_by_extract():
+        raise BenchFailure(
+            f"floor read {floor['rows_by_extract']} rows, the files hold "
+            f"{dataset.rows_by_extract()}"
+        )
+    floor.update(
+        wall_s=round(run.wall_s, 2),
+        mean_load_1min=run.mean_load,
+        peak_rss=max(run.peak_rss, floor["peak_rss_self"]),
+        rows_match_files=True,
+    )
+    print(f"[bench] floor: {run.wall_s:.1f} s, {floor['rows']:,} rows", flush=True)
+    return floor
+
+
+def benchmark(args: argparse.Namespace, run_dir: Path) -> dict[str, object]:
+    t0 = time.perf_counter()
+    dataset, cached = bench_data.cached_dataset(CACHE_DIR, args.scale, args.seed, args.stand)
+    print(
+        f"[bench] data {dataset.folder.name}: {'cached' if cached else 'generated'} "
+        f"({time.perf_counter() - t0:.1f} s), {len(dataset.files):,} files, "
+        f"{dataset.rows:,} rows",
+        flush=True,
+    )
+    if dataset.rows_by_extract() != dataset.generator_rows:
+        raise BenchFailure("the cached files do not hold the rows the generator reported")
+    env = build_env()
+    home = run_dir / "home"
+    load = {"before_floor": load_average()}
+    floor = run_floor(dataset, run_dir / "floor.duckdb")
+
+    bench_data.link_files([dataset.landing / f.name for f in dataset.files], home / "landing")
+    load["before_full"] = load_average()
+    full_run, full_record = timed_build("full", home, env)
+    full = summarise_build(full_run, full_record)
+    full["verdicts"] = verdict_counts(home / "warehouse" / "build.duckdb")
+
+    provider = bench_data.medium_provider(dataset)
+    files = bench_data.redeliver(dataset, provider, home / "landing")
+    rows = sum(bench_data.describe_file(f).rows for f in files)
+    print(f"[bench] provider {provider} re-delivers {len(files)} files, {rows:,} rows", flush=True)
+    load["before_incremental"] = load_average()
+    inc_run, inc_record = timed_build("incremental", home, env)
+    incremental = summarise_build(inc_run, inc_record)
+    incremental.update(
+        provider=provider,
+        stand=parse_file_name(files[0]).stand.isoformat(),
+        files=check_redelivery(home / "warehouse" / "build.duckdb", files),
+        rows=rows,
+    )
+    load["after"] = load_average()
+
+    result: dict[str, object] = {
+        "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
+        "scale": args.scale,
+        "sample_interval_s": SAMPLE_INTERVAL_S,
+        "machine": machine(PROJECT_ROOT),
+        "load": load,
+        "data": dataset.summary(),
+        "floor": floor,
+        "full": full,
+        "incremental": incremental,
+        "ratio_full_to_floor": round(full["whole"]["wall_s"] / floor["wall_s"], 2),
+        "ratio_full_record_to_floor_read": round(full["record_duration_s"] / floor["read_s"], 2),
+    }
+    result["targets"] = targets(result)
+    return result
+
+
+def write_results(result: Mapping, out: Path) -> str:
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.fromisoformat(str(result["timestamp"])).strftime("%Y%m%dT%H%M%SZ")
+    text = json.dumps(result, indent=1, ensure_ascii=False) + "\n"
+    (out / f"{stamp}.json").write_text(text, encoding="utf-8")
+    (out / "latest.json").write_text(text, encoding="utf-8")
+    md = markdown(result)
+    if result["scale"] != "bw":
+        md += f"\n(The targets are for `bw`; this was a `{result['scale']}` run.)\n"
+    (out / "latest.md").write_text(md, encoding="utf-8")
+    return md
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m bench.run",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--scale", choices=["tiny", "demo", "bw"], default="bw")
+    p.add_argument("--stand", type=date.fromisoformat, default=date(2026, 6, 30))
+    p.add_argument("--out", type=Path, default=BENCH_DIR / "results")
+    p.add_argument("--keep", action="store_true", help="keep the build home and floor database")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    run_dir = CACHE_DIR / "run" / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    run_dir.mkdir(parents=True)
+    try:
+        result = benchmark(args, run_dir)
+    except BenchFailure as failure:
+        print(f"[bench] FAILED: {failure}", file=sys.stderr)
+        print(f"[bench] kept for inspection: {run_dir}", file=sys.stderr)
+        return 1
+    md = write_results(result, args.out)
+    print()
+    print(md, end="")
+    if args.keep:
+        print(f"\n[bench] kept: {run_dir}")
+    else:
+        shutil.rmtree(run_dir)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

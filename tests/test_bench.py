@@ -1,0 +1,296 @@
+"""The benchmark's own logic (`bench/`): fast, on hand-made records and the `tiny` data set."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date, datetime, timedelta
+
+import duckdb
+import polars as pl
+import pytest
+
+from bench import data as bench_data
+from bench import run as bench_run
+from bench.floor import read_floor
+from bench.measure import attribute, failed_stages, read_records
+from bench.report import GB, markdown, targets
+from ingest.contract import EXTRACTS
+from ingest.readers import parse_columns, parse_file_name, read_table
+
+STAND = date(2026, 6, 30)
+T0 = datetime.fromisoformat("2026-11-25T01:00:00+00:00")
+
+
+def _at(seconds: float) -> str:
+    return (T0 + timedelta(seconds=seconds)).isoformat()
+
+
+def _step(step: str, stage: str, start: float, end: float, status: str = "success") -> dict:
+    return {
+        "step": step,
+        "stage": stage,
+        "started_at": _at(start),
+        "finished_at": _at(end),
+        "duration_s": end - start,
+        "status": status,
+    }
+
+
+RECORD = {
+    "run_id": "r1",
+    "started_at": _at(2),
+    "finished_at": _at(40),
+    "duration_s": 38.0,
+    "result": "success",
+    "failed_steps": [],
+    "reason": None,
+    "log": "logs/build_x.log",
+    "trigger": "cli",
+    "steps": [
+        _step("raw_extracts", "ingest", 2, 10),
+        _step("warehouse_dbt", "dbt", 10, 20),
+        _step("warehouse_dbt_docs", "dbt", 25, 30),  # a second dbt window after a gap
+        _step("mart_gate", "mart_gate", 30, 35),
+        _step("published_indicators", "publish", 35, 40),
+        {
+            "step": "exports",
+            "stage": "other",
+            "started_at": None,
+            "finished_at": None,
+            "duration_s": None,
+            "status": "skipped",
+        },  # skipped: no window, no stage
+    ],
+}
+# (seconds after T0, RSS): one sample per line, with the window(s) each one falls into
+SAMPLES = [
+    (0.5, 900),  # start-up, before any step: in no stage, but in the whole
+    (3, 100),  # ingest
+    (9, 400),  # ingest (its peak)
+    (10, 300),  # the boundary of ingest and dbt: counts for both
+    (15, 700),  # dbt
+    (22, 800),  # the gap between the two dbt steps: in no stage
+    (27, 650),  # dbt (second window)
+    (31, 200),  # mart gate
+    (36, 250),  # publish
+    (39, 240),  # publish
+]
+
+
+def _samples() -> list[tuple[float, int]]:
+    return [((T0 + timedelta(seconds=s)).timestamp(), rss) for s, rss in SAMPLES]
+
+
+def test_stage_peaks_and_walls_from_a_hand_made_record():
+    stages = attribute(_samples(), RECORD)
+    assert {s: f.peak_rss for s, f in stages.items()} == {
+        "ingest": 400,
+        "dbt": 700,
+        "mart_gate": 200,
+        "publish": 250,
+    }
+    assert {s: f.samples for s, f in stages.items()} == {
+        "ingest": 3,
+        "dbt": 3,
+        "mart_gate": 1,
+        "publish": 2,
+    }
+    assert stages["dbt"].wall_s == pytest.approx(15.0)  # 10 s + 5 s, not the 20 s span
+    assert stages["dbt"].steps == ["warehouse_dbt", "warehouse_dbt_docs"]
+    assert stages["ingest"].wall_s == pytest.approx(8.0)
+    assert max(rss for _, rss in _samples()) == 900  # the whole: start-up is its peak
+
+
+def test_overlapping_steps_of_one_stage_count_once():
+    record = {
+        "steps": [
+            _step("a", "ingest", 0, 10),
+            _step("b", "ingest", 5, 12),
+            _step("c", "weird", 12, 13),
+        ]
+    }
+    stages = attribute([], record)
+    assert stages["ingest"].wall_s == pytest.approx(12.0)
+    assert stages["other"].wall_s == pytest.approx(1.0)  # unknown stages count as "other"
+    assert stages["ingest"].peak_rss == 0
+
+
+def test_failed_stage_is_named_from_the_record():
+    failed = {
+        **RECORD,
+        "result": "failed",
+        "failed_steps": ["warehouse_dbt"],
+        "reason": "dbt test failed",
+    }
+    assert failed_stages(failed) == ["dbt"]
+    by_status = {
+        **RECORD,
+        "failed_steps": [],
+        "steps": [*RECORD["steps"][:3], _step("mart_gate", "mart_gate", 30, 35, "failure")],
+    }
+    assert failed_stages(by_status) == ["mart_gate"]
+
+
+def test_records_are_read_one_per_line(tmp_path):
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    assert read_records(tmp_path) == []
+    second = {**RECORD, "run_id": "r2"}
+    (logs / "builds.jsonl").write_text(json.dumps(RECORD) + "\n" + json.dumps(second) + "\n")
+    assert [r["run_id"] for r in read_records(tmp_path)] == ["r1", "r2"]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> bench_data.Dataset:
+    root = tmp_path_factory.mktemp("bench-cache")
+    dataset, cached = bench_data.cached_dataset(root, "tiny", 1, STAND)
+    assert not cached
+    return dataset
+
+
+def test_cache_is_reused_when_complete_and_regenerated_when_half_written(tiny, tmp_path):
+    again, cached = bench_data.cached_dataset(tiny.folder.parent, "tiny", 1, STAND)
+    assert cached and again.files == tiny.files
+    assert (tiny.folder / "ground_truth.json").is_file()  # beside, not in, the landing copy
+    assert not list(tiny.landing.glob("*.json"))
+    half = tmp_path / bench_data.cache_name("tiny", 1, STAND)
+    (half / "landing").mkdir(parents=True)  # an interrupted run left no marker
+    redone, cached = bench_data.cached_dataset(tmp_path, "tiny", 1, STAND)
+    assert not cached and (half / bench_data.MARKER).is_file()
+    assert redone.rows_by_extract() == tiny.rows_by_extract() == tiny.generator_rows
+
+
+def _parsed(path, stand: date) -> tuple[pl.DataFrame, pl.DataFrame]:
+    extract = parse_file_name(path).extract
+    parsed = parse_columns(read_table(path, extract), extract, stand)
+    return parsed.frame, parsed.errors
+
+
+@pytest.mark.parametrize("pick", ["medium", "08317061"])  # a CSV and an XLSX provider
+def test_redelivery_has_new_names_new_bytes_and_valid_rows(tiny, tmp_path, pick):
+    provider = bench_data.medium_provider(tiny) if pick == "medium" else pick
+    files = bench_data.redeliver(tiny, provider, tmp_path)
+    originals = {f.extract: f for f in tiny.files if f.provider == provider}
+    assert len(files) == len(originals) == 8
+    new_stand = STAND + timedelta(days=1)
+    for path in files:
+        name = parse_file_name(path)
+        assert (name.provider, name.stand) == (provider, new_stand)
+        original = originals[name.extract]
+        assert path.suffix.lstrip(".") == parse_file_name(original.name).suffix
+        assert path.read_bytes() != (tiny.landing / original.name).read_bytes()
+        frame, errors = _parsed(path, new_stand)
+        assert errors.is_empty(), (path.name, errors)
+        expected = original.rows - (name.extract == bench_data.CONTACTS)
+        assert frame.height == expected
+        dates = [c.raw_name for c in EXTRACTS[name.extract].columns if c.not_after_stand]
+        latest = frame.select(pl.max_horizontal(pl.col(dates).max())).item() if dates else None
+        assert latest is None or latest <= STAND
+        assert bench_data.describe_file(path).encoding == original.encoding
+
+
+def test_medium_provider_is_deterministic_and_not_the_authority(tiny):
+    assert bench_data.medium_provider(tiny) == bench_data.medium_provider(tiny) != "08"
+
+
+def test_floor_reads_every_row_of_every_file(tiny, tmp_path):
+    floor = read_floor(tiny, tmp_path / "floor.duckdb")
+    assert floor["rows_by_extract"] == tiny.rows_by_extract() == tiny.generator_rows
+    assert floor["files"] == len(tiny.files) and floor["xlsx_files"] > 0
+    assert not (tmp_path / "floor-utf8").exists()  # the transcoded copies are gone
+
+
+def test_markdown_marks_targets_and_shows_the_machine():
+    whole = {
+        "wall_s": 200.0,
+        "peak_rss": 3 * GB,
+        "outside_steps_wall_s": 100.0,
+        "outside_steps_peak_rss": GB,
+    }
+    stage = {"wall_s": 50.0, "peak_rss": GB}
+    result = {
+        "timestamp": "2026-11-25T01:00:00+00:00",
+        "sample_interval_s": 0.2,
+        "data": {
+            "scale": "bw",
+            "seed": 1,
+            "stand": "2026-06-30",
+            "files": 2,
+            "rows": 10,
+            "bytes": 1e6,
+        },
+        "machine": {
+            "cpu": "CPU X",
+            "logical_cores": 2,
+            "usable_cores": 2,
+            "ram_gb": 24,
+            "os": "Linux",
+            "python": "3.11",
+            "duckdb": "2",
+            "dbt_core": "1.11",
+            "dagster": "1.13",
+            "git_commit": "abc",
+        },
+        "load": {
+            k: {"loadavg": [1.0, 2.0, 3.0]} for k in ("before_full", "before_incremental", "after")
+        },
+        "full": {"stages": {"ingest": stage, "dbt": stage}, "stages_wall_s": 100.0, "whole": whole},
+        "incremental": {
+            "stages": {"ingest": stage},
+            "stages_wall_s": 20.0,
+            "whole": {**whole, "wall_s": 25.0, "peak_rss": GB},
+            "provider": "08115",
+            "files": {"a": "ACCEPTED"},
+            "stand": "2026-07-01",
+        },
+        "floor": {"files": 2, "wall_s": 50.0, "peak_rss": GB, "rows": 10},
+        "ratio_full_to_floor": 4.0,
+    }
+    result["targets"] = targets(result)
+    assert [t["met"] for t in result["targets"]] == [False, True, True, False]
+    md = markdown(result)
+    assert "| dbt | 50.0 | 1.00 | – | – |" in md
+    assert "| full build / floor ≤ 3 | 4.0× | ✗ |" in md
+    assert "CPU X, 2 logical cores" in md
+
+
+def _fake_build(home, record: dict, exit_code: int) -> list[str]:
+    """A stand-in for `imw build` that appends `record` to the home's build record and exits."""
+    script = (
+        "import json, pathlib, sys; p = pathlib.Path(sys.argv[1]) / 'logs' / 'builds.jsonl'; "
+        "p.parent.mkdir(parents=True, exist_ok=True); "
+        "p.open('a').write(sys.argv[2] + '\\n'); sys.exit(int(sys.argv[3]))"
+    )
+    return [sys.executable, "-c", script, str(home), json.dumps(record), str(exit_code)]
+
+
+def test_a_failed_build_names_its_stage_and_fails_the_bench(tmp_path, monkeypatch):
+    failed = {
+        **RECORD,
+        "result": "failed",
+        "failed_steps": ["warehouse_dbt"],
+        "reason": "warehouse_dbt: 3 tests failed",
+    }
+    monkeypatch.setattr(bench_run, "imw_command", lambda home: _fake_build(home, failed, 1))
+    with pytest.raises(bench_run.BenchFailure, match=r"FAILED .* stage\(s\): dbt;.*3 tests"):
+        bench_run.timed_build("full", tmp_path, bench_run.build_env({}))
+    ok = _fake_build(tmp_path, RECORD, 0)
+    monkeypatch.setattr(bench_run, "imw_command", lambda home: ok)
+    run, record = bench_run.timed_build("incremental", tmp_path, bench_run.build_env({}))
+    assert record["run_id"] == "r1" and run.returncode == 0 and run.samples
+
+
+def test_a_redelivered_file_not_accepted_fails_the_bench(tmp_path):
+    db = tmp_path / "build.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE SCHEMA raw")
+        con.execute(
+            "CREATE TABLE raw.deliveries AS SELECT * FROM (VALUES "
+            "(1, 'a.csv', 'ACCEPTED', 3, 3, 0), (2, 'b.csv', 'REJECTED', 2, 0, 0)) "
+            "t(delivery_id, file_name, verdict, rows_delivered, rows_loaded, rows_quarantined)"
+        )
+    assert bench_run.check_redelivery(db, [tmp_path / "a.csv"]) == {"a.csv": "ACCEPTED"}
+    with pytest.raises(bench_run.BenchFailure, match=r"b\.csv.*REJECTED"):
+        bench_run.check_redelivery(db, [tmp_path / "a.csv", tmp_path / "b.csv"])
+    assert bench_run.verdict_counts(db) == {"ACCEPTED": 1, "REJECTED": 1}
