@@ -41,27 +41,54 @@ units as (
 
 dated as (
     select
-        contacts.provider,
-        contacts.case_id,
-        contacts.topic,
-        topic_groups.topic_group,
-        unnest({{ periods_of_date('contacts.contact_date') }}) as period
+        provider,
+        case_id,
+        topic,
+        unnest({{ periods_of_date('contact_date') }}) as period
     from contacts
-    left join topic_groups on contacts.topic = topic_groups.topic
 ),
 
 -- Case ids are unique within a provider and a provider rolls up to one unit per level, so
 -- distinct cases per provider add up to the distinct cases of a unit: count them per provider
 -- (millions of rows) and only then sum over the unit's providers (thousands of rows).
+-- The contacts are grouped once, to one row per case, period and topic; every count below starts
+-- from there, so a case counts once per topic (and per topic group) by counting rows, without a
+-- distinct over the millions of dated contacts (and without keeping those in memory for three
+-- passes).
+per_case_topic as (
+    select
+        dated.provider,
+        dated.case_id,
+        dated.period,
+        dated.topic,
+        topic_groups.topic_group,
+        count(*) as contacts
+    from dated
+    left join topic_groups on dated.topic = topic_groups.topic
+    group by dated.provider, dated.case_id, dated.period, dated.topic, topic_groups.topic_group
+),
+
 per_provider_topic as (
     select
         provider,
         period,
         topic,
-        count(*) as contacts,
-        count(distinct case_id) as base_n
-    from dated
+        sum(contacts) as contacts,
+        -- one row per case here; count() skips a NULL case_id as count(distinct) did
+        count(case_id) as base_n
+    from per_case_topic
     group by provider, period, topic
+),
+
+per_case_topic_group as (
+    select
+        provider,
+        case_id,
+        period,
+        topic_group,
+        sum(contacts) as contacts
+    from per_case_topic
+    group by provider, case_id, period, topic_group
 ),
 
 per_provider_topic_group as (
@@ -69,9 +96,9 @@ per_provider_topic_group as (
         provider,
         period,
         topic_group,
-        count(*) as contacts,
-        count(distinct case_id) as base_n
-    from dated
+        sum(contacts) as contacts,
+        count(case_id) as base_n
+    from per_case_topic_group
     group by provider, period, topic_group
 ),
 
@@ -79,8 +106,8 @@ per_provider as (
     select
         provider,
         period,
-        count(*) as contacts
-    from dated
+        sum(contacts) as contacts
+    from per_provider_topic
     group by provider, period
 ),
 

@@ -11,8 +11,10 @@ case_period_contacts as (
     select * from {{ ref('int_case_period_contacts') }}
 ),
 
+-- only the contacts' own columns are needed here (not the case attributes int_contacts joins on),
+-- so the millions of contacts are read without that join
 contacts as (
-    select * from {{ ref('int_contacts') }}
+    select * from {{ ref('stg_contacts') }}
 ),
 
 -- one pass over both sides: active cases with or without contacts, and contacts without an
