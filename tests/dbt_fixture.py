@@ -7,6 +7,7 @@ Fixture CSVs are named after the contract extract and carry three extra columns:
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -123,4 +124,8 @@ def built_warehouse(tmp: Path, fixtures: Path) -> duckdb.DuckDBPyConnection:
         load_fixture(con, fixtures)
     result = run_dbt_build(db, tmp)
     assert result.returncode == 0, result.stdout[-10000:] + result.stderr[-5000:]
+    # The nightly build leaves dbt's unit tests out (orchestration/assets.py): they run here.
+    ran = json.loads((tmp / "target" / "run_results.json").read_text())["results"]
+    unit_tests = [r for r in ran if r["unique_id"].startswith("unit_test.")]
+    assert len(unit_tests) >= 30 and all(r["status"] == "pass" for r in unit_tests)
     return duckdb.connect(str(db), read_only=True)
