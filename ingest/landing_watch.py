@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.load import landing_files
+from ingest.load import landing_files, sha256_of
 
 
 @dataclass(frozen=True)
@@ -33,14 +33,6 @@ class Decision:
     cursor: str
     reason: str
     files: tuple[str, ...] = ()
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def parse_cursor(cursor: str | None) -> dict[str, Seen]:

@@ -38,7 +38,6 @@ follows symlinks inside the share (Samba's default, `follow symlinks = yes`; not
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -49,6 +48,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+
+from ingest.load import sha256_of
 
 PUBLISHED_SCHEMA = "published"
 STORAGE_VERSION = "v1.4.0"
@@ -105,14 +106,6 @@ def latest_load_at(con: duckdb.DuckDBPyConnection, catalog: str) -> datetime | N
 
 def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _fsync(path: Path) -> None:
@@ -209,7 +202,7 @@ def _write_parquet(
                 "file": path.name,
                 "rows": rows,
                 "bytes": path.stat().st_size,
-                "sha256": _sha256(path),
+                "sha256": sha256_of(path),
             }
         )
     publish_id, published_at, loaded_at = info

@@ -30,7 +30,6 @@ Stata time stamp taken from the build).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -45,6 +44,7 @@ import duckdb
 import polars as pl
 
 from imw.settings import PROJECT_ROOT, Settings
+from ingest.load import sha256_of
 from ingest.pseudonymise import install
 from publish import evaluator_codebook as cb
 
@@ -437,14 +437,6 @@ def _write_table(
     return written
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _json(data: object) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
 
@@ -528,7 +520,7 @@ def run_export(settings: Settings, params: ExportParams) -> ExportResult:
                 "git": git_commit(),
                 "dbt_models": dbt_model_checksums(settings.dbt_target_dir / "manifest.json"),
             },
-            "files": {p.name: {"sha256": _sha256(p), "bytes": p.stat().st_size} for p in written},
+            "files": {p.name: {"sha256": sha256_of(p), "bytes": p.stat().st_size} for p in written},
         }
         (tmp / MANIFEST_NAME).write_text(_json(manifest), encoding="utf-8")
         _swap_in(tmp, out)
