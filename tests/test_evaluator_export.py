@@ -439,3 +439,12 @@ def test_dagster_job_writes_the_same_export(built, exports, tmp_path):
     )
     assert result.success
     assert _reproducible(tmp_path / "job") == exports["a_first_hashes"]
+
+
+def test_status_category_and_prospect_labels_cover_the_contracts_status_codes():
+    # The codebook labels the categories and prospects that ingest/contract.py assigns to each
+    # residence-status code; a code added to the contract must get a label here too.
+    from ingest.contract import STATUS_CODES
+
+    assert {s.category for s in STATUS_CODES} <= {c.code for c in cb.STATUS_CATEGORIES}
+    assert {s.prospect for s in STATUS_CODES} <= {c.code for c in cb.PROSPECTS}
