@@ -16,7 +16,7 @@ help:
 	@echo "make demo      synthetic BW data -> build -> published indicators (data/demo)"
 	@echo "make test      lint + contract check + all tests"
 	@echo "make ui        Dagster webserver + daemon: job, schedule, sensors, checks (IMW_HOME)"
-	@echo "make contract  regenerate files derived from ingest/contract.py"
+	@echo "make contract  regenerate files derived from contract/spec.py"
 	@echo "make bench     full + incremental build on BW-scale data, against the DuckDB floor"
 
 .tools/bin/uv:
@@ -35,6 +35,7 @@ demo: install
 lint: install
 	$(VENV)/ruff check .
 	$(VENV)/ruff format --check .
+	$(VENV)/lint-imports
 	$(VENV)/sqlfluff lint dbt_project/models dbt_project/tests dbt_project/macros
 	$(VENV)/imw contract --check
 

@@ -100,7 +100,7 @@ def describe_file(path: Path) -> DataFile:
 
 def cached_dataset(root: Path, scale: str, seed: int, stand: date) -> tuple[Dataset, bool]:
     """The cached data set, generated first if it is missing or incomplete; (data, was_cached)."""
-    from ingest.synthetic import generate
+    from synthetic import generate
 
     folder = root / cache_name(scale, seed, stand)
     if (folder / MARKER).is_file():

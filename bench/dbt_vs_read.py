@@ -21,8 +21,8 @@ from pathlib import Path
 
 import duckdb
 
-from imw.settings import DBT_PROJECT_DIR, Settings
-from ingest.contract import EXTRACTS
+from contract.spec import EXTRACTS
+from core.settings import DBT_PROJECT_DIR, Settings
 
 
 def read_floor(build_db: Path) -> tuple[float, int]:

@@ -32,7 +32,7 @@ import duckdb
 import polars as pl
 
 from bench.data import DataFile, Dataset, load_dataset
-from ingest.contract import EXTRACTS
+from contract.spec import EXTRACTS
 
 CsvGroup = tuple[str, tuple[str, ...]]
 """(delimiter, lower-case column names in file order)."""

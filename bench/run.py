@@ -40,7 +40,7 @@ from bench.measure import (
     union_length,
 )
 from bench.report import load_average, machine, markdown, targets
-from imw.settings import KEY_ENV, PROJECT_ROOT
+from core.settings import KEY_ENV, PROJECT_ROOT
 from ingest.readers import parse_file_name
 
 BENCH_DIR = PROJECT_ROOT / "bench"

@@ -48,10 +48,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
+from contract import spec as contract
+from contract.spec import Column, ColumnType, Extract, RuleKind
 from expectations import extract_suites as suites
 from expectations.extract_suites import FILE, LINE, STAND, STAND_YEAR
-from ingest import contract
-from ingest.contract import Column, ColumnType, Extract, RuleKind
 
 if TYPE_CHECKING:
     import great_expectations as gx

@@ -1,6 +1,6 @@
 """Great Expectations suites of the extract gate, generated from the contract alone.
 
-Every expectation comes from a flag of a `Column` or from a `RowRule` in `ingest.contract`; there
+Every expectation comes from a flag of a `Column` or from a `RowRule` in `contract.spec`; there
 is no hand-written rule per extract, so changing the contract changes the gate. Each expectation
 carries `meta = {"rule", "column", "text_de", "text_en"}`: a short rule id for the quarantine
 report, the delivered column the clerk has to fix, and plain-language texts derived from the
@@ -28,8 +28,8 @@ import html
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from ingest import contract
-from ingest.contract import Column, ColumnType, Extract, RowRule, RuleKind
+from contract import spec as contract
+from contract.spec import Column, ColumnType, Extract, RowRule, RuleKind
 
 if TYPE_CHECKING:
     import great_expectations as gx

@@ -16,7 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.load import landing_files, sha256_of
+from core.files import sha256_of
+from ingest.load import landing_files
 
 
 @dataclass(frozen=True)

@@ -16,20 +16,20 @@ Every delivered row is either loaded or recorded in `raw.quarantined_rows`; the 
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from graphlib import TopologicalSorter
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import duckdb
 import polars as pl
 
+from contract.spec import EXTRACTS, MAX_BAD_ROW_SHARE, ColumnType, Extract
+from core.files import sha256_of
+from expectations.extract_gate import GateResult, validate_extract
 from ingest import pseudonymise, raw
-from ingest.contract import EXTRACTS, MAX_BAD_ROW_SHARE, ColumnType, Extract
 from ingest.readers import (
     FileName,
     ParsedTable,
@@ -40,9 +40,6 @@ from ingest.readers import (
     read_table,
 )
 from ingest.rejections import FileRejection, RejectReason
-
-if TYPE_CHECKING:
-    from expectations.extract_gate import GateResult
 
 ACCEPTED = "ACCEPTED"
 REJECTED = "REJECTED"
@@ -136,14 +133,6 @@ def load_order() -> list[str]:
         for name, ex in EXTRACTS.items()
     }
     return list(TopologicalSorter(graph).static_order())
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _target(src: Path, folder: Path, sha: str) -> Path:
@@ -417,8 +406,6 @@ def _gate_errors(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, ex: Extrac
     A cell that could not be typed is empty by the time the gate sees it; its `required` error
     would only repeat the type error the clerk gets anyway.
     """
-    from expectations.extract_gate import validate_extract
-
     stands = {f.delivery.delivery_id: f.delivery.name.stand for f in files}
     gate = validate_extract(frame, ex, stand_by_file=stands)
     result.gate_results.append(gate)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import duckdb
 
-from ingest.contract import EXTRACTS, Extract
+from contract.spec import EXTRACTS, Extract
 
 SCHEMA = "raw"
 

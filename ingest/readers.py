@@ -25,8 +25,8 @@ from pathlib import Path
 import fastexcel
 import polars as pl
 
-from ingest import contract
-from ingest.contract import Column, ColumnType, Extract
+from contract import spec as contract
+from contract.spec import Column, ColumnType, Extract
 from ingest.rejections import FileRejection, Problem, RejectReason
 
 LINE = "_line"

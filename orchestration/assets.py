@@ -7,14 +7,14 @@ import polars as pl
 from dagster import AssetExecutionContext
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
+from contract.spec import EXTRACTS
 from expectations.extract_gate import GateResult, write_data_docs
-from ingest.contract import EXTRACTS
 from ingest.load import ACCEPTED, REJECTED, FileVerdict, Folders, ingest_landing
 from orchestration.dbt_project import dbt_project
 from orchestration.resources import WarehouseResource
 from publish.analyst_db import publish
-from publish.delivery_reports import write_delivery_reports
-from publish.status import FRESHNESS_LIMIT
+from reports.delivery import write_delivery_reports
+from reports.status import FRESHNESS_LIMIT
 
 RAW_KEYS = {name: dg.AssetKey(["raw", name]) for name in EXTRACTS}
 EXTRACT_GATE = "extract_gate"

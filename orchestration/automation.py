@@ -1,6 +1,6 @@
 """What starts runs without a person: the nightly schedule, the landing sensor, the freshness
 schedule, and the sensors that write each build's record. Wiring only: the decisions live in
-`ingest.landing_watch` and `publish.build_record`.
+`ingest.landing_watch` and `reports.build_record`.
 
 All are switched on by default, so `make ui` (webserver + daemon) runs them; turn one off in the
 UI's Automation tab.
@@ -13,7 +13,7 @@ import dagster as dg
 
 from ingest.landing_watch import decide
 from orchestration.resources import WarehouseResource
-from publish.build_record import record_from_run, save_record
+from reports.build_record import record_from_run, save_record
 
 NIGHTLY_CRON = "0 2 * * *"
 TIMEZONE = "Europe/Berlin"

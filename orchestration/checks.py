@@ -8,8 +8,8 @@ import dagster as dg
 
 from expectations.mart_gate import check_marts, write_mart_data_docs
 from orchestration.resources import WarehouseResource
-from publish.operator_report import write_mart_gate_report
-from publish.status import FRESHNESS_LIMIT, published_info
+from reports.operator import write_mart_gate_report
+from reports.status import FRESHNESS_LIMIT, published_info
 
 MART_GATE_TARGET = dg.AssetKey(["published", "pub_indicator_values"])
 

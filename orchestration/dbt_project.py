@@ -7,7 +7,7 @@ from pathlib import Path
 
 from dagster_dbt import DbtProject
 
-from imw.settings import DBT_PROJECT_DIR
+from core.settings import DBT_PROJECT_DIR
 from orchestration.resources import dbt_resource
 
 _SOURCES = ("dbt_project.yml", "profiles.yml", "models", "seeds", "macros", "tests")

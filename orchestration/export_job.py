@@ -1,13 +1,12 @@
 """The `evaluator_export` job: one study's export, on demand (never scheduled). Wiring only; the
-work is in publish/evaluator_export.py. The config holds the key file's path, never the key."""
+work is in export/evaluator.py. The config holds the key file's path, never the key."""
 
 from pathlib import Path
 
 import dagster as dg
 
-from imw.export_cli import parse_date
+from export.evaluator import FORMATS, ExportParams, parse_date, run_export
 from orchestration.resources import WarehouseResource
-from publish.evaluator_export import FORMATS, ExportParams, run_export
 
 EVALUATOR_EXPORT = "evaluator_export"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from imw.settings import DBT_PROJECT_DIR, Settings, pseudonym_key
+from core.settings import DBT_PROJECT_DIR, Settings, pseudonym_key
 
 
 class WarehouseResource(dg.ConfigurableResource):

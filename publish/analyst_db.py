@@ -49,7 +49,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.load import sha256_of
+from core.files import sha256_of
 
 PUBLISHED_SCHEMA = "published"
 STORAGE_VERSION = "v1.4.0"

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from imw.settings import KEY_ENV, Settings
+from core.settings import KEY_ENV, Settings
 
 TEST_KEY = "test-key-0123456789"
 

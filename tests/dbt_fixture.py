@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest.contract import EXTRACTS
+from contract.spec import EXTRACTS
 from ingest.raw import ensure_schema
 
 ROOT = Path(__file__).resolve().parents[1]

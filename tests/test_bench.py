@@ -15,7 +15,7 @@ from bench import run as bench_run
 from bench.floor import read_floor
 from bench.measure import attribute, failed_stages, read_records
 from bench.report import GB, markdown, targets
-from ingest.contract import EXTRACTS
+from contract.spec import EXTRACTS
 from ingest.readers import parse_columns, parse_file_name, read_table
 
 STAND = date(2026, 6, 30)

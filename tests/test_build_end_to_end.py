@@ -10,12 +10,12 @@ import dagster as dg
 import duckdb
 import pytest
 
-from imw.cli import main
-from imw.settings import KEY_ENV, Settings
-from ingest.contract import EXTRACTS, ColumnType
+from cli.main import main
+from contract.spec import EXTRACTS, ColumnType
+from core.settings import KEY_ENV, Settings
 from ingest.readers import parse_file_name, read_table
-from ingest.synthetic import generate
 from orchestration.definitions import NIGHTLY_BUILD
+from synthetic import generate
 
 pytestmark = pytest.mark.slow
 REJECTED_FILE = "liste_08115_2026-06-30.csv"

@@ -32,7 +32,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from imw.settings import KEY_ENV, PROJECT_ROOT, Settings
+from core.settings import KEY_ENV, PROJECT_ROOT, Settings
 from publish.analyst_db import MANIFEST_NAME, VERSIONS_DIR_NAME
 
 pytestmark = pytest.mark.slow

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from imw.settings import PROJECT_ROOT
-from ingest import codegen
-from ingest.contract import EXTRACTS
+from contract import codegen
+from contract.spec import EXTRACTS
+from core.settings import PROJECT_ROOT
 
 
 def test_derived_files_are_current():

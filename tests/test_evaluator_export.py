@@ -1,4 +1,4 @@
-"""Evaluator exports (`imw export`, publish/evaluator_export.py) on one tiny build, plus the
+"""Evaluator exports (`imw export`, export/evaluator.py) on one tiny build, plus the
 k-anonymity ladder on a hand-built adversarial frame."""
 
 from __future__ import annotations
@@ -16,16 +16,12 @@ import pandas as pd
 import polars as pl
 import pytest
 
-from imw.cli import main
-from imw.export_cli import add_parser
-from imw.settings import KEY_ENV, Settings
-from ingest.contract import EXTRACTS, ColumnType
-from ingest.readers import parse_file_name, read_table
-from ingest.synthetic import generate
-from orchestration.export_job import build_export_job
-from orchestration.resources import WarehouseResource
-from publish import evaluator_codebook as cb
-from publish.evaluator_export import (
+from cli.export import add_parser
+from cli.main import main
+from contract.spec import EXTRACTS, ColumnType
+from core.settings import KEY_ENV, Settings
+from export import codebook as cb
+from export.evaluator import (
     FORMATS,
     MANIFEST_NAME,
     ExportParams,
@@ -33,6 +29,10 @@ from publish.evaluator_export import (
     k_anonymise,
     run_export,
 )
+from ingest.readers import parse_file_name, read_table
+from orchestration.export_job import build_export_job
+from orchestration.resources import WarehouseResource
+from synthetic import generate
 
 pytestmark = pytest.mark.slow
 
@@ -442,9 +442,9 @@ def test_dagster_job_writes_the_same_export(built, exports, tmp_path):
 
 
 def test_status_category_and_prospect_labels_cover_the_contracts_status_codes():
-    # The codebook labels the categories and prospects that ingest/contract.py assigns to each
+    # The codebook labels the categories and prospects that contract/spec.py assigns to each
     # residence-status code; a code added to the contract must get a label here too.
-    from ingest.contract import STATUS_CODES
+    from contract.spec import STATUS_CODES
 
     assert {s.category for s in STATUS_CODES} <= {c.code for c in cb.STATUS_CATEGORIES}
     assert {s.prospect for s in STATUS_CODES} <= {c.code for c in cb.PROSPECTS}

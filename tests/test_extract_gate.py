@@ -17,11 +17,11 @@ import weakref
 import polars as pl
 import pytest
 
+from contract import spec as contract
+from contract.spec import EXTRACTS, ColumnType, RuleKind
 from expectations import extract_gate, extract_suites
 from expectations.extract_gate import BrokenGateError, GateResult, validate_extract
 from expectations.extract_suites import FILE, LINE, STAND, STAND_YEAR, build_suite
-from ingest import contract
-from ingest.contract import EXTRACTS, ColumnType, RuleKind
 from ingest.readers import RawTable, parse_columns
 
 STAND_DATE = dt.date(2026, 3, 31)

@@ -1,7 +1,7 @@
 """The extract gate in a whole build: defective providers are reported, clean ones are untouched.
 
 Two `tiny` builds from the same seed, one clean and one with `--defects 0.05` (half the providers
-get broken rows; see ingest/synthetic/defects.py and its manifest). Clean providers' indicators
+get broken rows; see synthetic/defects.py and its manifest). Clean providers' indicators
 must come out identical; every row the manifest broke must be quarantined, nothing else lost.
 """
 
@@ -16,11 +16,11 @@ import duckdb
 import pytest
 
 import expectations.extract_gate as extract_gate
-from imw.cli import main
-from imw.settings import KEY_ENV, Settings
-from ingest.contract import EXTRACTS
+from cli.main import main
+from contract.spec import EXTRACTS
+from core.settings import KEY_ENV, Settings
 from ingest.load import Folders, ingest_landing
-from ingest.synthetic import generate
+from synthetic import generate
 
 pytestmark = pytest.mark.slow
 SEED = 3

@@ -41,7 +41,7 @@ import duckdb
 import pytest
 from dbt_fixture import built_warehouse
 
-from ingest.contract import PROVIDER_EXTRACTS
+from contract.spec import PROVIDER_EXTRACTS
 
 ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT = ROOT / "dbt_project"

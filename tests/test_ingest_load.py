@@ -9,7 +9,7 @@ import pytest
 
 from ingest.load import ACCEPTED, DUPLICATE, REJECTED, Folders, ingest_landing
 from ingest.pseudonymise import pseudonym
-from publish.delivery_reports import write_delivery_reports
+from reports.delivery import write_delivery_reports
 
 KEY = b"test-key"
 PROVIDER = "08115003"

@@ -9,9 +9,9 @@ import duckdb
 import pytest
 
 import orchestration.checks as checks
-from imw.cli import main
-from imw.settings import KEY_ENV, Settings
-from ingest.synthetic import generate
+from cli.main import main
+from core.settings import KEY_ENV, Settings
+from synthetic import generate
 
 pytestmark = pytest.mark.slow
 

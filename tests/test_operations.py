@@ -19,15 +19,15 @@ import dagster as dg
 import duckdb
 import pytest
 
-from imw.cli import main
-from imw.settings import Settings
+from cli.main import main
+from core.settings import Settings
 from ingest.landing_watch import decide, run_key_of, sha256_of
 from orchestration.automation import landing_sensor, nightly_schedule
 from orchestration.checks import published_freshness
 from orchestration.definitions import NIGHTLY_BUILD, build_definitions
 from orchestration.resources import WarehouseResource
-from publish.build_record import BuildRecord, StepRecord, save_record, stage_of
-from publish.status import status_report
+from reports.build_record import BuildRecord, StepRecord, save_record, stage_of
+from reports.status import status_report
 
 FILE_A = "faelle_08115003_2026-06-30.csv"
 FILE_B = "kontakte_08115003_2026-06-30.csv"

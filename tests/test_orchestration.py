@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from ingest.contract import EXTRACTS
+from contract.spec import EXTRACTS
 from orchestration.definitions import NIGHTLY_BUILD, build_definitions, defs
 
 

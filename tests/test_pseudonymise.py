@@ -6,7 +6,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from imw.settings import MissingKeyError, pseudonym_key
+from core.settings import MissingKeyError, pseudonym_key
 from ingest import pseudonymise
 
 

@@ -18,7 +18,7 @@ import polars as pl
 import pytest
 import xlsxwriter
 
-from ingest.contract import Column, ColumnType, Extract
+from contract.spec import Column, ColumnType, Extract
 from ingest.readers import (
     ERROR_SCHEMA,
     LINE,

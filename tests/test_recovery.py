@@ -15,9 +15,9 @@ import duckdb
 import polars as pl
 import pytest
 
-from imw.cli import main
-from imw.settings import KEY_ENV, Settings
-from ingest.synthetic import generate
+from cli.main import main
+from core.settings import KEY_ENV, Settings
+from synthetic import generate
 
 pytestmark = pytest.mark.slow
 

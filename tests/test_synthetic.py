@@ -15,7 +15,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from ingest.contract import (
+from contract.spec import (
     AUTHORITY_EXTRACTS,
     AUTHORITY_PROVIDER,
     EXTRACTS,
@@ -29,7 +29,7 @@ from ingest.contract import (
     RuleKind,
     code_values,
 )
-from ingest.synthetic import generate
+from synthetic import generate
 
 STAND = date(2026, 6, 30)
 SHARED_REFERENCE = Path(__file__).resolve().parents[1].parent / "shared/reference/kreise_bw.csv"

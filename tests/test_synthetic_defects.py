@@ -19,7 +19,7 @@ import polars as pl
 import pytest
 from test_synthetic import STAND, _reference, check_extract, check_references, parse
 
-from ingest.contract import (
+from contract.spec import (
     EXTRACTS,
     FILE_NAME_PATTERN,
     MAX_BAD_ROW_SHARE,
@@ -27,8 +27,8 @@ from ingest.contract import (
 )
 from ingest.load import ACCEPTED, REJECTED, Folders, ingest_landing
 from ingest.readers import LINE, ROW_COLUMN, parse_columns, read_table
-from ingest.synthetic import defects, generate
-from ingest.synthetic.defects import (
+from synthetic import defects, generate
+from synthetic.defects import (
     BAD_CODES,
     DEFECTIVE_AUTHORITY_EXTRACTS,
     KINDS,

@@ -9,7 +9,7 @@
     ]) }}
 {%- endmacro %}
 
-{#- The 8 provider extracts of the contract (PROVIDER_EXTRACTS in ingest/contract.py; a test in
+{#- The 8 provider extracts of the contract (PROVIDER_EXTRACTS in contract/spec.py; a test in
     tests/test_indicators_eligibility_funding.py fails when the two lists disagree). DQ01 counts a
     provider as complete only with an accepted snapshot of each of them. -#}
 {% macro provider_extracts() -%}

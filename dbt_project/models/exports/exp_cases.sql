@@ -1,4 +1,4 @@
--- Case-level base of the evaluator exports (publish/evaluator_export.py): one row per case with
+-- Case-level base of the evaluator exports (export/evaluator.py): one row per case with
 -- warehouse pseudonyms and exact dates, which the export coarsens, re-pseudonymises per study
 -- and checks for k-anonymity. A view: it is computed only when an export reads it.
 {% set fields = ['SPRACHE', 'BILDUNG', 'ARBEIT', 'WOHNEN', 'GESUNDHEIT', 'FAMILIE', 'TEILHABE',

@@ -1,7 +1,7 @@
 -- Organisational units: one row per provider with a current accepted snapshot or named by
 -- int_indicator_providers (grant applicants, providers with rejected files only), placed in the
 -- AGS hierarchy (Kreis = first 5 digits, RB = first 3, Land = 08). The funding authority ('08',
--- AUTHORITY_PROVIDER in ingest/contract.py) delivers no case data and is no provider.
+-- AUTHORITY_PROVIDER in contract/spec.py) delivers no case data and is no provider.
 with providers as (
     select provider
     from {{ ref('stg_current_batches') }}

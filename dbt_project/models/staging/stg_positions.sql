@@ -1,4 +1,4 @@
--- generated from ingest/contract.py by `imw contract --write`; do not edit
+-- generated from contract/spec.py by `imw contract --write`; do not edit
 -- Funded integration-manager positions. Renames delivered (German) columns to warehouse names.
 with source as (
     select * from {{ source('raw', 'stellen_current') }}

@@ -7,14 +7,14 @@ where it rests on an indicator definition, the indicator ids of INDICATORS.md.
 
 Quasi-identifiers come at two levels of detail (Kreis or Regierungsbezirk, nationality group or
 region, arrival year or 2-year band); an export carries exactly one level of each, chosen by the
-k-anonymity ladder in `publish/evaluator_export.py`.
+k-anonymity ladder in `export/evaluator.py`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ingest.contract import CODE_LISTS, OUTCOME_VALUES, Code, code_list
+from contract.spec import CODE_LISTS, OUTCOME_VALUES, Code, code_list
 
 CASES = "cases"
 CASE_MONTHS = "case_months"
@@ -240,8 +240,7 @@ def _case_variables() -> list[Variable]:
             CATEGORY,
             "CASE WHEN c.nationality IS NOT NULL THEN coalesce((SELECT r.region FROM "
             "export_regions AS r WHERE r.iso3 = c.nationality), 'OTHER') END",
-            "personen.staatsangehoerigkeit mapped to a world region (publish/evaluator_codebook.py "
-            "REGIONS)",
+            "personen.staatsangehoerigkeit mapped to a world region (export/codebook.py REGIONS)",
             missing="missing when the person is not in the provider's personen snapshot",
             codes=REGIONS,
             qi="nationality",

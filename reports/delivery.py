@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from ingest.contract import EXTRACTS, ColumnType
+from contract.spec import EXTRACTS, ColumnType
 from ingest.load import (
     ACCEPTED,
     DUPLICATE,

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ingest.synthetic import params as P
-from ingest.synthetic.providers import Positions, Providers
+from synthetic import params as P
+from synthetic.providers import Positions, Providers
 
 LOWER_RATE_FROM_2025 = 0.92
 """Parliament asked for lower rates (request 4): grants from 2025 pay 8 % less per FTE."""

@@ -1,7 +1,7 @@
 """Calibration constants, scale settings, code weights and small numpy helpers.
 
 All numbers that shape the synthetic world live here, so the calibration in the package docstring
-(`ingest.synthetic`) can be checked against one place.
+(`synthetic`) can be checked against one place.
 """
 
 from __future__ import annotations

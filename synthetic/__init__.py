@@ -59,7 +59,7 @@ one Gemeinde in Kreis 08317, RB 083) with about 40-80 cases each.
 Defects: with `defects=RATE` (0..1) `generate` breaks about RATE of the rows of every second
 provider's files (and of the authority's payout requests and proofs of use for those providers)
 just before writing, one contract violation per row, rejects one `ergebnisse` file whole, and
-lists every broken line in `defects.json` next to the ground truth (`ingest.synthetic.defects`).
+lists every broken line in `defects.json` next to the ground truth (`synthetic.defects`).
 The other providers' files stay byte-identical to a run without defects; the ground truth still
 describes the clean world. `defects=0` writes exactly the clean output.
 """
@@ -74,18 +74,18 @@ from typing import get_args
 
 import polars as pl
 
-from ingest.synthetic import params as P
-from ingest.synthetic.defects import (
+from synthetic import params as P
+from synthetic.defects import (
     MANIFEST_NAME,
     DefectInjector,
     defective_providers,
     dependent_costs,
     manifest_text,
 )
-from ingest.synthetic.snapshot import PROVIDER, iter_frames
-from ingest.synthetic.truth import ground_truth, land_year, truth_input
-from ingest.synthetic.world import build_world
-from ingest.synthetic.writers import DeliveryWriter
+from synthetic.snapshot import PROVIDER, iter_frames
+from synthetic.truth import ground_truth, land_year, truth_input
+from synthetic.world import build_world
+from synthetic.writers import DeliveryWriter
 
 __all__ = ["DEFAULT_REFERENCE", "PROVIDER", "GenerationResult", "Scale", "generate"]
 
@@ -132,7 +132,7 @@ def generate(
     """Write all deliveries of `scale` as of `stand` into `out`; return files, counts, truth.
 
     `defects` (0..1): share of rows to break in the defective providers' files (see
-    `ingest.synthetic.defects`); the manifest goes to `truth_path.parent / "defects.json"`.
+    `synthetic.defects`); the manifest goes to `truth_path.parent / "defects.json"`.
     """
     if not 0 <= defects <= 1:
         raise ValueError(f"defects must be a share between 0 and 1, got {defects!r}")

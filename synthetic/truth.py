@@ -6,8 +6,8 @@ from datetime import date
 
 import polars as pl
 
-from ingest.synthetic.providers import Providers
-from ingest.synthetic.snapshot import PROVIDER
+from synthetic.providers import Providers
+from synthetic.snapshot import PROVIDER
 
 ASSESSED = ("ERREICHT", "TEILWEISE", "NICHT_ERREICHT")
 

@@ -2,7 +2,7 @@
 
 Readers, validation, the municipal documentation (`docs/extract-contract.md`), the dbt sources and
 staging models and the code-list seeds are all derived from the objects in this module
-(see `ingest.codegen`). Change the contract here and regenerate; a test fails when a derived file
+(see `contract.codegen`). Change the contract here and regenerate; a test fails when a derived file
 is stale.
 
 Delivered column names are German (the municipalities' software speaks German); `field` is the

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ingest.synthetic import params as P
+from synthetic import params as P
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import duckdb
 
-from imw.settings import Settings
+from core.settings import Settings
 from publish.analyst_db import BUILD_INFO_TABLE
-from publish.build_record import REPORT_NAME, BuildRecord, read_records
-from publish.operator_report import OPERATOR_FOLDER
+from reports.build_record import REPORT_NAME, BuildRecord, read_records
+from reports.operator import OPERATOR_FOLDER
 
 FRESHNESS_LIMIT = timedelta(hours=36)
 """Published indicators older than this are stale (two nightly builds missed)."""

@@ -23,8 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from imw.settings import Settings
-from publish.operator_report import OPERATOR_FOLDER
+from core.settings import Settings
+from reports.operator import OPERATOR_FOLDER
 
 if TYPE_CHECKING:
     import dagster as dg

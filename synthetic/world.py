@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.synthetic import params as P
-from ingest.synthetic.casework import (
+from synthetic import params as P
+from synthetic.casework import (
     Cases,
     Persons,
     StatusRows,
@@ -15,7 +15,7 @@ from ingest.synthetic.casework import (
     build_persons,
     build_status,
 )
-from ingest.synthetic.casework_plans import (
+from synthetic.casework_plans import (
     Contacts,
     Goals,
     Outcomes,
@@ -26,8 +26,8 @@ from ingest.synthetic.casework_plans import (
     build_plans,
     goal_met_share,
 )
-from ingest.synthetic.funding import Funding, build_funding
-from ingest.synthetic.providers import Positions, Providers, build_providers
+from synthetic.funding import Funding, build_funding
+from synthetic.providers import Positions, Providers, build_providers
 
 
 @dataclass

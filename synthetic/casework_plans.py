@@ -11,10 +11,10 @@ from datetime import date
 
 import numpy as np
 
-from ingest.contract import OUTCOME_VALUES
-from ingest.synthetic import params as P
-from ingest.synthetic.casework import Cases, Persons
-from ingest.synthetic.providers import Providers
+from contract.spec import OUTCOME_VALUES
+from synthetic import params as P
+from synthetic.casework import Cases, Persons
+from synthetic.providers import Providers
 
 FIELDS = tuple(c for c, _ in P.HANDLUNGSFELD)
 TOPICS = tuple(c for c, _ in P.THEMA)

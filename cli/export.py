@@ -4,17 +4,16 @@ imw export --study NAME --key-file FILE [--from YYYY-MM-DD] [--to YYYY-MM-DD]
            [--format parquet,csv,dta] [--k 5] --out DIR [--home DIR]
 
 Reads the build database of `--home` ($IMW_HOME), writes cases, case-months, codebook and
-manifest into DIR (publish/evaluator_export.py). Exit 0 written, 1 failed, 2 usage error.
+manifest into DIR (export/evaluator.py). Exit 0 written, 1 failed, 2 usage error.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date
 from pathlib import Path
 
-from imw.settings import Settings
+from core.settings import Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -45,20 +44,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return e
 
 
-def parse_date(text: str | None, option: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"{option} {text!r} is not a date YYYY-MM-DD") from None
-
-
 def cmd_export(args: argparse.Namespace) -> int:
-    from publish.evaluator_export import (
+    from export.evaluator import (
         ExportError,
         ExportParams,
         ExportUsageError,
+        parse_date,
         run_export,
     )
 

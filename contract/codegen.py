@@ -2,7 +2,7 @@
 
 `imw contract --write` regenerates them; `imw contract --check` (and a test) fails when a
 committed file differs from what the contract produces, so the docs, the dbt layer and the
-validation can never drift apart from the one definition in `ingest.contract`.
+validation can never drift apart from the one definition in `contract.spec`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from ingest.contract import (
+from contract.spec import (
     AUTHORITY_PROVIDER,
     CONTRACT_VERSION,
     EXTRACTS,
@@ -30,7 +30,7 @@ from ingest.contract import (
     code_list,
 )
 
-GENERATED_NOTE = "generated from ingest/contract.py by `imw contract --write`; do not edit"
+GENERATED_NOTE = "generated from contract/spec.py by `imw contract --write`; do not edit"
 STAGING_DIR = Path("dbt_project/models/staging")
 SEEDS_DIR = Path("dbt_project/seeds")
 

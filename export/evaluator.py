@@ -43,10 +43,10 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from imw.settings import PROJECT_ROOT, Settings
-from ingest.load import sha256_of
+from core.files import sha256_of
+from core.settings import PROJECT_ROOT, Settings
+from export import codebook as cb
 from ingest.pseudonymise import install
-from publish import evaluator_codebook as cb
 
 FORMATS = ("parquet", "csv", "dta")
 MIN_KEY_BYTES = 16
@@ -79,6 +79,16 @@ class ExportError(RuntimeError):
 
 class ExportUsageError(ExportError):
     """The export was asked for wrongly: bad parameters, missing key or build (exit 2)."""
+
+
+def parse_date(text: str | None, option: str) -> date | None:
+    """An optional YYYY-MM-DD parameter of an export (CLI option or job config)."""
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{option} {text!r} is not a date YYYY-MM-DD") from None
 
 
 @dataclass(frozen=True)

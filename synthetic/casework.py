@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ingest.synthetic import params as P
-from ingest.synthetic.providers import Positions, Providers
+from synthetic import params as P
+from synthetic.providers import Positions, Providers
 
 
 @dataclass

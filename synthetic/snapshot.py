@@ -14,10 +14,10 @@ from collections.abc import Iterator
 import numpy as np
 import polars as pl
 
-from ingest.contract import AUTHORITY_PROVIDER, EXTRACTS
-from ingest.synthetic import casework_plans as CP
-from ingest.synthetic import params as P
-from ingest.synthetic.world import World
+from contract.spec import AUTHORITY_PROVIDER, EXTRACTS
+from synthetic import casework_plans as CP
+from synthetic import params as P
+from synthetic.world import World
 
 PROVIDER = "_provider"
 

@@ -19,9 +19,9 @@ import numpy as np
 import polars as pl
 import xlsxwriter
 
-from ingest.contract import AUTHORITY_PROVIDER
-from ingest.synthetic import params as P
-from ingest.synthetic.snapshot import PROVIDER
+from contract.spec import AUTHORITY_PROVIDER
+from synthetic import params as P
+from synthetic.snapshot import PROVIDER
 
 
 @dataclass(frozen=True)

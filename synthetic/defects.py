@@ -43,7 +43,7 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 
-from ingest.contract import (
+from contract.spec import (
     AUTHORITY_PROVIDER,
     EXTRACTS,
     MAX_BAD_ROW_SHARE,
@@ -53,9 +53,9 @@ from ingest.contract import (
     RowRule,
     RuleKind,
 )
-from ingest.synthetic import params as P
-from ingest.synthetic.snapshot import PROVIDER
-from ingest.synthetic.writers import EXTRA_FIELD, CellTexts, FileFormat, file_name
+from synthetic import params as P
+from synthetic.snapshot import PROVIDER
+from synthetic.writers import EXTRA_FIELD, CellTexts, FileFormat, file_name
 
 MANIFEST_NAME = "defects.json"
 ROW_COLUMN = "_row"
@@ -1228,7 +1228,7 @@ class DefectInjector:
     def manifest(self) -> dict[str, object]:
         defective = set(self.defective)
         return {
-            "generator": "ingest.synthetic.defects",
+            "generator": "synthetic.defects",
             "scale": self.scale,
             "seed": self.seed,
             "stand": self.stand.isoformat(),

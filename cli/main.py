@@ -21,8 +21,8 @@ from contextlib import contextmanager, redirect_stdout
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from imw.export_cli import add_parser as add_export_parser
-from imw.settings import DEMO_KEY, KEY_ENV, PROJECT_ROOT, MissingKeyError, Settings, pseudonym_key
+from cli.export import add_parser as add_export_parser
+from core.settings import DEMO_KEY, KEY_ENV, PROJECT_ROOT, MissingKeyError, Settings, pseudonym_key
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DEMO_MARKER = ".imw-demo-home"
@@ -54,7 +54,7 @@ def run_build(settings: Settings, trigger: str = "cli") -> bool:
     from orchestration.automation import active_runs
     from orchestration.definitions import NIGHTLY_BUILD, build_definitions
     from orchestration.resources import WarehouseResource
-    from publish.build_record import failed_before_run, record_from_run, save_record
+    from reports.build_record import failed_before_run, record_from_run, save_record
 
     settings.ensure_dirs()
     started = datetime.now(UTC)
@@ -142,7 +142,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from ingest.synthetic import generate
+    from synthetic import generate
 
     out = Path(args.out)
     result = generate(args.scale, out, seed=args.seed, stand=args.stand, defects=args.defects)
@@ -161,7 +161,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     import tempfile
 
     from ingest.load import ACCEPTED, DUPLICATE, Folders, ingest_landing
-    from publish.delivery_reports import write_delivery_reports
+    from reports.delivery import write_delivery_reports
 
     paths = [Path(f) for f in args.files]
     missing = [str(p) for p in paths if not p.is_file()]
@@ -192,7 +192,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from publish.status import status_report
+    from reports.status import status_report
 
     settings = Settings.from_env(home=args.home)
     text, healthy = status_report(settings)
@@ -218,8 +218,8 @@ def _fresh_demo_home(home: Path) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from ingest.synthetic import generate
-    from publish.demo import demo_summary
+    from cli.demo import demo_summary
+    from synthetic import generate
 
     home = Path(args.home or PROJECT_ROOT / "data" / "demo").resolve()
     _fresh_demo_home(home)
@@ -249,7 +249,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_contract(args: argparse.Namespace) -> int:
-    from ingest.codegen import stale_files, write_all
+    from contract.codegen import stale_files, write_all
 
     if args.write:
         for path in write_all(PROJECT_ROOT):

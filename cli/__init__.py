@@ -1,0 +1,1 @@
+"""The `imw` command line."""

@@ -1,0 +1,1 @@
+"""Evaluator exports: study-pseudonymised, coarsened, k-anonymous case-level datasets."""

@@ -1,0 +1,1 @@
+"""Reports for people: delivery reports, the operator report, build records, `imw status`."""
