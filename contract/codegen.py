@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 import yaml
 
+from contract import catalogue
+from contract.catalogue import PROJECT_ROOT
 from contract.spec import (
+    AUTHORITY_EXTRACTS,
     AUTHORITY_PROVIDER,
     CONTRACT_VERSION,
     EXTRACTS,
@@ -22,6 +26,7 @@ from contract.spec import (
     ID_MAX_LENGTH,
     MAX_BAD_ROW_SHARE,
     OUTCOME_VALUES,
+    PROVIDER_EXTRACTS,
     STATUS_CODES,
     TRUE_SPELLINGS,
     TYPE_DOC_DE,
@@ -345,6 +350,210 @@ def render_code_lists() -> str:
     return _csv(["list_name", "code", "label_de", "label_en"], rows)
 
 
+# --------------------------------------------------------------------------------------------
+# dbt macros: the lists dbt needs from the contract and the catalogue
+# --------------------------------------------------------------------------------------------
+def _jinja_list(values: list[str] | tuple[str, ...]) -> str:
+    return "[" + ", ".join(f"'{v}'" for v in values) + "]"
+
+
+def render_list_macros() -> str:
+    """`macros/generated_lists.sql`: extract names, code lists and indicator ids as Jinja lists, so
+    no model or test types one of them again."""
+    code_lists = {
+        name: [c.code for c in code_list(name)]
+        for name in sorted({c.codes for e in EXTRACTS.values() for c in e.columns if c.codes})
+        if name not in ("wert", "staatsangehoerigkeit")
+    }
+    code_lists.update({f"wert:{b}": [c.code for c in codes] for b, codes in OUTCOME_VALUES.items()})
+    code_lines = ",\n".join(
+        f"        '{name}': {_jinja_list(codes)}" for name, codes in sorted(code_lists.items())
+    )
+    domain_lines = ",\n".join(
+        f"        '{d}': ["
+        + ", ".join(
+            f"{{'indicator_id': '{i.indicator_id}', 'column_name': '{i.column_name}'}}"
+            for i in catalogue.by_domain(d)
+        )
+        + "]"
+        for d in catalogue.DOMAINS
+    )
+    ids = [i.indicator_id for i in catalogue.indicators()]
+    note = GENERATED_NOTE.replace("contract/spec.py", "contract/spec.py and the catalogue seed")
+    return f"""{{#- {note}. -#}}
+
+{{#- The provider extracts (contract/spec.py PROVIDER_EXTRACTS). -#}}
+{{% macro provider_extracts() -%}}
+    {{{{ return({_jinja_list([e.name for e in PROVIDER_EXTRACTS])}) }}}}
+{{%- endmacro %}}
+
+{{#- The funding authority's extracts (contract/spec.py AUTHORITY_EXTRACTS). -#}}
+{{% macro authority_extracts() -%}}
+    {{{{ return({_jinja_list([e.name for e in AUTHORITY_EXTRACTS])}) }}}}
+{{%- endmacro %}}
+
+{{#- The codes of a contract code list, in the contract's order ('wert:SPRACHE': the outcome values
+    of one domain). -#}}
+{{% macro code_list(name) -%}}
+    {{{{ return({{
+{code_lines}
+    }}[name]) }}}}
+{{%- endmacro %}}
+
+{{#- Every indicator id of the catalogue, ordered. -#}}
+{{% macro indicator_ids() -%}}
+    {{{{ return({_jinja_list(ids)}) }}}}
+{{%- endmacro %}}
+
+{{#- The indicators of a catalogue domain with their wide-mart column names. -#}}
+{{% macro domain_indicators(domain) -%}}
+    {{{{ return({{
+{domain_lines}
+    }}[domain]) }}}}
+{{%- endmacro %}}
+"""
+
+
+# --------------------------------------------------------------------------------------------
+# Wide analyst marts: one value column per catalogue indicator of a domain
+# --------------------------------------------------------------------------------------------
+_BETTER = {
+    "higher": "higher is better",
+    "lower": "lower is better",
+    "neutral": "no better direction (read against a target band)",
+}
+
+
+def _wide_value_column(ind: catalogue.Indicator) -> dict:
+    null_when = "NULL where the denominator is 0"
+    if ind.suppressible:
+        null_when += " or the cell is suppressed (see suppressed_indicators)"
+    return {
+        "name": ind.column_name,
+        "description": (
+            f"{ind.indicator_id} {ind.name_en}: {ind.definition_en} Value = numerator / "
+            f"denominator, unit {ind.unit}, {_BETTER[ind.better_direction]}. {null_when}."
+        ),
+        "data_type": "double",
+    }
+
+
+def render_wide_mart_yml(mart: catalogue.WideMart) -> str:
+    inds = catalogue.by_domain(mart.domain)
+    ids = [i.indicator_id for i in inds]
+    suppressible = any(i.suppressible for i in inds)
+    description = (
+        f"{mart.title} ({ids[0]}–{ids[-1]}; {mart.answers}), wide, for analysts "
+        f"(published.{mart.alias}). One row per level, unit_code and period of "
+        f"published.indicator_values that has a row of a {mart.domain} indicator, one value "
+        f"column per {mart.domain} indicator of the indicator catalogue ({', '.join(ids)}). "
+        + (f"{mart.note} " if mart.note else "")
+        + "Values are published.indicator_values.value, so suppression is already applied. "
+        "Numerators, denominators and base_n are in published.indicator_values (indicator_id, "
+        "period, level, unit_code). This file and the value columns are generated from "
+        "seeds/indicator_catalogue.csv (contract/codegen.py, macros/generated_lists.sql)."
+    )
+    columns: list[dict] = [
+        {
+            "name": "level",
+            "description": "Unit level, TRAEGER (provider), KREIS, RB (Regierungsbezirk) or LAND.",
+            "data_type": "varchar",
+            "constraints": [{"type": "not_null"}],
+            "data_tests": [
+                {"accepted_values": {"arguments": {"values": ["TRAEGER", "KREIS", "RB", "LAND"]}}}
+            ],
+        },
+        {
+            "name": "unit_code",
+            "description": (
+                "AGS of the unit (provider AGS; Kreis 5 digits; RB 3 digits; Land '08')."
+            ),
+            "data_type": "varchar",
+            "constraints": [{"type": "not_null"}],
+        },
+        {
+            "name": "period",
+            "description": "Period code, '2025' (year) or '2025Q3' (quarter).",
+            "data_type": "varchar",
+            "constraints": [{"type": "not_null"}],
+        },
+        {
+            "name": "period_type",
+            "description": "YEAR or QUARTER.",
+            "data_type": "varchar",
+            "constraints": [{"type": "not_null"}],
+            "data_tests": [{"accepted_values": {"arguments": {"values": ["YEAR", "QUARTER"]}}}],
+        },
+        *(_wide_value_column(i) for i in inds),
+    ]
+    if suppressible:
+        columns.append(
+            {
+                "name": "suppressed_indicators",
+                "description": (
+                    "Comma-separated ids of this row's indicators whose cells are suppressed "
+                    "(their value columns are NULL), e.g. 'CM01,CM05'; NULL when nothing in the "
+                    "row is suppressed. Tells a withheld value apart from a denominator of 0."
+                ),
+                "data_type": "varchar",
+            }
+        )
+    model = {
+        "name": mart.model,
+        "description": description,
+        "config": {"alias": mart.alias, "contract": {"enforced": True}},
+        "data_tests": [
+            {"unique_combination": {"arguments": {"columns": ["level", "unit_code", "period"]}}}
+        ],
+        "columns": columns,
+    }
+    body = yaml.safe_dump(
+        {"version": 2, "models": [model]}, sort_keys=False, allow_unicode=True, width=100
+    )
+    note = GENERATED_NOTE.replace("contract/spec.py", "seeds/indicator_catalogue.csv")
+    return f"# {note}\n{body}"
+
+
+# --------------------------------------------------------------------------------------------
+# docs/indicators.md: the prose is kept by hand, the indicator tables come from the catalogue
+# --------------------------------------------------------------------------------------------
+INDICATORS_DOC = Path("docs/indicators.md")
+_BLOCK = re.compile(
+    r"(<!-- generated from the catalogue: (?P<domain>[a-z_]+) -->\n)"
+    r".*?"
+    r"(<!-- end of generated: (?P=domain) -->)",
+    re.DOTALL,
+)
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_catalogue_table(domain: str) -> str:
+    rows = [
+        "| id | name | denominator | numerator | unit | better |",
+        "|---|---|---|---|---|---|",
+    ]
+    for ind in catalogue.by_domain(domain):
+        denominator, _, numerator = ind.definition_en.partition("Numerator:")
+        denominator = denominator.removeprefix("Denominator:").strip()
+        rows.append(
+            f"| {ind.indicator_id} | {_md_cell(ind.name_en)} ({_md_cell(ind.name_de)}) | "
+            f"{_md_cell(denominator)} | {_md_cell(numerator.strip())} | {ind.unit} | "
+            f"{ind.better_direction} |"
+        )
+    return "\n".join(rows) + "\n"
+
+
+def render_indicators_doc() -> str:
+    """docs/indicators.md with every generated block rewritten from the catalogue."""
+    text = (PROJECT_ROOT / INDICATORS_DOC).read_text(encoding="utf-8")
+    return _BLOCK.sub(
+        lambda m: m.group(1) + render_catalogue_table(m.group("domain")) + m.group(3), text
+    )
+
+
 def derived_files() -> dict[Path, Callable[[], str]]:
     files: dict[Path, Callable[[], str]] = {
         Path("docs/extract-contract.md"): render_contract_doc,
@@ -352,7 +561,13 @@ def derived_files() -> dict[Path, Callable[[], str]]:
         STAGING_DIR / "_stg_models.yml": render_staging_yml,
         SEEDS_DIR / "status_codes.csv": render_status_codes,
         SEEDS_DIR / "code_lists.csv": render_code_lists,
+        Path("dbt_project/macros/generated_lists.sql"): render_list_macros,
+        INDICATORS_DOC: render_indicators_doc,
     }
+    for mart in catalogue.WIDE_MARTS:
+        files[Path(f"dbt_project/models/published/{mart.model}.yml")] = lambda mart=mart: (
+            render_wide_mart_yml(mart)
+        )
     for ex in EXTRACTS.values():
         files[STAGING_DIR / f"stg_{ex.table}.sql"] = lambda ex=ex: render_staging_sql(ex)
     return files

@@ -531,7 +531,7 @@ PROVIDER_EXTRACTS: tuple[Extract, ...] = (
                 "status_code",
                 "status_code",
                 C.CODE,
-                "Residence status code (DOMAIN.md).",
+                "Residence status code (docs/domain.md).",
                 rule_de="Statusliste (siehe Codelisten)",
                 required=True,
                 codes="status_code",

@@ -22,7 +22,7 @@ How the rules reach GX, and why:
   checked where the numbers are whole, and `published_matches_marts` ties the two together).
   Missing rows cannot be flagged on the table that lacks them: the expected key sets (the grid,
   the catalogue's ids) are frames of their own with a `_present` column.
-- Roll-ups follow INDICATORS.md's AGS hierarchy (RB = first 3 digits, Kreis = first 5, Land
+- Roll-ups follow docs/indicators.md's AGS hierarchy (RB = first 3 digits, Kreis = first 5, Land
   `08`), not the model's own unit mapping, so a wrong mapping cannot hide itself.
 - An expectation that raised is a broken gate (`BrokenGateError`), never a pass and never a data
   failure (`extract_gate._check_ran`, both shapes of GX's exception info).
@@ -87,7 +87,7 @@ UNIT_PERIOD_KEY = ("level", "unit_code", "period")
 """Key of every wide mart, extended by any of `MART_EXTRA_KEYS` it has."""
 MART_EXTRA_KEYS = ("topic", "field")
 SMALL_CELL = 5
-"""Rows resting on fewer than this many cases or persons are suppressed (INDICATORS.md)."""
+"""Rows resting on fewer than this many cases or persons are suppressed (docs/indicators.md)."""
 ROLLUP_TOLERANCE = 1e-6
 """Relative tolerance of parent = sum of children (floating-point sums of case-months, euros)."""
 RATIO_TOLERANCE = 1e-9

@@ -3,7 +3,7 @@
 Column order, the codebook (Markdown and JSON) and the Stata variable and value labels all derive
 from `VARIABLES`. Each variable names the SQL expression that computes it from the export views
 (`exports.exp_cases` as `c`, `exports.exp_case_months` as `m`; dbt_project/models/exports) and,
-where it rests on an indicator definition, the indicator ids of INDICATORS.md.
+where it rests on an indicator definition, the indicator ids of docs/indicators.md.
 
 Quasi-identifiers come at two levels of detail (Kreis or Regierungsbezirk, nationality group or
 region, arrival year or 2-year band); an export carries exactly one level of each, chosen by the
@@ -278,7 +278,7 @@ def _case_variables() -> list[Variable]:
             "residence status category at case start",
             CATEGORY,
             "c.status_category_at_start",
-            "category of the aufenthalt row valid at the first contact (DOMAIN.md; none: UNBEKANNT)"
+            "category of the aufenthalt row valid at the first contact (docs/domain.md; none: UNBEKANNT)"
             "; as in EL02",
             codes=STATUS_CATEGORIES,
             indicators=("EL02",),
@@ -290,7 +290,7 @@ def _case_variables() -> list[Variable]:
             "prospect of staying at case start",
             CATEGORY,
             "c.prospect_at_start",
-            "prospect of that status (DOMAIN.md); as in EL01",
+            "prospect of that status (docs/domain.md); as in EL01",
             codes=PROSPECTS,
             indicators=("EL01",),
         ),
@@ -715,7 +715,7 @@ def _case_month_variables() -> list[Variable]:
             "residence status category at the end of the month",
             CATEGORY,
             "m.status_category",
-            "category of the aufenthalt row valid on the month's last observed day (DOMAIN.md)",
+            "category of the aufenthalt row valid on the month's last observed day (docs/domain.md)",
             codes=STATUS_CATEGORIES,
             indicators=("EL02",),
         ),
@@ -726,7 +726,7 @@ def _case_month_variables() -> list[Variable]:
             "prospect of staying at the end of the month",
             CATEGORY,
             "m.prospect",
-            "prospect of that status (DOMAIN.md)",
+            "prospect of that status (docs/domain.md)",
             codes=PROSPECTS,
             indicators=("EL01",),
         ),

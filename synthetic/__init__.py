@@ -15,7 +15,7 @@ byte-identical. Generation is vectorised with numpy; Python-level loops run per 
 extract, file, year or plan version number, plus per cell only for the small XLSX files and the
 authority's few thousand rows.
 
-Calibration (scale `bw`; public figures from DOMAIN.md win over the unpublished estimates)
+Calibration (scale `bw`; public figures from docs/domain.md win over the unpublished estimates)
 ----------------------------------------------------------------------------------------------
 - Providers: the 44 Kreise plus 256 Gemeinden (synthetic AGS = Kreis AGS + 3 digits) until
   2024-12-31, when the Gemeinden close their open cases (reason SONSTIGES); from 2025 only the

@@ -30,7 +30,7 @@ NOTES = {
     "calendar year before stand, weights counted in the delivered data of that year: CM01 by CM "
     "cases in CM01's denominator, CM05 by goals assessed (ERREICHT/TEILWEISE/NICHT_ERREICHT) in "
     "the year, CM08 by contacts of CM cases, EL02 by contacts. Indicators computed as in "
-    "INDICATORS.md recover them up to sampling noise; CM01 runs about 1 % low because a late "
+    "docs/indicators.md recover them up to sampling noise; CM01 runs about 1 % low because a late "
     "first signature (more than 8 weeks) can fall after the end of the period.",
     "land_basis": "The summed weights (denominator sizes) behind each Land value.",
 }

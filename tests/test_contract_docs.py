@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from contract import codegen
+from contract import catalogue, codegen
 from contract.spec import EXTRACTS
 from core.settings import PROJECT_ROOT
 
@@ -34,3 +34,28 @@ def test_staging_renames_every_column():
         for col in ex.columns:
             assert col.stored_field in sql
         assert f"source('raw', '{ex.name}_current')" in sql
+
+
+def test_list_macros_carry_the_contract_and_the_catalogue():
+    # dbt reads extract names, code lists and indicator ids only from this generated file.
+    macros = codegen.render_list_macros()
+    provider = "['personen', 'aufenthalt', 'faelle', 'plaene', 'ziele', 'kontakte', 'ergebnisse', "
+    assert provider + "'stellen']" in macros
+    assert "'fallart': ['CM', 'KB']" in macros
+    assert "'wert:SPRACHE': ['KEINE', 'A1', 'A2', 'B1', 'B2', 'C1', 'C2']" in macros
+    ids = [i.indicator_id for i in catalogue.indicators()]
+    assert len(ids) == 22  # CM01–CM10, EL01–EL03, FI01–FI04, PA01–PA03, DQ01–DQ02
+    assert "'indicator_id': 'FI01', 'column_name': 'fi01_funding_to_cost_ratio'" in macros
+
+
+def test_column_name_drops_remarks():
+    fi01 = next(i for i in catalogue.indicators() if i.indicator_id == "FI01")
+    assert fi01.name_en == "funding-to-cost ratio (> 1 = overfinanced)"
+    assert fi01.column_name == "fi01_funding_to_cost_ratio"
+
+
+def test_indicators_doc_tables_come_from_the_catalogue():
+    # Every catalogue indicator has exactly one generated row in docs/indicators.md.
+    doc = codegen.render_indicators_doc()
+    for ind in catalogue.indicators():
+        assert doc.count(f"\n| {ind.indicator_id} | {ind.name_en}") == 1, ind.indicator_id

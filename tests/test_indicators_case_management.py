@@ -32,7 +32,7 @@ import pytest
 from dbt_fixture import built_warehouse
 
 FIXTURES = Path(__file__).parent / "fixtures" / "indicators_case_management"
-# INDICATORS.md: case-months = case-days / 30.4375
+# docs/indicators.md: case-months = case-days / 30.4375
 DAYS_PER_MONTH = 30.4375
 
 pytestmark = pytest.mark.slow

@@ -32,7 +32,6 @@ Grant-years with a proof of use (costs = staff + material; paid(g, Y) by funding
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,8 +39,6 @@ from pathlib import Path
 import duckdb
 import pytest
 from dbt_fixture import built_warehouse
-
-from contract.spec import PROVIDER_EXTRACTS
 
 ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT = ROOT / "dbt_project"
@@ -399,10 +396,3 @@ def test_funding_payout_and_dq_rows_are_never_suppressed(
         "WHERE regexp_matches(indicator_id, '^(FI|PA|DQ)') AND base_n IS NOT NULL"
     ).fetchone()
     assert base_ns == ["FI03"]
-
-
-def test_provider_extracts_macro_matches_contract() -> None:
-    # DQ01 needs the 8 provider extracts in SQL; the macro must list the contract's.
-    macros = (DBT_PROJECT / "macros" / "indicators_eligibility_funding_quality.sql").read_text()
-    body = macros.split("macro provider_extracts()", 1)[1].split("endmacro", 1)[0]
-    assert sorted(re.findall(r"'([a-z]+)'", body)) == sorted(e.name for e in PROVIDER_EXTRACTS)

@@ -418,7 +418,7 @@ def test_demo_recovers_the_ground_truth(demo):
         w = dict(zip(weights["provider"], weights["len"], strict=True))
         return sum(params[p][rate] * n for p, n in w.items()) / sum(w.values())
 
-    # CM01 pooled over the years 2018..2025 (per INDICATORS.md, per year)
+    # CM01 pooled over the years 2018..2025 (per docs/indicators.md, per year)
     num = den = 0
     dens = []
     for year in range(2018, 2026):

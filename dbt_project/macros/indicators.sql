@@ -1,19 +1,12 @@
-{#- The indicators that have a contribution model (models/intermediate/indicators/int_contrib_<id>.sql).
-    The single list that int_indicator_contributions unions and that the marts' grid covers:
-    to add an indicator, write int_contrib_<id>.sql (+ .yml) and add its id here. Metadata of all
-    22 indicators lives in seeds/indicator_catalogue.csv. -#}
-{% macro implemented_indicators() -%}
-    {{ return(case_management_indicators() + eligibility_funding_quality_indicators()) }}
-{%- endmacro %}
-
-{#- `'CM01', 'CM05'` for an SQL `in (...)` list. -#}
-{% macro implemented_indicators_sql() -%}
-    {%- for indicator_id in implemented_indicators() -%}
-        '{{ indicator_id }}'{% if not loop.last %}, {% endif %}
+{#- `['CM01', 'CM05']` as `'CM01', 'CM05'` for an SQL `in (...)` list (the lists come from
+    macros/generated_lists.sql). -#}
+{% macro sql_list(values) -%}
+    {%- for value in values -%}
+        '{{ value }}'{% if not loop.last %}, {% endif %}
     {%- endfor -%}
 {%- endmacro %}
 
-{#- INDICATORS.md: case_end = abschluss_datum, or open (infinitely late) when empty. closure_date
+{#- docs/indicators.md: case_end = abschluss_datum, or open (infinitely late) when empty. closure_date
     stays NULL in the models; comparisons go through this so an open case sorts after every date. -#}
 {% macro case_end(closure_date) -%}
     coalesce({{ closure_date }}, date '9999-12-31')

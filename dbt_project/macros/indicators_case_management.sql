@@ -1,8 +1,3 @@
-{#- Case-management indicators (CM*) that have a contribution model; see implemented_indicators(). -#}
-{% macro case_management_indicators() -%}
-    {{ return(['CM01', 'CM02', 'CM03', 'CM04', 'CM05', 'CM06', 'CM07', 'CM08', 'CM09', 'CM10']) }}
-{%- endmacro %}
-
 {#- The codes of the two periods a date falls in, as an SQL list: its year ('2025') and its quarter
     ('2025Q2'), spelt as int_periods spells period codes. `unnest()` it and inner join int_periods
     on period to keep the periods that exist: an equi-join, where a range join of millions of dated

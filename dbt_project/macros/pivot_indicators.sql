@@ -1,48 +1,12 @@
 {#- Wide analyst marts (models/published/pub_mart_<domain>.sql): one column per indicator of a
-    catalogue domain, so a domain's columns follow seeds/indicator_catalogue.csv instead of being
-    listed by hand in each mart and test. The models' enforced contracts pin the resulting shape:
-    a new catalogue row fails the build until its column is declared in the mart's .yml. -#}
-
-{#- The wide column name of an indicator: its id and English name as a snake_case identifier,
-    without parenthesised remarks ('CM01', 'plan coverage' -> cm01_plan_coverage; 'FI01',
-    'funding-to-cost ratio (> 1 = overfinanced)' -> fi01_funding_to_cost_ratio). -#}
-{% macro indicator_column_name(indicator_id, name_en) -%}
-    {%- set without_remarks = modules.re.sub('[(][^)]*[)]', ' ', name_en | lower) -%}
-    {%- set words = modules.re.sub('[^a-z0-9]+', '_', without_remarks) | trim('_') -%}
-    {{- indicator_id | lower ~ '_' ~ words -}}
-{%- endmacro %}
-
-{#- The catalogue's indicators of `domain`, ordered by id, as dicts with indicator_id and
-    column_name. Read from the built seed when the model or test runs; at parse time,
-    and where the seed has not been built yet (`dbt docs generate` or `dbt compile` on a fresh
-    database), the list is empty — a run in that state fails the contract, it does not pass. -#}
-{% macro domain_indicators(domain) -%}
-    {#- ref outside `if execute`, so dbt records the dependency when it parses the caller -#}
-    {%- set catalogue = ref('indicator_catalogue') -%}
-    {%- set indicators = [] -%}
-    {%- if execute and load_relation(catalogue) is not none -%}
-        {%- set query -%}
-            select indicator_id, name_en
-            from {{ catalogue }}
-            where domain = '{{ domain }}'
-            order by indicator_id
-        {%- endset -%}
-        {%- for row in run_query(query).rows -%}
-            {%- do indicators.append({
-                'indicator_id': row[0],
-                'column_name': indicator_column_name(row[0], row[1]),
-            }) -%}
-        {%- endfor -%}
-    {%- elif execute -%}
-        {%- do log('domain_indicators: ' ~ catalogue ~ ' is not built yet; no indicator columns', info=true) -%}
-    {%- endif -%}
-    {{- return(indicators) -}}
-{%- endmacro %}
+    catalogue domain. The columns come from domain_indicators() (macros/generated_lists.sql,
+    generated from seeds/indicator_catalogue.csv by `imw contract --write`), so a domain's columns
+    follow the catalogue instead of being listed by hand in each mart and test. -#}
 
 {#- The SELECT of a wide mart: one row per level, unit_code, period (and period_type) of the
     published long table that has a row of an indicator of `domain`, and one value column per
     catalogue indicator of the domain (NULL where the long table's value is NULL — denominator 0
-    or suppressed — or the indicator is not implemented yet). With `with_suppressed_list`, a
+    or suppressed). With `with_suppressed_list`, a
     column suppressed_indicators lists the ids of the row's suppressed cells. -#}
 {% macro pivot_indicator_values(domain, with_suppressed_list) -%}
     {%- set indicators = domain_indicators(domain) -%}

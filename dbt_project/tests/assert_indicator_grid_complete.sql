@@ -4,7 +4,6 @@
 {{ config(meta={'dagster': {'ref': {'name': 'indicator_values'}}}) }}
 with catalogue as (
     select * from {{ ref('indicator_catalogue') }}
-    where indicator_id in ({{ implemented_indicators_sql() }})
 ),
 
 units as (

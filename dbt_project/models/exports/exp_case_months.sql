@@ -2,7 +2,7 @@
 -- of first contact to the month the case was closed or, while open, the month of its provider's
 -- stand (observed_until of exp_cases). Time-varying variables only; the case's fixed variables
 -- are in exp_cases. A view: it is computed only when an export reads it.
-{% set domains = ['SPRACHE', 'ARBEIT', 'WOHNEN', 'BILDUNG'] %}
+{% set domains = code_list('bereich') %}
 
 with cases as (
     select
@@ -82,28 +82,18 @@ month_outcomes as (
 ),
 
 month_status as (
-    -- status at the last observed day of the month (DOMAIN.md; the newest of touching rows)
+    -- status at the last observed day of the month (macros/status_at.sql)
     select
         months.provider,
         months.case_id,
         months.month_start,
-        arg_max(
-            residence.status_code,
-            {
-                'valid_from': residence.valid_from,
-                'status_code': residence.status_code
-            }
-        ) as status_code
+        {{ status_at('residence') }} as status_code
     from months
     inner join {{ ref('stg_residence_status') }} as residence
         on
             months.provider = residence.provider
             and months.person_id = residence.person_id
-            and least(months.month_end, months.observed_until) >= residence.valid_from
-            and (
-                residence.valid_to is null
-                or least(months.month_end, months.observed_until) <= residence.valid_to
-            )
+            and {{ status_covers('residence', 'least(months.month_end, months.observed_until)') }}
     group by months.provider, months.case_id, months.month_start
 )
 

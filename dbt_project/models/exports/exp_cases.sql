@@ -1,13 +1,10 @@
 -- Case-level base of the evaluator exports (export/evaluator.py): one row per case with
 -- warehouse pseudonyms and exact dates, which the export coarsens, re-pseudonymises per study
 -- and checks for k-anonymity. A view: it is computed only when an export reads it.
-{% set fields = ['SPRACHE', 'BILDUNG', 'ARBEIT', 'WOHNEN', 'GESUNDHEIT', 'FAMILIE', 'TEILHABE',
-                 'AUFENTHALT', 'FINANZEN'] %}
-{% set referrals = ['SPRACHKURS', 'JOBCENTER', 'AGENTUR_FUER_ARBEIT', 'MIGRATIONSBERATUNG',
-                    'JUGENDMIGRATIONSDIENST', 'GESUNDHEITSDIENST', 'SCHULE_KITA', 'SCHULDNERBERATUNG',
-                    'RECHTSBERATUNG', 'SONSTIGE'] %}
-{% set domains = ['SPRACHE', 'ARBEIT', 'WOHNEN', 'BILDUNG'] %}
-{% set language_levels = "['KEINE', 'A1', 'A2', 'B1', 'B2', 'C1', 'C2']" %}
+{% set fields = code_list('handlungsfeld') %}
+{% set referrals = code_list('verweisung') %}
+{% set domains = code_list('bereich') %}
+{% set language_levels = code_list('wert:SPRACHE') %}
 
 with cases as (
     select * from {{ ref('int_cases') }}
@@ -41,25 +38,17 @@ observed as (
 ),
 
 status_at_start as (
-    -- DOMAIN.md: the status row with gueltig_ab <= d and (gueltig_bis empty or >= d); of touching
-    -- or overlapping rows the newest applies, as in int_contact_status
+    -- status at the first contact (macros/status_at.sql)
     select
         cases.provider,
         cases.case_id,
-        arg_max(
-            residence.status_code,
-            {
-                'valid_from': residence.valid_from,
-                'status_code': residence.status_code
-            }
-        ) as status_code
+        {{ status_at('residence') }} as status_code
     from cases
     inner join {{ ref('stg_residence_status') }} as residence
         on
             cases.provider = residence.provider
             and cases.person_id = residence.person_id
-            and cases.first_contact_date >= residence.valid_from
-            and (residence.valid_to is null or cases.first_contact_date <= residence.valid_to)
+            and {{ status_covers('residence', 'cases.first_contact_date') }}
     group by cases.provider, cases.case_id
 ),
 

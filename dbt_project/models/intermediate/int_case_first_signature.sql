@@ -1,4 +1,4 @@
--- "First signature" of a case (INDICATORS.md): the earliest signed_on over all versions of all its
+-- "First signature" of a case (docs/indicators.md): the earliest signed_on over all versions of all its
 -- plans. One row per case; NULL when the case has no plan or only unsigned drafts.
 with cases as (
     select * from {{ ref('int_cases') }}

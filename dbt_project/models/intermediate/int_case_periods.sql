@@ -1,4 +1,4 @@
--- Case × period for every period in which the case is active (INDICATORS.md): first contact on or
+-- Case × period for every period in which the case is active (docs/indicators.md): first contact on or
 -- before P.end and case_end on or after P.start, an open case being infinitely late.
 with cases as (
     select * from {{ ref('int_cases') }}

@@ -1,4 +1,4 @@
--- Cases with the case-end semantics of INDICATORS.md: closure_date stays NULL for an open case,
+-- Cases with the case-end semantics of docs/indicators.md: closure_date stays NULL for an open case,
 -- which means "infinitely late"; compare through the case_end() macro, never through closure_date.
 with cases as (
     select * from {{ ref('stg_cases') }}

@@ -1,7 +1,6 @@
 -- Each contact with its person's residence status at the contact date and whether the date lies
--- outside the person's follow-up accommodation. The one range join on the status history (DOMAIN.md:
--- the aufenthalt row with gueltig_ab <= d and (gueltig_bis empty or >= d); none -> UNBEKANNT) is
--- done here, so the eligibility indicators only count. Kept narrow (4.5M rows at BW scale): the
+-- outside the person's follow-up accommodation. The one range join on the status history
+-- (macros/status_at.sql) is done here, so the eligibility indicators only count. Kept narrow (4.5M rows at BW scale): the
 -- case and the AU dates are in int_contacts and stg_persons.
 with contacts as (
     select * from {{ ref('int_contacts') }}
@@ -63,8 +62,7 @@ matching_status as (
         on
             contacts.provider = status_periods.provider
             and contacts.person_id = status_periods.person_id
-            and contacts.contact_date >= status_periods.valid_from
-            and (status_periods.valid_to is null or contacts.contact_date <= status_periods.valid_to)
+            and {{ status_covers('status_periods', 'contacts.contact_date') }}
     left join persons_with_overlaps
         on
             contacts.provider = persons_with_overlaps.provider
@@ -84,22 +82,13 @@ status_at_contact as (
     from matching_status
     where not has_overlapping_status
     union all
-    -- Otherwise two rows can match: a period ending on the day the next one starts, or an overlap
-    -- the contract forbids but that reached the data. The newer status (latest gueltig_ab) applies;
-    -- on equal gueltig_ab the later gueltig_bis (open = latest), then the greater code, to be stable.
+    -- Otherwise two rows can match; status_at() picks one (macros/status_at.sql).
     select
         provider,
         contact_id,
         any_value(person_id) as person_id,
         any_value(contact_date) as contact_date,
-        arg_max(
-            status_code,
-            {
-                'valid_from': valid_from,
-                'valid_to': coalesce(valid_to, date '9999-12-31'),
-                'status_code': status_code
-            }
-        ) as status_code,
+        {{ status_at('matching_status') }} as status_code,
         count(status_code) as matching_status_rows
     from matching_status
     where has_overlapping_status

@@ -1,5 +1,5 @@
 -- Grant-years (g, Y) of the funding indicators: a grant-year exists only where a proof of use
--- (verwendungsnachweise) exists for grant g and year Y (INDICATORS.md). paid(g, Y) is the sum of
+-- (verwendungsnachweise) exists for grant g and year Y (docs/indicators.md). paid(g, Y) is the sum of
 -- betrag_ausgezahlt_eur of g's paid payout requests with jahr = Y, whatever the payment date, so a
 -- request for last year paid this year counts in last year. Payouts of a year without a proof of
 -- use belong to no grant-year.

@@ -1,5 +1,5 @@
 -- Reporting periods: every calendar year from the first year with data to the year of the newest
--- accepted `stand`, and the four quarters of each of those years (INDICATORS.md "Periods").
+-- accepted `stand`, and the four quarters of each of those years (docs/indicators.md "Periods").
 with first_years as (
     -- Years in which data starts: cases, grants, payout requests, proofs of use, budget.
     select min(year(first_contact_date)) as first_year

@@ -40,11 +40,11 @@ select
     chained.created_on,
     chained.signed_on,
     chained.review_due_on,
-    chained.review_due_on + 14 as review_deadline,
+    chained.review_due_on + {{ var('review_grace_days') }} as review_deadline,
     chained.next_version_created_on,
     case
         when chained.review_due_on is not null
-            then coalesce(chained.next_version_created_on <= chained.review_due_on + 14, false)
+            then coalesce(chained.next_version_created_on <= chained.review_due_on + {{ var('review_grace_days') }}, false)
     end as is_reviewed_on_time,
     cases.case_id is not null as is_case_known,
     cases.closure_date as case_closure_date,

@@ -1,4 +1,4 @@
--- The catalogue's metadata for the indicators that have values (implemented_indicators()).
+-- The catalogue's metadata of every indicator (published as indicator_definitions).
 with catalogue as (
     select * from {{ ref('indicator_catalogue') }}
 )
@@ -20,4 +20,3 @@ select
     base_n_entity,
     suppress_small_cells
 from catalogue
-where indicator_id in ({{ implemented_indicators_sql() }})

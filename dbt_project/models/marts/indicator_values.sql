@@ -1,11 +1,10 @@
--- Indicator values for every implemented indicator, period of its period types and unit of its
+-- Indicator values for every catalogue indicator, period of its period types and unit of its
 -- levels (the full grid: a unit without contributions gets 0 / 0, value NULL, base_n 0).
 -- Unsuppressed: the build database is for operators; published.indicator_values applies
 -- suppression. Higher levels sum numerators and denominators, never average ratios.
 with catalogue as (
     select *
     from {{ ref('indicator_catalogue') }}
-    where indicator_id in ({{ implemented_indicators_sql() }})
 ),
 
 periods as (
@@ -107,5 +106,5 @@ select
     cast(denominator as double) as denominator,
     cast(case when denominator <> 0 then numerator / denominator end as double) as value,
     cast(base_n as bigint) as base_n,
-    coalesce(suppress_small_cells and base_n < 5, false) as suppressed
+    coalesce(suppress_small_cells and base_n < {{ var('cell_minimum') }}, false) as suppressed
 from valued

@@ -207,10 +207,10 @@ select
     cast(contacts as bigint) as contacts,
     cast(case when unit_contacts > 0 then contacts / unit_contacts end as double) as contact_share,
     cast(base_n as bigint) as base_n,
-    base_n < 5 as suppressed,
+    base_n < {{ var('cell_minimum') }} as suppressed,
     cast(topic_group_contacts as bigint) as topic_group_contacts,
     cast(case when unit_contacts > 0 then topic_group_contacts / unit_contacts end as double)
         as topic_group_share,
     cast(topic_group_base_n as bigint) as topic_group_base_n,
-    topic_group_base_n < 5 as topic_group_suppressed
+    topic_group_base_n < {{ var('cell_minimum') }} as topic_group_suppressed
 from counted

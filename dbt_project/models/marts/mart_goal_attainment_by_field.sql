@@ -1,5 +1,5 @@
 -- CM04 (SMART goals) and CM05 (goals met) split by field of action (Handlungsfeld), with the same
--- definitions as the indicators (INDICATORS.md): goals agreed in P, of those with a target date and
+-- definitions as the indicators (docs/indicators.md): goals agreed in P, of those with a target date and
 -- a measurable criterion; goals assessed ERREICHT, TEILWEISE or NICHT_ERREICHT in P, of those
 -- ERREICHT. Full grid of unit x period x field; unsuppressed (operators), the published copy
 -- blanks cells resting on fewer than 5 cases. A goal whose case is unknown (plan missing from the
@@ -166,12 +166,12 @@ select
     cast(case when cm04_goals_agreed > 0 then cm04_goals_smart / cm04_goals_agreed end as double)
         as cm04_smart_share,
     cast(cm04_base_n as bigint) as cm04_base_n,
-    cm04_base_n < 5 as cm04_suppressed,
+    cm04_base_n < {{ var('cell_minimum') }} as cm04_suppressed,
     cast(cm05_goals_assessed as bigint) as cm05_goals_assessed,
     cast(cm05_goals_met as bigint) as cm05_goals_met,
     cast(cm05_goals_partly_met as bigint) as cm05_goals_partly_met,
     cast(case when cm05_goals_assessed > 0 then cm05_goals_met / cm05_goals_assessed end as double)
         as cm05_met_share,
     cast(cm05_base_n as bigint) as cm05_base_n,
-    cm05_base_n < 5 as cm05_suppressed
+    cm05_base_n < {{ var('cell_minimum') }} as cm05_suppressed
 from counted

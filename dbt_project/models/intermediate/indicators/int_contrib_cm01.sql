@@ -26,4 +26,4 @@ left join first_signatures
         and case_periods.case_id = first_signatures.case_id
 where
     case_periods.is_case_management
-    and date_diff('day', case_periods.first_contact_date, case_periods.effective_end) >= 56
+    and date_diff('day', case_periods.first_contact_date, case_periods.effective_end) >= {{ var('plan_within_days') }}

@@ -37,7 +37,7 @@ select
     signed_cases.provider,
     'case' as entity_type,
     signed_cases.case_id as entity_id,
-    case when signed_cases.days_to_signature <= 56 then 1 else 0 end as numerator,
+    case when signed_cases.days_to_signature <= {{ var('plan_within_days') }} then 1 else 0 end as numerator,
     1 as denominator
 from signed_cases
 inner join periods on signed_cases.period = periods.period

@@ -22,7 +22,7 @@ newest_accepted_stand as (
         extract,
         max(stand) as newest_stand
     from deliveries
-    where is_accepted and extract in ({{ provider_extracts_sql() }})
+    where is_accepted and extract in ({{ sql_list(provider_extracts()) }})
     group by provider, extract
 ),
 

@@ -1,9 +1,9 @@
 -- Every indicator's contributions in one long table: one row per indicator, period and contributing
 -- entity. The marts sum numerator and denominator over the providers of a unit and count the
 -- distinct entities of the catalogue's base_n_entity type (see int_indicator_contributions.yml).
--- The list of unioned models is implemented_indicators() (macros/indicators.sql).
+-- One contribution model per catalogue indicator (indicator_ids(), macros/generated_lists.sql).
 {{ config(materialized='view') }}
-{% for indicator_id in implemented_indicators() %}
+{% for indicator_id in indicator_ids() %}
     select
         cast(indicator_id as varchar) as indicator_id,
         cast(period as varchar) as period,
