@@ -278,8 +278,8 @@ def _case_variables() -> list[Variable]:
             "residence status category at case start",
             CATEGORY,
             "c.status_category_at_start",
-            "category of the aufenthalt row valid at the first contact (docs/domain.md; none: UNBEKANNT)"
-            "; as in EL02",
+            "category of the aufenthalt row valid at the first contact (docs/domain.md; "
+            "none: UNBEKANNT); as in EL02",
             codes=STATUS_CATEGORIES,
             indicators=("EL02",),
         ),
@@ -715,7 +715,8 @@ def _case_month_variables() -> list[Variable]:
             "residence status category at the end of the month",
             CATEGORY,
             "m.status_category",
-            "category of the aufenthalt row valid on the month's last observed day (docs/domain.md)",
+            "category of the aufenthalt row valid on the month's last observed day "
+            "(docs/domain.md)",
             codes=STATUS_CATEGORIES,
             indicators=("EL02",),
         ),
