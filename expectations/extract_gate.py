@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,7 +50,17 @@ import polars as pl
 from contract import spec as contract
 from contract.spec import Column, ColumnType, Extract, RuleKind
 from expectations import extract_suites as suites
+from expectations import gx_runtime
 from expectations.extract_suites import FILE, LINE, STAND, STAND_YEAR
+from expectations.gx_runtime import (
+    DATASOURCE,
+    RESULT_FORMAT,
+    RESULT_KEYS_WITH_ROWS,
+    BrokenGateError,
+    check_ran,
+    context,
+    release_batch,
+)
 
 if TYPE_CHECKING:
     import great_expectations as gx
@@ -76,26 +85,10 @@ SUMMARY_SCHEMA: dict[str, pl.DataType] = {
     "element_count": pl.Int64(),
     "unexpected_count": pl.Int64(),
 }
-RESULT_FORMAT: dict[str, Any] = {
-    "result_format": "COMPLETE",
-    "return_unexpected_index_query": False,
-}
-DATASOURCE = "extract_gate"
 _ID_HASH_SEED = 20_260_331
 _OPEN_END = dt.date(9999, 12, 31)
 _ROW = "_gate_row"
-_RESULT_KEYS_WITH_ROWS = (
-    "unexpected_list",
-    "unexpected_index_list",
-    "partial_unexpected_index_list",
-    "unexpected_index_query",
-    "unexpected_rows",
-)
 _RESULT_KEYS_WITH_VALUES = ("partial_unexpected_list", "partial_unexpected_counts")
-
-
-class BrokenGateError(RuntimeError):
-    """The gate could not check what the contract asks: no verdict may be drawn from this run."""
 
 
 @dataclass(frozen=True)
@@ -124,39 +117,6 @@ class GateResult:
         return self.errors.select(FILE, LINE).unique().sort(FILE, LINE)
 
 
-# --------------------------------------------------------------------------------------------
-# GX context, cached per process
-# --------------------------------------------------------------------------------------------
-def _new_context() -> gx.data_context.EphemeralDataContext:
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import (
-        DataContextConfig,
-        InMemoryStoreBackendDefaults,
-        ProgressBarsConfig,
-    )
-
-    config = DataContextConfig(
-        store_backend_defaults=InMemoryStoreBackendDefaults(),
-        analytics_enabled=False,
-        progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
-    )
-    return gx.get_context(mode="ephemeral", project_config=config)
-
-
-@functools.cache
-def _context() -> gx.data_context.EphemeralDataContext:
-    from great_expectations.execution_engine import pandas_execution_engine
-
-    # GX fingerprints every pandas batch under 1 GB (md5 over pandas' hash of every cell), and
-    # Batch.validate loads the batch twice: 40 % of the gate's time at 4.5 M rows, for a batch
-    # marker nothing reads. Switched off by GX's own threshold (absent name: merely slower).
-    if hasattr(pandas_execution_engine, "HASH_THRESHOLD"):
-        pandas_execution_engine.HASH_THRESHOLD = 0
-    context = _new_context()
-    context.data_sources.add_pandas(DATASOURCE)
-    return context
-
-
 @dataclass(frozen=True)
 class _Gate:
     extract: Extract
@@ -167,9 +127,9 @@ class _Gate:
 @functools.cache
 def _gate(extract_name: str) -> _Gate:
     extract = contract.EXTRACTS[extract_name]
-    context = _context()
-    suite = context.suites.add_or_update(suites.build_suite(extract))
-    datasource = context.data_sources.get(DATASOURCE)
+    ctx = context()
+    suite = ctx.suites.add_or_update(suites.build_suite(extract))
+    datasource = ctx.data_sources.get(DATASOURCE)
     if extract.name in datasource.get_asset_names():
         datasource.delete_asset(extract.name)
     asset = datasource.add_dataframe_asset(extract.name)
@@ -208,24 +168,12 @@ def validate_extract(
         batch = gate.batch_definition.get_batch(batch_parameters={"dataframe": dataframe})
         result = batch.validate(gate.suite, result_format=RESULT_FORMAT)
     finally:
-        _release_batch()
-    _check_ran(result, gate.suite)
+        release_batch()
+    check_ran(result, gate.suite)
     errors = _errors(result, frame, extract)
     summary = _summary(result, gate.suite)
     _strip_for_docs(result, extract)
     return GateResult(extract.name, frame.height, errors, summary, result)
-
-
-def _release_batch() -> None:
-    """Let go of the frame. GX's datasource keeps one execution engine, which holds the last
-    pandas frame of every asset and every metric computed on it (boolean masks over all rows)
-    until the next run: a build would keep a pandas copy of all 12 extracts alive."""
-    engine = _context().data_sources.get(DATASOURCE).get_execution_engine()
-    engine.batch_manager.batch_data_cache.clear()
-    engine.batch_manager.reset_batch_cache()
-    metric_cache = getattr(engine, "_metric_cache", None)
-    if metric_cache is not None:
-        metric_cache.clear()
 
 
 def _require_columns(frame: pl.DataFrame, extract: Extract) -> None:
@@ -392,59 +340,6 @@ def _to_pandas(checked: pl.DataFrame, extract: Extract) -> Any:
 # --------------------------------------------------------------------------------------------
 # Reading GX's result
 # --------------------------------------------------------------------------------------------
-def _check_ran(result: ExpectationSuiteValidationResult, suite: gx.ExpectationSuite) -> None:
-    """Raise unless every expectation of the suite ran and returned row positions."""
-    expected = {e.id for e in suite.expectations}
-    seen = {r.expectation_config.id for r in result.results}
-    if seen != expected or len(result.results) != len(expected):
-        raise BrokenGateError(
-            f"{suite.name}: {len(result.results)} results for {len(expected)} expectations"
-        )
-    for r in result.results:
-        raised = _raised(r.exception_info)
-        if raised is not None:
-            raise BrokenGateError(f"{_describe(r)} raised: {raised}")
-        count = r.result.get("unexpected_count")
-        rows = r.result.get("unexpected_index_list")
-        if r.success is None or count is None or rows is None or len(rows) != count:
-            raise BrokenGateError(f"{_describe(r)} returned no usable result")
-
-
-def _raised(info: Any) -> str | None:
-    """The exception message if the expectation raised, else None (both GX shapes)."""
-    if not info:
-        return None
-    if not isinstance(info, Mapping):
-        return f"unreadable exception_info {info!r}"
-    if "raised_exception" in info:
-        if info["raised_exception"]:
-            return str(info.get("exception_message") or "unknown error")
-        return None
-    messages = []
-    for metric, detail in info.items():
-        if not isinstance(detail, Mapping) or "raised_exception" not in detail:
-            return f"unreadable exception_info for {metric}"
-        if detail["raised_exception"]:
-            messages.append(str(detail.get("exception_message") or "unknown error"))
-    return "; ".join(messages) or None
-
-
-def _describe(r: ExpectationValidationResult) -> str:
-    config = r.expectation_config
-    meta = config.meta or {}
-    return (
-        f"expectation {config.type} (rule {meta.get('rule')!r}, column {meta.get('column')!r},"
-        f" {_domain(config.kwargs)})"
-    )
-
-
-def _domain(kwargs: Mapping[str, Any]) -> str:
-    for key in ("column", "column_list"):
-        if key in kwargs:
-            return f"{key}={kwargs[key]}"
-    return f"column_A={kwargs.get('column_A')}, column_B={kwargs.get('column_B')}"
-
-
 def _errors(
     result: ExpectationSuiteValidationResult, frame: pl.DataFrame, extract: Extract
 ) -> pl.DataFrame:
@@ -480,7 +375,7 @@ def _check_duplicates(
     """Every row GX calls a duplicate must have a twin among them on the clear values."""
     key = r.expectation_config.kwargs["column_list"]
     if not frame.select(key)[rows].is_duplicated().all():
-        raise BrokenGateError(f"{_describe(r)}: id hash collision, uniqueness undecided")
+        raise BrokenGateError(f"{gx_runtime.describe(r)}: id hash collision, uniqueness undecided")
 
 
 def _summary(result: ExpectationSuiteValidationResult, suite: gx.ExpectationSuite) -> pl.DataFrame:
@@ -516,7 +411,7 @@ def _strip_for_docs(result: ExpectationSuiteValidationResult, extract: Extract) 
         c.raw_name for c in extract.columns if c.type not in (ColumnType.ID, ColumnType.TEXT)
     } | {STAND, STAND_YEAR}
     for r in result.results:
-        for key in _RESULT_KEYS_WITH_ROWS:
+        for key in RESULT_KEYS_WITH_ROWS:
             r.result.pop(key, None)
         kwargs = r.expectation_config.kwargs
         domain = [kwargs[k] for k in ("column", "column_A", "column_B") if k in kwargs]
@@ -535,56 +430,12 @@ def write_data_docs(
     *,
     run_name: str = "extract_gate",
 ) -> Path:
-    """Write GX Data Docs of these gate runs to `folder` and return its `index.html`.
-
-    The folder is replaced as a whole (built beside it, then swapped), so it always shows
-    exactly these runs. A non-empty folder that is not a Data Docs site is refused rather than
-    deleted. The pages hold counts and offending codes, numbers and dates, never ids or free text
-    (see `GateResult.validation`).
-    """
-    from great_expectations.core.run_identifier import RunIdentifier
-    from great_expectations.data_context.types.resource_identifiers import (
-        ExpectationSuiteIdentifier,
-        ValidationResultIdentifier,
+    """Data Docs of these gate runs in `folder` (gx_runtime.write_data_docs). The pages hold
+    counts and offending codes, numbers and dates, never ids or free text (see
+    `GateResult.validation`)."""
+    return gx_runtime.write_data_docs(
+        ((suites.build_suite(r.extract), r.validation, r.extract) for r in results),
+        folder,
+        site_name="extract_gate",
+        run_name=run_name,
     )
-
-    folder = Path(folder)
-    if folder.exists() and any(folder.iterdir()) and not (folder / "index.html").exists():
-        raise ValueError(f"{folder} is not empty and holds no Data Docs; refusing to replace it")
-    building = folder.with_name(f".{folder.name}.building")
-    shutil.rmtree(building, ignore_errors=True)
-    building.parent.mkdir(parents=True, exist_ok=True)
-
-    # A fresh context per call: its stores hold only this run, so the site shows only this run.
-    context = _new_context()
-    context.add_data_docs_site(
-        "extract_gate",
-        {
-            "class_name": "SiteBuilder",
-            "store_backend": {
-                "class_name": "TupleFilesystemStoreBackend",
-                "base_directory": str(building),
-            },
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-        },
-    )
-    run_id = RunIdentifier(run_name=run_name, run_time=dt.datetime.now(dt.UTC))
-    for gate_result in results:
-        suite = context.suites.add_or_update(suites.build_suite(gate_result.extract))
-        validation = gate_result.validation
-        validation.meta["run_id"] = run_id
-        key = ValidationResultIdentifier(
-            expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite.name),
-            run_id=run_id,
-            batch_identifier=gate_result.extract,
-        )
-        context.validation_results_store.set(key, validation)
-    context.build_data_docs(site_names=["extract_gate"])
-
-    retired = folder.with_name(f".{folder.name}.old")
-    shutil.rmtree(retired, ignore_errors=True)
-    if folder.exists():
-        folder.rename(retired)
-    building.rename(folder)
-    shutil.rmtree(retired, ignore_errors=True)
-    return folder / "index.html"

@@ -25,7 +25,7 @@ How the rules reach GX, and why:
 - Roll-ups follow docs/indicators.md's AGS hierarchy (RB = first 3 digits, Kreis = first 5, Land
   `08`), not the model's own unit mapping, so a wrong mapping cannot hide itself.
 - An expectation that raised is a broken gate (`BrokenGateError`), never a pass and never a data
-  failure (`extract_gate._check_ran`, both shapes of GX's exception info).
+  failure (`gx_runtime.check_ran`, both shapes of GX's exception info).
 
 Marts hold no personal data (counts, sums, codes of units), so findings carry whole sample rows
 and Data Docs keep GX's partial value lists; row positions are dropped from the stored results.
@@ -33,9 +33,7 @@ and Data Docs keep GX's partial value lists; row positions are dropped from the 
 
 from __future__ import annotations
 
-import datetime as dt
 import html
-import shutil
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -45,15 +43,15 @@ from typing import TYPE_CHECKING, Any, TypedDict
 import duckdb
 import polars as pl
 
-from expectations.extract_gate import (
-    _RESULT_KEYS_WITH_ROWS,
+from expectations import gx_runtime
+from expectations.gx_runtime import (
     DATASOURCE,
     RESULT_FORMAT,
+    RESULT_KEYS_WITH_ROWS,
     BrokenGateError,
-    _check_ran,
-    _context,
-    _new_context,
-    _release_batch,
+    check_ran,
+    context,
+    release_batch,
 )
 
 if TYPE_CHECKING:
@@ -332,7 +330,7 @@ def check_marts(
             (warnings if finding["severity"] == WARNING else errors).append(finding)
         summary += _summary_rows(check, result)
         for r in result.results:
-            for key in _RESULT_KEYS_WITH_ROWS:
+            for key in RESULT_KEYS_WITH_ROWS:
                 r.result.pop(key, None)
         validations[check.name] = result
         suites[check.name] = suite
@@ -951,7 +949,7 @@ def _wide_mart_expectations(
 def _batch_definition(name: str) -> BatchDefinition:
     """The check's batch definition in the extract gate's context (looked up, not cached here:
     that context may be replaced)."""
-    datasource = _context().data_sources.get(DATASOURCE)
+    datasource = context().data_sources.get(DATASOURCE)
     asset_name = f"{PREFIX}.{name}"
     if asset_name in datasource.get_asset_names():
         return datasource.get_asset(asset_name).get_batch_definition(name)
@@ -969,14 +967,14 @@ def _validate(check: _Check) -> tuple[gx.ExpectationSuite, ExpectationSuiteValid
     )
     if len(suite.expectations) != len(check.expectations):
         raise BrokenGateError(f"{check.name}: GX dropped expectations of the generated suite")
-    suite = _context().suites.add_or_update(suite)
+    suite = context().suites.add_or_update(suite)
     dataframe = _to_pandas(check.frame, _columns_read(check.expectations))
     try:
         batch = _batch_definition(check.name).get_batch(batch_parameters={"dataframe": dataframe})
         result = batch.validate(suite, result_format=RESULT_FORMAT)
     finally:
-        _release_batch()
-    _check_ran(result, suite)
+        release_batch()
+    check_ran(result, suite)
     return suite, result
 
 
@@ -1076,62 +1074,4 @@ def write_mart_data_docs(
     validations = [
         (result.suites[name], validation, name) for name, validation in result.validations.items()
     ]
-    return _write_validation_docs(validations, folder, site_name=PREFIX, run_name=run_name)
-
-
-def _write_validation_docs(
-    validations: Iterable[tuple[gx.ExpectationSuite, ExpectationSuiteValidationResult, str]],
-    folder: str | Path,
-    *,
-    site_name: str,
-    run_name: str,
-) -> Path:
-    """Data Docs of (suite, validation result, batch id) triples; the extract gate's
-    `write_data_docs` does the same for its own results (see the module's report to the lead:
-    one shared function belongs in `extract_gate`)."""
-    import great_expectations as gx
-    from great_expectations.core.run_identifier import RunIdentifier
-    from great_expectations.data_context.types.resource_identifiers import (
-        ExpectationSuiteIdentifier,
-        ValidationResultIdentifier,
-    )
-
-    folder = Path(folder)
-    if folder.exists() and any(folder.iterdir()) and not (folder / "index.html").exists():
-        raise ValueError(f"{folder} is not empty and holds no Data Docs; refusing to replace it")
-    building = folder.with_name(f".{folder.name}.building")
-    shutil.rmtree(building, ignore_errors=True)
-    building.parent.mkdir(parents=True, exist_ok=True)
-
-    context = _new_context()
-    context.add_data_docs_site(
-        site_name,
-        {
-            "class_name": "SiteBuilder",
-            "store_backend": {
-                "class_name": "TupleFilesystemStoreBackend",
-                "base_directory": str(building),
-            },
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-        },
-    )
-    run_id = RunIdentifier(run_name=run_name, run_time=dt.datetime.now(dt.UTC))
-    for suite, validation, batch_id in validations:
-        copy = gx.ExpectationSuite(**suite.to_json_dict())
-        copy = context.suites.add_or_update(copy)
-        validation.meta["run_id"] = run_id
-        key = ValidationResultIdentifier(
-            expectation_suite_identifier=ExpectationSuiteIdentifier(name=copy.name),
-            run_id=run_id,
-            batch_identifier=batch_id,
-        )
-        context.validation_results_store.set(key, validation)
-    context.build_data_docs(site_names=[site_name])
-
-    retired = folder.with_name(f".{folder.name}.old")
-    shutil.rmtree(retired, ignore_errors=True)
-    if folder.exists():
-        folder.rename(retired)
-    building.rename(folder)
-    shutil.rmtree(retired, ignore_errors=True)
-    return folder / "index.html"
+    return gx_runtime.write_data_docs(validations, folder, site_name=PREFIX, run_name=run_name)

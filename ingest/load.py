@@ -28,7 +28,8 @@ import polars as pl
 
 from contract.spec import EXTRACTS, MAX_BAD_ROW_SHARE, ColumnType, Extract
 from core.files import sha256_of
-from expectations.extract_gate import GateResult, validate_extract
+from expectations import extract_gate
+from expectations.extract_gate import GateResult
 from ingest import pseudonymise, raw
 from ingest.readers import (
     FileName,
@@ -407,7 +408,7 @@ def _gate_errors(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, ex: Extrac
     would only repeat the type error the clerk gets anyway.
     """
     stands = {f.delivery.delivery_id: f.delivery.name.stand for f in files}
-    gate = validate_extract(frame, ex, stand_by_file=stands)
+    gate = extract_gate.validate_extract(frame, ex, stand_by_file=stands)
     result.gate_results.append(gate)
     type_errors = pl.concat([_type_errors(f) for f in files], how="vertical")
     gate_errors = gate.errors.select(list(ERROR_COLUMNS)).cast(ERROR_COLUMNS)

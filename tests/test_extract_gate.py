@@ -19,9 +19,10 @@ import pytest
 
 from contract import spec as contract
 from contract.spec import EXTRACTS, ColumnType, RuleKind
-from expectations import extract_gate, extract_suites
-from expectations.extract_gate import BrokenGateError, GateResult, validate_extract
+from expectations import extract_gate, extract_suites, gx_runtime
+from expectations.extract_gate import GateResult, validate_extract
 from expectations.extract_suites import FILE, LINE, STAND, STAND_YEAR, build_suite
+from expectations.gx_runtime import BrokenGateError
 from ingest.readers import RawTable, parse_columns
 
 STAND_DATE = dt.date(2026, 3, 31)
@@ -672,9 +673,9 @@ def fresh_gates():
 
 @pytest.fixture
 def fresh_context(fresh_gates):
-    extract_gate._context.cache_clear()
+    gx_runtime.context.cache_clear()
     yield
-    extract_gate._context.cache_clear()
+    gx_runtime.context.cache_clear()
 
 
 def test_expectation_that_raises_is_a_broken_gate(monkeypatch, fresh_gates):
@@ -719,7 +720,7 @@ def test_hash_collision_is_a_broken_gate(monkeypatch):
     ],
 )
 def test_both_shapes_of_gx_exception_info(info, raised):
-    assert extract_gate._raised(info) == raised
+    assert gx_runtime.raised_message(info) == raised
 
 
 # --------------------------------------------------------------------------------------------
@@ -809,4 +810,4 @@ def test_runs_are_independent_and_release_the_pandas_frame(monkeypatch):
 
 def test_gate_is_cached_per_extract():
     assert extract_gate._gate("stellen") is extract_gate._gate("stellen")
-    assert extract_gate._context() is extract_gate._context()
+    assert gx_runtime.context() is gx_runtime.context()

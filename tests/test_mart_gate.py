@@ -19,7 +19,7 @@ import duckdb
 import pytest
 
 from expectations import mart_gate
-from expectations.extract_gate import BrokenGateError
+from expectations.gx_runtime import BrokenGateError
 from expectations.mart_gate import RULES, MartGateResult, check_marts, write_mart_data_docs
 
 CATALOGUE = [

@@ -1,0 +1,203 @@
+"""The Great Expectations runtime both gates share: one ephemeral context per process (in-memory
+stores, no analytics, no progress bars), releasing a validated frame, telling a broken gate (an
+expectation that raised or returned nothing usable) from a data failure, and the one Data Docs
+writer.
+
+GX 1.x validates pandas frames here (its SQL datasources cannot read DuckDB; see the README), so
+each gate turns its polars frame into pandas and validates a whole-dataframe batch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import shutil
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import great_expectations as gx
+    from great_expectations.core import (
+        ExpectationSuiteValidationResult,
+        ExpectationValidationResult,
+    )
+
+RESULT_FORMAT: dict[str, Any] = {
+    "result_format": "COMPLETE",
+    "return_unexpected_index_query": False,
+}
+DATASOURCE = "gates"
+RESULT_KEYS_WITH_ROWS = (
+    "unexpected_list",
+    "unexpected_index_list",
+    "partial_unexpected_index_list",
+    "unexpected_index_query",
+    "unexpected_rows",
+)
+"""Keys of an expectation result that hold row positions or whole rows: stripped before a result
+is kept for Data Docs."""
+
+
+class BrokenGateError(RuntimeError):
+    """The gate could not check what it must: no verdict may be drawn from this run."""
+
+
+def new_context() -> gx.data_context.EphemeralDataContext:
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(),
+        analytics_enabled=False,
+        progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
+    )
+    return gx.get_context(mode="ephemeral", project_config=config)
+
+
+@functools.cache
+def context() -> gx.data_context.EphemeralDataContext:
+    from great_expectations.execution_engine import pandas_execution_engine
+
+    # GX fingerprints every pandas batch under 1 GB (md5 over pandas' hash of every cell), and
+    # Batch.validate loads the batch twice: 40 % of the gate's time at 4.5 M rows, for a batch
+    # marker nothing reads. Switched off by GX's own threshold (absent name: merely slower).
+    if hasattr(pandas_execution_engine, "HASH_THRESHOLD"):
+        pandas_execution_engine.HASH_THRESHOLD = 0
+    ctx = new_context()
+    ctx.data_sources.add_pandas(DATASOURCE)
+    return ctx
+
+
+def release_batch() -> None:
+    """Let go of the frame. GX's datasource keeps one execution engine, which holds the last
+    pandas frame of every asset and every metric computed on it (boolean masks over all rows)
+    until the next run: a build would keep a pandas copy of all 12 extracts alive."""
+    engine = context().data_sources.get(DATASOURCE).get_execution_engine()
+    engine.batch_manager.batch_data_cache.clear()
+    engine.batch_manager.reset_batch_cache()
+    metric_cache = getattr(engine, "_metric_cache", None)
+    if metric_cache is not None:
+        metric_cache.clear()
+
+
+def check_ran(result: ExpectationSuiteValidationResult, suite: gx.ExpectationSuite) -> None:
+    """Raise unless every expectation of the suite ran and returned row positions."""
+    expected = {e.id for e in suite.expectations}
+    seen = {r.expectation_config.id for r in result.results}
+    if seen != expected or len(result.results) != len(expected):
+        raise BrokenGateError(
+            f"{suite.name}: {len(result.results)} results for {len(expected)} expectations"
+        )
+    for r in result.results:
+        raised = raised_message(r.exception_info)
+        if raised is not None:
+            raise BrokenGateError(f"{describe(r)} raised: {raised}")
+        count = r.result.get("unexpected_count")
+        rows = r.result.get("unexpected_index_list")
+        if r.success is None or count is None or rows is None or len(rows) != count:
+            raise BrokenGateError(f"{describe(r)} returned no usable result")
+
+
+def raised_message(info: Any) -> str | None:
+    """The exception message if the expectation raised, else None (both GX shapes)."""
+    if not info:
+        return None
+    if not isinstance(info, Mapping):
+        return f"unreadable exception_info {info!r}"
+    if "raised_exception" in info:
+        if info["raised_exception"]:
+            return str(info.get("exception_message") or "unknown error")
+        return None
+    messages = []
+    for metric, detail in info.items():
+        if not isinstance(detail, Mapping) or "raised_exception" not in detail:
+            return f"unreadable exception_info for {metric}"
+        if detail["raised_exception"]:
+            messages.append(str(detail.get("exception_message") or "unknown error"))
+    return "; ".join(messages) or None
+
+
+def describe(r: ExpectationValidationResult) -> str:
+    config = r.expectation_config
+    meta = config.meta or {}
+    return (
+        f"expectation {config.type} (rule {meta.get('rule')!r}, column {meta.get('column')!r},"
+        f" {_domain(config.kwargs)})"
+    )
+
+
+def _domain(kwargs: Mapping[str, Any]) -> str:
+    for key in ("column", "column_list"):
+        if key in kwargs:
+            return f"{key}={kwargs[key]}"
+    return f"column_A={kwargs.get('column_A')}, column_B={kwargs.get('column_B')}"
+
+
+# --------------------------------------------------------------------------------------------
+# Data Docs
+# --------------------------------------------------------------------------------------------
+def write_data_docs(
+    validations: Iterable[tuple[gx.ExpectationSuite, ExpectationSuiteValidationResult, str]],
+    folder: str | Path,
+    *,
+    site_name: str,
+    run_name: str,
+) -> Path:
+    """Write GX Data Docs of (suite, validation result, batch id) triples to `folder` and return
+    its `index.html`.
+
+    The folder is replaced as a whole (built beside it, then swapped), so it always shows exactly
+    these runs. A non-empty folder that is not a Data Docs site is refused rather than deleted.
+    The results must already be stripped of row positions and of id values.
+    """
+    import great_expectations as gx
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
+
+    folder = Path(folder)
+    if folder.exists() and any(folder.iterdir()) and not (folder / "index.html").exists():
+        raise ValueError(f"{folder} is not empty and holds no Data Docs; refusing to replace it")
+    building = folder.with_name(f".{folder.name}.building")
+    shutil.rmtree(building, ignore_errors=True)
+    building.parent.mkdir(parents=True, exist_ok=True)
+
+    # A fresh context per call: its stores hold only this run, so the site shows only this run.
+    ctx = new_context()
+    ctx.add_data_docs_site(
+        site_name,
+        {
+            "class_name": "SiteBuilder",
+            "store_backend": {
+                "class_name": "TupleFilesystemStoreBackend",
+                "base_directory": str(building),
+            },
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        },
+    )
+    run_id = RunIdentifier(run_name=run_name, run_time=dt.datetime.now(dt.UTC))
+    for suite, validation, batch_id in validations:
+        copy = ctx.suites.add_or_update(gx.ExpectationSuite(**suite.to_json_dict()))
+        validation.meta["run_id"] = run_id
+        key = ValidationResultIdentifier(
+            expectation_suite_identifier=ExpectationSuiteIdentifier(name=copy.name),
+            run_id=run_id,
+            batch_identifier=batch_id,
+        )
+        ctx.validation_results_store.set(key, validation)
+    ctx.build_data_docs(site_names=[site_name])
+
+    retired = folder.with_name(f".{folder.name}.old")
+    shutil.rmtree(retired, ignore_errors=True)
+    if folder.exists():
+        folder.rename(retired)
+    building.rename(folder)
+    shutil.rmtree(retired, ignore_errors=True)
+    return folder / "index.html"
