@@ -633,6 +633,8 @@ def ingest_landing(
         # (DuckDB's default threshold is 16 MB of WAL) cost a third of the ingest time at BW scale.
         con.execute("SET checkpoint_threshold = '1GB'")
         raw.ensure_schema(con)
+        if not precheck:
+            pseudonymise.check_key(con, key)
         pseudonymise.install(con, key)
         rec = _Recorder(con, folders, result.started_at)
         paths = files if files is not None else landing_files(folders.landing)
@@ -650,5 +652,34 @@ def ingest_landing(
             mine = [d for d in pending if d.name.extract == name]
             if mine:
                 result.verdicts += _load_extract(con, rec, EXTRACTS[name], mine, result, unchecked)
+        result.shrunk = _shrunk(con, [v.delivery_id for v in result.by_verdict(ACCEPTED)])
         con.execute("CHECKPOINT")
+    if files is None:
+        result.ignored = ignored_entries(folders.landing)
     return result
+
+
+SHRINK_WARNING_SHARE = 0.5
+"""A snapshot with fewer than this share of the previous snapshot's rows (or none) is named in
+the reports: a header-only or truncated export would otherwise empty a provider silently."""
+
+
+def _shrunk(con: duckdb.DuckDBPyConnection, delivery_ids: list[int]) -> list[Shrinkage]:
+    if not delivery_ids:
+        return []
+    rows = con.execute(
+        """
+        SELECT provider, extract, file_name, row_count, previous_rows, previous_file
+        FROM (
+            SELECT batch_id, provider, extract, file_name, row_count,
+                   lag(row_count) OVER w AS previous_rows, lag(file_name) OVER w AS previous_file
+            FROM raw.load_batches
+            WINDOW w AS (PARTITION BY provider, extract ORDER BY stand, batch_id)
+        )
+        WHERE batch_id IN (SELECT unnest(?::BIGINT[])) AND previous_rows > 0
+          AND (row_count = 0 OR row_count < previous_rows * ?)
+        ORDER BY provider, extract, file_name
+        """,
+        [delivery_ids, SHRINK_WARNING_SHARE],
+    ).fetchall()
+    return [Shrinkage(*row) for row in rows]
