@@ -45,7 +45,7 @@ from ingest.readers import parse_file_name
 
 BENCH_DIR = PROJECT_ROOT / "bench"
 CACHE_DIR = BENCH_DIR / ".cache"
-BENCH_KEY = "bench-key"
+BENCH_KEY = "bench-key-not-secret-0123"
 SAMPLE_INTERVAL_S = 0.2
 
 

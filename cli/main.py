@@ -12,10 +12,12 @@ imw contract --write | --check                regenerate / verify files derived 
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import shutil
 import socket
 import sys
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, redirect_stdout
 from datetime import UTC, date, datetime
@@ -49,6 +51,25 @@ def run_build(settings: Settings, trigger: str = "cli") -> bool:
     The run goes into the warehouse's Dagster instance (`settings.dagster_home`), so it shows in
     the UI's run history; its record goes to `logs/builds.jsonl` and the operator report.
     """
+    from reports.build_guard import home_lock, new_marker, reconcile_dead_builds, write_marker
+
+    settings.ensure_dirs()
+    started = datetime.now(UTC)
+    log_path = settings.logs_dir / f"build_{started:%Y%m%dT%H%M%S}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    run_id = str(uuid.uuid4())
+    marker = new_marker(run_id, trigger, log_path)
+    # Raises BuildRunning at once when another build holds the home (the caller says so).
+    with home_lock(settings, marker):
+        for dead in reconcile_dead_builds(settings):
+            print(f"recorded as FAILED ({dead.describe()}): its process died", file=sys.stderr)
+        write_marker(settings, marker)
+        return _run_locked(settings, trigger, started, log_path, run_id)
+
+
+def _run_locked(
+    settings: Settings, trigger: str, started: datetime, log_path: Path, run_id: str
+) -> bool:
     import dagster as dg
 
     from orchestration.automation import active_runs
@@ -56,10 +77,6 @@ def run_build(settings: Settings, trigger: str = "cli") -> bool:
     from orchestration.resources import WarehouseResource
     from reports.build_record import failed_before_run, record_from_run, save_record
 
-    settings.ensure_dirs()
-    started = datetime.now(UTC)
-    log_path = settings.logs_dir / f"build_{started:%Y%m%dT%H%M%S}.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
     try:
         # dbt's event stream goes to the build log; the console gets warnings and the summary.
         with (
@@ -75,6 +92,7 @@ def run_build(settings: Settings, trigger: str = "cli") -> bool:
             job = defs.resolve_job_def(NIGHTLY_BUILD)
             result = job.execute_in_process(
                 instance=instance,
+                run_id=run_id,
                 raise_on_error=False,
                 tags={
                     "imw/trigger": trigger,
@@ -85,7 +103,7 @@ def run_build(settings: Settings, trigger: str = "cli") -> bool:
             )
             record = record_from_run(instance, result.run_id, log_path, started)
     except Exception as err:
-        record = failed_before_run(started, f"{type(err).__name__}: {err}", log_path)
+        record = failed_before_run(started, f"{type(err).__name__}: {err}", log_path, run_id)
         save_record(settings, record)
         raise
     save_record(settings, record)
@@ -128,17 +146,86 @@ def print_build_summary(settings: Settings, since: datetime) -> None:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    from ingest.pseudonymise import KeyMismatchError
+    from reports.build_guard import BuildRunning
+
     settings = Settings.from_env(home=args.home, landing=args.landing)
     try:
-        pseudonym_key()
-    except MissingKeyError as err:
+        key = pseudonym_key()
+        verify_warehouse_key(settings, key)
+    except (MissingKeyError, KeyMismatchError) as err:
         print(f"imw build: {err}", file=sys.stderr)
         return EXIT_USAGE
     started = datetime.now(UTC)
-    ok = run_build(settings)
+    try:
+        ok = run_build(settings)
+    except BuildRunning as err:
+        print(f"imw build: {err}", file=sys.stderr)
+        return EXIT_FAILED
+    except Exception as err:
+        if not disk_full(err):
+            raise
+        print(
+            "imw build: FAILED — the disk is full (no space left to write). Nothing new was "
+            "published; the last good published database stays in place. Free space under "
+            f"{settings.home} and run the build again.",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
     if settings.build_db.exists():
         print_build_summary(settings, started)
     return EXIT_OK if ok else EXIT_FAILED
+
+
+def disk_full(err: BaseException) -> bool:
+    """Whether an error (or one it was raised from) says the disk is full: OSError ENOSPC or
+    EDQUOT, or SQLite's (Dagster's run storage) and DuckDB's wording of the same."""
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        text = str(current)
+        if "disk is full" in text or "No space left on device" in text:
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def verify_warehouse_key(settings: Settings, key: bytes) -> None:
+    """Refuse a key the build database was not pseudonymised with (exit 2 before any work).
+
+    The ingest checks again inside the build, for runs the daemon starts.
+    """
+    import duckdb
+
+    from ingest.pseudonymise import KeyMismatchError, fingerprint
+
+    if not settings.build_db.exists():
+        return
+    try:
+        con = duckdb.connect(str(settings.build_db), read_only=True)
+    except duckdb.IOException:
+        return  # a running build holds it; the lock check says so next
+    with con:
+        tables = con.execute(
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_schema = 'raw' AND table_name = 'warehouse_key'"
+        ).fetchone()[0]
+        known = (
+            con.execute(
+                "SELECT fingerprint FROM raw.warehouse_key ORDER BY recorded_at DESC LIMIT 1"
+            ).fetchone()
+            if tables
+            else None
+        )
+    if known is not None and known[0] != fingerprint(key):
+        raise KeyMismatchError(
+            f"{KEY_ENV} is not the key this warehouse was built with (fingerprints differ). Use "
+            "the original key; to change it on purpose run `imw rekey --confirm` with the new "
+            "key (see README, Data protection)."
+        )
 
 
 def cmd_generate(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ English name used inside the warehouse from the staging layer on.
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import re
 from dataclasses import dataclass, field
@@ -22,8 +23,25 @@ ID_MAX_LENGTH = 64
 MIN_BIRTH_YEAR = 1900
 MAX_BAD_ROW_SHARE = 0.05
 
+# Limits on what a delivered file may be: beyond them the file is rejected whole before it is
+# parsed, so no single file can exhaust the build's memory or stop it (see the contract doc).
+PROGRAMME_START = dt.date(2017, 1, 1)
+"""A `stand` before the programme began is a typo."""
+STAND_TOLERANCE_DAYS = 1
+"""A `stand` may be at most this many days after the day the file arrives (time zones)."""
+CSV_MAX_HEADER_CHARS = 65_536
+CSV_MAX_SURPLUS_FIELDS = 100
+"""Rows with up to this many fields more than the header are row errors; more: file rejected."""
+XLSX_MAX_CELLS = 10_000_000
+"""Rows × columns of the first sheet, as declared (`<dimension>`) and as used by its cells."""
+XLSX_MAX_INFLATED_BYTES = 256 * 1024 * 1024
+"""Uncompressed size of the whole workbook (every part of the ZIP container)."""
+ECHO_MAX_CHARS = 80
+"""Longest delivered value quoted in a report; longer ones are cut and end in "…"."""
+
 FILE_NAME_PATTERN = re.compile(
-    r"^(?P<extract>[a-z]+)_(?P<provider>08\d{3}(?:\d{3})?|08)_(?P<stand>\d{4}-\d{2}-\d{2})"
+    r"^(?P<extract>[a-z]+)_(?P<provider>08[0-9]{3}(?:[0-9]{3})?|08)"
+    r"_(?P<stand>[0-9]{4}-[0-9]{2}-[0-9]{2})"
     r"\.(?P<suffix>csv|xlsx)$",
     re.IGNORECASE,
 )

@@ -112,9 +112,25 @@ class Settings:
             path.mkdir(parents=True, exist_ok=True)
 
 
+MIN_KEY_CHARS = 16
+MIN_KEY_DISTINCT_CHARS = 8
+"""A key anyone could guess (`x`, a space, `aaaa…`) would make every pseudonym reversible by
+trying the ids; a random key (`head -c 32 /dev/urandom | base64`) passes easily."""
+
+
+class WeakKeyError(MissingKeyError):
+    """The pseudonymisation key is too short or too uniform to be secret."""
+
+
 def pseudonym_key(environ: Mapping[str, str] | None = None) -> bytes:
     env = os.environ if environ is None else environ
     key = env.get(KEY_ENV, "")
+    if key and (len(key) < MIN_KEY_CHARS or len(set(key)) < MIN_KEY_DISTINCT_CHARS):
+        raise WeakKeyError(
+            f"{KEY_ENV} is too weak: it needs at least {MIN_KEY_CHARS} characters, at least "
+            f"{MIN_KEY_DISTINCT_CHARS} of them different. Generate one, e.g. "
+            "`head -c 32 /dev/urandom | base64`, and keep it for every build."
+        )
     if not key:
         raise MissingKeyError(
             f"{KEY_ENV} is not set. The warehouse pseudonymises every id on ingest with a secret "

@@ -47,6 +47,8 @@ from core.files import sha256_of
 from core.settings import PROJECT_ROOT, Settings
 from export import codebook as cb
 from ingest.pseudonymise import install
+from export import codebook as cb
+from core.csv_safety import neutralise
 
 FORMATS = ("parquet", "csv", "dta")
 MIN_KEY_BYTES = 16
@@ -430,7 +432,9 @@ def _write_table(
         if fmt == "parquet":
             frame.write_parquet(path, compression="zstd", statistics=False)
         elif fmt == "csv":
-            frame.write_csv(path, null_value="", float_precision=4, line_terminator="\n")
+            neutralise(frame).write_csv(
+                path, null_value="", float_precision=4, line_terminator="\n"
+            )
         else:
             if frame.height == 0:
                 # pandas cannot label an empty categorical; an empty file needs no labels

@@ -31,10 +31,13 @@ from core.files import sha256_of
 from expectations import extract_gate
 from expectations.extract_gate import GateResult
 from ingest import pseudonymise, raw
+from contract.spec import ECHO_MAX_CHARS, EXTRACTS, MAX_BAD_ROW_SHARE, ColumnType, Extract
 from ingest.readers import (
+    FIELD_COUNT_RULES,
     FileName,
     ParsedTable,
     RawTable,
+    check_stand,
     parse_columns,
     parse_file_name,
     provider_hint,
@@ -70,12 +73,28 @@ class FileVerdict:
     stored_as: str = ""
 
 
+@dataclass(frozen=True)
+class Shrinkage:
+    """An accepted snapshot that holds none or less than half of the rows of the one before."""
+
+    provider: str
+    extract: str
+    file_name: str
+    rows: int
+    previous_rows: int
+    previous_file: str
+
+
 @dataclass
 class IngestResult:
     started_at: datetime
     verdicts: list[FileVerdict] = field(default_factory=list)
     gate_results: list[GateResult] = field(default_factory=list)
     unchecked_references: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+    """Entries of the landing folder that were left alone (hidden files, folders, partial
+    uploads), for the operator: they are no delivery until they get a proper name."""
+    shrunk: list[Shrinkage] = field(default_factory=list)
 
     def by_verdict(self, verdict: str) -> list[FileVerdict]:
         return [v for v in self.verdicts if v.verdict == verdict]
@@ -110,12 +129,29 @@ class TypedFile:
     parsed: ParsedTable
 
 
+def _left_alone(p: Path) -> bool:
+    """Hidden entries and partial uploads (`.part`, `.tmp`): not (yet) a delivery."""
+    return p.name.startswith(".") or p.name.endswith((".part", ".tmp"))
+
+
+def ignored_entries(landing: Path) -> list[str]:
+    """What sits in the landing folder but is not processed: hidden files, partial uploads and
+    folders. Named in the operator report so nothing waits there unnoticed."""
+    out = []
+    for p in sorted(landing.iterdir()):
+        if p.is_dir() and not p.is_symlink():
+            out.append(f"{p.name}/ (folder)")
+        elif _left_alone(p):
+            out.append(f"{p.name} (hidden or partial upload)")
+    return out
+
+
 def landing_files(landing: Path) -> list[Path]:
-    """Files waiting in the landing folder, oldest snapshot first; hidden/partial files skipped."""
+    """Entries waiting in the landing folder, oldest snapshot first; hidden/partial files and
+    folders skipped. Symbolic links and other non-regular files are included: they get a
+    verdict (rejected) without being read."""
     files = [
-        p
-        for p in landing.iterdir()
-        if p.is_file() and not p.name.startswith(".") and not p.name.endswith((".part", ".tmp"))
+        p for p in landing.iterdir() if not _left_alone(p) and (p.is_symlink() or not p.is_dir())
     ]
 
     def order(p: Path) -> tuple[str, str]:
@@ -145,6 +181,11 @@ def _target(src: Path, folder: Path, sha: str) -> Path:
 
 
 def _move(src: Path, target: Path) -> None:
+    if src.is_symlink() or not src.is_file():
+        # A link holds no delivered bytes (and its target is no business of the warehouse);
+        # its verdict is recorded, the link itself removed so it is not processed again.
+        src.unlink()
+        return
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists():  # the very same bytes are already kept there
         src.unlink()
@@ -188,10 +229,13 @@ class _Recorder:
         """Record (and load) in one transaction, then move the file where it is kept.
 
         Committed first, moved second: after a crash in between the file is still in landing and
-        the next run sees a duplicate of what was committed — nothing is lost or loaded twice.
+        the next run finds its record (`_recorded_before_crash`) and only completes the move —
+        nothing is lost, loaded or counted twice.
         """
-        target = _target(path, self.folder_for(verdict), sha)
-        verdict = replace(verdict, stored_as=str(target.relative_to(self.folders.home)))
+        regular = path.is_file() and not path.is_symlink()
+        target = _target(path, self.folder_for(verdict), sha) if regular else None
+        stored = str(target.relative_to(self.folders.home)) if target is not None else ""
+        verdict = replace(verdict, stored_as=stored)
         self.con.execute("BEGIN TRANSACTION")
         try:
             if load is not None:
@@ -201,7 +245,7 @@ class _Recorder:
         except BaseException:
             self.con.execute("ROLLBACK")
             raise
-        _move(path, target)
+        _move(path, target) if target is not None else path.unlink()
         return verdict
 
 
@@ -227,36 +271,94 @@ def _screen(
     """Name and duplicate checks for every file; returns final verdicts and files to load."""
     verdicts: list[FileVerdict] = []
     pending: list[Delivery] = []
-    seen: dict[str, str] = {}
+    seen: dict[tuple[str, str, str], FileName] = {}
+    snapshots: set[tuple[str, str, date]] = set()
+    received = rec.received_at.date()
     for path in paths:
+        if path.is_symlink() or not path.is_file():
+            err = FileRejection(RejectReason.NOT_A_REGULAR_FILE, {"file_name": path.name})
+            verdict = _rejection(rec.new_id(), path.name, None, err)
+            verdicts.append(rec.finish(verdict, path, hashlib.sha256(b"").hexdigest()))
+            continue
         sha = sha256_of(path)
+        if _complete_interrupted_move(con, rec, path, sha):
+            continue
         delivery_id = rec.new_id()
         try:
             fn = parse_file_name(path)
+            check_stand(fn, received)
         except FileRejection as err:
-            verdict = _rejection(delivery_id, path.name, None, err)
+            fn = _name_or_none(path)
+            verdict = _rejection(delivery_id, path.name, fn, err)
             verdicts.append(rec.finish(verdict, path, sha))
             continue
-        earlier = seen.get(sha) or _accepted_file_with(con, sha)
-        if earlier:
+        # A duplicate is the same content from the same provider for the same extract, at a
+        # stand that is not newer: the same bytes with a newer stand advance the snapshot.
+        identity = (fn.provider, fn.extract, sha)
+        earlier = seen.get(identity) or _accepted_file_with(con, fn, sha)
+        if earlier is not None and earlier.stand >= fn.stand:
             verdict = FileVerdict(
                 delivery_id, path.name, fn.provider, fn.extract, fn.stand, DUPLICATE,
-                message_de=f"identisch mit bereits gelieferter Datei {earlier}; nichts geändert",
-                message_en=f"identical to already delivered file {earlier}; nothing changed",
+                message_de=f"identisch mit bereits gelieferter Datei {earlier.name}; "
+                "nichts geändert",
+                message_en=f"identical to already delivered file {earlier.name}; nothing changed",
             )  # fmt: skip
             verdicts.append(rec.finish(verdict, path, sha))
             continue
-        seen[sha] = path.name
+        snapshot = (fn.provider, fn.extract, fn.stand)
+        if snapshot in snapshots:
+            # Two different files claim the same snapshot in one run: the name order must not
+            # decide which one is current.
+            err = FileRejection(
+                RejectReason.CONFLICTING_SNAPSHOT,
+                {"file_name": path.name, "stand": fn.stand.isoformat()},
+            )
+            verdicts.append(rec.finish(_rejection(delivery_id, path.name, fn, err), path, sha))
+            continue
+        seen[identity] = fn
+        snapshots.add(snapshot)
         pending.append(Delivery(path, fn, sha, delivery_id))
     return verdicts, pending
 
 
-def _accepted_file_with(con: duckdb.DuckDBPyConnection, sha: str) -> str | None:
+def _name_or_none(path: Path) -> FileName | None:
+    try:
+        return parse_file_name(path)
+    except FileRejection:
+        return None
+
+
+def _complete_interrupted_move(
+    con: duckdb.DuckDBPyConnection, rec: _Recorder, path: Path, sha: str
+) -> bool:
+    """A file whose verdict was committed but whose move a crash interrupted: move it now.
+
+    Recognised by name and content in `raw.deliveries`, with its recorded place still empty.
+    Without this a rejected file would be rejected (and counted) twice, an accepted one would
+    become a duplicate of itself.
+    """
     row = con.execute(
-        "SELECT file_name FROM raw.deliveries WHERE sha256 = ? AND verdict = ? LIMIT 1",
-        [sha, ACCEPTED],
+        "SELECT stored_as FROM raw.deliveries WHERE file_name = ? AND sha256 = ? "
+        "AND stored_as <> '' ORDER BY delivery_id DESC LIMIT 1",
+        [path.name, sha],
     ).fetchone()
-    return row[0] if row else None
+    if row is None:
+        return False
+    target = rec.folders.home / row[0]
+    if target.exists():
+        return False  # the move happened: this is a new delivery of the same file
+    _move(path, target)
+    return True
+
+
+def _accepted_file_with(con: duckdb.DuckDBPyConnection, fn: FileName, sha: str) -> FileName | None:
+    """The newest accepted delivery of this provider and extract with these bytes, if any."""
+    row = con.execute(
+        "SELECT file_name, stand FROM raw.deliveries WHERE sha256 = ? AND verdict = ? "
+        "AND provider = ? AND extract = ? ORDER BY stand DESC LIMIT 1",
+        [sha, ACCEPTED, fn.provider, fn.extract],
+    ).fetchone()
+    return None if row is None else replace(fn, name=row[0], stand=row[1])
 
 
 def _typed_frame(files: list[TypedFile]) -> pl.DataFrame:
@@ -417,7 +519,29 @@ def _gate_errors(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, ex: Extrac
         on=["_file", "_line", "column"],
         how="anti",
     )
-    return _with_pseudonym_values(pl.concat([type_errors, gate_errors], how="vertical"), frame, ex)
+    errors = pl.concat([type_errors, gate_errors], how="vertical")
+    return _echo_safe(_with_pseudonym_values(errors, frame, ex))
+
+
+def _echo_safe(errors: pl.DataFrame) -> pl.DataFrame:
+    """What of a bad row may be quoted back: nothing of a row whose fields do not line up with
+    the header (only its field-count error stays), and no value longer than ECHO_MAX_CHARS."""
+    field_count = pl.col("rule").is_in(FIELD_COUNT_RULES)
+    misaligned = errors.filter(field_count).select("_file", "_line").unique()
+    kept = pl.concat(
+        [
+            errors.filter(field_count).with_columns(pl.lit(None, pl.Utf8).alias("value")),
+            errors.filter(~field_count).join(misaligned, on=["_file", "_line"], how="anti"),
+        ],
+        how="vertical",
+    )
+    value = pl.col("value")
+    return kept.with_columns(
+        pl.when(value.str.len_chars() > ECHO_MAX_CHARS)
+        .then(value.str.slice(0, ECHO_MAX_CHARS - 1) + pl.lit("…"))
+        .otherwise(value)
+        .alias("value")
+    )
 
 
 def _load_extract(
@@ -498,6 +622,8 @@ def ingest_landing(
         # (DuckDB's default threshold is 16 MB of WAL) cost a third of the ingest time at BW scale.
         con.execute("SET checkpoint_threshold = '1GB'")
         raw.ensure_schema(con)
+        if not precheck:
+            pseudonymise.check_key(con, key)
         pseudonymise.install(con, key)
         rec = _Recorder(con, folders, result.started_at)
         paths = files if files is not None else landing_files(folders.landing)
@@ -515,5 +641,34 @@ def ingest_landing(
             mine = [d for d in pending if d.name.extract == name]
             if mine:
                 result.verdicts += _load_extract(con, rec, EXTRACTS[name], mine, result, unchecked)
+        result.shrunk = _shrunk(con, [v.delivery_id for v in result.by_verdict(ACCEPTED)])
         con.execute("CHECKPOINT")
+    if files is None:
+        result.ignored = ignored_entries(folders.landing)
     return result
+
+
+SHRINK_WARNING_SHARE = 0.5
+"""A snapshot with fewer than this share of the previous snapshot's rows (or none) is named in
+the reports: a header-only or truncated export would otherwise empty a provider silently."""
+
+
+def _shrunk(con: duckdb.DuckDBPyConnection, delivery_ids: list[int]) -> list[Shrinkage]:
+    if not delivery_ids:
+        return []
+    rows = con.execute(
+        """
+        SELECT provider, extract, file_name, row_count, previous_rows, previous_file
+        FROM (
+            SELECT batch_id, provider, extract, file_name, row_count,
+                   lag(row_count) OVER w AS previous_rows, lag(file_name) OVER w AS previous_file
+            FROM raw.load_batches
+            WINDOW w AS (PARTITION BY provider, extract ORDER BY stand, batch_id)
+        )
+        WHERE batch_id IN (SELECT unnest(?::BIGINT[])) AND previous_rows > 0
+          AND (row_count = 0 OR row_count < previous_rows * ?)
+        ORDER BY provider, extract, file_name
+        """,
+        [delivery_ids, SHRINK_WARNING_SHARE],
+    ).fetchall()
+    return [Shrinkage(*row) for row in rows]

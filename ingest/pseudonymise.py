@@ -44,3 +44,43 @@ def install(con: duckdb.DuckDBPyConnection, key: bytes) -> None:
                 getvariable('imw_ipad') || encode(provider || ':' || local_id))))
         """
     )
+
+
+FINGERPRINT_MESSAGE = b"imw warehouse key fingerprint v1"
+"""The fingerprint is an HMAC of this fixed message: it identifies the key without revealing it
+(nobody can compute it, or the key, from pseudonyms)."""
+
+
+class KeyMismatchError(RuntimeError):
+    """The key differs from the one the build database was pseudonymised with."""
+
+
+def fingerprint(key: bytes) -> str:
+    return hmac.new(key, FINGERPRINT_MESSAGE, hashlib.sha256).hexdigest()
+
+
+def recorded_fingerprint(con: duckdb.DuckDBPyConnection) -> str | None:
+    row = con.execute(
+        "SELECT fingerprint FROM raw.warehouse_key ORDER BY recorded_at DESC LIMIT 1"
+    ).fetchone()
+    return row[0] if row else None
+
+
+def check_key(con: duckdb.DuckDBPyConnection, key: bytes) -> None:
+    """Refuse a key other than the one the raw layer was built with; remember a first key.
+
+    A different key silently splits history: every re-delivered id gets a new pseudonym, and a
+    correct delivery is rejected for references that "do not exist". Changing the key takes
+    `imw rekey`, which re-pseudonymises the raw layer from the archived deliveries.
+    """
+    known = recorded_fingerprint(con)
+    mine = fingerprint(key)
+    if known is None:
+        con.execute("INSERT INTO raw.warehouse_key VALUES (?, current_timestamp)", [mine])
+    elif known != mine:
+        raise KeyMismatchError(
+            "IMW_PSEUDONYM_KEY is not the key this warehouse was built with (its fingerprint "
+            f"{mine[:12]}… differs from the recorded {known[:12]}…). Use the original key; to "
+            "change the key on purpose, run `imw rekey --confirm` with the new key, which "
+            "re-pseudonymises the raw layer from the archived deliveries."
+        )

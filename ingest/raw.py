@@ -8,6 +8,7 @@
   by arrival).
 - `raw.<extract>_current`: the rows of the current snapshots — what dbt reads.
 - `raw.quarantined_rows`: rows that were not loaded, with file, line, column, rule.
+- `raw.warehouse_key`: the fingerprint (an HMAC) of the key the raw layer is pseudonymised with.
 """
 
 from __future__ import annotations
@@ -90,10 +91,19 @@ SELECT t.* FROM raw.{ex.raw_table} AS t
 JOIN raw.current_batches AS b ON t._batch_id = b.batch_id"""
 
 
+_WAREHOUSE_KEY = """
+CREATE TABLE IF NOT EXISTS raw.warehouse_key (
+    fingerprint VARCHAR NOT NULL,  -- HMAC of a fixed message with the key; never the key
+    recorded_at TIMESTAMP NOT NULL
+)
+"""
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the raw layer if it is missing (idempotent)."""
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
     con.execute(_DELIVERIES)
+    con.execute(_WAREHOUSE_KEY)
     con.execute(_QUARANTINED_ROWS)
     con.execute(_LOAD_BATCHES)
     con.execute(_CURRENT_BATCHES)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import errno
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -27,7 +28,9 @@ import polars as pl
 
 from contract import spec as contract
 from contract.spec import Column, ColumnType, Extract
+from ingest.reference import kreise
 from ingest.rejections import FileRejection, Problem, RejectReason
+from ingest.xlsx_guard import check_workbook
 
 LINE = "_line"
 """Physical line of the delivered file where a row starts (CSV header = 1; XLSX: sheet row)."""
@@ -86,10 +89,38 @@ def parse_file_name(path: str | Path) -> FileName:
             {"file_name": name, "extract": extract_name, "known": list(contract.EXTRACTS)},
         )
     _check_provider(contract.EXTRACTS[extract_name], match["provider"], name)
+    _check_known_provider(match["provider"], name)
     return FileName(extract_name, match["provider"], stand, suffix, name)
 
 
-_PROVIDER_HINT = re.compile(r"(?:^|[_-])(08\d{3}(?:\d{3})?|08)(?:[_.-]|$)")
+def _check_known_provider(provider: str, name: str) -> None:
+    """A provider's Kreis part must be one of the Kreise: a phantom unit would change LAND."""
+    if provider == contract.AUTHORITY_PROVIDER or provider[:5] in kreise():
+        return
+    raise FileRejection(
+        RejectReason.UNKNOWN_PROVIDER,
+        {"file_name": name, "provider": provider, "n_kreise": len(kreise())},
+    )
+
+
+def check_stand(name: FileName, received: dt.date) -> None:
+    """A stand after the day of arrival (plus a day for time zones) or before the programme
+    began is a typo; accepted, it would stay current for ever and stretch every period grid."""
+    limit = received + dt.timedelta(days=contract.STAND_TOLERANCE_DAYS)
+    problem = None
+    if name.stand > limit:
+        problem = Problem.STAND_IN_FUTURE
+    elif name.stand < contract.PROGRAMME_START:
+        problem = Problem.STAND_BEFORE_PROGRAMME
+    if problem is not None:
+        raise FileRejection(
+            RejectReason.BAD_STAND,
+            {"file_name": name.name, "problem": problem, "stand": name.stand.isoformat(),
+             "received": received.isoformat(), "start": contract.PROGRAMME_START.isoformat()},
+        )  # fmt: skip
+
+
+_PROVIDER_HINT = re.compile(r"(?:^|[_-])(08[0-9]{3}(?:[0-9]{3})?|08)(?:[_.-]|$)")
 
 
 def provider_hint(name: str) -> str | None:
@@ -124,9 +155,10 @@ class RawTable:
 
     `frame` has `_line` and one String column per contract column, named by the contract
     (optional columns that were not delivered are all-null). `encoding` and `delimiter` are None
-    for XLSX. `overlong_lines` are rows with one more field than the header (an unquoted
-    delimiter inside a value, most likely); their cells cannot be trusted and `parse_columns`
-    reports them as row errors.
+    for XLSX. `overlong_lines` are rows with more fields than the header (an unquoted
+    delimiter inside a value, most likely), `short_lines` rows with fewer; their cells cannot be
+    trusted (values have shifted into other columns) and `parse_columns` reports them as row
+    errors only, without any of their values.
     """
 
     frame: pl.DataFrame
@@ -135,28 +167,110 @@ class RawTable:
     extra_columns: list[str]
     rows_delivered: int
     overlong_lines: list[int] = field(default_factory=list)
+    short_lines: list[int] = field(default_factory=list)
 
 
 def read_table(path: str | Path, extract: Extract | str) -> RawTable:
-    """Read a delivered CSV or XLSX file; reject it whole when it cannot be read as a table."""
+    """Read a delivered CSV or XLSX file; reject it whole when it cannot be read as a table.
+
+    Whatever goes wrong inside a reader becomes a rejection of this file (`READ_FAILED`, naming
+    only the error's type): one file must never stop the build for every other provider.
+    """
     path = Path(path)
     suffix = path.suffix.lower().lstrip(".")
-    if suffix == "csv":
-        return _read_csv(path, _resolve(extract))
-    if suffix == "xlsx":
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise FileRejection(
+            RejectReason.UNSUPPORTED_FORMAT, {"file_name": path.name, "suffix": suffix}
+        )
+    try:
+        if suffix == "csv":
+            return _read_csv(path, _resolve(extract))
+        check_workbook(path)
         return _read_xlsx(path, _resolve(extract))
-    raise FileRejection(RejectReason.UNSUPPORTED_FORMAT, {"file_name": path.name, "suffix": suffix})
+    except FileRejection:
+        raise
+    except MemoryError:
+        raise  # the machine's trouble, not the file's: the build must say so
+    except OSError as error:
+        if error.errno in _MACHINE_ERRNOS:
+            raise
+        raise FileRejection(
+            RejectReason.UNREADABLE,
+            {"file_name": path.name, "problem": Problem.READ_FAILED,
+             "error": type(error).__name__},
+        ) from error  # fmt: skip
+    except Exception as error:  # any other defect of one file is that file's verdict
+        # Only the type is kept: messages of parsers can quote cell values.
+        raise FileRejection(
+            RejectReason.UNREADABLE,
+            {"file_name": path.name, "problem": Problem.READ_FAILED,
+             "error": type(error).__name__},
+        ) from error  # fmt: skip
 
 
 def _read_csv(path: Path, extract: Extract) -> RawTable:
     utf8, encoding = _decode(path.read_bytes(), path.name)
+    utf8 = _unify_line_ends(utf8)
     header_line = utf8.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
+    if len(header_line) > contract.CSV_MAX_HEADER_CHARS:
+        raise FileRejection(
+            RejectReason.UNREADABLE,
+            {"file_name": path.name, "problem": Problem.HEADER_TOO_LONG,
+             "limit": contract.CSV_MAX_HEADER_CHARS},
+        )  # fmt: skip
     delimiter, header = _sniff_header(header_line, extract)
     _check_header(header, extract, path.name)
-    cells = _parse_csv(utf8, delimiter, len(header), path.name)
-    cells = cells.with_columns(_csv_line_numbers(cells.columns)).slice(1)
-    spare = cells.columns[len(header)]
-    return _assemble(header, cells, extract, encoding, delimiter, spare=spare)
+    fields = _fields_per_record(utf8, delimiter)
+    widest = fields.max() or 1
+    if widest > len(header) + contract.CSV_MAX_SURPLUS_FIELDS:
+        raise FileRejection(
+            RejectReason.UNREADABLE,
+            {"file_name": path.name, "problem": Problem.TOO_MANY_FIELDS,
+             "header_fields": len(header), "delimiter": delimiter,
+             "surplus": contract.CSV_MAX_SURPLUS_FIELDS},
+        )  # fmt: skip
+    width = max(len(header), widest)
+    cells = _parse_csv(utf8, delimiter, width, path.name)
+    if cells.height != fields.len():
+        # Quoting the two parsers read differently: the rows cannot be told apart reliably.
+        raise FileRejection(
+            RejectReason.UNREADABLE,
+            {"file_name": path.name, "problem": Problem.MALFORMED_CSV},
+        )
+    cells = cells.with_columns(_csv_line_numbers(cells.columns), fields.alias(_FIELDS)).slice(1)
+    return _assemble(
+        header, cells, extract, encoding, delimiter, spares=cells.columns[len(header) : width]
+    )
+
+
+_MACHINE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.ENOMEM}
+"""Errors of the machine, not of the delivered file: they fail the build loudly."""
+_FIELDS = "_fields"
+_QUOTED = re.compile(rb'"[^"]*"')
+
+
+def _unify_line_ends(utf8: bytes) -> bytes:
+    """CR-only line ends (classic Mac, some Excel exports) are a CSV dialect: read them as LF.
+
+    Only when the file has no LF at all; otherwise a lone CR is part of a value.
+    """
+    if b"\r" in utf8 and b"\n" not in utf8:
+        return utf8.replace(b"\r", b"\n")
+    return utf8
+
+
+def _fields_per_record(utf8: bytes, delimiter: str) -> pl.Series:
+    """Number of fields of every record, header included, in file order.
+
+    Quoted sections (which may hold delimiters and line breaks) are removed first; what is left
+    has one line per record, and its delimiters separate fields. The CSV parser pads short rows
+    silently, so this count is the only way to see them.
+    """
+    text = _QUOTED.sub(b"", utf8).decode("utf-8")
+    if text.endswith("\n"):
+        text = text[:-1]
+    lines = pl.Series([text]).str.split("\n").explode()
+    return (lines.str.count_matches(delimiter, literal=True) + 1).cast(pl.Int64)
 
 
 def _decode(data: bytes, file_name: str) -> tuple[bytes, str]:
@@ -207,12 +321,12 @@ def _sniff_header(line: str, extract: Extract) -> tuple[str, list[str]]:
 
 
 def _parse_csv(utf8: bytes, delimiter: str, width: int, file_name: str) -> pl.DataFrame:
-    """Parse all rows, header included, as strings, one spare column wide.
+    """Parse all rows, header included, as strings, as wide as the widest row.
 
-    The spare column catches a single surplus field per row so that such a row becomes a row
-    error instead of a rejected file; two or more surplus fields make polars fail.
+    Columns beyond the header catch surplus fields, so that such a row becomes a row error
+    instead of a rejected file.
     """
-    schema = {f"c{i}": pl.String for i in range(width + 1)}
+    schema = {f"c{i}": pl.String for i in range(width)}
     try:
         return pl.read_csv(
             utf8,
@@ -223,7 +337,7 @@ def _parse_csv(utf8: bytes, delimiter: str, width: int, file_name: str) -> pl.Da
             truncate_ragged_lines=False,
             raise_if_empty=False,
         )
-    except pl.exceptions.ComputeError as error:
+    except pl.exceptions.PolarsError as error:
         # polars' message is matched only to choose our wording; it is never shown, because it
         # can quote cell values.
         problem = Problem.TOO_MANY_FIELDS if "more fields" in str(error) else Problem.MALFORMED_CSV
@@ -248,6 +362,7 @@ def _csv_line_numbers(columns: list[str]) -> pl.Expr:
 
 
 def _read_xlsx(path: Path, extract: Extract) -> RawTable:
+    """Read the first sheet; `xlsx_guard.check_workbook` must have passed it first."""
     header, cells = _load_first_sheet(path)
     if not header:
         raise FileRejection(RejectReason.EMPTY_FILE, {"file_name": path.name})
@@ -336,18 +451,21 @@ def _assemble(
     extract: Extract,
     encoding: str | None,
     delimiter: str | None,
-    spare: str | None = None,
+    spares: list[str] | None = None,
 ) -> RawTable:
     """Map positional string columns to contract columns by header name; shared by CSV/XLSX.
 
-    `cells` holds one column per header position (in order), `_line` and optionally the CSV
-    reader's `spare` column. Unknown and unnamed columns are dropped only after blank rows are
-    known: a value anywhere makes a row a delivered row, even one the contract cannot use.
+    `cells` holds one column per header position (in order), `_line`, and from the CSV reader
+    the `spares` columns beyond the header and `_fields` (fields per row). Unknown and unnamed
+    columns are dropped only after blank rows are known: a value anywhere makes a row a
+    delivered row, even one the contract cannot use.
     """
-    positions = [c for c in cells.columns if c not in (LINE, spare)]
+    spares = spares or []
+    positions = [c for c in cells.columns if c not in (LINE, _FIELDS, *spares)]
     names = [_normalise(h) for h in header]
-    everything = [*positions, *([spare] if spare else [])]
-    non_blank = cells.select(pl.col(LINE), *(_trimmed(c) for c in everything)).filter(
+    everything = [*positions, *spares]
+    counted = [_FIELDS] if _FIELDS in cells.columns else []
+    non_blank = cells.select(pl.col(LINE), *counted, *(_trimmed(c) for c in everything)).filter(
         pl.any_horizontal(pl.col(c).is_not_null() for c in everything)
     )
     delivered = dict(zip(names, positions, strict=True))
@@ -360,9 +478,30 @@ def _assemble(
             for c in extract.columns
         ),
     )
-    overlong = non_blank.filter(pl.col(spare).is_not_null())[LINE].to_list() if spare else []
+    overlong = (
+        non_blank.filter(pl.any_horizontal(pl.col(c).is_not_null() for c in spares))[LINE]
+        if spares
+        else pl.Series(LINE, [], pl.Int64)
+    )
+    # Trailing unnamed header cells (a trailing delimiter) are not fields a row must have.
+    needed = max((i + 1 for i, name in enumerate(names) if name), default=0)
+    short = (
+        non_blank.filter(pl.col(_FIELDS) < needed)[LINE]
+        if counted
+        else pl.Series(LINE, [], pl.Int64)
+    )
     extra = _extra_columns(header, names, positions, non_blank, extract)
-    return RawTable(frame, encoding, delimiter, extra, frame.height, overlong)
+    misaligned = pl.concat([overlong, short]).implode()
+    if len(overlong) or len(short):
+        # Shifted cells may hold an id or free text under another column's name: blank them
+        # before any check can quote them (reports, Data Docs).
+        frame = frame.with_columns(
+            pl.when(~pl.col(LINE).is_in(misaligned)).then(pl.col(c.name)).alias(c.name)
+            for c in extract.columns
+        )
+    return RawTable(
+        frame, encoding, delimiter, extra, frame.height, overlong.to_list(), short.to_list()
+    )
 
 
 def _check_header(header: list[str], extract: Extract, file_name: str) -> None:
@@ -441,7 +580,8 @@ def parse_columns(raw: RawTable, extract: Extract | str, stand: dt.date) -> Pars
     errors = pl.concat(
         [
             *(_cell_errors(raw.frame, c, conversions[c.name]) for c in extract.columns),
-            _row_errors(raw.overlong_lines),
+            _row_errors(raw.overlong_lines, FIELD_COUNT_RULES[0]),
+            _row_errors(raw.short_lines, FIELD_COUNT_RULES[1]),
         ],
         how="vertical",
     )
@@ -463,12 +603,17 @@ def _cell_errors(cells: pl.DataFrame, column: Column, conversion: Conversion) ->
     )
 
 
-def _row_errors(lines: list[int]) -> pl.DataFrame:
+FIELD_COUNT_RULES = ("row:too_many_fields", "row:too_few_fields")
+"""Row errors of rows whose fields do not line up with the header: none of their values is
+trustworthy, so none of them is ever echoed (the loader drops their other errors)."""
+
+
+def _row_errors(lines: list[int], rule: str) -> pl.DataFrame:
     return pl.DataFrame(
         {
             LINE: lines,
             "column": [ROW_COLUMN] * len(lines),
-            "rule": ["row:too_many_fields"] * len(lines),
+            "rule": [rule] * len(lines),
             "value": [None] * len(lines),
         },
         schema=ERROR_SCHEMA,

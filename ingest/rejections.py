@@ -27,6 +27,10 @@ class RejectReason(enum.StrEnum):
     EMPTY_FILE = "EMPTY_FILE"
     WRONG_PROVIDER_FOR_EXTRACT = "WRONG_PROVIDER_FOR_EXTRACT"
     TOO_MANY_BAD_ROWS = "TOO_MANY_BAD_ROWS"  # raised by the loader, not by the readers
+    BAD_STAND = "BAD_STAND"
+    UNKNOWN_PROVIDER = "UNKNOWN_PROVIDER"
+    NOT_A_REGULAR_FILE = "NOT_A_REGULAR_FILE"  # raised by the loader
+    CONFLICTING_SNAPSHOT = "CONFLICTING_SNAPSHOT"  # raised by the loader
 
 
 class Problem(enum.StrEnum):
@@ -41,6 +45,15 @@ class Problem(enum.StrEnum):
     TOO_MANY_FIELDS = "TOO_MANY_FIELDS"
     DUPLICATE_COLUMNS = "DUPLICATE_COLUMNS"
     CORRUPT_XLSX = "CORRUPT_XLSX"
+    HEADER_TOO_LONG = "HEADER_TOO_LONG"
+    XLSX_TOO_LARGE = "XLSX_TOO_LARGE"
+    XLSX_TOO_MANY_CELLS = "XLSX_TOO_MANY_CELLS"
+    XLSX_ERROR_CELLS = "XLSX_ERROR_CELLS"
+    XLSX_HIDDEN_SHEET = "XLSX_HIDDEN_SHEET"
+    READ_FAILED = "READ_FAILED"
+    # BAD_STAND
+    STAND_IN_FUTURE = "STAND_IN_FUTURE"
+    STAND_BEFORE_PROGRAMME = "STAND_BEFORE_PROGRAMME"
     # MISSING_COLUMNS
     HEADER_ROW_EMPTY = "HEADER_ROW_EMPTY"
     # WRONG_PROVIDER_FOR_EXTRACT: which kind of extract was sent with the wrong provider
@@ -136,12 +149,83 @@ _TEMPLATES: dict[tuple[RejectReason, str | None], tuple[str, str]] = {
         "quotation mark inside an unquoted field).",
     ),
     (RejectReason.UNREADABLE, Problem.TOO_MANY_FIELDS): (
-        "Mindestens eine Zeile hat zwei oder mehr Felder mehr als die Kopfzeile "
+        "Mindestens eine Zeile hat mehr als {surplus} Felder mehr als die Kopfzeile "
         "({header_fields} Spalten). Steht ein Trennzeichen ({delimiter}) in einem Wert, der "
         "nicht in Anführungszeichen gesetzt ist?",
-        "at least one row has two or more fields more than the header row "
+        "at least one row has more than {surplus} fields more than the header row "
         "({header_fields} columns). Is a delimiter ({delimiter}) inside a value that is not "
         "enclosed in quotation marks?",
+    ),
+    (RejectReason.UNREADABLE, Problem.HEADER_TOO_LONG): (
+        "Die Kopfzeile ist länger als {limit} Zeichen; das ist keine Kopfzeile nach der "
+        "Schnittstellenbeschreibung.",
+        "the header row is longer than {limit} characters; that is not a header row as the "
+        "contract describes it.",
+    ),
+    (RejectReason.UNREADABLE, Problem.XLSX_TOO_LARGE): (
+        "Die Arbeitsmappe ist entpackt größer als {limit_mb} MB (Grenze der "
+        "Schnittstellenbeschreibung). Bitte nur das erste Tabellenblatt mit den Daten liefern "
+        "oder als CSV.",
+        "the workbook is larger than {limit_mb} MB uncompressed (the contract's limit). Please "
+        "deliver only the first sheet with the data, or CSV.",
+    ),
+    (RejectReason.UNREADABLE, Problem.XLSX_TOO_MANY_CELLS): (
+        "Das erste Tabellenblatt umfasst (laut seinem Bereich oder seinen Zellen) mehr als "
+        "{limit} Zellen (Grenze der Schnittstellenbeschreibung). Leere, aber formatierte Zellen "
+        "weit außerhalb der Daten löschen oder als CSV liefern.",
+        "the first sheet spans (by its declared range or its cells) more than {limit} cells "
+        "(the contract's limit). Delete formatted empty cells far outside the data, or deliver "
+        "CSV.",
+    ),
+    (RejectReason.UNREADABLE, Problem.XLSX_ERROR_CELLS): (
+        "Das erste Tabellenblatt enthält Excel-Fehlerwerte (z. B. #BEZUG!, #DIV/0!); sie würden "
+        "als leere Zellen gelesen. Bitte die Formeln korrigieren oder Werte einfügen.",
+        "the first sheet holds Excel error values (e.g. #REF!, #DIV/0!); they would be read as "
+        "empty cells. Please fix the formulas or paste values.",
+    ),
+    (RejectReason.UNREADABLE, Problem.XLSX_HIDDEN_SHEET): (
+        "Das erste Tabellenblatt („{sheet}“) ist ausgeblendet; gelesen wird immer das erste "
+        "Blatt. Bitte das Datenblatt an die erste Stelle setzen und sichtbar machen.",
+        "the first sheet ('{sheet}') is hidden; the first sheet is always the one read. Please "
+        "move the data sheet to the first position and make it visible.",
+    ),
+    (RejectReason.UNREADABLE, Problem.READ_FAILED): (
+        "Die Datei kann nicht gelesen werden (Lesefehler {error}). Bitte neu exportieren und "
+        "erneut liefern; bleibt der Fehler, bitte den Betrieb informieren.",
+        "the file cannot be read (read error {error}). Please export it again and deliver "
+        "again; if the error persists, please tell the operators.",
+    ),
+    (RejectReason.BAD_STAND, Problem.STAND_IN_FUTURE): (
+        "Der Stand {stand} im Dateinamen liegt nach dem Eingangstag {received}; ein Auszug kann "
+        "nicht aus der Zukunft stammen (Tippfehler?).",
+        "the stand {stand} in the file name is after the day of arrival {received}; an extract "
+        "cannot come from the future (a typo?).",
+    ),
+    (RejectReason.BAD_STAND, Problem.STAND_BEFORE_PROGRAMME): (
+        "Der Stand {stand} im Dateinamen liegt vor dem Beginn des Programms ({start}).",
+        "the stand {stand} in the file name is before the programme began ({start}).",
+    ),
+    (RejectReason.BAD_STAND, None): (
+        "Der Stand {stand} im Dateinamen ist nicht zulässig.",
+        "the stand {stand} in the file name is not allowed.",
+    ),
+    (RejectReason.UNKNOWN_PROVIDER, None): (
+        "Der Träger {provider} im Dateinamen ist kein Kreis und keine Gemeinde Baden-Württembergs "
+        "(die ersten fünf Ziffern müssen einer der {n_kreise} Kreise sein).",
+        "the provider {provider} in the file name is no district or municipality of "
+        "Baden-Württemberg (its first five digits must be one of the {n_kreise} districts).",
+    ),
+    (RejectReason.NOT_A_REGULAR_FILE, None): (
+        "„{file_name}“ ist keine gewöhnliche Datei (z. B. ein symbolischer Link) und wird nicht "
+        "gelesen. Bitte die Datei selbst ablegen.",
+        "'{file_name}' is not a regular file (e.g. a symbolic link) and is not read. Please put "
+        "the file itself into the landing folder.",
+    ),
+    (RejectReason.CONFLICTING_SNAPSHOT, None): (
+        "Für Träger, Auszug und Stand {stand} wurde bereits eine andere Datei angenommen. Eine "
+        "Korrektur bitte mit einem späteren Stand liefern.",
+        "another file with the same provider, extract and stand {stand} was accepted already. "
+        "Please deliver a correction with a later stand.",
     ),
     (RejectReason.UNREADABLE, Problem.DUPLICATE_COLUMNS): (
         "Spalte(n) mehrfach in der Kopfzeile (Groß-/Kleinschreibung zählt nicht): {columns}.",

@@ -11,9 +11,11 @@ from contract.spec import EXTRACTS
 from expectations.extract_gate import GateResult, write_data_docs
 from ingest.load import ACCEPTED, REJECTED, FileVerdict, Folders, ingest_landing
 from orchestration.dbt_project import dbt_project
-from orchestration.resources import WarehouseResource
+from orchestration.resources import BuildLockResource, WarehouseResource
 from publish.analyst_db import publish
 from reports.delivery import write_delivery_reports
+from reports.intake import write_intake_report
+from publish.publish_gate import require_gate
 from reports.status import FRESHNESS_LIMIT
 
 RAW_KEYS = {name: dg.AssetKey(["raw", name]) for name in EXTRACTS}
@@ -47,7 +49,7 @@ BOOKKEEPING_KEYS = {
     can_subset=False,
 )
 def raw_extracts(
-    context: AssetExecutionContext, warehouse: WarehouseResource
+    context: AssetExecutionContext, warehouse: WarehouseResource, build_lock: BuildLockResource
 ) -> Iterator[dg.MaterializeResult]:
     """Load the landing folder into the raw layer and write a report per provider."""
     settings = warehouse.settings()
@@ -60,6 +62,14 @@ def raw_extracts(
     )
     result = ingest_landing(settings.build_db, folders, warehouse.key())
     reports = write_delivery_reports(result, settings.build_db, settings.reports_dir)
+    write_intake_report(result, settings.reports_dir)
+    for entry in result.ignored:
+        context.log.warning(f"left alone in landing: {entry}")
+    for s in result.shrunk:
+        context.log.warning(
+            f"snapshot shrank: {s.file_name} has {s.rows} rows, {s.previous_file} had "
+            f"{s.previous_rows}"
+        )
     if result.gate_results:
         docs = write_data_docs(result.gate_results, settings.reports_dir / "data_docs" / "extracts")
         context.log.info(f"extract gate Data Docs: {docs}")
@@ -144,7 +154,10 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         manifest=project.manifest_path, project=project, dagster_dbt_translator=Translator()
     )
     def warehouse_dbt(
-        context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+        context: AssetExecutionContext,
+        dbt: DbtCliResource,
+        warehouse: WarehouseResource,
+        build_lock: BuildLockResource,
     ):
         # dbt's run artefacts live in the warehouse home, not in the project tree. Unit tests
         # check SQL logic on fixed inputs, not the night's data: they run in `make test` (every
@@ -166,14 +179,21 @@ def build_publish_asset(dbt_defs: dg.AssetsDefinition) -> dg.AssetsDefinition:
         description="The analyst database.",
         freshness_policy=dg.FreshnessPolicy.time_window(fail_window=FRESHNESS_LIMIT),
     )
-    def published_indicators(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    def published_indicators(
+        context: AssetExecutionContext, warehouse: WarehouseResource, build_lock: BuildLockResource
+    ) -> dg.MaterializeResult:
         settings = warehouse.settings()
+        # Refuses (the step fails, saying why) unless the mart gate passed in this run on
+        # exactly these tables: materialising this asset alone cannot publish ungated data.
+        gate = require_gate(settings.build_db, context.run_id, settings.dbt_target_dir)
         result = publish(settings.build_db, settings.published_db)
         return dg.MaterializeResult(
             metadata={
                 "path": dg.MetadataValue.path(str(result.path)),
                 "parquet": dg.MetadataValue.path(str(result.parquet_dir)),
                 "publish_id": result.publish_id,
+                "gated_by_dbt_invocation": gate.dbt_invocation_id or "",
+                "marts_fingerprint": gate.marts_fingerprint,
                 **{f"rows_{t}": n for t, n in result.row_counts.items()},
             }
         )

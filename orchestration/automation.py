@@ -13,6 +13,7 @@ import dagster as dg
 
 from ingest.landing_watch import decide
 from orchestration.resources import WarehouseResource
+from reports.build_guard import is_locked
 from reports.build_record import record_from_run, save_record
 
 NIGHTLY_CRON = "0 2 * * *"
@@ -93,6 +94,13 @@ def landing_sensor(job) -> dg.SensorDefinition:
         decision = decide(warehouse.settings().landing, context.cursor)
         if decision.run_key is None:
             return dg.SensorResult(skip_reason=decision.reason, cursor=decision.cursor)
+        holder = is_locked(warehouse.settings())
+        if holder:
+            # e.g. an `imw build` from the command line, which is no queued run of the daemon.
+            return dg.SensorResult(
+                skip_reason=f"a build is running ({holder}); it will take the landing files",
+                cursor=decision.cursor,
+            )
         running = active_runs(context.instance, job_name)
         if running:
             # That build takes whatever is in landing; files it leaves behind trigger later.

@@ -7,8 +7,9 @@ dbt's data tests are asset checks of their models through dagster-dbt.
 import dagster as dg
 
 from expectations.mart_gate import check_marts, write_mart_data_docs
-from orchestration.resources import WarehouseResource
+from orchestration.resources import BuildLockResource, WarehouseResource
 from reports.operator import write_mart_gate_report
+from publish.publish_gate import record_gate
 from reports.status import FRESHNESS_LIMIT, published_info
 
 MART_GATE_TARGET = dg.AssetKey(["published", "pub_indicator_values"])
@@ -25,10 +26,16 @@ def build_mart_gate_check(dbt_defs: dg.AssetsDefinition) -> dg.AssetChecksDefini
         description="Great Expectations on every published table: keys, complete grid, shares, "
         "suppression, LAND = sum of RB, moves against the last published build. Blocks publish.",
     )
-    def mart_gate(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    def mart_gate(
+        context: dg.AssetCheckExecutionContext,
+        warehouse: WarehouseResource,
+        build_lock: BuildLockResource,
+    ) -> dg.AssetCheckResult:
         settings = warehouse.settings()
         previous = settings.published_db if settings.published_db.exists() else None
         result = check_marts(settings.build_db, previous)
+        # The verdict on exactly these tables, which publish demands from this same run.
+        record_gate(settings.build_db, context.run_id, settings.dbt_target_dir, result.passed)
         report = write_mart_gate_report(result, settings.reports_dir, settings.published_db)
         docs = write_mart_data_docs(result, settings.reports_dir / "data_docs" / "marts")
         return dg.AssetCheckResult(

@@ -13,13 +13,14 @@ from orchestration.automation import (
 )
 from orchestration.checks import build_mart_gate_check, published_freshness
 from orchestration.export_job import build_export_job
-from orchestration.resources import WarehouseResource, dbt_resource
+from orchestration.resources import BuildLockResource, WarehouseResource, dbt_resource
 
 NIGHTLY_BUILD = "nightly_build"
 FRESHNESS_CHECK = "freshness_check"
 
 
 def build_definitions(warehouse: WarehouseResource | None = None) -> dg.Definitions:
+    warehouse = warehouse or WarehouseResource()
     dbt_defs = build_dbt_assets()
     publish_asset = build_publish_asset(dbt_defs)
     nightly_build = dg.define_asset_job(
@@ -40,7 +41,11 @@ def build_definitions(warehouse: WarehouseResource | None = None) -> dg.Definiti
         jobs=[nightly_build, freshness_check, build_export_job()],
         schedules=[nightly_schedule(nightly_build), freshness_schedule(freshness_check)],
         sensors=[landing_sensor(nightly_build), *build_record_sensors(nightly_build)],
-        resources={"warehouse": warehouse or WarehouseResource(), "dbt": dbt_resource()},
+        resources={
+            "warehouse": warehouse,
+            "build_lock": BuildLockResource(home=warehouse.home),
+            "dbt": dbt_resource(),
+        },
     )
 
 

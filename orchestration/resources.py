@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from core.settings import DBT_PROJECT_DIR, Settings, pseudonym_key
+from reports.build_guard import home_lock, markers, new_marker, write_marker
+from reports.build_record import trigger_of
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -22,6 +26,27 @@ class WarehouseResource(dg.ConfigurableResource):
 
     def key(self) -> bytes:
         return pseudonym_key()
+
+
+class BuildLockResource(dg.ConfigurableResource):
+    """Holds the home's build lock for a whole run, whoever started it (`reports.build_guard`).
+
+    A run launched by the daemon (schedule, sensor, UI) waits here while another build runs —
+    it queues behind it — and writes its start marker; inside `imw build` the CLI holds the lock
+    already and has written the marker.
+    """
+
+    home: str | None = None
+
+    @contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[BuildLockResource]:
+        settings = Settings.from_env(home=self.home)
+        run = context.dagster_run
+        marker = new_marker(context.run_id or "unknown", trigger_of(dict(run.tags) if run else {}))
+        with home_lock(settings, marker, wait=True, on_wait=context.log.warning):
+            if all(m.run_id != marker.run_id for m in markers(settings)):
+                write_marker(settings, marker)
+            yield self
 
 
 def dbt_executable() -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.settings import Settings
+from reports.build_guard import PROCESS_DIED, BuildMarker, remove_marker
 from reports.operator import OPERATOR_FOLDER
 
 if TYPE_CHECKING:
@@ -152,11 +154,13 @@ def record_from_run(
     )
 
 
-def failed_before_run(started: datetime, reason: str, log: Path | None) -> BuildRecord:
+def failed_before_run(
+    started: datetime, reason: str, log: Path | None, run_id: str | None = None
+) -> BuildRecord:
     """A build that never became a Dagster run (e.g. the definitions failed to load)."""
     now = datetime.now(UTC)
     return BuildRecord(
-        run_id=f"no-run-{started:%Y%m%dT%H%M%S}",
+        run_id=run_id or f"no-run-{started:%Y%m%dT%H%M%S}",
         job="nightly_build",
         trigger="cli",
         result=FAILED,
@@ -165,6 +169,25 @@ def failed_before_run(started: datetime, reason: str, log: Path | None) -> Build
         duration_s=round((now - started).total_seconds(), 3),
         reason=reason,
         log=str(log) if log else None,
+    )
+
+
+def died_record(marker: BuildMarker) -> BuildRecord:
+    """The record of a build that started (its marker says so) and whose process is gone."""
+    now = datetime.now(UTC)
+    started = datetime.fromisoformat(marker.started_at)
+    return BuildRecord(
+        run_id=marker.run_id,
+        job="nightly_build",
+        trigger=marker.trigger,
+        result=FAILED,
+        started_at=marker.started_at,
+        finished_at=now.isoformat(),
+        duration_s=round((now - started).total_seconds(), 3),
+        failed_steps=[],
+        reason=f"{PROCESS_DIED}: pid {marker.pid} on {marker.host} ended without a result "
+        "(killed, out of memory or crashed); nothing was published by this build",
+        log=marker.log,
     )
 
 
@@ -189,10 +212,14 @@ def save_record(settings: Settings, record: BuildRecord) -> bool:
     path = settings.logs_dir / RECORDS_FILE
     with _locked(path):
         if any(r.run_id == record.run_id for r in read_records(settings)):
+            remove_marker(settings, record.run_id)
             return False
         with path.open("a", encoding="utf-8") as f:
             f.write(json.dumps(record.as_json(), ensure_ascii=False) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
         write_build_report(settings, record)
+        remove_marker(settings, record.run_id)
     return True
 
 

@@ -9,6 +9,7 @@ free-text value (quarantined values of id and text columns are not even stored).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -24,7 +25,9 @@ from ingest.load import (
     UNASSIGNED_PROVIDER,
     FileVerdict,
     IngestResult,
+    Shrinkage,
 )
+from core.csv_safety import neutralise
 
 ROW_ERRORS_SHOWN_PER_RULE = 20
 
@@ -45,6 +48,8 @@ TYPE_RULE_TEXTS = {
                  "AGS must have 5 or 8 digits starting with 08"),
     "row:too_many_fields": ("Zeile hat mehr Felder als die Kopfzeile (Trennzeichen im Text?)",
                             "row has more fields than the header (a delimiter inside a value?)"),
+    "row:too_few_fields": ("Zeile hat weniger Felder als die Kopfzeile (Trennzeichen fehlt?)",
+                           "row has fewer fields than the header (a delimiter missing?)"),
 }  # fmt: skip
 """What to fix, for the readers' type rules; gate rules carry their texts in the suite's meta."""
 
@@ -96,11 +101,22 @@ def _row_errors(build_db: Path, delivery_ids: list[int]) -> dict[int, list[dict]
     return out
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def md(text: object) -> str:
+    """Text from a delivery (file names, messages quoting them) made safe for one Markdown line
+    or table cell: control characters (a newline would start a forged row) shown as `?`, pipes
+    and backticks escaped."""
+    return _CONTROL.sub("?", str(text)).replace("|", "\\|").replace("`", "'")
+
+
 def _markdown(
     provider: str,
     processed_at: datetime,
     verdicts: list[FileVerdict],
     errors: dict[int, list[dict]],
+    shrunk: list[Shrinkage] | None = None,
 ) -> str:
     lines = [
         f"# Lieferbericht / Delivery report — Träger {provider}",
@@ -114,7 +130,7 @@ def _markdown(
     for v in verdicts:
         delivered = "" if v.rows_delivered is None else v.rows_delivered
         lines.append(
-            f"| `{v.file_name}` | {_VERDICT_DE[v.verdict]} / {v.verdict.lower()} | {delivered} "
+            f"| `{md(v.file_name)}` | {_VERDICT_DE[v.verdict]} / {v.verdict.lower()} | {delivered} "
             f"| {v.rows_loaded} | {v.rows_quarantined} |"
         )
     rejected = [v for v in verdicts if v.verdict == REJECTED]
@@ -128,11 +144,14 @@ def _markdown(
             "",
         ]
         for v in rejected:
-            lines += [f"- `{v.file_name}`", f"  - DE: {v.message_de}", f"  - EN: {v.message_en}"]
+            lines += [f"- `{md(v.file_name)}`", f"  - DE: {md(v.message_de)}",
+                      f"  - EN: {md(v.message_en)}"]  # fmt: skip
     duplicates = [v for v in verdicts if v.verdict == DUPLICATE]
     if duplicates:
         lines += ["", "## Doppelte Lieferungen / Duplicate deliveries", ""]
-        lines += [f"- `{v.file_name}`: {v.message_de} / {v.message_en}" for v in duplicates]
+        lines += [
+            f"- `{md(v.file_name)}`: {md(v.message_de)} / {md(v.message_en)}" for v in duplicates
+        ]
     with_errors = [v for v in verdicts if errors.get(v.delivery_id)]
     if with_errors:
         lines += [
@@ -143,7 +162,7 @@ def _markdown(
         ]  # fmt: skip
         for v in with_errors:
             texts = rule_texts(v.extract)
-            lines += [f"### `{v.file_name}`", ""]
+            lines += [f"### `{md(v.file_name)}`", ""]
             by_rule: dict[tuple[str, str], list[dict]] = {}
             for e in errors[v.delivery_id]:
                 by_rule.setdefault((e["rule"], e["column"]), []).append(e)
@@ -166,19 +185,30 @@ def _markdown(
                     []
                     if is_id
                     else [
-                        f"{e['line']}: `{e['value']}`" for e in rows[:5] if e["value"] is not None
+                        f"{e['line']}: `{md(e['value'])}`"
+                        for e in rows[:5]
+                        if e["value"] is not None
                     ]
                 )
                 if values:
                     lines.append("  - Werte / values: " + "; ".join(values))
             lines.append("")
     warned = [v for v in verdicts if v.extra_columns]
-    if warned:
+    shrunk = shrunk or []
+    if warned or shrunk:
         lines += ["", "## Hinweise / Warnings", ""]
+    if warned:
         lines += [
-            f"- `{v.file_name}`: unbekannte Spalten ignoriert / unknown columns ignored: "
-            + ", ".join(f"`{c}`" for c in v.extra_columns)
+            f"- `{md(v.file_name)}`: unbekannte Spalten ignoriert / unknown columns ignored: "
+            + ", ".join(f"`{md(c)}`" for c in v.extra_columns)
             for v in warned
+        ]
+    if shrunk:
+        lines += [
+            f"- `{md(s.file_name)}`: {s.rows} Zeilen statt {s.previous_rows} im vorigen Stand "
+            f"(`{md(s.previous_file)}`). Ist der Auszug vollständig? / {s.rows} rows instead of "
+            f"{s.previous_rows} in the previous snapshot: is the extract complete?"
+            for s in shrunk
         ]
     return "\n".join(lines) + "\n"
 
@@ -198,7 +228,7 @@ def _errors_csv(build_db: Path, delivery_ids: list[int]) -> str:
             """,
             [delivery_ids],
         ).to_arrow_table()
-    return "\ufeff" + pl.from_arrow(frame).write_csv(separator=";")
+    return "\ufeff" + neutralise(pl.from_arrow(frame)).write_csv(separator=";")
 
 
 def write_delivery_reports(result: IngestResult, build_db: Path, reports_dir: Path) -> list[Path]:
@@ -210,7 +240,8 @@ def write_delivery_reports(result: IngestResult, build_db: Path, reports_dir: Pa
         verdicts = [v for v in result.verdicts if (v.provider or UNASSIGNED_PROVIDER) == provider]
         folder = reports_dir / provider
         folder.mkdir(parents=True, exist_ok=True)
-        md = _markdown(provider, result.started_at, verdicts, errors)
+        shrunk = [s for s in result.shrunk if s.provider == provider]
+        text_md = _markdown(provider, result.started_at, verdicts, errors, shrunk)
         payload = {
             "provider": provider,
             "processed_at": result.started_at.isoformat(),
@@ -225,9 +256,9 @@ def write_delivery_reports(result: IngestResult, build_db: Path, reports_dir: Pa
         for name, content in (
             (f"lieferbericht_{stamp}_zeilen.csv", csv_text),
             ("aktuell_zeilen.csv", csv_text),
-            (f"lieferbericht_{stamp}.md", md),
+            (f"lieferbericht_{stamp}.md", text_md),
             (f"lieferbericht_{stamp}.json", text),
-            ("aktuell.md", md),
+            ("aktuell.md", text_md),
             ("aktuell.json", text),
         ):
             (folder / name).write_text(content, encoding="utf-8")

@@ -15,7 +15,8 @@ import duckdb
 
 from core.settings import Settings
 from publish.analyst_db import BUILD_INFO_TABLE
-from reports.build_record import REPORT_NAME, BuildRecord, read_records
+from reports.build_guard import dead_markers, is_locked
+from reports.build_record import REPORT_NAME, BuildRecord, died_record, read_records
 from reports.operator import OPERATOR_FOLDER
 
 FRESHNESS_LIMIT = timedelta(hours=36)
@@ -94,7 +95,13 @@ def _since(record: BuildRecord) -> datetime:
 def status_report(settings: Settings, now: datetime | None = None) -> tuple[str, bool]:
     """The text `imw status` prints, and whether all is well (last build ok, published fresh)."""
     now = now or datetime.now(UTC)
-    records = read_records(settings)
+    # A build that started and whose process is gone failed, whether or not anyone has written
+    # its record yet (the next build does).
+    recorded = {r.run_id for r in read_records(settings)}
+    records = read_records(settings) + [
+        died_record(m) for m in dead_markers(settings) if m.run_id not in recorded
+    ]
+    records.sort(key=lambda r: r.started_at)
     last = records[-1] if records else None
     last_ok = next((r for r in reversed(records) if r.ok), None)
     lines = [f"warehouse home: {settings.home}", ""]
@@ -122,6 +129,9 @@ def status_report(settings: Settings, now: datetime | None = None) -> tuple[str,
                 lines.append(f"last successful build: {last_ok.started_at[:19]} UTC")
             else:
                 lines.append("last successful build: none")
+    running = is_locked(settings)
+    if running:
+        lines.append(f"running now: {running}")
     lines.append("")
 
     since = _since(last_ok) if last_ok is not None else None

@@ -34,7 +34,7 @@ def built(tmp_path_factory) -> tuple[Settings, Path]:
     # Deliberately bad: an extract the contract does not know. The build must still publish.
     (settings.landing / REJECTED_FILE).write_text("spalte_a;spalte_b\n1;2\n")
     old = os.environ.get(KEY_ENV)
-    os.environ[KEY_ENV] = "e2e-key"
+    os.environ[KEY_ENV] = "e2e-key-0123456789"
     try:
         code = main(["build", "--home", str(settings.home)])
     finally:

@@ -82,7 +82,7 @@ def temp_leftovers(settings: Settings) -> list[str]:
 
 def child_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("IMW_")}
-    env[KEY_ENV] = "interruption-key"
+    env[KEY_ENV] = "interruption-key-0123"
     return env
 
 

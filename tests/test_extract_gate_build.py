@@ -31,7 +31,7 @@ def build(root, defects: float) -> tuple[Settings, dict | None]:
     result = generate("tiny", settings.landing, seed=SEED, truth_path=root / "truth.json",
                       defects=defects)  # fmt: skip
     old = os.environ.get(KEY_ENV)
-    os.environ[KEY_ENV] = "gate-key"
+    os.environ[KEY_ENV] = "gate-key-0123456789"
     try:
         assert main(["build", "--home", str(settings.home)]) == 0
     finally:

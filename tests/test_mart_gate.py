@@ -542,7 +542,7 @@ def real_build(tmp_path_factory) -> Path:
     """`imw generate` + `imw build` of `tiny` data in a subprocess (about a minute)."""
     home = tmp_path_factory.mktemp("mart_gate_build") / "home"
     imw = Path(sys.executable).with_name("imw")
-    env = {**os.environ, "IMW_PSEUDONYM_KEY": "x"}
+    env = {**os.environ, "IMW_PSEUDONYM_KEY": "mart-gate-test-key-0123"}
     env.pop("IMW_HOME", None)
     env.pop("IMW_LANDING", None)
     for args in (

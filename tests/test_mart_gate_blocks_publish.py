@@ -25,7 +25,7 @@ def test_corrupted_mart_blocks_publication_and_keeps_the_last_good_file(
 ):
     settings = Settings.from_env(home=tmp_path / "home", environ={})
     generate("tiny", settings.landing, seed=7, truth_path=tmp_path / "truth.json")
-    monkeypatch.setenv(KEY_ENV, "mart-gate-key")
+    monkeypatch.setenv(KEY_ENV, "mart-gate-key-0123456789")
     assert main(["build", "--home", str(settings.home)]) == 0
     good = sha(settings.published_db)
 

@@ -58,4 +58,4 @@ def test_key_is_not_stored_in_the_database(tmp_path):
 def test_missing_key_is_an_error():
     with pytest.raises(MissingKeyError, match="IMW_PSEUDONYM_KEY"):
         pseudonym_key({})
-    assert pseudonym_key({"IMW_PSEUDONYM_KEY": "x"}) == b"x"
+    assert pseudonym_key({"IMW_PSEUDONYM_KEY": "a-proper-key-0123"}) == b"a-proper-key-0123"

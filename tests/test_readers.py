@@ -534,7 +534,9 @@ def test_header_not_in_line_one_is_explained(tmp_path: Path) -> None:
     ("row", "problem"),
     [
         (f'k2;"{PERSONAL};2026-03-03;30;TELEFON;ALLTAG', Problem.MALFORMED_CSV),  # never closed
-        (f"k2;f1;2026-03-03;30;TELEFON;ALLTAG;{PERSONAL};x", Problem.TOO_MANY_FIELDS),  # 2 extra
+        # bad: 101 fields more than the header, beyond CSV_MAX_SURPLUS_FIELDS (100); fewer are
+        # row errors (test_rows_with_surplus_or_missing_fields_are_row_errors_without_values)
+        (f"k2;f1;2026-03-03;30;TELEFON;ALLTAG;{PERSONAL}" + ";x" * 100, Problem.TOO_MANY_FIELDS),
     ],
 )
 def test_broken_csv_structure_is_unreadable(tmp_path: Path, row: str, problem: Problem) -> None:
@@ -844,6 +846,7 @@ def test_every_reason_renders_in_both_languages() -> None:
         "file_name": "x.csv", "suffix": "txt", "extract": "x", "known": ["a", "b"],
         "provider": "08", "stand": "2026-02-30", "byte_offset": 1, "line": 1, "columns": ["a"],
         "delimiter": ";", "header_fields": 6, "bad_rows": 6, "rows": 100, "limit": 0.05,
+        "n_kreise": 44, "received": "2026-01-01", "start": "2017-01-01",
     }  # fmt: skip
     for reason in RejectReason:
         error = FileRejection(reason, facts)

@@ -38,7 +38,7 @@ def demo_build(tmp_path_factory):
     truth_path = root / "ground_truth.json"
     generate("demo", settings.landing, seed=1, truth_path=truth_path)
     old = os.environ.get(KEY_ENV)
-    os.environ[KEY_ENV] = "recovery-key"
+    os.environ[KEY_ENV] = "recovery-key-0123456789"
     try:
         assert main(["build", "--home", str(settings.home)]) == 0
     finally:
