@@ -43,12 +43,11 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from core.csv_safety import neutralise
 from core.files import sha256_of
 from core.settings import PROJECT_ROOT, Settings
 from export import codebook as cb
 from ingest.pseudonymise import install
-from export import codebook as cb
-from core.csv_safety import neutralise
 
 FORMATS = ("parquet", "csv", "dta")
 MIN_KEY_BYTES = 16

@@ -16,6 +16,7 @@ Every delivered row is either loaded or recorded in `raw.quarantined_rows`; the 
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -26,12 +27,11 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from contract.spec import EXTRACTS, MAX_BAD_ROW_SHARE, ColumnType, Extract
+from contract.spec import ECHO_MAX_CHARS, EXTRACTS, MAX_BAD_ROW_SHARE, ColumnType, Extract
 from core.files import sha256_of
 from expectations import extract_gate
 from expectations.extract_gate import GateResult
 from ingest import pseudonymise, raw
-from contract.spec import ECHO_MAX_CHARS, EXTRACTS, MAX_BAD_ROW_SHARE, ColumnType, Extract
 from ingest.readers import (
     FIELD_COUNT_RULES,
     FileName,

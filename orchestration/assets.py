@@ -13,9 +13,9 @@ from ingest.load import ACCEPTED, REJECTED, FileVerdict, Folders, ingest_landing
 from orchestration.dbt_project import dbt_project
 from orchestration.resources import BuildLockResource, WarehouseResource
 from publish.analyst_db import publish
+from publish.publish_gate import require_gate
 from reports.delivery import write_delivery_reports
 from reports.intake import write_intake_report
-from publish.publish_gate import require_gate
 from reports.status import FRESHNESS_LIMIT
 
 RAW_KEYS = {name: dg.AssetKey(["raw", name]) for name in EXTRACTS}

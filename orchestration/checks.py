@@ -8,8 +8,8 @@ import dagster as dg
 
 from expectations.mart_gate import check_marts, write_mart_data_docs
 from orchestration.resources import BuildLockResource, WarehouseResource
-from reports.operator import write_mart_gate_report
 from publish.publish_gate import record_gate
+from reports.operator import write_mart_gate_report
 from reports.status import FRESHNESS_LIMIT, published_info
 
 MART_GATE_TARGET = dg.AssetKey(["published", "pub_indicator_values"])

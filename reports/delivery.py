@@ -18,6 +18,7 @@ import duckdb
 import polars as pl
 
 from contract.spec import EXTRACTS, ColumnType
+from core.csv_safety import neutralise
 from ingest.load import (
     ACCEPTED,
     DUPLICATE,
@@ -27,7 +28,6 @@ from ingest.load import (
     IngestResult,
     Shrinkage,
 )
-from core.csv_safety import neutralise
 
 ROW_ERRORS_SHOWN_PER_RULE = 20
 
