@@ -26,6 +26,7 @@ from indicator_report import content, queries
 from indicator_report import formatting as fmt
 
 TEMPLATES = Path(__file__).parent / "templates"
+REPORT_DIR_NAME = "report"
 VERSIONS_DIR_NAME = ".report-versions"
 TMP_SUFFIX = ".tmp"
 BETTER_DE = {"higher": "höher", "lower": "niedriger", "neutral": "ohne Wertung"}
@@ -41,6 +42,15 @@ class ReportResult:
     seconds: float
     year: str
     publish_id: str
+
+
+class OutDirError(RuntimeError):
+    """The output folder exists, is not a report link and is not empty."""
+
+
+def report_dir(published_db: Path) -> Path:
+    """Where the report of `published_db` goes by default: `report` beside it."""
+    return published_db.parent / REPORT_DIR_NAME
 
 
 def _environment() -> jinja2.Environment:
@@ -139,8 +149,9 @@ def _swap(link: Path, version: Path) -> Path | None:
     """Point `link` at `version` atomically; return what it pointed at before."""
     previous = link.resolve() if link.is_symlink() else None
     if link.is_dir() and not link.is_symlink():
-        # A real folder cannot be replaced by a symlink in one step: move it into the versions.
-        os.rename(link, version.with_name(f"{version.name}-replaced-folder"))
+        # A real folder cannot be replaced by a symlink in one step; an empty one goes, anything
+        # else is someone's and is left alone (checked before rendering, see build_report).
+        link.rmdir()
     tmp_link = link.with_name(f".{link.name}.{os.getpid()}{TMP_SUFFIX}")
     tmp_link.unlink(missing_ok=True)
     os.symlink(version.relative_to(link.parent), tmp_link, target_is_directory=True)
@@ -151,8 +162,13 @@ def _swap(link: Path, version: Path) -> Path | None:
 def build_report(published_db: Path, out: Path, period: str | None = None) -> ReportResult:
     """Render the report of `published_db` and swap it in at `out` (a symlink to a version)."""
     started = time.perf_counter()
-    pages, year, publish_id = render_pages(published_db, period)
     out = out.absolute()
+    if out.is_dir() and not out.is_symlink() and any(out.iterdir()):
+        raise OutDirError(
+            f"{out} is a folder with files in it; the report is swapped in as a link there. "
+            "Give a new or empty folder."
+        )
+    pages, year, publish_id = render_pages(published_db, period)
     versions = out.parent / VERSIONS_DIR_NAME
     versions.mkdir(parents=True, exist_ok=True)
     for stale in versions.glob(f"*{TMP_SUFFIX}"):
