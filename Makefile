@@ -10,7 +10,7 @@ endif
 export UV_PYTHON_DOWNLOADS := never
 VENV := .venv/bin
 
-.PHONY: help install demo test lint format contract ui docs bench clean
+.PHONY: help install demo test lint format contract ui docs bench clean chromium
 
 help:
 	@echo "make demo      synthetic BW data -> build -> published indicators (data/demo)"
@@ -38,8 +38,21 @@ lint: install
 	$(VENV)/sqlfluff lint dbt_project/models dbt_project/tests dbt_project/macros
 	$(VENV)/imw contract --check
 
-test: lint
+test: lint chromium
 	$(VENV)/pytest
+
+# The report's browser tests drive Debian's Chromium (playwright's own browser download is not
+# available here). Installed when missing and we are root; otherwise the one command to run.
+CHROMIUM := /usr/bin/chromium
+chromium:
+	@if [ -x "$(CHROMIUM)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "installing Debian's chromium for the report's browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else \
+	  echo "The report's browser tests need Chromium. Run: sudo apt-get install -y chromium" >&2; \
+	  exit 1; \
+	fi
 
 format: install
 	$(VENV)/ruff format .

@@ -248,7 +248,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(demo_summary(settings.published_db, args.stand))
     from indicator_report.render import report_dir
 
-    print(f"\nKennzahlenbericht (open in a browser): {report_dir(settings.published_db)}/index.html")
+    print(
+        f"\nKennzahlenbericht (open in a browser): {report_dir(settings.published_db)}/index.html"
+    )
     return EXIT_OK
 
 

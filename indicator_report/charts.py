@@ -168,7 +168,9 @@ def funnel(points: pl.DataFrame, limits: pl.DataFrame | None, p: float, unit: st
                 strokeDash=alt.StrokeDash(
                     "grenze:N",
                     title="Kontrollgrenzen",
-                    scale=alt.Scale(domain=["95-%-Grenze", "99,8-%-Grenze"], range=[[5, 3], [1, 2]]),
+                    scale=alt.Scale(
+                        domain=["95-%-Grenze", "99,8-%-Grenze"], range=[[5, 3], [1, 2]]
+                    ),
                 ),
             )
         )

@@ -164,7 +164,8 @@ def build_context(data: Published, period: str | None) -> Context:
     )
     defs = {row["indicator_id"]: row for row in data.definitions.to_dicts()}
     by_indicator = {
-        key[0]: frame for key, frame in data.values.partition_by("indicator_id", as_dict=True).items()
+        key[0]: frame
+        for key, frame in data.values.partition_by("indicator_id", as_dict=True).items()
     }
     return Context(data, period, previous, r, periods, defs, units, kreise, by_indicator)
 
@@ -263,9 +264,7 @@ def finding_sentence(ctx: Context, results: list[dict]) -> str:
     if rest:
         sentence += (
             f" {rest} Kennzahl{'en' if rest != 1 else ''} ohne Wertungsrichtung oder ohne "
-            "Vergleichswert "
-            + ("sind" if rest != 1 else "ist")
-            + " nicht gewertet."
+            "Vergleichswert " + ("sind" if rest != 1 else "ist") + " nicht gewertet."
         )
     moved = [r for r in results if r["verdict"] in ("better", "worse") and r["relative"]]
     if moved:
@@ -422,9 +421,7 @@ def indicator_page(ctx: Context, indicator_id: str) -> dict:
     year_rows = frame.filter(pl.col("period") == ctx.year)
     land_now = _one(year_rows, level="LAND")
     points = year_rows.filter(
-        (pl.col("level") == "KREIS")
-        & pl.col("value").is_not_null()
-        & (pl.col("denominator") > 0)
+        (pl.col("level") == "KREIS") & pl.col("value").is_not_null() & (pl.col("denominator") > 0)
     ).select("unit_code", "denominator", "value")
     hidden = year_rows.filter((pl.col("level") == "KREIS") & pl.col("suppressed")).height
     if land_now and land_now["value"] is not None and points.height:
@@ -482,8 +479,10 @@ def kreis_page(ctx: Context, kreis: dict) -> dict:
         la = _one(land, indicator_id=indicator_id)
 
         def show(row, kind, col, unit=unit):
-            return fmt.NOT_MEANINGFUL if row is None else fmt.cell(
-                row["suppressed"], row[col], unit, kind
+            return (
+                fmt.NOT_MEANINGFUL
+                if row is None
+                else fmt.cell(row["suppressed"], row[col], unit, kind)
             )
 
         rows.append(
@@ -666,8 +665,10 @@ def eligibility_section(ctx: Context, counter: Counter) -> dict:
         row = {"name": kreis["unit_name"], "rb": kreis["rb_name"]}
         for i in ids:
             r = _one(year, indicator_id=i, level="KREIS", unit_code=kreis["unit_code"])
-            row[i] = fmt.NOT_MEANINGFUL if r is None else fmt.cell(
-                r["suppressed"], r["value"], "share", "value"
+            row[i] = (
+                fmt.NOT_MEANINGFUL
+                if r is None
+                else fmt.cell(r["suppressed"], r["value"], "share", "value")
             )
         table_rows.append(row)
     land = {
@@ -748,26 +749,20 @@ def data_quality_section(ctx: Context, counter: Counter) -> dict:
             "accepted": fmt.count(r["numerator"], "share"),
             "share": fmt.value(r["value"], "share") if r["denominator"] else fmt.NOT_MEANINGFUL,
             "rejected": fmt.count(
-                None
-                if r["denominator"] is None
-                else r["denominator"] - (r["numerator"] or 0),
+                None if r["denominator"] is None else r["denominator"] - (r["numerator"] or 0),
                 "share",
             ),
             "rejected_latest": fmt.count(r["rejected_latest"], "share"),
         }
         for r in providers.to_dicts()
     ]
-    land = {
-        i: _one(ctx.rows(i), level="LAND", period=ctx.year) for i in ("DQ01", "DQ02")
-    }
+    land = {i: _one(ctx.rows(i), level="LAND", period=ctx.year) for i in ("DQ01", "DQ02")}
     return {
         "figures": figures,
         "rows": rows,
         "table_number": counter.table(),
         "latest_quarter": ctx.label(latest_q) if latest_q else fmt.NOTHING,
-        "land": {
-            i: fmt.value(r["value"], "share") if r else fmt.NOTHING for i, r in land.items()
-        },
+        "land": {i: fmt.value(r["value"], "share") if r else fmt.NOTHING for i, r in land.items()},
         "note": suppression_note(year_rows),
     }
 

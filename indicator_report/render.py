@@ -106,9 +106,7 @@ def render_pages(published_db: Path, period: str | None = None) -> tuple[dict[st
         ),
         "english.html": env.get_template("english.html.j2").render(
             **{**common, "lang": "en"},
-            rows=[
-                {"id": i, "d": ctx.defs[i], "k": content.key_result(ctx, i)} for i in ids
-            ],
+            rows=[{"id": i, "d": ctx.defs[i], "k": content.key_result(ctx, i)} for i in ids],
             findings_en=content.FINDINGS_EN,
             requests_en=content.REQUESTS_EN,
         ),

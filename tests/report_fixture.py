@@ -33,7 +33,9 @@ LEAK_STRINGS = (
 )  # fmt: skip
 
 
-def make_published(path: Path) -> Path:
+def make_published(path: Path, only: tuple[str, ...] | None = None) -> Path:
+    """The fixture database at `path`; `only` keeps just those indicators (a quick report for
+    tests of wiring rather than content)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(path)) as con:
         con.execute(
@@ -117,9 +119,12 @@ def make_published(path: Path) -> Path:
         )
         con.execute("UPDATE indicator_values SET value = numerator / denominator")
         _hand_set(con)
-        con.execute(
-            "UPDATE build_info SET row_count = (SELECT count(*) FROM indicator_values)"
-        )
+        if only is not None:
+            for table in ("indicator_values", "indicator_definitions"):
+                con.execute(
+                    f"DELETE FROM {table} WHERE NOT list_contains(?, indicator_id)", [list(only)]
+                )
+        con.execute("UPDATE build_info SET row_count = (SELECT count(*) FROM indicator_values)")
     return path
 
 
@@ -146,12 +151,12 @@ def _hand_set(con: duckdb.DuckDBPyConnection) -> None:
     _set(con, "CM01", "2025", "LAND", "08", 450, 1000, 0.45, 320)
     # Deliberately bad: a primary-suppressed Kreis cell that still carries its numbers (a faulty
     # upstream publish); the report must print "." and none of them.
-    _set(con, "CM01", "2025", "KREIS", "08116", PRIMARY["numerator"], PRIMARY["denominator"],
-         PRIMARY["numerator"] / PRIMARY["denominator"], PRIMARY["base_n"], True, "primary")  # fmt: skip
+    p, s = PRIMARY, SECONDARY
+    _set(con, "CM01", "2025", "KREIS", "08116", p["numerator"], p["denominator"],
+         p["numerator"] / p["denominator"], p["base_n"], True, "primary")  # fmt: skip
     # Deliberately bad in the same way: its secondary partner in the RB 081 equation.
-    _set(con, "CM01", "2025", "KREIS", "08115", SECONDARY["numerator"], SECONDARY["denominator"],
-         SECONDARY["numerator"] / SECONDARY["denominator"], SECONDARY["base_n"], True,
-         "secondary")  # fmt: skip
+    _set(con, "CM01", "2025", "KREIS", "08115", s["numerator"], s["denominator"],
+         s["numerator"] / s["denominator"], s["base_n"], True, "secondary")  # fmt: skip
     # CM09 in Esslingen 2025: no closed cases. base_n 0 is "no cases", not suppressed: the
     # counts print "–" (nothing), the value "x" (denominator 0).
     _set(con, "CM09", "2025", "KREIS", "08116", 0, 0, None, 0)

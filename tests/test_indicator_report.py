@@ -66,8 +66,8 @@ def row_cells(html: str, first_cell: str) -> list[str]:
 
 def test_every_page_is_written(report):
     names = set(pages(report))
-    # index + English summary + one page per catalogue indicator (21) + one per Kreis (3).
-    assert len(names) == 2 + 21 + 3
+    # index + English summary + one page per catalogue indicator (22) + one per Kreis (3).
+    assert len(names) == 2 + 22 + 3
     assert {"index.html", "english.html", "kennzahl/CM01.html", "kreis/08116.html"} <= names
 
 
@@ -159,8 +159,11 @@ def test_finance_and_data_quality_sections(report):
     assert row_cells(html, "08116003")[2:7] == ["1.000", "950", "95,0 %", "50", "50"]
 
 
+QUICK = ("CM01", "FI04")  # two indicators: a report in a few seconds, for the wiring tests
+
+
 def test_report_is_swapped_in_atomically(tmp_path):
-    db = make_published(tmp_path / "published" / "indicators.duckdb")
+    db = make_published(tmp_path / "published" / "indicators.duckdb", QUICK)
     out = tmp_path / "published" / "report"
     first = build_report(db, out, period="2024")
     first_target = out.resolve()
@@ -177,7 +180,7 @@ def test_report_is_swapped_in_atomically(tmp_path):
 
 
 def test_report_refuses_todays_published_shape(tmp_path):
-    db = make_published(tmp_path / "indicators.duckdb")
+    db = make_published(tmp_path / "indicators.duckdb", QUICK)
     with duckdb.connect(str(db)) as con:
         con.execute("DROP TABLE units")
         con.execute("ALTER TABLE indicator_values DROP COLUMN period_complete")
@@ -188,7 +191,12 @@ def test_report_refuses_todays_published_shape(tmp_path):
 
 def test_cli_writes_into_the_published_folder(tmp_path, capsys):
     home = tmp_path / "home"
-    make_published(home / "published" / "indicators.duckdb")
+    make_published(home / "published" / "indicators.duckdb", QUICK)
+    (home / "elsewhere").mkdir()
+    (home / "elsewhere" / "notes.txt").write_text("someone's file")
+    # An --out folder with someone's files in it is never replaced.
+    assert imw_main(["report", "--home", str(home), "--out", str(home / "elsewhere")]) == 2
+    assert (home / "elsewhere" / "notes.txt").read_text() == "someone's file"
     assert imw_main(["report", "--home", str(home), "--period", "2024"]) == 0
     index = home / "published" / "report" / "index.html"
     assert "Kennzahlenbericht 2024" in index.read_text(encoding="utf-8")
@@ -259,7 +267,9 @@ def test_every_page_renders_offline_in_chromium(report, browser, tmp_path):
         assert page.locator("table + div.key p.footnote").count() == tables, path
         if path.name != "english.html":
             assert tables == 0 or "Zeichenerklärung" in page.inner_text("body"), path
-        for href in page.eval_on_selector_all("a[href]", "as => as.map(a => a.getAttribute('href'))"):
+        for href in page.eval_on_selector_all(
+            "a[href]", "as => as.map(a => a.getAttribute('href'))"
+        ):
             assert not re.match(r"^[a-z]+://", href), (path, href)  # nothing outside the report
             target, fragment = _local_target(page.url, href)
             assert target.is_file(), (path, href)  # the link resolves
@@ -267,9 +277,9 @@ def test_every_page_renders_offline_in_chromium(report, browser, tmp_path):
                 assert page.locator(f"#{fragment}").count() == 1, (path, href)
             if target.suffix == ".html" and target not in seen:
                 todo.append(target)
-    assert len(seen) == 2 + 21 + 3  # every page reached by links from index.html
-    # Charts: Kennzahlen pages (trend + funnel, FI04 only a trend) and the index's sections.
-    assert charts_seen >= 2 * 21
+    assert len(seen) == 2 + 22 + 3  # every page reached by links from index.html
+    # Charts: 22 Kennzahlen pages with trend + funnel, except FI04 (Land only: no funnel).
+    assert charts_seen >= 2 * 22 - 1
     assert outside == [] and failed == [] and errors == []
 
     for name, rel in (("index", "index.html"), ("indicator", "kennzahl/CM01.html")):
@@ -317,7 +327,7 @@ def test_report_asset_runs_after_publish_in_the_nightly_build(tmp_path):
     job_keys = loaded.resolve_job_def(NIGHTLY_BUILD).asset_layer.asset_graph.get_all_asset_keys()
     assert dg.AssetKey("report") in job_keys
     home = tmp_path / "home"
-    make_published(home / "published" / "indicators.duckdb")
+    make_published(home / "published" / "indicators.duckdb", QUICK)
     result = dg.materialize(
         [loaded.get_assets_def(dg.AssetKey("report"))],
         resources={"warehouse": WarehouseResource(home=str(home))},
