@@ -10,7 +10,7 @@ endif
 export UV_PYTHON_DOWNLOADS := never
 VENV := .venv/bin
 
-.PHONY: help install demo test lint format contract ui docs bench clean
+.PHONY: help install demo test lint format contract ui docs bench clean chromium
 
 help:
 	@echo "make demo      synthetic BW data -> build -> published indicators (data/demo)"
@@ -42,9 +42,22 @@ lint: install
 # Two workers (the machines have 2 cores), one test module per worker at a time so module-scoped
 # builds are made once; the dbt manifest the Dagster definitions read is parsed once beforehand,
 # so no two workers parse it at the same time.
-test: lint
+test: lint chromium
 	$(VENV)/python -c "from orchestration.dbt_project import dbt_project; dbt_project()"
 	$(VENV)/pytest -n 2 --dist loadfile
+
+# The report's browser tests drive Debian's Chromium (playwright's own browser download is not
+# available here). Installed when missing and we are root; otherwise the one command to run.
+CHROMIUM := /usr/bin/chromium
+chromium:
+	@if [ -x "$(CHROMIUM)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "installing Debian's chromium for the report's browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else \
+	  echo "The report's browser tests need Chromium. Run: sudo apt-get install -y chromium" >&2; \
+	  exit 1; \
+	fi
 
 format: install
 	$(VENV)/ruff format .

@@ -5,6 +5,7 @@ imw status   [--home DIR]                     last build, rejections, published 
 imw dagster-home [--home DIR]                 prepare and print the Dagster instance folder
 imw generate --scale {tiny,demo,bw} --out DIR --seed N [--stand YYYY-MM-DD]
 imw demo     [--home DIR]                     synthetic data → build → published values
+imw report   [--home DIR] [--period 2025] [--out DIR]   the German HTML indicator report
 imw export   --study NAME --key-file FILE --out DIR [...]   k-anonymous dataset for evaluators
 imw contract --write | --check                regenerate / verify files derived from the contract
 """
@@ -332,6 +333,31 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     print()
     print(demo_summary(settings.published_db, args.stand))
+    from indicator_report.render import report_dir
+
+    print(
+        f"\nKennzahlenbericht (open in a browser): {report_dir(settings.published_db)}/index.html"
+    )
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Render the Kennzahlenbericht from the published database (never the build database)."""
+    from indicator_report.queries import PublishedShapeError
+    from indicator_report.render import OutDirError, build_report, report_dir
+
+    settings = Settings.from_env(home=args.home)
+    out = Path(args.out) if args.out else report_dir(settings.published_db)
+    try:
+        result = build_report(settings.published_db, out, args.period)
+    except (FileNotFoundError, PublishedShapeError, OutDirError, ValueError) as err:
+        print(f"imw report: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    print(
+        f"Kennzahlenbericht {result.year}: {result.pages} pages, "
+        f"{result.bytes / 1e6:.1f} MB, {result.seconds:.1f} s (publish {result.publish_id})"
+    )
+    print(f"report: {result.index}")
     return EXIT_OK
 
 
@@ -401,6 +427,14 @@ def parser() -> argparse.ArgumentParser:
     k = sub.add_parser("check", help="pre-check delivery files (no warehouse needed); exit 0/1")
     k.add_argument("files", nargs="+", help="extract files named <extract>_<AGS>_<stand>.csv|xlsx")
     k.set_defaults(func=cmd_check)
+
+    r = sub.add_parser(
+        "report", help="render the German HTML indicator report from the published database"
+    )
+    r.add_argument("--home", help="warehouse home (default $IMW_HOME or ./data)")
+    r.add_argument("--period", help="year to report on (default: the latest complete year)")
+    r.add_argument("--out", help="report folder (default $IMW_HOME/published/report)")
+    r.set_defaults(func=cmd_report)
 
     add_export_parser(sub)
 

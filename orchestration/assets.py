@@ -9,6 +9,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from contract.spec import EXTRACTS
 from expectations.extract_gate import GateResult, write_data_docs
+from indicator_report.render import build_report, report_dir
 from ingest.load import ACCEPTED, REJECTED, FileVerdict, Folders, ingest_landing
 from orchestration.dbt_project import dbt_project
 from orchestration.resources import BuildLockResource, WarehouseResource
@@ -199,3 +200,27 @@ def build_publish_asset(dbt_defs: dg.AssetsDefinition) -> dg.AssetsDefinition:
         )
 
     return published_indicators
+
+
+def build_report_asset(publish_asset: dg.AssetsDefinition) -> dg.AssetsDefinition:
+    @dg.asset(
+        deps=[publish_asset.key],
+        group_name="published",
+        description="The Kennzahlenbericht (German HTML report) of the published database, "
+        "swapped in at published/report/.",
+    )
+    def report(warehouse: WarehouseResource) -> dg.MaterializeResult:
+        published_db = warehouse.settings().published_db
+        result = build_report(published_db, report_dir(published_db))
+        return dg.MaterializeResult(
+            metadata={
+                "path": dg.MetadataValue.path(str(result.index)),
+                "year": result.year,
+                "publish_id": result.publish_id,
+                "pages": result.pages,
+                "bytes": result.bytes,
+                "seconds": round(result.seconds, 1),
+            }
+        )
+
+    return report

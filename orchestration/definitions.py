@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.assets import build_dbt_assets, build_publish_asset, raw_extracts
+from orchestration.assets import (
+    build_dbt_assets,
+    build_publish_asset,
+    build_report_asset,
+    raw_extracts,
+)
 from orchestration.automation import (
     build_record_sensors,
     freshness_schedule,
@@ -23,10 +28,11 @@ def build_definitions(warehouse: WarehouseResource | None = None) -> dg.Definiti
     warehouse = warehouse or WarehouseResource()
     dbt_defs = build_dbt_assets()
     publish_asset = build_publish_asset(dbt_defs)
+    report_asset = build_report_asset(publish_asset)
     nightly_build = dg.define_asset_job(
         NIGHTLY_BUILD,
         selection=dg.AssetSelection.all(),
-        description="Ingest the landing folder, build all dbt models and tests, publish.",
+        description="Ingest the landing folder, build all dbt models and tests, publish, report.",
         executor_def=dg.in_process_executor,
     )
     freshness_check = dg.define_asset_job(
@@ -36,7 +42,7 @@ def build_definitions(warehouse: WarehouseResource | None = None) -> dg.Definiti
         executor_def=dg.in_process_executor,
     )
     return dg.Definitions(
-        assets=[raw_extracts, dbt_defs, publish_asset],
+        assets=[raw_extracts, dbt_defs, publish_asset, report_asset],
         asset_checks=[build_mart_gate_check(dbt_defs), published_freshness],
         jobs=[nightly_build, freshness_check, build_export_job()],
         schedules=[nightly_schedule(nightly_build), freshness_schedule(freshness_check)],

@@ -1,0 +1,269 @@
+"""The report's charts: Vega-Lite specs built with altair, rendered to static SVG by vl-convert
+(Rust, in-process, no browser and no network), with German number formats.
+
+Every chart gets a title and a description; `svg()` puts them into the SVG as `<title>` and
+`aria-label` (role="img"), so screen readers announce what the chart shows.
+"""
+
+from __future__ import annotations
+
+import html
+
+import altair as alt
+import numpy as np
+import polars as pl
+import vl_convert as vlc
+
+FONT = "DejaVu Sans, Liberation Sans, Arial, sans-serif"
+LAND_COLOUR = "#111111"
+# Okabe-Ito: distinguishable with the common colour-vision deficiencies.
+SERIES_COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"]
+GOOD, BAD, NEUTRAL = "#1a7f37", "#b42318", "#555555"
+STATUS_COLOURS = {"vollständig": "#1a7f37", "unvollständig": "#E69F00", "fehlt": "#b42318"}
+WIDTH = 560
+
+
+def axis_format(unit: str) -> str:
+    """d3-format of the value axis (rendered with the de-DE locale: 45 %, 1.234,5)."""
+    return {"share": ".0%", "EUR per FTE": ",.0f", "EUR per case": ",.0f"}.get(unit, ",.2~f")
+
+
+def _configure(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+    return (
+        chart.configure(font=FONT)
+        .configure_axis(labelFontSize=11, titleFontSize=11, labelColor="#222", titleColor="#222")
+        .configure_legend(labelFontSize=11, titleFontSize=11, orient="bottom", columns=3)
+        .configure_title(fontSize=13, anchor="start", color="#111")
+        .configure_view(stroke=None)
+    )
+
+
+def svg(chart: alt.TopLevelMixin, title: str, description: str) -> str:
+    """Static SVG of `chart`, with its title and description for assistive technology."""
+    spec = _configure(chart.properties(description=description)).to_dict()
+    out = vlc.vegalite_to_svg(spec, format_locale="de-DE", time_format_locale="de-DE")
+    label = html.escape(f"{title}. {description}", quote=True)
+    head, sep, rest = out.partition(">")
+    head = head.replace("<svg ", f'<svg role="img" aria-label="{label}" ', 1)
+    return f"{head}{sep}<title>{html.escape(title)}</title>{rest}"
+
+
+def trend(
+    land: pl.DataFrame, regions: pl.DataFrame, band: pl.DataFrame, unit: str, quarterly: bool
+) -> alt.LayerChart:
+    """LAND value per period (filled points: complete period), RB lines, the Kreise's range.
+
+    land: period_label, value, complete ("ja"/"nein"); regions: period_label, series, value;
+    band: period_label, lo, hi.
+    """
+    order = land["period_label"].to_list()
+    label_expr = (
+        "indexof(datum.label, 'Q1') >= 0 ? slice(datum.label, 0, 4) : ''" if quarterly else None
+    )
+    x = alt.X(
+        "period_label:O",
+        sort=order,
+        title="Quartal" if quarterly else "Jahr",
+        axis=alt.Axis(labelAngle=0, labelExpr=label_expr) if label_expr else alt.Axis(labelAngle=0),
+    )
+    y_axis = alt.Axis(format=axis_format(unit), title=None)
+    series = ["Land", *sorted(regions["series"].unique().to_list())]
+    colour = alt.Color(
+        "series:N",
+        title="Linien",
+        scale=alt.Scale(domain=series, range=[LAND_COLOUR, *SERIES_COLOURS][: len(series)]),
+    )
+    band_layer = (
+        alt.Chart(band.with_columns(pl.lit("Spanne der Kreise").alias("band")))
+        .mark_area(opacity=0.35)
+        .encode(
+            x=x,
+            y=alt.Y("lo:Q", axis=y_axis),
+            y2="hi:Q",
+            fill=alt.Fill("band:N", title=None, scale=alt.Scale(range=["#bbbbbb"])),
+        )
+    )
+    rb_layer = (
+        alt.Chart(regions)
+        .mark_line(strokeWidth=1.5)
+        .encode(x=x, y=alt.Y("value:Q", axis=y_axis), color=colour)
+    )
+    land_data = land.with_columns(pl.lit("Land").alias("series"))
+    land_line = (
+        alt.Chart(land_data)
+        .mark_line(strokeWidth=2.5)
+        .encode(x=x, y=alt.Y("value:Q", axis=y_axis), color=colour)
+    )
+    land_points = (
+        alt.Chart(land_data)
+        .mark_point(size=36, strokeWidth=1.5, color=LAND_COLOUR)
+        .encode(
+            x=x,
+            y=alt.Y("value:Q", axis=y_axis),
+            fill=alt.Fill(
+                "complete:N",
+                title="Zeitraum vollständig",
+                scale=alt.Scale(domain=["ja", "nein"], range=[LAND_COLOUR, "#ffffff"]),
+            ),
+        )
+    )
+    return alt.layer(band_layer, rb_layer, land_line, land_points).properties(
+        width=WIDTH, height=240
+    )
+
+
+def control_limits(p: float, n_min: float, n_max: float, unit: str) -> pl.DataFrame | None:
+    """95 % and 99.8 % limits around the LAND value p for denominators n_min … n_max.
+
+    Shares: binomial, p ± z·sqrt(p(1−p)/n). Counts per unit of exposure (contacts per
+    case-month, cases per FTE, queries per request): Poisson, p ± z·sqrt(p/n). Euro ratios have
+    no count model: None (the plot shows the Land line only).
+    """
+    if unit == "share":
+        spread = np.sqrt(p * (1 - p))
+    elif unit in ("contacts per case-month", "cases per FTE", "queries per request"):
+        spread = np.sqrt(p)
+    else:
+        return None
+    lo_n = max(n_min * 0.8, 1.0)
+    n = np.geomspace(lo_n, max(n_max * 1.1, lo_n * 1.5), 80)
+    se = spread / np.sqrt(n)
+    upper_cap = 1.0 if unit == "share" else np.inf
+    return pl.DataFrame(
+        {
+            "n": n,
+            "lo95": np.clip(p - 1.959964 * se, 0, upper_cap),
+            "hi95": np.clip(p + 1.959964 * se, 0, upper_cap),
+            "lo998": np.clip(p - 3.090232 * se, 0, upper_cap),
+            "hi998": np.clip(p + 3.090232 * se, 0, upper_cap),
+        }
+    )
+
+
+def funnel(points: pl.DataFrame, limits: pl.DataFrame | None, p: float, unit: str) -> alt.Chart:
+    """Kreise as points (value against denominator) inside control limits around the LAND value.
+
+    points: unit_name, denominator, value.
+    """
+    x = alt.X("denominator:Q", title="Nenner", scale=alt.Scale(type="log", nice=False),
+              axis=alt.Axis(format=",.0f", tickCount=6))  # fmt: skip
+    y_axis = alt.Axis(format=axis_format(unit), title=None)
+    layers: list[alt.Chart] = []
+    if limits is not None:
+        long = limits.unpivot(
+            index="n", on=["lo95", "hi95", "lo998", "hi998"], variable_name="limit"
+        ).with_columns(
+            pl.when(pl.col("limit").str.ends_with("95"))
+            .then(pl.lit("95-%-Grenze"))
+            .otherwise(pl.lit("99,8-%-Grenze"))
+            .alias("grenze")
+        )
+        layers.append(
+            alt.Chart(long)
+            .mark_line(strokeWidth=1.2, color="#555555")
+            .encode(
+                x=alt.X("n:Q", scale=alt.Scale(type="log", nice=False)),
+                y=alt.Y("value:Q", axis=y_axis),
+                detail="limit:N",
+                strokeDash=alt.StrokeDash(
+                    "grenze:N",
+                    title="Kontrollgrenzen",
+                    scale=alt.Scale(
+                        domain=["95-%-Grenze", "99,8-%-Grenze"], range=[[5, 3], [1, 2]]
+                    ),
+                ),
+            )
+        )
+    layers.append(
+        alt.Chart(pl.DataFrame({"p": [p], "label": ["Landeswert"]}))
+        .mark_rule(color=LAND_COLOUR, strokeWidth=1.5)
+        .encode(y=alt.Y("p:Q", axis=y_axis))
+    )
+    layers.append(
+        alt.Chart(points)
+        .mark_circle(size=60, opacity=0.85, color=SERIES_COLOURS[0])
+        .encode(x=x, y=alt.Y("value:Q", axis=y_axis))
+    )
+    return alt.layer(*layers).properties(width=WIDTH, height=260)
+
+
+def lines(rows: pl.DataFrame, unit: str, quarterly: bool, order: list[str]) -> alt.Chart:
+    """Several LAND series over time. rows: period_label, series, value."""
+    series = rows["series"].unique(maintain_order=True).to_list()
+    label_expr = (
+        "indexof(datum.label, 'Q1') >= 0 ? slice(datum.label, 0, 4) : ''" if quarterly else None
+    )
+    axis = alt.Axis(labelAngle=0, labelExpr=label_expr) if label_expr else alt.Axis(labelAngle=0)
+    return (
+        alt.Chart(rows)
+        .mark_line(point=True, strokeWidth=2)
+        .encode(
+            x=alt.X("period_label:O", sort=order, title="Quartal" if quarterly else "Jahr",
+                    axis=axis),
+            y=alt.Y("value:Q", title=None, axis=alt.Axis(format=axis_format(unit))),
+            color=alt.Color("series:N", title=None,
+                            scale=alt.Scale(domain=series, range=SERIES_COLOURS[: len(series)])),
+        )
+        .properties(width=WIDTH, height=220)
+    )  # fmt: skip
+
+
+def grouped_bars(rows: pl.DataFrame, value_title: str) -> alt.Chart:
+    """Two or three amounts per year side by side. rows: year, series, amount (EUR)."""
+    series = rows["series"].unique(maintain_order=True).to_list()
+    return (
+        alt.Chart(rows)
+        .mark_bar()
+        .encode(
+            x=alt.X("year:O", title="Jahr", axis=alt.Axis(labelAngle=0)),
+            xOffset=alt.XOffset("series:N", sort=series),
+            y=alt.Y("amount:Q", title=value_title, axis=alt.Axis(format=",.0f")),
+            color=alt.Color("series:N", title=None, sort=series,
+                            scale=alt.Scale(domain=series, range=SERIES_COLOURS[: len(series)])),
+        )
+        .properties(width=WIDTH, height=220)
+    )  # fmt: skip
+
+
+def with_reference_lines(chart: alt.Chart, refs: pl.DataFrame) -> alt.LayerChart:
+    """Horizontal reference lines (refs: amount, label) over a chart, labelled at the left."""
+    rule = alt.Chart(refs).mark_rule(strokeDash=[4, 3], color=BAD).encode(y="amount:Q")
+    text = (
+        alt.Chart(refs)
+        .mark_text(align="left", dx=4, dy=-6, color=BAD, fontSize=11)
+        .encode(y="amount:Q", x=alt.value(0), text="label:N")
+    )
+    return alt.layer(chart, rule, text)
+
+
+def histogram(values: pl.DataFrame, title_x: str) -> alt.Chart:
+    """Count of units per bin of FI01 (values: value), with the line at 1 (cost covered)."""
+    bars = (
+        alt.Chart(values)
+        .mark_bar(color=SERIES_COLOURS[0])
+        .encode(
+            x=alt.X("value:Q", bin=alt.Bin(step=0.05), title=title_x,
+                    axis=alt.Axis(format=",.2f")),
+            y=alt.Y("count():Q", title="Antragsteller"),
+        )
+    )  # fmt: skip
+    rule = alt.Chart(pl.DataFrame({"x": [1.0]})).mark_rule(color=BAD, strokeWidth=2).encode(x="x:Q")
+    return alt.layer(bars, rule).properties(width=WIDTH, height=200)
+
+
+def calendar(rows: pl.DataFrame, order: list[str]) -> alt.Chart:
+    """Obliged provider × quarter: status. rows: provider, period_label, status."""
+    return (
+        alt.Chart(rows)
+        .mark_rect(stroke="#ffffff", strokeWidth=1)
+        .encode(
+            x=alt.X("period_label:O", sort=order, title="Quartal", axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("provider:N", title="Träger (AGS)", axis=alt.Axis(labelFontSize=9)),
+            color=alt.Color(
+                "status:N",
+                title="Lieferung",
+                scale=alt.Scale(domain=list(STATUS_COLOURS), range=list(STATUS_COLOURS.values())),
+            ),
+        )
+        .properties(width=WIDTH - 80, height=alt.Step(11))
+    )

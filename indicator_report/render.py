@@ -1,0 +1,194 @@
+"""Render the report from the published database and swap it in atomically.
+
+Layout next to the published database (`$IMW_HOME/published/`)::
+
+    report -> .report-versions/<publish_id>-<time>/     symlink, replaced atomically
+    .report-versions/<…>/index.html, english.html, kennzahl/<ID>.html, kreis/<AGS>.html
+
+A new version is written completely into a temp folder, renamed into `.report-versions/`, then
+`report` is pointed at it with `os.replace` of a new symlink — the same scheme as the Parquet set
+(publish/analyst_db.py): a reader sees the whole old report or the whole new one, never half. The
+previous version stays until the next run, so a reader in it can finish.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import jinja2
+
+from indicator_report import content, queries
+from indicator_report import formatting as fmt
+
+TEMPLATES = Path(__file__).parent / "templates"
+REPORT_DIR_NAME = "report"
+VERSIONS_DIR_NAME = ".report-versions"
+TMP_SUFFIX = ".tmp"
+BETTER_DE = {"higher": "höher", "lower": "niedriger", "neutral": "ohne Wertung"}
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    path: Path
+    """The stable `report` link (or folder given as --out)."""
+    index: Path
+    pages: int
+    bytes: int
+    seconds: float
+    year: str
+    publish_id: str
+
+
+class OutDirError(RuntimeError):
+    """The output folder exists, is not a report link and is not empty."""
+
+
+def report_dir(published_db: Path) -> Path:
+    """Where the report of `published_db` goes by default: `report` beside it."""
+    return published_db.parent / REPORT_DIR_NAME
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return env
+
+
+def render_pages(published_db: Path, period: str | None = None) -> tuple[dict[str, str], str, str]:
+    """Every page of the report as {relative path: html}; also the year and the publish id."""
+    data = queries.load(published_db)
+    ctx = content.build_context(data, period)
+    env = _environment()
+    css = (TEMPLATES / "style.css").read_text(encoding="utf-8")
+    common = {
+        "css": css,
+        "lang": "de",
+        "build": data.build,
+        "reference_date": fmt.day(ctx.reference_date),
+        "generated": fmt.day(datetime.now(UTC).date()),
+        "year": ctx.year,
+        "year_label": ctx.label(ctx.year),
+        "previous": ctx.previous,
+        "symbols": fmt.SYMBOL_KEY,
+        "unit_labels": fmt.UNIT_LABEL_DE,
+        "better_de": BETTER_DE,
+    }
+    ids = list(ctx.defs)
+    kreise = ctx.kreise.to_dicts()
+    indicator_pages = [content.indicator_page(ctx, i) for i in ids]
+    kreis_pages = [content.kreis_page(ctx, k) for k in kreise]
+    counter = content.Counter()
+    finance = content.finance_section(ctx, counter)
+    eligibility = content.eligibility_section(ctx, counter)
+    dq = content.data_quality_section(ctx, counter)
+    method_table, definitions_table = counter.table(), counter.table()
+    pages = {
+        "index.html": env.get_template("index.html.j2").render(
+            **common,
+            key_results=content.key_results(ctx),
+            method=content.method_section(ctx),
+            method_table=method_table,
+            definitions_table=definitions_table,
+            finance=finance,
+            eligibility=eligibility,
+            dq=dq,
+            kreise=kreise,
+        ),
+        "english.html": env.get_template("english.html.j2").render(
+            **{**common, "lang": "en"},
+            rows=[{"id": i, "d": ctx.defs[i], "k": content.key_result(ctx, i)} for i in ids],
+            findings_en=content.FINDINGS_EN,
+            requests_en=content.REQUESTS_EN,
+        ),
+    }
+    template = env.get_template("indicator.html.j2")
+    for n, page in enumerate(indicator_pages):
+        pages[f"kennzahl/{page['id']}.html"] = template.render(
+            **common,
+            p=page,
+            prev_page=ids[n - 1] if n > 0 else None,
+            next_page=ids[n + 1] if n + 1 < len(ids) else None,
+        )
+    template = env.get_template("kreis.html.j2")
+    for page in kreis_pages:
+        pages[f"kreis/{page['kreis']['unit_code']}.html"] = template.render(**common, k=page)
+    return pages, ctx.year, data.build.publish_id
+
+
+def _remove(path: Path) -> None:
+    if path.is_symlink() or path.is_file():
+        path.unlink(missing_ok=True)
+    elif path.is_dir():
+        shutil.rmtree(path)
+
+
+def _write(folder: Path, pages: dict[str, str]) -> int:
+    size = 0
+    for rel, text in pages.items():
+        path = folder / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = text.encode("utf-8")
+        path.write_bytes(data)
+        size += len(data)
+    return size
+
+
+def _swap(link: Path, version: Path) -> Path | None:
+    """Point `link` at `version` atomically; return what it pointed at before."""
+    previous = link.resolve() if link.is_symlink() else None
+    if link.is_dir() and not link.is_symlink():
+        # A real folder cannot be replaced by a symlink in one step; an empty one goes, anything
+        # else is someone's and is left alone (checked before rendering, see build_report).
+        link.rmdir()
+    tmp_link = link.with_name(f".{link.name}.{os.getpid()}{TMP_SUFFIX}")
+    tmp_link.unlink(missing_ok=True)
+    os.symlink(version.relative_to(link.parent), tmp_link, target_is_directory=True)
+    os.replace(tmp_link, link)
+    return previous
+
+
+def build_report(published_db: Path, out: Path, period: str | None = None) -> ReportResult:
+    """Render the report of `published_db` and swap it in at `out` (a symlink to a version)."""
+    started = time.perf_counter()
+    out = out.absolute()
+    if out.is_dir() and not out.is_symlink() and any(out.iterdir()):
+        raise OutDirError(
+            f"{out} is a folder with files in it; the report is swapped in as a link there. "
+            "Give a new or empty folder."
+        )
+    pages, year, publish_id = render_pages(published_db, period)
+    versions = out.parent / VERSIONS_DIR_NAME
+    versions.mkdir(parents=True, exist_ok=True)
+    for stale in versions.glob(f"*{TMP_SUFFIX}"):
+        _remove(stale)
+    version = versions / f"{publish_id}-{datetime.now(UTC):%Y%m%dT%H%M%S%f}"
+    tmp = version.with_name(version.name + TMP_SUFFIX)
+    try:
+        size = _write(tmp, pages)
+        os.rename(tmp, version)
+        previous = _swap(out, version)
+    finally:
+        _remove(tmp)
+    keep = {version.resolve(), previous}
+    for old in versions.iterdir():
+        if old.resolve() not in keep and not old.name.endswith(TMP_SUFFIX):
+            _remove(old)
+    return ReportResult(
+        path=out,
+        index=out / "index.html",
+        pages=len(pages),
+        bytes=size,
+        seconds=time.perf_counter() - started,
+        year=year,
+        publish_id=publish_id,
+    )

@@ -1,0 +1,336 @@
+"""The Kennzahlenbericht: rendered from a hand-made published database (version-2 shape, see
+tests/report_fixture.py), checked in its HTML and in a real headless Chromium.
+
+The browser is Debian's `chromium` driven by playwright (`make test` installs it when missing);
+without it these tests fail — they are never skipped.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import duckdb
+import pytest
+
+from cli.main import main as imw_main
+from indicator_report.queries import PublishedShapeError
+from indicator_report.render import VERSIONS_DIR_NAME, build_report
+from tests.report_fixture import LEAK_STRINGS, make_published
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory) -> Path:
+    home = tmp_path_factory.mktemp("report")
+    db = make_published(home / "published" / "indicators.duckdb")
+    result = build_report(db, home / "published" / "report")
+    assert result.index.is_file()
+    return result.path
+
+
+def pages(report: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(report)): p.read_text(encoding="utf-8")
+        for p in sorted(report.rglob("*.html"))
+    }
+
+
+def visible(html: str) -> str:
+    """The page's text without tags, whitespace collapsed (NBSP kept as a plain space)."""
+    text = re.sub(r"<style.*?</style>", " ", html, flags=re.S)
+    text = re.sub(r"<[^>]+>", " ", text)
+    return re.sub(r"\s+", " ", text.replace("\u00a0", " "))
+
+
+def row_cells(html: str, first_cell: str) -> list[str]:
+    """Cells of the table row whose header cell contains `first_cell` (text only)."""
+    for row in re.findall(r"<tr[^>]*>(.*?)</tr>", html, flags=re.S):
+        cells = [visible(c).strip() for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)]
+        if cells and first_cell in cells[0]:
+            return cells
+    raise AssertionError(f"no row {first_cell!r}")
+
+
+# --- content -----------------------------------------------------------------------------------
+
+
+def test_every_page_is_written(report):
+    names = set(pages(report))
+    # index + English summary + one page per catalogue indicator (22) + one per Kreis (3).
+    assert len(names) == 2 + 22 + 3
+    assert {"index.html", "english.html", "kennzahl/CM01.html", "kreis/08116.html"} <= names
+
+
+def test_no_suppressed_value_appears_anywhere(report):
+    # The fixture's two suppressed cells still carry numbers; none may print, in any page,
+    # table, chart (SVG aria labels and data) or attribute. Bounded by non-digits so SVG path
+    # coordinates such as 114.321 are not mistaken for 4.321.
+    pattern = re.compile(
+        r"(?<![\d.,])(" + "|".join(re.escape(s) for s in LEAK_STRINGS) + r"|49\s?%|66\s?%)(?!\d)"
+    )
+    for name, html in pages(report).items():
+        assert not pattern.findall(html.replace("\u00a0", " ")), name
+
+
+def test_indicator_table_uses_the_statistical_symbols(report):
+    html = (report / "kennzahl" / "CM01.html").read_text(encoding="utf-8")
+    # Esslingen: primary suppression → "." in numerator, denominator, value and base_n.
+    assert row_cells(html, "Esslingen") == ["Esslingen", "08116", ".", ".", ".", "."]
+    # Böblingen: secondary suppression, marked with a superscript s.
+    assert row_cells(html, "Böblingen") == ["Böblingen", "08115", ".", ".", ". s", "."]
+    # Land: 450 / 1.000 = 45,0 %, 320 cases.
+    assert row_cells(html, "Baden-Württemberg") == [
+        "Baden-Württemberg", "08", "450", "1.000", "45,0 %", "320"
+    ]  # fmt: skip
+    text = visible(html)
+    assert "Zeichenerklärung" in text
+    assert "1 Wert beruht auf weniger als 5 Fällen oder Personen (primäre Geheimhaltung)" in text
+    assert "1 weiterer Wert ist zusätzlich gesperrt" in text
+    # CM09 in Esslingen has no closed case: nothing ("–") and a value that is not meaningful.
+    cm09 = (report / "kennzahl" / "CM09.html").read_text(encoding="utf-8")
+    assert row_cells(cm09, "Esslingen") == ["Esslingen", "08116", "–", "–", "x", "–"]
+    assert "In dieser Tabelle ist kein Wert geheim gehalten." in visible(cm09)
+
+
+def test_every_table_has_the_symbol_key_and_a_footnote(report):
+    for name, html in pages(report).items():
+        if name == "english.html":
+            continue  # one key in English below its one table
+        tables = len(re.findall(r"</table>\s*<div class=\"key\">", html))
+        assert tables == html.count("<table"), name
+        assert html.count('class="footnote"') >= tables, name
+
+
+def test_change_and_arrow_follow_the_better_direction(report):
+    html = (report / "kennzahl" / "CM01.html").read_text(encoding="utf-8")
+    # CM01 (higher is better): 40,0 % → 45,0 % = +5,0 percentage points, green arrow up.
+    assert "45,0 % (2024: 40,0 %; +5,0 Pp." in visible(html)
+    assert 'class="arrow verdict-better"' in html and "▲" in html
+    el02 = (report / "kennzahl" / "EL02.html").read_text(encoding="utf-8")
+    # EL02 (lower is better): 2,0 % → 3,0 % = +1,0 Pp., red.
+    assert "3,0 % (2024: 2,0 %; +1,0 Pp." in visible(el02)
+    assert 'class="arrow verdict-worse"' in el02
+
+
+def test_key_results_sentence_is_generated_from_the_numbers(report):
+    text = visible((report / "index.html").read_text(encoding="utf-8"))
+    # Finding 7: EL01 and EL03 better, EL02 worse; EL02 moved most (+50 % against 6,25 % and
+    # 20 %).
+    assert (
+        "Von 3 gewerteten Kennzahlen haben sich gegenüber 2024 2 verbessert und 1 "
+        "verschlechtert. Am stärksten bewegte sich „Kontakte mit Ausreisepflichtigen“: 2,0 % "
+        "(2024) → 3,0 % (2025), verschlechtert."
+    ) in text
+    # Finding 6 has no indicator in the catalogue: said so, not left blank.
+    assert "Keine Kennzahl dieses Berichts misst diesen Punkt unmittelbar" in text
+
+
+def test_german_numbers_dates_and_incomplete_periods(report):
+    index = visible((report / "index.html").read_text(encoding="utf-8"))
+    assert "Stichtag der Daten: 15.05.2026" in index  # TT.MM.JJJJ
+    # 2026 and 2026Q2 end after the reference date 15.05.2026: periods to date.
+    assert "2026 (bis 15.05.)" in index and "2. Quartal 2026 (bis 15.05.)" in index
+    fi02 = (report / "kennzahl" / "FI02.html").read_text(encoding="utf-8")
+    # 79.008.000 € over 1.234,5 FTE = 64.000 € per FTE.
+    assert row_cells(fi02, "Baden-Württemberg")[2:5] == ["79.008.000", "1.234,5", "64.000 €"]
+
+
+def test_finance_and_data_quality_sections(report):
+    index = visible((report / "index.html").read_text(encoding="utf-8"))
+    # FI01 per applicant 2025: 1,10 and 1,30 over 1, 0,90 not; excess 100 + 300 = 400 €.
+    assert (
+        "2025: 2 von 3 Antragstellern mit Verwendungsnachweis waren überfinanziert "
+        "(Förderquote über 1), im Median mit einer Quote von 1,20; zusammen 400 € mehr "
+        "Förderung als Kosten."
+    ) in index
+    html = (report / "index.html").read_text(encoding="utf-8")
+    # DQ02 of 08116003 in 2025: 1.000 delivered, 950 accepted, 95,0 %, 50 rejected; the fixture
+    # gives 2026Q2 (the latest quarter) the generic 50 of 100 rows accepted → 50 rejected.
+    assert row_cells(html, "08116003")[2:7] == ["1.000", "950", "95,0 %", "50", "50"]
+
+
+QUICK = ("CM01", "FI04")  # two indicators: a report in a few seconds, for the wiring tests
+
+
+def test_report_is_swapped_in_atomically(tmp_path):
+    db = make_published(tmp_path / "published" / "indicators.duckdb", QUICK)
+    out = tmp_path / "published" / "report"
+    first = build_report(db, out, period="2024")
+    first_target = out.resolve()
+    second = build_report(db, out)
+    assert out.is_symlink() and out.resolve() != first_target
+    assert "Kennzahlenbericht 2025" in (out / "index.html").read_text(encoding="utf-8")
+    versions = sorted(p.name for p in (tmp_path / "published" / VERSIONS_DIR_NAME).iterdir())
+    # The previous version stays for readers still in it; no temp folder is left.
+    assert versions == sorted([first_target.name, out.resolve().name])
+    third = build_report(db, out)
+    remaining = {p.resolve() for p in (tmp_path / "published" / VERSIONS_DIR_NAME).iterdir()}
+    assert first_target not in remaining and len(remaining) == 2
+    assert first.year == "2024" and second.year == third.year == "2025"
+
+
+def test_report_refuses_todays_published_shape(tmp_path):
+    db = make_published(tmp_path / "indicators.duckdb", QUICK)
+    with duckdb.connect(str(db)) as con:
+        con.execute("DROP TABLE units")
+        con.execute("ALTER TABLE indicator_values DROP COLUMN period_complete")
+    with pytest.raises(PublishedShapeError, match=r"indicator_values\.period_complete.*units\."):
+        build_report(db, tmp_path / "report")
+    assert not (tmp_path / "report").exists()
+
+
+def test_cli_writes_into_the_published_folder(tmp_path, capsys):
+    home = tmp_path / "home"
+    make_published(home / "published" / "indicators.duckdb", QUICK)
+    (home / "elsewhere").mkdir()
+    (home / "elsewhere" / "notes.txt").write_text("someone's file")
+    # An --out folder with someone's files in it is never replaced.
+    assert imw_main(["report", "--home", str(home), "--out", str(home / "elsewhere")]) == 2
+    assert (home / "elsewhere" / "notes.txt").read_text() == "someone's file"
+    assert imw_main(["report", "--home", str(home), "--period", "2024"]) == 0
+    index = home / "published" / "report" / "index.html"
+    assert "Kennzahlenbericht 2024" in index.read_text(encoding="utf-8")
+    assert str(index) in capsys.readouterr().out
+    # A year that was not published is a usage error.
+    assert imw_main(["report", "--home", str(home), "--period", "2019"]) == 2
+
+
+# --- in the browser -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "Chromium missing: run `make test` (installs it as root)"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def _local_target(page_url: str, href: str) -> tuple[Path, str]:
+    base = Path(unquote(urlparse(page_url).path)).parent
+    path, _, fragment = href.partition("#")
+    return ((base / unquote(path)).resolve() if path else Path(unquote(urlparse(page_url).path)),
+            fragment)  # fmt: skip
+
+
+def test_every_page_renders_offline_in_chromium(report, browser, tmp_path):
+    context = browser.new_context(viewport={"width": 1100, "height": 1400})
+    outside: list[str] = []
+
+    def block(route):
+        if not route.request.url.startswith("file://"):
+            outside.append(route.request.url)
+            route.abort()
+        else:
+            route.continue_()
+
+    context.route("**/*", block)
+    page = context.new_page()
+    errors: list[str] = []
+    failed: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("requestfailed", lambda r: failed.append(r.url))
+
+    todo, seen, charts_seen = [(report / "index.html").resolve()], set(), 0
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        page.goto(path.as_uri())
+        page.wait_for_load_state("load")
+        # Every chart has drawn marks (Vega gives each drawn item role graphics-symbol).
+        marks = page.eval_on_selector_all(
+            "figure svg",
+            "svgs => svgs.map(s => s.querySelectorAll('[role=graphics-symbol]').length)",
+        )
+        assert all(n > 0 for n in marks), (path, marks)
+        charts_seen += len(marks)
+        # Every chart has a title and a label for screen readers.
+        assert page.locator("figure svg > title").count() == len(marks), path
+        # Symbol key and footnote under every table.
+        tables = page.locator("table").count()
+        assert page.locator("table + div.key p.footnote").count() == tables, path
+        if path.name != "english.html":
+            assert tables == 0 or "Zeichenerklärung" in page.inner_text("body"), path
+        for href in page.eval_on_selector_all(
+            "a[href]", "as => as.map(a => a.getAttribute('href'))"
+        ):
+            assert not re.match(r"^[a-z]+://", href), (path, href)  # nothing outside the report
+            target, fragment = _local_target(page.url, href)
+            assert target.is_file(), (path, href)  # the link resolves
+            if fragment and target == path:
+                assert page.locator(f"#{fragment}").count() == 1, (path, href)
+            if target.suffix == ".html" and target not in seen:
+                todo.append(target)
+    assert len(seen) == 2 + 22 + 3  # every page reached by links from index.html
+    # Charts: 22 Kennzahlen pages with trend + funnel, except FI04 (Land only: no funnel).
+    assert charts_seen >= 2 * 22 - 1
+    assert outside == [] and failed == [] and errors == []
+
+    for name, rel in (("index", "index.html"), ("indicator", "kennzahl/CM01.html")):
+        page.goto((report / rel).resolve().as_uri())
+        shot = tmp_path / f"{name}.png"
+        page.screenshot(path=str(shot), full_page=False)
+        assert shot.stat().st_size > 20_000, shot  # a rendered page, not a blank one
+        print(f"screenshot: {shot}")
+
+    page.goto((report / "index.html").resolve().as_uri())
+    pdf = tmp_path / "index.pdf"
+    page.pdf(path=str(pdf), format="A4", print_background=True)
+    n_pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf.read_bytes()))
+    # Eight chapters, each from a new page; the fixture's tables and charts fill 10–30 pages.
+    assert 8 <= n_pages <= 30, n_pages
+    print(f"pdf: {pdf} ({n_pages} pages)")
+    context.close()
+
+
+@pytest.mark.parametrize("rel", ["index.html", "kennzahl/CM01.html"])
+def test_accessibility_has_no_serious_violations(report, browser, rel):
+    from axe_playwright_python.sync_playwright import Axe
+
+    page = browser.new_page()
+    page.goto((report / rel).resolve().as_uri())
+    results = Axe().run(page)
+    serious = [
+        (v["id"], v["impact"], len(v["nodes"]))
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert serious == [], serious
+    page.close()
+
+
+def test_report_asset_runs_after_publish_in_the_nightly_build(tmp_path):
+    import dagster as dg
+
+    from orchestration.definitions import NIGHTLY_BUILD, build_definitions
+    from orchestration.resources import WarehouseResource
+
+    loaded = build_definitions()
+    graph = loaded.resolve_asset_graph()
+    assert graph.get(dg.AssetKey("report")).parent_keys == {dg.AssetKey("published_indicators")}
+    job_keys = loaded.resolve_job_def(NIGHTLY_BUILD).asset_layer.asset_graph.get_all_asset_keys()
+    assert dg.AssetKey("report") in job_keys
+    home = tmp_path / "home"
+    make_published(home / "published" / "indicators.duckdb", QUICK)
+    result = dg.materialize(
+        [loaded.get_assets_def(dg.AssetKey("report"))],
+        resources={"warehouse": WarehouseResource(home=str(home))},
+    )
+    assert result.success
+    assert (home / "published" / "report" / "index.html").is_file()
