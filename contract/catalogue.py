@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from core.settings import PROJECT_ROOT
+
 CATALOGUE_CSV = Path("dbt_project/seeds/indicator_catalogue.csv")
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 DOMAINS = ("case_management", "eligibility", "funding", "payouts", "data_quality")
 """The catalogue's domains in reading order; each has one wide analyst mart

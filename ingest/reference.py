@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import csv
 from functools import cache
-from pathlib import Path
 
-KREISE_SEED = Path(__file__).resolve().parent.parent / "dbt_project" / "seeds" / "kreise_bw.csv"
+from core.settings import DBT_PROJECT_DIR
+
+KREISE_SEED = DBT_PROJECT_DIR / "seeds" / "kreise_bw.csv"
 
 
 @cache

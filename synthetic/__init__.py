@@ -74,6 +74,7 @@ from typing import get_args
 
 import polars as pl
 
+from core.settings import DBT_PROJECT_DIR
 from synthetic import params as P
 from synthetic.defects import (
     MANIFEST_NAME,
@@ -90,7 +91,7 @@ from synthetic.writers import DeliveryWriter
 __all__ = ["DEFAULT_REFERENCE", "PROVIDER", "GenerationResult", "Scale", "generate"]
 
 Scale = P.Scale
-DEFAULT_REFERENCE = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "kreise_bw.csv"
+DEFAULT_REFERENCE = DBT_PROJECT_DIR / "seeds" / "kreise_bw.csv"
 """The project's dbt seed with the 44 Kreise (a copy of shared/reference/kreise_bw.csv)."""
 
 
