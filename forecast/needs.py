@@ -23,12 +23,13 @@ from datetime import date
 import numpy as np
 import polars as pl
 
+from contract.spec import code_values
 from forecast import inflow as inflow_model
 from forecast.caseload import carried_stock, cohort_weights, new_case_stock
 from forecast.scenarios import Scenario
 from forecast.survival import bootstrap_curves, km_curve
 
-CASE_TYPES = ("CM", "KB")
+CASE_TYPES = code_values("fallart")
 ALL_TYPES = "ALLE"
 LAND = "08"
 CHUNK = 50

@@ -11,7 +11,7 @@ from datetime import date
 
 import numpy as np
 
-from contract.spec import OUTCOME_VALUES
+from contract.spec import OUTCOME_VALUES, code_values
 from synthetic import params as P
 from synthetic.casework import Cases, Persons
 from synthetic.providers import Providers
@@ -23,8 +23,8 @@ REFERRALS = tuple(
         {c for table in (*P.VERWEISUNG_BY_THEMA.values(), P.VERWEISUNG_DEFAULT) for c, _ in table}
     )
 )
-GOAL_STATUS = ("OFFEN", "ERREICHT", "TEILWEISE", "NICHT_ERREICHT", "ENTFALLEN")
-DOMAINS = ("SPRACHE", "ARBEIT", "WOHNEN", "BILDUNG")
+GOAL_STATUS = code_values("ziel_status")
+DOMAINS = code_values("bereich")
 OUTCOME_CODES = tuple(dict.fromkeys(c.code for d in DOMAINS for c in OUTCOME_VALUES[d]))
 TEMPLATES = tuple(t for f in FIELDS for t in P.MESSKRITERIUM[f])
 _TEMPLATE_OFF = np.cumsum([0] + [len(P.MESSKRITERIUM[f]) for f in FIELDS])

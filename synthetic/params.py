@@ -13,6 +13,8 @@ from typing import Literal
 
 import numpy as np
 
+from contract.spec import code_values
+
 Scale = Literal["tiny", "demo", "bw"]
 
 EPOCH = date(1970, 1, 1)
@@ -126,7 +128,7 @@ THEMA_OBLIGED = (
     ("GESUNDHEIT", 0.08), ("FINANZEN", 0.05), ("AUFENTHALT", 0.20), ("BILDUNG", 0.03),
     ("TEILHABE", 0.015), ("SONSTIGES", 0.015),
 )  # fmt: skip
-KONTAKTART = ("PERSOENLICH", "TELEFON", "DIGITAL", "AUFSUCHEND")
+KONTAKTART = code_values("kontaktart")  # the weights below follow the contract's order
 KONTAKTART_WEIGHTS = (
     (0.62, 0.25, 0.05, 0.08),  # before the pandemic
     (0.35, 0.45, 0.15, 0.05),  # 2020-03 .. 2021-12
