@@ -104,7 +104,7 @@ def print_build_summary(settings: Settings, since: datetime) -> None:
         rows = con.execute(
             """
             SELECT verdict, count(*), coalesce(sum(rows_loaded), 0),
-                   coalesce(sum(rows_quarantined), 0)
+                   coalesce(sum(rows_quarantined), 0), coalesce(sum(rows_delivered), 0)
             FROM raw.deliveries WHERE received_at >= ? GROUP BY verdict ORDER BY verdict
             """,
             [since.replace(tzinfo=None)],
@@ -116,7 +116,11 @@ def print_build_summary(settings: Settings, since: datetime) -> None:
         ).fetchall()
     if not rows:
         print("no new files in the landing folder")
-    for verdict, files, loaded, quarantined in rows:
+    for verdict, files, loaded, quarantined, delivered in rows:
+        if verdict == "REJECTED":
+            # a file rejected whole: every row it has (as far as readable) is rejected (DQ02)
+            print(f"{verdict.lower():>9}: {files} files, {delivered} rows rejected")
+            continue
         print(
             f"{verdict.lower():>9}: {files} files, {loaded} rows loaded, "
             f"{quarantined} rows quarantined"

@@ -66,6 +66,13 @@ def _extract_section(ex: Extract) -> str:
     return "\n".join(lines)
 
 
+_GERMAN_COUNTS = {4: "vier", 5: "fünf", 6: "sechs"}
+
+
+def _count_de(n: int) -> str:
+    return _GERMAN_COUNTS.get(n, str(n))
+
+
 def _code_table(title: str, codes) -> str:
     rows = [f"#### {title}", "", "| Code | Bedeutung |", "|---|---|"]
     rows += [f"| `{c.code}` | {c.label_de} |" for c in codes]
@@ -98,7 +105,7 @@ Lieferung prüft; was hier steht, wird genau so geprüft.
 - Dateiname: `<Auszug>_<Träger>_<Stand>.<csv|xlsx>`, z. B. `kontakte_08115003_2026-03-31.csv`.
   - `Auszug`: einer der unten beschriebenen Namen.
   - `Träger`: AGS der liefernden Stelle, 8 Stellen (Gemeinde) oder 5 Stellen (Kreis), beginnend
-    mit `08`. Die Bewilligungsstelle liefert ihre vier Auszüge mit Träger `{AUTHORITY_PROVIDER}`.
+    mit `08`. Die Bewilligungsstelle liefert ihre {_count_de(len(authority))} Auszüge mit Träger `{AUTHORITY_PROVIDER}`.
   - `Stand`: Datum des Auszugs, `JJJJ-MM-TT`.
 - Jede Lieferung ist ein **vollständiger Stand** aller Datensätze des Trägers für diesen Auszug.
   Verwendet wird je Träger und Auszug der neueste angenommene Stand (nach `Stand`, dann nach
