@@ -93,6 +93,7 @@ def render_contract_doc() -> str:
         _code_table(f"Ergebniswerte im Bereich `{bereich}` (`ergebnisse.wert`)", codes)
         for bereich, codes in OUTCOME_VALUES.items()
     )
+    n_authority, ags08 = _count_de(len(authority)), AUTHORITY_PROVIDER
     return f"""<!-- {GENERATED_NOTE} -->
 # Datenlieferung Integrationsmanagement — Schnittstellenbeschreibung v{CONTRACT_VERSION}
 
@@ -105,7 +106,7 @@ Lieferung prüft; was hier steht, wird genau so geprüft.
 - Dateiname: `<Auszug>_<Träger>_<Stand>.<csv|xlsx>`, z. B. `kontakte_08115003_2026-03-31.csv`.
   - `Auszug`: einer der unten beschriebenen Namen.
   - `Träger`: AGS der liefernden Stelle, 8 Stellen (Gemeinde) oder 5 Stellen (Kreis), beginnend
-    mit `08`. Die Bewilligungsstelle liefert ihre {_count_de(len(authority))} Auszüge mit Träger `{AUTHORITY_PROVIDER}`.
+    mit `08`. Die Bewilligungsstelle liefert ihre {n_authority} Auszüge mit Träger `{ags08}`.
   - `Stand`: Datum des Auszugs, `JJJJ-MM-TT`.
 - Jede Lieferung ist ein **vollständiger Stand** aller Datensätze des Trägers für diesen Auszug.
   Verwendet wird je Träger und Auszug der neueste angenommene Stand (nach `Stand`, dann nach

@@ -1,4 +1,5 @@
-"""Extract contract v1.1 — the single definition of what providers and the funding authority deliver.
+"""Extract contract v1.1 — the single definition of what providers and the funding authority
+deliver.
 
 Readers, validation, the municipal documentation (`docs/extract-contract.md`), the dbt sources and
 staging models and the code-list seeds are all derived from the objects in this module

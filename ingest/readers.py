@@ -175,9 +175,11 @@ def readable_row_count(path: str | Path, extract: Extract | str) -> int | None:
         return None
     if cells.width == 0:
         return 0
-    return cells.select(_trimmed(c) for c in cells.columns).filter(
-        pl.any_horizontal(pl.col(c).is_not_null() for c in cells.columns)
-    ).height
+    return (
+        cells.select(_trimmed(c) for c in cells.columns)
+        .filter(pl.any_horizontal(pl.col(c).is_not_null() for c in cells.columns))
+        .height
+    )
 
 
 def _read_csv(path: Path, extract: Extract) -> RawTable:
