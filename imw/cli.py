@@ -1,6 +1,7 @@
 """`imw` — the warehouse's command line.
 
-imw build    [--home DIR] [--landing DIR]     run the nightly_build job once, in-process
+imw build    [--home DIR] [--landing DIR] [--reference-date YYYY-MM-DD]
+                                              run the nightly_build job once, in-process
 imw status   [--home DIR]                     last build, rejections, published age (exit 0/1)
 imw dagster-home [--home DIR]                 prepare and print the Dagster instance folder
 imw generate --scale {tiny,demo,bw} --out DIR --seed N [--stand YYYY-MM-DD]
@@ -43,7 +44,7 @@ def applied_environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[k] = v
 
 
-def run_build(settings: Settings, trigger: str = "cli") -> bool:
+def run_build(settings: Settings, trigger: str = "cli", reference_date: date | None = None) -> bool:
     """Run the `nightly_build` job in-process — the same definitions the UI and schedule use.
 
     The run goes into the warehouse's Dagster instance (`settings.dagster_home`), so it shows in
@@ -70,7 +71,11 @@ def run_build(settings: Settings, trigger: str = "cli") -> bool:
         ):
             active_runs(instance, NIGHTLY_BUILD)  # marks runs of killed `imw build`s failed
             defs = build_definitions(
-                WarehouseResource(home=str(settings.home), landing=str(settings.landing))
+                WarehouseResource(
+                    home=str(settings.home),
+                    landing=str(settings.landing),
+                    reference_date=reference_date.isoformat() if reference_date else None,
+                )
             )
             job = defs.resolve_job_def(NIGHTLY_BUILD)
             result = job.execute_in_process(
@@ -127,8 +132,45 @@ def print_build_summary(settings: Settings, since: datetime) -> None:
         )
     for name, message in rejected:
         print(f"  rejected {name}: {message}")
+    print(reference_date_line(reference_date_of(settings.build_db)))
     print(f"reports:   {settings.reports_dir}")
     print(f"published: {settings.published_db}")
+
+
+def reference_date_of(build_db: Path) -> tuple[date | None, date | None, bool] | None:
+    """(R, newest provider stand, explicit?) of the last dbt run in the build database; None
+    when dbt has not built int_reference_date (e.g. the build failed before dbt)."""
+    import duckdb
+
+    with duckdb.connect(str(build_db), read_only=True) as con:
+        exists = con.execute(
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_schema = 'intermediate' AND table_name = 'int_reference_date'"
+        ).fetchone()[0]
+        if not exists:
+            return None
+        return con.execute(
+            "SELECT reference_date, newest_provider_stand, is_explicit "
+            "FROM intermediate.int_reference_date"
+        ).fetchone()
+
+
+def reference_date_line(info: tuple[date | None, date | None, bool] | None) -> str:
+    """What a build says about its reference date R (INDICATORS.md v2)."""
+    if info is None:
+        return "reference date: unknown (dbt did not run)"
+    reference, newest, explicit = info
+    if reference is None:
+        return (
+            "reference date: none — no accepted snapshot of any provider extract, so there are no "
+            "periods and the published tables are empty"
+        )
+    how = (
+        f"set by --reference-date (newest provider stand {newest})"
+        if explicit
+        else "newest stand of the providers' current snapshots"
+    )
+    return f"reference date R: {reference} ({how}); nothing after it is counted"
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -139,7 +181,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         print(f"imw build: {err}", file=sys.stderr)
         return EXIT_USAGE
     started = datetime.now(UTC)
-    ok = run_build(settings)
+    ok = run_build(settings, reference_date=args.reference_date)
     if settings.build_db.exists():
         print_build_summary(settings, started)
     return EXIT_OK if ok else EXIT_FAILED
@@ -278,6 +320,13 @@ def parser() -> argparse.ArgumentParser:
     b = sub.add_parser("build", help="ingest landing files, run dbt, publish")
     b.add_argument("--home", help="warehouse home (default $IMW_HOME or ./data)")
     b.add_argument("--landing", help="landing folder (default $IMW_HOME/landing)")
+    b.add_argument(
+        "--reference-date",
+        type=_date,
+        help="YYYY-MM-DD: publish as of this earlier reference date R (rows dated after it are "
+        "ignored, the funding authority's extracts cut at it); default: the newest stand of the "
+        "providers' current snapshots",
+    )
     b.set_defaults(func=cmd_build)
 
     s = sub.add_parser(

@@ -1,5 +1,6 @@
 """Assets of the nightly build: ingest → dbt → publish. Wiring only; the work is in the layers."""
 
+import json
 from collections.abc import Iterator
 
 import dagster as dg
@@ -13,6 +14,7 @@ from ingest.load import ACCEPTED, REJECTED, FileVerdict, Folders, ingest_landing
 from orchestration.dbt_project import dbt_project
 from orchestration.resources import WarehouseResource
 from publish.analyst_db import publish
+from publish.data_quality_report import write_data_quality_report
 from publish.delivery_reports import write_delivery_reports
 from publish.status import FRESHNESS_LIMIT
 
@@ -130,6 +132,15 @@ def extract_gate_result(
     )
 
 
+def dbt_build_args(reference_date: str | None = None) -> list[str]:
+    """The nightly `dbt build` arguments; an explicit reference date R goes to dbt as the var
+    `reference_date` (int_reference_date), else dbt takes R from the data."""
+    args = ["build", *NIGHTLY_DBT_EXCLUDES]
+    if reference_date:
+        args += ["--vars", json.dumps({"reference_date": reference_date})]
+    return args
+
+
 class Translator(DagsterDbtTranslator):
     """dbt models keep their names as asset keys; sources map to the raw assets (via meta)."""
 
@@ -150,7 +161,7 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         # check SQL logic on fixed inputs, not the night's data: they run in `make test` (every
         # dbt fixture build), not in every nightly build (dbt's advice for production runs).
         target = warehouse.settings().dbt_target_dir
-        args = ["build", *NIGHTLY_DBT_EXCLUDES]
+        args = dbt_build_args(warehouse.reference_date)
         yield from dbt.cli(args, context=context, target_path=target).stream()
 
     return warehouse_dbt
@@ -168,12 +179,14 @@ def build_publish_asset(dbt_defs: dg.AssetsDefinition) -> dg.AssetsDefinition:
     )
     def published_indicators(warehouse: WarehouseResource) -> dg.MaterializeResult:
         settings = warehouse.settings()
+        report = write_data_quality_report(settings.build_db, settings.reports_dir)
         result = publish(settings.build_db, settings.published_db)
         return dg.MaterializeResult(
             metadata={
                 "path": dg.MetadataValue.path(str(result.path)),
                 "parquet": dg.MetadataValue.path(str(result.parquet_dir)),
                 "publish_id": result.publish_id,
+                "data_quality_report": dg.MetadataValue.path(str(report)),
                 **{f"rows_{t}": n for t, n in result.row_counts.items()},
             }
         )
