@@ -82,6 +82,7 @@ from ingest.synthetic.defects import (
     dependent_costs,
     manifest_text,
 )
+from ingest.synthetic.obligations import LATE_EXTRACT, late_providers, late_stand
 from ingest.synthetic.snapshot import PROVIDER, iter_frames
 from ingest.synthetic.truth import ground_truth, land_year, truth_input
 from ingest.synthetic.world import build_world
@@ -150,6 +151,10 @@ def generate(
         out, stand, seed, scale, list(world.providers.ags), P.SCALES[scale].xlsx_max_rows
     )
     day = P.to_day(stand)
+    # some obliged Gemeinden deliver `stellen` a quarter late (ingest.synthetic.obligations)
+    writer.late = {
+        (LATE_EXTRACT, provider): late_stand(stand) for provider in late_providers(world, day)
+    }
     injector = None
     if defects > 0:
         defective = defective_providers(world.providers.ags)
