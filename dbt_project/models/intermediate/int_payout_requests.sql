@@ -25,7 +25,8 @@ select
     case when payout_requests.paid_on <= {{ authority_cutoff() }} then payout_requests.amount_paid_eur end
         as amount_paid_eur,
     coalesce(payout_requests.paid_on <= {{ authority_cutoff() }}, false) as is_paid,
-    case when payout_requests.paid_on <= {{ authority_cutoff() }}
+    case
+        when payout_requests.paid_on <= {{ authority_cutoff() }}
             then date_diff('day', payout_requests.received_on, payout_requests.paid_on)
     end as days_to_payment
 from payout_requests

@@ -56,7 +56,7 @@ unknown_parents as (
         cast(null as varchar) as unit_name,
         providers.rb_code as parent_code
     from providers
-    where providers.kreis_code not in (select kreis_ags from kreise)
+    where providers.kreis_code not in (select kreise.kreis_ags from kreise)
     union
     select distinct
         'RB' as level,
@@ -64,7 +64,7 @@ unknown_parents as (
         cast(null as varchar) as unit_name,
         '08' as parent_code
     from providers
-    where providers.rb_code not in (select rb_ags from kreise)
+    where providers.rb_code not in (select kreise.rb_ags from kreise)
 ),
 
 all_units as (

@@ -50,8 +50,8 @@ covered_providers as (
     inner join obligations
         on
             year_grant_years.grant_id = obligations.grant_id
-            and obligations.valid_from <= year_grant_years.period_eend
-            and (obligations.valid_to is null or obligations.valid_to >= year_grant_years.period_start)
+            and year_grant_years.period_eend >= obligations.valid_from
+            and (obligations.valid_to is null or year_grant_years.period_start <= obligations.valid_to)
 ),
 
 active_cases as (
