@@ -1,6 +1,7 @@
 """`imw` — the warehouse's command line.
 
-imw build    [--home DIR] [--landing DIR]     run the nightly_build job once, in-process
+imw build    [--home DIR] [--landing DIR] [--reference-date YYYY-MM-DD]
+                                              run the nightly_build job once, in-process
 imw status   [--home DIR]                     last build, rejections, published age (exit 0/1)
 imw dagster-home [--home DIR]                 prepare and print the Dagster instance folder
 imw generate --scale {tiny,demo,bw} --out DIR --seed N [--stand YYYY-MM-DD]
@@ -46,7 +47,7 @@ def applied_environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[k] = v
 
 
-def run_build(settings: Settings, trigger: str = "cli") -> bool:
+def run_build(settings: Settings, trigger: str = "cli", reference_date: date | None = None) -> bool:
     """Run the `nightly_build` job in-process — the same definitions the UI and schedule use.
 
     The run goes into the warehouse's Dagster instance (`settings.dagster_home`), so it shows in
@@ -65,11 +66,16 @@ def run_build(settings: Settings, trigger: str = "cli") -> bool:
         for dead in reconcile_dead_builds(settings):
             print(f"recorded as FAILED ({dead.describe()}): its process died", file=sys.stderr)
         write_marker(settings, marker)
-        return _run_locked(settings, trigger, started, log_path, run_id)
+        return _run_locked(settings, trigger, started, log_path, run_id, reference_date)
 
 
 def _run_locked(
-    settings: Settings, trigger: str, started: datetime, log_path: Path, run_id: str
+    settings: Settings,
+    trigger: str,
+    started: datetime,
+    log_path: Path,
+    run_id: str,
+    reference_date: date | None,
 ) -> bool:
     import dagster as dg
 
@@ -88,7 +94,11 @@ def _run_locked(
         ):
             active_runs(instance, NIGHTLY_BUILD)  # marks runs of killed `imw build`s failed
             defs = build_definitions(
-                WarehouseResource(home=str(settings.home), landing=str(settings.landing))
+                WarehouseResource(
+                    home=str(settings.home),
+                    landing=str(settings.landing),
+                    reference_date=reference_date.isoformat() if reference_date else None,
+                )
             )
             job = defs.resolve_job_def(NIGHTLY_BUILD)
             result = job.execute_in_process(
@@ -123,7 +133,7 @@ def print_build_summary(settings: Settings, since: datetime) -> None:
         rows = con.execute(
             """
             SELECT verdict, count(*), coalesce(sum(rows_loaded), 0),
-                   coalesce(sum(rows_quarantined), 0)
+                   coalesce(sum(rows_quarantined), 0), coalesce(sum(rows_delivered), 0)
             FROM raw.deliveries WHERE received_at >= ? GROUP BY verdict ORDER BY verdict
             """,
             [since.replace(tzinfo=None)],
@@ -135,15 +145,56 @@ def print_build_summary(settings: Settings, since: datetime) -> None:
         ).fetchall()
     if not rows:
         print("no new files in the landing folder")
-    for verdict, files, loaded, quarantined in rows:
+    for verdict, files, loaded, quarantined, delivered in rows:
+        if verdict == "REJECTED":
+            # a file rejected whole: every row it has (as far as readable) is rejected (DQ02)
+            print(f"{verdict.lower():>9}: {files} files, {delivered} rows rejected")
+            continue
         print(
             f"{verdict.lower():>9}: {files} files, {loaded} rows loaded, "
             f"{quarantined} rows quarantined"
         )
     for name, message in rejected:
         print(f"  rejected {name}: {message}")
+    print(reference_date_line(reference_date_of(settings.build_db)))
     print(f"reports:   {settings.reports_dir}")
     print(f"published: {settings.published_db}")
+
+
+def reference_date_of(build_db: Path) -> tuple[date | None, date | None, bool] | None:
+    """(R, newest provider stand, explicit?) of the last dbt run in the build database; None
+    when dbt has not built int_reference_date (e.g. the build failed before dbt)."""
+    import duckdb
+
+    with duckdb.connect(str(build_db), read_only=True) as con:
+        exists = con.execute(
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_schema = 'intermediate' AND table_name = 'int_reference_date'"
+        ).fetchone()[0]
+        if not exists:
+            return None
+        return con.execute(
+            "SELECT reference_date, newest_provider_stand, is_explicit "
+            "FROM intermediate.int_reference_date"
+        ).fetchone()
+
+
+def reference_date_line(info: tuple[date | None, date | None, bool] | None) -> str:
+    """What a build says about its reference date R (docs/indicators.md v2)."""
+    if info is None:
+        return "reference date: unknown (dbt did not run)"
+    reference, newest, explicit = info
+    if reference is None:
+        return (
+            "reference date: none — no accepted snapshot of any provider extract, so there are no "
+            "periods and the published tables are empty"
+        )
+    how = (
+        f"set by --reference-date (newest provider stand {newest})"
+        if explicit
+        else "newest stand of the providers' current snapshots"
+    )
+    return f"reference date R: {reference} ({how}); nothing after it is counted"
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -159,7 +210,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     started = datetime.now(UTC)
     try:
-        ok = run_build(settings)
+        ok = run_build(settings, reference_date=args.reference_date)
     except BuildRunning as err:
         print(f"imw build: {err}", file=sys.stderr)
         return EXIT_FAILED
@@ -387,6 +438,13 @@ def parser() -> argparse.ArgumentParser:
     b = sub.add_parser("build", help="ingest landing files, run dbt, publish")
     b.add_argument("--home", help="warehouse home (default $IMW_HOME or ./data)")
     b.add_argument("--landing", help="landing folder (default $IMW_HOME/landing)")
+    b.add_argument(
+        "--reference-date",
+        type=_date,
+        help="YYYY-MM-DD: publish as of this earlier reference date R (rows dated after it are "
+        "ignored, the funding authority's extracts cut at it); default: the newest stand of the "
+        "providers' current snapshots",
+    )
     b.set_defaults(func=cmd_build)
 
     s = sub.add_parser(

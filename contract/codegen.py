@@ -71,6 +71,13 @@ def _extract_section(ex: Extract) -> str:
     return "\n".join(lines)
 
 
+_GERMAN_COUNTS = {4: "vier", 5: "fünf", 6: "sechs"}
+
+
+def _count_de(n: int) -> str:
+    return _GERMAN_COUNTS.get(n, str(n))
+
+
 def _code_table(title: str, codes) -> str:
     rows = [f"#### {title}", "", "| Code | Bedeutung |", "|---|---|"]
     rows += [f"| `{c.code}` | {c.label_de} |" for c in codes]
@@ -91,6 +98,7 @@ def render_contract_doc() -> str:
         _code_table(f"Ergebniswerte im Bereich `{bereich}` (`ergebnisse.wert`)", codes)
         for bereich, codes in OUTCOME_VALUES.items()
     )
+    n_authority, ags08 = _count_de(len(authority)), AUTHORITY_PROVIDER
     return f"""<!-- {GENERATED_NOTE} -->
 # Datenlieferung Integrationsmanagement — Schnittstellenbeschreibung v{CONTRACT_VERSION}
 
@@ -103,7 +111,7 @@ Lieferung prüft; was hier steht, wird genau so geprüft.
 - Dateiname: `<Auszug>_<Träger>_<Stand>.<csv|xlsx>`, z. B. `kontakte_08115003_2026-03-31.csv`.
   - `Auszug`: einer der unten beschriebenen Namen.
   - `Träger`: AGS der liefernden Stelle, 8 Stellen (Gemeinde) oder 5 Stellen (Kreis), beginnend
-    mit `08`. Die Bewilligungsstelle liefert ihre vier Auszüge mit Träger `{AUTHORITY_PROVIDER}`.
+    mit `08`. Die Bewilligungsstelle liefert ihre {n_authority} Auszüge mit Träger `{ags08}`.
   - `Stand`: Datum des Auszugs, `JJJJ-MM-TT`.
 - Jede Lieferung ist ein **vollständiger Stand** aller Datensätze des Trägers für diesen Auszug.
   Verwendet wird je Träger und Auszug der neueste angenommene Stand (nach `Stand`, dann nach
@@ -483,6 +491,24 @@ def render_wide_mart_yml(mart: catalogue.WideMart) -> str:
             "data_type": "varchar",
             "constraints": [{"type": "not_null"}],
             "data_tests": [{"accepted_values": {"arguments": {"values": ["YEAR", "QUARTER"]}}}],
+        },
+        {
+            "name": "period_complete",
+            "description": (
+                "True when the period ends on or before the reference date R "
+                "(build_info.reference_date); false for a period to date (e.g. 2026 up to R), "
+                "whose counts stop at R."
+            ),
+            "data_type": "boolean",
+            "constraints": [{"type": "not_null"}],
+        },
+        {
+            "name": "unit_name",
+            "description": (
+                "Name of the unit (units.unit_name): the Kreis's, RB's or Land's, a Kreis "
+                "provider's; NULL for a Gemeinde, whose name the reference data does not have."
+            ),
+            "data_type": "varchar",
         },
         *(_wide_value_column(i) for i in inds),
     ]

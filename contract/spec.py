@@ -1,4 +1,5 @@
-"""Extract contract v1 — the single definition of what providers and the funding authority deliver.
+"""Extract contract v1.1 — the single definition of what providers and the funding authority
+deliver.
 
 Readers, validation, the municipal documentation (`docs/extract-contract.md`), the dbt sources and
 staging models and the code-list seeds are all derived from the objects in this module
@@ -17,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 
-CONTRACT_VERSION = "1"
+CONTRACT_VERSION = "1.1"
 AUTHORITY_PROVIDER = "08"
 ID_MAX_LENGTH = 64
 MIN_BIRTH_YEAR = 1900
@@ -1297,6 +1298,62 @@ AUTHORITY_EXTRACTS: tuple[Extract, ...] = (
                 rule_de="Pflicht, >= 0",
                 required=True,
                 min_value=0,
+            ),
+        ),
+    ),
+    Extract(
+        "meldepflichten",
+        "delivery_obligations",
+        "authority",
+        "Meldepflichten (wer aufgrund welcher Bewilligung Falldaten liefert)",
+        "Delivery obligations: which providers a grant obliges to deliver case data, and from when "
+        "(contract 1.1).",
+        "one row per grant, obliged provider and start of the obligation",
+        (
+            _id(
+                "bescheid_nr",
+                "grant_id",
+                "Pseudonym of the grant that creates the obligation.",
+                rule_de="existiert in bewilligungen",
+                required=True,
+                ref=Ref("bewilligungen", "bescheid_nr"),
+            ),
+            Column(
+                "traeger_ags",
+                "obliged_provider",
+                C.AGS,
+                "AGS of the obliged provider (the one that delivers the case data).",
+                rule_de="Pflicht, AGS mit 5 oder 8 Stellen, beginnt mit 08 (der liefernde Träger)",
+                required=True,
+            ),
+            Column(
+                "gueltig_ab",
+                "valid_from",
+                C.DATE,
+                "First day of the obligation.",
+                rule_de="Pflicht",
+                required=True,
+            ),
+            Column(
+                "gueltig_bis",
+                "valid_to",
+                C.DATE,
+                "Last day of the obligation (empty = open).",
+                rule_de="optional, >= gueltig_ab",
+            ),
+        ),
+        (
+            RowRule(
+                RuleKind.DATE_ORDER,
+                ("gueltig_bis", "gueltig_ab"),
+                "gueltig_bis darf nicht vor gueltig_ab liegen",
+                "gueltig_bis must not be before gueltig_ab",
+            ),
+            RowRule(
+                RuleKind.UNIQUE_KEY,
+                ("bescheid_nr", "traeger_ags", "gueltig_ab"),
+                "(bescheid_nr, traeger_ags, gueltig_ab) darf nur einmal vorkommen",
+                "(bescheid_nr, traeger_ags, gueltig_ab) must be unique",
             ),
         ),
     ),

@@ -33,6 +33,7 @@ and Data Docs keep GX's partial value lists; row positions are dropped from the 
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -110,6 +111,7 @@ REQUIRED_TABLES = (
     "reference.indicator_catalogue",
     "intermediate.int_periods",
     "intermediate.int_unit_levels",
+    "intermediate.int_reference_date",
 )
 
 ERROR, WARNING = "error", "warning"
@@ -125,6 +127,11 @@ RULES: dict[str, tuple[str, str]] = {
         "Periodentypen (int_periods) und je Einheit seiner Ebenen (int_unit_levels).",
         "Row missing: every catalogue indicator needs a row for every period of its period "
         "types (int_periods) and every unit of its levels (int_unit_levels).",
+    ),
+    "period_within_reference_date": (
+        "Periode beginnt nach dem Stichtag R, oder period_complete passt nicht zu P.end <= R.",
+        "Period starts after the reference date R, or period_complete does not say P.end <= R "
+        "(docs/indicators.md v2).",
     ),
     "grid_only": (
         "Zeile außerhalb des Rasters: Indikator, Periode mit Periodentyp, Ebene oder Einheit "
@@ -280,6 +287,7 @@ class _Inputs:
     marts: pl.DataFrame
     definitions: pl.DataFrame
     wide_marts: dict[str, pl.DataFrame]
+    reference_date: dt.date | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -372,12 +380,15 @@ def _read_build(build_db: Path) -> _Inputs:
         unit_levels = read("intermediate.int_unit_levels")
         published, marts = read(PUBLISHED_VALUES), read(MARTS_VALUES)
         definitions = read(DEFINITIONS)
+        reference = con.execute(
+            "SELECT reference_date FROM intermediate.int_reference_date"
+        ).fetchone()
         wide = sorted(t for t in tables if t.startswith("published.mart_"))
         wide_marts = {t: read(t) for t in wide}
     for table, frame, columns in (
         ("intermediate.int_periods", periods, ("period", "period_type")),
         ("intermediate.int_unit_levels", unit_levels, ("level", "unit_code")),
-        (PUBLISHED_VALUES, published, VALUE_COLUMNS),
+        (PUBLISHED_VALUES, published, (*VALUE_COLUMNS, "period_complete")),
         (MARTS_VALUES, marts, VALUE_COLUMNS),
         (DEFINITIONS, definitions, ("indicator_id",)),
     ):
@@ -391,6 +402,7 @@ def _read_build(build_db: Path) -> _Inputs:
         marts=marts,
         definitions=definitions,
         wide_marts=wide_marts,
+        reference_date=reference[0] if reference else None,
     )
 
 
@@ -514,10 +526,30 @@ def _published_frame(inputs: _Inputs) -> pl.DataFrame:
         & (pl.col("suppressed").fill_null(False) | numbers_equal)
     )
     return frame.with_columns(
+        _period_within_reference_date(inputs.reference_date).alias("_period_within_r"),
         pl.col("_in_grid").fill_null(False),
         _value_is_ratio().alias("_value_is_ratio"),
         matches.fill_null(False).alias("_matches_marts"),
     ).drop("_in_marts")
+
+
+def _period_within_reference_date(reference: dt.date | None) -> pl.Expr:
+    """True where the period starts on or before R and period_complete = (P.end <= R), computed
+    from the period code itself ('2025', '2025Q3'), not from int_periods, so a wrong int_periods
+    cannot pass its own grid. Without R no row may exist at all."""
+    if reference is None:
+        return pl.lit(False)
+    year = pl.col("period").str.slice(0, 4).cast(pl.Int32)
+    quarter = pl.col("period").str.extract(r"Q([1-4])$", 1).cast(pl.Int32)
+    start = pl.date(year, pl.when(quarter.is_null()).then(1).otherwise(3 * quarter - 2), 1)
+    end = (
+        pl.when(quarter.is_null())
+        .then(pl.date(year, 12, 31))
+        .otherwise(start.dt.offset_by("3mo").dt.offset_by("-1d"))
+    )
+    return (start <= pl.lit(reference)) & (
+        pl.col("period_complete").eq_missing(end <= pl.lit(reference))
+    )
 
 
 def _value_is_ratio() -> pl.Expr:
@@ -708,6 +740,7 @@ def _indicator_values_expectations(table: str, catalogue: pl.DataFrame) -> list[
             for c in ("period_type", "suppressed")
         ),
         _holds("grid_only", table, "_in_grid"),
+        _holds("period_within_reference_date", table, "_period_within_r"),
         _holds("published_matches_marts", table, "_matches_marts"),
         _expect(
             "ExpectColumnValuesToBeNull",

@@ -42,6 +42,7 @@ from ingest.readers import (
     parse_file_name,
     provider_hint,
     read_table,
+    readable_row_count,
 )
 from ingest.rejections import FileRejection, RejectReason
 
@@ -463,7 +464,9 @@ def _read(rec: _Recorder, d: Delivery, ex: Extract) -> TypedFile | FileVerdict:
         table = read_table(d.path, ex)
         return TypedFile(d, table, parse_columns(table, ex, d.name.stand))
     except FileRejection as err:
-        return rec.finish(_rejection(d.delivery_id, d.path.name, d.name, err), d.path, d.sha)
+        # DQ02 counts a file rejected whole with its rows, as far as they can be read
+        rows = readable_row_count(d.path, ex)
+        return rec.finish(_rejection(d.delivery_id, d.path.name, d.name, err, rows), d.path, d.sha)
 
 
 GATE_CHUNK_ROWS = 1_000_000

@@ -208,6 +208,40 @@ def read_table(path: str | Path, extract: Extract | str) -> RawTable:
         ) from error  # fmt: skip
 
 
+def readable_row_count(path: str | Path, extract: Extract | str) -> int | None:
+    """Data rows of a file rejected whole, as far as it can be read as a table; None otherwise.
+
+    DQ02 (docs/indicators.md v2) counts the rows of a file rejected whole as delivered and not
+    accepted: a file missing a required column still parses, and its non-blank rows after the
+    header are what the provider delivered. A file that cannot be decoded or parsed has no row
+    count.
+    """
+    path = Path(path)
+    ex = _resolve(extract)
+    try:
+        if path.suffix.lower() == ".csv":
+            utf8, _ = _decode(path.read_bytes(), path.name)
+            header_line = utf8.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
+            delimiter, header = _sniff_header(header_line, ex)
+            cells = _parse_csv(utf8, delimiter, len(header), path.name).slice(1)
+        elif path.suffix.lower() == ".xlsx":
+            header, cells = _load_first_sheet(path)
+            if not header:
+                return None
+            cells = cells.select(pl.all().cast(pl.String))
+        else:
+            return None
+    except (FileRejection, OSError, UnicodeDecodeError):
+        return None
+    if cells.width == 0:
+        return 0
+    return (
+        cells.select(_trimmed(c) for c in cells.columns)
+        .filter(pl.any_horizontal(pl.col(c).is_not_null() for c in cells.columns))
+        .height
+    )
+
+
 def _read_csv(path: Path, extract: Extract) -> RawTable:
     utf8, encoding = _decode(path.read_bytes(), path.name)
     utf8 = _unify_line_ends(utf8)

@@ -1,5 +1,6 @@
 """Assets of the nightly build: ingest → dbt → publish. Wiring only; the work is in the layers."""
 
+import json
 from collections.abc import Iterator
 
 import dagster as dg
@@ -15,6 +16,7 @@ from orchestration.dbt_project import dbt_project
 from orchestration.resources import BuildLockResource, WarehouseResource
 from publish.analyst_db import publish
 from publish.publish_gate import require_gate
+from reports.data_quality import write_data_quality_report
 from reports.delivery import write_delivery_reports
 from reports.intake import write_intake_report
 from reports.status import FRESHNESS_LIMIT
@@ -141,6 +143,15 @@ def extract_gate_result(
     )
 
 
+def dbt_build_args(reference_date: str | None = None) -> list[str]:
+    """The nightly `dbt build` arguments; an explicit reference date R goes to dbt as the var
+    `reference_date` (int_reference_date), else dbt takes R from the data."""
+    args = ["build", *NIGHTLY_DBT_EXCLUDES]
+    if reference_date:
+        args += ["--vars", json.dumps({"reference_date": reference_date})]
+    return args
+
+
 class Translator(DagsterDbtTranslator):
     """dbt models keep their names as asset keys; sources map to the raw assets (via meta)."""
 
@@ -164,7 +175,7 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         # check SQL logic on fixed inputs, not the night's data: they run in `make test` (every
         # dbt fixture build), not in every nightly build (dbt's advice for production runs).
         target = warehouse.settings().dbt_target_dir
-        args = ["build", *NIGHTLY_DBT_EXCLUDES]
+        args = dbt_build_args(warehouse.reference_date)
         yield from dbt.cli(args, context=context, target_path=target).stream()
 
     return warehouse_dbt
@@ -187,6 +198,7 @@ def build_publish_asset(dbt_defs: dg.AssetsDefinition) -> dg.AssetsDefinition:
         # Refuses (the step fails, saying why) unless the mart gate passed in this run on
         # exactly these tables: materialising this asset alone cannot publish ungated data.
         gate = require_gate(settings.build_db, context.run_id, settings.dbt_target_dir)
+        report = write_data_quality_report(settings.build_db, settings.reports_dir)
         result = publish(settings.build_db, settings.published_db)
         return dg.MaterializeResult(
             metadata={
@@ -195,6 +207,7 @@ def build_publish_asset(dbt_defs: dg.AssetsDefinition) -> dg.AssetsDefinition:
                 "publish_id": result.publish_id,
                 "gated_by_dbt_invocation": gate.dbt_invocation_id or "",
                 "marts_fingerprint": gate.marts_fingerprint,
+                "data_quality_report": dg.MetadataValue.path(str(report)),
                 **{f"rows_{t}": n for t, n in result.row_counts.items()},
             }
         )

@@ -20,6 +20,9 @@ class WarehouseResource(dg.ConfigurableResource):
 
     home: str | None = None
     landing: str | None = None
+    reference_date: str | None = None
+    """`YYYY-MM-DD`: an earlier reference date R for this build (`imw build --reference-date`);
+    None: R is the newest stand of the providers' current snapshots."""
 
     def settings(self) -> Settings:
         return Settings.from_env(home=self.home, landing=self.landing)

@@ -3,7 +3,8 @@ DuckDB file and as one Parquet file per table.
 
 Layout of the published folder (`published_db.parent`)::
 
-    indicators.duckdb               the analyst database (+ table `build_info`)
+    indicators.duckdb               the analyst database (+ table `build_info`, with the
+                                    reference date R of the build)
     parquet -> .parquet-versions/<publish_id>     symlink; R/pandas read parquet/<table>.parquet
     .parquet-versions/<publish_id>/<table>.parquet, manifest.json
     .publish.lock                   serialises publishes (flock); empty
@@ -44,7 +45,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -104,6 +105,25 @@ def latest_load_at(con: duckdb.DuckDBPyConnection, catalog: str) -> datetime | N
     ).fetchone()[0]
 
 
+def reference_date(con: duckdb.DuckDBPyConnection, catalog: str) -> date | None:
+    """The build's reference date R (dbt's intermediate.int_reference_date); None without R (no
+    accepted provider snapshot) or for a build database without that model."""
+    exists = con.execute(
+        """
+        SELECT count(*) FROM information_schema.tables
+        WHERE table_catalog = ? AND table_schema = 'intermediate'
+          AND table_name = 'int_reference_date'
+        """,
+        [catalog],
+    ).fetchone()[0]
+    if not exists:
+        return None
+    row = con.execute(
+        f"SELECT reference_date FROM {_ident(catalog)}.intermediate.int_reference_date"
+    ).fetchone()
+    return row[0] if row else None
+
+
 def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -152,7 +172,7 @@ def _write_duckdb(
     con: duckdb.DuckDBPyConnection,
     tables: list[str],
     tmp: Path,
-    info: tuple[str, datetime, datetime | None],
+    info: tuple[str, datetime, datetime | None, date | None],
 ) -> dict[str, int]:
     """Copy the tables into a new file attached as `pub` (left attached for the Parquet export)."""
     con.execute(f"ATTACH ? AS pub (STORAGE_VERSION '{STORAGE_VERSION}')", [str(tmp)])
@@ -163,7 +183,7 @@ def _write_duckdb(
             f"SELECT * FROM build.{PUBLISHED_SCHEMA}.{_ident(table)}"
         )
         counts[table] = con.execute(f"SELECT count(*) FROM pub.main.{_ident(table)}").fetchone()[0]
-    publish_id, published_at, loaded_at = info
+    publish_id, published_at, loaded_at, reference = info
     con.execute(
         f"""
         CREATE TABLE pub.main.{BUILD_INFO_TABLE} (
@@ -171,13 +191,14 @@ def _write_duckdb(
             row_count          BIGINT NOT NULL,
             publish_id         VARCHAR NOT NULL,  -- same as in parquet/{MANIFEST_NAME}
             published_at_utc   TIMESTAMP NOT NULL,
-            latest_load_at_utc TIMESTAMP          -- newest accepted delivery in the build
+            latest_load_at_utc TIMESTAMP,         -- newest accepted delivery in the build
+            reference_date     DATE               -- R: nothing after it is counted (NULL: no R)
         )
         """
     )
     con.executemany(
-        f"INSERT INTO pub.main.{BUILD_INFO_TABLE} VALUES (?, ?, ?, ?, ?)",
-        [[t, n, publish_id, published_at, loaded_at] for t, n in counts.items()],
+        f"INSERT INTO pub.main.{BUILD_INFO_TABLE} VALUES (?, ?, ?, ?, ?, ?)",
+        [[t, n, publish_id, published_at, loaded_at, reference] for t, n in counts.items()],
     )
     con.execute("CHECKPOINT pub")
     return counts
@@ -187,7 +208,7 @@ def _write_parquet(
     con: duckdb.DuckDBPyConnection,
     counts: dict[str, int],
     folder: Path,
-    info: tuple[str, datetime, datetime | None],
+    info: tuple[str, datetime, datetime | None, date | None],
 ) -> None:
     """Write one Parquet file per table plus the manifest into `folder` (which must not exist)."""
     folder.mkdir(parents=True)
@@ -205,11 +226,12 @@ def _write_parquet(
                 "sha256": sha256_of(path),
             }
         )
-    publish_id, published_at, loaded_at = info
+    publish_id, published_at, loaded_at, reference = info
     manifest = {
         "publish_id": publish_id,
         "published_at_utc": published_at.isoformat() + "Z",
         "latest_load_at_utc": None if loaded_at is None else loaded_at.isoformat() + "Z",
+        "reference_date": None if reference is None else reference.isoformat(),
         "tables": entries,
     }
     (folder / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
@@ -260,7 +282,12 @@ def publish(build_db: Path, published_db: Path, parquet_dir: Path | None = None)
                         f"{PUBLISHED_SCHEMA}.{BUILD_INFO_TABLE} in {build_db} clashes with the "
                         "table publish() adds; rename the model"
                     )
-                info = (publish_id, published_at, latest_load_at(con, "build"))
+                info = (
+                    publish_id,
+                    published_at,
+                    latest_load_at(con, "build"),
+                    reference_date(con, "build"),
+                )
                 counts = _write_duckdb(con, tables, tmp_db, info)
                 _write_parquet(con, counts, tmp_version, info)
                 con.execute("DETACH pub")

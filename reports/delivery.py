@@ -111,6 +111,14 @@ def md(text: object) -> str:
     return _CONTROL.sub("?", str(text)).replace("|", "\\|").replace("`", "'")
 
 
+def rows_rejected(v: FileVerdict) -> int | str:
+    """Rows of a file that were not accepted: all of them when the file was rejected whole
+    (docs/indicators.md v2, DQ02), as far as they could be read; else its quarantined rows."""
+    if v.verdict == REJECTED:
+        return "" if v.rows_delivered is None else v.rows_delivered
+    return v.rows_quarantined
+
+
 def _markdown(
     provider: str,
     processed_at: datetime,
@@ -124,14 +132,14 @@ def _markdown(
         f"Verarbeitet / processed: {processed_at:%Y-%m-%d %H:%M} UTC",
         "",
         "| Datei / file | Ergebnis / verdict | Zeilen / rows | angenommen / loaded "
-        "| zurückgewiesen / quarantined |",
+        "| zurückgewiesen / rejected |",
         "|---|---|---|---|---|",
     ]
     for v in verdicts:
         delivered = "" if v.rows_delivered is None else v.rows_delivered
         lines.append(
             f"| `{md(v.file_name)}` | {_VERDICT_DE[v.verdict]} / {v.verdict.lower()} | {delivered} "
-            f"| {v.rows_loaded} | {v.rows_quarantined} |"
+            f"| {v.rows_loaded} | {rows_rejected(v)} |"
         )
     rejected = [v for v in verdicts if v.verdict == REJECTED]
     if rejected:

@@ -8,11 +8,12 @@ a build is going on: the last build from `logs/builds.jsonl`, rejected deliverie
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 
+from core.periods import period_label
 from core.settings import Settings
 from publish.analyst_db import BUILD_INFO_TABLE
 from reports.build_guard import dead_markers, is_locked
@@ -30,6 +31,10 @@ class PublishedInfo:
     published_at: datetime
     """UTC, aware."""
     row_counts: dict[str, int]
+    reference_date: date | None = None
+    """R of the published build (build_info.reference_date); None without R."""
+    periods_to_date: tuple[str, ...] = ()
+    """Published periods that end after R, labelled "2026 (bis 30.06.)"."""
 
     def age(self, now: datetime | None = None) -> timedelta:
         return (now or datetime.now(UTC)) - self.published_at
@@ -47,6 +52,20 @@ def published_info(published_db: Path) -> PublishedInfo | None:
             f"SELECT table_name, row_count, publish_id, published_at_utc FROM {BUILD_INFO_TABLE} "
             "ORDER BY table_name"
         ).fetchall()
+        columns = {r[0] for r in con.execute(f"DESCRIBE {BUILD_INFO_TABLE}").fetchall()}
+        reference = (
+            con.execute(f"SELECT any_value(reference_date) FROM {BUILD_INFO_TABLE}").fetchone()[0]
+            if "reference_date" in columns
+            else None
+        )
+        incomplete = (
+            con.execute(
+                "SELECT DISTINCT period FROM indicator_values WHERE NOT period_complete "
+                "ORDER BY period"
+            ).fetchall()
+            if "indicator_values" in {r[0] for r in rows} and reference is not None
+            else []
+        )
     if not rows:
         return None
     return PublishedInfo(
@@ -54,6 +73,8 @@ def published_info(published_db: Path) -> PublishedInfo | None:
         publish_id=rows[0][2],
         published_at=rows[0][3].replace(tzinfo=UTC),
         row_counts={r[0]: r[1] for r in rows},
+        reference_date=reference,
+        periods_to_date=tuple(period_label(p, False, reference) for (p,) in incomplete),
     )
 
 
@@ -161,12 +182,19 @@ def status_report(settings: Settings, now: datetime | None = None) -> tuple[str,
             f"published:   {info.path} — {info.published_at:%Y-%m-%d %H:%M} UTC, "
             f"age {_age_text(info.age(now))}, {state}"
         )
+        lines.append(
+            f"  reference date R: {info.reference_date}; periods to date: "
+            f"{', '.join(info.periods_to_date) or 'none'}"
+            if info.reference_date is not None
+            else "  reference date R: none (no accepted provider snapshot; tables are empty)"
+        )
         lines += [f"  {table:<36} {n:>10,} rows" for table, n in info.row_counts.items()]
     lines += [
         "",
         "reports:",
         f"  last build            {settings.reports_dir / OPERATOR_FOLDER / REPORT_NAME}.md",
         f"  mart gate             {settings.reports_dir / OPERATOR_FOLDER / 'mart_gate.md'}",
+        f"  data quality          {settings.reports_dir / OPERATOR_FOLDER / 'datenqualitaet.md'}",
         f"  deliveries            {settings.reports_dir}/<provider>/aktuell.md",
         f"  extract gate docs     {settings.reports_dir / 'data_docs/extracts/index.html'}",
         f"  build logs            {settings.logs_dir}",

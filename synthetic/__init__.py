@@ -83,6 +83,7 @@ from synthetic.defects import (
     dependent_costs,
     manifest_text,
 )
+from synthetic.obligations import LATE_EXTRACT, late_providers, late_stand
 from synthetic.snapshot import PROVIDER, iter_frames
 from synthetic.truth import ground_truth, land_year, truth_input
 from synthetic.world import build_world
@@ -151,6 +152,10 @@ def generate(
         out, stand, seed, scale, list(world.providers.ags), P.SCALES[scale].xlsx_max_rows
     )
     day = P.to_day(stand)
+    # some obliged Gemeinden deliver `stellen` a quarter late (synthetic.obligations)
+    writer.late = {
+        (LATE_EXTRACT, provider): late_stand(stand) for provider in late_providers(world, day)
+    }
     injector = None
     if defects > 0:
         defective = defective_providers(world.providers.ags)

@@ -17,6 +17,7 @@ import polars as pl
 from contract.spec import AUTHORITY_PROVIDER, EXTRACTS
 from synthetic import casework_plans as CP
 from synthetic import params as P
+from synthetic.obligations import obligation_rows
 from synthetic.world import World
 
 PROVIDER = "_provider"
@@ -252,6 +253,14 @@ def _authority_frames(world: World, s: int, ags: list[str]) -> dict[str, pl.Data
         "eingegangen_am": _date(f.v_received[idx]),
         "geprueft_am": _date(f.v_checked[idx], checked),
         "rueckforderung_eur": pl.Series(recovery).fill_nan(None),
+    })  # fmt: skip
+
+    ob = obligation_rows(world, s)
+    out["meldepflichten"] = _frame(np.full(ob.height, auth), ags, "meldepflichten", {
+        "bescheid_nr": grant_nr.gather(ob.get_column("grant").to_numpy()),
+        "traeger_ags": ob.get_column("obliged"),
+        "gueltig_ab": _date(ob.get_column("valid_from").to_numpy()),
+        "gueltig_bis": _date(ob.get_column("valid_to").to_numpy()),
     })  # fmt: skip
 
     stand_year = int(P.years_of(np.array([s]))[0])

@@ -60,6 +60,7 @@ AUTHORITY_FORMATS: dict[str, FileFormat] = {
     "mittelabrufe": FileFormat(";", "cp1252", decimal_comma=True, crlf=True),
     "verwendungsnachweise": FileFormat(",", "utf-8"),
     "haushalt": FileFormat(xlsx=True),
+    "meldepflichten": FileFormat(";", "utf-8"),
 }
 
 
@@ -105,6 +106,8 @@ class DeliveryWriter:
         self.providers = providers
         self.profiles = assign_profiles(providers, seed, scale)
         self.xlsx_max_rows = xlsx_max_rows
+        self.late: dict[tuple[str, str], date] = {}
+        """(extract, provider) delivered with an earlier stand (a late delivery)."""
         out.mkdir(parents=True, exist_ok=True)
 
     def file_format(self, extract: str, provider: str, n_rows: int) -> FileFormat:
@@ -135,10 +138,11 @@ class DeliveryWriter:
                 part = part.select([part.columns[j] for j in rng.permutation(part.width)])
             if fmt.upper_headers:
                 part = part.rename({c: c.upper() for c in part.columns})
-            path = self.out / file_name(extract, provider, self.stand, fmt)
+            stand = self.late.get((extract, provider), self.stand)
+            path = self.out / file_name(extract, provider, stand, fmt)
             cell_texts = (texts or {}).get(provider)
             if fmt.xlsx:
-                _write_xlsx(part, path, fmt, self.stand, cell_texts)
+                _write_xlsx(part, path, fmt, stand, cell_texts)
             else:
                 _write_csv(part, path, fmt)
                 if cell_texts:

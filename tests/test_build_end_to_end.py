@@ -216,3 +216,42 @@ def test_build_without_key_exits_2(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv(KEY_ENV, raising=False)
     assert main(["build", "--home", str(tmp_path / "h")]) == 2
     assert KEY_ENV in capsys.readouterr().err
+
+
+def test_tiny_build_publishes_no_row_after_the_reference_date(built):
+    """docs/indicators.md v2: R = the newest provider stand (2026-06-30, the generator's default);
+    no published row of any table has a period starting after R, every such row says whether
+    its period is complete, and build_info carries R. The tiny world's funding authority also
+    has grants and a budget up to its horizon: they must not add periods."""
+    settings, _ = built
+    with duckdb.connect(str(settings.published_db), read_only=True) as con:
+        (reference,) = con.execute("SELECT DISTINCT reference_date FROM build_info").fetchone()
+        assert str(reference) == "2026-06-30"
+        tables = [
+            t
+            for (t,) in con.execute(
+                "SELECT DISTINCT table_name FROM information_schema.columns "
+                "WHERE column_name = 'period'"
+            ).fetchall()
+        ]
+        assert "indicator_values" in tables and len(tables) == 8
+        for table in tables:
+            periods = dict(
+                con.execute(f"SELECT DISTINCT period, period_complete FROM {table}").fetchall()
+            )
+            # 2026 and 2026Q2 end on or after R: 2026Q2 ends on R itself (complete), the year
+            # does not; 2026Q3/Q4 start after R and do not exist
+            assert "2026Q3" not in periods and "2026Q4" not in periods and "2027" not in periods
+            assert periods["2026"] is False and periods["2026Q2"] is True, table
+        # every Kreis of the reference data is named
+        assert (
+            con.execute(
+                "SELECT count(*) FROM units WHERE level = 'KREIS' AND unit_name IS NOT NULL"
+            ).fetchone()[0]
+            == 44
+        )
+    data_quality = (settings.reports_dir / "_betrieb" / "datenqualitaet.md").read_text()
+    # the tiny world's Gemeinde provider in Kreis 08317 has no obligation from 2025 (its Kreis
+    # is no provider, so no Kreis grant obliges it): listed as delivering without one
+    without = data_quality.split("ohne Meldepflicht")[1]
+    assert re.search(r"`08317\d{3}`", without) and "2026-06-30" in data_quality

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import duckdb
 import pytest
 
+from cli.main import print_build_summary
 from ingest.load import ACCEPTED, DUPLICATE, REJECTED, Folders, ingest_landing
 from ingest.pseudonymise import pseudonym
 from reports.delivery import write_delivery_reports
@@ -224,3 +226,35 @@ def test_the_five_percent_rule_at_four_and_six_percent(settings, n_rows, verdict
     assert query(settings, "SELECT line, column_name, rule FROM raw.quarantined_rows") == [
         (n_rows + 1, "geschlecht", "code")
     ]
+
+
+def test_a_file_rejected_whole_records_its_readable_rows(settings, capsys):
+    """DQ02 v2: a file rejected whole counts its rows (as far as they can be read) as delivered
+    and not accepted, so ingest records rows_delivered, and the delivery report and the build
+    summary give that row count as rejected instead of "0 rows quarantined"."""
+    # required column au_beginn missing: the file is rejected whole, its 3 rows still parse
+    # (one blank line in between is no row)
+    write(settings.landing, f"personen_{PROVIDER}_2026-03-31.csv",
+          HEADER.replace(";au_beginn", ""), "P-1;1990;m;SYR;2016-01-10;;08115003", "",
+          "P-2;1985;w;AFG;;;08115003", "P-3;2001;d;XXX;;;08115003")  # fmt: skip
+    # bytes undefined in UTF-8 and Windows-1252: cannot be read at all, no row count
+    (settings.landing / f"kontakte_{PROVIDER}_2026-03-31.csv").write_bytes(
+        b"kontakt_id;fall_id\nK-1;F-1\x81\x8d\n"
+    )
+    result = run(settings)
+    by_extract = {v.extract: v for v in result.verdicts}
+    assert (by_extract["personen"].verdict, by_extract["personen"].rows_delivered) == (
+        REJECTED,
+        3,
+    )
+    assert by_extract["kontakte"].rows_delivered is None
+    assert query(
+        settings,
+        "SELECT rows_delivered FROM raw.deliveries WHERE extract = 'personen'",
+    ) == [(3,)]
+    report = (settings.reports_dir / PROVIDER / "aktuell.md").read_text()
+    # the table row: delivered 3, loaded 0, rejected 3
+    assert f"| `personen_{PROVIDER}_2026-03-31.csv` | abgelehnt / rejected | 3 | 0 | 3 |" in report
+    # the build summary: 2 files rejected, 3 rows rejected (the unreadable file has no count)
+    print_build_summary(settings, datetime(2000, 1, 1, tzinfo=UTC))
+    assert "rejected: 2 files, 3 rows rejected" in capsys.readouterr().out

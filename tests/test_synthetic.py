@@ -33,8 +33,16 @@ from synthetic import generate
 
 STAND = date(2026, 6, 30)
 SHARED_REFERENCE = Path(__file__).resolve().parents[1].parent / "shared/reference/kreise_bw.csv"
-PLANNED_DATES = {"zieldatum", "naechste_pruefung_am", "zeitraum_von", "zeitraum_bis"}
-"""Dates that may lie after the stand (targets, review dates, funding periods)."""
+PLANNED_DATES = {
+    "zieldatum",
+    "naechste_pruefung_am",
+    "zeitraum_von",
+    "zeitraum_bis",
+    "gueltig_ab",
+    "gueltig_bis",
+}
+"""Dates that may lie after the stand (targets, review dates, funding periods and the delivery
+obligations that follow them)."""
 
 
 def _reference() -> dict:
@@ -466,3 +474,28 @@ def test_demo_recovers_the_ground_truth(demo):
     # the Land truth is the weighted mean for its year and close to the pooled values
     assert truth["land_period"] == "2025"
     assert all(0 < v < 1 for v in truth["land"].values())
+
+
+def test_meldepflichten_follow_the_grants_and_vary_dq01(demo):
+    """Contract 1.1: until 2024 each grant obliges its applicant alone; from 2025 a Kreis grant
+    obliges the Kreis and the Gemeinde providers in it, every fourth such grant also a Gemeinde
+    that never delivers, and every fourth obliged Gemeinde delivers `stellen` a quarter late."""
+    result = demo
+    landing = demo.files[0].parent
+    (ob_file,) = landing.glob("meldepflichten_08_*.csv")
+    ob = pl.read_csv(ob_file, separator=";", infer_schema=False)
+    grants = pl.read_csv(
+        next(landing.glob("bewilligungen_08_*")), separator=";", infer_schema=False
+    ).select("bescheid_nr", "antragsteller_ags")
+    joined = ob.join(grants, on="bescheid_nr", how="left")
+    assert joined.get_column("antragsteller_ags").null_count() == 0, "every obligation's grant"
+    before = joined.filter(pl.col("gueltig_ab") < "2025-01-01")
+    assert (before["traeger_ags"] == before["antragsteller_ags"]).all()
+    after = joined.filter(pl.col("gueltig_ab") >= "2025-01-01")
+    assert (after["antragsteller_ags"].str.len_chars() == 5).all()  # only Kreise apply
+    assert (after["traeger_ags"].str.slice(0, 5) == after["antragsteller_ags"]).all()
+    never = set(after["traeger_ags"]) - set(result.providers)
+    assert never, "some obliged Gemeinden never deliver"
+    late = [p for p in landing.glob("stellen_*") if STAND.isoformat() not in p.name]
+    # the late ones carry the previous quarter's end
+    assert late and all("2026-03-31" in p.name for p in late)

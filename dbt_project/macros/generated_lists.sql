@@ -7,7 +7,7 @@
 
 {#- The funding authority's extracts (contract/spec.py AUTHORITY_EXTRACTS). -#}
 {% macro authority_extracts() -%}
-    {{ return(['bewilligungen', 'mittelabrufe', 'verwendungsnachweise', 'haushalt']) }}
+    {{ return(['bewilligungen', 'mittelabrufe', 'verwendungsnachweise', 'haushalt', 'meldepflichten']) }}
 {%- endmacro %}
 
 {#- The codes of a contract code list, in the contract's order ('wert:SPRACHE': the outcome values

@@ -29,7 +29,9 @@ select
     cast(level as varchar) as level,
     cast(unit_code as varchar) as unit_code,
     cast(period as varchar) as period,
-    cast(period_type as varchar) as period_type
+    cast(period_type as varchar) as period_type,
+    cast(period_complete as boolean) as period_complete,
+    cast(unit_name as varchar) as unit_name
     {%- for indicator in indicators %},
     cast(max(value) filter (where indicator_id = '{{ indicator.indicator_id }}') as double)
         as {{ indicator.column_name }}
@@ -39,5 +41,5 @@ select
         as suppressed_indicators
     {%- endif %}
 from domain_values
-group by level, unit_code, period, period_type
+group by level, unit_code, period, period_type, period_complete, unit_name
 {%- endmacro %}

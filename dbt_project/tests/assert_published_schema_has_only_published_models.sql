@@ -14,6 +14,7 @@
     ref('pub_mart_data_quality'),
     ref('pub_mart_goal_attainment_by_field'),
     ref('pub_mart_contact_topics'),
+    ref('pub_units'),
 ] %}
 select
     table_name,

@@ -1,5 +1,7 @@
 -- Case × period for every period in which the case is active (docs/indicators.md): first contact on or
--- before P.end and case_end on or after P.start, an open case being infinitely late.
+-- before P.end and case_end on or after P.start, an open case being infinitely late. Case-days end
+-- at P.eend = min(P.end, R) (v2): nothing is counted after the reference date, and "open at P.end"
+-- is open at P.eend. Cases come from int_cases, which already drops what is not known at R.
 with cases as (
     select * from {{ ref('int_cases') }}
 ),
@@ -22,8 +24,9 @@ active as (
         periods.period_type,
         periods.period_start,
         periods.period_end,
+        periods.period_eend,
         greatest(cases.first_contact_date, periods.period_start) as effective_start,
-        least({{ case_end('cases.closure_date') }}, periods.period_end) as effective_end
+        least({{ case_end('cases.closure_date') }}, periods.period_eend) as effective_end
     from cases
     inner join periods
         on
@@ -35,5 +38,5 @@ select
     *,
     -- both ends counted
     date_diff('day', effective_start, effective_end) + 1 as case_days,
-    (closure_date is null or closure_date > period_end) as is_open_at_period_end
+    (closure_date is null or closure_date > period_eend) as is_open_at_period_end
 from active

@@ -1,7 +1,17 @@
 -- Cases with the case-end semantics of docs/indicators.md: closure_date stays NULL for an open case,
 -- which means "infinitely late"; compare through the case_end() macro, never through closure_date.
+-- Only what is known at the reference date R: a case first contacted after R is not yet known, and
+-- a closure after R has not yet happened (the case is open at R).
 with cases as (
     select * from {{ ref('stg_cases') }}
+),
+
+known as (
+    select
+        *,
+        closure_date is not null and closure_date <= {{ reference_date() }} as is_closure_known
+    from cases
+    where first_contact_date <= {{ reference_date() }}
 )
 
 select
@@ -12,7 +22,7 @@ select
     case_type,
     case_type = 'CM' as is_case_management,
     first_contact_date,
-    closure_date,
-    closure_reason,
-    closure_date is not null as is_closed
-from cases
+    case when is_closure_known then closure_date end as closure_date,
+    case when is_closure_known then closure_reason end as closure_reason,
+    is_closure_known as is_closed
+from known

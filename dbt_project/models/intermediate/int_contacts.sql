@@ -1,6 +1,7 @@
 -- Counselling contacts with what the indicators need of their case: type (CM or KB) and person.
 -- A contact whose case is missing from the current case snapshot keeps NULL case attributes
--- (is_case_known false): it still is a contact of its provider.
+-- (is_case_known false): it still is a contact of its provider. A contact dated after the
+-- reference date R is not yet known.
 -- A view: consumers aggregate contacts right away (int_case_period_contacts) or pick out a few;
 -- a table would write ~4.5M rows of random pseudonyms on every build for nothing.
 {{ config(materialized='view') }}
@@ -29,3 +30,4 @@ left join cases
     on
         contacts.provider = cases.provider
         and contacts.case_id = cases.case_id
+where contacts.contact_date <= {{ reference_date() }}

@@ -1,5 +1,7 @@
 -- Goals with the case they serve, found through their plan (the case of the plan's highest
 -- version). case_id is NULL when the goal's plan is not in the current plan snapshot.
+-- Only what is known at the reference date R: a goal agreed after R is not yet known, and an
+-- assessment after R has not yet happened (the goal is OFFEN at R, without bewertet_am).
 with goals as (
     select * from {{ ref('stg_goals') }}
 ),
@@ -17,10 +19,12 @@ select
     goals.agreed_on,
     goals.target_date,
     goals.has_measurable_criterion,
-    goals.status,
-    goals.assessed_on
+    case when goals.assessed_on > {{ reference_date() }} then 'OFFEN' else goals.status end as status,
+    case when goals.assessed_on <= {{ reference_date() }} then goals.assessed_on end as assessed_on,
+    coalesce(plans.is_case_management, false) as is_case_management
 from goals
 left join plans
     on
         goals.provider = plans.provider
         and goals.plan_id = plans.plan_id
+where goals.agreed_on <= {{ reference_date() }}

@@ -2,7 +2,9 @@
 -- (verwendungsnachweise) exists for grant g and year Y (docs/indicators.md). paid(g, Y) is the sum of
 -- betrag_ausgezahlt_eur of g's paid payout requests with jahr = Y, whatever the payment date, so a
 -- request for last year paid this year counts in last year. Payouts of a year without a proof of
--- use belong to no grant-year.
+-- use belong to no grant-year. A proof received after an explicit `--reference-date` R is not yet
+-- known (authority_cutoff()); without one, proofs are used as delivered (a proof for 2025 received
+-- in 2026 counts for 2025).
 with proofs_of_use as (
     select * from {{ ref('stg_proofs_of_use') }}
 ),
@@ -43,3 +45,4 @@ left join paid
     on
         proofs_of_use.grant_id = paid.grant_id
         and proofs_of_use.funding_year = paid.funding_year
+where proofs_of_use.received_on <= {{ authority_cutoff() }}

@@ -1,7 +1,9 @@
 -- Providers that funding, payout and data-quality indicators attribute rows to without the
 -- provider necessarily having a current accepted snapshot: grant applicants (antragsteller_ags,
--- e.g. a Kreis applying for the Gemeinden that deliver the case data) and providers whose files
--- were all rejected (DQ02 must show them). int_units must include them, or their rows reach no unit.
+-- e.g. a Kreis applying for the Gemeinden that deliver the case data), providers whose files
+-- were all rejected (DQ02 must show them) and providers obliged to deliver (meldepflichten: an
+-- obliged provider that never delivered is a unit of DQ01's grid). int_units must include them, or
+-- their rows reach no unit.
 -- The funding authority '08' is no provider.
 with grants as (
     select * from {{ ref('stg_grants') }}
@@ -17,6 +19,11 @@ applicants as (
     where applicant_ags is not null
 ),
 
+obliged as (
+    select distinct obliged_provider as provider
+    from {{ ref('int_delivery_obligations') }}
+),
+
 delivering as (
     -- files with a valid name only: for a misnamed file the provider is a guess from the name
     select distinct provider
@@ -25,9 +32,11 @@ delivering as (
 )
 
 select
-    coalesce(applicants.provider, delivering.provider) as provider,
+    coalesce(applicants.provider, delivering.provider, obliged.provider) as provider,
     applicants.provider is not null as is_grant_applicant,
-    delivering.provider is not null as has_delivered_files
+    delivering.provider is not null as has_delivered_files,
+    obliged.provider is not null as is_obliged
 from applicants
 full outer join delivering on applicants.provider = delivering.provider
-where coalesce(applicants.provider, delivering.provider) <> '08'
+full outer join obliged on coalesce(applicants.provider, delivering.provider) = obliged.provider
+where coalesce(applicants.provider, delivering.provider, obliged.provider) <> '08'

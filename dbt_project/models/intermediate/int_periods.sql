@@ -1,5 +1,9 @@
--- Reporting periods: every calendar year from the first year with data to the year of the newest
--- accepted `stand`, and the four quarters of each of those years (docs/indicators.md "Periods").
+-- Reporting periods (docs/indicators.md v2 "Reference date, periods and units"): every calendar year
+-- from the first year with data to the year of the reference date R (int_reference_date: the
+-- newest stand of the provider snapshots, never the funding authority's), and each quarter of
+-- those years that starts on or before R. period_eend = min(P.end, R) is the effective end every
+-- definition uses where the catalogue says P.end; period_complete = P.end <= R. Without R (no
+-- accepted provider snapshot) there are no periods.
 with first_years as (
     -- Years in which data starts: cases, grants, payout requests, proofs of use, budget.
     select min(year(first_contact_date)) as first_year
@@ -14,10 +18,14 @@ with first_years as (
     select min(budget_year) from {{ ref('stg_budget') }}
 ),
 
+reference as (
+    select reference_date from {{ ref('int_reference_date') }}
+),
+
 bounds as (
     select
         (select min(first_year) from first_years) as first_year,
-        (select max(year(stand)) from {{ ref('stg_current_batches') }}) as last_year
+        (select year(reference_date) from reference) as last_year
 ),
 
 years as (
@@ -54,8 +62,23 @@ quarter_periods as (
         ) as period_end
     from years
     cross join quarters
+),
+
+all_periods as (
+    select * from year_periods
+    union all
+    select * from quarter_periods
 )
 
-select * from year_periods
-union all
-select * from quarter_periods
+select
+    all_periods.period,
+    all_periods.period_type,
+    all_periods.period_year,
+    all_periods.period_quarter,
+    all_periods.period_start,
+    all_periods.period_end,
+    least(all_periods.period_end, reference.reference_date) as period_eend,
+    all_periods.period_end <= reference.reference_date as period_complete
+from all_periods
+cross join reference
+where all_periods.period_start <= reference.reference_date

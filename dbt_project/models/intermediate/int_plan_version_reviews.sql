@@ -3,7 +3,7 @@
 -- follow-up drawn up early, even before the due date, is on time. The case (the plan's case, as
 -- in int_plans) comes with its closure date, for "not closed before the due date".
 with versions as (
-    select * from {{ ref('stg_plan_versions') }}
+    select * from {{ ref('int_plan_versions') }}
 ),
 
 plans as (
@@ -47,6 +47,7 @@ select
             then coalesce(chained.next_version_created_on <= chained.review_due_on + {{ var('review_grace_days') }}, false)
     end as is_reviewed_on_time,
     cases.case_id is not null as is_case_known,
+    coalesce(cases.is_case_management, false) as is_case_management,
     cases.closure_date as case_closure_date,
     coalesce(cases.closure_date < chained.review_due_on, false) as is_case_closed_before_review_due
 from chained

@@ -1,7 +1,12 @@
--- One row per integration plan. All versions of a plan belong to one case (contract rule); should
--- deliveries disagree, the case of the highest version wins.
+-- One row per integration plan (versions known at R, int_plan_versions). All versions of a plan
+-- belong to one case (contract rule); should deliveries disagree, the case of the highest version
+-- wins. is_case_management: the case is known and a CM case (CM03–CM06 count CM cases only).
 with versions as (
-    select * from {{ ref('stg_plan_versions') }}
+    select * from {{ ref('int_plan_versions') }}
+),
+
+cases as (
+    select * from {{ ref('int_cases') }}
 ),
 
 highest_version as (
@@ -33,9 +38,14 @@ select
     highest_version.latest_version,
     per_plan.version_count,
     per_plan.first_created_on,
-    per_plan.first_signed_on
+    per_plan.first_signed_on,
+    coalesce(cases.is_case_management, false) as is_case_management
 from highest_version
 inner join per_plan
     on
         highest_version.provider = per_plan.provider
         and highest_version.plan_id = per_plan.plan_id
+left join cases
+    on
+        highest_version.provider = cases.provider
+        and highest_version.case_id = cases.case_id

@@ -2,6 +2,8 @@
 -- levels (the full grid: a unit without contributions gets 0 / 0, value NULL, base_n 0).
 -- Unsuppressed: the build database is for operators; published.indicator_values applies
 -- suppression. Higher levels sum numerators and denominators, never average ratios.
+-- period_complete: the period ends on or before the reference date R (else it is a period to
+-- date); unit_name from marts.units (NULL for a Gemeinde, whose name the reference data lacks).
 with catalogue as (
     select *
     from {{ ref('indicator_catalogue') }}
@@ -19,6 +21,10 @@ contributions as (
     select * from {{ ref('int_indicator_contributions') }}
 ),
 
+unit_names as (
+    select * from {{ ref('units') }}
+),
+
 units as (
     select distinct
         level,
@@ -31,6 +37,7 @@ grid as (
         catalogue.indicator_id,
         periods.period,
         periods.period_type,
+        periods.period_complete,
         units.level,
         units.unit_code,
         catalogue.base_n_entity,
@@ -79,8 +86,10 @@ valued as (
         grid.indicator_id,
         grid.period,
         grid.period_type,
+        grid.period_complete,
         grid.level,
         grid.unit_code,
+        unit_names.unit_name,
         coalesce(aggregated.numerator, 0) as numerator,
         coalesce(aggregated.denominator, 0) as denominator,
         case
@@ -94,14 +103,20 @@ valued as (
             and grid.period = aggregated.period
             and grid.level = aggregated.level
             and grid.unit_code = aggregated.unit_code
+    left join unit_names
+        on
+            grid.level = unit_names.level
+            and grid.unit_code = unit_names.unit_code
 )
 
 select
     cast(indicator_id as varchar) as indicator_id,
     cast(period as varchar) as period,
     cast(period_type as varchar) as period_type,
+    cast(period_complete as boolean) as period_complete,
     cast(level as varchar) as level,
     cast(unit_code as varchar) as unit_code,
+    cast(unit_name as varchar) as unit_name,
     cast(numerator as double) as numerator,
     cast(denominator as double) as denominator,
     cast(case when denominator <> 0 then numerator / denominator end as double) as value,

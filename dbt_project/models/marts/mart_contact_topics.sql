@@ -46,6 +46,8 @@ dated as (
         topic,
         unnest({{ periods_of_date('contact_date') }}) as period
     from contacts
+    -- a contact dated after the reference date R is not yet known
+    where contact_date <= {{ reference_date() }}
 ),
 
 -- Case ids are unique within a provider and a provider rolls up to one unit per level, so
@@ -158,6 +160,7 @@ grid as (
         units.unit_code,
         periods.period,
         periods.period_type,
+        periods.period_complete,
         topics.topic,
         topics.topic_label_de,
         topics.topic_label_en,
@@ -200,6 +203,7 @@ select
     cast(unit_code as varchar) as unit_code,
     cast(period as varchar) as period,
     cast(period_type as varchar) as period_type,
+    cast(period_complete as boolean) as period_complete,
     cast(topic as varchar) as topic,
     cast(topic_label_de as varchar) as topic_label_de,
     cast(topic_label_en as varchar) as topic_label_en,

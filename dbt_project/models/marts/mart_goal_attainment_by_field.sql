@@ -3,7 +3,8 @@
 -- a measurable criterion; goals assessed ERREICHT, TEILWEISE or NICHT_ERREICHT in P, of those
 -- ERREICHT. Full grid of unit x period x field; unsuppressed (operators), the published copy
 -- blanks cells resting on fewer than 5 cases. A goal whose case is unknown (plan missing from the
--- current snapshot) counts, but adds no case to base_n — as in the indicators.
+-- current snapshot) is not known to be of a CM case and does not count — as in the indicators
+-- (v2: CM04 and CM05 count goals of CM cases only). int_goals drops what is not known at R.
 with goals as (
     select * from {{ ref('int_goals') }}
 ),
@@ -40,6 +41,7 @@ agreed as (
         target_date is not null and coalesce(has_measurable_criterion, false) as is_smart,
         unnest({{ periods_of_date('agreed_on') }}) as period
     from goals
+    where is_case_management
 ),
 
 assessed as (
@@ -50,7 +52,7 @@ assessed as (
         status,
         unnest({{ periods_of_date('assessed_on') }}) as period
     from goals
-    where status in ('ERREICHT', 'TEILWEISE', 'NICHT_ERREICHT')
+    where is_case_management and status in ('ERREICHT', 'TEILWEISE', 'NICHT_ERREICHT')
 ),
 
 -- Case ids are unique within a provider and a provider rolls up to one unit per level, so
@@ -120,6 +122,7 @@ grid as (
         units.unit_code,
         periods.period,
         periods.period_type,
+        periods.period_complete,
         fields.field,
         fields.field_label_de,
         fields.field_label_en
@@ -158,6 +161,7 @@ select
     cast(unit_code as varchar) as unit_code,
     cast(period as varchar) as period,
     cast(period_type as varchar) as period_type,
+    cast(period_complete as boolean) as period_complete,
     cast(field as varchar) as field,
     cast(field_label_de as varchar) as field_label_de,
     cast(field_label_en as varchar) as field_label_en,

@@ -10,6 +10,7 @@ select
     cast(unit_code as varchar) as unit_code,
     cast(period as varchar) as period,
     cast(period_type as varchar) as period_type,
+    cast(period_complete as boolean) as period_complete,
     cast(topic as varchar) as topic,
     cast(topic_label_de as varchar) as topic_label_de,
     cast(topic_label_en as varchar) as topic_label_en,

@@ -10,6 +10,7 @@ select
     cast(unit_code as varchar) as unit_code,
     cast(period as varchar) as period,
     cast(period_type as varchar) as period_type,
+    cast(period_complete as boolean) as period_complete,
     cast(field as varchar) as field,
     cast(field_label_de as varchar) as field_label_de,
     cast(field_label_en as varchar) as field_label_en,

@@ -1,6 +1,7 @@
--- CM01 plan coverage. Denominator: CM cases active in P with min(case_end, P.end) - first contact
--- >= 56 days. Numerator: of those, cases whose first signature is <= min(case_end, P.end), so a
--- plan signed after closure or after P.end does not count (it counts in a later P, if active).
+-- CM01 plan coverage. Denominator: CM cases active in P with min(case_end, P.eend) - first contact
+-- >= 56 days. Numerator: of those, cases whose first signature is <= min(case_end, P.eend), so a
+-- plan signed after closure or after P.eend does not count (it counts in a later P, if active).
+-- effective_end of int_case_periods is min(case_end, P.eend), P.eend = min(P.end, R).
 with case_periods as (
     select * from {{ ref('int_case_periods') }}
 ),

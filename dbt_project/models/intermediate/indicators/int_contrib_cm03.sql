@@ -1,6 +1,7 @@
--- CM03 plans with agreed goals. Denominator: distinct plans of cases active in P having a version
--- signed <= P.end (a plan's first signature <= P.end). Numerator: of those, plans with at least
--- one goal agreed <= P.end. One row per case and period, its plans counted.
+-- CM03 plans with agreed goals. Denominator: distinct plans of CM cases active in P having a
+-- version signed <= P.eend (a plan's first signature <= P.eend). Numerator: of those, plans with at
+-- least one goal agreed <= P.eend. One row per case and period, its plans counted. v2: CM cases
+-- only (short counselling has no plan), and P.eend = min(P.end, R) for P.end.
 with case_periods as (
     select * from {{ ref('int_case_periods') }}
 ),
@@ -29,7 +30,7 @@ select
     case_periods.provider,
     'case' as entity_type,
     case_periods.case_id as entity_id,
-    count(*) filter (where plan_first_goals.first_goal_agreed_on <= case_periods.period_end) as numerator,
+    count(*) filter (where plan_first_goals.first_goal_agreed_on <= case_periods.period_eend) as numerator,
     count(*) as denominator
 from case_periods
 inner join plans
@@ -40,5 +41,7 @@ left join plan_first_goals
     on
         plans.provider = plan_first_goals.provider
         and plans.plan_id = plan_first_goals.plan_id
-where plans.first_signed_on <= case_periods.period_end
+where
+    case_periods.is_case_management
+    and plans.first_signed_on <= case_periods.period_eend
 group by case_periods.period, case_periods.period_type, case_periods.provider, case_periods.case_id

@@ -1,7 +1,8 @@
--- CM04 SMART goals. Denominator: goals agreed (vereinbart_am) in P, of any case type. Numerator:
--- of those, goals with a target date and a measurable criterion. One row per case (its goals
--- summed); as in CM05, a goal whose case is unknown (its plan is missing from the current
--- snapshot) counts as its own 'goal' row and adds no case to base_n.
+-- CM04 SMART goals. Denominator: goals of CM cases agreed (vereinbart_am) in P (v2: CM cases only;
+-- a goal whose case is unknown — its plan missing from the current snapshot — is not known to be
+-- of a CM case and does not count, as contacts in CM08). Numerator: of those, goals with a target
+-- date and a measurable criterion. One row per case (its goals summed). Goals agreed after R are
+-- not known (int_goals).
 with goals as (
     select * from {{ ref('int_goals') }}
 ),
@@ -13,11 +14,12 @@ periods as (
 agreed as (
     select
         provider,
-        case when case_id is null then 'goal' else 'case' end as entity_type,
-        coalesce(case_id, goal_id) as entity_id,
+        'case' as entity_type,
+        case_id as entity_id,
         target_date is not null and coalesce(has_measurable_criterion, false) as is_smart,
         unnest({{ periods_of_date('agreed_on') }}) as period
     from goals
+    where is_case_management
 )
 
 select

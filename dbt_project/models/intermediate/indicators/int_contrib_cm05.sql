@@ -1,7 +1,8 @@
--- CM05 goals met. Denominator: goals with status ERREICHT, TEILWEISE or NICHT_ERREICHT assessed in
--- P (OFFEN and ENTFALLEN are no assessment of success). Numerator: of those, ERREICHT.
--- One row per case (its goals summed); a goal whose case cannot be found (plan missing from the
--- current snapshot) still counts, as its own 'goal' row, but adds no case to base_n.
+-- CM05 goals met. Denominator: goals of CM cases with status ERREICHT, TEILWEISE or NICHT_ERREICHT
+-- assessed in P (OFFEN and ENTFALLEN are no assessment of success). Numerator: of those, ERREICHT.
+-- One row per case (its goals summed). v2: CM cases only; a goal whose case cannot be found (plan
+-- missing from the current snapshot) is not known to be of a CM case and does not count. An
+-- assessment after R has not yet happened (int_goals).
 with goals as (
     select * from {{ ref('int_goals') }}
 ),
@@ -15,13 +16,15 @@ assessed as (
         periods.period,
         periods.period_type,
         goals.provider,
-        case when goals.case_id is null then 'goal' else 'case' end as entity_type,
-        coalesce(goals.case_id, goals.goal_id) as entity_id,
+        'case' as entity_type,
+        goals.case_id as entity_id,
         goals.status
     from goals
     inner join periods
-        on goals.assessed_on between periods.period_start and periods.period_end
-    where goals.status in ('ERREICHT', 'TEILWEISE', 'NICHT_ERREICHT')
+        on goals.assessed_on between periods.period_start and periods.period_eend
+    where
+        goals.is_case_management
+        and goals.status in ('ERREICHT', 'TEILWEISE', 'NICHT_ERREICHT')
 )
 
 select

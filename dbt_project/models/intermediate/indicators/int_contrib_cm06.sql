@@ -1,7 +1,9 @@
--- CM06 plan reviewed on time. Denominator: plan versions whose review due date falls in P and
--- whose case is not closed before that date (closed on the due date or later, or open: counted).
--- Numerator: of those, versions followed by a higher version of the same plan drawn up by due
--- date + 14 days (int_plan_version_reviews). One row per case and period, its versions summed.
+-- CM06 plan reviewed on time. Denominator: plan versions of CM cases whose review due date falls in
+-- P and whose case is not closed before that date (closed on the due date or later, or open:
+-- counted). Numerator: of those, versions followed by a higher version of the same plan drawn up by
+-- due date + 14 days (int_plan_version_reviews). One row per case and period, its versions summed.
+-- v2: CM cases only; a version due less than 14 days before R (or after R) has no known outcome
+-- yet and counts in neither numerator nor denominator, i.e. only due dates <= R - 14 count.
 with reviews as (
     select * from {{ ref('int_plan_version_reviews') }}
 ),
@@ -19,7 +21,9 @@ due as (
     from reviews
     where
         review_due_on is not null
+        and is_case_management
         and not is_case_closed_before_review_due
+        and review_due_on <= {{ reference_date() }} - 14
 )
 
 select

@@ -3,6 +3,7 @@
 -- active in P (its case-months and its contacts in P). A contact dated in P whose case is not
 -- active in P (dated before the first contact or after the closure, or its case missing from the
 -- snapshot) still counts, as its own 'contact' row, so base_n stays "cases active in P".
+-- Case-days end at P.eend = min(P.end, R) (int_case_periods); contacts after R are not known.
 with case_periods as (
     select * from {{ ref('int_case_periods') }}
 ),
@@ -66,6 +67,7 @@ stray_contacts as (
             and contacts.case_id = matched.case_id
     where
         not matched.is_active
+        and contacts.contact_date <= {{ reference_date() }}
         and list_contains({{ periods_of_date('contacts.contact_date') }}, matched.period)
 )
 

@@ -1,6 +1,6 @@
--- CM10 caseload per FTE. Numerator: cases (CM and KB) open at P.end — a case closed on P.end is no
--- longer open (open at d means abschluss_datum empty or > d). Denominator: FTE (vzae) of the
--- positions held at P.end: beginn <= P.end and (ende empty or ende >= P.end). Cases come as 'case'
+-- CM10 caseload per FTE. Numerator: cases (CM and KB) open at P.eend = min(P.end, R) — a case
+-- closed on P.eend is no longer open (open at d means abschluss_datum empty or > d). Denominator:
+-- FTE (vzae) of the positions held at P.eend: beginn <= P.eend and (ende empty or ende >= P.eend). Cases come as 'case'
 -- rows (numerator 1, making base_n), positions as 'position' rows (denominator = their FTE).
 with case_periods as (
     select * from {{ ref('int_case_periods') }}
@@ -39,8 +39,8 @@ held_positions as (
     from positions
     inner join periods
         on
-            positions.start_date <= periods.period_end
-            and (positions.end_date is null or positions.end_date >= periods.period_end)
+            positions.start_date <= periods.period_eend
+            and (positions.end_date is null or positions.end_date >= periods.period_eend)
 )
 
 select

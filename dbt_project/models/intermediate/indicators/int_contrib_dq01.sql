@@ -1,62 +1,55 @@
--- DQ01 complete deliveries, YEAR and QUARTER. Denominator: providers with a grant whose
--- [zeitraum_von, zeitraum_bis] overlaps P (the grant's applicant); numerator: of those, providers
--- with an accepted snapshot of each of the 8 provider extracts with stand >= P.end. Any accepted
--- delivery counts (stg_deliveries), not only the current snapshot; a provider is therefore complete
--- for P exactly when, for every extract, its newest accepted stand is >= P.end, i.e. when the
--- earliest of those 8 newest stands (complete_through) is >= P.end. One row per provider and period.
-with grants as (
-    select * from {{ ref('stg_grants') }}
+-- DQ01 complete deliveries, YEAR and QUARTER (docs/indicators.md v2). Denominator: providers with a
+-- delivery obligation (int_delivery_obligations, from meldepflichten) overlapping [P.start, P.eend]
+-- — an obliged provider that never delivered counts too (int_indicator_providers makes it a unit).
+-- Numerator: of those, providers with an accepted current snapshot of each of the 8 provider
+-- extracts with stand >= P.eend, i.e. whose earliest current stand over the 8 extracts
+-- (complete_through) is >= P.eend. One row per obliged provider and period. A provider that
+-- delivers without an obligation is not counted here; the operator report lists it.
+with obligations as (
+    select * from {{ ref('int_delivery_obligations') }}
 ),
 
-deliveries as (
-    select * from {{ ref('stg_deliveries') }}
+current_batches as (
+    select * from {{ ref('stg_current_batches') }}
 ),
 
 periods as (
     select * from {{ ref('int_periods') }}
 ),
 
-newest_accepted_stand as (
-    select
-        provider,
-        extract,
-        max(stand) as newest_stand
-    from deliveries
-    where is_accepted and extract in ({{ sql_list(provider_extracts()) }})
-    group by provider, extract
-),
-
 completeness as (
     select
         provider,
-        min(newest_stand) as complete_through
-    from newest_accepted_stand
+        min(stand) as complete_through
+    from current_batches
+    where extract in ({{ sql_list(provider_extracts()) }})
     group by provider
     having count(distinct extract) = {{ provider_extracts() | length }}
 ),
 
-funded_providers as (
+obliged_providers as (
     select distinct
         periods.period,
         periods.period_type,
-        periods.period_end,
-        grants.applicant_ags as provider
-    from grants
+        periods.period_eend,
+        obligations.obliged_provider as provider
+    from obligations
     inner join periods
         on
-            grants.period_from <= periods.period_end
-            and grants.period_to >= periods.period_start
+            obligations.valid_from <= periods.period_eend
+            and (obligations.valid_to is null or obligations.valid_to >= periods.period_start)
+    where obligations.obliged_provider <> '08'
 )
 
 select
     'DQ01' as indicator_id,
-    funded_providers.period,
-    funded_providers.period_type,
-    funded_providers.provider,
+    obliged_providers.period,
+    obliged_providers.period_type,
+    obliged_providers.provider,
     'provider' as entity_type,
-    funded_providers.provider as entity_id,
-    case when completeness.complete_through >= funded_providers.period_end then 1 else 0 end
+    obliged_providers.provider as entity_id,
+    case when completeness.complete_through >= obliged_providers.period_eend then 1 else 0 end
         as numerator,
     1 as denominator
-from funded_providers
-left join completeness on funded_providers.provider = completeness.provider
+from obliged_providers
+left join completeness on obliged_providers.provider = completeness.provider

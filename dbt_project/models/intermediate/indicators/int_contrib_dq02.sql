@@ -1,8 +1,10 @@
 -- DQ02 accepted rows, YEAR and QUARTER. Denominator: rows delivered in files whose stand falls in P;
 -- numerator: of those, rows accepted (loaded). One row per provider file (stg_deliveries):
 -- - an accepted file: rows_delivered / rows_loaded (its quarantined rows are the difference);
--- - a file rejected whole: its rows_delivered when known (too many bad rows), none accepted; a file
---   that could not be read has no known row count and adds 0 / 0;
+-- - a file rejected whole: its rows_delivered, none accepted (v2: rows_delivered is recorded for
+--   every file rejected whole as far as its rows can be read, e.g. a missing required column);
+--   a file that could not be read at all has no known row count and adds 0 / 0;
+-- - a file with a stand after the reference date R is not yet known;
 -- - a DUPLICATE (the same bytes as an accepted file) changes nothing and is not counted again;
 -- - files of the funding authority '08' are no provider's deliveries, and a misnamed file has no
 --   stand, so neither counts.
@@ -27,6 +29,7 @@ provider_files as (
         and stand is not null
         and provider is not null
         and provider <> '08'
+        and stand <= {{ reference_date() }}
 )
 
 select
