@@ -120,23 +120,28 @@ class Context:
 
 def build_context(data: Published, period: str | None) -> Context:
     r = data.build.reference_date
+    to_date = (
+        pl.when(pl.col("period_complete"))
+        .then(pl.lit(""))
+        .otherwise(pl.lit(f" (bis {fmt.day_month(r)})"))
+    )
+    quarter = pl.col("period").str.contains("Q")
     periods = (
         data.values.select("period", "period_type", "period_complete")
         .unique()
         .sort("period")
         .with_columns(
-            pl.struct("period", "period_complete")
-            .map_elements(
-                lambda s: fmt.period_label(s["period"], s["period_complete"], r),
-                return_dtype=pl.String,
-            )
-            .alias("label"),
-            pl.struct("period", "period_complete")
-            .map_elements(
-                lambda s: fmt.short_period_label(s["period"], s["period_complete"], r),
-                return_dtype=pl.String,
-            )
-            .alias("short_label"),
+            (
+                pl.when(quarter)
+                .then(
+                    pl.col("period").str.slice(5, 1)
+                    + pl.lit(". Quartal ")
+                    + pl.col("period").str.slice(0, 4)
+                )
+                .otherwise(pl.col("period"))
+                + to_date
+            ).alias("label"),
+            (pl.col("period").str.replace("Q", " Q", literal=True) + to_date).alias("short_label"),
         )
     )
     years = periods.filter(pl.col("period_type") == "YEAR")
