@@ -120,23 +120,28 @@ class Context:
 
 def build_context(data: Published, period: str | None) -> Context:
     r = data.build.reference_date
+    to_date = (
+        pl.when(pl.col("period_complete"))
+        .then(pl.lit(""))
+        .otherwise(pl.lit(f" (bis {fmt.day_month(r)})"))
+    )
+    quarter = pl.col("period").str.contains("Q")
     periods = (
         data.values.select("period", "period_type", "period_complete")
         .unique()
         .sort("period")
         .with_columns(
-            pl.struct("period", "period_complete")
-            .map_elements(
-                lambda s: fmt.period_label(s["period"], s["period_complete"], r),
-                return_dtype=pl.String,
-            )
-            .alias("label"),
-            pl.struct("period", "period_complete")
-            .map_elements(
-                lambda s: fmt.short_period_label(s["period"], s["period_complete"], r),
-                return_dtype=pl.String,
-            )
-            .alias("short_label"),
+            (
+                pl.when(quarter)
+                .then(
+                    pl.col("period").str.slice(5, 1)
+                    + pl.lit(". Quartal ")
+                    + pl.col("period").str.slice(0, 4)
+                )
+                .otherwise(pl.col("period"))
+                + to_date
+            ).alias("label"),
+            (pl.col("period").str.replace("Q", " Q", literal=True) + to_date).alias("short_label"),
         )
     )
     years = periods.filter(pl.col("period_type") == "YEAR")
@@ -277,22 +282,24 @@ def finding_sentence(ctx: Context, results: list[dict]) -> str:
 
 
 def key_results(ctx: Context) -> list[dict]:
+    """One block per set of indicators: findings and requests answered by the same indicators
+    (e.g. findings 1–3 and requests 1, 2 by FI/PA) share one block, so the page stays short."""
     per_indicator = {i: parse_audit(d["audit_finding"]) for i, d in ctx.defs.items()}
     results = {i: key_result(ctx, i) for i in ctx.defs}
-    groups = []
-    for kind, texts, idx in (("finding", FINDINGS_DE, 0), ("request", REQUESTS_DE, 1)):
+    blocks: dict[tuple[str, ...], dict] = {}
+    for kind, texts, idx in (("Befund", FINDINGS_DE, 0), ("Ersuchen", REQUESTS_DE, 1)):
         for number, text in texts.items():
-            members = [results[i] for i, refs in per_indicator.items() if number in refs[idx]]
-            groups.append(
-                {
-                    "kind": "Befund" if kind == "finding" else "Ersuchen",
-                    "number": number,
-                    "text": text,
+            ids = tuple(i for i, refs in per_indicator.items() if number in refs[idx])
+            block = blocks.get(ids)
+            if block is None:
+                members = [results[i] for i in ids]
+                block = blocks[ids] = {
+                    "items": [],
                     "indicators": members,
                     "sentence": finding_sentence(ctx, members),
                 }
-            )
-    return groups
+            block["items"].append({"kind": kind, "number": number, "text": text})
+    return list(blocks.values())
 
 
 # --- 3. Indicator pages ------------------------------------------------------------------------

@@ -102,15 +102,3 @@ def day(d: date) -> str:
 def day_month(d: date) -> str:
     """TT.MM."""
     return format_date(d, "dd.MM.", locale=LOCALE)
-
-
-def period_label(period: str, complete: bool, reference_date: date) -> str:
-    """`2025`, `2025Q3` → `2025`, `3. Quartal 2025`; incomplete: `… (bis 30.06.)`."""
-    label = f"{period[5]}. Quartal {period[:4]}" if "Q" in period else period
-    return label if complete else f"{label} (bis {day_month(reference_date)})"
-
-
-def short_period_label(period: str, complete: bool, reference_date: date) -> str:
-    """`2025`, `2025 Q3`; incomplete: `… (bis 30.06.)` — for chart axes."""
-    label = period.replace("Q", " Q")
-    return label if complete else f"{label} (bis {day_month(reference_date)})"

@@ -133,6 +133,13 @@ def test_key_results_sentence_is_generated_from_the_numbers(report):
     ) in text
     # Finding 6 has no indicator in the catalogue: said so, not left blank.
     assert "Keine Kennzahl dieses Berichts misst diesen Punkt unmittelbar" in text
+    html = (report / "index.html").read_text(encoding="utf-8")
+    # All 7 findings and 5 requests are named, in 6 blocks of identical indicator sets (the
+    # catalogue's audit_finding column): findings 1–3 + requests 1, 2 (FI, PA); findings 4, 5 +
+    # request 3 (CM); finding 6 (none); finding 7 (EL); request 4 (EL, FI, PA); request 5 (CM, DQ).
+    assert len(re.findall(r"<h3>Befund \d", html)) == 7
+    assert len(re.findall(r"<h3>Ersuchen \d", html)) == 5
+    assert html.count('<div class="finding">') == 6
 
 
 def test_german_numbers_dates_and_incomplete_periods(report):

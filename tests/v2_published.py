@@ -6,6 +6,7 @@ database of today's shape to the version-2 shape the report reads (INDICATORS.md
 - `indicator_values` gains `period_complete` (the period ends on or before the reference date),
   `unit_name` (from `units`) and `suppression` ('primary' where `suppressed`); suppressed rows
   lose base_n, as version 2 publishes them.
+- quarters that start after the reference date are dropped (version 2 has no such periods).
 - `build_info` gains `reference_date`.
 
     .venv/bin/python -m tests.v2_published data/demo/published/indicators.duckdb /tmp/v2.duckdb \
@@ -65,8 +66,10 @@ def upgrade(source: Path, target: Path, reference_date: date) -> Path:
                 CASE WHEN e.suppressed THEN 'primary' END AS suppression
             FROM ends AS e
             LEFT JOIN units AS u USING (level, unit_code)
+            -- version 2: a quarter is a period only when it starts on or before R
+            WHERE e.period_type = 'YEAR' OR date_trunc('quarter', e.period_end) <= ?
             """,
-            [reference_date],
+            [reference_date, reference_date],
         )
         con.execute("ALTER TABLE build_info ADD COLUMN reference_date DATE")
         con.execute("UPDATE build_info SET reference_date = ?", [reference_date])
