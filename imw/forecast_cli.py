@@ -188,7 +188,8 @@ def cmd_simulate_funding(args: argparse.Namespace) -> int:
         print(f"\nRegel: {rule.label} — Förderjahre ({args.level})")
         print(
             _table(
-                ["Einheit", "Jahr", "Fälle*", "gezahlt €", "Ist-Kosten €", "Überfinanzierung €",
+                ["Einheit", "Jahr", "Förderjahre", "gezahlt €", "Ist-Kosten €",
+                 "Überfinanzierung €",
                  "Unterfinanzierung €", "über", "unter"],
                 [
                     [r["unit_code"], str(r["year"]), str(r["grant_years"]), _num(r["paid_eur"]),
@@ -213,7 +214,8 @@ def cmd_simulate_funding(args: argparse.Namespace) -> int:
                 ],
             )
         )  # fmt: skip
-    print("\n* Fälle = Förderjahre (Bewilligung × Jahr mit Verwendungsnachweis)")
+    print("\nFörderjahre: Bewilligung × Jahr mit Verwendungsnachweis; über/unter: davon über-")
+    print("bzw. unterfinanziert. Haushalt: Auszahlungen im Jahr ihrer tatsächlichen Zahlung.")
     out = Path(args.out) if args.out else settings.reports_dir / "foerdersatz_simulation.csv"
     out.parent.mkdir(parents=True, exist_ok=True)
     table.write_csv(out)
