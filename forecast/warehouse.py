@@ -63,38 +63,40 @@ def read_grants(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     ).pl()
 
 
-CASELOAD_COLUMNS = [
-    "level",
-    "unit_code",
-    "reference_date",
-    "origin",
-    "month",
-    "horizon_months",
-    "scenario",
-    "case_type",
-    "open_p10",
-    "open_p50",
-    "open_p90",
-    "new_cases",
-    "open_at_origin",
-    "fte_needed",
-    "funding_needed_eur_per_year",
-    "caseload_target",
-    "rate_eur_per_fte",
-    "model",
-    "suppressed",
-]
+CASELOAD_SCHEMA = {
+    "level": pl.String,
+    "unit_code": pl.String,
+    "reference_date": pl.Date,
+    "origin": pl.Date,
+    "month": pl.Date,
+    "horizon_months": pl.Int64,
+    "scenario": pl.String,
+    "case_type": pl.String,
+    "open_p10": pl.Float64,
+    "open_p50": pl.Float64,
+    "open_p90": pl.Float64,
+    "new_cases": pl.Float64,
+    "open_at_origin": pl.Float64,
+    "fte_needed": pl.Float64,
+    "funding_needed_eur_per_year": pl.Float64,
+    "caseload_target": pl.Float64,
+    "rate_eur_per_fte": pl.Float64,
+    "model": pl.String,
+    "suppressed": pl.Boolean,
+}
 
 
 @dataclass(frozen=True)
 class ForecastResult:
-    origin: date
-    reference_date: date
-    caseload_target: float
-    rate_eur_per_fte: float
+    origin: date | None
+    reference_date: date | None
+    caseload_target: float | None
+    rate_eur_per_fte: float | None
     caseload: pl.DataFrame
     backtest: pl.DataFrame
     assumptions: pl.DataFrame
+    reason: str | None = None
+    """Why the tables are empty (no provider snapshot, no cases); None when forecast."""
 
 
 def run_forecast(
@@ -107,9 +109,25 @@ def run_forecast(
 ) -> ForecastResult:
     """Everything the three forecast tables hold; raises on any gap (no half forecast)."""
     f = assumptions.forecast
+    has_snapshot = con.execute(
+        "SELECT count(*) FROM staging.stg_current_batches WHERE provider <> ?",
+        [PROVIDER_EXTRACTS_EXCLUDED],
+    ).fetchall()[0][0]
+    cases = read_cases(con) if has_snapshot else pl.DataFrame(schema=needs.CASES_SCHEMA)
+    if cases.is_empty():
+        # like the indicators without R: empty tables that say why, not a failed build
+        return ForecastResult(
+            None,
+            None,
+            None,
+            None,
+            pl.DataFrame(schema=CASELOAD_SCHEMA),
+            pl.DataFrame(schema=BACKTEST_SCHEMA),
+            assumptions.table(),
+            reason="no accepted provider snapshot with cases: nothing to forecast",
+        )
     r = reference_date(con)
     origin = needs.forecast_origin(r)
-    cases = read_cases(con)
     target = (
         caseload_target
         or f.caseload_target
@@ -154,7 +172,9 @@ def run_forecast(
         rate_eur_per_fte=float(rate),
         caseload=table.with_columns(
             pl.lit(origin).alias("origin"), pl.lit(r).alias("reference_date")
-        ).select(CASELOAD_COLUMNS),
+        )
+        .select(list(CASELOAD_SCHEMA))
+        .cast(CASELOAD_SCHEMA),
         backtest=bt,
         assumptions=assumptions.table(),
     )

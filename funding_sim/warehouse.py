@@ -12,6 +12,7 @@ from funding_sim.simulate import (
     BUDGET_SCHEMA,
     CASES_SCHEMA,
     GRANT_YEARS_SCHEMA,
+    OUTPUT_SCHEMA,
     PAYOUTS_SCHEMA,
     PROOFS_SCHEMA,
     case_years,
@@ -53,7 +54,8 @@ def run_simulation(
     """`funding_scenarios` for `rules` (default: the grid of the assumptions file)."""
     data = read_inputs(con)
     if data["grant_years"].is_empty():
-        raise ValueError("no grant-year with a proof of use: nothing to simulate")
+        # no proof of use yet: nothing to simulate, an empty table (not a failed build)
+        return pl.DataFrame(schema=OUTPUT_SCHEMA)
     grant_years = case_years(
         data["grant_years"], data["cases"], settings.caseload_weights, reference_date(con)
     )

@@ -77,6 +77,9 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError) as err:
         print(f"imw forecast: {err}", file=sys.stderr)
         return EXIT_FAILED
+    if result.reason:
+        print(f"imw forecast: {result.reason}", file=sys.stderr)
+        return EXIT_FAILED
     land = result.caseload.filter(
         (pl.col("level") == "LAND")
         & (pl.col("case_type") == "ALLE")

@@ -73,8 +73,9 @@ def needs_forecast(warehouse: WarehouseResource):
             metadata={
                 "rows": counts[key.path[-1]],
                 "origin": str(result.origin),
-                "caseload_target": result.caseload_target,
-                "rate_eur_per_fte": result.rate_eur_per_fte,
+                "empty_because": result.reason or "",
+                "caseload_target": result.caseload_target or 0.0,
+                "rate_eur_per_fte": result.rate_eur_per_fte or 0.0,
                 "scenarios_sha256": assumptions.sha256,
                 "land_beats_naive": dg.MetadataValue.json(
                     {

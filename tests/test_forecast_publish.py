@@ -57,3 +57,26 @@ def test_a_failing_table_leaves_the_previous_set_in_place(tmp_path):
         ]
         tables = {r[0] for r in con.execute("SHOW ALL TABLES").fetchall()}
     assert not any("backtest" in t for t in tables)
+
+
+def test_a_build_without_cases_publishes_empty_forecast_tables(tmp_path):
+    from forecast import scenarios
+    from forecast.warehouse import CASELOAD_SCHEMA, run_forecast
+
+    build = tmp_path / "build.duckdb"
+    with duckdb.connect(str(build)) as con:
+        con.execute("CREATE SCHEMA staging")
+        con.execute("CREATE SCHEMA intermediate")
+        # only the funding authority delivered: no provider snapshot, so no R and no cases
+        con.execute("CREATE TABLE staging.stg_current_batches AS SELECT '08' AS provider, "
+                    "DATE '2026-06-30' AS stand")  # fmt: skip
+        con.execute(
+            "CREATE TABLE intermediate.int_cases (provider VARCHAR, case_type VARCHAR, "
+            "first_contact_date DATE, closure_date DATE)"
+        )
+    with duckdb.connect(str(build), read_only=True) as con:
+        result = run_forecast(con, scenarios.load())
+    assert result.reason and "nothing to forecast" in result.reason
+    assert result.caseload.is_empty() and result.backtest.is_empty()
+    assert result.caseload.schema == pl.Schema(CASELOAD_SCHEMA)
+    assert not result.assumptions.is_empty()  # the assumptions are published all the same
