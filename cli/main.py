@@ -8,6 +8,8 @@ imw generate --scale {tiny,demo,bw} --out DIR --seed N [--stand YYYY-MM-DD]
 imw demo     [--home DIR]                     synthetic data → build → published values
 imw report   [--home DIR] [--period 2025] [--out DIR]   the German HTML indicator report
 imw export   --study NAME --key-file FILE --out DIR [...]   k-anonymous dataset for evaluators
+imw forecast [--caseload-target N] [--rate EUR] [...]      needs forecast (24 months)
+imw simulate-funding --rule flat --rate 55000 [--cap] [...]  funding-rate simulator
 imw contract --write | --check                regenerate / verify files derived from the contract
 """
 
@@ -26,6 +28,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from cli.export import add_parser as add_export_parser
+from cli.forecast import add_parsers as add_forecast_parsers
 from core.settings import DEMO_KEY, KEY_ENV, PROJECT_ROOT, MissingKeyError, Settings, pseudonym_key
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -495,6 +498,7 @@ def parser() -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_report)
 
     add_export_parser(sub)
+    add_forecast_parsers(sub)
 
     c = sub.add_parser("contract", help="files derived from the extract contract")
     mode = c.add_mutually_exclusive_group(required=True)

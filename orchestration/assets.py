@@ -181,9 +181,12 @@ def build_dbt_assets() -> dg.AssetsDefinition:
     return warehouse_dbt
 
 
-def build_publish_asset(dbt_defs: dg.AssetsDefinition) -> dg.AssetsDefinition:
-    # Every dbt model of the `published` schema: exactly what publish() copies.
-    deps = [key for key in dbt_defs.keys if key.path[0] == "published"]
+def build_publish_asset(
+    dbt_defs: dg.AssetsDefinition, extra_deps: tuple[dg.AssetKey, ...] = ()
+) -> dg.AssetsDefinition:
+    # Every table of the `published` schema: exactly what publish() copies (the dbt models and
+    # `extra_deps`, the Python assets that write there).
+    deps = [key for key in dbt_defs.keys if key.path[0] == "published"] + list(extra_deps)
 
     @dg.asset(
         deps=deps,

@@ -18,6 +18,12 @@ from orchestration.automation import (
 )
 from orchestration.checks import build_mart_gate_check, published_freshness
 from orchestration.export_job import build_export_job
+from orchestration.forecast_assets import (
+    FORECAST_KEYS,
+    FUNDING_KEY,
+    funding_scenarios,
+    needs_forecast,
+)
 from orchestration.resources import BuildLockResource, WarehouseResource, dbt_resource
 
 NIGHTLY_BUILD = "nightly_build"
@@ -27,12 +33,13 @@ FRESHNESS_CHECK = "freshness_check"
 def build_definitions(warehouse: WarehouseResource | None = None) -> dg.Definitions:
     warehouse = warehouse or WarehouseResource()
     dbt_defs = build_dbt_assets()
-    publish_asset = build_publish_asset(dbt_defs)
+    publish_asset = build_publish_asset(dbt_defs, (*FORECAST_KEYS, FUNDING_KEY))
     report_asset = build_report_asset(publish_asset)
     nightly_build = dg.define_asset_job(
         NIGHTLY_BUILD,
         selection=dg.AssetSelection.all(),
-        description="Ingest the landing folder, build all dbt models and tests, publish, report.",
+        description="Ingest the landing folder, build all dbt models and tests, forecast and "
+        "simulate funding, publish, report.",
         executor_def=dg.in_process_executor,
     )
     freshness_check = dg.define_asset_job(
@@ -42,7 +49,14 @@ def build_definitions(warehouse: WarehouseResource | None = None) -> dg.Definiti
         executor_def=dg.in_process_executor,
     )
     return dg.Definitions(
-        assets=[raw_extracts, dbt_defs, publish_asset, report_asset],
+        assets=[
+            raw_extracts,
+            dbt_defs,
+            needs_forecast,
+            funding_scenarios,
+            publish_asset,
+            report_asset,
+        ],
         asset_checks=[build_mart_gate_check(dbt_defs), published_freshness],
         jobs=[nightly_build, freshness_check, build_export_job()],
         schedules=[nightly_schedule(nightly_build), freshness_schedule(freshness_check)],

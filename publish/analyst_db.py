@@ -124,6 +124,24 @@ def reference_date(con: duckdb.DuckDBPyConnection, catalog: str) -> date | None:
     return row[0] if row else None
 
 
+def table_inputs(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, tuple[str, str]]:
+    """Published tables that rest on a versioned input file (the needs forecast and funding
+    simulator: `forecast/scenarios.yaml`), from `meta.published_inputs`: table → (file, sha256)."""
+    exists = con.execute(
+        """
+        SELECT count(*) FROM information_schema.tables
+        WHERE table_catalog = ? AND table_schema = 'meta' AND table_name = 'published_inputs'
+        """,
+        [catalog],
+    ).fetchall()[0][0]
+    if not exists:
+        return {}
+    rows = con.execute(
+        f"SELECT table_name, input_file, input_sha256 FROM {_ident(catalog)}.meta.published_inputs"
+    ).fetchall()
+    return {t: (f, h) for t, f, h in rows}
+
+
 def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -192,13 +210,19 @@ def _write_duckdb(
             publish_id         VARCHAR NOT NULL,  -- same as in parquet/{MANIFEST_NAME}
             published_at_utc   TIMESTAMP NOT NULL,
             latest_load_at_utc TIMESTAMP,         -- newest accepted delivery in the build
-            reference_date     DATE               -- R: nothing after it is counted (NULL: no R)
+            reference_date     DATE,              -- R: nothing after it is counted (NULL: no R)
+            input_file         VARCHAR,           -- versioned input the table rests on, if any
+            input_sha256       VARCHAR            -- e.g. forecast/scenarios.yaml and its hash
         )
         """
     )
+    inputs = table_inputs(con, "build")
     con.executemany(
-        f"INSERT INTO pub.main.{BUILD_INFO_TABLE} VALUES (?, ?, ?, ?, ?, ?)",
-        [[t, n, publish_id, published_at, loaded_at, reference] for t, n in counts.items()],
+        f"INSERT INTO pub.main.{BUILD_INFO_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            [t, n, publish_id, published_at, loaded_at, reference, *inputs.get(t, (None, None))]
+            for t, n in counts.items()
+        ],
     )
     con.execute("CHECKPOINT pub")
     return counts

@@ -1,0 +1,107 @@
+"""Assets of the needs forecast and the funding simulator: after the dbt models they read, before
+the publish step. Wiring only; the work is in `forecast` and `funding_sim`."""
+
+from __future__ import annotations
+
+import dagster as dg
+import duckdb
+import polars as pl
+
+from core.settings import PROJECT_ROOT
+from forecast import scenarios
+from forecast.warehouse import run_forecast, write_published
+from funding_sim.warehouse import run_simulation
+from orchestration.resources import WarehouseResource
+
+FORECAST_TABLES = ("forecast_caseload", "forecast_backtest", "forecast_assumptions")
+FUNDING_TABLE = "funding_scenarios"
+FORECAST_KEYS = [dg.AssetKey(["published", t]) for t in FORECAST_TABLES]
+FUNDING_KEY = dg.AssetKey(["published", FUNDING_TABLE])
+FORECAST_INPUTS = [
+    dg.AssetKey(["intermediate", "int_cases"]),
+    dg.AssetKey(["staging", "stg_current_batches"]),
+    dg.AssetKey(["staging", "stg_positions"]),
+    dg.AssetKey(["staging", "stg_grants"]),
+]
+FUNDING_INPUTS = [
+    dg.AssetKey(["intermediate", "int_grant_years"]),
+    dg.AssetKey(["intermediate", "int_payout_requests"]),
+    dg.AssetKey(["intermediate", "int_cases"]),
+    dg.AssetKey(["staging", "stg_proofs_of_use"]),
+    dg.AssetKey(["staging", "stg_budget"]),
+    dg.AssetKey(["staging", "stg_current_batches"]),
+]
+
+
+def _input_file(assumptions: scenarios.Assumptions) -> str:
+    path = assumptions.path.resolve()
+    return str(path.relative_to(PROJECT_ROOT)) if path.is_relative_to(PROJECT_ROOT) else str(path)
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            key,
+            deps=FORECAST_INPUTS,
+            group_name="forecast",
+            description=f"Needs forecast (Bedarfsprognose): `{key.path[-1]}`.",
+        )
+        for key in FORECAST_KEYS
+    ],
+    can_subset=False,
+)
+def needs_forecast(warehouse: WarehouseResource):
+    """Forecast, backtest and the assumptions they rest on, written together or not at all."""
+    settings = warehouse.settings()
+    assumptions = scenarios.load()
+    with duckdb.connect(str(settings.build_db), read_only=True) as con:
+        result = run_forecast(con, assumptions)
+    tables = {
+        "forecast_caseload": result.caseload,
+        "forecast_backtest": result.backtest,
+        "forecast_assumptions": result.assumptions,
+    }
+    counts = write_published(
+        settings.build_db, tables, _input_file(assumptions), assumptions.sha256
+    )
+    beats = result.backtest.filter(
+        (pl.col("metric") == "beats_naive") & (pl.col("level") == "LAND")
+    )
+    for key in FORECAST_KEYS:
+        yield dg.MaterializeResult(
+            asset_key=key,
+            metadata={
+                "rows": counts[key.path[-1]],
+                "origin": str(result.origin),
+                "empty_because": result.reason or "",
+                "caseload_target": result.caseload_target or 0.0,
+                "rate_eur_per_fte": result.rate_eur_per_fte or 0.0,
+                "scenarios_sha256": assumptions.sha256,
+                "land_beats_naive": dg.MetadataValue.json(
+                    {
+                        f"{h} months": bool(v)
+                        for h, v in beats.select("horizon_months", "value").rows()
+                    }
+                ),
+            },
+        )
+
+
+@dg.asset(
+    key=FUNDING_KEY,
+    deps=FUNDING_INPUTS,
+    group_name="forecast",
+    description="Funding-rate simulator (Fördersatz-Simulator): every rule of the assumptions "
+    "file's grid, per grant-year and unit, and the budget view.",
+)
+def funding_scenarios(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    settings = warehouse.settings()
+    assumptions = scenarios.load()
+    with duckdb.connect(str(settings.build_db), read_only=True) as con:
+        table = run_simulation(con, assumptions.funding)
+    counts = write_published(
+        settings.build_db, {FUNDING_TABLE: table}, _input_file(assumptions), assumptions.sha256
+    )
+    return dg.MaterializeResult(
+        metadata={"rows": counts[FUNDING_TABLE], "scenarios_sha256": assumptions.sha256}
+    )
