@@ -142,10 +142,17 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from ingest.synthetic import generate
+    from ingest.synthetic import NO_EFFECT, WITH_EFFECT, generate
 
     out = Path(args.out)
-    result = generate(args.scale, out, seed=args.seed, stand=args.stand, defects=args.defects)
+    result = generate(
+        args.scale,
+        out,
+        seed=args.seed,
+        stand=args.stand,
+        defects=args.defects,
+        effects=NO_EFFECT if args.no_effect else WITH_EFFECT,
+    )
     print(f"wrote {len(result.files)} files to {out}")
     for extract, n in sorted(result.rows.items()):
         print(f"  {extract:<22} {n:>10,} rows")
@@ -302,6 +309,11 @@ def parser() -> argparse.ArgumentParser:
         type=float,
         default=0.0,
         help="share of rows to break in half of the providers' files (e.g. 0.02)",
+    )
+    g.add_argument(
+        "--no-effect",
+        action="store_true",
+        help="a world where case management has no effect on outcomes (ground_truth.json)",
     )
     g.set_defaults(func=cmd_generate)
 

@@ -1,10 +1,14 @@
 """`imw export` — a privacy-safe case-level dataset for one evaluation study.
 
 imw export --study NAME --key-file FILE [--from YYYY-MM-DD] [--to YYYY-MM-DD]
-           [--format parquet,csv,dta] [--k 5] --out DIR [--home DIR]
+           [--format parquet,csv,dta] [--k 5] [--max-suppressed 1%] [--l-diversity L]
+           --out DIR [--home DIR]
 
 Reads the build database of `--home` ($IMW_HOME), writes cases, case-months, codebook and
-manifest into DIR (publish/evaluator_export.py). Exit 0 written, 1 failed, 2 usage error.
+manifest into DIR (publish/evaluator_export.py). The generalisation of the quasi-identifiers is
+the one of least information loss that suppresses at most --max-suppressed of the cases; when
+none does, nothing is written and the best candidates are listed. Exit 0 written, 1 failed
+(including: the suppression limit cannot be kept), 2 usage error.
 """
 
 from __future__ import annotations
@@ -39,6 +43,18 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "--format", dest="formats", default="parquet,csv,dta", help="comma-separated formats"
     )
     e.add_argument("--k", type=int, default=5, help="k-anonymity: persons per combination")
+    e.add_argument(
+        "--max-suppressed",
+        default="1%",
+        help="at most this share of the cases may be suppressed: '1%%' or 0.01 (default 1%%)",
+    )
+    e.add_argument(
+        "--l-diversity",
+        dest="ell",
+        type=int,
+        default=None,
+        help="also require L distinct status categories at case start per class (default off)",
+    )
     e.add_argument("--out", required=True, help="new or empty folder (or an earlier export)")
     e.add_argument("--home", help="warehouse home (default $IMW_HOME or ./data)")
     e.set_defaults(func=cmd_export)
@@ -52,6 +68,18 @@ def parse_date(text: str | None, option: str) -> date | None:
         return date.fromisoformat(text)
     except ValueError:
         raise ValueError(f"{option} {text!r} is not a date YYYY-MM-DD") from None
+
+
+def parse_share(text: str | float) -> float:
+    """'1%' or '0.01' → 0.01."""
+    raw = str(text).strip()
+    try:
+        value = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
+    except ValueError:
+        raise ValueError(f"--max-suppressed {text!r} is not a share (e.g. 1% or 0.01)") from None
+    if not 0 <= value < 1:
+        raise ValueError(f"--max-suppressed {text!r} must be at least 0 and below 100 %")
+    return value
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -71,6 +99,8 @@ def cmd_export(args: argparse.Namespace) -> int:
             formats=tuple(f.strip().lower() for f in args.formats.split(",") if f.strip()),
             k=args.k,
             out=Path(args.out),
+            max_suppressed_share=parse_share(args.max_suppressed),
+            ell=args.ell,
         )
     except ValueError as err:
         print(f"imw export: {err}", file=sys.stderr)

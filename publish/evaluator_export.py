@@ -18,11 +18,12 @@ Protection, in this order:
    session variables of the export's read-only connection and is never written or logged.
 2. Coarsening: birth year → age band at case start, dates → months or day counts, Gemeinde → never
    (only Kreis/RB of the provider), no free text, nationality → the 8 most frequent, else OTHER.
-3. k-anonymity on the quasi-identifiers (Kreis, age band, sex, nationality, arrival year), counted
-   in distinct persons: while more than `max_suppressed_share` of the cases sit in classes of
-   fewer than k persons, the next step of the ladder generalises a quasi-identifier for every row
-   (nationality → region, Kreis → Regierungsbezirk, arrival year → 2-year band); what is then left
-   in small classes is suppressed (those cases leave the panel too).
+3. k-anonymity on the quasi-identifiers (Kreis, age band, sex, nationality, arrival year, start
+   month), counted in distinct persons: `publish/evaluator_anonymity.py` searches every
+   combination of generalisation levels for the one of least information loss (non-uniform
+   entropy) that suppresses at most `max_suppressed_share` of the cases (default 1 %); without
+   one the export fails (exit 1) with a table of the best levels. Optionally ℓ-diversity of the
+   status category at case start. Suppressed cases leave the panel too.
 
 Same build + study + key + parameters → byte-identical files (sorted rows, fixed writers, the
 Stata time stamp taken from the build).
@@ -47,6 +48,13 @@ from imw.settings import PROJECT_ROOT, Settings
 from ingest.load import sha256_of
 from ingest.pseudonymise import install
 from publish import evaluator_codebook as cb
+from publish.evaluator_anonymity import (
+    LOSS_MEASURE,
+    AnonymityError,
+    AnonymityResult,
+    failure_table,
+    k_anonymise,
+)
 
 FORMATS = ("parquet", "csv", "dta")
 MIN_KEY_BYTES = 16
@@ -55,7 +63,7 @@ CODEBOOK_MD = "codebook.md"
 CODEBOOK_JSON = "codebook.json"
 EXPORT_MODELS = ("exp_cases", "exp_case_months")
 MAX_SUPPRESSED_SHARE = 0.01
-"""Suppress at most this share of cases before generalising the next quasi-identifier."""
+"""Default limit: at most this share of the window's cases may be suppressed."""
 STUDY_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 SQL_TYPES = {
     cb.ID: "VARCHAR",
@@ -65,16 +73,18 @@ SQL_TYPES = {
     cb.NUMBER: "DOUBLE",
     cb.BOOLEAN: "TINYINT",
 }
-QI_ORDER = ("area", "age", "sex", "nationality", "arrival")
-LADDER = (
-    ("nationality", "nationality_group → nationality_region (nationality generalised to region)"),
-    ("area", "kreis → rb (Kreis generalised to Regierungsbezirk)"),
-    ("arrival", "arrival_year → arrival_period (arrival year generalised to 2-year band)"),
-)
 
 
 class ExportError(RuntimeError):
     """The export failed (exit 1)."""
+
+
+class ExportLimitError(ExportError):
+    """No generalisation meets k (and ℓ) within the suppression limit (exit 1, with the table)."""
+
+    def __init__(self, message: str, table: str):
+        super().__init__(f"{message}\n{table}")
+        self.table = table
 
 
 class ExportUsageError(ExportError):
@@ -91,18 +101,8 @@ class ExportParams:
     k: int
     out: Path
     max_suppressed_share: float = MAX_SUPPRESSED_SHARE
-
-
-@dataclass(frozen=True)
-class AnonymityResult:
-    keep: pl.Series
-    """One boolean per input row: kept (True) or suppressed."""
-    detail: dict[str, int]
-    """Per quasi-identifier: 0 detailed, 1 generalised."""
-    generalisations: list[str]
-    suppressed_rows: int
-    k_reached: int | None
-    """Smallest class (distinct persons) among the kept rows; None when nothing is kept."""
+    ell: int | None = None
+    """ℓ-diversity of status_category_at_start per class (None: off)."""
 
 
 @dataclass(frozen=True)
@@ -111,23 +111,36 @@ class ExportResult:
     files: dict[str, Path]
     row_counts: dict[str, int]
     k: int
-    k_reached: int | None
-    generalisations: list[str]
-    suppressed_rows: int
+    anonymity: AnonymityResult
+    cases_in_window: int
+    max_suppressed_share: float
     suppressed_panel_rows: int
     manifest: Path = field(repr=False)
 
+    @property
+    def k_reached(self) -> int | None:
+        return self.anonymity.k_reached
+
+    @property
+    def suppressed_rows(self) -> int:
+        return self.anonymity.suppressed_rows
+
+    @property
+    def generalisations(self) -> list[str]:
+        return self.anonymity.generalisations
+
     def summary(self) -> str:
-        lines = [
-            f"export written to {self.out}",
-            *(f"  {t:<12} {n:>9,} rows" for t, n in self.row_counts.items()),
-            f"  k-anonymity: k = {self.k}, reached {self.k_reached}",
-            *(f"  generalised: {g}" for g in self.generalisations or ["nothing"]),
-            f"  suppressed:  {self.suppressed_rows} cases "
-            f"({self.suppressed_panel_rows} case-months)",
-            f"  files: {', '.join(sorted(self.files))}",
-        ]
-        return "\n".join(lines)
+        """One line: what was kept, suppressed and generalised, and where it went."""
+        n, s = self.cases_in_window, self.suppressed_rows
+        share = s / n if n else 0.0
+        levels = ", ".join(self.anonymity.chosen.columns) or "none"
+        return (
+            f"export {self.out}: kept {n - s:,} of {n:,} cases ({s} suppressed = {share:.2%}, "
+            f"limit {self.max_suppressed_share:.2%}); k = {self.k} (smallest class "
+            f"{self.k_reached}); quasi-identifiers {levels}; loss "
+            f"{self.anonymity.chosen.loss:,.1f} bits; {self.row_counts.get(cb.CASE_MONTHS, 0):,} "
+            "case-months"
+        )
 
 
 # --- parameters --------------------------------------------------------------------------------
@@ -161,6 +174,8 @@ def validate(params: ExportParams) -> None:
         raise ExportUsageError(f"--from {params.date_from} is after --to {params.date_to}")
     if not 0 <= params.max_suppressed_share < 1:
         raise ExportUsageError("max_suppressed_share must be in [0, 1)")
+    if params.ell is not None and params.ell < 2:
+        raise ExportUsageError(f"l = {params.ell}: l-diversity needs l >= 2 (or leave it off)")
 
 
 def check_out_folder(out: Path, study: str) -> None:
@@ -188,48 +203,6 @@ def check_out_folder(out: Path, study: str) -> None:
             f"--out {out} holds files that are not part of the earlier export "
             f"({', '.join(sorted(foreign)[:3])}); move them away first"
         )
-
-
-# --- k-anonymity -------------------------------------------------------------------------------
-def qi_columns(detail: dict[str, int]) -> list[str]:
-    """The columns of the quasi-identifiers at the given levels, in codebook order."""
-    by_qi = {(v.qi, v.detail): v.name for v in cb.variables(cb.CASES) if v.qi}
-    return [by_qi[(qi, detail.get(qi, 0))] for qi in QI_ORDER]
-
-
-def k_anonymise(
-    frame: pl.DataFrame, k: int, max_suppressed_share: float = MAX_SUPPRESSED_SHARE
-) -> AnonymityResult:
-    """Generalise along LADDER, then suppress rows whose class has fewer than k persons.
-
-    `frame` has `person_id` and both levels of every quasi-identifier (kreis and rb, age_band,
-    sex, nationality_group and nationality_region, arrival_year and arrival_period). Missing
-    values form a class of their own. Generalisation is global (every row of the column), so
-    one column never mixes levels.
-    """
-    detail = dict.fromkeys(QI_ORDER, 0)
-    generalisations: list[str] = []
-    budget = max_suppressed_share * frame.height
-    steps = iter(LADDER)
-    while True:
-        sizes = frame.select(pl.col("person_id").n_unique().over(qi_columns(detail))).to_series()
-        small = sizes < k
-        if small.sum() <= budget:
-            break
-        step = next(steps, None)
-        if step is None:
-            break
-        detail[step[0]] = 1
-        generalisations.append(step[1])
-    keep = ~small
-    kept_sizes = sizes.filter(keep)
-    return AnonymityResult(
-        keep=keep.alias("keep"),
-        detail=detail,
-        generalisations=generalisations,
-        suppressed_rows=int(small.sum()),
-        k_reached=int(kept_sizes.min()) if kept_sizes.len() else None,
-    )
 
 
 # --- reading the build -------------------------------------------------------------------------
@@ -333,7 +306,11 @@ def _data_codes(
     countries = {c.code: c for c in cb.country_codes()}
     top = sorted(cases.get_column("nationality_group").drop_nulls().unique().to_list())
     top = [c for c in top if c != cb.OTHER_NATIONALITY.code]
-    periods = sorted(cases.get_column("arrival_period").drop_nulls().unique().to_list())
+
+    def present(column: str) -> tuple[cb.Code, ...]:
+        values = sorted(cases.get_column(column).drop_nulls().unique().to_list())
+        return tuple(cb.Code(p, p, p) for p in values)
+
     return {
         "kreis": tuple(cb.Code(k, name, name) for k, name, _, _ in kreise),
         "rb": tuple(
@@ -344,7 +321,9 @@ def _data_codes(
             *(countries.get(c, cb.Code(c, c, c)) for c in top),
             cb.OTHER_NATIONALITY,
         ),
-        "arrival_period": tuple(cb.Code(p, p, p) for p in periods),
+        "arrival_period": present("arrival_period"),
+        "arrival_period_4": present("arrival_period_4"),
+        "start_quarter": present("start_quarter"),
     }
 
 
@@ -466,15 +445,22 @@ def run_export(settings: Settings, params: ExportParams) -> ExportResult:
         cases, panel, codes = _read(con, params)
     in_window = {cb.CASES: cases.height, cb.CASE_MONTHS: panel.height}
 
-    anon = k_anonymise(cases, params.k, params.max_suppressed_share)
-    qis = qi_columns(anon.detail)
-    dropped = {v.name for v in cb.variables(cb.CASES) if v.qi and v.name not in qis}
+    try:
+        anon = k_anonymise(cases, params.k, params.max_suppressed_share, params.ell)
+    except AnonymityError as err:
+        raise ExportLimitError(str(err), failure_table(err.best, cases.height)) from None
+    qis = anon.columns
+    dropped = {v.name for t in cb.TABLES for v in cb.variables(t) if v.qi and v.name not in qis}
     cases = (
         cases.filter(anon.keep)
         .select([v.name for v in cb.variables(cb.CASES) if v.name not in dropped])
         .sort("case_id")
     )
-    panel = panel.join(cases.select("case_id"), on="case_id", how="semi").sort("case_id", "month")
+    panel = (
+        panel.join(cases.select("case_id"), on="case_id", how="semi")
+        .select([v.name for v in cb.variables(cb.CASE_MONTHS) if v.name not in dropped])
+        .sort("case_id", "month_index")
+    )
     cases = _typed(cases, cb.CASES, codes)
     panel = _typed(panel, cb.CASE_MONTHS, codes)
     frames = {cb.CASES: cases, cb.CASE_MONTHS: panel}
@@ -492,11 +478,24 @@ def run_export(settings: Settings, params: ExportParams) -> ExportResult:
             "k": params.k,
             "k_reached": anon.k_reached,
             "counted_in": "distinct persons (study person_id) per combination",
+            "l_diversity": (
+                {"l": params.ell, "of": "status_category_at_start", "kind": "distinct"}
+                if params.ell
+                else None
+            ),
             "quasi_identifiers": qis,
+            "levels": anon.chosen.as_dict(anon.rows)["levels"],
             "generalisations": anon.generalisations,
-            "max_suppressed_share_before_generalising": params.max_suppressed_share,
+            "search": "every node of the generalisation lattice (publish/evaluator_anonymity.py)",
+            "nodes_evaluated": anon.nodes_evaluated,
+            "feasible_nodes": anon.feasible_nodes,
+            "loss_measure": LOSS_MEASURE,
+            "loss_bits": round(anon.chosen.loss, 4),
+            "max_suppressed_share": params.max_suppressed_share,
             "suppressed_cases": anon.suppressed_rows,
+            "suppressed_share": round(anon.suppressed_rows / anon.rows, 6) if anon.rows else 0.0,
             "suppressed_case_months": in_window[cb.CASE_MONTHS] - panel.height,
+            "steps": [step.as_dict(anon.rows) for step in anon.path],
         }
         book = cb.codebook(params.study, frames, codes, k_info)
         (tmp / CODEBOOK_JSON).write_text(_json(book), encoding="utf-8")
@@ -511,6 +510,7 @@ def run_export(settings: Settings, params: ExportParams) -> ExportResult:
                 "formats": [f for f in FORMATS if f in params.formats],
                 "k": params.k,
                 "max_suppressed_share": params.max_suppressed_share,
+                "l_diversity": params.ell,
             },
             "row_counts": row_counts,
             "rows_in_window_before_suppression": in_window,
@@ -532,9 +532,9 @@ def run_export(settings: Settings, params: ExportParams) -> ExportResult:
         files={p.name: out / p.name for p in [*written, tmp / MANIFEST_NAME]},
         row_counts=row_counts,
         k=params.k,
-        k_reached=anon.k_reached,
-        generalisations=anon.generalisations,
-        suppressed_rows=anon.suppressed_rows,
+        anonymity=anon,
+        cases_in_window=in_window[cb.CASES],
+        max_suppressed_share=params.max_suppressed_share,
         suppressed_panel_rows=in_window[cb.CASE_MONTHS] - panel.height,
         manifest=out / MANIFEST_NAME,
     )
