@@ -3,9 +3,10 @@
 imw build    [--home DIR] [--landing DIR]     run the nightly_build job once, in-process
 imw status   [--home DIR]                     last build, rejections, published age (exit 0/1)
 imw dagster-home [--home DIR]                 prepare and print the Dagster instance folder
-imw generate --scale {tiny,demo,bw} --out DIR --seed N [--stand YYYY-MM-DD]
+imw generate --scale {tiny,demo,bw} --out DIR --seed N [--stand YYYY-MM-DD] [--no-effect]
 imw demo     [--home DIR]                     synthetic data → build → published values
 imw export   --study NAME --key-file FILE --out DIR [...]   k-anonymous dataset for evaluators
+imw analyse-outcomes (--export DIR | the export's options)   hazard models + Kaplan-Meier
 imw contract --write | --check                regenerate / verify files derived from the contract
 """
 
@@ -21,6 +22,7 @@ from contextlib import contextmanager, redirect_stdout
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from imw.export_cli import add_analyse_parser
 from imw.export_cli import add_parser as add_export_parser
 from imw.settings import DEMO_KEY, KEY_ENV, PROJECT_ROOT, MissingKeyError, Settings, pseudonym_key
 
@@ -328,6 +330,7 @@ def parser() -> argparse.ArgumentParser:
     k.set_defaults(func=cmd_check)
 
     add_export_parser(sub)
+    add_analyse_parser(sub)
 
     c = sub.add_parser("contract", help="files derived from the extract contract")
     mode = c.add_mutually_exclusive_group(required=True)

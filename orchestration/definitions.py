@@ -13,6 +13,7 @@ from orchestration.automation import (
 )
 from orchestration.checks import build_mart_gate_check, published_freshness
 from orchestration.export_job import build_export_job
+from orchestration.outcome_job import build_outcome_job
 from orchestration.resources import WarehouseResource, dbt_resource
 
 NIGHTLY_BUILD = "nightly_build"
@@ -37,7 +38,7 @@ def build_definitions(warehouse: WarehouseResource | None = None) -> dg.Definiti
     return dg.Definitions(
         assets=[raw_extracts, dbt_defs, publish_asset],
         asset_checks=[build_mart_gate_check(dbt_defs), published_freshness],
-        jobs=[nightly_build, freshness_check, build_export_job()],
+        jobs=[nightly_build, freshness_check, build_export_job(), build_outcome_job()],
         schedules=[nightly_schedule(nightly_build), freshness_schedule(freshness_check)],
         sensors=[landing_sensor(nightly_build), *build_record_sensors(nightly_build)],
         resources={"warehouse": warehouse or WarehouseResource(), "dbt": dbt_resource()},

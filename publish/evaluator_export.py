@@ -62,6 +62,16 @@ MANIFEST_NAME = "manifest.json"
 CODEBOOK_MD = "codebook.md"
 CODEBOOK_JSON = "codebook.json"
 EXPORT_MODELS = ("exp_cases", "exp_case_months")
+ANALYSIS_FILES = (
+    "outcome_models.csv",
+    "outcome_models.parquet",
+    "outcome_curves.csv",
+    "outcome_curves.parquet",
+    "wirkung.md",
+    "outcome_analysis.json",
+)
+"""What `imw analyse-outcomes` adds to an export folder (publish/outcome_analysis.py); a new
+export of the study replaces them with the rest."""
 MAX_SUPPRESSED_SHARE = 0.01
 """Default limit: at most this share of the window's cases may be suppressed."""
 STUDY_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
@@ -197,7 +207,7 @@ def check_out_folder(out: Path, study: str) -> None:
             f"--out {out} is not empty and not an earlier export of study {study!r}; "
             "choose an empty or new folder"
         )
-    foreign = entries - set(earlier.get("files", {})) - {MANIFEST_NAME}
+    foreign = entries - set(earlier.get("files", {})) - {MANIFEST_NAME, *ANALYSIS_FILES}
     if foreign:
         raise ExportUsageError(
             f"--out {out} holds files that are not part of the earlier export "

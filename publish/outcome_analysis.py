@@ -23,7 +23,9 @@ adjusted for age, sex, origin, prospect of staying at case start, arrival cohort
 of case start (each at the level the export keeps; missing values as a category) and area
 fixed effects (Kreis, or RB when the export generalised it), with standard errors clustered by
 that area. The export carries no provider (it would name a Gemeinde), so the clusters are the
-providers' Kreise — coarser than providers, which keeps cluster-robust errors valid. Month 0 (the
+providers' Kreise — coarser than providers, which keeps cluster-robust errors valid. With fewer
+than 10 areas in the export (e.g. only the 4 RB) clustered errors would be too small: the model
+then reports heteroskedasticity-robust errors with the area fixed effects and says so. Month 0 (the
 month of the first contact, the baseline observation) is not at risk; the last month of a case
 still open at the stand is incomplete and left out. exp(estimate) is the odds ratio of the
 monthly hazard, within a few per cent of the hazard ratio when monthly hazards are small.
@@ -52,6 +54,8 @@ import statsmodels.api as sm
 from statsmodels.duration.survfunc import SurvfuncRight
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 from threadpoolctl import threadpool_limits
+
+from publish.evaluator_export import ANALYSIS_FILES
 
 OUTCOMES = {
     "first_employment": (
@@ -86,14 +90,7 @@ ADJUST = {
     "start": ("start_year", "start_quarter", "start_month"),
 }
 AREAS = ("kreis", "rb")
-FILES = (
-    "outcome_models.csv",
-    "outcome_models.parquet",
-    "outcome_curves.csv",
-    "outcome_curves.parquet",
-    "wirkung.md",
-    "outcome_analysis.json",
-)
+FILES = ANALYSIS_FILES
 
 
 class AnalysisError(RuntimeError):
@@ -245,13 +242,18 @@ def fit_hazard(
     with threadpool_limits(1), warnings.catch_warnings():
         warnings.simplefilter("ignore", (ConvergenceWarning, PerfectSeparationWarning))
         model = sm.GLM(y, x, family=sm.families.Binomial())
-        if clusters >= 2:
+        if clusters >= MIN_CLUSTERS:
             fit = model.fit(cov_type="cluster", cov_kwds={"groups": groups})
             se_kind = f"cluster-robust by {area} ({clusters} clusters)"
         else:
+            # cluster-robust errors with a handful of clusters are too small; the area fixed
+            # effects absorb what the areas share, and case-months of one case need no
+            # clustering in a discrete-time hazard model (the likelihood factorises by month)
             fit = model.fit(cov_type="HC1")
-            se_kind = "heteroskedasticity-robust (no area in the export to cluster by)"
-    few = "" if clusters >= MIN_CLUSTERS else f"; fewer than {MIN_CLUSTERS} clusters"
+            se_kind = (
+                f"heteroskedasticity-robust, not clustered: {clusters} {area or 'area'} value(s) "
+                f"in the export, fewer than the {MIN_CLUSTERS} clusters robust errors need"
+            )
     ci = fit.conf_int()
     result = pl.DataFrame(
         {
@@ -273,7 +275,7 @@ def fit_hazard(
         n_events=pl.lit(n_events),
         n_case_months=pl.lit(data.height),
         n_clusters=pl.lit(clusters),
-        model=pl.lit(f"discrete-time hazard, logit GLM on case-months; SE {se_kind}{few}"),
+        model=pl.lit(f"discrete-time hazard, logit GLM on case-months; SE {se_kind}"),
         data_window=pl.lit(window),
     )
     return result.select(

@@ -132,12 +132,16 @@ def test_k_anonymity_holds_in_the_export_and_is_reported(exports):
         assert window["case_months"] - k_info["suppressed_case_months"] == panel.height
 
 
-def test_k5_on_tiny_data_generalises_within_the_limit(built, tmp_path):
+def test_k5_on_tiny_data_generalises_within_a_2_percent_limit(built, tmp_path):
     settings, _, keys = built
-    result = run_export(settings, _params(keys, "study_k5", "a.key", tmp_path / "k5", k=5))
+    # tiny (168 cases) cannot keep k = 5 within 1 % (see the next test); 2 % it can
+    result = run_export(
+        settings,
+        _params(keys, "study_k5", "a.key", tmp_path / "k5", k=5, max_suppressed_share=0.02),
+    )
     n = result.cases_in_window
-    # the promise: at most 1 % of the window's cases suppressed (floor(0.01 n))
-    assert result.suppressed_rows <= 0.01 * n
+    # the promise: at most 2 % of the window's cases suppressed
+    assert result.suppressed_rows <= 0.02 * n
     assert result.row_counts["cases"] == n - result.suppressed_rows > 0
     manifest = _manifest(tmp_path / "k5")
     k_info = manifest["k_anonymity"]
@@ -167,6 +171,11 @@ def test_limit_that_cannot_be_kept_fails_without_writing(built, tmp_path, capsys
     assert _cli([*base, "--l-diversity", "9"]) == 1
     err_text = capsys.readouterr().err
     assert "no generalisation keeps k = 2 and ℓ = 9" in err_text and "area=" in err_text
+    assert not (tmp_path / "cli").exists()
+    # k = 5 within the default 1 % (1 of 168 cases): no node of the lattice manages it on tiny
+    assert _cli([*base, "--k", "5"]) == 1
+    err_text = capsys.readouterr().err
+    assert "no generalisation keeps k = 5 with at most 1.00% of 168 cases" in err_text
     assert not (tmp_path / "cli").exists()
     assert _cli([*base, "--max-suppressed", "150%"]) == 2
 
