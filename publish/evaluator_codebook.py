@@ -408,6 +408,9 @@ def _case_variables() -> list[Variable]:
             "c.duration_days",
             "abschluss_datum - erstkontakt_datum; for an open case the provider's stand of its "
             "faelle snapshot - erstkontakt_datum (see is_closed)",
+            missing="missing for a case open at the stand when the export generalises the start "
+            "month (it would give the start day away); such a case's panel ends as if it had "
+            "started in the last month of its start period",
         ),
         _v(
             "closure_reason",

@@ -215,6 +215,38 @@ def check_out_folder(out: Path, study: str) -> None:
         )
 
 
+def hide_start_month(
+    cases: pl.DataFrame, panel: pl.DataFrame, start_level: int
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """With the start month generalised (level 1 quarter, 2 year), a case still open at the stand
+    would give its start month away: its duration and its panel both end at the stand, which the
+    manifest dates. For those cases the duration is left empty and the panel is cut so that it
+    ends as if the case had started in the last month of its start period — every open case of
+    one start period then has a panel of the same length. Closed cases end at their closure,
+    which the export does not date."""
+    if start_level == 0:
+        return cases, panel
+    months_per_period = 3 if start_level == 1 else 12
+    month = pl.col("start_month").str.slice(5, 2).cast(pl.Int32)
+    trim = (months_per_period - 1 - (month - 1) % months_per_period).alias("trim")
+    open_cases = cases.filter(pl.col("is_closed") == 0).select("case_id", trim)
+    last = panel.group_by("case_id").agg(pl.col("month_index").max().alias("last"))
+    panel = (
+        panel.join(open_cases, on="case_id", how="left")
+        .join(last, on="case_id")
+        .filter(
+            pl.col("trim").is_null() | (pl.col("month_index") <= pl.col("last") - pl.col("trim"))
+        )
+        .drop("trim", "last")
+    )
+    cases = cases.with_columns(
+        duration_days=pl.when(pl.col("is_closed") == 0)
+        .then(pl.lit(None, dtype=cases.schema["duration_days"]))
+        .otherwise(pl.col("duration_days"))
+    )
+    return cases, panel
+
+
 # --- reading the build -------------------------------------------------------------------------
 def _connect(build_db: Path) -> duckdb.DuckDBPyConnection:
     if not build_db.exists():
@@ -461,10 +493,9 @@ def run_export(settings: Settings, params: ExportParams) -> ExportResult:
         raise ExportLimitError(str(err), failure_table(err.best, cases.height)) from None
     qis = anon.columns
     dropped = {v.name for t in cb.TABLES for v in cb.variables(t) if v.qi and v.name not in qis}
-    cases = (
-        cases.filter(anon.keep)
-        .select([v.name for v in cb.variables(cb.CASES) if v.name not in dropped])
-        .sort("case_id")
+    cases, panel = hide_start_month(cases.filter(anon.keep), panel, anon.chosen.levels[-1])
+    cases = cases.select([v.name for v in cb.variables(cb.CASES) if v.name not in dropped]).sort(
+        "case_id"
     )
     panel = (
         panel.join(cases.select("case_id"), on="case_id", how="semi")

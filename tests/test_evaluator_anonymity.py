@@ -229,3 +229,34 @@ def test_empty_window_needs_nothing():
     frame = pl.DataFrame(_rows(1, "x", "08115", "SYR", 2016)).clear()
     result = k_anonymise(frame, k=5, max_suppressed_share=0.01)
     assert result.suppressed_rows == 0 and result.k_reached is None
+
+
+def test_open_cases_do_not_give_the_start_month_away_when_it_is_generalised():
+    from publish.evaluator_export import hide_start_month
+
+    cases = pl.DataFrame(
+        {
+            "case_id": ["a", "b", "c"],
+            "is_closed": [0, 0, 1],  # a and b open at the stand, c closed
+            "start_month": ["2024-01", "2024-03", "2024-01"],
+            "duration_days": [100, 40, 50],
+        }
+    )
+    # RISKY: with the stand known, a's 6 panel months say "January", b's 4 say "March"
+    panel = pl.DataFrame(
+        {
+            "case_id": ["a"] * 6 + ["b"] * 4 + ["c"] * 2,
+            "month_index": [*range(6), *range(4), 0, 1],
+        }
+    )
+    kept_cases, kept_panel = hide_start_month(cases, panel, 0)
+    assert kept_cases.equals(cases) and kept_panel.equals(panel), "month level: nothing to hide"
+    hidden_cases, hidden_panel = hide_start_month(cases, panel, 1)  # quarter 2024-Q1
+    # open cases lose their duration; closed c keeps its 50 days
+    assert hidden_cases.get_column("duration_days").to_list() == [None, None, 50]
+    # a is cut by 2 months (January → as if March), b by 0: both 4 months; c untouched
+    lengths = dict(hidden_panel.group_by("case_id").len().sort("case_id").iter_rows())
+    assert lengths == {"a": 4, "b": 4, "c": 2}
+    # by year: a (January) is cut by 11 months — past its whole panel; b (March) by 9
+    _, by_year = hide_start_month(cases, panel, 2)
+    assert set(by_year.get_column("case_id")) == {"c"}
