@@ -173,9 +173,11 @@ def _prepare(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, diversity: boo
                 ents.append(f"log2(count(*) OVER ()) - log2(count(*) OVER (PARTITION BY {base}))")
             else:
                 vals.append(_q(c))
+                # P(v | g) = rows with v and g / rows with g: the joint count, since a coarser
+                # level need not nest (nationality OTHER spans several regions)
                 ents.append(
                     f"log2(count(*) OVER (PARTITION BY {_q(c)})) "
-                    f"- log2(count(*) OVER (PARTITION BY {base}))"
+                    f"- log2(count(*) OVER (PARTITION BY {base}, {_q(c)}))"
                 )
         values.append(f"[{', '.join(vals)}] AS v_{q}")
         losses.append(f"[{', '.join(ents)}] AS e_{q}")
@@ -237,8 +239,7 @@ def _evaluate(
             {"lo": lo, "hi": lo + per_batch, "k": k, **({"ell": ell} if ell else {})},
         ).fetchall()
         results += [
-            NodeResult(nodes[i], int(s), max(float(loss), 0.0), kr, int(c))
-            for i, s, loss, kr, c in found
+            NodeResult(nodes[i], int(s), float(loss), kr, int(c)) for i, s, loss, kr, c in found
         ]
     return results
 
