@@ -1,10 +1,14 @@
 """`imw export` — a privacy-safe case-level dataset for one evaluation study.
 
 imw export --study NAME --key-file FILE [--from YYYY-MM-DD] [--to YYYY-MM-DD]
-           [--format parquet,csv,dta] [--k 5] --out DIR [--home DIR]
+           [--format parquet,csv,dta] [--k 5] [--max-suppressed 1%] [--l-diversity L]
+           --out DIR [--home DIR]
 
 Reads the build database of `--home` ($IMW_HOME), writes cases, case-months, codebook and
-manifest into DIR (export/evaluator.py). Exit 0 written, 1 failed, 2 usage error.
+manifest into DIR (export/evaluator.py). The generalisation of the quasi-identifiers is
+the one of least information loss that suppresses at most --max-suppressed of the cases; when
+none does, nothing is written and the best candidates are listed. Exit 0 written, 1 failed
+(including: the suppression limit cannot be kept), 2 usage error.
 """
 
 from __future__ import annotations
@@ -38,10 +42,76 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "--format", dest="formats", default="parquet,csv,dta", help="comma-separated formats"
     )
     e.add_argument("--k", type=int, default=5, help="k-anonymity: persons per combination")
+    e.add_argument(
+        "--max-suppressed",
+        default="1%",
+        help="at most this share of the cases may be suppressed: '1%%' or 0.01 (default 1%%)",
+    )
+    e.add_argument(
+        "--l-diversity",
+        dest="ell",
+        type=int,
+        default=None,
+        help="also require L distinct status categories at case start per class (default off)",
+    )
     e.add_argument("--out", required=True, help="new or empty folder (or an earlier export)")
     e.add_argument("--home", help="warehouse home (default $IMW_HOME or ./data)")
     e.set_defaults(func=cmd_export)
     return e
+
+
+def add_analyse_parser(subparsers) -> argparse.ArgumentParser:
+    """Register `analyse-outcomes` on the `imw` sub-command parsers."""
+    a = subparsers.add_parser(
+        "analyse-outcomes",
+        help="export a study's data and fit time-to-outcome models on it (or on --export DIR)",
+        description="Fit discrete-time hazard models and Kaplan-Meier curves of three outcomes "
+        "(first employment, first B1, moving out of follow-up accommodation) on an evaluator "
+        "export (export/outcome_analysis.py). With --export DIR: analyse that export folder. "
+        "Otherwise the same options as `imw export` write the export first (formats: at least "
+        "parquet). The tables go into the export folder. Exit 0 done, 1 failed, 2 usage error.",
+    )
+    a.add_argument("--export", dest="export_dir", help="analyse this existing export folder")
+    a.add_argument("--study", help="study name (letters, digits, _ and -)")
+    a.add_argument("--key-file", help="the study's key file (>= 16 bytes)")
+    a.add_argument("--from", dest="date_from", help="first day of case start, YYYY-MM-DD")
+    a.add_argument("--to", dest="date_to", help="last day of case start, YYYY-MM-DD")
+    a.add_argument("--format", dest="formats", default="parquet,csv,dta")
+    a.add_argument("--k", type=int, default=5)
+    a.add_argument("--max-suppressed", default="1%")
+    a.add_argument("--l-diversity", dest="ell", type=int, default=None)
+    a.add_argument("--out", help="export folder (new, empty or an earlier export of the study)")
+    a.add_argument("--home", help="warehouse home (default $IMW_HOME or ./data)")
+    a.set_defaults(func=cmd_analyse)
+    return a
+
+
+def cmd_analyse(args: argparse.Namespace) -> int:
+    from export.outcome_analysis import AnalysisError, analyse_export
+
+    if args.export_dir:
+        folder = Path(args.export_dir)
+    else:
+        missing = [o for o in ("study", "key_file", "out") if not getattr(args, o)]
+        if missing:
+            names = ", ".join("--" + m.replace("_", "-") for m in missing)
+            print(f"imw analyse-outcomes: give --export DIR, or {names}", file=sys.stderr)
+            return EXIT_USAGE
+        if "parquet" not in args.formats.split(","):
+            print("imw analyse-outcomes: the analysis reads Parquet: keep it in --format",
+                  file=sys.stderr)  # fmt: skip
+            return EXIT_USAGE
+        code = cmd_export(args)
+        if code != EXIT_OK:
+            return code
+        folder = Path(args.out)
+    try:
+        result = analyse_export(folder)
+    except AnalysisError as err:
+        print(f"imw analyse-outcomes FAILED: {err}", file=sys.stderr)
+        return EXIT_FAILED
+    print("\n".join(result.lines()))
+    return EXIT_OK
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -50,6 +120,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         ExportParams,
         ExportUsageError,
         parse_date,
+        parse_share,
         run_export,
     )
 
@@ -62,6 +133,8 @@ def cmd_export(args: argparse.Namespace) -> int:
             formats=tuple(f.strip().lower() for f in args.formats.split(",") if f.strip()),
             k=args.k,
             out=Path(args.out),
+            max_suppressed_share=parse_share(args.max_suppressed),
+            ell=args.ell,
         )
     except ValueError as err:
         print(f"imw export: {err}", file=sys.stderr)

@@ -4,12 +4,13 @@ imw build    [--home DIR] [--landing DIR] [--reference-date YYYY-MM-DD]
                                               run the nightly_build job once, in-process
 imw status   [--home DIR]                     last build, rejections, published age (exit 0/1)
 imw dagster-home [--home DIR]                 prepare and print the Dagster instance folder
-imw generate --scale {tiny,demo,bw} --out DIR --seed N [--stand YYYY-MM-DD]
+imw generate --scale {tiny,demo,bw} --out DIR --seed N [--stand YYYY-MM-DD] [--no-effect]
 imw demo     [--home DIR]                     synthetic data → build → published values
 imw report   [--home DIR] [--period 2025] [--out DIR]   the German HTML indicator report
 imw export   --study NAME --key-file FILE --out DIR [...]   k-anonymous dataset for evaluators
 imw forecast [--caseload-target N] [--rate EUR] [...]      needs forecast (24 months)
 imw simulate-funding --rule flat --rate 55000 [--cap] [...]  funding-rate simulator
+imw analyse-outcomes (--export DIR | the export's options)   hazard models + Kaplan-Meier
 imw contract --write | --check                regenerate / verify files derived from the contract
 """
 
@@ -27,6 +28,7 @@ from contextlib import contextmanager, redirect_stdout
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from cli.export import add_analyse_parser
 from cli.export import add_parser as add_export_parser
 from cli.forecast import add_parsers as add_forecast_parsers
 from core.settings import DEMO_KEY, KEY_ENV, PROJECT_ROOT, MissingKeyError, Settings, pseudonym_key
@@ -284,10 +286,17 @@ def verify_warehouse_key(settings: Settings, key: bytes) -> None:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from synthetic import generate
+    from synthetic import NO_EFFECT, WITH_EFFECT, generate
 
     out = Path(args.out)
-    result = generate(args.scale, out, seed=args.seed, stand=args.stand, defects=args.defects)
+    result = generate(
+        args.scale,
+        out,
+        seed=args.seed,
+        stand=args.stand,
+        defects=args.defects,
+        effects=NO_EFFECT if args.no_effect else WITH_EFFECT,
+    )
     print(f"wrote {len(result.files)} files to {out}")
     for extract, n in sorted(result.rows.items()):
         print(f"  {extract:<22} {n:>10,} rows")
@@ -477,6 +486,11 @@ def parser() -> argparse.ArgumentParser:
         default=0.0,
         help="share of rows to break in half of the providers' files (e.g. 0.02)",
     )
+    g.add_argument(
+        "--no-effect",
+        action="store_true",
+        help="a world where case management has no effect on outcomes (ground_truth.json)",
+    )
     g.set_defaults(func=cmd_generate)
 
     d = sub.add_parser("demo", help="generate demo data into a fresh home, build, show values")
@@ -499,6 +513,7 @@ def parser() -> argparse.ArgumentParser:
 
     add_export_parser(sub)
     add_forecast_parsers(sub)
+    add_analyse_parser(sub)
 
     c = sub.add_parser("contract", help="files derived from the extract contract")
     mode = c.add_mutually_exclusive_group(required=True)

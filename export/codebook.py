@@ -5,9 +5,10 @@ from `VARIABLES`. Each variable names the SQL expression that computes it from t
 (`exports.exp_cases` as `c`, `exports.exp_case_months` as `m`; dbt_project/models/exports) and,
 where it rests on an indicator definition, the indicator ids of docs/indicators.md.
 
-Quasi-identifiers come at two levels of detail (Kreis or Regierungsbezirk, nationality group or
-region, arrival year or 2-year band); an export carries exactly one level of each, chosen by the
-k-anonymity ladder in `export/evaluator.py`.
+Quasi-identifiers come at several levels of detail (`qi`, `detail`: Kreis → Regierungsbezirk →
+none; 6 → 4 → 2 age bands → none; sex → none; nationality group → region → none; arrival year →
+2-year → 4-year band → none; start month → quarter → year); an export carries exactly one level
+of each, chosen by the search over the generalisation lattice in `export/anonymity.py`.
 """
 
 from __future__ import annotations
@@ -39,6 +40,16 @@ KINDS = {
 NOT_MISSING = "never missing"
 
 # --- code lists that are not contract code lists -----------------------------------------------
+AGE_BANDS_WIDE = (
+    Code("U18", "unter 18", "under 18"),
+    Code("18_34", "18 bis 34", "18 to 34"),
+    Code("35_54", "35 bis 54", "35 to 54"),
+    Code("55_PLUS", "55 und älter", "55 and older"),
+)
+AGE_GROUPS = (
+    Code("U18", "minderjährig", "minor"),
+    Code("18_PLUS", "volljährig", "adult"),
+)
 AGE_BANDS = (
     Code("U18", "unter 18", "under 18"),
     Code("18_24", "18 bis 24", "18 to 24"),
@@ -131,9 +142,9 @@ class Variable:
     Kreis, arrival period: given per export)."""
     indicators: tuple[str, ...] = ()
     qi: str | None = None
-    """Quasi-identifier it expresses (area, nationality, arrival, age, sex), if any."""
+    """Quasi-identifier it expresses (area, age, sex, nationality, arrival, start), if any."""
     detail: int = 0
-    """0 = the detailed level, 1 = the generalised level of its quasi-identifier."""
+    """Generalisation level of its quasi-identifier: 0 = the most detailed, 1, 2 … coarser."""
 
 
 def _v(name, table, de, en, kind, sql, derivation, **kw) -> Variable:
@@ -207,6 +218,33 @@ def _case_variables() -> list[Variable]:
             qi="age",
         ),
         _v(
+            "age_band_wide",
+            t,
+            "Altersgruppe bei Fallbeginn (breit)",
+            "age band at case start (wide)",
+            CATEGORY,
+            "CASE WHEN c.age_at_start < 18 THEN 'U18' WHEN c.age_at_start < 35 THEN '18_34' "
+            "WHEN c.age_at_start < 55 THEN '35_54' WHEN c.age_at_start >= 55 THEN '55_PLUS' END",
+            "as age_band, in 4 wider bands",
+            missing="missing when the person is not in the provider's personen snapshot",
+            codes=AGE_BANDS_WIDE,
+            qi="age",
+            detail=1,
+        ),
+        _v(
+            "age_group",
+            t,
+            "minderjährig / volljährig bei Fallbeginn",
+            "minor / adult at case start",
+            CATEGORY,
+            "CASE WHEN c.age_at_start < 18 THEN 'U18' WHEN c.age_at_start >= 18 THEN '18_PLUS' END",
+            "as age_band, in 2 groups",
+            missing="missing when the person is not in the provider's personen snapshot",
+            codes=AGE_GROUPS,
+            qi="age",
+            detail=2,
+        ),
+        _v(
             "sex",
             t,
             "Geschlecht",
@@ -272,6 +310,19 @@ def _case_variables() -> list[Variable]:
             detail=1,
         ),
         _v(
+            "arrival_period_4",
+            t,
+            "Einreisezeitraum (4 Jahre)",
+            "period of arrival (4 years)",
+            CATEGORY,
+            "CAST(c.arrival_year // 4 * 4 AS VARCHAR) || '-' || CAST(c.arrival_year // 4 * 4 + 3 "
+            "AS VARCHAR)",
+            "year of personen.einreisedatum in 4-year bands starting in leap years, e.g. 2016-2019",
+            missing="missing when no arrival date is delivered",
+            qi="arrival",
+            detail=2,
+        ),
+        _v(
             "status_category_at_start",
             t,
             "Aufenthaltsstatus (Kategorie) bei Fallbeginn",
@@ -312,6 +363,31 @@ def _case_variables() -> list[Variable]:
             MONTH,
             "strftime(c.first_contact_date, '%Y-%m')",
             "faelle.erstkontakt_datum, month only",
+            qi="start",
+            detail=0,
+        ),
+        _v(
+            "start_quarter",
+            t,
+            "Quartal des Erstkontakts",
+            "quarter of first contact",
+            CATEGORY,
+            "strftime(c.first_contact_date, '%Y') || '-Q' || CAST(quarter(c.first_contact_date) "
+            "AS VARCHAR)",
+            "faelle.erstkontakt_datum, quarter only (YYYY-Qn)",
+            qi="start",
+            detail=1,
+        ),
+        _v(
+            "start_year",
+            t,
+            "Jahr des Erstkontakts",
+            "year of first contact",
+            INTEGER,
+            "year(c.first_contact_date)",
+            "faelle.erstkontakt_datum, year only",
+            qi="start",
+            detail=2,
         ),
         _v(
             "is_closed",
@@ -331,6 +407,9 @@ def _case_variables() -> list[Variable]:
             "c.duration_days",
             "abschluss_datum - erstkontakt_datum; for an open case the provider's stand of its "
             "faelle snapshot - erstkontakt_datum (see is_closed)",
+            missing="missing for a case open at the stand when the export generalises the start "
+            "month (it would give the start day away); such a case's panel ends as if it had "
+            "started in the last month of its start period",
         ),
         _v(
             "closure_reason",
@@ -609,7 +688,10 @@ def _case_month_variables() -> list[Variable]:
             "calendar month",
             MONTH,
             "strftime(m.month_start, '%Y-%m')",
-            "calendar month of this row",
+            "calendar month of this row; only in exports that keep the start month (a panel's "
+            "calendar months would give the start month of a case away)",
+            qi="start",
+            detail=0,
         ),
         _v(
             "month_index",
@@ -861,7 +943,10 @@ def codebook_markdown(book: dict) -> str:
         f"- k = {k['k']} (counted in {k['counted_in']}); smallest class after suppression: "
         f"{k['k_reached']}",
         f"- quasi-identifiers: {', '.join(f'`{q}`' for q in k['quasi_identifiers'])}",
-        f"- generalised: {'; '.join(k['generalisations']) or 'nothing'}",
+        f"- generalised: {'; '.join(k['generalisations']) or 'nothing'} (search over every "
+        f"combination of levels; least {k['loss_measure']}: {k['loss_bits']} bits)",
+        "- ℓ-diversity of the status category at case start: "
+        + (f"ℓ = {k['l_diversity']['l']}" if k.get("l_diversity") else "off"),
         f"- suppressed: {k['suppressed_cases']} cases and their {k['suppressed_case_months']} "
         "case-months",
         "",

@@ -18,11 +18,12 @@ Protection, in this order:
    session variables of the export's read-only connection and is never written or logged.
 2. Coarsening: birth year → age band at case start, dates → months or day counts, Gemeinde → never
    (only Kreis/RB of the provider), no free text, nationality → the 8 most frequent, else OTHER.
-3. k-anonymity on the quasi-identifiers (Kreis, age band, sex, nationality, arrival year), counted
-   in distinct persons: while more than `max_suppressed_share` of the cases sit in classes of
-   fewer than k persons, the next step of the ladder generalises a quasi-identifier for every row
-   (nationality → region, Kreis → Regierungsbezirk, arrival year → 2-year band); what is then left
-   in small classes is suppressed (those cases leave the panel too).
+3. k-anonymity on the quasi-identifiers (Kreis, age band, sex, nationality, arrival year, start
+   month), counted in distinct persons: `export/anonymity.py` searches every
+   combination of generalisation levels for the one of least information loss (non-uniform
+   entropy) that suppresses at most `max_suppressed_share` of the cases (default 1 %); without
+   one the export fails (exit 1) with a table of the best levels. Optionally ℓ-diversity of the
+   status category at case start. Suppressed cases leave the panel too.
 
 Same build + study + key + parameters → byte-identical files (sorted rows, fixed writers, the
 Stata time stamp taken from the build).
@@ -47,6 +48,13 @@ from core.csv_safety import neutralise
 from core.files import sha256_of
 from core.settings import PROJECT_ROOT, Settings
 from export import codebook as cb
+from export.anonymity import (
+    LOSS_MEASURE,
+    AnonymityError,
+    AnonymityResult,
+    failure_table,
+    k_anonymise,
+)
 from ingest.pseudonymise import install
 
 FORMATS = ("parquet", "csv", "dta")
@@ -55,8 +63,18 @@ MANIFEST_NAME = "manifest.json"
 CODEBOOK_MD = "codebook.md"
 CODEBOOK_JSON = "codebook.json"
 EXPORT_MODELS = ("exp_cases", "exp_case_months")
+ANALYSIS_FILES = (
+    "outcome_models.csv",
+    "outcome_models.parquet",
+    "outcome_curves.csv",
+    "outcome_curves.parquet",
+    "wirkung.md",
+    "outcome_analysis.json",
+)
+"""What `imw analyse-outcomes` adds to an export folder (export/outcome_analysis.py); a new
+export of the study replaces them with the rest."""
 MAX_SUPPRESSED_SHARE = 0.01
-"""Suppress at most this share of cases before generalising the next quasi-identifier."""
+"""Default limit: at most this share of the window's cases may be suppressed."""
 STUDY_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 SQL_TYPES = {
     cb.ID: "VARCHAR",
@@ -66,16 +84,18 @@ SQL_TYPES = {
     cb.NUMBER: "DOUBLE",
     cb.BOOLEAN: "TINYINT",
 }
-QI_ORDER = ("area", "age", "sex", "nationality", "arrival")
-LADDER = (
-    ("nationality", "nationality_group → nationality_region (nationality generalised to region)"),
-    ("area", "kreis → rb (Kreis generalised to Regierungsbezirk)"),
-    ("arrival", "arrival_year → arrival_period (arrival year generalised to 2-year band)"),
-)
 
 
 class ExportError(RuntimeError):
     """The export failed (exit 1)."""
+
+
+class ExportLimitError(ExportError):
+    """No generalisation meets k (and ℓ) within the suppression limit (exit 1, with the table)."""
+
+    def __init__(self, message: str, table: str):
+        super().__init__(f"{message}\n{table}")
+        self.table = table
 
 
 class ExportUsageError(ExportError):
@@ -92,6 +112,18 @@ def parse_date(text: str | None, option: str) -> date | None:
         raise ValueError(f"{option} {text!r} is not a date YYYY-MM-DD") from None
 
 
+def parse_share(text: str | float) -> float:
+    """'1%' or '0.01' → 0.01."""
+    raw = str(text).strip()
+    try:
+        value = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
+    except ValueError:
+        raise ValueError(f"--max-suppressed {text!r} is not a share (e.g. 1% or 0.01)") from None
+    if not 0 <= value < 1:
+        raise ValueError(f"--max-suppressed {text!r} must be at least 0 and below 100 %")
+    return value
+
+
 @dataclass(frozen=True)
 class ExportParams:
     study: str
@@ -102,18 +134,8 @@ class ExportParams:
     k: int
     out: Path
     max_suppressed_share: float = MAX_SUPPRESSED_SHARE
-
-
-@dataclass(frozen=True)
-class AnonymityResult:
-    keep: pl.Series
-    """One boolean per input row: kept (True) or suppressed."""
-    detail: dict[str, int]
-    """Per quasi-identifier: 0 detailed, 1 generalised."""
-    generalisations: list[str]
-    suppressed_rows: int
-    k_reached: int | None
-    """Smallest class (distinct persons) among the kept rows; None when nothing is kept."""
+    ell: int | None = None
+    """ℓ-diversity of status_category_at_start per class (None: off)."""
 
 
 @dataclass(frozen=True)
@@ -122,23 +144,36 @@ class ExportResult:
     files: dict[str, Path]
     row_counts: dict[str, int]
     k: int
-    k_reached: int | None
-    generalisations: list[str]
-    suppressed_rows: int
+    anonymity: AnonymityResult
+    cases_in_window: int
+    max_suppressed_share: float
     suppressed_panel_rows: int
     manifest: Path = field(repr=False)
 
+    @property
+    def k_reached(self) -> int | None:
+        return self.anonymity.k_reached
+
+    @property
+    def suppressed_rows(self) -> int:
+        return self.anonymity.suppressed_rows
+
+    @property
+    def generalisations(self) -> list[str]:
+        return self.anonymity.generalisations
+
     def summary(self) -> str:
-        lines = [
-            f"export written to {self.out}",
-            *(f"  {t:<12} {n:>9,} rows" for t, n in self.row_counts.items()),
-            f"  k-anonymity: k = {self.k}, reached {self.k_reached}",
-            *(f"  generalised: {g}" for g in self.generalisations or ["nothing"]),
-            f"  suppressed:  {self.suppressed_rows} cases "
-            f"({self.suppressed_panel_rows} case-months)",
-            f"  files: {', '.join(sorted(self.files))}",
-        ]
-        return "\n".join(lines)
+        """One line: what was kept, suppressed and generalised, and where it went."""
+        n, s = self.cases_in_window, self.suppressed_rows
+        share = s / n if n else 0.0
+        levels = ", ".join(self.anonymity.chosen.columns) or "none"
+        return (
+            f"export {self.out}: kept {n - s:,} of {n:,} cases ({s} suppressed = {share:.2%}, "
+            f"limit {self.max_suppressed_share:.2%}); k = {self.k} (smallest class "
+            f"{self.k_reached}); quasi-identifiers {levels}; loss "
+            f"{self.anonymity.chosen.loss:,.1f} bits; {self.row_counts.get(cb.CASE_MONTHS, 0):,} "
+            "case-months"
+        )
 
 
 # --- parameters --------------------------------------------------------------------------------
@@ -172,6 +207,8 @@ def validate(params: ExportParams) -> None:
         raise ExportUsageError(f"--from {params.date_from} is after --to {params.date_to}")
     if not 0 <= params.max_suppressed_share < 1:
         raise ExportUsageError("max_suppressed_share must be in [0, 1)")
+    if params.ell is not None and params.ell < 2:
+        raise ExportUsageError(f"l = {params.ell}: l-diversity needs l >= 2 (or leave it off)")
 
 
 def check_out_folder(out: Path, study: str) -> None:
@@ -193,7 +230,7 @@ def check_out_folder(out: Path, study: str) -> None:
             f"--out {out} is not empty and not an earlier export of study {study!r}; "
             "choose an empty or new folder"
         )
-    foreign = entries - set(earlier.get("files", {})) - {MANIFEST_NAME}
+    foreign = entries - set(earlier.get("files", {})) - {MANIFEST_NAME, *ANALYSIS_FILES}
     if foreign:
         raise ExportUsageError(
             f"--out {out} holds files that are not part of the earlier export "
@@ -201,46 +238,36 @@ def check_out_folder(out: Path, study: str) -> None:
         )
 
 
-# --- k-anonymity -------------------------------------------------------------------------------
-def qi_columns(detail: dict[str, int]) -> list[str]:
-    """The columns of the quasi-identifiers at the given levels, in codebook order."""
-    by_qi = {(v.qi, v.detail): v.name for v in cb.variables(cb.CASES) if v.qi}
-    return [by_qi[(qi, detail.get(qi, 0))] for qi in QI_ORDER]
-
-
-def k_anonymise(
-    frame: pl.DataFrame, k: int, max_suppressed_share: float = MAX_SUPPRESSED_SHARE
-) -> AnonymityResult:
-    """Generalise along LADDER, then suppress rows whose class has fewer than k persons.
-
-    `frame` has `person_id` and both levels of every quasi-identifier (kreis and rb, age_band,
-    sex, nationality_group and nationality_region, arrival_year and arrival_period). Missing
-    values form a class of their own. Generalisation is global (every row of the column), so
-    one column never mixes levels.
-    """
-    detail = dict.fromkeys(QI_ORDER, 0)
-    generalisations: list[str] = []
-    budget = max_suppressed_share * frame.height
-    steps = iter(LADDER)
-    while True:
-        sizes = frame.select(pl.col("person_id").n_unique().over(qi_columns(detail))).to_series()
-        small = sizes < k
-        if small.sum() <= budget:
-            break
-        step = next(steps, None)
-        if step is None:
-            break
-        detail[step[0]] = 1
-        generalisations.append(step[1])
-    keep = ~small
-    kept_sizes = sizes.filter(keep)
-    return AnonymityResult(
-        keep=keep.alias("keep"),
-        detail=detail,
-        generalisations=generalisations,
-        suppressed_rows=int(small.sum()),
-        k_reached=int(kept_sizes.min()) if kept_sizes.len() else None,
+def hide_start_month(
+    cases: pl.DataFrame, panel: pl.DataFrame, start_level: int
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """With the start month generalised (level 1 quarter, 2 year), a case still open at the stand
+    would give its start month away: its duration and its panel both end at the stand, which the
+    manifest dates. For those cases the duration is left empty and the panel is cut so that it
+    ends as if the case had started in the last month of its start period — every open case of
+    one start period then has a panel of the same length. Closed cases end at their closure,
+    which the export does not date."""
+    if start_level == 0:
+        return cases, panel
+    months_per_period = 3 if start_level == 1 else 12
+    month = pl.col("start_month").str.slice(5, 2).cast(pl.Int32)
+    trim = (months_per_period - 1 - (month - 1) % months_per_period).alias("trim")
+    open_cases = cases.filter(pl.col("is_closed") == 0).select("case_id", trim)
+    last = panel.group_by("case_id").agg(pl.col("month_index").max().alias("last"))
+    panel = (
+        panel.join(open_cases, on="case_id", how="left")
+        .join(last, on="case_id")
+        .filter(
+            pl.col("trim").is_null() | (pl.col("month_index") <= pl.col("last") - pl.col("trim"))
+        )
+        .drop("trim", "last")
     )
+    cases = cases.with_columns(
+        duration_days=pl.when(pl.col("is_closed") == 0)
+        .then(pl.lit(None, dtype=cases.schema["duration_days"]))
+        .otherwise(pl.col("duration_days"))
+    )
+    return cases, panel
 
 
 # --- reading the build -------------------------------------------------------------------------
@@ -344,7 +371,11 @@ def _data_codes(
     countries = {c.code: c for c in cb.country_codes()}
     top = sorted(cases.get_column("nationality_group").drop_nulls().unique().to_list())
     top = [c for c in top if c != cb.OTHER_NATIONALITY.code]
-    periods = sorted(cases.get_column("arrival_period").drop_nulls().unique().to_list())
+
+    def present(column: str) -> tuple[cb.Code, ...]:
+        values = sorted(cases.get_column(column).drop_nulls().unique().to_list())
+        return tuple(cb.Code(p, p, p) for p in values)
+
     return {
         "kreis": tuple(cb.Code(k, name, name) for k, name, _, _ in kreise),
         "rb": tuple(
@@ -355,7 +386,9 @@ def _data_codes(
             *(countries.get(c, cb.Code(c, c, c)) for c in top),
             cb.OTHER_NATIONALITY,
         ),
-        "arrival_period": tuple(cb.Code(p, p, p) for p in periods),
+        "arrival_period": present("arrival_period"),
+        "arrival_period_4": present("arrival_period_4"),
+        "start_quarter": present("start_quarter"),
     }
 
 
@@ -479,15 +512,21 @@ def run_export(settings: Settings, params: ExportParams) -> ExportResult:
         cases, panel, codes = _read(con, params)
     in_window = {cb.CASES: cases.height, cb.CASE_MONTHS: panel.height}
 
-    anon = k_anonymise(cases, params.k, params.max_suppressed_share)
-    qis = qi_columns(anon.detail)
-    dropped = {v.name for v in cb.variables(cb.CASES) if v.qi and v.name not in qis}
-    cases = (
-        cases.filter(anon.keep)
-        .select([v.name for v in cb.variables(cb.CASES) if v.name not in dropped])
-        .sort("case_id")
+    try:
+        anon = k_anonymise(cases, params.k, params.max_suppressed_share, params.ell)
+    except AnonymityError as err:
+        raise ExportLimitError(str(err), failure_table(err.best, cases.height)) from None
+    qis = anon.columns
+    dropped = {v.name for t in cb.TABLES for v in cb.variables(t) if v.qi and v.name not in qis}
+    cases, panel = hide_start_month(cases.filter(anon.keep), panel, anon.chosen.levels[-1])
+    cases = cases.select([v.name for v in cb.variables(cb.CASES) if v.name not in dropped]).sort(
+        "case_id"
     )
-    panel = panel.join(cases.select("case_id"), on="case_id", how="semi").sort("case_id", "month")
+    panel = (
+        panel.join(cases.select("case_id"), on="case_id", how="semi")
+        .select([v.name for v in cb.variables(cb.CASE_MONTHS) if v.name not in dropped])
+        .sort("case_id", "month_index")
+    )
     cases = _typed(cases, cb.CASES, codes)
     panel = _typed(panel, cb.CASE_MONTHS, codes)
     frames = {cb.CASES: cases, cb.CASE_MONTHS: panel}
@@ -505,11 +544,24 @@ def run_export(settings: Settings, params: ExportParams) -> ExportResult:
             "k": params.k,
             "k_reached": anon.k_reached,
             "counted_in": "distinct persons (study person_id) per combination",
+            "l_diversity": (
+                {"l": params.ell, "of": "status_category_at_start", "kind": "distinct"}
+                if params.ell
+                else None
+            ),
             "quasi_identifiers": qis,
+            "levels": anon.chosen.as_dict(anon.rows)["levels"],
             "generalisations": anon.generalisations,
-            "max_suppressed_share_before_generalising": params.max_suppressed_share,
+            "search": "every node of the generalisation lattice (export/anonymity.py)",
+            "nodes_evaluated": anon.nodes_evaluated,
+            "feasible_nodes": anon.feasible_nodes,
+            "loss_measure": LOSS_MEASURE,
+            "loss_bits": round(anon.chosen.loss, 4),
+            "max_suppressed_share": params.max_suppressed_share,
             "suppressed_cases": anon.suppressed_rows,
+            "suppressed_share": round(anon.suppressed_rows / anon.rows, 6) if anon.rows else 0.0,
             "suppressed_case_months": in_window[cb.CASE_MONTHS] - panel.height,
+            "steps": [step.as_dict(anon.rows) for step in anon.path],
         }
         book = cb.codebook(params.study, frames, codes, k_info)
         (tmp / CODEBOOK_JSON).write_text(_json(book), encoding="utf-8")
@@ -524,6 +576,7 @@ def run_export(settings: Settings, params: ExportParams) -> ExportResult:
                 "formats": [f for f in FORMATS if f in params.formats],
                 "k": params.k,
                 "max_suppressed_share": params.max_suppressed_share,
+                "l_diversity": params.ell,
             },
             "row_counts": row_counts,
             "rows_in_window_before_suppression": in_window,
@@ -545,9 +598,9 @@ def run_export(settings: Settings, params: ExportParams) -> ExportResult:
         files={p.name: out / p.name for p in [*written, tmp / MANIFEST_NAME]},
         row_counts=row_counts,
         k=params.k,
-        k_reached=anon.k_reached,
-        generalisations=anon.generalisations,
-        suppressed_rows=anon.suppressed_rows,
+        anonymity=anon,
+        cases_in_window=in_window[cb.CASES],
+        max_suppressed_share=params.max_suppressed_share,
         suppressed_panel_rows=in_window[cb.CASE_MONTHS] - panel.height,
         manifest=out / MANIFEST_NAME,
     )

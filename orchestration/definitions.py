@@ -24,6 +24,7 @@ from orchestration.forecast_assets import (
     funding_scenarios,
     needs_forecast,
 )
+from orchestration.outcome_job import build_outcome_job
 from orchestration.resources import BuildLockResource, WarehouseResource, dbt_resource
 
 NIGHTLY_BUILD = "nightly_build"
@@ -58,7 +59,7 @@ def build_definitions(warehouse: WarehouseResource | None = None) -> dg.Definiti
             report_asset,
         ],
         asset_checks=[build_mart_gate_check(dbt_defs), published_freshness],
-        jobs=[nightly_build, freshness_check, build_export_job()],
+        jobs=[nightly_build, freshness_check, build_export_job(), build_outcome_job()],
         schedules=[nightly_schedule(nightly_build), freshness_schedule(freshness_check)],
         sensors=[landing_sensor(nightly_build), *build_record_sensors(nightly_build)],
         resources={

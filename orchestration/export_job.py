@@ -5,7 +5,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from export.evaluator import FORMATS, ExportParams, parse_date, run_export
+from export.evaluator import FORMATS, ExportParams, parse_date, parse_share, run_export
 from orchestration.resources import WarehouseResource
 
 EVALUATOR_EXPORT = "evaluator_export"
@@ -21,6 +21,8 @@ class EvaluatorExportConfig(dg.Config):
     # pydantic copies a default per instance, so a list default is safe here
     formats: list[str] = list(FORMATS)  # noqa: RUF012
     k: int = 5
+    max_suppressed: str = "1%"
+    l_diversity: int | None = None
     out: str
 
 
@@ -33,6 +35,8 @@ def export_params(config: EvaluatorExportConfig) -> ExportParams:
         formats=tuple(config.formats),
         k=config.k,
         out=Path(config.out),
+        max_suppressed_share=parse_share(config.max_suppressed),
+        ell=config.l_diversity,
     )
 
 
@@ -49,6 +53,7 @@ def evaluator_export_op(
             "k": result.k,
             "k_reached": result.k_reached,
             "generalisations": dg.MetadataValue.json(result.generalisations),
+            "loss_bits": result.anonymity.chosen.loss,
             "suppressed_cases": result.suppressed_rows,
             "suppressed_case_months": result.suppressed_panel_rows,
             **{f"rows_{t}": n for t, n in result.row_counts.items()},

@@ -46,6 +46,12 @@ Calibration (scale `bw`; public figures from docs/domain.md win over the unpubli
 - People obliged to leave: 1..6 % of persons per provider (about 3.4 % of contacts).
 - Contacts before moving into AU (4 % of persons) or after AU ended: about 3.5 % of contacts.
 - Topics: ALLTAG 20 %, WOHNEN 16 %, ARBEIT and FAMILIE 13 % each, SPRACHE 12 %, GESUNDHEIT 8 %.
+- Outcomes (`ergebnisse`, `synthetic.outcomes`): baseline, yearly, at closure and on the
+  day of each event. Known effects (`synthetic.effects`, written to the truth as
+  `outcome_effects`): a signed plan multiplies the monthly odds of first employment (SVB or
+  training) by 2.0, and the share of goal-linked contacts so far multiplies the monthly odds of
+  reaching B1 by 4.0 per unit share; `effects=NO_EFFECT` (`imw generate --no-effect`) sets both
+  to 1 for a world where case management changes nothing.
 - Funding: 51,000-70,000 EUR per granted FTE and year (8 % less from 2025), 2-4 payout
   requests per grant-year, about 80 % paid within 30 days, actual costs mostly below the paid
   amount (funding-to-cost ratio about 1.1), appropriation about 58 million EUR a year with
@@ -83,13 +89,23 @@ from synthetic.defects import (
     dependent_costs,
     manifest_text,
 )
+from synthetic.effects import NO_EFFECT, WITH_EFFECT, Effects
 from synthetic.obligations import LATE_EXTRACT, late_providers, late_stand
 from synthetic.snapshot import PROVIDER, iter_frames
 from synthetic.truth import ground_truth, land_year, truth_input
 from synthetic.world import build_world
 from synthetic.writers import DeliveryWriter
 
-__all__ = ["DEFAULT_REFERENCE", "PROVIDER", "GenerationResult", "Scale", "generate"]
+__all__ = [
+    "DEFAULT_REFERENCE",
+    "NO_EFFECT",
+    "PROVIDER",
+    "WITH_EFFECT",
+    "Effects",
+    "GenerationResult",
+    "Scale",
+    "generate",
+]
 
 Scale = P.Scale
 DEFAULT_REFERENCE = DBT_PROJECT_DIR / "seeds" / "kreise_bw.csv"
@@ -130,6 +146,7 @@ def generate(
     truth_path: Path | None = None,
     reference: Path = DEFAULT_REFERENCE,
     defects: float = 0.0,
+    effects: Effects = WITH_EFFECT,
 ) -> GenerationResult:
     """Write all deliveries of `scale` as of `stand` into `out`; return files, counts, truth.
 
@@ -147,7 +164,7 @@ def generate(
     if out.resolve() in truth_path.resolve().parents:
         raise ValueError("the ground truth must not be written into the landing folder")
 
-    world = build_world(scale, seed, P.to_day(horizon_for(stand)), Path(reference))
+    world = build_world(scale, seed, P.to_day(horizon_for(stand)), Path(reference), effects)
     writer = DeliveryWriter(
         out, stand, seed, scale, list(world.providers.ags), P.SCALES[scale].xlsx_max_rows
     )
@@ -186,6 +203,7 @@ def generate(
         del frame  # one large frame at a time
 
     truth = ground_truth(world.providers, truth_inputs, scale, seed, stand)
+    truth["outcome_effects"] = effects.truth()
     truth_path.parent.mkdir(parents=True, exist_ok=True)
     truth_path.write_text(json.dumps(truth, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     defects_path = truth_path.parent / MANIFEST_NAME

@@ -1,4 +1,4 @@
-"""Integration plans, goals, contacts and outcome observations (vectorised).
+"""Integration plans, goals and contacts (vectorised; outcome observations: `outcomes.py`).
 
 Large tables keep codes as small integer indices into the code tuples defined here; the snapshot
 maps them to the contract's strings.
@@ -277,68 +277,4 @@ def build_contacts(
         topic.astype(np.int8),
         goal.astype(np.int32),
         referral.astype(np.int8),
-    )
-
-
-def build_outcomes(
-    rng: np.random.Generator, cases: Cases, persons: Persons, horizon: int
-) -> Outcomes:
-    """Baseline at first contact, yearly observations and one at closure (CM); KB: baseline."""
-    stop = np.minimum(cases.end, horizon)
-    closed = cases.end < P.OPEN
-    yearly = np.where(stop > cases.ek, (stop - cases.ek - 1) // 365, 0)
-    at_close = closed & (cases.end > cases.ek)
-    n_obs = np.where(
-        cases.is_cm, 1 + yearly + at_close, (rng.random(cases.n) < 0.5).astype(np.int64)
-    )
-    case = np.repeat(np.arange(cases.n), n_obs)
-    k = np.arange(case.size) - np.repeat(np.cumsum(n_obs) - n_obs, n_obs)
-    day = np.where(
-        k == 0,
-        cases.ek[case],
-        np.where(k <= yearly[case], cases.ek[case] + 365 * k, cases.end[case]),
-    )
-
-    # latent trajectories per case (faster progress with a signed plan)
-    nc = cases.n
-    boost = np.where(cases.covered, 1.3, 1.0)
-    lang0 = rng.choice(7, size=nc, p=[0.30, 0.30, 0.20, 0.12, 0.06, 0.02, 0.0])
-    speed = rng.uniform(0.0, 1.2, nc) * boost
-    work0 = rng.choice(6, size=nc, p=[0.70, 0.08, 0.05, 0.04, 0.01, 0.12])
-    work1 = rng.choice(6, size=nc, p=[0.0, 0.15, 0.55, 0.20, 0.03, 0.07])
-    work_switch = rng.exponential(900.0, nc) / boost
-    young = (P.years_of(cases.ek) - persons.birth_year[cases.person]) < 25
-    edu0 = np.where(
-        young,
-        rng.choice(6, size=nc, p=[0.10, 0.30, 0.30, 0.30, 0.0, 0.0]),
-        rng.choice(6, size=nc, p=[0.35, 0.45, 0.0, 0.07, 0.03, 0.10]),
-    )
-    edu1 = rng.choice(6, size=nc, p=[0.15, 0.25, 0.05, 0.30, 0.05, 0.20])
-    edu_switch = rng.exponential(500.0, nc)
-    house0 = np.where(rng.random(nc) < 0.93, 0, 2)
-
-    vals = {d: [c.code for c in OUTCOME_VALUES[d]] for d in DOMAINS}
-    code_idx = {d: np.array([OUTCOME_CODES.index(c) for c in vals[d]]) for d in DOMAINS}
-    t = day - cases.ek[case]
-    au_end = persons.au_end[cases.person[case]]
-    per_domain = {
-        "SPRACHE": np.minimum(6, lang0[case] + (speed[case] * t / 365).astype(np.int64)),
-        "ARBEIT": np.where(
-            (t >= work_switch[case]) & np.isin(work0[case], (0, 1, 5)), work1[case], work0[case]
-        ),
-        "WOHNEN": np.where(day >= au_end, 1, house0[case]),
-        "BILDUNG": np.where(t >= edu_switch[case], edu1[case], edu0[case]),
-    }
-    share = {"SPRACHE": 0.9, "ARBEIT": 0.75, "WOHNEN": 0.5, "BILDUNG": 0.35}
-    parts = []
-    for d_i, d in enumerate(DOMAINS):
-        m = rng.random(case.size) < share[d]
-        parts.append((case[m], day[m], np.full(int(m.sum()), d_i), code_idx[d][per_domain[d][m]]))
-    oc, od, odom, oval = (np.concatenate(x) for x in zip(*parts, strict=True))
-    o = np.lexsort((odom, od, oc))
-    return Outcomes(
-        oc[o].astype(np.int32),
-        od[o].astype(np.int32),
-        odom[o].astype(np.int8),
-        oval[o].astype(np.int8),
     )

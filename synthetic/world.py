@@ -22,11 +22,12 @@ from synthetic.casework_plans import (
     PlanVersions,
     build_contacts,
     build_goals,
-    build_outcomes,
     build_plans,
     goal_met_share,
 )
+from synthetic.effects import WITH_EFFECT, Effects
 from synthetic.funding import Funding, build_funding
+from synthetic.outcomes import build_outcomes
 from synthetic.providers import Positions, Providers, build_providers
 
 
@@ -47,7 +48,9 @@ class World:
     funding: Funding
 
 
-def build_world(scale: str, seed: int, horizon: int, reference: Path) -> World:
+def build_world(
+    scale: str, seed: int, horizon: int, reference: Path, effects: Effects = WITH_EFFECT
+) -> World:
     cfg = P.SCALES[scale]
     pv, pos = build_providers(scale, seed, reference, horizon)
     cases = build_cases(P.rng_for(seed, scale, "cases"), pv, pos, cfg.case_factor, horizon)
@@ -61,7 +64,9 @@ def build_world(scale: str, seed: int, horizon: int, reference: Path) -> World:
     contacts = build_contacts(
         P.rng_for(seed, scale, "contacts"), pv, cases, persons, goals, horizon
     )
-    outcomes = build_outcomes(P.rng_for(seed, scale, "outcomes"), cases, persons, horizon)
+    outcomes = build_outcomes(
+        P.rng_for(seed, scale, "outcomes"), cases, persons, contacts, horizon, effects
+    )
     funding = build_funding(P.rng_for(seed, scale, "funding"), pv, pos, horizon)
     return World(
         scale,

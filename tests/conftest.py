@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -32,3 +34,40 @@ def _own_dagster_home():
     yield
     if saved is not None:
         os.environ["DAGSTER_HOME"] = saved
+
+
+def build_demo_world(root: Path, effects=None) -> tuple[Settings, dict]:
+    """Generate `demo` (seed 1) into a fresh home and run `imw build`; (settings, truth)."""
+    from cli.main import main
+    from synthetic import WITH_EFFECT, generate
+
+    settings = Settings.from_env(home=root / "home", environ={})
+    truth_path = root / "ground_truth.json"
+    generate(
+        "demo", settings.landing, seed=1, truth_path=truth_path, effects=effects or WITH_EFFECT
+    )
+    old = os.environ.get(KEY_ENV)
+    os.environ[KEY_ENV] = "recovery-key"
+    try:
+        assert main(["build", "--home", str(settings.home)]) == 0
+    finally:
+        if old is None:
+            os.environ.pop(KEY_ENV)
+        else:
+            os.environ[KEY_ENV] = old
+    return settings, json.loads(truth_path.read_text())
+
+
+@pytest.fixture(scope="session")
+def demo_world(tmp_path_factory) -> tuple[Settings, dict]:
+    """The `demo` world (seed 1, with the generator's known effects), built once per session:
+    the indicator recovery and the outcome-truth tests share it."""
+    return build_demo_world(tmp_path_factory.mktemp("demo_world"))
+
+
+@pytest.fixture(scope="session")
+def demo_world_no_effect(tmp_path_factory) -> tuple[Settings, dict]:
+    """The same world where case management changes no outcome (`effects=NO_EFFECT`)."""
+    from synthetic import NO_EFFECT
+
+    return build_demo_world(tmp_path_factory.mktemp("demo_world_no_effect"), NO_EFFECT)

@@ -1,5 +1,5 @@
-"""Evaluator exports (`imw export`, export/evaluator.py) on one tiny build, plus the
-k-anonymity ladder on a hand-built adversarial frame."""
+"""Evaluator exports (`imw export`, export/evaluator.py) on one tiny build. The search
+for the generalisation is tested on hand-built frames in test_evaluator_anonymity.py."""
 
 from __future__ import annotations
 
@@ -24,9 +24,9 @@ from export import codebook as cb
 from export.evaluator import (
     FORMATS,
     MANIFEST_NAME,
+    ExportLimitError,
     ExportParams,
     ExportUsageError,
-    k_anonymise,
     run_export,
 )
 from ingest.readers import parse_file_name, read_table
@@ -112,75 +112,6 @@ def _codebook(folder: Path) -> dict:
     return json.loads((folder / "codebook.json").read_text(encoding="utf-8"))
 
 
-# --- k-anonymity: adversarial hand-built frame -------------------------------------------------
-def _rows(n: int, person: str, kreis: str, nat: str, year: int | None, **kw) -> list[dict]:
-    """n cases of distinct persons `person0..` (or one person's cases when kw['same_person'])."""
-    region = cb.NATIONALITY_REGION[nat]
-    band = None if year is None else f"{year // 2 * 2}-{year // 2 * 2 + 1}"
-    return [
-        {
-            "person_id": person if kw.get("same_person") else f"{person}{i}",
-            "kreis": kreis,
-            "rb": kreis[:3],
-            "age_band": kw.get("age", "25_34"),
-            "sex": kw.get("sex", "m"),
-            "nationality_group": kw.get("group", nat),
-            "nationality_region": region,
-            "arrival_year": year,
-            "arrival_period": band,
-        }
-        for i in range(n)
-    ]
-
-
-def test_k_anonymity_rare_nationality_in_small_kreis_is_suppressed_after_generalising():
-    frame = pl.DataFrame(
-        _rows(6, "syr", "08115", "SYR", 2016)  # safe: 6 persons
-        + _rows(5, "afg", "08115", "AFG", 2016)  # safe: exactly k = 5 persons
-        # RISKY: the only Gambian, in a small Kreis of RB Tübingen; no generalisation step
-        # gives it company (its region, RB and arrival band are unique too)
-        + _rows(1, "gmb", "08436", "GMB", 2016, group="OTHER")
-    )
-    # No suppression budget: every step is taken before anything is suppressed.
-    result = k_anonymise(frame, k=5, max_suppressed_share=0.0)
-    assert result.detail == {"area": 1, "age": 0, "sex": 0, "nationality": 1, "arrival": 1}
-    assert len(result.generalisations) == 3
-    assert result.suppressed_rows == 1
-    assert result.keep.to_list() == [True] * 11 + [False]
-    assert result.k_reached == 5
-    # A budget of 10 % (1.2 rows) suppresses the one row instead of coarsening everybody.
-    result = k_anonymise(frame, k=5, max_suppressed_share=0.1)
-    assert result.generalisations == [] and result.suppressed_rows == 1
-    assert result.k_reached == 5
-
-
-def test_k_anonymity_generalisation_rescues_small_classes_and_counts_persons():
-    frame = pl.DataFrame(
-        # RISKY at the detailed level: 3 Iraqi and 2 Syrian persons, classes of 3 and 2; as
-        # NEAR_MIDDLE_EAST they form one class of 5
-        _rows(3, "irq", "08115", "IRQ", 2016)
-        + _rows(2, "syr", "08115", "SYR", 2016)
-        # RISKY: 5 cases but of only 4 persons (one person counselled twice): rows are not people
-        + _rows(3, "eri", "08212", "ERI", 2018, sex="w")
-        + _rows(2, "eri_twice", "08212", "ERI", 2018, sex="w", same_person=True)
-        # RISKY: arrival year missing for 1 person; NULL is a class of its own, not a wildcard
-        + _rows(1, "unk", "08212", "ERI", None, sex="w")
-    )
-    result = k_anonymise(frame, k=5, max_suppressed_share=0.0)
-    # nationality → region joins IRQ and SYR (5 persons); ERI (4 persons, 5 rows) and the
-    # missing arrival year stay small through all steps and are suppressed
-    assert result.detail["nationality"] == 1
-    assert result.keep.to_list() == [True] * 5 + [False] * 6
-    assert result.suppressed_rows == 6
-    assert result.k_reached == 5
-
-
-def test_k_anonymity_nothing_to_do():
-    frame = pl.DataFrame(_rows(5, "syr", "08115", "SYR", 2016))
-    result = k_anonymise(frame, k=5, max_suppressed_share=0.0)
-    assert result.generalisations == [] and result.suppressed_rows == 0 and result.k_reached == 5
-
-
 # --- the export on a built warehouse -----------------------------------------------------------
 def test_k_anonymity_holds_in_the_export_and_is_reported(exports):
     for folder in (exports["a"], exports["b"]):
@@ -195,18 +126,60 @@ def test_k_anonymity_holds_in_the_export_and_is_reported(exports):
         assert window["cases"] - k_info["suppressed_cases"] == cases.height
         assert manifest["row_counts"]["cases"] == cases.height
         panel = pl.read_parquet(folder / "case_months.parquet")
-        assert set(panel.get_column("case_id")) == set(cases.get_column("case_id")), (
-            "the panel holds exactly the kept cases"
-        )
+        in_panel = set(panel.get_column("case_id"))
+        assert in_panel <= set(cases.get_column("case_id")), "the panel holds only kept cases"
+        # a case without panel months is one still open whose panel hide_start_month cut away
+        without = cases.filter(~pl.col("case_id").is_in(list(in_panel)))
+        assert (without.get_column("is_closed") == 0).all()
         assert window["case_months"] - k_info["suppressed_case_months"] == panel.height
 
 
-def test_k5_on_tiny_data_suppresses_everything_and_still_writes_valid_files(built, tmp_path):
+def test_k5_on_tiny_data_generalises_within_a_2_percent_limit(built, tmp_path):
     settings, _, keys = built
-    result = run_export(settings, _params(keys, "study_k5", "a.key", tmp_path / "k5", k=5))
-    assert result.row_counts == {"cases": 0, "case_months": 0}
-    assert result.k_reached is None and result.suppressed_rows > 0
-    assert pd.read_stata(tmp_path / "k5" / "cases.dta").empty
+    # tiny (168 cases) cannot keep k = 5 within 1 % (see the next test); 2 % it can
+    result = run_export(
+        settings,
+        _params(keys, "study_k5", "a.key", tmp_path / "k5", k=5, max_suppressed_share=0.02),
+    )
+    n = result.cases_in_window
+    # the promise: at most 2 % of the window's cases suppressed
+    assert result.suppressed_rows <= 0.02 * n
+    assert result.row_counts["cases"] == n - result.suppressed_rows > 0
+    manifest = _manifest(tmp_path / "k5")
+    k_info = manifest["k_anonymity"]
+    cases = pl.read_parquet(tmp_path / "k5" / "cases.parquet")
+    classes = cases.group_by(k_info["quasi_identifiers"]).agg(pl.col("person_id").n_unique())
+    assert classes.get_column("person_id").min() >= 5
+    assert k_info["nodes_evaluated"] == 864 and k_info["loss_bits"] >= 0
+    steps = k_info["steps"]
+    assert steps[0]["levels"]["area"] == "kreis" and steps[-1]["levels"] == k_info["levels"]
+    assert steps[-1]["suppressed_cases"] == result.suppressed_rows
+    # a QI left out or coarsened is not in the files
+    if "start_month" not in k_info["quasi_identifiers"]:
+        assert "month" not in pl.read_parquet_schema(tmp_path / "k5" / "case_months.parquet")
+    assert pd.read_stata(tmp_path / "k5" / "cases.dta").shape[0] == cases.height
+
+
+def test_limit_that_cannot_be_kept_fails_without_writing(built, tmp_path, capsys):
+    settings, _, keys = built
+    # ℓ = 9 distinct status categories per class is impossible (9 exist, tiny has fewer), so
+    # every node suppresses everything
+    with pytest.raises(ExportLimitError) as err:
+        run_export(settings, _params(keys, "study_l", "a.key", tmp_path / "l", ell=9))
+    assert "suppressed" in err.value.table and "levels" in err.value.table
+    assert not (tmp_path / "l").exists()
+    base = ["export", "--home", str(settings.home), "--study", "s", "--key-file",
+            str(keys / "a.key"), "--out", str(tmp_path / "cli")]  # fmt: skip
+    assert _cli([*base, "--l-diversity", "9"]) == 1
+    err_text = capsys.readouterr().err
+    assert "no generalisation keeps k = 2 and ℓ = 9" in err_text and "area=" in err_text
+    assert not (tmp_path / "cli").exists()
+    # k = 5 within the default 1 % (1 of 168 cases): no node of the lattice manages it on tiny
+    assert _cli([*base, "--k", "5"]) == 1
+    err_text = capsys.readouterr().err
+    assert "no generalisation keeps k = 5 with at most 1.00% of 168 cases" in err_text
+    assert not (tmp_path / "cli").exists()
+    assert _cli([*base, "--max-suppressed", "150%"]) == 2
 
 
 def test_two_studies_ids_cannot_be_joined(exports):
@@ -421,7 +394,8 @@ def test_cli_usage_errors_and_refusals(built, exports, tmp_path, capsys):
     assert _hashes(exports["b"]) == before
     assert not (tmp_path / "x").exists()
     assert _cli([*base, *ok_key, "--k", "2", "--format", "csv", "--out", str(tmp_path / "ok")]) == 0
-    assert "k-anonymity: k = 2" in capsys.readouterr().out
+    out = capsys.readouterr().out.strip()
+    assert len(out.splitlines()) == 1 and "k = 2 (smallest class" in out and "suppressed" in out
     with pytest.raises(ExportUsageError):
         run_export(settings, _params(keys, "bad name!", "a.key", tmp_path / "y"))
 

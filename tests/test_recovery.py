@@ -8,16 +8,11 @@ from the truth or stop ranking providers the way their true rates do.
 
 from __future__ import annotations
 
-import json
-import os
-
 import duckdb
 import polars as pl
 import pytest
 
-from cli.main import main
-from core.settings import KEY_ENV, Settings
-from synthetic import generate
+from core.settings import Settings
 
 pytestmark = pytest.mark.slow
 
@@ -32,21 +27,9 @@ MIN_SPEARMAN_CM01 = 0.8
 
 
 @pytest.fixture(scope="module")
-def demo_build(tmp_path_factory):
-    root = tmp_path_factory.mktemp("recovery")
-    settings = Settings.from_env(home=root / "home", environ={})
-    truth_path = root / "ground_truth.json"
-    generate("demo", settings.landing, seed=1, truth_path=truth_path)
-    old = os.environ.get(KEY_ENV)
-    os.environ[KEY_ENV] = "recovery-key-0123456789"
-    try:
-        assert main(["build", "--home", str(settings.home)]) == 0
-    finally:
-        if old is None:
-            os.environ.pop(KEY_ENV)
-        else:
-            os.environ[KEY_ENV] = old
-    return settings, json.loads(truth_path.read_text())
+def demo_build(demo_world):
+    """The session's demo build (tests/conftest.py), shared with the outcome-truth tests."""
+    return demo_world
 
 
 def values(settings: Settings, sql: str, params: list) -> pl.DataFrame:
