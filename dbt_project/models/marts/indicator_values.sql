@@ -1,7 +1,7 @@
 -- Indicator values for every implemented indicator, period of its period types and unit of its
 -- levels (the full grid: a unit without contributions gets 0 / 0, value NULL, base_n 0).
--- Unsuppressed: the build database is for operators; published.indicator_values applies
--- suppression. Higher levels sum numerators and denominators, never average ratios.
+-- Unsuppressed: the build database is for operators; published.indicator_values applies the
+-- suppression pattern (disclosure_pattern). Higher levels sum numerators and denominators, never average ratios.
 with catalogue as (
     select *
     from {{ ref('indicator_catalogue') }}
@@ -34,8 +34,7 @@ grid as (
         periods.period_type,
         units.level,
         units.unit_code,
-        catalogue.base_n_entity,
-        catalogue.suppress_small_cells
+        catalogue.base_n_entity
     from catalogue
     inner join periods
         on list_contains(string_split(catalogue.period_types, ','), periods.period_type)
@@ -86,8 +85,7 @@ valued as (
         coalesce(aggregated.denominator, 0) as denominator,
         case
             when grid.base_n_entity is not null then coalesce(aggregated.base_n, 0)
-        end as base_n,
-        grid.suppress_small_cells
+        end as base_n
     from grid
     left join aggregated
         on
@@ -106,6 +104,5 @@ select
     cast(numerator as double) as numerator,
     cast(denominator as double) as denominator,
     cast(case when denominator <> 0 then numerator / denominator end as double) as value,
-    cast(base_n as bigint) as base_n,
-    coalesce(suppress_small_cells and base_n < 5, false) as suppressed
+    cast(base_n as bigint) as base_n
 from valued
