@@ -233,9 +233,17 @@ _RANGE_SCHEMA = {
 
 
 def audit(
-    problem: Problem, suppressed: Sequence[bool] | np.ndarray, minimum: int = CELL_MINIMUM
+    problem: Problem,
+    suppressed: Sequence[bool] | np.ndarray,
+    minimum: int = CELL_MINIMUM,
+    *,
+    cache: dict[bytes, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None,
 ) -> AuditResult:
     """Range of every suppressed (cell, measure) given the published values and the equations.
+
+    `cache` (for repeated audits of one problem, as in `protect`): ranges of components by
+    their set of suppressed (cell, measure); a component's equations and constants follow from
+    that set, so an unchanged component is not solved again.
 
     Raises `InconsistentEquations` when a component has no non-negative solution (published
     values that contradict the equations: a broken table, not a disclosure)."""
@@ -251,6 +259,14 @@ def audit(
         .select("cell", "measure")
         .with_row_index("var")
         .with_columns(pl.col("var").cast(pl.Int64))
+    )
+    # (cell, measure) as one integer, the identity of a variable across audits
+    measure_codes = {m: i for i, m in enumerate(sorted(problem.values["measure"].unique()))}
+    identity = (
+        variables.get_column("cell").to_numpy() * len(measure_codes)
+        + variables.get_column("measure")
+        .replace_strict(measure_codes, return_dtype=pl.Int64)
+        .to_numpy()
     )
     n_vars = variables.height
     terms = problem.terms.join(
@@ -318,10 +334,21 @@ def audit(
         row_idx = order_r[bounds_r[component] : bounds_r[component + 1]]
         if len(row_idx) == 0 or len(var_idx) == 0:
             continue  # in no equation: only ≥ 0 is known
+        key = np.sort(identity[var_idx]).tobytes() if cache is not None else b""
+        if cache is not None and key in cache:
+            order = np.argsort(identity[var_idx], kind="stable")
+            lo, hi, solved = (np.empty(len(var_idx)) for _ in range(3))
+            for target, stored in zip((lo, hi, solved), cache[key], strict=True):
+                target[order] = stored
+            low[var_idx], high[var_idx], exact[var_idx] = lo, hi, solved.astype(bool)
+            continue
         sub = a[row_idx][:, var_idx]
         lo, hi, solved, solves = _component_ranges(sub, b[row_idx], needed[var_idx])
         programs += solves
         low[var_idx], high[var_idx], exact[var_idx] = lo, hi, solved
+        if cache is not None:
+            order = np.argsort(identity[var_idx], kind="stable")
+            cache[key] = (lo[order], hi[order], solved[order].astype(float))
 
     ranges = variables.select(
         "cell",
@@ -370,7 +397,7 @@ def _component_ranges(
             )
         return np.array([x[0]]), np.array([x[0]]), np.array([True]), 0
     seen_low, seen_high = np.full(k, np.inf), np.full(k, -np.inf)
-    low, high = np.zeros(k), np.full(k, np.inf)
+    low, high = np.zeros(k), np.full(k, np.nan)  # high: inf once a maximum is unbounded
     exact = np.zeros(k, dtype=bool)
     programs = 0
 
@@ -402,17 +429,18 @@ def _component_ranges(
         objective[j] = -1.0
         best = solve(objective)
         objective[j] = 0.0
-        if best is None or proven(j):
-            continue  # unbounded above, or the new witness shows enough spread
+        if best is None:
+            high[j] = np.inf
+            continue
+        if proven(j):
+            continue  # the new witness shows enough spread
         objective[j] = 1.0
         least = solve(objective)
         objective[j] = 0.0
         low[j], high[j], exact[j] = least, -best, True
     spread = ~exact
     low[spread] = seen_low[spread]
-    high[spread] = np.where(
-        np.isfinite(high[spread]) & (seen_high[spread] > -np.inf), seen_high[spread], np.inf
-    )
+    high = np.where(np.isnan(high), seen_high, high)
     return low, high, exact, programs
 
 
@@ -529,10 +557,11 @@ def protect(problem: Problem, minimum: int = CELL_MINIMUM) -> Pattern:
     terms = _term_frame(problem, base_n, candidate)
     unprotectable = pl.DataFrame(schema={**_RANGE_SCHEMA, "rule": pl.String})
     rounds = 0
+    cache: dict[bytes, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     while True:
         rounds += 1
         _suppress_until_equations_hold(terms, status, minimum)
-        result = audit(problem, status > NONE, minimum)
+        result = audit(problem, status > NONE, minimum, cache=cache)
         if result.passed or rounds >= MAX_ROUNDS:
             break
         chosen = _candidates_for(result.failures, terms, status)
@@ -570,9 +599,7 @@ def _term_frame(problem: Problem, base_n: np.ndarray, candidate: np.ndarray) -> 
     )
 
 
-def _suppress_until_equations_hold(
-    terms: pl.DataFrame, status: np.ndarray, minimum: int
-) -> None:
+def _suppress_until_equations_hold(terms: pl.DataFrame, status: np.ndarray, minimum: int) -> None:
     """Step 1 of `protect`, in place on `status`."""
     while True:
         hidden = pl.Series(status > NONE).gather(terms.get_column("cell"))
@@ -617,21 +644,44 @@ def _suppress_until_equations_hold(
 
 
 def _candidates_for(
-    failures: pl.DataFrame, terms: pl.DataFrame, status: np.ndarray
+    failures: pl.DataFrame, terms: pl.DataFrame, status: np.ndarray, max_hops: int = 6
 ) -> pl.DataFrame:
-    """Per failing (cell, measure): `pick`, the smallest candidate in an equation holding it."""
+    """Per failing (cell, measure): `pick`, the smallest candidate in an equation holding it;
+    where those equations have none left, in an equation of a suppressed cell that shares an
+    equation with it, and so on outwards (at most `max_hops` steps through suppressed cells)."""
     hidden = pl.Series(status > NONE).gather(terms.get_column("cell"))
     frame = terms.with_columns(hidden.alias("hidden"))
-    holding = failures.select("cell", "measure").join(
-        frame.select("equation", "cell", "measure"), on=["cell", "measure"]
-    )
+    by_cell = frame.select("equation", "cell").unique()
+    hidden_members = frame.filter("hidden").select("equation", "cell").unique()
     options = frame.filter(pl.col("candidate") & ~pl.col("hidden")).select(
         "equation", pl.col("cell").alias("pick"), "cell_base_n"
     )
-    return (
-        holding.join(options, on="equation")
-        .sort("cell", "measure", "cell_base_n", "pick")
-        .group_by("cell", "measure", maintain_order=True)
-        .first()
-        .select("cell", "measure", "pick")
-    )
+    pending = failures.select("cell", "measure").unique()
+    reach = pending.join(
+        frame.select("equation", "cell", "measure"), on=["cell", "measure"]
+    ).select("cell", "measure", "equation")
+    seen = reach
+    chosen: list[pl.DataFrame] = []
+    for _ in range(max_hops):
+        found = (
+            reach.join(options, on="equation")
+            .sort("cell", "measure", "cell_base_n", "pick")
+            .group_by("cell", "measure", maintain_order=True)
+            .first()
+            .select("cell", "measure", "pick")
+        )
+        chosen.append(found)
+        reach = reach.join(found, on=["cell", "measure"], how="anti")
+        if reach.is_empty():
+            break
+        # one step outwards: equations of the suppressed cells in the equations reached
+        reach = (
+            reach.join(hidden_members.rename({"cell": "via"}), on="equation")
+            .drop("equation")
+            .join(by_cell.rename({"cell": "via"}), on="via")
+            .select("cell", "measure", "equation")
+            .unique()
+            .join(seen, on=["cell", "measure", "equation"], how="anti")
+        )
+        seen = pl.concat([seen, reach])
+    return pl.concat(chosen)

@@ -74,6 +74,7 @@ _TYPES = {
     "breakdown_group": pl.String,
     "primary_rule": pl.Boolean,
     "hidden": pl.Boolean,
+    "suppression": pl.String,
     **{m: pl.Float64 for m in MEASURES},
 }
 
@@ -89,6 +90,11 @@ def _cells(frame: pl.DataFrame, **columns: pl.Expr) -> pl.DataFrame:
 
 def _flag(frame: pl.DataFrame, column: str) -> pl.Expr:
     return pl.col(column).fill_null(False) if column in frame.columns else pl.lit(False)
+
+
+def _kind(frame: pl.DataFrame, column: str) -> pl.Expr:
+    """The published suppression ('primary'/'secondary') where the table has it."""
+    return pl.col(column) if column in frame.columns else pl.lit(None, pl.String)
 
 
 def indicator_cells(values: pl.DataFrame, catalogue: pl.DataFrame) -> pl.DataFrame:
@@ -108,6 +114,7 @@ def indicator_cells(values: pl.DataFrame, catalogue: pl.DataFrame) -> pl.DataFra
         breakdown=pl.lit(""),
         primary_rule=pl.lit(True),
         hidden=_flag(rows, "suppressed"),
+        suppression=_kind(rows, "suppression"),
         base_n=pl.col("base_n"),
         numerator=pl.col("numerator"),
         denominator=pl.col("denominator"),
@@ -132,6 +139,7 @@ def goal_field_cells(fields: pl.DataFrame) -> pl.DataFrame:
                 **common,
                 block=pl.lit("CM04"),
                 hidden=_flag(fields, "cm04_suppressed"),
+                suppression=_kind(fields, "cm04_suppression"),
                 base_n=pl.col("cm04_base_n"),
                 numerator=pl.col("cm04_goals_smart"),
                 denominator=pl.col("cm04_goals_agreed"),
@@ -141,6 +149,7 @@ def goal_field_cells(fields: pl.DataFrame) -> pl.DataFrame:
                 **common,
                 block=pl.lit("CM05"),
                 hidden=_flag(fields, "cm05_suppressed"),
+                suppression=_kind(fields, "cm05_suppression"),
                 base_n=pl.col("cm05_base_n"),
                 numerator=pl.col("cm05_goals_met"),
                 denominator=pl.col("cm05_goals_assessed"),
@@ -170,6 +179,7 @@ def contact_topic_cells(topics: pl.DataFrame) -> pl.DataFrame:
                 breakdown=pl.col("topic"),
                 breakdown_group=pl.col("topic_group"),
                 hidden=_flag(topics, "suppressed"),
+                suppression=_kind(topics, "suppression"),
                 base_n=pl.col("base_n"),
                 numerator=pl.col("contacts"),
             ),
@@ -179,6 +189,7 @@ def contact_topic_cells(topics: pl.DataFrame) -> pl.DataFrame:
                 block=pl.lit("topic_group"),
                 breakdown=pl.col("topic_group"),
                 hidden=_flag(groups, "topic_group_suppressed"),
+                suppression=_kind(groups, "topic_group_suppression"),
                 base_n=pl.col("topic_group_base_n"),
                 numerator=pl.col("topic_group_contacts"),
             ),
@@ -349,7 +360,9 @@ def _year_and_quarters(cells: pl.DataFrame, blocks: frozenset) -> tuple[pl.DataF
         pl.col("cell").alias("total"), *key[:-1], pl.col("period").alias("year")
     )
     quarters = chosen.filter(pl.col("period_type") == "QUARTER").select(
-        pl.col("cell").alias("part"), *key[:-1], pl.col("period").str.slice(0, 4).alias("year"),
+        pl.col("cell").alias("part"),
+        *key[:-1],
+        pl.col("period").str.slice(0, 4).alias("year"),
         "period",
     )
     return years, quarters, key
@@ -377,9 +390,7 @@ def _breakdowns(cells: pl.DataFrame) -> pl.DataFrame:
     field_pairs = indicators.select(pl.col("cell").alias("total"), "block", *unit).join(
         fields.select(pl.col("cell").alias("part"), "block", *unit), on=["block", *unit]
     )
-    topics = cells.filter(
-        (pl.col("table_name") == CONTACT_TOPICS) & (pl.col("block") == "topic")
-    )
+    topics = cells.filter((pl.col("table_name") == CONTACT_TOPICS) & (pl.col("block") == "topic"))
     groups = cells.filter(
         (pl.col("table_name") == CONTACT_TOPICS) & (pl.col("block") == "topic_group")
     )
@@ -389,9 +400,7 @@ def _breakdowns(cells: pl.DataFrame) -> pl.DataFrame:
         topics.select(pl.col("cell").alias("part"), *unit, "breakdown_group"),
         on=[*unit, "breakdown_group"],
     )
-    el01 = cells.filter(
-        (pl.col("table_name") == INDICATOR_VALUES) & (pl.col("block") == "EL01")
-    )
+    el01 = cells.filter((pl.col("table_name") == INDICATOR_VALUES) & (pl.col("block") == "EL01"))
     total_pairs = el01.select(pl.col("cell").alias("total"), *unit).join(
         groups.select(pl.col("cell").alias("part"), *unit), on=unit
     )

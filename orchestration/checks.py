@@ -23,7 +23,8 @@ def build_mart_gate_check(dbt_defs: dg.AssetsDefinition) -> dg.AssetChecksDefini
         blocking=True,
         name="mart_gate",
         description="Great Expectations on every published table: keys, complete grid, shares, "
-        "suppression, LAND = sum of RB, moves against the last published build. Blocks publish.",
+        "suppression and its LP audit, LAND = sum of RB, moves against the last published build. "
+        "Blocks publish.",
     )
     def mart_gate(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         settings = warehouse.settings()
@@ -38,6 +39,7 @@ def build_mart_gate_check(dbt_defs: dg.AssetsDefinition) -> dg.AssetChecksDefini
             metadata={
                 "errors": len(result.errors),
                 "flagged_moves": len(result.moves),
+                "disclosure_audit": dg.MetadataValue.json(result.disclosure),
                 "failed_rules": dg.MetadataValue.json(
                     [f"{f['table']}:{f['rule']}" for f in result.errors]
                 ),
