@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
@@ -186,6 +186,8 @@ class Pattern:
     unprotectable: pl.DataFrame
     rounds: int
     seconds: float
+    last_resort: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    """Cells with `may_be_secondary` false taken as secondary cells (see `protect`)."""
 
     @property
     def suppressed(self) -> np.ndarray:
@@ -196,6 +198,7 @@ class Pattern:
             **self.audit.figures(),
             "suppressed_primary": int((self.status == PRIMARY).sum()),
             "suppressed_secondary": int((self.status == SECONDARY).sum()),
+            "secondary_last_resort": len(self.last_resort),
             "rounds": self.rounds,
             "pattern_seconds": round(self.seconds, 3),
         }
@@ -543,9 +546,15 @@ def _failures(ranges: pl.DataFrame, minimum: int) -> pl.DataFrame:
 # --------------------------------------------------------------------------------------------
 # Secondary suppression
 # --------------------------------------------------------------------------------------------
-def protect(problem: Problem, minimum: int = CELL_MINIMUM) -> Pattern:
+def protect(problem: Problem, minimum: int = CELL_MINIMUM, *, last_resort: bool = True) -> Pattern:
     """Primary suppression, then greedy secondary suppression audited until the rule holds (or
-    no candidate is left for a failing cell)."""
+    no candidate is left for a failing cell).
+
+    `last_resort`: when a failing cell has no candidate left, a cell with `may_be_secondary`
+    false (a LAND row) whose primary rule applies may be taken after all, rather than publish a
+    recoverable count (`Pattern.last_resort` lists them). A LAND quarter resting on 1 to 4
+    cases is the case: LAND year − the other LAND quarters gives it away, and every cell of that
+    sum is a LAND row. Without it, such cells end in `unprotectable`."""
     started = time.perf_counter()
     status = np.zeros(problem.n_cells, dtype=np.int8)
     status[primary_cells(problem, minimum)] = PRIMARY
@@ -554,7 +563,19 @@ def protect(problem: Problem, minimum: int = CELL_MINIMUM) -> Pattern:
         candidate = problem.cells.get_column("may_be_secondary").fill_null(False).to_numpy() & (
             base_n > 0
         )
+    with np.errstate(invalid="ignore"):
+        fallback = (
+            problem.cells.get_column("primary_rule").fill_null(False).to_numpy()
+            & ~candidate
+            & (base_n > 0)
+        )
     terms = _term_frame(problem, base_n, candidate)
+    fallback_terms = terms.drop("candidate").join(
+        pl.DataFrame({"cell": np.arange(problem.n_cells, dtype=np.int64), "candidate": fallback}),
+        on="cell",
+        how="left",
+    )
+    taken_last: list[np.ndarray] = []
     unprotectable = pl.DataFrame(schema={**_RANGE_SCHEMA, "rule": pl.String})
     rounds = 0
     cache: dict[bytes, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
@@ -565,9 +586,11 @@ def protect(problem: Problem, minimum: int = CELL_MINIMUM) -> Pattern:
         if result.passed or rounds >= MAX_ROUNDS:
             break
         chosen = _candidates_for(result.failures, terms, status)
-        stuck = result.failures.join(chosen, on=["cell", "measure"], how="anti")
+        if chosen.is_empty() and last_resort:
+            chosen = _candidates_for(result.failures, fallback_terms, status)
+            taken_last.append(chosen.get_column("pick").unique().to_numpy())
         if chosen.is_empty():
-            unprotectable = stuck
+            unprotectable = result.failures
             break
         status[chosen.get_column("pick").unique().to_numpy()] = SECONDARY
     return Pattern(
@@ -576,6 +599,7 @@ def protect(problem: Problem, minimum: int = CELL_MINIMUM) -> Pattern:
         unprotectable=unprotectable,
         rounds=rounds,
         seconds=time.perf_counter() - started,
+        last_resort=np.unique(np.concatenate([np.zeros(0, dtype=np.int64), *taken_last])),
     )
 
 

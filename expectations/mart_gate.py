@@ -194,8 +194,14 @@ RULES: dict[str, tuple[str, str]] = {
         "{column} is neither 'primary' nor 'secondary'.",
     ),
     "secondary_allowed": (
-        "Sekundär unterdrückt, obwohl die Zeile LAND ist oder keine Fälle hat.",
-        "Suppressed as secondary although the row is LAND or has no cases.",
+        "Sekundär unterdrückt, obwohl die Zeile keine Fälle hat (0 schützt nichts).",
+        "Suppressed as secondary although the row has no cases (0 protects nothing).",
+    ),
+    "land_secondary": (
+        "LAND-Zeile sekundär unterdrückt (letzter Ausweg: sonst wäre eine kleine Zelle "
+        "rekonstruierbar, z. B. ein LAND-Quartal aus Jahr minus übrige Quartale).",
+        "LAND row suppressed as secondary (last resort: a small cell would be recoverable "
+        "otherwise, e.g. a LAND quarter from the year minus the other quarters).",
     ),
     "disclosure_protected": (
         "Unterdrückter Wert aus veröffentlichten Zahlen und Summen rekonstruierbar "
@@ -285,7 +291,12 @@ class MartGateResult:
     @property
     def moves(self) -> list[dict[str, Any]]:
         """Every flagged move: key, old_value, new_value, move_factor."""
-        return [row for w in self.warnings for row in w["sample"]]
+        return [
+            row
+            for w in self.warnings
+            if w["rule"] == "movement_within_factor"
+            for row in w["sample"]
+        ]
 
     def message(self) -> str:
         """One line per finding, for a check's description or a log."""
@@ -551,8 +562,10 @@ def _published_frame(inputs: _Inputs) -> pl.DataFrame:
         & pl.col("period_type").eq_missing(pl.col("marts_period_type"))
         & (pl.col("suppressed").fill_null(False) | numbers_equal)
     )
-    # a secondary cell is never a LAND row and never one without cases (0 protects nothing)
-    secondary_ok = (pl.col("level") != "LAND") & (pl.col("marts_base_n").fill_null(0) > 0)
+    # a secondary cell is never one without cases (0 protects nothing); a LAND row only as the
+    # engine's last resort, flagged by `land_secondary` (a warning)
+    secondary_ok = pl.col("marts_base_n").fill_null(0) > 0
+    land_secondary = (pl.col("level") == "LAND") & (pl.col("suppression") == "secondary")
     return frame.with_columns(
         pl.col("_in_grid").fill_null(False),
         _value_is_ratio().alias("_value_is_ratio"),
@@ -563,6 +576,7 @@ def _published_frame(inputs: _Inputs) -> pl.DataFrame:
         pl.when(pl.col("suppression") == "secondary")
         .then(secondary_ok)
         .alias("_secondary_allowed"),
+        (~land_secondary).alias("_not_land_secondary"),
     ).drop("_in_marts")
 
 
@@ -882,6 +896,14 @@ def _indicator_values_expectations(table: str, catalogue: pl.DataFrame) -> list[
             value_set=list(SUPPRESSIONS),
         ),
         _holds("secondary_allowed", table, "_secondary_allowed"),
+        _expect(
+            "ExpectColumnValuesToBeInSet",
+            "land_secondary",
+            table,
+            severity=WARNING,
+            column="_not_land_secondary",
+            value_set=[True],
+        ),
     ]
     if shares:
         scope = {"scope": ", ".join(shares)}

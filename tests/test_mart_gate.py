@@ -343,12 +343,13 @@ CORRUPTIONS = [
         id="primary with base_n 8",
     ),
     pytest.param(
-        # v2: a LAND row is never sacrificed as a secondary cell
-        ("INSERT INTO marts.disclosure_pattern VALUES ('CM01', '2025', 'LAND', '08',"
+        # v2: a secondary cell without cases protects nothing (PA02 of 08317033: 0 / 0; its
+        # indicator is never suppressed either)
+        ("INSERT INTO marts.disclosure_pattern VALUES ('PA02', '2025', 'TRAEGER', '08317033',"
          " 'secondary')",),
         (),
-        {(PUB, "secondary_allowed")},
-        id="LAND secondary",
+        {(PUB, "secondary_allowed"), (PUB, "suppression_only_suppressible")},
+        id="secondary without cases",
     ),
     pytest.param(
         # v2: without the secondary 08115 branch of 2025, LAND 12 − RB 081 8 = RB 083 4, and
@@ -456,6 +457,19 @@ def test_rule_catches_corruption(tmp_path, marts_sql, published_sql, expected):
         assert finding["unexpected_count"] >= 1
         assert finding["sample"], finding
         assert finding["text_en"] and finding["text_de"]
+
+
+def test_land_secondary_is_a_warning(tmp_path):
+    path = tmp_path / "build.duckdb"
+    # the engine's last resort: a LAND row as a secondary cell is flagged, not blocking
+    make_build_db(
+        path,
+        ("INSERT INTO marts.disclosure_pattern VALUES ('CM01', '2025', 'LAND', '08',"
+         " 'secondary')",),
+    )  # fmt: skip
+    result = check_marts(path, None)
+    assert result.passed, result.message()
+    assert [(w["rule"], w["unexpected_count"]) for w in result.warnings] == [("land_secondary", 1)]
 
 
 def test_findings_name_the_rows(tmp_path):
