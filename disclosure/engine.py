@@ -36,8 +36,11 @@ max of each of its variables subject to its equations and non-negativity.
    nothing; ties by cell number), never one with `may_be_secondary` false; repeated until no
    equation asks for more;
 2. audit; for every (cell, measure) that breaks the rule, suppress the smallest candidate in an
-   equation that holds it, and go to 1. A failing cell whose equations have no candidate left
-   cannot be protected: `Pattern.unprotectable` names it, and the audit fails.
+   equation that holds it (or, where those have none left, in an equation of a suppressed
+   neighbour), and go to 1. As a last resort a LAND row is taken (`Pattern.last_resort`): a
+   LAND quarter of 1 to 4 cases is otherwise the LAND year minus the other LAND quarters. A
+   failing cell with no candidate at all cannot be protected: `Pattern.unprotectable` names
+   it, and the audit fails.
 """
 
 from __future__ import annotations

@@ -614,6 +614,9 @@ def _disclosure_checks(inputs: _Inputs) -> tuple[list[_Check], dict[str, Any]]:
         "equations": problem.n_equations,
         "suppressed_primary": int(count.get("primary", 0)),
         "suppressed_secondary": int(count.get("secondary", 0)),
+        "land_secondary": cells.filter(
+            (pl.col("level") == "LAND") & (pl.col("suppression") == "secondary")
+        ).height,
         "equations_consistent": consistent,
     }
     ranges = pl.DataFrame(schema={"cell": pl.Int64, "measure": pl.String, "_protected": pl.Boolean})

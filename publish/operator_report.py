@@ -41,6 +41,7 @@ def write_mart_gate_report(result: MartGateResult, reports_dir: Path, published_
             f"| equations (sums) | {d.get('equations', 0)} |",
             f"| suppressed, primary (1–4 cases) | {d.get('suppressed_primary', 0)} |",
             f"| suppressed, secondary | {d.get('suppressed_secondary', 0)} |",
+            f"| of those LAND rows (last resort) | {d.get('land_secondary', 0)} |",
             f"| narrowest base_n range of a suppressed cell | "
             f"{'-' if narrowest is None else f'{narrowest:g}'} |",
             f"| pinned numerators/denominators | {d.get('pinned', 0)} |",
