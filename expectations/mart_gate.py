@@ -37,13 +37,21 @@ import datetime as dt
 import html
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
 import duckdb
 import polars as pl
 
+from disclosure.engine import CELL_MINIMUM, InconsistentEquations, audit
+from disclosure.tables import (
+    CELL_KEY,
+    contact_topic_cells,
+    goal_field_cells,
+    indicator_cells,
+    problem_of,
+)
 from expectations import gx_runtime
 from expectations.gx_runtime import (
     DATASOURCE,
@@ -73,20 +81,19 @@ __all__ = [
 PREFIX = "mart_gate"
 KEY = ("indicator_id", "period", "level", "unit_code")
 """Key of `indicator_values` (period_type follows from period)."""
-VALUE_COLUMNS = (
-    *KEY,
-    "period_type",
-    "numerator",
-    "denominator",
-    "value",
-    "base_n",
-    "suppressed",
-)
+MARTS_COLUMNS = (*KEY, "period_type", "numerator", "denominator", "value", "base_n")
+VALUE_COLUMNS = (*MARTS_COLUMNS, "suppressed", "suppression")
+"""Columns of the published `indicator_values` the gate reads (the marts table has no
+suppression: the pattern is `marts.disclosure_pattern`)."""
 UNIT_PERIOD_KEY = ("level", "unit_code", "period")
 """Key of every wide mart, extended by any of `MART_EXTRA_KEYS` it has."""
 MART_EXTRA_KEYS = ("topic", "field")
-SMALL_CELL = 5
-"""Rows resting on fewer than this many cases or persons are suppressed (docs/indicators.md)."""
+SMALL_CELL = CELL_MINIMUM
+"""Rows resting on 1 to 4 cases or persons are suppressed (docs/indicators.md): the disclosure
+engine's constant, not a second copy."""
+SUPPRESSIONS = ("primary", "secondary")
+DISCLOSURE_TABLES = ("published.mart_goal_attainment_by_field", "published.mart_contact_topics")
+"""Published tables whose cells the LP audit reads besides `indicator_values` (when present)."""
 ROLLUP_TOLERANCE = 1e-6
 """Relative tolerance of parent = sum of children (floating-point sums of case-months, euros)."""
 RATIO_TOLERANCE = 1e-9
@@ -166,8 +173,12 @@ RULES: dict[str, tuple[str, str]] = {
         "base_n_entity ({scope}).",
     ),
     "suppression_applied": (
-        "Weniger als 5 Fälle/Personen ({column} < 5), aber nicht unterdrückt ({scope}).",
-        "Fewer than 5 cases/persons ({column} < 5) but not suppressed ({scope}).",
+        "1 bis 4 Fälle/Personen, aber nicht primär unterdrückt ({scope}).",
+        "1 to 4 cases/persons but not suppressed as primary ({scope}).",
+    ),
+    "primary_only_small_cells": (
+        "Primär unterdrückt, obwohl base_n nicht zwischen 1 und 4 liegt ({scope}).",
+        "Suppressed as primary although base_n is not between 1 and 4 ({scope}).",
     ),
     "suppressed_numbers_null": (
         "Unterdrückte Zeile zeigt {column}.",
@@ -179,15 +190,39 @@ RULES: dict[str, tuple[str, str]] = {
         "Suppressed although the indicator is never suppressed (suppress_small_cells = false: "
         "{scope}).",
     ),
-    "suppression_only_small_cells": (
-        "Unterdrückt, obwohl {column} ≥ 5 ({scope}).",
-        "Suppressed although {column} ≥ 5 ({scope}).",
+    "suppression_flag_agrees": (
+        "suppressed und suppression widersprechen sich.",
+        "suppressed and suppression disagree.",
+    ),
+    "suppression_known": (
+        "{column} ist weder 'primary' noch 'secondary'.",
+        "{column} is neither 'primary' nor 'secondary'.",
+    ),
+    "secondary_allowed": (
+        "Sekundär unterdrückt, obwohl die Zeile keine Fälle hat (0 schützt nichts).",
+        "Suppressed as secondary although the row has no cases (0 protects nothing).",
+    ),
+    "land_secondary": (
+        "LAND-Zeile sekundär unterdrückt (letzter Ausweg: sonst wäre eine kleine Zelle "
+        "rekonstruierbar, z. B. ein LAND-Quartal aus Jahr minus übrige Quartale).",
+        "LAND row suppressed as secondary (last resort: a small cell would be recoverable "
+        "otherwise, e.g. a LAND quarter from the year minus the other quarters).",
+    ),
+    "disclosure_protected": (
+        "Unterdrückter Wert aus veröffentlichten Zahlen und Summen rekonstruierbar "
+        "(lineare Optimierung: base_n-Spanne < {minimum}, oder Zähler/Nenner eindeutig). {figures}",
+        "Suppressed value recoverable from published numbers and sums (linear programming: "
+        "base_n range < {minimum}, or numerator/denominator pinned). {figures}",
+    ),
+    "disclosure_equations_hold": (
+        "Veröffentlichte Zahlen widersprechen den Summen (Ebenen, Quartale, Aufschlüsselungen).",
+        "Published numbers contradict the sums (levels, quarters, breakdowns).",
     ),
     "published_matches_marts": (
         "Veröffentlichte Zeile weicht von marts.indicator_values ab (fehlt dort, oder "
-        "Periodentyp, base_n, Unterdrückung oder nicht unterdrückte Zahlen verschieden).",
-        "Published row differs from marts.indicator_values (missing there, or period type, "
-        "base_n, suppression or unsuppressed numbers differ).",
+        "Periodentyp oder nicht unterdrückte Zahlen samt base_n verschieden).",
+        "Published row differs from marts.indicator_values (missing there, or period type or "
+        "unsuppressed numbers, base_n included, differ).",
     ),
     "definition_in_catalogue": (
         "Definition eines Indikators, den der Katalog nicht kennt.",
@@ -249,6 +284,10 @@ class MartGateResult:
     suites: dict[str, gx.ExpectationSuite]
     summary: pl.DataFrame
     timings: dict[str, float]
+    disclosure: dict[str, Any] = field(default_factory=dict)
+    """Figures of the LP audit of the published suppression pattern: cells, equations,
+    suppressed_primary, suppressed_secondary, narrowest_base_n_range, pinned, failures,
+    linear_programs, seconds (`disclosure_audit_figures`)."""
 
     @property
     def passed(self) -> bool:
@@ -257,7 +296,12 @@ class MartGateResult:
     @property
     def moves(self) -> list[dict[str, Any]]:
         """Every flagged move: key, old_value, new_value, move_factor."""
-        return [row for w in self.warnings for row in w["sample"]]
+        return [
+            row
+            for w in self.warnings
+            if w["rule"] == "movement_within_factor"
+            for row in w["sample"]
+        ]
 
     def message(self) -> str:
         """One line per finding, for a check's description or a log."""
@@ -319,7 +363,11 @@ def check_marts(
     timings["read"] = time.perf_counter() - step
 
     step = time.perf_counter()
-    checks = list(_checks(inputs))
+    disclosure_checks, disclosure = _disclosure_checks(inputs)
+    timings["disclosure_audit"] = time.perf_counter() - step
+
+    step = time.perf_counter()
+    checks = [*_checks(inputs), *disclosure_checks]
     if previous is not None:
         checks.append(
             _movement_check(inputs.published, previous, max_move_factor, tuple(move_levels))
@@ -351,6 +399,7 @@ def check_marts(
         suites=suites,
         summary=pl.DataFrame(summary, schema=_SUMMARY_SCHEMA),
         timings=timings,
+        disclosure=disclosure,
     )
 
 
@@ -389,7 +438,7 @@ def _read_build(build_db: Path) -> _Inputs:
         ("intermediate.int_periods", periods, ("period", "period_type")),
         ("intermediate.int_unit_levels", unit_levels, ("level", "unit_code")),
         (PUBLISHED_VALUES, published, (*VALUE_COLUMNS, "period_complete")),
-        (MARTS_VALUES, marts, VALUE_COLUMNS),
+        (MARTS_VALUES, marts, MARTS_COLUMNS),
         (DEFINITIONS, definitions, ("indicator_id",)),
     ):
         missing = [c for c in columns if c not in frame.columns]
@@ -507,7 +556,7 @@ def _published_frame(inputs: _Inputs) -> pl.DataFrame:
     row's values as `marts_*`, so a sample row shows both sides)."""
     published = inputs.published
     grid = inputs.grid.with_columns(pl.lit(True).alias("_in_grid"))
-    compared = ("period_type", "numerator", "denominator", "value", "base_n", "suppressed")
+    compared = ("period_type", "numerator", "denominator", "value", "base_n")
     marts = inputs.marts.unique(list(KEY), keep="first").select(
         *KEY, *(pl.col(c).alias(f"marts_{c}") for c in compared), pl.lit(True).alias("_in_marts")
     )
@@ -517,19 +566,28 @@ def _published_frame(inputs: _Inputs) -> pl.DataFrame:
     numbers_equal = pl.all_horizontal(
         _close_or_both_null(pl.col(c), pl.col(f"marts_{c}"), MARTS_TOLERANCE)
         for c in ("numerator", "denominator", "value")
-    )
+    ) & pl.col("base_n").eq_missing(pl.col("marts_base_n"))
     matches = (
         pl.col("_in_marts").fill_null(False)
         & pl.col("period_type").eq_missing(pl.col("marts_period_type"))
-        & pl.col("base_n").eq_missing(pl.col("marts_base_n"))
-        & pl.col("suppressed").eq_missing(pl.col("marts_suppressed"))
         & (pl.col("suppressed").fill_null(False) | numbers_equal)
     )
+    # a secondary cell is never one without cases (0 protects nothing); a LAND row only as the
+    # engine's last resort, flagged by `land_secondary` (a warning)
+    secondary_ok = pl.col("marts_base_n").fill_null(0) > 0
+    land_secondary = (pl.col("level") == "LAND") & (pl.col("suppression") == "secondary")
     return frame.with_columns(
         _period_within_reference_date(inputs.reference_date).alias("_period_within_r"),
         pl.col("_in_grid").fill_null(False),
         _value_is_ratio().alias("_value_is_ratio"),
         matches.fill_null(False).alias("_matches_marts"),
+        pl.col("suppressed").eq_missing(pl.col("suppression").is_not_null()).alias("_flag_agrees"),
+        # GX skips nulls in set expectations: "not suppressed" must be a value to be caught
+        pl.col("suppression").fill_null("none").alias("_suppression"),
+        pl.when(pl.col("suppression") == "secondary")
+        .then(secondary_ok)
+        .alias("_secondary_allowed"),
+        (~land_secondary).alias("_not_land_secondary"),
     ).drop("_in_marts")
 
 
@@ -549,6 +607,99 @@ def _period_within_reference_date(reference: dt.date | None) -> pl.Expr:
     )
     return (start <= pl.lit(reference)) & (
         pl.col("period_complete").eq_missing(end <= pl.lit(reference))
+    )
+
+
+def _disclosure_checks(inputs: _Inputs) -> tuple[list[_Check], dict[str, Any]]:
+    """The LP audit of the published pattern (`disclosure.audit`), from the published tables
+    alone: their suppressed flags say what is unknown, and the equations are recomputed from
+    their keys (`disclosure.tables`), not taken from the pattern the build used.
+
+    Two checks: every suppressed (cell, measure) is protected (`_protected`, one row each with
+    its range), and the published numbers satisfy the equations (`_consistent`, one row)."""
+    started = time.perf_counter()
+    goals = inputs.wide_marts.get(DISCLOSURE_TABLES[0])
+    topics = inputs.wide_marts.get(DISCLOSURE_TABLES[1])
+    try:
+        frames = [indicator_cells(inputs.published, inputs.catalogue)]
+        if goals is not None:
+            frames.append(goal_field_cells(goals))
+        if topics is not None:
+            frames.append(contact_topic_cells(topics))
+    except pl.exceptions.ColumnNotFoundError as error:
+        raise BrokenGateError(
+            f"disclosure audit: a published column is missing: {error}"
+        ) from error
+    problem, cells = problem_of(pl.concat(frames), published=True)
+    hidden = cells.get_column("hidden").to_numpy()
+    consistent = True
+    try:
+        result = audit(problem, hidden, SMALL_CELL)
+    except InconsistentEquations:
+        consistent, result = False, None
+    kinds = cells.get_column("suppression").value_counts()
+    count = dict(zip(kinds.get_column("suppression"), kinds.get_column("count"), strict=True))
+    figures: dict[str, Any] = {
+        "cells": problem.n_cells,
+        "equations": problem.n_equations,
+        "suppressed_primary": int(count.get("primary", 0)),
+        "suppressed_secondary": int(count.get("secondary", 0)),
+        "land_secondary": cells.filter(
+            (pl.col("level") == "LAND") & (pl.col("suppression") == "secondary")
+        ).height,
+        "equations_consistent": consistent,
+    }
+    ranges = pl.DataFrame(schema={"cell": pl.Int64, "measure": pl.String, "_protected": pl.Boolean})
+    if result is not None:
+        figures |= {
+            k: v
+            for k, v in result.figures().items()
+            if k in ("narrowest_base_n_range", "pinned", "failures", "linear_programs")
+        }
+        failed = result.failures.select("cell", "measure", pl.lit(False).alias("_protected"))
+        ranges = result.ranges.join(failed, on=["cell", "measure"], how="left").with_columns(
+            pl.col("_protected").fill_null(True)
+        )
+    figures["seconds"] = round(time.perf_counter() - started, 3)
+    keyed = ranges.join(cells.select("cell", *CELL_KEY), on="cell", how="left").select(
+        *CELL_KEY, pl.exclude(*CELL_KEY)
+    )
+    text = disclosure_figures_text(figures)
+    return [
+        _Check(
+            "published.disclosure_audit",
+            PUBLISHED_VALUES,
+            keyed,
+            [
+                _expect(
+                    "ExpectColumnValuesToBeInSet",
+                    "disclosure_protected",
+                    PUBLISHED_VALUES,
+                    fmt={"minimum": str(SMALL_CELL), "figures": text},
+                    column="_protected",
+                    value_set=[True],
+                )
+            ],
+        ),
+        _Check(
+            "published.disclosure_audit.equations",
+            PUBLISHED_VALUES,
+            pl.DataFrame({"_consistent": [consistent]}),
+            [_holds("disclosure_equations_hold", PUBLISHED_VALUES, "_consistent")],
+        ),
+    ], figures
+
+
+def disclosure_figures_text(figures: dict[str, Any]) -> str:
+    """One line of the audit's figures, for reports and Data Docs."""
+    narrowest = figures.get("narrowest_base_n_range")
+    narrowest_text = "-" if narrowest is None else f"{narrowest:g}"
+    return (
+        f"LP audit: {figures.get('cells', 0)} cells, {figures.get('equations', 0)} equations, "
+        f"suppressed {figures.get('suppressed_primary', 0)} primary / "
+        f"{figures.get('suppressed_secondary', 0)} secondary, narrowest base_n range "
+        f"{narrowest_text}, pinned {figures.get('pinned', 0)}, "
+        f"{figures.get('seconds', 0):g} s."
     )
 
 
@@ -768,7 +919,24 @@ def _indicator_values_expectations(table: str, catalogue: pl.DataFrame) -> list[
                 column=c,
                 row_condition=suppressed,
             )
-            for c in ("numerator", "denominator", "value")
+            for c in ("numerator", "denominator", "value", "base_n")
+        ),
+        _holds("suppression_flag_agrees", table, "_flag_agrees"),
+        _expect(
+            "ExpectColumnValuesToBeInSet",
+            "suppression_known",
+            table,
+            column="suppression",
+            value_set=list(SUPPRESSIONS),
+        ),
+        _holds("secondary_allowed", table, "_secondary_allowed"),
+        _expect(
+            "ExpectColumnValuesToBeInSet",
+            "land_secondary",
+            table,
+            severity=WARNING,
+            column="_not_land_secondary",
+            value_set=[True],
         ),
     ]
     if shares:
@@ -805,7 +973,7 @@ def _indicator_values_expectations(table: str, catalogue: pl.DataFrame) -> list[
                 table,
                 fmt=scope,
                 column="base_n",
-                row_condition=indicator.is_in(with_base_n),
+                row_condition=indicator.is_in(with_base_n) & not_suppressed,
             ),
             _expect(
                 "ExpectColumnValuesToBeBetween",
@@ -829,24 +997,26 @@ def _indicator_values_expectations(table: str, catalogue: pl.DataFrame) -> list[
         )
     if suppressible:
         scope = {"scope": ", ".join(suppressible)}
+        small = (where("marts_base_n") > 0) & (where("marts_base_n") < SMALL_CELL)
         e += [
             _expect(
                 "ExpectColumnValuesToBeInSet",
                 "suppression_applied",
                 table,
                 fmt=scope,
-                column="suppressed",
-                value_set=[True],
-                row_condition=indicator.is_in(suppressible) & (where("base_n") < SMALL_CELL),
+                column="_suppression",
+                value_set=["primary"],
+                row_condition=indicator.is_in(suppressible) & small,
             ),
             _expect(
-                "ExpectColumnValuesToBeInSet",
-                "suppression_only_small_cells",
+                "ExpectColumnValuesToBeBetween",
+                "primary_only_small_cells",
                 table,
                 fmt=scope,
-                column="suppressed",
-                value_set=[False],
-                row_condition=indicator.is_in(suppressible) & (where("base_n") >= SMALL_CELL),
+                column="marts_base_n",
+                min_value=1,
+                max_value=SMALL_CELL - 1,
+                row_condition=where("suppression") == "primary",
             ),
         ]
     if never_suppressed:
@@ -898,7 +1068,6 @@ def _wide_mart_expectations(
     - small-cell blocks: a Boolean `suppressed` / `<p>_suppressed` with its `<p>_base_n` blanks
       the numeric columns of its prefix (for the unprefixed block: those of no other block).
     """
-    where = _where
     extra = [c for c in MART_EXTRA_KEYS if c in frame.columns]
     key = [*UNIT_PERIOD_KEY, *extra]
     e = _key_expectations(table, key)
@@ -938,29 +1107,34 @@ def _wide_mart_expectations(
             for c, dtype in frame.schema.items()
             if dtype.is_numeric()
             and c not in key
-            and c != base_n
             and c.startswith(prefix)
             and not (prefix == "" and any(c.startswith(o) for o in others))
         ]
         scope = {"scope": flag}
         e += [
+            # a published base_n of 1 to 4 is what primary suppression hides
             _expect(
-                "ExpectColumnValuesToBeInSet",
+                "ExpectColumnValuesToNotBeInSet",
                 "suppression_applied",
                 table,
                 fmt=scope,
-                column=flag,
-                value_set=[True],
-                row_condition=where(base_n) < SMALL_CELL,
+                column=base_n,
+                value_set=list(range(1, SMALL_CELL)),
+                row_condition=_flag(flag, False),
+            ),
+            _expect(
+                "ExpectColumnValuesToNotBeNull",
+                "suppression_known",
+                table,
+                column=f"{prefix}suppression",
+                row_condition=_flag(flag, True),
             ),
             _expect(
                 "ExpectColumnValuesToBeInSet",
-                "suppression_only_small_cells",
+                "suppression_known",
                 table,
-                fmt=scope,
-                column=flag,
-                value_set=[False],
-                row_condition=where(base_n) >= SMALL_CELL,
+                column=f"{prefix}suppression",
+                value_set=list(SUPPRESSIONS),
             ),
             *(
                 _expect(

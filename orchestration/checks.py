@@ -24,7 +24,8 @@ def build_mart_gate_check(dbt_defs: dg.AssetsDefinition) -> dg.AssetChecksDefini
         blocking=True,
         name="mart_gate",
         description="Great Expectations on every published table: keys, complete grid, shares, "
-        "suppression, LAND = sum of RB, moves against the last published build. Blocks publish.",
+        "suppression and its LP audit, LAND = sum of RB, moves against the last published build. "
+        "Blocks publish.",
     )
     def mart_gate(
         context: dg.AssetCheckExecutionContext,
@@ -45,6 +46,7 @@ def build_mart_gate_check(dbt_defs: dg.AssetsDefinition) -> dg.AssetChecksDefini
             metadata={
                 "errors": len(result.errors),
                 "flagged_moves": len(result.moves),
+                "disclosure_audit": dg.MetadataValue.json(result.disclosure),
                 "failed_rules": dg.MetadataValue.json(
                     [f"{f['table']}:{f['rule']}" for f in result.errors]
                 ),

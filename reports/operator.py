@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from expectations.mart_gate import MartGateResult
+from expectations.mart_gate import MartGateResult, disclosure_figures_text
 
 OPERATOR_FOLDER = "_betrieb"
 
@@ -27,6 +27,30 @@ def write_mart_gate_report(result: MartGateResult, reports_dir: Path, published_
         f"Run: {now:%Y-%m-%d %H:%M} UTC — **{verdict}**",
         "",
     ]
+    if result.disclosure:
+        d = result.disclosure
+        narrowest = d.get("narrowest_base_n_range")
+        lines += [
+            "## Disclosure control / Geheimhaltung",
+            "",
+            disclosure_figures_text(d),
+            "",
+            "| figure | value |",
+            "|---|---|",
+            f"| cells | {d.get('cells', 0)} |",
+            f"| equations (sums) | {d.get('equations', 0)} |",
+            f"| suppressed, primary (1–4 cases) | {d.get('suppressed_primary', 0)} |",
+            f"| suppressed, secondary | {d.get('suppressed_secondary', 0)} |",
+            f"| of those LAND rows (last resort) | {d.get('land_secondary', 0)} |",
+            f"| narrowest base_n range of a suppressed cell | "
+            f"{'-' if narrowest is None else f'{narrowest:g}'} |",
+            f"| pinned numerators/denominators | {d.get('pinned', 0)} |",
+            f"| cells that break the rule | {d.get('failures', 0)} |",
+            f"| published numbers consistent with the sums | {d.get('equations_consistent')} |",
+            f"| linear programs | {d.get('linear_programs', 0)} |",
+            f"| seconds | {d.get('seconds', 0)} |",
+            "",
+        ]
     for title, findings in (("Errors (blocking)", result.errors),
                             ("Warnings (flagged moves)", result.warnings)):  # fmt: skip
         if not findings:
@@ -47,6 +71,7 @@ def write_mart_gate_report(result: MartGateResult, reports_dir: Path, published_
     payload = {
         "run_at": now.isoformat(),
         "passed": result.passed,
+        "disclosure": result.disclosure,
         "errors": result.errors,
         "warnings": result.warnings,
     }

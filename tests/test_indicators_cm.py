@@ -61,11 +61,16 @@ def row(
     level: str,
     unit_code: str,
 ) -> Row:
-    # schema is one of two literals in this module, never data
+    # schema is one of two literals in this module, never data. v2: marts has no suppressed
+    # flag (the pattern is marts.disclosure_pattern); a marts row's flag here says whether the
+    # published row is suppressed as primary, so hidden() still means "marts keeps the numbers,
+    # published withholds them" and shown() "not a primary cell".
     found = con.execute(
         f"""
-        SELECT numerator, denominator, value, base_n, suppressed
-        FROM {schema}.indicator_values
+        SELECT t.numerator, t.denominator, t.value, t.base_n,
+            {"p.suppression = 'primary'" if schema == "marts" else "t.suppressed"}
+        FROM {schema}.indicator_values AS t
+        INNER JOIN published.indicator_values AS p USING (indicator_id, period, level, unit_code)
         WHERE indicator_id = ? AND period = ? AND level = ? AND unit_code = ?
         """,
         [indicator_id, period, level, unit_code],
@@ -112,8 +117,8 @@ def test_cm01_quarter_traeger_is_suppressed(warehouse: duckdb.DuckDBPyConnection
     # a_c3 has only 55 days, a_c4 closed on 03-31, the day before P -> 1 of 4, base_n 4 < 5.
     assert marts(warehouse, "CM01", "2025Q2", "TRAEGER", "08115003") == hidden(1, 4, 4)
     assert published(warehouse, "CM01", "2025Q2", "TRAEGER", "08115003") == Row(
-        None, None, None, 4, True
-    )
+        None, None, None, None, True
+    )  # v2: base_n withheld too
 
 
 def test_cm01_signature_after_period_end_counts_in_next_quarter(
@@ -185,7 +190,9 @@ def test_cm05_kreis_and_land(warehouse: duckdb.DuckDBPyConnection) -> None:
     # 2025Q2 at Land: 2/3 + b_g1 1/1 + c_g1 0/1 -> 3 of 5 on 2 + 1 + 1 = 4 cases: suppressed
     # even at Land level.
     assert marts(warehouse, "CM05", "2025Q2", "LAND", "08") == hidden(3, 5, 4)
-    assert published(warehouse, "CM05", "2025Q2", "LAND", "08") == Row(None, None, None, 4, True)
+    assert published(warehouse, "CM05", "2025Q2", "LAND", "08") == Row(
+        None, None, None, None, True
+    )  # v2: base_n withheld too
 
 
 def test_cm05_empty_cell_is_zero_not_missing(warehouse: duckdb.DuckDBPyConnection) -> None:

@@ -73,11 +73,16 @@ def row(
     level: str,
     unit_code: str,
 ) -> Row:
-    # schema is one of two literals in this module, never data
+    # schema is one of two literals in this module, never data. v2: marts has no suppressed
+    # flag (the pattern is marts.disclosure_pattern); a marts row's flag here says whether the
+    # published row is suppressed as primary, so hidden() still means "marts keeps the numbers,
+    # published withholds them" and shown() "not a primary cell".
     found = con.execute(
         f"""
-        SELECT numerator, denominator, value, base_n, suppressed
-        FROM {schema}.indicator_values
+        SELECT t.numerator, t.denominator, t.value, t.base_n,
+            {"p.suppression = 'primary'" if schema == "marts" else "t.suppressed"}
+        FROM {schema}.indicator_values AS t
+        INNER JOIN published.indicator_values AS p USING (indicator_id, period, level, unit_code)
         WHERE indicator_id = ? AND period = ? AND level = ? AND unit_code = ?
         """,
         [indicator_id, period, level, unit_code],
@@ -107,8 +112,10 @@ def hidden(numerator: float, denominator: float, base_n: int) -> Row:
 
 
 def suppressed(base_n: int) -> Row:
-    """The published form of a suppressed row: numbers gone, base_n kept."""
-    return Row(None, None, None, base_n, True)
+    """The published form of a suppressed row: numbers gone (v2: base_n too, so `base_n` is
+    only the marts' count behind it, checked to be small)."""
+    assert 0 < base_n < 5
+    return Row(None, None, None, None, True)
 
 
 def assert_el(

@@ -2,9 +2,10 @@
 warnings; a gate that cannot run raises; the gate passes on a real `imw build` of `tiny` data.
 
 The fixture database holds only what the gate reads: the catalogue, int_periods,
-int_unit_levels, marts.indicator_values and the published tables derived from it the way dbt
-derives them. Units: provider 08115 (a Kreis: TRAEGER and KREIS 08115, RB 081), provider
-08317033 (a Gemeinde: KREIS 08317, RB 083), and the authority 08 (LAND only).
+int_unit_levels, marts.indicator_values, a suppression pattern (`PATTERN`, as
+marts.disclosure_pattern) and the published tables derived from them the way dbt derives them.
+Units: provider 08115 (a Kreis: TRAEGER and KREIS 08115, RB 081), provider 08317033 (a
+Gemeinde: KREIS 08317, RB 083), and the authority 08 (LAND only).
 """
 
 from __future__ import annotations
@@ -46,20 +47,21 @@ UNIT_LEVELS = [
 
 VALUES = [
     # indicator_id, period, period_type, level, unit_code, numerator, denominator, base_n
-    ("CM01", "2025", "YEAR", "TRAEGER", "08115", 6, 8, 8),
-    ("CM01", "2025", "YEAR", "TRAEGER", "08317033", 2, 4, 4),  # small cell: suppressed
-    ("CM01", "2025", "YEAR", "KREIS", "08115", 6, 8, 8),
-    ("CM01", "2025", "YEAR", "KREIS", "08317", 2, 4, 4),  # small cell
-    ("CM01", "2025", "YEAR", "RB", "081", 6, 8, 8),
-    ("CM01", "2025", "YEAR", "RB", "083", 2, 4, 4),  # small cell
-    ("CM01", "2025", "YEAR", "LAND", "08", 8, 12, 12),
-    ("CM01", "2025Q4", "QUARTER", "TRAEGER", "08115", 3, 5, 5),
-    ("CM01", "2025Q4", "QUARTER", "TRAEGER", "08317033", 1, 3, 3),  # small cell
-    ("CM01", "2025Q4", "QUARTER", "KREIS", "08115", 3, 5, 5),
-    ("CM01", "2025Q4", "QUARTER", "KREIS", "08317", 1, 3, 3),  # small cell
-    ("CM01", "2025Q4", "QUARTER", "RB", "081", 3, 5, 5),
-    ("CM01", "2025Q4", "QUARTER", "RB", "083", 1, 3, 3),  # small cell
-    ("CM01", "2025Q4", "QUARTER", "LAND", "08", 4, 8, 8),
+    # v2: the 08115 branch (8 and 5 cases) is secondary: LAND minus RB 081 would give RB 083 away
+    ("CM01", "2025", "YEAR", "TRAEGER", "08115", 6, 8, 8),  # secondary
+    ("CM01", "2025", "YEAR", "TRAEGER", "08317033", 2, 4, 4),  # small cell: primary
+    ("CM01", "2025", "YEAR", "KREIS", "08115", 6, 8, 8),  # secondary
+    ("CM01", "2025", "YEAR", "KREIS", "08317", 2, 4, 4),  # primary
+    ("CM01", "2025", "YEAR", "RB", "081", 6, 8, 8),  # secondary
+    ("CM01", "2025", "YEAR", "RB", "083", 2, 4, 4),  # primary
+    ("CM01", "2025", "YEAR", "LAND", "08", 8, 12, 12),  # published: RB 083 lies in [0, 12]
+    ("CM01", "2025Q4", "QUARTER", "TRAEGER", "08115", 3, 5, 5),  # secondary
+    ("CM01", "2025Q4", "QUARTER", "TRAEGER", "08317033", 1, 3, 3),  # primary
+    ("CM01", "2025Q4", "QUARTER", "KREIS", "08115", 3, 5, 5),  # secondary
+    ("CM01", "2025Q4", "QUARTER", "KREIS", "08317", 1, 3, 3),  # primary
+    ("CM01", "2025Q4", "QUARTER", "RB", "081", 3, 5, 5),  # secondary
+    ("CM01", "2025Q4", "QUARTER", "RB", "083", 1, 3, 3),  # primary
+    ("CM01", "2025Q4", "QUARTER", "LAND", "08", 4, 8, 8),  # published: RB 083 in [0, 8]
     # not a share: 9 queries on 4 requests is fine; never suppressed, no base_n
     ("PA02", "2025", "YEAR", "TRAEGER", "08115", 9, 4, None),
     ("PA02", "2025", "YEAR", "TRAEGER", "08317033", 0, 0, None),  # no requests: value NULL
@@ -72,12 +74,35 @@ VALUES = [
     ("FI04", "2025", "YEAR", "LAND", "08", 900_000, 1_000_000, None),
 ]
 
+PATTERN = {
+    # (indicator_id, period, level, unit_code): suppression, as marts.disclosure_pattern says
+    **{("CM01", p, lv, u): "primary" for p in ("2025", "2025Q4")
+       for lv, u in (("TRAEGER", "08317033"), ("KREIS", "08317"), ("RB", "083"))},
+    **{("CM01", p, lv, u): "secondary" for p in ("2025", "2025Q4")
+       for lv, u in (("TRAEGER", "08115"), ("KREIS", "08115"), ("RB", "081"))},
+}  # fmt: skip
+
 CONTACT_TOPICS = [
-    # level, unit_code, period, period_type, topic, contacts, contact_share, base_n, suppressed,
-    # topic_group_contacts, topic_group_share, topic_group_base_n, topic_group_suppressed
-    ("LAND", "08", "2025", "YEAR", "SPRACHE", 12, 0.4, 9, False, 20, 0.6, 9, False),
-    ("RB", "083", "2025", "YEAR", "SPRACHE", None, None, 3, True, 5, 0.5, 6, False),  # small
-]
+    # v2: a consistent breakdown (group = Σ topics, LAND = Σ RB) with its pattern applied.
+    # level, unit_code, period, period_type, topic, topic_group, contacts, contact_share, base_n,
+    # suppressed, suppression, topic_group_contacts, topic_group_share, topic_group_base_n,
+    # topic_group_suppressed, topic_group_suppression
+    # LAND: SPRACHE 12 contacts of 9 cases + ARBEIT 8 of 6 = group 20 contacts of 10 cases
+    ("LAND", "08", "2025", "YEAR", "SPRACHE", "integration", 12, 0.6, 9, False, None,
+     20, 1.0, 10, False, None),
+    ("LAND", "08", "2025", "YEAR", "ARBEIT", "integration", 8, 0.4, 6, False, None,
+     20, 1.0, 10, False, None),
+    # RB 083: SPRACHE 3 of 3 cases, ARBEIT 2 of 1, group 5 of 3: all primary
+    ("RB", "083", "2025", "YEAR", "SPRACHE", "integration", None, None, None, True, "primary",
+     None, None, None, True, "primary"),
+    ("RB", "083", "2025", "YEAR", "ARBEIT", "integration", None, None, None, True, "primary",
+     None, None, None, True, "primary"),
+    # RB 081: SPRACHE 9 of 6, ARBEIT 6 of 5, group 15 of 7: secondary (LAND − RB 081 = RB 083)
+    ("RB", "081", "2025", "YEAR", "SPRACHE", "integration", None, None, None, True, "secondary",
+     None, None, None, True, "secondary"),
+    ("RB", "081", "2025", "YEAR", "ARBEIT", "integration", None, None, None, True, "secondary",
+     None, None, None, True, "secondary"),
+]  # fmt: skip
 
 
 def make_build_db(path: Path, marts_sql: tuple[str, ...] = (), published_sql: tuple[str, ...] = ()):
@@ -105,20 +130,23 @@ def make_build_db(path: Path, marts_sql: tuple[str, ...] = (), published_sql: tu
         con.execute(
             "CREATE TABLE marts.indicator_values (indicator_id VARCHAR, period VARCHAR,"
             " period_type VARCHAR, level VARCHAR, unit_code VARCHAR, numerator DOUBLE,"
-            " denominator DOUBLE, value DOUBLE, base_n BIGINT, suppressed BOOLEAN)"
+            " denominator DOUBLE, value DOUBLE, base_n BIGINT)"
         )
         con.executemany(
-            "INSERT INTO marts.indicator_values VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, false)",
-            VALUES,
+            "INSERT INTO marts.indicator_values VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?)", VALUES
         )
-        # value and suppressed as models/marts/indicator_values.sql computes them
+        # value as models/marts/indicator_values.sql computes it
         con.execute(
-            """
-            UPDATE marts.indicator_values AS v SET
-                value = CASE WHEN denominator <> 0 THEN numerator / denominator END,
-                suppressed = coalesce(c.suppress_small_cells AND v.base_n < 5, false)
-            FROM reference.indicator_catalogue AS c WHERE c.indicator_id = v.indicator_id
-            """
+            "UPDATE marts.indicator_values"
+            " SET value = CASE WHEN denominator <> 0 THEN numerator / denominator END"
+        )
+        con.execute(
+            "CREATE TABLE marts.disclosure_pattern (indicator_id VARCHAR, period VARCHAR,"
+            " level VARCHAR, unit_code VARCHAR, suppression VARCHAR)"
+        )
+        con.executemany(
+            "INSERT INTO marts.disclosure_pattern VALUES (?, ?, ?, ?, ?)",
+            [(*key, kind) for key, kind in PATTERN.items()],
         )
         for sql in marts_sql:
             con.execute(sql)
@@ -126,12 +154,14 @@ def make_build_db(path: Path, marts_sql: tuple[str, ...] = (), published_sql: tu
         con.execute(
             """
             CREATE TABLE published.indicator_values AS SELECT
-                indicator_id, period, period_type, level, unit_code,
-                CASE WHEN NOT suppressed THEN numerator END AS numerator,
-                CASE WHEN NOT suppressed THEN denominator END AS denominator,
-                CASE WHEN NOT suppressed THEN value END AS value,
-                base_n, suppressed
-            FROM marts.indicator_values
+                v.indicator_id, v.period, period_type, v.level, v.unit_code,
+                CASE WHEN suppression IS NULL THEN numerator END AS numerator,
+                CASE WHEN suppression IS NULL THEN denominator END AS denominator,
+                CASE WHEN suppression IS NULL THEN value END AS value,
+                CASE WHEN suppression IS NULL THEN base_n END AS base_n,
+                suppression IS NOT NULL AS suppressed, suppression
+            FROM marts.indicator_values AS v
+            LEFT JOIN marts.disclosure_pattern USING (indicator_id, period, level, unit_code)
             """
         )
         con.execute(
@@ -150,13 +180,14 @@ def make_build_db(path: Path, marts_sql: tuple[str, ...] = (), published_sql: tu
         )
         con.execute(
             "CREATE TABLE published.mart_contact_topics (level VARCHAR, unit_code VARCHAR,"
-            " period VARCHAR, period_type VARCHAR, topic VARCHAR, contacts BIGINT,"
-            " contact_share DOUBLE, base_n BIGINT, suppressed BOOLEAN,"
-            " topic_group_contacts BIGINT, topic_group_share DOUBLE, topic_group_base_n BIGINT,"
-            " topic_group_suppressed BOOLEAN)"
+            " period VARCHAR, period_type VARCHAR, topic VARCHAR, topic_group VARCHAR,"
+            " contacts BIGINT, contact_share DOUBLE, base_n BIGINT, suppressed BOOLEAN,"
+            " suppression VARCHAR, topic_group_contacts BIGINT, topic_group_share DOUBLE,"
+            " topic_group_base_n BIGINT, topic_group_suppressed BOOLEAN,"
+            " topic_group_suppression VARCHAR)"
         )
         con.executemany(
-            "INSERT INTO published.mart_contact_topics VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO published.mart_contact_topics VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             CONTACT_TOPICS,
         )
         for sql in published_sql:
@@ -243,25 +274,26 @@ CORRUPTIONS = [
     pytest.param(
         # FI04 for 2024, a period int_periods does not have
         ("INSERT INTO marts.indicator_values"
-         " VALUES ('FI04', '2024', 'YEAR', 'LAND', '08', 1, 2, 0.5, NULL, false)",),
+         " VALUES ('FI04', '2024', 'YEAR', 'LAND', '08', 1, 2, 0.5, NULL)",),
         (),
         {(PUB, "grid_only")},
         id="row outside grid",
     ),
     pytest.param(
         # a share of 1.2 (value no longer numerator / denominator: the other way to get there
-        # breaks numerator <= denominator)
+        # breaks numerator <= denominator); v2: on LAND, the 08115 rows are suppressed now
         ("UPDATE marts.indicator_values SET value = 1.2 WHERE indicator_id = 'CM01'"
-         " AND period = '2025' AND unit_code = '08115' AND level = 'TRAEGER'",),
+         " AND period = '2025' AND level = 'LAND'",),
         (),
         {(PUB, "share_range"), (PUB, "value_is_ratio"),
          ("published.mart_case_management_quality", "share_range")},
         id="share 1.2",
     ),
     pytest.param(
-        # 9 of 8 cases along the whole 08115 branch (sums still add up; LAND 11 of 12)
-        ("UPDATE marts.indicator_values SET numerator = numerator + 3,"
-         " value = (numerator + 3) / denominator WHERE indicator_id = 'CM01'"
+        # 13 of 12 cases on LAND, 11 of 8 along the 08115 branch (sums still add up); v2: the
+        # branch is suppressed, so only LAND shows it
+        ("UPDATE marts.indicator_values SET numerator = numerator + 5,"
+         " value = (numerator + 5) / denominator WHERE indicator_id = 'CM01'"
          " AND period = '2025' AND unit_code IN ('08115', '081', '08')",),
         (),
         {(PUB, "share_numerator_le_denominator"), (PUB, "share_range"),
@@ -277,11 +309,11 @@ CORRUPTIONS = [
         id="value without denominator",
     ),
     pytest.param(
-        # base_n 3, but the mart did not flag it
-        ("UPDATE marts.indicator_values SET suppressed = false WHERE indicator_id = 'CM01'"
+        # base_n 3, but the pattern left it out: its Kreis 08317 (3) then gives it away too
+        ("DELETE FROM marts.disclosure_pattern WHERE indicator_id = 'CM01'"
          " AND period = '2025Q4' AND level = 'TRAEGER' AND unit_code = '08317033'",),
         (),
-        {(PUB, "suppression_applied")},
+        {(PUB, "suppression_applied"), (PUB, "disclosure_protected")},
         id="base_n 3 not suppressed",
     ),
     pytest.param(
@@ -295,19 +327,54 @@ CORRUPTIONS = [
     ),
     pytest.param(
         # PA02 is never suppressed
-        ("UPDATE marts.indicator_values SET suppressed = true WHERE indicator_id = 'PA02'"
-         " AND level = 'TRAEGER' AND unit_code = '08115'",),
+        ("INSERT INTO marts.disclosure_pattern VALUES ('PA02', '2025', 'TRAEGER', '08115',"
+         " 'secondary')",),
         (),
-        {(PUB, "suppression_only_suppressible")},
+        # (v2: and a row without base_n is no candidate for a secondary cell either)
+        {(PUB, "suppression_only_suppressible"), (PUB, "secondary_allowed")},
         id="non-suppressible indicator suppressed",
     ),
     pytest.param(
-        # 8 cases behind the row, suppressed anyway
-        ("UPDATE marts.indicator_values SET suppressed = true WHERE indicator_id = 'CM01'"
+        # 8 cases behind the row, suppressed as primary
+        ("UPDATE marts.disclosure_pattern SET suppression = 'primary' WHERE indicator_id = 'CM01'"
          " AND period = '2025' AND level = 'RB' AND unit_code = '081'",),
         (),
-        {(PUB, "suppression_only_small_cells")},
-        id="suppressed with base_n 8",
+        {(PUB, "primary_only_small_cells")},
+        id="primary with base_n 8",
+    ),
+    pytest.param(
+        # v2: a secondary cell without cases protects nothing (PA02 of 08317033: 0 / 0; its
+        # indicator is never suppressed either)
+        ("INSERT INTO marts.disclosure_pattern VALUES ('PA02', '2025', 'TRAEGER', '08317033',"
+         " 'secondary')",),
+        (),
+        {(PUB, "secondary_allowed"), (PUB, "suppression_only_suppressible")},
+        id="secondary without cases",
+    ),
+    pytest.param(
+        # v2: without the secondary 08115 branch of 2025, LAND 12 − RB 081 8 = RB 083 4, and
+        # the numerators 8 − 6 = 2: the audit catches what no row-wise rule can
+        ("DELETE FROM marts.disclosure_pattern WHERE period = '2025'"
+         " AND suppression = 'secondary'",),
+        (),
+        {(PUB, "disclosure_protected")},
+        id="primary cell recoverable from its total",
+    ),
+    pytest.param(
+        (),
+        # v2: a suppressed row that still shows its base_n
+        ("UPDATE published.indicator_values SET base_n = 4 WHERE indicator_id = 'CM01'"
+         " AND period = '2025' AND level = 'RB' AND unit_code = '083'",),
+        {(PUB, "suppressed_numbers_null")},
+        id="suppressed row with its base_n",
+    ),
+    pytest.param(
+        (),
+        # v2: suppressed without saying why
+        ("UPDATE published.indicator_values SET suppression = NULL WHERE indicator_id = 'CM01'"
+         " AND period = '2025' AND level = 'RB' AND unit_code = '083'",),
+        {(PUB, "suppression_flag_agrees")},
+        id="suppressed without suppression",
     ),
     pytest.param(
         # CM01 counts cases, so base_n must be there
@@ -358,19 +425,22 @@ CORRUPTIONS = [
     ),
     pytest.param(
         (),
-        # topic resting on 3 cases, shown
-        ("UPDATE published.mart_contact_topics SET suppressed = false, contacts = 2,"
-         " contact_share = 0.2 WHERE level = 'RB'",),
-        {("published.mart_contact_topics", "suppression_applied")},
+        # RB 083's SPRACHE, 3 contacts of 3 cases, shown (v2: base_n shown too): the rule
+        # and the audit (LAND 12 − 3 = RB 081's 9) both catch it
+        ("UPDATE published.mart_contact_topics SET suppressed = false, suppression = NULL,"
+         " contacts = 3, contact_share = 0.6, base_n = 3"
+         " WHERE unit_code = '083' AND topic = 'SPRACHE'",),
+        {("published.mart_contact_topics", "suppression_applied"),
+         (PUB, "disclosure_protected")},
         id="wide mart small cell shown",
     ),
     pytest.param(
         (),
-        # topic group flagged, but its count still there
+        # topic group flagged, but its count still there (and no reason given)
         ("UPDATE published.mart_contact_topics SET topic_group_suppressed = true"
          " WHERE level = 'LAND'",),
         {("published.mart_contact_topics", "suppressed_numbers_null"),
-         ("published.mart_contact_topics", "suppression_only_small_cells")},
+         ("published.mart_contact_topics", "suppression_known")},
         id="wide mart suppressed block with numbers",
     ),
 ]  # fmt: skip
@@ -387,6 +457,19 @@ def test_rule_catches_corruption(tmp_path, marts_sql, published_sql, expected):
         assert finding["unexpected_count"] >= 1
         assert finding["sample"], finding
         assert finding["text_en"] and finding["text_de"]
+
+
+def test_land_secondary_is_a_warning(tmp_path):
+    path = tmp_path / "build.duckdb"
+    # the engine's last resort: a LAND row as a secondary cell is flagged, not blocking
+    make_build_db(
+        path,
+        ("INSERT INTO marts.disclosure_pattern VALUES ('CM01', '2025', 'LAND', '08',"
+         " 'secondary')",),
+    )  # fmt: skip
+    result = check_marts(path, None)
+    assert result.passed, result.message()
+    assert [(w["rule"], w["unexpected_count"]) for w in result.warnings] == [("land_secondary", 1)]
 
 
 def test_findings_name_the_rows(tmp_path):

@@ -9,8 +9,7 @@ with marts_sums as (
         level,
         unit_code,
         period,
-        sum(contact_share) as share_sum,
-        bool_or(suppressed) as any_suppressed
+        sum(contact_share) as share_sum
     from {{ ref('mart_contact_topics') }}
     group by level, unit_code, period
     having sum(contacts) > 0
@@ -23,12 +22,19 @@ published_sums as (
         unit_code,
         period,
         sum(contact_share) as share_sum,
-        bool_or(suppressed) as any_suppressed
+        bool_or(suppressed) or bool_or(contact_share is null) as any_suppressed
     from {{ ref('pub_mart_contact_topics') }}
     group by level, unit_code, period
 )
 
-select * from marts_sums
+select
+    source,
+    level,
+    unit_code,
+    period,
+    share_sum,
+    false as any_suppressed
+from marts_sums
 where abs(share_sum - 1) > 1e-9
 union all
 select * from published_sums

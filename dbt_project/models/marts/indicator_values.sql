@@ -1,9 +1,10 @@
 -- Indicator values for every catalogue indicator, period of its period types and unit of its
 -- levels (the full grid: a unit without contributions gets 0 / 0, value NULL, base_n 0).
--- Unsuppressed: the build database is for operators; published.indicator_values applies
--- suppression. Higher levels sum numerators and denominators, never average ratios.
--- period_complete: the period ends on or before the reference date R (else it is a period to
--- date); unit_name from marts.units (NULL for a Gemeinde, whose name the reference data lacks).
+-- Unsuppressed: the build database is for operators; published.indicator_values applies the
+-- suppression pattern (disclosure_pattern). Higher levels sum numerators and denominators, never
+-- average ratios. period_complete: the period ends on or before the reference date R (else it is a
+-- period to date); unit_name from marts.units (NULL for a Gemeinde, whose name the reference data
+-- lacks).
 with catalogue as (
     select *
     from {{ ref('indicator_catalogue') }}
@@ -40,8 +41,7 @@ grid as (
         periods.period_complete,
         units.level,
         units.unit_code,
-        catalogue.base_n_entity,
-        catalogue.suppress_small_cells
+        catalogue.base_n_entity
     from catalogue
     inner join periods
         on list_contains(string_split(catalogue.period_types, ','), periods.period_type)
@@ -94,8 +94,7 @@ valued as (
         coalesce(aggregated.denominator, 0) as denominator,
         case
             when grid.base_n_entity is not null then coalesce(aggregated.base_n, 0)
-        end as base_n,
-        grid.suppress_small_cells
+        end as base_n
     from grid
     left join aggregated
         on
@@ -120,6 +119,5 @@ select
     cast(numerator as double) as numerator,
     cast(denominator as double) as denominator,
     cast(case when denominator <> 0 then numerator / denominator end as double) as value,
-    cast(base_n as bigint) as base_n,
-    coalesce(suppress_small_cells and base_n < {{ var('cell_minimum') }}, false) as suppressed
+    cast(base_n as bigint) as base_n
 from valued

@@ -1,7 +1,7 @@
 -- Contacts by topic (kontakte.thema) and topic group (seeds/topic_groups.csv): how much of the
 -- counselling is classic social work (audit finding 5). Full grid of unit x period x topic; shares
 -- are of all contacts of the unit in the period. Unsuppressed (operators); the published copy
--- blanks cells resting on fewer than 5 cases. At BW scale there are millions of contacts: each is
+-- applies the suppression pattern (disclosure_pattern). At BW scale there are millions of contacts: each is
 -- placed in its year and quarter by its date (two rows per contact; periods outside int_periods
 -- drop out at the grid), not by a range join over all periods, and counted per provider before
 -- the roll-up to the levels.
@@ -211,10 +211,8 @@ select
     cast(contacts as bigint) as contacts,
     cast(case when unit_contacts > 0 then contacts / unit_contacts end as double) as contact_share,
     cast(base_n as bigint) as base_n,
-    base_n < {{ var('cell_minimum') }} as suppressed,
     cast(topic_group_contacts as bigint) as topic_group_contacts,
     cast(case when unit_contacts > 0 then topic_group_contacts / unit_contacts end as double)
         as topic_group_share,
-    cast(topic_group_base_n as bigint) as topic_group_base_n,
-    topic_group_base_n < {{ var('cell_minimum') }} as topic_group_suppressed
+    cast(topic_group_base_n as bigint) as topic_group_base_n
 from counted

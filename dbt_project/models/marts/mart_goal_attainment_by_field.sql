@@ -2,9 +2,10 @@
 -- definitions as the indicators (docs/indicators.md): goals agreed in P, of those with a target date and
 -- a measurable criterion; goals assessed ERREICHT, TEILWEISE or NICHT_ERREICHT in P, of those
 -- ERREICHT. Full grid of unit x period x field; unsuppressed (operators), the published copy
--- blanks cells resting on fewer than 5 cases. A goal whose case is unknown (plan missing from the
--- current snapshot) is not known to be of a CM case and does not count — as in the indicators
--- (v2: CM04 and CM05 count goals of CM cases only). int_goals drops what is not known at R.
+-- applies the suppression pattern (disclosure_pattern). A goal whose case is unknown (plan missing
+-- from the current snapshot) is not known to be of a CM case and does not count — as in the
+-- indicators (v2: CM04 and CM05 count goals of CM cases only). int_goals drops what is not known
+-- at R.
 with goals as (
     select * from {{ ref('int_goals') }}
 ),
@@ -170,12 +171,10 @@ select
     cast(case when cm04_goals_agreed > 0 then cm04_goals_smart / cm04_goals_agreed end as double)
         as cm04_smart_share,
     cast(cm04_base_n as bigint) as cm04_base_n,
-    cm04_base_n < {{ var('cell_minimum') }} as cm04_suppressed,
     cast(cm05_goals_assessed as bigint) as cm05_goals_assessed,
     cast(cm05_goals_met as bigint) as cm05_goals_met,
     cast(cm05_goals_partly_met as bigint) as cm05_goals_partly_met,
     cast(case when cm05_goals_assessed > 0 then cm05_goals_met / cm05_goals_assessed end as double)
         as cm05_met_share,
-    cast(cm05_base_n as bigint) as cm05_base_n,
-    cm05_base_n < {{ var('cell_minimum') }} as cm05_suppressed
+    cast(cm05_base_n as bigint) as cm05_base_n
 from counted

@@ -1,0 +1,716 @@
+"""Suppression pattern and its audit, on an abstract problem of cells linked by sums.
+
+A **problem** is three frames:
+
+- `cells`: `cell` (0 … n−1, in order), `primary_rule` (the primary rule applies to the cell),
+  `may_be_secondary` (the cell may be sacrificed as a secondary cell; false for LAND rows);
+- `values`: `cell`, `measure` (`base_n`, `numerator`, `denominator`, or any other count the
+  cell publishes), `value` (null: not published);
+- `terms`: `equation`, `cell`, `measure`, `coefficient`: Σ coefficient · value = 0 over each
+  equation's terms. Every equation here is a sum: one total with +1, its parts with −1.
+
+**Primary suppression**: `primary_rule` and `0 < base_n < minimum` (`CELL_MINIMUM` = 5).
+
+**The rule** a pattern must satisfy, for anyone who knows every published value and every
+equation (and that counts are ≥ 0, but not the suppression rule itself — an attacker who used
+"primary ⇒ base_n ≤ 4" would always win):
+
+- a suppressed cell's base_n lies in an interval `[low, high]` with `high − low ≥ minimum`
+  ("cannot be narrowed to an interval shorter than 5": a width of 5 is allowed, e.g. a true 2
+  known to lie in [0, 5]; a width of 4 is not);
+- none of its other measures is pinned (`high − low` ≤ `PIN_TOLERANCE`), unless it is pinned
+  at 0 by published totals of 0 (a part of a sum whose total is published as 0, or a part of a
+  sum whose total is such a part).
+
+**The audit** (`audit`) computes `[low, high]` of every suppressed (cell, measure) by linear
+programming (`scipy.optimize.linprog(method="highs")`): published values are constants, so
+only the suppressed values are variables; the variables split into connected components (two
+are linked when an equation holds both), and each component is solved on its own — min and
+max of each of its variables subject to its equations and non-negativity.
+
+**Secondary suppression** (`protect`) is greedy, then audited, until the audit passes:
+
+1. in every equation with exactly one suppressed term, or whose suppressed parts (total
+   published) sum to less than the minimum (base_n) or to 0 (other measures, total not 0),
+   suppress one more cell: the candidate with the smallest base_n > 0 (a cell of 0 protects
+   nothing; ties by cell number), never one with `may_be_secondary` false; repeated until no
+   equation asks for more;
+2. audit; for every (cell, measure) that breaks the rule, suppress the smallest candidate in an
+   equation that holds it (or, where those have none left, in an equation of a suppressed
+   neighbour), and go to 1. As a last resort a LAND row is taken (`Pattern.last_resort`): a
+   LAND quarter of 1 to 4 cases is otherwise the LAND year minus the other LAND quarters. A
+   failing cell with no candidate at all cannot be protected: `Pattern.unprotectable` names
+   it, and the audit fails.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from core.project_vars import project_vars
+
+__all__ = [
+    "BASE_N",
+    "CELL_MINIMUM",
+    "PIN_TOLERANCE",
+    "PRIMARY",
+    "SECONDARY",
+    "AuditResult",
+    "InconsistentEquations",
+    "Pattern",
+    "Problem",
+    "audit",
+    "primary_cells",
+    "protect",
+]
+
+CELL_MINIMUM = project_vars().cell_minimum
+"""Cells resting on fewer than this many cases or persons are suppressed; a suppressed base_n
+must stay uncertain over an interval at least this wide."""
+BASE_N = "base_n"
+PIN_TOLERANCE = 1e-6
+"""A range this narrow (relative to the value, at least absolute) counts as pinned: case-months
+and FTE are sums of floats."""
+NONE, PRIMARY, SECONDARY = 0, 1, 2
+SUPPRESSION_NAMES = {PRIMARY: "primary", SECONDARY: "secondary"}
+MAX_ROUNDS = 10_000
+"""Safety stop of `protect`: every round suppresses at least one more cell, so it ends anyway."""
+
+
+class InconsistentEquations(ValueError):
+    """The published values contradict the equations (no non-negative solution exists)."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Cells, their values per measure and the sums that link them (see the module)."""
+
+    cells: pl.DataFrame
+    values: pl.DataFrame
+    terms: pl.DataFrame
+
+    def __post_init__(self) -> None:
+        for name, frame, columns in (
+            ("cells", self.cells, ("cell", "primary_rule", "may_be_secondary")),
+            ("values", self.values, ("cell", "measure", "value")),
+            ("terms", self.terms, ("equation", "cell", "measure", "coefficient")),
+        ):
+            missing = [c for c in columns if c not in frame.columns]
+            if missing:
+                raise ValueError(f"{name}: column(s) {missing} missing")
+        if not self.cells.get_column("cell").equals(
+            pl.Series("cell", np.arange(self.cells.height), dtype=self.cells.schema["cell"])
+        ):
+            raise ValueError("cells: `cell` must be 0 … n−1 in order")
+        if self.values.select("cell", "measure").is_duplicated().any():
+            raise ValueError("values: more than one value per (cell, measure)")
+
+    @property
+    def n_cells(self) -> int:
+        return self.cells.height
+
+    @property
+    def n_equations(self) -> int:
+        return self.terms.get_column("equation").n_unique()
+
+    def base_n(self) -> np.ndarray:
+        """base_n per cell, NaN where a cell has none (or it is not published)."""
+        out = np.full(self.n_cells, np.nan)
+        rows = self.values.filter(
+            (pl.col("measure") == BASE_N) & pl.col("value").is_not_null()
+        ).select("cell", "value")
+        out[rows.get_column("cell").to_numpy()] = rows.get_column("value").to_numpy()
+        return out
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    """Ranges of every suppressed (cell, measure) and the ones that break the rule.
+
+    `ranges`: cell, measure, low, high, width (`high` = inf when unbounded), zero_forced;
+    `failures`: the rows of `ranges` that break the rule, with `rule` (`base_n_range` or
+    `pinned`)."""
+
+    ranges: pl.DataFrame
+    failures: pl.DataFrame
+    cells: int
+    equations: int
+    suppressed: int
+    variables: int
+    components: int
+    linear_programs: int
+    seconds: float
+    minimum: int
+
+    @property
+    def passed(self) -> bool:
+        return self.failures.is_empty()
+
+    @property
+    def narrowest_base_n_range(self) -> float | None:
+        """Smallest `high − low` of a suppressed base_n (None without one; inf when every one is
+        unbounded)."""
+        widths = self.ranges.filter(pl.col("measure") == BASE_N).get_column("width")
+        return None if widths.is_empty() else float(widths.min())
+
+    @property
+    def pinned(self) -> int:
+        """Suppressed values (other than base_n) that can be recovered exactly, not counting
+        those that published totals of 0 make 0."""
+        return self.failures.filter(pl.col("rule") == "pinned").height
+
+    def figures(self) -> dict[str, float | int | None]:
+        return {
+            "cells": self.cells,
+            "equations": self.equations,
+            "suppressed": self.suppressed,
+            "variables": self.variables,
+            "components": self.components,
+            "linear_programs": self.linear_programs,
+            "narrowest_base_n_range": self.narrowest_base_n_range,
+            "pinned": self.pinned,
+            "failures": self.failures.height,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """The suppression pattern `protect` found: `status` per cell (0 none, `PRIMARY`,
+    `SECONDARY`), the final audit, and the (cell, measure) that could not be protected."""
+
+    status: np.ndarray
+    audit: AuditResult
+    unprotectable: pl.DataFrame
+    rounds: int
+    seconds: float
+    last_resort: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    """Cells with `may_be_secondary` false taken as secondary cells (see `protect`)."""
+
+    @property
+    def suppressed(self) -> np.ndarray:
+        return self.status > NONE
+
+    def figures(self) -> dict[str, float | int | None]:
+        return {
+            **self.audit.figures(),
+            "suppressed_primary": int((self.status == PRIMARY).sum()),
+            "suppressed_secondary": int((self.status == SECONDARY).sum()),
+            "secondary_last_resort": len(self.last_resort),
+            "rounds": self.rounds,
+            "pattern_seconds": round(self.seconds, 3),
+        }
+
+    def suppression(self) -> pl.Series:
+        """'primary' / 'secondary' / null per cell."""
+        return pl.Series("suppression", self.status).replace_strict(
+            {NONE: None, **SUPPRESSION_NAMES}, return_dtype=pl.String
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Primary suppression
+# --------------------------------------------------------------------------------------------
+def primary_cells(problem: Problem, minimum: int = CELL_MINIMUM) -> np.ndarray:
+    """Cells the primary rule suppresses: rule applies and 0 < base_n < minimum."""
+    base_n = problem.base_n()
+    rule = problem.cells.get_column("primary_rule").fill_null(False).to_numpy()
+    with np.errstate(invalid="ignore"):
+        return rule & (base_n > 0) & (base_n < minimum)
+
+
+# --------------------------------------------------------------------------------------------
+# Audit
+# --------------------------------------------------------------------------------------------
+_RANGE_SCHEMA = {
+    "cell": pl.Int64,
+    "measure": pl.String,
+    "low": pl.Float64,
+    "high": pl.Float64,
+    "exact": pl.Boolean,
+    "width": pl.Float64,
+    "zero_forced": pl.Boolean,
+}
+
+
+def audit(
+    problem: Problem,
+    suppressed: Sequence[bool] | np.ndarray,
+    minimum: int = CELL_MINIMUM,
+    *,
+    cache: dict[bytes, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None,
+) -> AuditResult:
+    """Range of every suppressed (cell, measure) given the published values and the equations.
+
+    `cache` (for repeated audits of one problem, as in `protect`): ranges of components by
+    their set of suppressed (cell, measure); a component's equations and constants follow from
+    that set, so an unchanged component is not solved again.
+
+    Raises `InconsistentEquations` when a component has no non-negative solution (published
+    values that contradict the equations: a broken table, not a disclosure)."""
+    started = time.perf_counter()
+    hidden = np.asarray(suppressed, dtype=bool)
+    if hidden.shape != (problem.n_cells,):
+        raise ValueError(f"suppressed: {problem.n_cells} flags expected, got {hidden.shape}")
+    values = problem.values.with_columns(
+        pl.Series(hidden).gather(problem.values.get_column("cell")).alias("hidden")
+    )
+    variables = (
+        values.filter("hidden")
+        .select("cell", "measure")
+        .with_row_index("var")
+        .with_columns(pl.col("var").cast(pl.Int64))
+    )
+    # (cell, measure) as one integer, the identity of a variable across audits
+    measure_codes = {m: i for i, m in enumerate(sorted(problem.values["measure"].unique()))}
+    identity = (
+        variables.get_column("cell").to_numpy() * len(measure_codes)
+        + variables.get_column("measure")
+        .replace_strict(measure_codes, return_dtype=pl.Int64)
+        .to_numpy()
+    )
+    n_vars = variables.height
+    terms = problem.terms.join(
+        variables, on=["cell", "measure"], how="left", maintain_order="left"
+    ).join(
+        values.select("cell", "measure", pl.col("value").alias("published"), "hidden"),
+        on=["cell", "measure"],
+        how="left",
+        maintain_order="left",
+    )
+    unknown_term = terms.filter(pl.col("hidden").is_null())
+    if not unknown_term.is_empty():
+        raise ValueError(f"terms name (cell, measure) without a value: {unknown_term.head(3)}")
+    blank = terms.filter(~pl.col("hidden") & pl.col("published").is_null())
+    if not blank.is_empty():
+        raise ValueError(f"a published cell in an equation has no value: {blank.head(3)}")
+
+    constants = (
+        terms.filter(pl.col("var").is_null())
+        .group_by("equation")
+        .agg((pl.col("coefficient") * pl.col("published")).sum().alias("constant"))
+    )
+    linked = terms.filter(pl.col("var").is_not_null())
+    rows = (
+        linked.select("equation")
+        .unique()
+        .sort("equation")
+        .with_row_index("row")
+        .with_columns(pl.col("row").cast(pl.Int64))
+        .join(constants, on="equation", how="left")
+        .with_columns(pl.col("constant").fill_null(0.0))
+    )
+    linked = linked.join(rows.select("equation", "row"), on="equation")
+    n_rows = rows.height
+    a = sp.csr_matrix(
+        (
+            linked.get_column("coefficient").to_numpy(),
+            (linked.get_column("row").to_numpy(), linked.get_column("var").to_numpy()),
+        ),
+        shape=(n_rows, n_vars),
+    )
+    a.sum_duplicates()
+    b = -rows.get_column("constant").to_numpy()
+
+    low = np.zeros(n_vars)
+    high = np.full(n_vars, np.inf)
+    exact = np.ones(n_vars, dtype=bool)
+    # the width a witness must show before a variable passes without its own programs
+    # (NaN: not base_n, so any spread beyond the pin tolerance)
+    needed = np.where(variables.get_column("measure").to_numpy() == BASE_N, float(minimum), np.nan)
+    # Components of the bipartite graph variables ↔ equations.
+    graph = sp.bmat([[None, a.T], [a, None]], format="csr") if n_vars and n_rows else None
+    if graph is not None:
+        n_components, labels = connected_components(graph, directed=False)
+    else:
+        n_components, labels = n_vars, np.arange(n_vars + n_rows)
+    var_labels, row_labels = labels[:n_vars], labels[n_vars:]
+    order_v = np.argsort(var_labels, kind="stable")
+    order_r = np.argsort(row_labels, kind="stable")
+    bounds_v = np.searchsorted(var_labels[order_v], np.arange(n_components + 1))
+    bounds_r = np.searchsorted(row_labels[order_r], np.arange(n_components + 1))
+    programs = 0
+    for component in range(n_components):
+        var_idx = order_v[bounds_v[component] : bounds_v[component + 1]]
+        row_idx = order_r[bounds_r[component] : bounds_r[component + 1]]
+        if len(row_idx) == 0 or len(var_idx) == 0:
+            continue  # in no equation: only ≥ 0 is known
+        key = np.sort(identity[var_idx]).tobytes() if cache is not None else b""
+        if cache is not None and key in cache:
+            order = np.argsort(identity[var_idx], kind="stable")
+            lo, hi, solved = (np.empty(len(var_idx)) for _ in range(3))
+            for target, stored in zip((lo, hi, solved), cache[key], strict=True):
+                target[order] = stored
+            low[var_idx], high[var_idx], exact[var_idx] = lo, hi, solved.astype(bool)
+            continue
+        sub = a[row_idx][:, var_idx]
+        lo, hi, solved, solves = _component_ranges(sub, b[row_idx], needed[var_idx])
+        programs += solves
+        low[var_idx], high[var_idx], exact[var_idx] = lo, hi, solved
+        if cache is not None:
+            order = np.argsort(identity[var_idx], kind="stable")
+            cache[key] = (lo[order], hi[order], solved[order].astype(float))
+
+    ranges = variables.select(
+        "cell",
+        "measure",
+        pl.Series("low", low),
+        pl.Series("high", high),
+        pl.Series("exact", exact),
+    ).with_columns((pl.col("high") - pl.col("low")).alias("width"))
+    ranges = ranges.with_columns(
+        _zero_forced(problem.terms, values).alias("zero_forced")
+        if not ranges.is_empty()
+        else pl.lit(None, pl.Boolean).alias("zero_forced")
+    ).cast(_RANGE_SCHEMA)
+    failures = _failures(ranges, minimum)
+    return AuditResult(
+        ranges=ranges,
+        failures=failures,
+        cells=problem.n_cells,
+        equations=problem.n_equations,
+        suppressed=int(hidden.sum()),
+        variables=n_vars,
+        components=int(n_components),
+        linear_programs=programs,
+        seconds=time.perf_counter() - started,
+        minimum=minimum,
+    )
+
+
+def _component_ranges(
+    a: sp.csr_matrix, b: np.ndarray, needed: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Range of each variable subject to a·x = b, x ≥ 0: (low, high, exact, programs solved).
+
+    A variable's exact range needs two linear programs (min and max). Most suppressed values
+    are far from any threshold, so every solution found is kept as a witness: a variable whose
+    witnesses already differ by `needed` (the minimum width for base_n, more than the pin
+    tolerance otherwise) passes without its own programs, and its range is the span of the
+    witnesses (`exact` false: the true range is at least that wide)."""
+    k = a.shape[1]
+    if k == 1:  # one value in its equations: each equation pins it
+        column = a.toarray()[:, 0]
+        x = b / column
+        if np.ptp(x) > PIN_TOLERANCE * max(1.0, abs(x[0])) or x[0] < -PIN_TOLERANCE:
+            raise InconsistentEquations(
+                f"published values contradict the equations of one suppressed value: {x}"
+            )
+        return np.array([x[0]]), np.array([x[0]]), np.array([True]), 0
+    seen_low, seen_high = np.full(k, np.inf), np.full(k, -np.inf)
+    low, high = np.zeros(k), np.full(k, np.nan)  # high: inf once a maximum is unbounded
+    exact = np.zeros(k, dtype=bool)
+    programs = 0
+
+    solver = _Program(a, b)
+
+    def solve(objective: np.ndarray) -> float | None:
+        """Optimum of objective·x (None: unbounded); the solution becomes a witness."""
+        nonlocal programs
+        programs += 1
+        result = solver.minimise(objective)
+        if result is None:
+            return None
+        value, x = result
+        np.minimum(seen_low, x, out=seen_low)
+        np.maximum(seen_high, x, out=seen_high)
+        return value
+
+    def proven(j: int) -> bool:
+        spread = seen_high[j] - seen_low[j]
+        if np.isnan(needed[j]):  # not base_n: any spread beyond the pin tolerance will do
+            return bool(spread > 10 * PIN_TOLERANCE * max(1.0, abs(seen_high[j])))
+        return bool(spread >= needed[j])
+
+    solve(np.ones(k))
+    objective = np.zeros(k)
+    for j in range(k):
+        if proven(j):
+            continue
+        objective[j] = -1.0
+        best = solve(objective)
+        objective[j] = 0.0
+        if best is None:
+            high[j] = np.inf
+            continue
+        if proven(j):
+            continue  # the new witness shows enough spread
+        objective[j] = 1.0
+        least = solve(objective)
+        objective[j] = 0.0
+        low[j], high[j], exact[j] = least, -best, True
+    spread = ~exact
+    low[spread] = seen_low[spread]
+    high = np.where(np.isnan(high), seen_high, high)
+    return low, high, exact, programs
+
+
+class _Program:
+    """min c·x subject to a·x = b, x ≥ 0, for many objectives c over the same constraints.
+
+    HiGHS (the solver behind `scipy.optimize.linprog(method="highs")`) through its own Python
+    binding `highspy`: the model is passed once and each new objective re-solves from the last
+    basis. Measured on `tiny` (2 cores, loaded): `linprog` spent about 20 ms per program on
+    argument checks and copies, for programs of a few variables, where the re-solve takes well
+    under a millisecond."""
+
+    def __init__(self, a: sp.csr_matrix, b: np.ndarray) -> None:
+        import highspy
+
+        self._highs = highspy.Highs()
+        self._highs.setOptionValue("output_flag", False)
+        self._highs.setOptionValue("presolve", "off")
+        self._status = highspy.HighsModelStatus
+        k = a.shape[1]
+        columns = sp.csc_matrix(a)
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = k, a.shape[0]
+        lp.col_cost_ = np.zeros(k)
+        lp.col_lower_ = np.zeros(k)
+        lp.col_upper_ = np.full(k, highspy.kHighsInf)
+        lp.row_lower_ = lp.row_upper_ = np.asarray(b, dtype=float)
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = columns.indptr
+        lp.a_matrix_.index_ = columns.indices
+        lp.a_matrix_.value_ = columns.data
+        self._highs.passModel(lp)
+        self._k = k
+        self._feasible = False
+
+    def minimise(self, objective: np.ndarray) -> tuple[float, np.ndarray] | None:
+        """(optimum, solution), or None when unbounded below."""
+        highs = self._highs
+        highs.changeColsCost(self._k, np.arange(self._k, dtype=np.int32), objective)
+        highs.run()
+        status = highs.getModelStatus()
+        if status == self._status.kOptimal:
+            self._feasible = True
+            solution = np.asarray(highs.getSolution().col_value)
+            return float(highs.getInfo().objective_function_value), solution
+        if status == self._status.kUnbounded or (
+            self._feasible and status == self._status.kUnboundedOrInfeasible
+        ):
+            return None
+        if status in (self._status.kInfeasible, self._status.kUnboundedOrInfeasible):
+            raise InconsistentEquations(
+                "published values contradict the equations of a component "
+                f"({highs.getNumRow()} equations, {self._k} suppressed values)"
+            )
+        raise RuntimeError(f"HiGHS failed: {highs.modelStatusToString(status)}")
+
+
+def _zero_forced(terms: pl.DataFrame, values: pl.DataFrame) -> pl.Expr:
+    """An expression over (cell, measure) rows: is the value made 0 by published totals of 0?
+
+    A part of a sum whose total is published as 0 is 0 (counts are ≥ 0); so is a part of a sum
+    whose total is such a part. Computed to a fixed point (the depth of the hierarchy)."""
+    totals = terms.filter(pl.col("coefficient") > 0).select(
+        "equation", pl.col("cell").alias("total_cell"), pl.col("measure").alias("total_measure")
+    )
+    parts = terms.filter(pl.col("coefficient") < 0).select("equation", "cell", "measure")
+    links = parts.join(totals, on="equation")
+    zero = values.filter(~pl.col("hidden") & (pl.col("value").abs() <= PIN_TOLERANCE)).select(
+        pl.col("cell").alias("total_cell"), pl.col("measure").alias("total_measure")
+    )
+    forced = pl.DataFrame(schema={"cell": pl.Int64, "measure": pl.String})
+    frontier = zero
+    while not frontier.is_empty():
+        new = (
+            links.join(frontier, on=["total_cell", "total_measure"])
+            .select("cell", "measure")
+            .unique()
+            .join(forced, on=["cell", "measure"], how="anti")
+        )
+        forced = pl.concat([forced, new.cast(forced.schema)])
+        frontier = new.rename({"cell": "total_cell", "measure": "total_measure"})
+    key = pl.struct("cell", "measure")
+    return key.is_in(forced.select(pl.struct("cell", "measure")).to_series().implode())
+
+
+def _failures(ranges: pl.DataFrame, minimum: int) -> pl.DataFrame:
+    is_base_n = pl.col("measure") == BASE_N
+    tolerance = PIN_TOLERANCE * pl.max_horizontal(pl.col("low").abs(), pl.lit(1.0))
+    pinned = pl.col("width") <= tolerance
+    at_zero = pl.col("high").abs() <= tolerance
+    return ranges.with_columns(
+        pl.when(is_base_n & (pl.col("width") < minimum))
+        .then(pl.lit("base_n_range"))
+        .when(~is_base_n & pinned & ~(at_zero & pl.col("zero_forced")))
+        .then(pl.lit("pinned"))
+        .alias("rule")
+    ).filter(pl.col("rule").is_not_null())
+
+
+# --------------------------------------------------------------------------------------------
+# Secondary suppression
+# --------------------------------------------------------------------------------------------
+def protect(problem: Problem, minimum: int = CELL_MINIMUM, *, last_resort: bool = True) -> Pattern:
+    """Primary suppression, then greedy secondary suppression audited until the rule holds (or
+    no candidate is left for a failing cell).
+
+    `last_resort`: when a failing cell has no candidate left, a cell with `may_be_secondary`
+    false (a LAND row) whose primary rule applies may be taken after all, rather than publish a
+    recoverable count (`Pattern.last_resort` lists them). A LAND quarter resting on 1 to 4
+    cases is the case: LAND year − the other LAND quarters gives it away, and every cell of that
+    sum is a LAND row. Without it, such cells end in `unprotectable`."""
+    started = time.perf_counter()
+    status = np.zeros(problem.n_cells, dtype=np.int8)
+    status[primary_cells(problem, minimum)] = PRIMARY
+    base_n = problem.base_n()
+    with np.errstate(invalid="ignore"):
+        candidate = problem.cells.get_column("may_be_secondary").fill_null(False).to_numpy() & (
+            base_n > 0
+        )
+    with np.errstate(invalid="ignore"):
+        fallback = (
+            problem.cells.get_column("primary_rule").fill_null(False).to_numpy()
+            & ~candidate
+            & (base_n > 0)
+        )
+    terms = _term_frame(problem, base_n, candidate)
+    fallback_terms = terms.drop("candidate").join(
+        pl.DataFrame({"cell": np.arange(problem.n_cells, dtype=np.int64), "candidate": fallback}),
+        on="cell",
+        how="left",
+    )
+    taken_last: list[np.ndarray] = []
+    unprotectable = pl.DataFrame(schema={**_RANGE_SCHEMA, "rule": pl.String})
+    rounds = 0
+    cache: dict[bytes, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    while True:
+        rounds += 1
+        _suppress_until_equations_hold(terms, status, minimum)
+        result = audit(problem, status > NONE, minimum, cache=cache)
+        if result.passed or rounds >= MAX_ROUNDS:
+            break
+        chosen = _candidates_for(result.failures, terms, status)
+        if chosen.is_empty() and last_resort:
+            chosen = _candidates_for(result.failures, fallback_terms, status)
+            taken_last.append(chosen.get_column("pick").unique().to_numpy())
+        if chosen.is_empty():
+            unprotectable = result.failures
+            break
+        status[chosen.get_column("pick").unique().to_numpy()] = SECONDARY
+    return Pattern(
+        status=status,
+        audit=result,
+        unprotectable=unprotectable,
+        rounds=rounds,
+        seconds=time.perf_counter() - started,
+        last_resort=np.unique(np.concatenate([np.zeros(0, dtype=np.int64), *taken_last])),
+    )
+
+
+def _term_frame(problem: Problem, base_n: np.ndarray, candidate: np.ndarray) -> pl.DataFrame:
+    """Terms with their value, the cell's base_n and whether it may be chosen; per equation the
+    total's measure and whether every term is a base_n."""
+    cells = pl.DataFrame(
+        {
+            "cell": np.arange(problem.n_cells, dtype=np.int64),
+            "cell_base_n": base_n,
+            "candidate": candidate,
+        }
+    )
+    return (
+        problem.terms.join(problem.values, on=["cell", "measure"], how="left")
+        .join(cells, on="cell", how="left")
+        .with_columns(
+            (pl.col("measure") == BASE_N).all().over("equation").alias("base_n_equation"),
+            pl.col("value").fill_null(0.0),
+        )
+    )
+
+
+def _suppress_until_equations_hold(terms: pl.DataFrame, status: np.ndarray, minimum: int) -> None:
+    """Step 1 of `protect`, in place on `status`."""
+    while True:
+        hidden = pl.Series(status > NONE).gather(terms.get_column("cell"))
+        frame = terms.with_columns(hidden.alias("hidden"))
+        is_part = pl.col("coefficient") < 0
+        per_equation = frame.group_by("equation").agg(
+            pl.col("hidden").sum().alias("n_hidden"),
+            (pl.col("hidden") & ~is_part).any().alias("total_hidden"),
+            pl.col("value").filter(pl.col("hidden") & is_part).abs().sum().alias("hidden_parts"),
+            pl.col("value").filter(~is_part).abs().sum().alias("total_value"),
+            pl.col("base_n_equation").first(),
+        )
+        partial = (pl.col("n_hidden") >= 2) & ~pl.col("total_hidden")
+        needy = per_equation.filter(
+            (pl.col("n_hidden") == 1)
+            | (partial & pl.col("base_n_equation") & (pl.col("hidden_parts") < minimum))
+            | (
+                partial
+                & ~pl.col("base_n_equation")
+                & (pl.col("hidden_parts") <= PIN_TOLERANCE)
+                & (pl.col("total_value") > PIN_TOLERANCE)
+            )
+        ).select("equation", pl.col("n_hidden") >= 2)
+        needy = needy.rename({"n_hidden": "needs_nonzero"})
+        picks = (
+            frame.join(needy, on="equation")
+            .filter(
+                pl.col("candidate")
+                & ~pl.col("hidden")
+                & (~pl.col("needs_nonzero") | (pl.col("value").abs() > PIN_TOLERANCE))
+            )
+            .sort("equation", "cell_base_n", "cell")
+            .group_by("equation", maintain_order=True)
+            .first()
+            .get_column("cell")
+            .unique()
+            .to_numpy()
+        )
+        if len(picks) == 0:
+            return
+        status[picks] = SECONDARY
+
+
+def _candidates_for(
+    failures: pl.DataFrame, terms: pl.DataFrame, status: np.ndarray, max_hops: int = 6
+) -> pl.DataFrame:
+    """Per failing (cell, measure): `pick`, the smallest candidate in an equation holding it;
+    where those equations have none left, in an equation of a suppressed cell that shares an
+    equation with it, and so on outwards (at most `max_hops` steps through suppressed cells)."""
+    hidden = pl.Series(status > NONE).gather(terms.get_column("cell"))
+    frame = terms.with_columns(hidden.alias("hidden"))
+    by_cell = frame.select("equation", "cell").unique()
+    hidden_members = frame.filter("hidden").select("equation", "cell").unique()
+    options = frame.filter(pl.col("candidate") & ~pl.col("hidden")).select(
+        "equation", pl.col("cell").alias("pick"), "cell_base_n"
+    )
+    pending = failures.select("cell", "measure").unique()
+    reach = pending.join(
+        frame.select("equation", "cell", "measure"), on=["cell", "measure"]
+    ).select("cell", "measure", "equation")
+    seen = reach
+    chosen: list[pl.DataFrame] = []
+    for _ in range(max_hops):
+        found = (
+            reach.join(options, on="equation")
+            .sort("cell", "measure", "cell_base_n", "pick")
+            .group_by("cell", "measure", maintain_order=True)
+            .first()
+            .select("cell", "measure", "pick")
+        )
+        chosen.append(found)
+        reach = reach.join(found, on=["cell", "measure"], how="anti")
+        if reach.is_empty():
+            break
+        # one step outwards: equations of the suppressed cells in the equations reached
+        reach = (
+            reach.join(hidden_members.rename({"cell": "via"}), on="equation")
+            .drop("equation")
+            .join(by_cell.rename({"cell": "via"}), on="via")
+            .select("cell", "measure", "equation")
+            .unique()
+            .join(seen, on=["cell", "measure", "equation"], how="anti")
+        )
+        seen = pl.concat([seen, reach])
+    return pl.concat(chosen)

@@ -1,0 +1,358 @@
+"""The disclosure engine on hand-made tables where the right pattern is known, the audit on a
+bad pattern, and a property test on random hierarchies (docs/indicators.md, "Output").
+
+Every table here is a few cells linked by sums; `engine.protect` must find the pattern in the
+comment, and `engine.audit` must prove it (or reject a bad one).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from disclosure.engine import (
+    BASE_N,
+    CELL_MINIMUM,
+    PRIMARY,
+    SECONDARY,
+    Problem,
+    audit,
+    primary_cells,
+    protect,
+)
+
+ALL = (BASE_N, "numerator", "denominator")
+COUNTS = ("numerator", "denominator")
+
+
+def problem(
+    cells: dict[str, tuple[int, int, int]],
+    sums: list[tuple[str, list[str], tuple[str, ...]]],
+    *,
+    land: tuple[str, ...] = (),
+) -> tuple[Problem, list[str]]:
+    """`cells`: name → (base_n, numerator, denominator); `sums`: (total, parts, measures);
+    cells named in `land` may not be secondary."""
+    names = list(cells)
+    index = {name: i for i, name in enumerate(names)}
+    frame = pl.DataFrame(
+        {
+            "cell": np.arange(len(names), dtype=np.int64),
+            "primary_rule": [True] * len(names),
+            "may_be_secondary": [name not in land for name in names],
+        }
+    )
+    values = pl.DataFrame(
+        [
+            (index[name], measure, float(value))
+            for name, row in cells.items()
+            for measure, value in zip(ALL, row, strict=True)
+        ],
+        schema={"cell": pl.Int64, "measure": pl.String, "value": pl.Float64},
+        orient="row",
+    )
+    terms = []
+    equation = 0
+    for total, parts, measures in sums:
+        for measure in measures:
+            terms.append((equation, index[total], measure, 1.0))
+            terms += [(equation, index[p], measure, -1.0) for p in parts]
+            equation += 1
+    return (
+        Problem(
+            frame,
+            values,
+            pl.DataFrame(
+                terms,
+                schema={
+                    "equation": pl.Int64,
+                    "cell": pl.Int64,
+                    "measure": pl.String,
+                    "coefficient": pl.Float64,
+                },
+                orient="row",
+            ),
+        ),
+        names,
+    )
+
+
+def pattern_of(names: list[str], status: np.ndarray) -> dict[str, str]:
+    kinds = {PRIMARY: "primary", SECONDARY: "secondary"}
+    return {name: kinds[s] for name, s in zip(names, status, strict=True) if s}
+
+
+def ranges(result, names: list[str]) -> dict[tuple[str, str], tuple[float, float]]:
+    return {
+        (names[row["cell"]], row["measure"]): (row["low"], row["high"])
+        for row in result.ranges.iter_rows(named=True)
+    }
+
+
+def test_cell_minimum_is_five():
+    assert CELL_MINIMUM == 5  # docs/indicators.md: 0 < base_n < 5 is primary
+
+
+def test_kreis_with_one_small_gemeinde_among_large_ones():
+    # Kreis K = G1 + G2 + G3: base_n 53 = 3 + 20 + 30, numerator 20 = 1 + 5 + 14
+    p, names = problem(
+        {"K": (53, 20, 53), "G1": (3, 1, 3), "G2": (20, 5, 20), "G3": (30, 14, 30)},
+        [("K", ["G1", "G2", "G3"], ALL)],
+    )
+    result = protect(p)
+    # G1 (3 cases) primary; K − G2 − G3 would give it away, so the smallest other cell, G2 (20),
+    # is secondary; K and G3 stay published
+    assert pattern_of(names, result.status) == {"G1": "primary", "G2": "secondary"}
+    assert result.audit.passed and result.unprotectable.is_empty()
+    got = ranges(result.audit, names)
+    # G1 + G2 = K − G3 = 53 − 30 = 23 cases, 20 − 14 = 6 in the numerator
+    assert got[("G1", BASE_N)] == pytest.approx((0, 23))
+    assert got[("G1", "numerator")] == pytest.approx((0, 6))
+    assert result.audit.narrowest_base_n_range == pytest.approx(23)
+
+
+def test_two_small_siblings_protect_each_other():
+    # K = G1 + G2 + G3: base_n 57 = 3 + 4 + 50; numerators 10 = 1 + 2 + 7
+    p, names = problem(
+        {"K": (57, 10, 57), "G1": (3, 1, 3), "G2": (4, 2, 4), "G3": (50, 7, 50)},
+        [("K", ["G1", "G2", "G3"], ALL)],
+    )
+    result = protect(p)
+    # G1 + G2 = 57 − 50 = 7 cases: each lies in [0, 7], a range of 7 ≥ 5, and the numerators
+    # share 3: nothing else needs to go
+    assert pattern_of(names, result.status) == {"G1": "primary", "G2": "primary"}
+    assert result.audit.passed
+    assert ranges(result.audit, names)[("G1", BASE_N)] == pytest.approx((0, 7))
+
+
+def test_two_small_siblings_too_small_together():
+    # K = G1 + G2 + G3: base_n 54 = 1 + 3 + 50
+    p, names = problem(
+        {"K": (54, 10, 54), "G1": (1, 1, 1), "G2": (3, 2, 3), "G3": (50, 7, 50)},
+        [("K", ["G1", "G2", "G3"], ALL)],
+    )
+    result = protect(p)
+    # G1 + G2 = 4: each in [0, 4], shorter than 5, so G3 (50 < K's 54) goes too
+    assert pattern_of(names, result.status) == {
+        "G1": "primary",
+        "G2": "primary",
+        "G3": "secondary",
+    }
+    assert result.audit.passed
+    # now G1 + G2 + G3 = 54
+    assert ranges(result.audit, names)[("G1", BASE_N)] == pytest.approx((0, 54))
+
+
+def test_kreis_whose_only_provider_is_the_kreis_itself():
+    # RB = K1 + K2; K1 = T1 (the Kreis is its own only provider, same code at both levels);
+    # K2 = T2a + T2b. base_n: 40 = 3 + 37, 37 = 17 + 20
+    p, names = problem(
+        {
+            "RB": (40, 12, 40),
+            "K1": (3, 1, 3),
+            "T1": (3, 1, 3),
+            "K2": (37, 11, 37),
+            "T2a": (17, 5, 17),
+            "T2b": (20, 6, 20),
+        },
+        [("RB", ["K1", "K2"], ALL), ("K1", ["T1"], ALL), ("K2", ["T2a", "T2b"], ALL)],
+    )
+    result = protect(p)
+    # K1 and T1 primary (3 cases each); RB − K2 = K1, so K2 is secondary; K2 = T2a + T2b with
+    # both published would give K2 back, so the smaller, T2a (17), is secondary too
+    assert pattern_of(names, result.status) == {
+        "K1": "primary",
+        "T1": "primary",
+        "K2": "secondary",
+        "T2a": "secondary",
+    }
+    assert result.audit.passed
+    # K1 = 40 − K2 and K2 = T2a + 20 ≥ 20, so K1 ∈ [0, 20]
+    assert ranges(result.audit, names)[("K1", BASE_N)] == pytest.approx((0, 20))
+
+
+def test_a_quarter_the_year_would_give_away():
+    # Year = Q1 + Q2 + Q3 + Q4 for numerator and denominator only (a distinct count is not
+    # additive over time). Numerators 32 = 10 + 2 + 8 + 12, denominators 98 = 30 + 3 + 25 + 40;
+    # base_n 30, 3, 25, 40 and 60 for the year
+    p, names = problem(
+        {
+            "Y": (60, 32, 98),
+            "Q1": (30, 10, 30),
+            "Q2": (3, 2, 3),
+            "Q3": (25, 8, 25),
+            "Q4": (40, 12, 40),
+        },
+        [("Y", ["Q1", "Q2", "Q3", "Q4"], COUNTS)],
+    )
+    result = protect(p)
+    # Q2 primary; Y − Q1 − Q3 − Q4 would give its counts, so Q3 (25 cases, the smallest) goes
+    assert pattern_of(names, result.status) == {"Q2": "primary", "Q3": "secondary"}
+    assert result.audit.passed
+    got = ranges(result.audit, names)
+    # Q2 + Q3: numerator 32 − 10 − 12 = 10, denominator 98 − 30 − 40 = 28
+    assert got[("Q2", "numerator")] == pytest.approx((0, 10))
+    assert got[("Q2", "denominator")] == pytest.approx((0, 28))
+    # base_n is in no equation: only ≥ 0 is known
+    assert got[("Q2", BASE_N)] == (0, float("inf"))
+
+
+def test_a_breakdown_with_one_small_topic():
+    # topic group G = T1 + T2 + T3 in contacts (numerator); cases per topic are not additive
+    # (a case has contacts on several topics). Contacts 38 = 3 + 15 + 20; cases 2, 10, 12, 20
+    p, names = problem(
+        {"G": (20, 38, 0), "T1": (2, 3, 0), "T2": (10, 15, 0), "T3": (12, 20, 0)},
+        [("G", ["T1", "T2", "T3"], ("numerator",))],
+    )
+    result = protect(p)
+    # T1 primary; G − T2 − T3 = T1, so T2 (10 cases < 12) is secondary
+    assert pattern_of(names, result.status) == {"T1": "primary", "T2": "secondary"}
+    assert result.audit.passed
+    # T1 + T2 = 38 − 20 = 18 contacts
+    assert ranges(result.audit, names)[("T1", "numerator")] == pytest.approx((0, 18))
+
+
+PINNED = {
+    # K = G1 + G2 + G3: base_n 49 = 3 + 6 + 40; numerator 9 = 0 + 0 + 9
+    "K": (49, 9, 49),
+    "G1": (3, 0, 3),
+    "G2": (6, 0, 6),
+    "G3": (40, 9, 40),
+}
+
+
+def test_audit_rejects_a_pinned_numerator():
+    p, names = problem(PINNED, [("K", ["G1", "G2", "G3"], ALL)])
+    # Deliberately bad pattern: G1 (primary) and G2 hidden. Their base_n are safe (G1 + G2 = 9,
+    # each in [0, 9]) but their numerators sum to 9 − 9 = 0: both are recovered as 0
+    bad = np.array([False, True, True, False])
+    result = audit(p, bad)
+    assert not result.passed
+    failed = {(names[r["cell"]], r["measure"], r["rule"]) for r in result.failures.to_dicts()}
+    assert failed == {("G1", "numerator", "pinned"), ("G2", "numerator", "pinned")}
+    assert result.pinned == 2
+    # the engine suppresses G3 as well (the only cell with a numerator above 0)
+    fixed = protect(p)
+    assert pattern_of(names, fixed.status) == {
+        "G1": "primary",
+        "G2": "secondary",
+        "G3": "secondary",
+    }
+    assert fixed.audit.passed
+    # now G1 + G2 + G3 = 9 in the numerator
+    assert ranges(fixed.audit, names)[("G1", "numerator")] == pytest.approx((0, 9))
+
+
+def test_a_published_total_of_zero_may_pin_to_zero():
+    # as above, but nobody has a numerator: K's published 0 makes every part 0, and that is
+    # no disclosure (the rule's exception)
+    cells = {**PINNED, "K": (49, 0, 49), "G3": (40, 0, 40)}
+    p, _names = problem(cells, [("K", ["G1", "G2", "G3"], ALL)])
+    result = audit(p, np.array([False, True, True, False]))
+    assert result.passed
+    zero = result.ranges.filter(pl.col("measure") == "numerator")
+    assert zero.get_column("zero_forced").all() and (zero.get_column("high") == 0).all()
+
+
+def test_audit_rejects_a_narrow_base_n():
+    # K = G1 + G2 + G3 with base_n 54 = 1 + 3 + 50: G1 and G2 alone are in [0, 4]
+    p, names = problem(
+        {"K": (54, 10, 54), "G1": (1, 1, 1), "G2": (3, 2, 3), "G3": (50, 7, 50)},
+        [("K", ["G1", "G2", "G3"], ALL)],
+    )
+    result = audit(p, np.array([False, True, True, False]))
+    failed = {(names[r["cell"]], r["rule"]) for r in result.failures.to_dicts()}
+    assert failed == {("G1", "base_n_range"), ("G2", "base_n_range")}
+    assert result.narrowest_base_n_range == pytest.approx(4)
+
+
+def test_land_is_never_secondary_and_a_zero_protects_nothing():
+    # LAND = RB1 + RB2 + RB3: base_n 52 = 2 + 0 + 50. RB2 (no cases) protects nothing; LAND may
+    # not be sacrificed: RB3 is the only candidate
+    p, names = problem(
+        {"L": (52, 5, 52), "RB1": (2, 1, 2), "RB2": (0, 0, 0), "RB3": (50, 4, 50)},
+        [("L", ["RB1", "RB2", "RB3"], ALL)],
+        land=("L",),
+    )
+    result = protect(p)
+    assert pattern_of(names, result.status) == {"RB1": "primary", "RB3": "secondary"}
+    assert result.audit.passed
+
+
+def test_a_cell_that_cannot_be_protected_is_named():
+    # LAND = RB1 + RB2 with base_n 4 = 1 + 3. Here the primary rule does not apply to the LAND
+    # row (it stays published) and LAND may not be secondary: nothing can protect RB1 and RB2
+    p, names = problem(
+        {"L": (4, 2, 4), "RB1": (1, 1, 1), "RB2": (3, 1, 3)},
+        [("L", ["RB1", "RB2"], ALL)],
+        land=("L",),
+    )
+    cells = p.cells.with_columns(pl.Series("primary_rule", [False, True, True]))
+    p = Problem(cells, p.values, p.terms)
+    result = protect(p)
+    assert not result.audit.passed
+    unprotectable = {
+        (names[c], m) for c, m in result.unprotectable.select("cell", "measure").rows()
+    }
+    # RB1 + RB2 = 4: both base_n ranges are [0, 4]
+    assert unprotectable == {("RB1", BASE_N), ("RB2", BASE_N)}
+
+
+# --------------------------------------------------------------------------------------------
+# Property test: random hierarchies
+# --------------------------------------------------------------------------------------------
+@st.composite
+def hierarchies(draw):
+    """LAND → RB → KREIS → TRAEGER with random counts per provider (many small ones); a Kreis
+    may have a single provider (the Kreis itself)."""
+    small_or_large = st.one_of(st.integers(0, 6), st.integers(0, 60))
+    providers = []
+    n_rb = draw(st.integers(1, 3))
+    for rb in range(n_rb):
+        for kreis in range(draw(st.integers(1, 3))):
+            for provider in range(draw(st.integers(1, 4))):
+                base = draw(small_or_large)
+                numerator = draw(st.integers(0, base))
+                providers.append((rb, kreis, provider, base, numerator))
+    return providers
+
+
+def hierarchy_problem(providers) -> tuple[Problem, list[str]]:
+    cells: dict[str, list[int]] = {}
+    sums: dict[str, set[str]] = {}
+    for rb, kreis, provider, base, numerator in providers:
+        path = ["L", f"R{rb}", f"R{rb}K{kreis}", f"R{rb}K{kreis}T{provider}"]
+        for parent, child in itertools.pairwise(path):
+            sums.setdefault(parent, set()).add(child)
+        for name in path:
+            cell = cells.setdefault(name, [0, 0, 0])
+            cell[0] += base
+            cell[1] += numerator
+            cell[2] += base
+    return problem(
+        {name: tuple(v) for name, v in cells.items()},
+        [(total, sorted(parts), ALL) for total, parts in sums.items()],
+        land=("L",),
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(hierarchies())
+def test_engine_always_passes_its_audit(providers):
+    p, names = hierarchy_problem(providers)
+    result = protect(p)
+    assert result.audit.passed, result.audit.failures
+    assert result.unprotectable.is_empty()
+    status = dict(zip(names, result.status, strict=True))
+    # a LAND row is only ever suppressed by the primary rule
+    assert status["L"] != SECONDARY
+    # every primary cell stays suppressed as primary
+    primary = primary_cells(p)
+    assert (result.status[primary] == PRIMARY).all()
+    # and an independent audit of the final pattern agrees
+    assert audit(p, result.suppressed).passed

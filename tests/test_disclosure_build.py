@@ -1,0 +1,138 @@
+"""Disclosure control on a real `tiny` build: no published table shows a count of a suppressed
+cell, and an audit run here, from the published database alone, finds every suppressed cell
+protected (docs/indicators.md, "Output").
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import polars as pl
+import pytest
+
+from disclosure.engine import SECONDARY, audit
+from disclosure.tables import (
+    contact_topic_cells,
+    goal_field_cells,
+    indicator_cells,
+    problem_of,
+)
+
+pytestmark = pytest.mark.slow
+KEY_COLUMNS = {"level", "unit_code", "period", "period_type", "topic", "field", "indicator_id"}
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory) -> Path:
+    """`imw generate --scale tiny --seed 1` + `imw build` in a subprocess; the analysts' file."""
+    home = tmp_path_factory.mktemp("disclosure_build") / "home"
+    imw = Path(sys.executable).with_name("imw")
+    env = {**os.environ, "IMW_PSEUDONYM_KEY": "disclosure-test"}
+    env.pop("IMW_HOME", None)
+    env.pop("IMW_LANDING", None)
+    for args in (
+        ["generate", "--scale", "tiny", "--seed", "1", "--out", str(home / "landing")],
+        ["build", "--home", str(home)],
+    ):
+        done = subprocess.run([str(imw), *args], env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return home / "published" / "indicators.duckdb"
+
+
+def tables(path: Path) -> dict[str, pl.DataFrame]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        names = [
+            n
+            for (n,) in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+            ).fetchall()
+        ]
+        return {n: con.sql(f'SELECT * FROM "{n}"').pl() for n in names}
+
+
+def test_no_suppressed_row_shows_a_count(published):
+    """Every Boolean `suppressed` / `<block>_suppressed` column of every published table: where
+    true, every number of its block (the block's columns; for the unprefixed flag, those of no
+    other block) is NULL."""
+    flagged = 0
+    for name, frame in tables(published).items():
+        flags = [
+            c
+            for c, t in frame.schema.items()
+            if t == pl.Boolean and (c == "suppressed" or c.endswith("_suppressed"))
+        ]
+        prefixes = [f.removesuffix("suppressed") for f in flags]
+        for flag, prefix in zip(flags, prefixes, strict=True):
+            others = [p for p in prefixes if p and p != prefix]
+            numbers = [
+                c
+                for c, t in frame.schema.items()
+                if t.is_numeric()
+                and c not in KEY_COLUMNS
+                and c.startswith(prefix)
+                and not any(c.startswith(o) for o in others)
+            ]
+            hidden = frame.filter(pl.col(flag))
+            flagged += hidden.height
+            shown = hidden.filter(pl.any_horizontal(pl.col(numbers).is_not_null()))
+            assert shown.is_empty(), (name, flag, shown.head(3))
+            # a suppressed row says why; an unsuppressed one does not
+            kind = f"{prefix}suppression"
+            assert frame.filter(pl.col(flag) != pl.col(kind).is_not_null()).is_empty()
+            # base_n of 1 to 4 is never published
+            base_n = f"{prefix}base_n"
+            small = frame.filter(~pl.col(flag) & pl.col(base_n).is_between(1, 4))
+            if name != "indicator_values":
+                assert small.is_empty(), (name, small.head(3))
+    # tiny data are full of small cells: the scan looked at suppressed rows
+    assert flagged > 0
+
+
+def test_small_indicator_rows_are_suppressed_and_land_never_secondary(published):
+    values = tables(published)["indicator_values"]
+    small = values.filter(
+        pl.col("indicator_id").str.contains("^(CM|EL)") & pl.col("base_n").is_between(1, 4)
+    )
+    assert small.is_empty()  # a published base_n of 1 to 4 would be a primary cell shown
+    assert values.filter(
+        (pl.col("level") == "LAND") & (pl.col("suppression") == "secondary")
+    ).is_empty()
+    # FI*, PA*, DQ* are never suppressed
+    assert values.filter(
+        pl.col("indicator_id").str.contains("^(FI|PA|DQ)") & pl.col("suppressed")
+    ).is_empty()
+    # "no cases" is published, not suppressed: value NULL, denominator 0, base_n 0
+    none = values.filter(pl.col("base_n") == 0)
+    assert not none.is_empty()
+    assert (none.get_column("denominator") == 0).all() and none.get_column("value").is_null().all()
+
+
+def test_independent_audit_of_the_published_tables(published):
+    """The audit from the published tables alone (their suppressed flags and keys), not from
+    the build's pattern."""
+    t = tables(published)
+    catalogue = t["indicator_definitions"].select("indicator_id", pl.col("suppress_small_cells"))
+    cells = pl.concat(
+        [
+            indicator_cells(t["indicator_values"], catalogue),
+            goal_field_cells(t["mart_goal_attainment_by_field"]),
+            contact_topic_cells(t["mart_contact_topics"]),
+        ]
+    )
+    problem, numbered = problem_of(cells, published=True)
+    hidden = numbered.get_column("hidden").to_numpy()
+    result = audit(problem, hidden)
+    assert hidden.sum() > 0
+    assert result.passed, result.failures.head(10)
+    assert result.narrowest_base_n_range >= 5
+    # the published kinds: primary and secondary both occur on tiny data
+    kinds = set(numbered.get_column("suppression").drop_nulls())
+    assert kinds == {"primary", "secondary"}
+    assert not (numbered.get_column("suppression").to_numpy() == SECONDARY)[
+        np.asarray(numbered.get_column("level").to_numpy() == "LAND")
+    ].any()
