@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from expectations import mart_gate
+from expectations import mart_gate, mart_suites
 from expectations.gx_runtime import BrokenGateError
 from expectations.mart_gate import RULES, MartGateResult, check_marts, write_mart_data_docs
 
@@ -554,17 +554,17 @@ def test_same_values_and_absent_previous_give_no_warning(build_db, tmp_path):
 # A gate that cannot run fails loudly
 # --------------------------------------------------------------------------------------------
 def test_raising_expectation_breaks_the_gate(build_db, monkeypatch):
-    original = mart_gate._marts_expectations
+    original = mart_suites.marts_expectations
 
     def with_missing_column(table):
         return [
             *original(table),
-            mart_gate._expect(
+            mart_suites.rule_expectation(
                 "ExpectColumnValuesToNotBeNull", "numbers_present", table, column="no_such_column"
             ),
         ]
 
-    monkeypatch.setattr(mart_gate, "_marts_expectations", with_missing_column)
+    monkeypatch.setattr(mart_gate, "marts_expectations", with_missing_column)
     with pytest.raises(BrokenGateError, match="no_such_column"):
         check_marts(build_db, None)
 
