@@ -6,6 +6,7 @@ imw dagster-home [--home DIR]                 prepare and print the Dagster inst
 imw generate --scale {tiny,demo,bw} --out DIR --seed N [--stand YYYY-MM-DD]
 imw demo     [--home DIR]                     synthetic data → build → published values
 imw export   --study NAME --key-file FILE --out DIR [...]   k-anonymous dataset for evaluators
+imw rekey    --confirm [--home DIR]           new key: re-pseudonymise the raw layer from archive/
 imw contract --write | --check                regenerate / verify files derived from the contract
 """
 
@@ -259,8 +260,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         settings = Settings.from_env(home=tmp, environ={})
         settings.ensure_dirs()
         copies = []
-        for path in paths:
-            copy = settings.landing / path.name
+        for i, path in enumerate(paths):
+            # One folder per file: two files of the same name (a/x.csv, b/x.csv) stay two.
+            copy = settings.landing / str(i) / path.name
+            copy.parent.mkdir()
             shutil.copyfile(path, copy)
             copies.append(copy)
         folders = Folders(settings.landing, settings.archive_dir, settings.quarantine_dir,
@@ -335,6 +338,41 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_rekey(args: argparse.Namespace) -> int:
+    """Re-pseudonymise the raw layer with a new key, from the kept deliveries."""
+    from ingest.rekey import RekeyError, rekey
+    from publish.build_guard import BuildRunning, home_lock, new_marker
+
+    settings = Settings.from_env(home=args.home)
+    if not args.confirm:
+        print(
+            "imw rekey: rebuilds the raw layer from archive/ and quarantine/ with the key in "
+            f"{KEY_ENV}; every pseudonym changes (evaluator exports made before cannot be joined "
+            "with later ones). Run again with --confirm.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    try:
+        key = pseudonym_key()
+    except MissingKeyError as err:
+        print(f"imw rekey: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        with home_lock(settings, new_marker(f"rekey-{uuid.uuid4()}", "imw rekey")):
+            result = rekey(settings.home, settings.build_db, settings.archive_dir,
+                           settings.quarantine_dir, key)  # fmt: skip
+    except (BuildRunning, RekeyError) as err:
+        print(f"imw rekey: {err}", file=sys.stderr)
+        return EXIT_FAILED
+    counts = ", ".join(f"{n} {v.lower()}" for v, n in sorted(result.verdicts.items()))
+    print(f"re-keyed: {result.files} deliveries in {result.runs} runs ({counts})")
+    if result.skipped_links:
+        print(f"  {result.skipped_links} refused links had no bytes to replay")
+    print(f"old build database kept at {result.backup}: delete it once `imw build` has run")
+    print("next: `imw build` rebuilds every model with the new pseudonyms")
+    return EXIT_OK
+
+
 def cmd_contract(args: argparse.Namespace) -> int:
     from ingest.codegen import stale_files, write_all
 
@@ -403,6 +441,15 @@ def parser() -> argparse.ArgumentParser:
     k.set_defaults(func=cmd_check)
 
     add_export_parser(sub)
+
+    r = sub.add_parser(
+        "rekey",
+        help=f"change the pseudonymisation key: rebuild the raw layer with the key in {KEY_ENV} "
+        "from the kept deliveries",
+    )
+    r.add_argument("--home", help="warehouse home (default $IMW_HOME or ./data)")
+    r.add_argument("--confirm", action="store_true", help="really do it")
+    r.set_defaults(func=cmd_rekey)
 
     c = sub.add_parser("contract", help="files derived from the extract contract")
     mode = c.add_mutually_exclusive_group(required=True)
