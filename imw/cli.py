@@ -108,6 +108,8 @@ def _run_locked(
         save_record(settings, record)
         raise
     save_record(settings, record)
+    if not record.ok and _says_disk_full(record.reason or ""):
+        print(DISK_FULL_MESSAGE.format(home=settings.home), file=sys.stderr)
     if not record.ok:
         print(f"build FAILED in step(s): {', '.join(record.failed_steps) or 'unknown'}",
               file=sys.stderr)  # fmt: skip
@@ -166,16 +168,22 @@ def cmd_build(args: argparse.Namespace) -> int:
     except Exception as err:
         if not disk_full(err):
             raise
-        print(
-            "imw build: FAILED — the disk is full (no space left to write). Nothing new was "
-            "published; the last good published database stays in place. Free space under "
-            f"{settings.home} and run the build again.",
-            file=sys.stderr,
-        )
+        print(DISK_FULL_MESSAGE.format(home=settings.home), file=sys.stderr)
         return EXIT_FAILED
     if settings.build_db.exists():
         print_build_summary(settings, started)
     return EXIT_OK if ok else EXIT_FAILED
+
+
+DISK_FULL_MESSAGE = (
+    "imw build: FAILED — the disk is full (no space left to write). Nothing new was published; "
+    "the last good published database stays in place. Free space under {home} and run the "
+    "build again."
+)
+
+
+def _says_disk_full(text: str) -> bool:
+    return "disk is full" in text or "No space left on device" in text
 
 
 def disk_full(err: BaseException) -> bool:
@@ -187,8 +195,7 @@ def disk_full(err: BaseException) -> bool:
         seen.add(id(current))
         if isinstance(current, OSError) and current.errno in (errno.ENOSPC, errno.EDQUOT):
             return True
-        text = str(current)
-        if "disk is full" in text or "No space left on device" in text:
+        if _says_disk_full(str(current)):
             return True
         current = current.__cause__ or current.__context__
     return False
