@@ -45,6 +45,8 @@ def test_no_corrupted_delivery_escapes_leaks_or_loses_rows(corpus, tmp_path) -> 
     @given(m=mutations)
     def one_case(m: Mutation) -> None:
         run_case(corpus, m, tmp_path / "case", tally)
+        if tally.cases % 100 == 0:  # progress of long runs (`make fuzz`)
+            print(tally.summary(), flush=True)
 
     one_case()
     print("\n" + tally.summary())
