@@ -10,7 +10,7 @@ endif
 export UV_PYTHON_DOWNLOADS := never
 VENV := .venv/bin
 
-.PHONY: help install demo test lint format contract ui docs bench clean chromium
+.PHONY: help install demo test lint format contract ui docs bench fuzz clean chromium
 
 help:
 	@echo "make demo      synthetic BW data -> build -> published indicators (data/demo)"
@@ -18,6 +18,7 @@ help:
 	@echo "make ui        Dagster webserver + daemon: job, schedule, sensors, checks (IMW_HOME)"
 	@echo "make contract  regenerate files derived from contract/spec.py"
 	@echo "make bench     full + incremental build on BW-scale data, against the DuckDB floor"
+	@echo "make fuzz      1,000 corrupted deliveries through the ingest; prints the counts"
 
 .tools/bin/uv:
 	python3 -m venv .tools
@@ -88,6 +89,15 @@ docs: install
 # Benchmark (not part of make test): BW-scale data cached by seed under bench/.cache/.
 bench: install
 	$(VENV)/python -m bench.run $(BENCH_ARGS)
+
+# Fuzzing the ingest (not part of make test, which runs the same test with 20 cases):
+# FUZZ_CASES corrupted tiny files, fixed seed FUZZ_SEED; prints escapes, conservation failures,
+# leaks and formulas, and fails unless all are 0.
+FUZZ_CASES ?= 1000
+FUZZ_SEED ?= 20261202
+fuzz: install
+	FUZZ_CASES=$(FUZZ_CASES) FUZZ_SEED=$(FUZZ_SEED) $(VENV)/pytest tests/test_fuzz_ingest.py \
+	  -q -s -p no:cacheprovider -W ignore::UserWarning
 
 clean:
 	rm -rf dbt_project/target dbt_project/logs .pytest_cache .ruff_cache

@@ -11,6 +11,7 @@ imw export   --study NAME --key-file FILE --out DIR [...]   k-anonymous dataset 
 imw forecast [--caseload-target N] [--rate EUR] [...]      needs forecast (24 months)
 imw simulate-funding --rule flat --rate 55000 [--cap] [...]  funding-rate simulator
 imw analyse-outcomes (--export DIR | the export's options)   hazard models + Kaplan-Meier
+imw rekey    --confirm [--home DIR]           new key: re-pseudonymise the raw layer from archive/
 imw contract --write | --check                regenerate / verify files derived from the contract
 """
 
@@ -123,6 +124,8 @@ def _run_locked(
         save_record(settings, record)
         raise
     save_record(settings, record)
+    if not record.ok and _says_disk_full(record.reason or ""):
+        print(DISK_FULL_MESSAGE.format(home=settings.home), file=sys.stderr)
     if not record.ok:
         print(f"build FAILED in step(s): {', '.join(record.failed_steps) or 'unknown'}",
               file=sys.stderr)  # fmt: skip
@@ -222,16 +225,22 @@ def cmd_build(args: argparse.Namespace) -> int:
     except Exception as err:
         if not disk_full(err):
             raise
-        print(
-            "imw build: FAILED — the disk is full (no space left to write). Nothing new was "
-            "published; the last good published database stays in place. Free space under "
-            f"{settings.home} and run the build again.",
-            file=sys.stderr,
-        )
+        print(DISK_FULL_MESSAGE.format(home=settings.home), file=sys.stderr)
         return EXIT_FAILED
     if settings.build_db.exists():
         print_build_summary(settings, started)
     return EXIT_OK if ok else EXIT_FAILED
+
+
+DISK_FULL_MESSAGE = (
+    "imw build: FAILED — the disk is full (no space left to write). Nothing new was published; "
+    "the last good published database stays in place. Free space under {home} and run the "
+    "build again."
+)
+
+
+def _says_disk_full(text: str) -> bool:
+    return "disk is full" in text or "No space left on device" in text
 
 
 def disk_full(err: BaseException) -> bool:
@@ -243,8 +252,7 @@ def disk_full(err: BaseException) -> bool:
         seen.add(id(current))
         if isinstance(current, OSError) and current.errno in (errno.ENOSPC, errno.EDQUOT):
             return True
-        text = str(current)
-        if "disk is full" in text or "No space left on device" in text:
+        if _says_disk_full(str(current)):
             return True
         current = current.__cause__ or current.__context__
     return False
@@ -323,8 +331,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         settings = Settings.from_env(home=tmp, environ={})
         settings.ensure_dirs()
         copies = []
-        for path in paths:
-            copy = settings.landing / path.name
+        for i, path in enumerate(paths):
+            # One folder per file: two files of the same name (a/x.csv, b/x.csv) stay two.
+            copy = settings.landing / str(i) / path.name
+            copy.parent.mkdir()
             shutil.copyfile(path, copy)
             copies.append(copy)
         folders = Folders(settings.landing, settings.archive_dir, settings.quarantine_dir,
@@ -424,6 +434,41 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_rekey(args: argparse.Namespace) -> int:
+    """Re-pseudonymise the raw layer with a new key, from the kept deliveries."""
+    from ingest.rekey import RekeyError, rekey
+    from reports.build_guard import BuildRunning, home_lock, new_marker
+
+    settings = Settings.from_env(home=args.home)
+    if not args.confirm:
+        print(
+            "imw rekey: rebuilds the raw layer from archive/ and quarantine/ with the key in "
+            f"{KEY_ENV}; every pseudonym changes (evaluator exports made before cannot be joined "
+            "with later ones). Run again with --confirm.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    try:
+        key = pseudonym_key()
+    except MissingKeyError as err:
+        print(f"imw rekey: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        with home_lock(settings, new_marker(f"rekey-{uuid.uuid4()}", "imw rekey")):
+            result = rekey(settings.home, settings.build_db, settings.archive_dir,
+                           settings.quarantine_dir, key)  # fmt: skip
+    except (BuildRunning, RekeyError) as err:
+        print(f"imw rekey: {err}", file=sys.stderr)
+        return EXIT_FAILED
+    counts = ", ".join(f"{n} {v.lower()}" for v, n in sorted(result.verdicts.items()))
+    print(f"re-keyed: {result.files} deliveries in {result.runs} runs ({counts})")
+    if result.skipped_links:
+        print(f"  {result.skipped_links} refused links had no bytes to replay")
+    print(f"old build database kept at {result.backup}: delete it once `imw build` has run")
+    print("next: `imw build` rebuilds every model with the new pseudonyms")
+    return EXIT_OK
+
+
 def cmd_contract(args: argparse.Namespace) -> int:
     from contract.codegen import stale_files, write_all
 
@@ -514,6 +559,15 @@ def parser() -> argparse.ArgumentParser:
     add_export_parser(sub)
     add_forecast_parsers(sub)
     add_analyse_parser(sub)
+
+    r = sub.add_parser(
+        "rekey",
+        help=f"change the pseudonymisation key: rebuild the raw layer with the key in {KEY_ENV} "
+        "from the kept deliveries",
+    )
+    r.add_argument("--home", help="warehouse home (default $IMW_HOME or ./data)")
+    r.add_argument("--confirm", action="store_true", help="really do it")
+    r.set_defaults(func=cmd_rekey)
 
     c = sub.add_parser("contract", help="files derived from the extract contract")
     mode = c.add_mutually_exclusive_group(required=True)

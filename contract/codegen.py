@@ -21,15 +21,22 @@ from contract.spec import (
     AUTHORITY_EXTRACTS,
     AUTHORITY_PROVIDER,
     CONTRACT_VERSION,
+    CSV_MAX_HEADER_CHARS,
+    CSV_MAX_SURPLUS_FIELDS,
+    ECHO_MAX_CHARS,
     EXTRACTS,
     FALSE_SPELLINGS,
     ID_MAX_LENGTH,
     MAX_BAD_ROW_SHARE,
     OUTCOME_VALUES,
+    PROGRAMME_START,
     PROVIDER_EXTRACTS,
+    STAND_TOLERANCE_DAYS,
     STATUS_CODES,
     TRUE_SPELLINGS,
     TYPE_DOC_DE,
+    XLSX_MAX_CELLS,
+    XLSX_MAX_INFLATED_BYTES,
     Column,
     Extract,
     code_list,
@@ -84,6 +91,11 @@ def _code_table(title: str, codes) -> str:
     return "\n".join(rows)
 
 
+def _de(n: int) -> str:
+    """A whole number with German thousands dots."""
+    return f"{n:,}".replace(",", ".")
+
+
 def render_contract_doc() -> str:
     provider = [e for e in EXTRACTS.values() if e.source == "provider"]
     authority = [e for e in EXTRACTS.values() if e.source == "authority"]
@@ -122,6 +134,20 @@ Lieferung prüft; was hier steht, wird genau so geprüft.
   Kleinschreibung, in beliebiger Reihenfolge; unbekannte zusätzliche Spalten werden ignoriert und
   im Prüfbericht als Hinweis genannt.
 - XLSX: erstes Tabellenblatt, Kopfzeile in Zeile 1, dieselben Spalten.
+- `Stand`: nicht später als der Eingangstag (+{STAND_TOLERANCE_DAYS} Tag wegen Zeitzonen) und
+  nicht vor dem Programmbeginn am {PROGRAMME_START:%d.%m.%Y}.
+- `Träger`: nur die Ziffern 0–9; die ersten fünf Stellen sind einer der 44 Kreise
+  Baden-Württembergs (ebenso jede AGS in den Daten, z. B. `wohngemeinde_ags`).
+- Grenzen, jenseits derer eine Datei ganz abgelehnt wird, bevor sie gelesen wird: eine
+  CSV-Kopfzeile mit mehr als {_de(CSV_MAX_HEADER_CHARS)} Zeichen; eine Zeile mit mehr als
+  {CSV_MAX_SURPLUS_FIELDS} Feldern über der Kopfzeile (weniger: Zeilenfehler); eine
+  XLSX-Arbeitsmappe, die entpackt größer als {XLSX_MAX_INFLATED_BYTES // 2**20} MB ist, deren
+  erstes Blatt (laut Bereich `<dimension>` oder seinen Zellen) mehr als {_de(XLSX_MAX_CELLS)}
+  Zellen umfasst, ausgeblendet ist oder Excel-Fehlerwerte (`#BEZUG!`, `#DIV/0!` …) enthält.
+- Zeilen mit zu wenigen oder zu vielen Feldern (ein fehlendes oder zusätzliches Trennzeichen)
+  werden als Zeilenfehler zurückgewiesen; keiner ihrer Werte erscheint im Prüfbericht. Andere
+  Werte werden im Bericht nach {ECHO_MAX_CHARS} Zeichen mit „…“ gekürzt, Kennungen und Freitext
+  nie wiedergegeben. Zeilenenden: LF, CRLF oder (ältere Mac-/Excel-Exporte) nur CR.
 - Datum: `JJJJ-MM-TT` oder `TT.MM.JJJJ`; leere Zelle = fehlt. Dezimalzahlen: `1234,56`,
   `1.234,56` oder `1234.56`. Ganzzahlen ohne Trennzeichen. Wahrheitswerte:
   {", ".join(f"`{t}/{f}`" for t, f in zip(TRUE_SPELLINGS, FALSE_SPELLINGS, strict=True))}.

@@ -15,6 +15,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISREG
 
 from core.files import sha256_of
 from ingest.load import landing_files
@@ -64,7 +65,7 @@ def decide(
     growing = []
     for path in landing_files(landing):
         try:
-            stat = path.stat()
+            stat = path.lstat()  # a link is not followed: the build refuses it unread
         except FileNotFoundError:  # moved away between listing and stat (a build took it)
             continue
         before = previous.get(path.name)
@@ -76,7 +77,8 @@ def decide(
             growing.append(path.name)
             now[path.name] = Seen(stat.st_size, stat.st_mtime_ns)
         else:
-            sha = before.sha256 or hash_file(path)
+            regular = S_ISREG(stat.st_mode)
+            sha = before.sha256 or (hash_file(path) if regular else f"not-a-file:{path.name}")
             now[path.name] = Seen(stat.st_size, stat.st_mtime_ns, sha)
     new_cursor = dump_cursor(now)
     if not now:

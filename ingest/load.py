@@ -338,13 +338,14 @@ def _complete_interrupted_move(
     Without this a rejected file would be rejected (and counted) twice, an accepted one would
     become a duplicate of itself.
     """
-    row = con.execute(
+    rows = con.execute(
         "SELECT stored_as FROM raw.deliveries WHERE file_name = ? AND sha256 = ? "
         "AND stored_as <> '' ORDER BY delivery_id DESC LIMIT 1",
         [path.name, sha],
-    ).fetchone()
-    if row is None:
+    ).fetchall()  # fetchall: a half-read result would block `register` on this connection
+    if not rows:
         return False
+    row = rows[0]
     target = rec.folders.home / row[0]
     if target.exists():
         return False  # the move happened: this is a new delivery of the same file
@@ -354,12 +355,12 @@ def _complete_interrupted_move(
 
 def _accepted_file_with(con: duckdb.DuckDBPyConnection, fn: FileName, sha: str) -> FileName | None:
     """The newest accepted delivery of this provider and extract with these bytes, if any."""
-    row = con.execute(
+    rows = con.execute(
         "SELECT file_name, stand FROM raw.deliveries WHERE sha256 = ? AND verdict = ? "
         "AND provider = ? AND extract = ? ORDER BY stand DESC LIMIT 1",
         [sha, ACCEPTED, fn.provider, fn.extract],
-    ).fetchone()
-    return None if row is None else replace(fn, name=row[0], stand=row[1])
+    ).fetchall()
+    return replace(fn, name=rows[0][0], stand=rows[0][1]) if rows else None
 
 
 def _typed_frame(files: list[TypedFile]) -> pl.DataFrame:

@@ -60,10 +60,11 @@ def fingerprint(key: bytes) -> str:
 
 
 def recorded_fingerprint(con: duckdb.DuckDBPyConnection) -> str | None:
-    row = con.execute(
+    # fetchall, not fetchone: a half-read result blocks `register` on this connection.
+    rows = con.execute(
         "SELECT fingerprint FROM raw.warehouse_key ORDER BY recorded_at DESC LIMIT 1"
-    ).fetchone()
-    return row[0] if row else None
+    ).fetchall()
+    return rows[0][0] if rows else None
 
 
 def check_key(con: duckdb.DuckDBPyConnection, key: bytes) -> None:

@@ -718,12 +718,18 @@ def _to_bool(cell: pl.Expr) -> Conversion:
 
 def _to_ags8(cell: pl.Expr) -> Conversion:
     gemeinde = cell.str.contains(rf"^08{_DIGITS}{{6}}$")
-    return pl.when(gemeinde).then(cell), "type:ags8"
+    return pl.when(gemeinde & _in_known_kreis(cell)).then(cell), "type:ags8"
 
 
 def _to_ags(cell: pl.Expr) -> Conversion:
     kreis_or_gemeinde = cell.str.contains(rf"^08{_DIGITS}{{3}}(?:{_DIGITS}{{3}})?$")
-    return pl.when(kreis_or_gemeinde).then(cell), "type:ags"
+    return pl.when(kreis_or_gemeinde & _in_known_kreis(cell)).then(cell), "type:ags"
+
+
+def _in_known_kreis(cell: pl.Expr) -> pl.Expr:
+    """The Kreis part (first five digits) is one of the Kreise: a Gemeinde outside every known
+    Kreis would become a phantom unit."""
+    return cell.str.slice(0, 5).is_in(sorted(kreise()))
 
 
 def _to_code(cell: pl.Expr) -> Conversion:

@@ -36,7 +36,7 @@ def build_mart_gate_check(dbt_defs: dg.AssetsDefinition) -> dg.AssetChecksDefini
         previous = settings.published_db if settings.published_db.exists() else None
         result = check_marts(settings.build_db, previous)
         # The verdict on exactly these tables, which publish demands from this same run.
-        record_gate(settings.build_db, context.run_id, settings.dbt_target_dir, result.passed)
+        record_gate(settings.build_db, context.run.run_id, settings.dbt_target_dir, result.passed)
         report = write_mart_gate_report(result, settings.reports_dir, settings.published_db)
         docs = write_mart_data_docs(result, settings.reports_dir / "data_docs" / "marts")
         return dg.AssetCheckResult(

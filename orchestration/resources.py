@@ -11,7 +11,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from core.settings import DBT_PROJECT_DIR, Settings, pseudonym_key
-from reports.build_guard import home_lock, markers, new_marker, write_marker
+from reports.build_guard import home_lock, markers, new_marker, remove_marker, write_marker
 from reports.build_record import trigger_of
 
 
@@ -47,9 +47,16 @@ class BuildLockResource(dg.ConfigurableResource):
         run = context.dagster_run
         marker = new_marker(context.run_id or "unknown", trigger_of(dict(run.tags) if run else {}))
         with home_lock(settings, marker, wait=True, on_wait=context.log.warning):
-            if all(m.run_id != marker.run_id for m in markers(settings)):
+            mine = all(m.run_id != marker.run_id for m in markers(settings))
+            if mine:
                 write_marker(settings, marker)
-            yield self
+            try:
+                yield self
+            finally:
+                # The run ended (well or not) in a live process: only a marker left behind by
+                # a dead process means "process died". Its record comes from the run history.
+                if mine:
+                    remove_marker(settings, marker.run_id)
 
 
 def dbt_executable() -> str:

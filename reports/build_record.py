@@ -135,6 +135,10 @@ def record_from_run(
     for rec in failures:
         event = rec.event_log_entry.dagster_event
         error = event.step_failure_data.error if event and event.step_failure_data else None
+        # Dagster wraps the step's own exception ("Error occurred while executing op …"): the
+        # innermost cause says what went wrong (a refused publish, a full disk).
+        while error is not None and error.cause is not None:
+            error = error.cause
         message = (error.message if error else "").strip().splitlines()
         reasons.append(f"{event.step_key}: {message[0] if message else 'failed'}")
     if run.status != dg.DagsterRunStatus.SUCCESS and not reasons:

@@ -42,10 +42,11 @@ TYPE_RULE_TEXTS = {
                   "not a boolean: ja/nein, j/n, 1/0, true/false"),
     "type:id_length": ("Kennung zu lang: höchstens 64 Zeichen",
                        "id too long: 64 characters at most"),
-    "type:ags8": ("AGS muss 8 Ziffern haben und mit 08 beginnen",
-                  "AGS must have 8 digits starting with 08"),
-    "type:ags": ("AGS muss 5 oder 8 Ziffern haben und mit 08 beginnen",
-                 "AGS must have 5 or 8 digits starting with 08"),
+    "type:ags8": ("AGS muss 8 Ziffern haben, mit 08 beginnen und in einem der 44 Kreise liegen",
+                  "AGS must have 8 digits, start with 08 and lie in one of the 44 districts"),
+    "type:ags": ("AGS muss 5 oder 8 Ziffern haben, mit 08 beginnen und in einem der 44 Kreise "
+                 "liegen", "AGS must have 5 or 8 digits, start with 08 and lie in one of the 44 "
+                 "districts"),
     "row:too_many_fields": ("Zeile hat mehr Felder als die Kopfzeile (Trennzeichen im Text?)",
                             "row has more fields than the header (a delimiter inside a value?)"),
     "row:too_few_fields": ("Zeile hat weniger Felder als die Kopfzeile (Trennzeichen fehlt?)",

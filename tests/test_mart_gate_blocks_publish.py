@@ -51,7 +51,7 @@ def test_corrupted_mart_blocks_publication_and_keeps_the_last_good_file(
     report = (settings.reports_dir / "_betrieb" / "mart_gate.md").read_text()
     assert "publication blocked" in report and "share_range" in report
     assert (settings.reports_dir / "data_docs" / "marts" / "index.html").exists()
-    assert os.environ[KEY_ENV] == "mart-gate-key"
+    assert os.environ[KEY_ENV] == "mart-gate-key-0123456789"
 
     # The failure is on record: `imw status` exits 1 and names the step and the reason.
     assert main(["status", "--home", str(settings.home)]) == 1
