@@ -306,7 +306,7 @@ def _fresh_demo_home(home: Path) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from cli.demo import demo_summary
+    from cli.demo import demo_summary, next_steps
     from synthetic import generate
 
     home = Path(args.home or PROJECT_ROOT / "data" / "demo").resolve()
@@ -338,6 +338,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(
         f"\nKennzahlenbericht (open in a browser): {report_dir(settings.published_db)}/index.html"
     )
+    print()
+    print(next_steps(home, DEMO_KEY))
     return EXIT_OK
 
 
