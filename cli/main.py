@@ -7,7 +7,9 @@ imw generate --scale {tiny,demo,bw} --out DIR --seed N [--stand YYYY-MM-DD]
 imw demo     [--home DIR]                     synthetic data → build → published values
 imw report   [--home DIR] [--period 2025] [--out DIR]   the German HTML indicator report
 imw export   --study NAME --key-file FILE --out DIR [...]   k-anonymous dataset for evaluators
+imw check    FILE...                          pre-check delivery files with the extract gate
 imw contract --write | --check                regenerate / verify files derived from the contract
+imw ui | webserver | daemon [--home DIR]      Dagster services (refuse to start without a key)
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from cli.export import add_parser as add_export_parser
+from cli.services import add_parsers as add_service_parsers
+from core import progress
 from core.settings import DEMO_KEY, KEY_ENV, PROJECT_ROOT, MissingKeyError, Settings, pseudonym_key
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -159,7 +163,14 @@ def cmd_build(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     started = datetime.now(UTC)
     try:
-        ok = run_build(settings)
+        with progress.reporting(args.quiet):
+            progress.report("build", f"home {settings.home} · landing {settings.landing}")
+            ok = run_build(settings)
+            progress.report(
+                "done" if ok else "failed",
+                f"build {'published' if ok else 'FAILED'} in "
+                f"{(datetime.now(UTC) - started).total_seconds():.1f} s",
+            )
     except BuildRunning as err:
         print(f"imw build: {err}", file=sys.stderr)
         return EXIT_FAILED
@@ -173,7 +184,7 @@ def cmd_build(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILED
-    if settings.build_db.exists():
+    if settings.build_db.exists() and not (args.quiet and ok):
         print_build_summary(settings, started)
     return EXIT_OK if ok else EXIT_FAILED
 
@@ -233,7 +244,17 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from synthetic import generate
 
     out = Path(args.out)
-    result = generate(args.scale, out, seed=args.seed, stand=args.stand, defects=args.defects)
+    started = datetime.now(UTC)
+    with progress.reporting(args.quiet):
+        progress.report("generate", f"scale {args.scale} · seed {args.seed} → {out}")
+        result = generate(args.scale, out, seed=args.seed, stand=args.stand, defects=args.defects)
+        progress.report(
+            "done",
+            f"{len(result.files)} files · {sum(result.rows.values()):,} rows in "
+            f"{(datetime.now(UTC) - started).total_seconds():.1f} s",
+        )
+    if args.quiet:
+        return EXIT_OK
     print(f"wrote {len(result.files)} files to {out}")
     for extract, n in sorted(result.rows.items()):
         print(f"  {extract:<22} {n:>10,} rows")
@@ -389,6 +410,7 @@ def parser() -> argparse.ArgumentParser:
     b = sub.add_parser("build", help="ingest landing files, run dbt, publish")
     b.add_argument("--home", help="warehouse home (default $IMW_HOME or ./data)")
     b.add_argument("--landing", help="landing folder (default $IMW_HOME/landing)")
+    b.add_argument("--quiet", action="store_true", help="no progress; output only on failure")
     b.set_defaults(func=cmd_build)
 
     s = sub.add_parser(
@@ -418,6 +440,7 @@ def parser() -> argparse.ArgumentParser:
         default=0.0,
         help="share of rows to break in half of the providers' files (e.g. 0.02)",
     )
+    g.add_argument("--quiet", action="store_true", help="no progress and no summary")
     g.set_defaults(func=cmd_generate)
 
     d = sub.add_parser("demo", help="generate demo data into a fresh home, build, show values")
@@ -439,6 +462,7 @@ def parser() -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_report)
 
     add_export_parser(sub)
+    add_service_parsers(sub)
 
     c = sub.add_parser("contract", help="files derived from the extract contract")
     mode = c.add_mutually_exclusive_group(required=True)

@@ -43,6 +43,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from core import progress
 from core.csv_safety import neutralise
 from core.files import sha256_of
 from core.settings import PROJECT_ROOT, Settings
@@ -479,7 +480,9 @@ def run_export(settings: Settings, params: ExportParams) -> ExportResult:
         cases, panel, codes = _read(con, params)
     in_window = {cb.CASES: cases.height, cb.CASE_MONTHS: panel.height}
 
+    progress.report("export", f"{cases.height:,} cases · {panel.height:,} case-months in window")
     anon = k_anonymise(cases, params.k, params.max_suppressed_share)
+    progress.report("export", f"k-anonymised (k = {params.k})")
     qis = qi_columns(anon.detail)
     dropped = {v.name for v in cb.variables(cb.CASES) if v.qi and v.name not in qis}
     cases = (
@@ -501,6 +504,7 @@ def run_export(settings: Settings, params: ExportParams) -> ExportResult:
         written: list[Path] = []
         for stem, frame in frames.items():
             written += _write_table(frame, stem, tmp, params.formats, build_time, params.study)
+            progress.report("export", f"wrote {stem} ({frame.height:,} rows, {params.formats})")
         k_info = {
             "k": params.k,
             "k_reached": anon.k_reached,

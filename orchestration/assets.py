@@ -8,6 +8,7 @@ from dagster import AssetExecutionContext
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from contract.spec import EXTRACTS
+from core import progress
 from expectations.extract_gate import GateResult, write_data_docs
 from indicator_report.render import build_report, report_dir
 from ingest.load import ACCEPTED, REJECTED, FileVerdict, Folders, ingest_landing
@@ -141,6 +142,36 @@ def extract_gate_result(
     )
 
 
+class DbtCounter:
+    """Counts dbt's streamed events — one per model/seed materialised and per test evaluated —
+    and reports `models n/N · tests n/N` as they finish (at most every 2 s)."""
+
+    def __init__(self, nodes: int, tests: int):
+        self.nodes, self.tests = nodes, tests
+        self.nodes_done = self.tests_done = self.tests_failed = 0
+        self.throttle = progress.Throttle(2.0)
+
+    def count(self, event: object) -> None:
+        if isinstance(event, dg.AssetCheckResult | dg.AssetCheckEvaluation):
+            self.tests_done += 1
+            self.tests_failed += not event.passed
+        elif isinstance(event, dg.Output | dg.AssetMaterialization | dg.MaterializeResult):
+            self.nodes_done += 1
+        else:
+            return
+        if self.throttle.due():
+            progress.report("dbt", self.text())
+
+    def flush(self) -> None:
+        progress.report("dbt", self.text() + " · done")
+
+    def text(self) -> str:
+        failed = f" ({self.tests_failed} failed)" if self.tests_failed else ""
+        return (
+            f"models {self.nodes_done}/{self.nodes} · tests {self.tests_done}/{self.tests}{failed}"
+        )
+
+
 class Translator(DagsterDbtTranslator):
     """dbt models keep their names as asset keys; sources map to the raw assets (via meta)."""
 
@@ -165,7 +196,15 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         # dbt fixture build), not in every nightly build (dbt's advice for production runs).
         target = warehouse.settings().dbt_target_dir
         args = ["build", *NIGHTLY_DBT_EXCLUDES]
-        yield from dbt.cli(args, context=context, target_path=target).stream()
+        counter = DbtCounter(
+            nodes=len(context.selected_output_names),
+            tests=len(context.selected_asset_check_keys),
+        )
+        progress.report("dbt", counter.text())
+        for event in dbt.cli(args, context=context, target_path=target).stream():
+            counter.count(event)
+            yield event
+        counter.flush()
 
     return warehouse_dbt
 
@@ -187,7 +226,13 @@ def build_publish_asset(dbt_defs: dg.AssetsDefinition) -> dg.AssetsDefinition:
         # Refuses (the step fails, saying why) unless the mart gate passed in this run on
         # exactly these tables: materialising this asset alone cannot publish ungated data.
         gate = require_gate(settings.build_db, context.run_id, settings.dbt_target_dir)
+        progress.report("publish", "writing the analyst database and Parquet")
         result = publish(settings.build_db, settings.published_db)
+        progress.report(
+            "publish",
+            f"{len(result.row_counts)} tables · {sum(result.row_counts.values()):,} rows → "
+            f"{result.path}",
+        )
         return dg.MaterializeResult(
             metadata={
                 "path": dg.MetadataValue.path(str(result.path)),
@@ -211,7 +256,9 @@ def build_report_asset(publish_asset: dg.AssetsDefinition) -> dg.AssetsDefinitio
     )
     def report(warehouse: WarehouseResource) -> dg.MaterializeResult:
         published_db = warehouse.settings().published_db
+        progress.report("report", "rendering the Kennzahlenbericht")
         result = build_report(published_db, report_dir(published_db))
+        progress.report("report", f"{result.pages} pages → {result.index}")
         return dg.MaterializeResult(
             metadata={
                 "path": dg.MetadataValue.path(str(result.index)),

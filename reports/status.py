@@ -122,7 +122,11 @@ def status_report(settings: Settings, now: datetime | None = None) -> tuple[str,
         if not last.ok:
             healthy = False
             lines.append(f"  failed steps: {', '.join(last.failed_steps) or '-'}")
-            lines.append(f"  reason: {last.reason}")
+            lines.append(f"  reason: {last.error or last.reason}")
+            if last.error and last.reason and last.error not in last.reason:
+                lines.append(f"  details: {last.reason}")
+            if last.file:
+                lines.append(f"  file: {last.file}")
             if last.log:
                 lines.append(f"  log: {last.log}")
             if last_ok is not None:
