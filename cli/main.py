@@ -306,6 +306,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     settings = Settings.from_env(home=args.home)
     text, healthy = status_report(settings)
     print(text, end="")
+    if args.open:
+        from reports.status import open_issues_report
+
+        print()
+        print(open_issues_report(settings), end="")
     return EXIT_OK if healthy else EXIT_FAILED
 
 
@@ -419,6 +424,8 @@ def parser() -> argparse.ArgumentParser:
         "build succeeded and the published data are fresh",
     )
     s.add_argument("--home", help="warehouse home (default $IMW_HOME or ./data)")
+    s.add_argument("--open", action="store_true",
+                   help="also every open problem (rejection, quarantine) per provider")  # fmt: skip
     s.set_defaults(func=cmd_status)
 
     h = sub.add_parser(

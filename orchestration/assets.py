@@ -18,6 +18,7 @@ from publish.analyst_db import publish
 from publish.publish_gate import require_gate
 from reports.delivery import write_delivery_reports
 from reports.intake import write_intake_report
+from reports.open_issues import write_open_issues
 from reports.status import FRESHNESS_LIMIT
 
 RAW_KEYS = {name: dg.AssetKey(["raw", name]) for name in EXTRACTS}
@@ -65,6 +66,8 @@ def raw_extracts(
     result = ingest_landing(settings.build_db, folders, warehouse.key())
     reports = write_delivery_reports(result, settings.build_db, settings.reports_dir)
     write_intake_report(result, settings.reports_dir)
+    issues = write_open_issues(settings.build_db, settings.reports_dir)
+    context.log.info(f"open problems: {issues.height}")
     for entry in result.ignored:
         context.log.warning(f"left alone in landing: {entry}")
     for s in result.shrunk:

@@ -72,7 +72,7 @@ def test_a_build_whose_database_is_locked_says_who_holds_it(settings, monkeypatc
     holder = subprocess.Popen(
         [sys.executable, "-c",
          "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True); "
-         "time.sleep(120)", str(settings.build_db)],
+         "time.sleep(3600)", str(settings.build_db)],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
