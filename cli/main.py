@@ -10,6 +10,7 @@ imw export   --study NAME --key-file FILE --out DIR [...]   k-anonymous dataset 
 imw check    FILE...                          pre-check delivery files with the extract gate
 imw contract --write | --check                regenerate / verify files derived from the contract
 imw ui | webserver | daemon [--home DIR]      Dagster services (refuse to start without a key)
+imw serve-check [--issue-token AGS]           the clerks' pre-check web page (127.0.0.1:8081)
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from cli.export import add_parser as add_export_parser
+from cli.serve_check import add_parser as add_serve_check_parser
 from cli.services import add_parsers as add_service_parsers
 from core import progress
 from core.settings import DEMO_KEY, KEY_ENV, PROJECT_ROOT, MissingKeyError, Settings, pseudonym_key
@@ -470,6 +472,7 @@ def parser() -> argparse.ArgumentParser:
 
     add_export_parser(sub)
     add_service_parsers(sub)
+    add_serve_check_parser(sub)
 
     c = sub.add_parser("contract", help="files derived from the extract contract")
     mode = c.add_mutually_exclusive_group(required=True)
