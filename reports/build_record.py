@@ -105,14 +105,17 @@ def root_error(error) -> tuple[str, str | None]:
     any exception of the chain names.
 
     Dagster wraps what a step raised ("Error occurred while executing op raw_extracts:"); the
-    reason an operator can act on is the cause at the end of the chain (`__cause__`, else
-    `__context__`), e.g. `MissingKeyError: IMW_PSEUDONYM_KEY is not set …`.
+    reason an operator can act on is the cause at the end of the chain of `raise … from`, e.g.
+    `MissingKeyError: IMW_PSEUDONYM_KEY is not set …` or DuckDB's lock error naming the holder.
     """
     chain = []
     current = error
     while current is not None and len(chain) < 20:
         chain.append(current)
-        current = current.cause or current.context
+        # `raise … from` (cause) leads to the reason; an implicit context ("during handling of
+        # …") is an earlier, handled error — followed only out of Dagster's own wrappers.
+        wrapper = (current.cls_name or "").startswith("Dagster")
+        current = current.cause or (current.context if wrapper else None)
     root = chain[-1]
     message = " ".join(root.message.strip().split())
     if root.cls_name:

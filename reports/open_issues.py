@@ -30,7 +30,7 @@ def read_open_issues(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     exists = con.execute(
         "SELECT count(*) FROM information_schema.tables "
         "WHERE table_schema = 'raw' AND table_name = 'provider_issues'"
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     if not exists:
         return pl.DataFrame()
     return con.sql(

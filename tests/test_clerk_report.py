@@ -51,10 +51,8 @@ def report_dir(tmp_path_factory) -> Path:
     return reports / PROVIDER
 
 
-def test_summary_sentence_counts_files_and_rows(report_dir):
+def test_german_page_names_the_provider_and_english_is_separate(report_dir):
     html = (report_dir / "aktuell.html").read_text(encoding="utf-8")
-    # personen: accepted with 4 rows rejected (lines 6, 9, 13, and 2 + 21 for the duplicate id:
-    # both rows sharing P-1 are rejected → 5 rows of 40 = 12.5 % > 5 %)? See the verdicts below.
     assert "Gemeinde 08115003 im Landkreis Böblingen" in html
     assert 'lang="de"' in html and "Delivery report" not in html  # German only
     assert "aktuell_en.html" in html
@@ -83,12 +81,20 @@ def test_the_report_in_chromium_offline(report_dir):
         browser.close()
     assert outside == []
     # 5 of 40 rows bad (lines 6, 9: year; 13: sex code; 2 and 21 share the id P-1) = 12.5 %
-    # > 5 %: the personen file is rejected whole; the workbook is rejected too.
-    assert summary_text == "0 Dateien angenommen, 2 abgelehnt; 0 Zeilen zurückgewiesen."
+    # > 5 %: the personen file is rejected whole, its 5 bad rows listed so the clerk can fix
+    # them; the workbook is rejected too.
+    assert summary_text == "0 Dateien angenommen, 2 abgelehnt; 5 Zeilen zurückgewiesen."
     assert verdicts == ["abgelehnt", "abgelehnt"]
-    assert problems == []
+    assert len(problems) == 3  # year (2 rows), sex code (1 row), duplicate id (2 rows)
+    year = next(p for p in problems if "„geburtsjahr“" in p)
+    assert year.startswith("2 Zeilen in Spalte „geburtsjahr“ wurden zurückgewiesen")
+    assert "Zeile 6: neunzehnhundertneunzig; Zeile 9: 19x0" in year  # as delivered
+    duplicate = next(p for p in problems if "„person_id“" in p)
+    assert "Zeilen 2, 21" in duplicate and "Gelieferte Werte" not in duplicate  # no id value
     assert "Datei abgelehnt." in body and "Was tun:" in body
     assert "P-1" not in body  # no clear id
+    assert not any(len(w) == 64 and all(c in "0123456789abcdef" for c in w)
+                   for w in body.split())  # fmt: skip  # and no pseudonym
 
 
 def test_quarantined_rows_are_plain_sentences_with_values(tmp_path):

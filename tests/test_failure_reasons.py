@@ -27,16 +27,21 @@ def _error(cls: str, message: str, cause=None, context=None) -> SerializableErro
 
 def test_root_error_is_the_end_of_the_chain_and_names_the_delivery_file():
     inner = _error("OSError", "OSError: cannot read faelle_08115003_2026-06-30.xlsx: truncated\n")
-    middle = _error("RuntimeError", "reader failed", context=inner)
+    # An error handled earlier ("during handling of …") is context, not the reason: ignored.
+    handled = _error("CatalogException", "Table raw.deliveries does not exist")
+    middle = _error("RuntimeError", "reader failed", cause=inner, context=handled)
     outer = _error(
         "DagsterExecutionStepExecutionError",
         "Error occurred while executing op raw_extracts:\n",
         cause=middle,
     )
     message, file = root_error(outer)
-    # The innermost error (reached through cause, then context), not Dagster's wrapper.
+    # The innermost error of the `raise … from` chain, not Dagster's wrapper.
     assert message == "OSError: cannot read faelle_08115003_2026-06-30.xlsx: truncated"
     assert file == "faelle_08115003_2026-06-30.xlsx"
+    # Dagster's wrapper with only an implicit context: the context is the reason.
+    wrapped = _error("DagsterExecutionStepExecutionError", "Error occurred", context=inner)
+    assert root_error(wrapped)[0].startswith("OSError: cannot read")
     # No delivery file in the chain: none named (a .py path in a message is no delivery).
     assert root_error(_error("ValueError", "bad value in /x/ingest/load.py")) == (
         "ValueError: bad value in /x/ingest/load.py",

@@ -85,10 +85,11 @@ def files(tmp_path_factory) -> dict[str, Path]:
 
 def _submit(browser, url: str, token: str, paths: list[Path]):
     page = browser.new_page()
+    page.set_default_timeout(600_000)  # a check runs the whole gate; slow on a busy machine
     page.goto(url)
     page.fill("#token", token)
     page.set_input_files("#files", [str(p) for p in paths])
-    with page.expect_navigation() as nav:
+    with page.expect_navigation(timeout=600_000) as nav:
         page.click("#submit")
     return page, nav.value.status
 
