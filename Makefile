@@ -10,13 +10,21 @@ endif
 export UV_PYTHON_DOWNLOADS := never
 VENV := .venv/bin
 
-.PHONY: help install demo test lint format contract ui docs bench fuzz clean chromium
+# The warehouse home, always absolute for every recipe (a relative IMW_HOME is taken from the
+# repository root, where make runs): dbt changes directory, Dagster may too.
+IMW_HOME ?= $(CURDIR)/data
+override IMW_HOME := $(abspath $(IMW_HOME))
+export IMW_HOME
+
+.PHONY: help install demo test lint format contract ui docs docs-static home bench fuzz clean chromium
 
 help:
 	@echo "make demo      synthetic BW data -> build -> published indicators (data/demo)"
 	@echo "make test      lint + contract check + all tests"
 	@echo "make ui        Dagster webserver + daemon: job, schedule, sensors, checks (IMW_HOME)"
 	@echo "make contract  regenerate files derived from contract/spec.py"
+	@echo "make docs      dbt docs (static copy in IMW_HOME/published/docs), served on :8080"
+	@echo "make home      print the warehouse home every target uses (IMW_HOME, absolute)"
 	@echo "make bench     full + incremental build on BW-scale data, against the DuckDB floor"
 	@echo "make fuzz      1,000 corrupted deliveries through the ingest; prints the counts"
 
@@ -71,20 +79,25 @@ contract: install
 # DAGSTER_HOME (default $IMW_HOME/dagster, prepared with orchestration/dagster.yaml).
 UI_PORT ?= 3000
 ui: install
-	export IMW_HOME="$(IMW_HOME)" && export DAGSTER_HOME="$$($(VENV)/imw dagster-home)" && \
-	  echo "DAGSTER_HOME=$$DAGSTER_HOME" && \
-	  $(VENV)/dagster dev -m orchestration.definitions -p $(UI_PORT)
+	$(VENV)/imw ui --port $(UI_PORT)
 
-# dbt documentation of every model, column and test, with the catalog of the last build
-# (IMW_HOME, default ./data); served on http://localhost:$(DOCS_PORT).
+# dbt documentation of every model, column and test, with the catalog of the last build in
+# IMW_HOME (without it when there is none yet): one self-contained page (`--static`) copied to
+# $(IMW_HOME)/published/docs/index.html for analysts, then served on http://localhost:$(DOCS_PORT).
 DOCS_PORT ?= 8080
-IMW_HOME ?= $(CURDIR)/data
-docs: install
+docs-static: install
 	@if [ -f "$(IMW_HOME)/warehouse/build.duckdb" ]; then catalog=""; else \
 	  echo "no build database under $(IMW_HOME) yet: docs without the catalog (run a build first)"; \
 	  catalog="--empty-catalog --no-compile"; fi; \
-	cd dbt_project && IMW_HOME="$(IMW_HOME)" ../$(VENV)/dbt docs generate --profiles-dir . --target-path target/docs $$catalog
-	cd dbt_project && IMW_HOME="$(IMW_HOME)" ../$(VENV)/dbt docs serve --profiles-dir . --target-path target/docs --port $(DOCS_PORT) --no-browser
+	cd dbt_project && if [ -n "$$catalog" ]; then \
+	  ../$(VENV)/dbt parse --quiet --profiles-dir . --target-path target/docs; fi && \
+	  ../$(VENV)/dbt docs generate --static --profiles-dir . --target-path target/docs $$catalog
+	mkdir -p "$(IMW_HOME)/published/docs"
+	cp dbt_project/target/docs/static_index.html "$(IMW_HOME)/published/docs/index.html"
+	@echo "dbt docs (one file, opens without a server): $(IMW_HOME)/published/docs/index.html"
+
+docs: docs-static
+	cd dbt_project && ../$(VENV)/dbt docs serve --profiles-dir . --target-path target/docs --port $(DOCS_PORT) --no-browser
 
 # Benchmark (not part of make test): BW-scale data cached by seed under bench/.cache/.
 bench: install
@@ -98,6 +111,9 @@ FUZZ_SEED ?= 20261202
 fuzz: install
 	FUZZ_CASES=$(FUZZ_CASES) FUZZ_SEED=$(FUZZ_SEED) $(VENV)/pytest tests/test_fuzz_ingest.py \
 	  -q -s -p no:cacheprovider -W ignore::UserWarning
+
+home:
+	@echo "$(IMW_HOME)"
 
 clean:
 	rm -rf dbt_project/target dbt_project/logs .pytest_cache .ruff_cache

@@ -52,7 +52,8 @@ def demo_summary(published_db: Path, stand: date) -> str:
     lines += [
         "",
         "Query it read-only (builds replace the file atomically and never wait for readers):",
-        f"  duckdb -readonly {published_db}      # with the DuckDB CLI, or from Python:",
+        f"  uv tool run --from duckdb-cli duckdb -readonly {published_db}",
+        "  # (the DuckDB CLI from the package registry), or from Python:",
         '  .venv/bin/python -c "import duckdb; print(duckdb.connect('
         f"'{published_db}', read_only=True).sql(\\\"SELECT * FROM indicator_values "
         "WHERE level = 'KREIS' AND period = '" + str(year) + "' ORDER BY indicator_id, "
@@ -64,3 +65,15 @@ def demo_summary(published_db: Path, stand: date) -> str:
         "  ORDER BY indicator_id, period;",
     ]
     return "\n".join(lines)
+
+
+def next_steps(home: Path, key: str) -> str:
+    """The one block to paste so every next command (`imw status`, `make docs`, `make ui`,
+    `imw export`) works on the demo home instead of the default `./data`."""
+    return "\n".join(
+        [
+            "Next steps on this demo home (imw status, imw report, imw export, make docs, make ui)",
+            "— paste this once into your shell:",
+            f"  export IMW_HOME={home.resolve()} IMW_PSEUDONYM_KEY={key}",
+        ]
+    )

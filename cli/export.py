@@ -17,6 +17,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from core import progress
 from core.settings import Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -56,6 +57,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     e.add_argument("--out", required=True, help="new or empty folder (or an earlier export)")
     e.add_argument("--home", help="warehouse home (default $IMW_HOME or ./data)")
+    e.add_argument("--quiet", action="store_true", help="no progress lines")
     e.set_defaults(func=cmd_export)
     return e
 
@@ -141,7 +143,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     settings = Settings.from_env(home=args.home)
     try:
-        result = run_export(settings, params)
+        with progress.reporting(args.quiet):
+            result = run_export(settings, params)
     except ExportUsageError as err:
         print(f"imw export: {err}", file=sys.stderr)
         return EXIT_USAGE

@@ -12,7 +12,10 @@ imw forecast [--caseload-target N] [--rate EUR] [...]      needs forecast (24 mo
 imw simulate-funding --rule flat --rate 55000 [--cap] [...]  funding-rate simulator
 imw analyse-outcomes (--export DIR | the export's options)   hazard models + Kaplan-Meier
 imw rekey    --confirm [--home DIR]           new key: re-pseudonymise the raw layer from archive/
+imw check    FILE...                          pre-check delivery files with the extract gate
 imw contract --write | --check                regenerate / verify files derived from the contract
+imw ui | webserver | daemon [--home DIR]      Dagster services (refuse to start without a key)
+imw serve-check [--issue-token AGS]           the clerks' pre-check web page (127.0.0.1:8081)
 """
 
 from __future__ import annotations
@@ -32,6 +35,9 @@ from pathlib import Path
 from cli.export import add_analyse_parser
 from cli.export import add_parser as add_export_parser
 from cli.forecast import add_parsers as add_forecast_parsers
+from cli.serve_check import add_parser as add_serve_check_parser
+from cli.services import add_parsers as add_service_parsers
+from core import progress
 from core.settings import DEMO_KEY, KEY_ENV, PROJECT_ROOT, MissingKeyError, Settings, pseudonym_key
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -218,7 +224,14 @@ def cmd_build(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     started = datetime.now(UTC)
     try:
-        ok = run_build(settings, reference_date=args.reference_date)
+        with progress.reporting(args.quiet):
+            progress.report("build", f"home {settings.home} · landing {settings.landing}")
+            ok = run_build(settings, reference_date=args.reference_date)
+            progress.report(
+                "done" if ok else "failed",
+                f"build {'published' if ok else 'FAILED'} in "
+                f"{(datetime.now(UTC) - started).total_seconds():.1f} s",
+            )
     except BuildRunning as err:
         print(f"imw build: {err}", file=sys.stderr)
         return EXIT_FAILED
@@ -227,7 +240,7 @@ def cmd_build(args: argparse.Namespace) -> int:
             raise
         print(DISK_FULL_MESSAGE.format(home=settings.home), file=sys.stderr)
         return EXIT_FAILED
-    if settings.build_db.exists():
+    if settings.build_db.exists() and not (args.quiet and ok):
         print_build_summary(settings, started)
     return EXIT_OK if ok else EXIT_FAILED
 
@@ -297,14 +310,24 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from synthetic import NO_EFFECT, WITH_EFFECT, generate
 
     out = Path(args.out)
-    result = generate(
-        args.scale,
-        out,
-        seed=args.seed,
-        stand=args.stand,
-        defects=args.defects,
-        effects=NO_EFFECT if args.no_effect else WITH_EFFECT,
-    )
+    started = datetime.now(UTC)
+    with progress.reporting(args.quiet):
+        progress.report("generate", f"scale {args.scale} · seed {args.seed} → {out}")
+        result = generate(
+            args.scale,
+            out,
+            seed=args.seed,
+            stand=args.stand,
+            defects=args.defects,
+            effects=NO_EFFECT if args.no_effect else WITH_EFFECT,
+        )
+        progress.report(
+            "done",
+            f"{len(result.files)} files · {sum(result.rows.values()):,} rows in "
+            f"{(datetime.now(UTC) - started).total_seconds():.1f} s",
+        )
+    if args.quiet:
+        return EXIT_OK
     print(f"wrote {len(result.files)} files to {out}")
     for extract, n in sorted(result.rows.items()):
         print(f"  {extract:<22} {n:>10,} rows")
@@ -358,6 +381,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     settings = Settings.from_env(home=args.home)
     text, healthy = status_report(settings)
     print(text, end="")
+    if args.open:
+        from reports.status import open_issues_report
+
+        print()
+        print(open_issues_report(settings), end="")
     return EXIT_OK if healthy else EXIT_FAILED
 
 
@@ -379,7 +407,7 @@ def _fresh_demo_home(home: Path) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from cli.demo import demo_summary
+    from cli.demo import demo_summary, next_steps
     from synthetic import generate
 
     home = Path(args.home or PROJECT_ROOT / "data" / "demo").resolve()
@@ -411,6 +439,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(
         f"\nKennzahlenbericht (open in a browser): {report_dir(settings.published_db)}/index.html"
     )
+    print()
+    print(next_steps(home, DEMO_KEY))
     return EXIT_OK
 
 
@@ -502,6 +532,7 @@ def parser() -> argparse.ArgumentParser:
         "ignored, the funding authority's extracts cut at it); default: the newest stand of the "
         "providers' current snapshots",
     )
+    b.add_argument("--quiet", action="store_true", help="no progress; output only on failure")
     b.set_defaults(func=cmd_build)
 
     s = sub.add_parser(
@@ -510,6 +541,8 @@ def parser() -> argparse.ArgumentParser:
         "build succeeded and the published data are fresh",
     )
     s.add_argument("--home", help="warehouse home (default $IMW_HOME or ./data)")
+    s.add_argument("--open", action="store_true",
+                   help="also every open problem (rejection, quarantine) per provider")  # fmt: skip
     s.set_defaults(func=cmd_status)
 
     h = sub.add_parser(
@@ -536,6 +569,7 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="a world where case management has no effect on outcomes (ground_truth.json)",
     )
+    g.add_argument("--quiet", action="store_true", help="no progress and no summary")
     g.set_defaults(func=cmd_generate)
 
     d = sub.add_parser("demo", help="generate demo data into a fresh home, build, show values")
@@ -568,6 +602,8 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--home", help="warehouse home (default $IMW_HOME or ./data)")
     r.add_argument("--confirm", action="store_true", help="really do it")
     r.set_defaults(func=cmd_rekey)
+    add_service_parsers(sub)
+    add_serve_check_parser(sub)
 
     c = sub.add_parser("contract", help="files derived from the extract contract")
     mode = c.add_mutually_exclusive_group(required=True)

@@ -237,6 +237,21 @@ _BOOKKEEPING_SOURCES = [
             {"name": "rows_quarantined", "description": "Rows not loaded."},
         ],
     },
+    {
+        "name": "provider_issues",
+        "meta": {"dagster": {"asset_key": ["raw", "deliveries"]}},
+        "description": "Open problems: every rejected file and every quarantined rule of an "
+        "accepted file not yet replaced by a later accepted delivery of the same extract.",
+        "columns": [
+            {"name": "provider", "description": "AGS of the provider ('?' if unreadable)."},
+            {"name": "extract", "description": "Extract name, if the name was readable."},
+            {"name": "delivery_id", "description": "Id of the delivery with the problem."},
+            {"name": "kind", "description": "REJECTED (whole file) or QUARANTINED (rows)."},
+            {"name": "rule", "description": "Rejection reason or violated rule."},
+            {"name": "column_name", "description": "Column of the violated rule, if any."},
+            {"name": "rows_affected", "description": "Rows concerned."},
+        ],
+    },
 ]
 
 

@@ -148,51 +148,36 @@ def write_data_docs(
     site_name: str,
     run_name: str,
 ) -> Path:
-    """Write GX Data Docs of (suite, validation result, batch id) triples to `folder` and return
-    its `index.html`.
+    """Write an offline HTML summary of (suite, validation result, batch id) triples to `folder`
+    and return its `index.html`: an index of the suites and one page per suite
+    (`validations/<n>_<suite>.html`) with each expectation's rule text, column, result, counts
+    and the (already stripped) unexpected examples.
 
+    GX's own Data Docs load every stylesheet and script from public CDNs and show an empty page
+    in a network without internet; these pages are Jinja2 with inline CSS and no script.
     The folder is replaced as a whole (built beside it, then swapped), so it always shows exactly
     these runs. A non-empty folder that is not a Data Docs site is refused rather than deleted.
     The results must already be stripped of row positions and of id values.
     """
-    import great_expectations as gx
-    from great_expectations.core.run_identifier import RunIdentifier
-    from great_expectations.data_context.types.resource_identifiers import (
-        ExpectationSuiteIdentifier,
-        ValidationResultIdentifier,
-    )
-
     folder = Path(folder)
     if folder.exists() and any(folder.iterdir()) and not (folder / "index.html").exists():
         raise ValueError(f"{folder} is not empty and holds no Data Docs; refusing to replace it")
     building = folder.with_name(f".{folder.name}.building")
     shutil.rmtree(building, ignore_errors=True)
-    building.parent.mkdir(parents=True, exist_ok=True)
+    (building / "validations").mkdir(parents=True)
 
-    # A fresh context per call: its stores hold only this run, so the site shows only this run.
-    ctx = new_context()
-    ctx.add_data_docs_site(
-        site_name,
-        {
-            "class_name": "SiteBuilder",
-            "store_backend": {
-                "class_name": "TupleFilesystemStoreBackend",
-                "base_directory": str(building),
-            },
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-        },
-    )
-    run_id = RunIdentifier(run_name=run_name, run_time=dt.datetime.now(dt.UTC))
-    for suite, validation, batch_id in validations:
-        copy = ctx.suites.add_or_update(gx.ExpectationSuite(**suite.to_json_dict()))
-        validation.meta["run_id"] = run_id
-        key = ValidationResultIdentifier(
-            expectation_suite_identifier=ExpectationSuiteIdentifier(name=copy.name),
-            run_id=run_id,
-            batch_identifier=batch_id,
-        )
-        ctx.validation_results_store.set(key, validation)
-    ctx.build_data_docs(site_names=[site_name])
+    env = _docs_environment()
+    run_time = f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M}"
+    pages = [
+        _docs_page(n, suite, validation, batch_id)
+        for n, (suite, validation, batch_id) in enumerate(validations, start=1)
+    ]
+    context = {"site_name": site_name, "run_name": run_name, "run_time": run_time}
+    for page in pages:
+        html = env.get_template("docs_suite.html.j2").render(page=page, **context)
+        (building / "validations" / page["file"]).write_text(html, encoding="utf-8")
+    index = env.get_template("docs_index.html.j2").render(pages=pages, **context)
+    (building / "index.html").write_text(index, encoding="utf-8")
 
     retired = folder.with_name(f".{folder.name}.old")
     shutil.rmtree(retired, ignore_errors=True)
@@ -201,3 +186,54 @@ def write_data_docs(
     building.rename(folder)
     shutil.rmtree(retired, ignore_errors=True)
     return folder / "index.html"
+
+
+@functools.cache
+def _docs_environment():
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+def _docs_page(
+    n: int, suite: gx.ExpectationSuite, validation: ExpectationSuiteValidationResult, batch: str
+) -> dict[str, Any]:
+    rows = []
+    for r in validation.results:
+        config = r.expectation_config
+        meta = config.meta or {}
+        kwargs = config.kwargs or {}
+        result = r.result or {}
+        raised = bool((r.exception_info or {}).get("raised_exception"))
+        text = " — ".join(t for t in (meta.get("text_de"), meta.get("text_en")) if t)
+        rows.append(
+            {
+                "text": text or config.description or config.type,
+                "column": kwargs.get("column") or ", ".join(kwargs.get("column_list") or []),
+                "type": config.type,
+                "rule": meta.get("rule", ""),
+                "verdict": "Fehler / error" if raised else ("erfüllt / passed" if r.success
+                                                            else "verletzt / failed"),
+                "css": "err" if raised else ("pass" if r.success else "fail"),
+                "element_count": result.get("element_count", ""),
+                "unexpected": result.get("unexpected_count", ""),
+                "examples": [str(v) for v in (result.get("partial_unexpected_list") or [])][:10],
+                "exception": (r.exception_info or {}).get("exception_message") if raised else "",
+            }
+        )  # fmt: skip
+    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in suite.name)
+    return {
+        "file": f"{n:03d}_{safe}.html",
+        "suite": suite.name,
+        "batch": batch,
+        "success": bool(validation.success),
+        "expectations": rows,
+        "evaluated": len(rows),
+        "passed": sum(r["css"] == "pass" for r in rows),
+        "failed": sum(r["css"] == "fail" for r in rows),
+        "errors": sum(r["css"] == "err" for r in rows),
+    }

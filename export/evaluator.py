@@ -44,6 +44,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from core import progress
 from core.csv_safety import neutralise
 from core.files import sha256_of
 from core.settings import PROJECT_ROOT, Settings
@@ -512,10 +513,12 @@ def run_export(settings: Settings, params: ExportParams) -> ExportResult:
         cases, panel, codes = _read(con, params)
     in_window = {cb.CASES: cases.height, cb.CASE_MONTHS: panel.height}
 
+    progress.report("export", f"{cases.height:,} cases · {panel.height:,} case-months in window")
     try:
         anon = k_anonymise(cases, params.k, params.max_suppressed_share, params.ell)
     except AnonymityError as err:
         raise ExportLimitError(str(err), failure_table(err.best, cases.height)) from None
+    progress.report("export", f"k-anonymised (k = {params.k})")
     qis = anon.columns
     dropped = {v.name for t in cb.TABLES for v in cb.variables(t) if v.qi and v.name not in qis}
     cases, panel = hide_start_month(cases.filter(anon.keep), panel, anon.chosen.levels[-1])
@@ -540,6 +543,7 @@ def run_export(settings: Settings, params: ExportParams) -> ExportResult:
         written: list[Path] = []
         for stem, frame in frames.items():
             written += _write_table(frame, stem, tmp, params.formats, build_time, params.study)
+            progress.report("export", f"wrote {stem} ({frame.height:,} rows, {params.formats})")
         k_info = {
             "k": params.k,
             "k_reached": anon.k_reached,

@@ -95,3 +95,83 @@ def decide(
     return Decision(
         run_key_of(hashes), new_cursor, f"{len(hashes)} settled files", tuple(sorted(hashes))
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Retrying a set of files whose build failed
+# --------------------------------------------------------------------------------------------
+RETRY_BACKOFF_S = (60, 300, 1800)
+"""Wait before retry 1, 2, 3 after the previous attempt ended; after the last, give up (N = 3)."""
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A finished or running build of one set of landing files (what the run history says)."""
+
+    run_id: str
+    ok: bool | None
+    """True succeeded, False failed, None still queued or running."""
+    ended_at: float | None = None
+    """Unix time the run ended."""
+    error: str | None = None
+    file: str | None = None
+    """The delivery file the failure names, if any (the build record's `file`)."""
+
+
+@dataclass(frozen=True)
+class RetryDecision:
+    run_key: str | None
+    """Ask for a build with this key (first attempt: the file-set key; retries: `…-retry-n`)."""
+    reason: str
+    attempt: int = 0
+    """0 for the first build of the set, n for the n-th retry."""
+
+
+def retry_decision(
+    fileset_key: str,
+    files: tuple[str, ...],
+    attempts: list[Attempt],
+    now: float,
+    backoff: tuple[int, ...] = RETRY_BACKOFF_S,
+) -> RetryDecision:
+    """Whether to build these (settled) files now, given the earlier builds of the same set.
+
+    A failure for a reason outside the files (no key, a lock, a crash, a killed process) is
+    retried up to `len(backoff)` times, each after its wait. A failure that names one of the
+    files is the data's: retrying the same bytes cannot help, so the set waits until a file
+    changes (which makes a new set and a new key).
+    """
+    if not attempts:
+        return RetryDecision(fileset_key, f"{len(files)} settled files: first build")
+    if any(a.ok is None for a in attempts):
+        return RetryDecision(None, "a build of these files is queued or running")
+    if any(a.ok for a in attempts):
+        return RetryDecision(None, "these files were built already")
+    last = max(attempts, key=lambda a: a.ended_at or 0)
+    cause = last.error or "unknown cause"
+    if last.file and last.file in files:
+        return RetryDecision(
+            None,
+            f"the build of these files failed on {last.file} ({cause}); not retried until "
+            "the file changes",
+        )
+    retries_done = len(attempts) - 1
+    if retries_done >= len(backoff):
+        return RetryDecision(
+            None,
+            f"gave up after {retries_done} retries (last: {cause}); the files stay in landing "
+            "until one changes, the nightly schedule runs, or a build is launched by hand",
+        )
+    wait = backoff[retries_done]
+    due = (last.ended_at or now) + wait
+    n = retries_done + 1
+    if now < due:
+        return RetryDecision(
+            None,
+            f"build failed ({cause}); retry {n} of {len(backoff)} in {due - now:.0f} s",
+        )
+    return RetryDecision(
+        f"{fileset_key}-retry-{n}",
+        f"retry {n} of {len(backoff)} after a failure outside the files ({cause})",
+        attempt=n,
+    )

@@ -28,6 +28,7 @@ import duckdb
 import polars as pl
 
 from contract.spec import ECHO_MAX_CHARS, EXTRACTS, MAX_BAD_ROW_SHARE, ColumnType, Extract
+from core import progress
 from core.files import sha256_of
 from expectations import extract_gate
 from expectations.extract_gate import GateResult
@@ -641,10 +642,18 @@ def ingest_landing(
             for c in EXTRACTS[name].columns
             if c.ref is not None and c.ref.extract in unchecked
         )
+        total = len(verdicts) + len(pending)
+        progress.report("ingest", f"files 0/{total} · {len(verdicts)} refused unread")
         for name in load_order():
             mine = [d for d in pending if d.name.extract == name]
             if mine:
                 result.verdicts += _load_extract(con, rec, EXTRACTS[name], mine, result, unchecked)
+                progress.report(
+                    "ingest",
+                    f"files {len(result.verdicts)}/{total} ({name}) · "
+                    f"{sum(v.rows_loaded for v in result.verdicts):,} rows loaded · "
+                    f"{sum(v.rows_quarantined for v in result.verdicts):,} quarantined",
+                )
         result.shrunk = _shrunk(con, [v.delivery_id for v in result.by_verdict(ACCEPTED)])
         con.execute("CHECKPOINT")
     if files is None:

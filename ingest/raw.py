@@ -8,6 +8,8 @@
   by arrival).
 - `raw.<extract>_current`: the rows of the current snapshots — what dbt reads.
 - `raw.quarantined_rows`: rows that were not loaded, with file, line, column, rule.
+- `raw.provider_issues`: every rejection and quarantine not yet replaced by a later accepted
+  delivery of the same extract — the open problems per provider.
 - `raw.warehouse_key`: the fingerprint (an HMAC) of the key the raw layer is pseudonymised with.
 """
 
@@ -99,6 +101,39 @@ CREATE TABLE IF NOT EXISTS raw.warehouse_key (
 """
 
 
+_PROVIDER_ISSUES = """
+CREATE OR REPLACE VIEW raw.provider_issues AS
+WITH problems AS (
+    -- a rejected file: one problem, the reason of the rejection
+    SELECT delivery_id, 'REJECTED' AS kind, reason AS rule, NULL::VARCHAR AS column_name,
+           rows_delivered AS rows_affected, NULL::BIGINT[] AS first_lines
+    FROM raw.deliveries WHERE verdict = 'REJECTED'
+    UNION ALL
+    -- an accepted file with quarantined rows: one problem per rule and column
+    SELECT delivery_id, 'QUARANTINED', rule, column_name, count(DISTINCT line),
+           list_sort(list_distinct(list(line)))[1:20]
+    FROM raw.quarantined_rows
+    WHERE delivery_id IN (SELECT delivery_id FROM raw.deliveries WHERE verdict = 'ACCEPTED')
+    GROUP BY delivery_id, rule, column_name
+)
+SELECT coalesce(d.provider, '?') AS provider, d.extract, d.delivery_id, d.file_name, d.stand,
+       d.received_at, p.kind, p.rule, p.column_name, p.rows_affected, p.first_lines,
+       d.message_de, d.message_en
+FROM problems AS p
+JOIN raw.deliveries AS d USING (delivery_id)
+-- open until a later accepted delivery of the same extract (of the same provider) replaces it;
+-- a file whose extract could not be read is resolved by any later accepted file of the provider
+WHERE NOT EXISTS (
+    SELECT 1 FROM raw.deliveries AS later
+    WHERE later.verdict = 'ACCEPTED'
+      AND later.provider = d.provider
+      AND (later.extract = d.extract OR d.extract IS NULL)
+      AND later.delivery_id > d.delivery_id
+)
+"""
+"""Every rejection and quarantine still unresolved (`imw status --open`, the reports)."""
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the raw layer if it is missing (idempotent)."""
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
@@ -107,6 +142,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_QUARANTINED_ROWS)
     con.execute(_LOAD_BATCHES)
     con.execute(_CURRENT_BATCHES)
+    con.execute(_PROVIDER_ISSUES)
     for ex in EXTRACTS.values():
         con.execute(table_ddl(ex))
         con.execute(current_view_ddl(ex))

@@ -9,6 +9,7 @@ from dagster import AssetExecutionContext
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from contract.spec import EXTRACTS
+from core import progress
 from expectations.extract_gate import GateResult, write_data_docs
 from indicator_report.render import build_report, report_dir
 from ingest.load import ACCEPTED, REJECTED, FileVerdict, Folders, ingest_landing
@@ -19,6 +20,7 @@ from publish.publish_gate import require_gate
 from reports.data_quality import write_data_quality_report
 from reports.delivery import write_delivery_reports
 from reports.intake import write_intake_report
+from reports.open_issues import write_open_issues
 from reports.status import FRESHNESS_LIMIT
 
 RAW_KEYS = {name: dg.AssetKey(["raw", name]) for name in EXTRACTS}
@@ -66,6 +68,8 @@ def raw_extracts(
     result = ingest_landing(settings.build_db, folders, warehouse.key())
     reports = write_delivery_reports(result, settings.build_db, settings.reports_dir)
     write_intake_report(result, settings.reports_dir)
+    issues = write_open_issues(settings.build_db, settings.reports_dir)
+    context.log.info(f"open problems: {issues.height}")
     for entry in result.ignored:
         context.log.warning(f"left alone in landing: {entry}")
     for s in result.shrunk:
@@ -152,6 +156,36 @@ def dbt_build_args(reference_date: str | None = None) -> list[str]:
     return args
 
 
+class DbtCounter:
+    """Counts dbt's streamed events — one per model/seed materialised and per test evaluated —
+    and reports `models n/N · tests n/N` as they finish (at most every 2 s)."""
+
+    def __init__(self, nodes: int, tests: int):
+        self.nodes, self.tests = nodes, tests
+        self.nodes_done = self.tests_done = self.tests_failed = 0
+        self.throttle = progress.Throttle(2.0)
+
+    def count(self, event: object) -> None:
+        if isinstance(event, dg.AssetCheckResult | dg.AssetCheckEvaluation):
+            self.tests_done += 1
+            self.tests_failed += not event.passed
+        elif isinstance(event, dg.Output | dg.AssetMaterialization | dg.MaterializeResult):
+            self.nodes_done += 1
+        else:
+            return
+        if self.throttle.due():
+            progress.report("dbt", self.text())
+
+    def flush(self) -> None:
+        progress.report("dbt", self.text() + " · done")
+
+    def text(self) -> str:
+        failed = f" ({self.tests_failed} failed)" if self.tests_failed else ""
+        return (
+            f"models {self.nodes_done}/{self.nodes} · tests {self.tests_done}/{self.tests}{failed}"
+        )
+
+
 class Translator(DagsterDbtTranslator):
     """dbt models keep their names as asset keys; sources map to the raw assets (via meta)."""
 
@@ -176,7 +210,15 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         # dbt fixture build), not in every nightly build (dbt's advice for production runs).
         target = warehouse.settings().dbt_target_dir
         args = dbt_build_args(warehouse.reference_date)
-        yield from dbt.cli(args, context=context, target_path=target).stream()
+        counter = DbtCounter(
+            nodes=len(context.selected_output_names),
+            tests=len(context.selected_asset_check_keys),
+        )
+        progress.report("dbt", counter.text())
+        for event in dbt.cli(args, context=context, target_path=target).stream():
+            counter.count(event)
+            yield event
+        counter.flush()
 
     return warehouse_dbt
 
@@ -202,7 +244,13 @@ def build_publish_asset(
         # exactly these tables: materialising this asset alone cannot publish ungated data.
         gate = require_gate(settings.build_db, context.run_id, settings.dbt_target_dir)
         report = write_data_quality_report(settings.build_db, settings.reports_dir)
+        progress.report("publish", "writing the analyst database and Parquet")
         result = publish(settings.build_db, settings.published_db)
+        progress.report(
+            "publish",
+            f"{len(result.row_counts)} tables · {sum(result.row_counts.values()):,} rows → "
+            f"{result.path}",
+        )
         return dg.MaterializeResult(
             metadata={
                 "path": dg.MetadataValue.path(str(result.path)),
@@ -227,7 +275,9 @@ def build_report_asset(publish_asset: dg.AssetsDefinition) -> dg.AssetsDefinitio
     )
     def report(warehouse: WarehouseResource) -> dg.MaterializeResult:
         published_db = warehouse.settings().published_db
+        progress.report("report", "rendering the Kennzahlenbericht")
         result = build_report(published_db, report_dir(published_db))
+        progress.report("report", f"{result.pages} pages → {result.index}")
         return dg.MaterializeResult(
             metadata={
                 "path": dg.MetadataValue.path(str(result.index)),

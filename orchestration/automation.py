@@ -8,13 +8,14 @@ UI's Automation tab.
 
 import os
 import socket
+import time
 
 import dagster as dg
 
-from ingest.landing_watch import decide
+from ingest.landing_watch import Attempt, decide, retry_decision
 from orchestration.resources import WarehouseResource
 from reports.build_guard import is_locked
-from reports.build_record import record_from_run, save_record
+from reports.build_record import read_records, record_from_run, save_record
 
 NIGHTLY_CRON = "0 2 * * *"
 TIMEZONE = "Europe/Berlin"
@@ -78,6 +79,35 @@ def freshness_schedule(job) -> dg.ScheduleDefinition:
     )
 
 
+FILESET_TAG = "imw/fileset"
+
+
+def fileset_attempts(
+    instance: dg.DagsterInstance, warehouse: WarehouseResource, job_name: str, fileset: str
+) -> list[Attempt]:
+    """Earlier runs of the job for this set of landing files, with their build records' cause
+    and file (a run whose record is not written yet counts as failed without a cause)."""
+    runs = instance.get_run_records(dg.RunsFilter(job_name=job_name, tags={FILESET_TAG: fileset}))
+    if not runs:
+        return []
+    records = {r.run_id: r for r in read_records(warehouse.settings())}
+    attempts = []
+    for run in runs:
+        status = run.dagster_run.status
+        record = records.get(run.dagster_run.run_id)
+        ended = run.end_time or (run.update_timestamp.timestamp() if run.update_timestamp else None)
+        attempts.append(
+            Attempt(
+                run_id=run.dagster_run.run_id,
+                ok=None if status in ACTIVE_STATUSES else status == dg.DagsterRunStatus.SUCCESS,
+                ended_at=ended,
+                error=record.error or record.reason if record else None,
+                file=record.file if record else None,
+            )
+        )
+    return attempts
+
+
 def landing_sensor(job) -> dg.SensorDefinition:
     job_name = job.name
 
@@ -88,7 +118,9 @@ def landing_sensor(job) -> dg.SensorDefinition:
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="New or changed files in the landing folder start a build once they have "
         "stopped growing; run key = the set of file hashes, so the same files never trigger "
-        "twice.",
+        "twice. A build that failed for a reason outside the files (no key, a lock, a crash) "
+        "is retried up to 3 times (after 1, 5, 30 min); one that failed on a file waits until "
+        "the file changes.",
     )
     def _sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
         decision = decide(warehouse.settings().landing, context.cursor)
@@ -109,11 +141,21 @@ def landing_sensor(job) -> dg.SensorDefinition:
                 f"({running[0].run_id}); it will take the landing files",
                 cursor=decision.cursor,
             )
+        attempts = fileset_attempts(context.instance, warehouse, job_name, decision.run_key)
+        retry = retry_decision(decision.run_key, decision.files, attempts, time.time())
+        context.log.info(retry.reason)
+        if retry.run_key is None:
+            return dg.SensorResult(skip_reason=retry.reason, cursor=decision.cursor)
         return dg.SensorResult(
             run_requests=[
                 dg.RunRequest(
-                    run_key=decision.run_key,
-                    tags={"imw/trigger": "landing sensor", "imw/files": str(len(decision.files))},
+                    run_key=retry.run_key,
+                    tags={
+                        "imw/trigger": "landing sensor",
+                        "imw/files": str(len(decision.files)),
+                        FILESET_TAG: decision.run_key,
+                        "imw/attempt": str(retry.attempt),
+                    },
                 )
             ],
             cursor=decision.cursor,

@@ -6,6 +6,7 @@ dbt's data tests are asset checks of their models through dagster-dbt.
 
 import dagster as dg
 
+from core import progress
 from expectations.mart_gate import check_marts, write_mart_data_docs
 from orchestration.resources import BuildLockResource, WarehouseResource
 from publish.publish_gate import record_gate
@@ -34,7 +35,13 @@ def build_mart_gate_check(dbt_defs: dg.AssetsDefinition) -> dg.AssetChecksDefini
     ) -> dg.AssetCheckResult:
         settings = warehouse.settings()
         previous = settings.published_db if settings.published_db.exists() else None
+        progress.report("mart gate", "checking every published table")
         result = check_marts(settings.build_db, previous)
+        progress.report(
+            "mart gate",
+            f"{'passed' if result.passed else 'FAILED'} · {len(result.errors)} failed rules · "
+            f"{len(result.moves)} flagged moves",
+        )
         # The verdict on exactly these tables, which publish demands from this same run.
         record_gate(settings.build_db, context.run.run_id, settings.dbt_target_dir, result.passed)
         report = write_mart_gate_report(result, settings.reports_dir, settings.published_db)

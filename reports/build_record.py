@@ -17,6 +17,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -75,6 +76,10 @@ class BuildRecord:
     reason: str | None = None
     log: str | None = None
     steps: list[StepRecord] = field(default_factory=list)
+    error: str | None = None
+    """The root exception of the first failure, `Type: message` (not Dagster's wrapper)."""
+    file: str | None = None
+    """The delivery file the failure names, if any."""
 
     @property
     def ok(self) -> bool:
@@ -87,6 +92,49 @@ class BuildRecord:
     def from_json(cls, data: dict) -> BuildRecord:
         steps = [StepRecord(**s) for s in data.get("steps", [])]
         return cls(**{**data, "steps": steps})
+
+
+_DELIVERY_FILE = re.compile(
+    r"\b[a-z_]+_08[0-9]{3}(?:[0-9]{3})?_[0-9]{4}-[0-9]{2}-[0-9]{2}\.(?:csv|xlsx)\b"
+)
+"""A delivery's file name, `<extract>_<AGS>_<stand>.<csv|xlsx>` (contract.spec)."""
+
+
+def root_error(error) -> tuple[str, str | None]:
+    """`Type: message` of the innermost exception behind a Dagster error, and the delivery file
+    any exception of the chain names.
+
+    Dagster wraps what a step raised ("Error occurred while executing op raw_extracts:"); the
+    reason an operator can act on is the cause at the end of the chain of `raise … from`, e.g.
+    `MissingKeyError: IMW_PSEUDONYM_KEY is not set …` or DuckDB's lock error naming the holder.
+    """
+    chain = []
+    current = error
+    while current is not None and len(chain) < 20:
+        chain.append(current)
+        # `raise … from` (cause) leads to the reason; an implicit context ("during handling of
+        # …") is an earlier, handled error — followed only out of Dagster's own wrappers.
+        wrapper = (current.cls_name or "").startswith("Dagster")
+        current = current.cause or (current.context if wrapper else None)
+    root = chain[-1]
+    message = " ".join(root.message.strip().split())
+    if root.cls_name:
+        # Dagster writes `module.path.Class: message`; the class name is enough.
+        message = re.sub(rf"^(?:[\w.]+\.)?{re.escape(root.cls_name)}: ", "", message)
+        message = f"{root.cls_name}: {message}"
+    found = None
+    for e in reversed(chain):
+        match = _DELIVERY_FILE.search(e.message)
+        if match:
+            found = match.group(0)
+            break
+    return message, found
+
+
+def run_log_dir(instance: dg.DagsterInstance, run_id: str) -> Path | None:
+    """Where Dagster keeps a run's captured stdout/stderr (runs the daemon launched)."""
+    folder = Path(instance.root_directory) / "storage" / run_id / "compute_logs"
+    return folder if folder.is_dir() else None
 
 
 def _iso(ts: float | None) -> str | None:
@@ -132,17 +180,30 @@ def record_from_run(
         run_id, of_type=dg.DagsterEventType.STEP_FAILURE
     ).records
     reasons = []
+    root, file = None, None
     for rec in failures:
         event = rec.event_log_entry.dagster_event
         error = event.step_failure_data.error if event and event.step_failure_data else None
-        # Dagster wraps the step's own exception ("Error occurred while executing op …"): the
-        # innermost cause says what went wrong (a refused publish, a full disk).
-        while error is not None and error.cause is not None:
-            error = error.cause
-        message = (error.message if error else "").strip().splitlines()
-        reasons.append(f"{event.step_key}: {message[0] if message else 'failed'}")
+        message, named = root_error(error) if error else ("failed", None)
+        reasons.append(f"{event.step_key}: {message}")
+        root, file = root or message, file or named
     if run.status != dg.DagsterRunStatus.SUCCESS and not reasons:
-        reasons.append(f"run ended {run.status.value}")
+        # A run that failed outside any step (e.g. a resource did not start): the run's failure.
+        run_failures = instance.get_records_for_run(
+            run_id, of_type=dg.DagsterEventType.RUN_FAILURE
+        ).records
+        for rec in run_failures:
+            event = rec.event_log_entry.dagster_event
+            data = event.event_specific_data if event else None
+            error = getattr(data, "error", None)
+            if error is not None:
+                message, named = root_error(error)
+                reasons.append(message)
+                root, file = root or message, file or named
+        if not reasons:
+            reasons.append(f"run ended {run.status.value}")
+    if log is None:
+        log = run_log_dir(instance, run_id)
     return BuildRecord(
         run_id=run_id,
         job=run.job_name,
@@ -155,11 +216,17 @@ def record_from_run(
         reason="; ".join(reasons) or None,
         log=str(log) if log else None,
         steps=steps,
+        error=root,
+        file=file,
     )
 
 
 def failed_before_run(
-    started: datetime, reason: str, log: Path | None, run_id: str | None = None
+    started: datetime,
+    reason: str,
+    log: Path | None,
+    run_id: str | None = None,
+    step: str | None = None,
 ) -> BuildRecord:
     """A build that never became a Dagster run (e.g. the definitions failed to load)."""
     now = datetime.now(UTC)
@@ -171,8 +238,11 @@ def failed_before_run(
         started_at=started.isoformat(),
         finished_at=now.isoformat(),
         duration_s=round((now - started).total_seconds(), 3),
+        failed_steps=[step] if step else [],
         reason=reason,
         log=str(log) if log else None,
+        error=reason,
+        file=_DELIVERY_FILE.search(reason).group(0) if _DELIVERY_FILE.search(reason) else None,
     )
 
 
@@ -246,7 +316,12 @@ def write_build_report(settings: Settings, record: BuildRecord) -> Path:
     if record.log:
         lines.append(f"- Protokoll / log: `{record.log}`")
     if not record.ok:
-        lines += ["", "## Grund / reason", "", record.reason or "unknown", ""]
+        lines += ["", "## Grund / reason", ""]
+        lines.append(f"- Schritt / step: `{', '.join(record.failed_steps) or '-'}`")
+        lines.append(f"- Ursache / cause: {record.error or record.reason or 'unknown'}")
+        if record.file:
+            lines.append(f"- Datei / file: `{record.file}`")
+        lines += ["", record.reason or "unknown", ""]
         if any(s.stage == "mart_gate" for s in record.steps if s.status == "failure"):
             lines.append("The mart gate blocked publication: see `mart_gate.md` in this folder.")
     lines += ["", "| Schritt / step | stage | status | s |", "|---|---|---|---|"]

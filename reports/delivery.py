@@ -262,7 +262,16 @@ def write_delivery_reports(result: IngestResult, build_db: Path, reports_dir: Pa
         }  # fmt: skip
         text = json.dumps(payload, ensure_ascii=False, indent=2)
         csv_text = _errors_csv(build_db, [v.delivery_id for v in verdicts if v.rows_quarantined])
+        html = {
+            lang: clerk_report.render(
+                provider, result.started_at, verdicts, errors, shrunk, rule_texts, _text, lang
+            )
+            for lang in ("de", "en")
+        }
         for name, content in (
+            (f"lieferbericht_{stamp}.html", html["de"]),
+            ("aktuell.html", html["de"]),
+            ("aktuell_en.html", html["en"]),
             (f"lieferbericht_{stamp}_zeilen.csv", csv_text),
             ("aktuell_zeilen.csv", csv_text),
             (f"lieferbericht_{stamp}.md", text_md),
@@ -273,3 +282,6 @@ def write_delivery_reports(result: IngestResult, build_db: Path, reports_dir: Pa
             (folder / name).write_text(content, encoding="utf-8")
         written.append(folder / f"lieferbericht_{stamp}.md")
     return written
+
+
+from reports import clerk_report  # noqa: E402  (it imports nothing from this module)

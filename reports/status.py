@@ -113,6 +113,21 @@ def _since(record: BuildRecord) -> datetime:
     return datetime.fromisoformat(record.started_at).astimezone(UTC).replace(tzinfo=None)
 
 
+def open_issues_report(settings: Settings) -> str:
+    """`imw status --open`: the open problems per provider (raw.provider_issues)."""
+    from reports.open_issues import read_open_issues, status_text
+
+    if not settings.build_db.exists():
+        return f"warehouse home: {settings.home}\nopen problems: no build database yet\n"
+    try:
+        con = duckdb.connect(str(settings.build_db), read_only=True)
+    except duckdb.IOException:
+        return "open problems: unknown — a build is running (database locked)\n"
+    with con:
+        issues = read_open_issues(con)
+    return "\n".join([f"warehouse home: {settings.home}", *status_text(issues)]) + "\n"
+
+
 def status_report(settings: Settings, now: datetime | None = None) -> tuple[str, bool]:
     """The text `imw status` prints, and whether all is well (last build ok, published fresh)."""
     now = now or datetime.now(UTC)
@@ -143,7 +158,11 @@ def status_report(settings: Settings, now: datetime | None = None) -> tuple[str,
         if not last.ok:
             healthy = False
             lines.append(f"  failed steps: {', '.join(last.failed_steps) or '-'}")
-            lines.append(f"  reason: {last.reason}")
+            lines.append(f"  reason: {last.error or last.reason}")
+            if last.error and last.reason and last.error not in last.reason:
+                lines.append(f"  details: {last.reason}")
+            if last.file:
+                lines.append(f"  file: {last.file}")
             if last.log:
                 lines.append(f"  log: {last.log}")
             if last_ok is not None:

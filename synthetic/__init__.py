@@ -80,6 +80,7 @@ from typing import get_args
 
 import polars as pl
 
+from core import progress
 from core.settings import DBT_PROJECT_DIR
 from synthetic import params as P
 from synthetic.defects import (
@@ -200,6 +201,7 @@ def generate(
         if injector is not None:
             frame, texts = injector.inject(extract, frame)
         files += writer.write(extract, frame, texts)
+        progress.report("generate", f"{extract:<22} {rows[extract]:>10,} rows · {len(files)} files")
         del frame  # one large frame at a time
 
     truth = ground_truth(world.providers, truth_inputs, scale, seed, stand)

@@ -29,11 +29,14 @@ def key_env(monkeypatch) -> bytes:
 @pytest.fixture(autouse=True, scope="session")
 def _own_dagster_home():
     """Builds in tests keep their run history in their own home, never in the developer's
-    DAGSTER_HOME (session-wide, so module-scoped build fixtures see it too)."""
-    saved = os.environ.pop("DAGSTER_HOME", None)
+    DAGSTER_HOME or IMW_HOME — `make` exports an absolute IMW_HOME — (session-wide, so
+    module-scoped build fixtures see it too)."""
+    names = ("DAGSTER_HOME", "IMW_HOME", "IMW_LANDING", "IMW_BUILD_DB")
+    saved = {name: os.environ.pop(name, None) for name in names}
     yield
-    if saved is not None:
-        os.environ["DAGSTER_HOME"] = saved
+    for name, value in saved.items():
+        if value is not None:
+            os.environ[name] = value
 
 
 def build_demo_world(root: Path, effects=None) -> tuple[Settings, dict]:

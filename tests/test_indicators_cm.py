@@ -34,6 +34,7 @@ PUBLISHED_TABLES = {
     "mart_data_quality",
     "mart_goal_attainment_by_field",
     "mart_contact_topics",
+    "provider_open_issues",  # counts of open delivery problems (#12)
 }
 
 

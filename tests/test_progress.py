@@ -1,0 +1,117 @@
+"""Progress lines on long commands (#12, item 3): one line per stage with counts and elapsed
+time, rich colours only on a terminal, nothing with --quiet; a real `imw build` is read."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import subprocess
+import sys
+
+import dagster as dg
+import pytest
+
+from cli.main import main
+from core import progress
+from core.settings import KEY_ENV, PROJECT_ROOT
+from orchestration.assets import DbtCounter
+
+LINE = re.compile(r"^\[ *(?P<s>[0-9]+\.[0-9]) s\] (?P<stage>[a-z ]{10}) (?P<text>.*)$")
+
+
+def test_plain_lines_without_a_terminal_and_colour_with_one():
+    plain = io.StringIO()
+    with progress.reporting(stream=plain):
+        progress.report("ingest", "files 3/10 · 1,234 rows loaded")
+    (line,) = plain.getvalue().splitlines()
+    match = LINE.match(line)
+    assert (
+        match
+        and match["stage"] == "ingest    "
+        and match["text"] == ("files 3/10 · 1,234 rows loaded")
+    )
+    assert "\x1b[" not in plain.getvalue()  # no escape codes in logs and CI
+
+    tty = io.StringIO()
+    sink = progress.ProgressSink(tty, force_terminal=True)
+    sink.line("dbt", "models 1/2")
+    assert "\x1b[" in tty.getvalue() and "models 1/2" in tty.getvalue()
+
+
+def test_quiet_and_no_sink_report_nothing(capsys):
+    with progress.reporting(quiet=True):
+        progress.report("ingest", "files 1/1")
+    progress.report("ingest", "outside any command (a daemon run)")
+    assert capsys.readouterr() == ("", "")
+
+
+def test_dbt_counter_counts_models_and_tests_as_they_finish():
+    out = io.StringIO()
+    counter = DbtCounter(nodes=3, tests=2)
+    counter.throttle = progress.Throttle(0)  # every event reported
+    with progress.reporting(stream=out):
+        counter.count(dg.Output(None, output_name="a"))
+        counter.count(dg.AssetCheckResult(passed=False, asset_key="a", check_name="t1"))
+        counter.count("a log line, not a node")  # ignored: neither model nor test
+        counter.count(dg.Output(None, output_name="b"))
+        counter.flush()
+    texts = [LINE.match(x)["text"] for x in out.getvalue().splitlines()]
+    assert texts == [
+        "models 1/3 · tests 0/2",
+        "models 1/3 · tests 1/2 (1 failed)",
+        "models 2/3 · tests 1/2 (1 failed)",
+        "models 2/3 · tests 1/2 (1 failed) · done",
+    ]
+
+
+def test_generate_reports_every_extract_and_quiet_prints_nothing(tmp_path, capsys):
+    assert main(["generate", "--scale", "tiny", "--out", str(tmp_path / "a"), "--seed", "3"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    stages = [LINE.match(x)["stage"].strip() for x in err]
+    # A first line, one per extract written (8 per provider kind + 4 of the authority = 12), done.
+    assert stages[0] == "generate" and stages[-1] == "done"
+    assert len(stages) == 1 + 12 + 1
+    assert main(["generate", "--scale", "tiny", "--out", str(tmp_path / "b"), "--quiet"]) == 0
+    assert capsys.readouterr() == ("", "")
+
+
+@pytest.fixture(scope="module")
+def build_output(tmp_path_factory):
+    home = tmp_path_factory.mktemp("progress") / "home"
+    env = {**os.environ, KEY_ENV: "progress-test-key-0123456789"}
+    subprocess.run(
+        [sys.executable, "-m", "cli.main", "generate", "--scale", "tiny", "--quiet",
+         "--out", str(home / "landing")],
+        cwd=PROJECT_ROOT, env=env, check=True,
+    )  # fmt: skip
+    files = len([p for p in (home / "landing").iterdir() if p.is_file()])
+    done = subprocess.run(
+        [sys.executable, "-m", "cli.main", "build", "--home", str(home)],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=1800,
+    )  # fmt: skip
+    return done, files
+
+
+def test_imw_build_prints_one_line_per_stage_with_counts(build_output):
+    done, files = build_output
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = [LINE.match(x) for x in done.stderr.splitlines() if LINE.match(x)]
+    stages = [m["stage"].strip() for m in lines]
+    # In order: the build line, ingest, dbt, the mart gate, publish, the report, the summary.
+    order = ["build", "ingest", "dbt", "mart gate", "publish", "report", "done"]
+    assert [s for i, s in enumerate(stages) if i == 0 or stages[i - 1] != s] == order
+    ingest = [m["text"] for m in lines if m["stage"].strip() == "ingest"]
+    assert ingest[0] == f"files 0/{files} · 0 refused unread"
+    assert ingest[-1].startswith(f"files {files}/{files} ")
+    final_dbt = [m["text"] for m in lines if m["stage"].strip() == "dbt"][-1]
+    n, total = re.search(r"models (\d+)/(\d+)", final_dbt).groups()
+    t, t_total = re.search(r"tests (\d+)/(\d+)", final_dbt).groups()
+    assert n == total and t == t_total and int(total) > 60 and int(t_total) > 200
+    assert final_dbt.endswith("· done")
+    assert [m["text"] for m in lines if m["stage"].strip() == "mart gate"][-1].startswith(
+        "passed · 0 failed rules"
+    )
+    seconds = [float(m["s"]) for m in lines]
+    assert seconds == sorted(seconds)  # elapsed time, never going back
+    assert lines[-1]["text"].startswith("build published in ")
