@@ -299,9 +299,13 @@ def _read_build(build_db: Path) -> _Inputs:
         unit_levels = read("intermediate.int_unit_levels")
         published, marts = read(PUBLISHED_VALUES), read(MARTS_VALUES)
         definitions = read(DEFINITIONS)
-        reference = con.execute(
-            "SELECT reference_date FROM intermediate.int_reference_date"
-        ).fetchone()
+        # fetchall: DuckDB refuses further queries while a result is not read to its end
+        reference = next(
+            iter(
+                con.execute("SELECT reference_date FROM intermediate.int_reference_date").fetchall()
+            ),
+            None,
+        )
         wide = sorted(t for t in tables if t.startswith("published.mart_"))
         wide_marts = {t: read(t) for t in wide}
     for table, frame, columns in (

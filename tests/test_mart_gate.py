@@ -127,6 +127,11 @@ def make_build_db(path: Path, marts_sql: tuple[str, ...] = (), published_sql: tu
             " (provider VARCHAR, level VARCHAR, unit_code VARCHAR)"
         )
         con.executemany("INSERT INTO intermediate.int_unit_levels VALUES (?, ?, ?)", UNIT_LEVELS)
+        # R = 2025-12-31: every fixture period (2025, 2025Q4) is complete
+        con.execute(
+            "CREATE TABLE intermediate.int_reference_date AS"
+            " SELECT DATE '2025-12-31' AS reference_date"
+        )
         con.execute(
             "CREATE TABLE marts.indicator_values (indicator_id VARCHAR, period VARCHAR,"
             " period_type VARCHAR, level VARCHAR, unit_code VARCHAR, numerator DOUBLE,"
@@ -154,7 +159,8 @@ def make_build_db(path: Path, marts_sql: tuple[str, ...] = (), published_sql: tu
         con.execute(
             """
             CREATE TABLE published.indicator_values AS SELECT
-                v.indicator_id, v.period, period_type, v.level, v.unit_code,
+                v.indicator_id, v.period, period_type, true AS period_complete, v.level,
+                v.unit_code,
                 CASE WHEN suppression IS NULL THEN numerator END AS numerator,
                 CASE WHEN suppression IS NULL THEN denominator END AS denominator,
                 CASE WHEN suppression IS NULL THEN value END AS value,
