@@ -195,22 +195,24 @@ def test_goal_attainment_by_field_suppressed_and_goal_without_case(
     # ENTFALLEN: no assessment), a_g7 (SMART; its plan a_pl9 is missing, so it adds no case) ->
     # 2 of 3 on 1 case; assessed only a_g7 (ERREICHT) -> 1 of 1 on 0 cases.
     unsuppressed = goals(warehouse, "marts", "TRAEGER", "08115003", "2025", "ARBEIT")
+    # v2: the marts carry no suppressed flag (the pattern is marts.disclosure_pattern)
     assert (
         unsuppressed["cm04_goals_agreed"],
         unsuppressed["cm04_goals_smart"],
         unsuppressed["cm04_base_n"],
-        unsuppressed["cm04_suppressed"],
-    ) == (3, 2, 1, True)
+    ) == (3, 2, 1)
     assert (
         unsuppressed["cm05_goals_assessed"],
         unsuppressed["cm05_goals_met"],
         unsuppressed["cm05_base_n"],
-        unsuppressed["cm05_suppressed"],
-    ) == (1, 1, 0, True)
+    ) == (1, 1, 0)
     published = goals(warehouse, "published", "TRAEGER", "08115003", "2025", "ARBEIT")
     assert published["cm04_goals_agreed"] is None and published["cm04_smart_share"] is None
-    assert published["cm05_goals_met"] is None and published["cm05_met_share"] is None
-    assert (published["cm04_base_n"], published["cm04_suppressed"]) == (1, True)
+    # v2: CM04 on 1 case is primary and withholds base_n too
+    assert (published["cm04_base_n"], published["cm04_suppressed"]) == (None, True)
+    assert published["cm04_suppression"] == "primary"
+    # v2: CM05 rests on 0 cases (its goal's case is unknown): "no cases" is not a primary cell
+    assert published["cm05_suppression"] != "primary"
 
 
 def test_goal_attainment_by_field_adds_up_to_cm05(warehouse: duckdb.DuckDBPyConnection) -> None:
@@ -246,7 +248,9 @@ def test_goal_attainment_grid_and_quarters(warehouse: duckdb.DuckDBPyConnection)
     # assessed in 2025Q3: a_g1 (07-01), a_g2 (07-15), a_g3 (08-01) -> 2 of 3 on 3 cases
     q3 = goals(warehouse, "marts", "KREIS", "08115", "2025Q3", "SPRACHE")
     assert (q3["period_type"], q3["cm05_goals_assessed"], q3["cm05_goals_met"]) == ("QUARTER", 3, 2)
-    assert q3["cm05_suppressed"] is True
+    # v2: 3 cases -> a primary cell of the published pattern (marts carry no flag)
+    published_q3 = goals(warehouse, "published", "KREIS", "08115", "2025Q3", "SPRACHE")
+    assert (published_q3["cm05_suppressed"], published_q3["cm05_suppression"]) == (True, "primary")
 
 
 # --- contact topics ----------------------------------------------------------------------------
@@ -266,12 +270,14 @@ def test_contact_topics_traeger(warehouse: duckdb.DuckDBPyConnection) -> None:
     # SPRACHE 2 of a_c1, a_c2, a_c6, a_c7), rests on 4 cases -> withheld as well.
     wohnen = topics(warehouse, "published", "TRAEGER", "08115003", "2025", "WOHNEN")
     assert (wohnen["contacts"], wohnen["contact_share"]) == (None, None)
+    # v2: suppressed cells withhold base_n too (2 cases, group 4 cases: both primary)
     assert (wohnen["base_n"], wohnen["suppressed"], wohnen["topic_group"]) == (
-        2,
+        None,
         True,
         "integration",
     )
-    assert (wohnen["topic_group_contacts"], wohnen["topic_group_base_n"]) == (None, 4)
+    assert (wohnen["suppression"], wohnen["topic_group_suppression"]) == ("primary", "primary")
+    assert (wohnen["topic_group_contacts"], wohnen["topic_group_base_n"]) == (None, None)
     unsuppressed = topics(warehouse, "marts", "TRAEGER", "08115003", "2025", "WOHNEN")
     assert unsuppressed["contacts"] == 2
     assert unsuppressed["contact_share"] == pytest.approx(2 / 11)
