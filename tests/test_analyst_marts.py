@@ -89,7 +89,8 @@ def columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
 def test_wide_marts_have_a_column_for_every_catalogue_indicator(
     warehouse: duckdb.DuckDBPyConnection,
 ) -> None:
-    keys = ["level", "unit_code", "period", "period_type"]
+    # v2: every row also says whether its period is complete and names its unit
+    keys = ["level", "unit_code", "period", "period_type", "period_complete", "unit_name"]
     assert columns(warehouse, "mart_case_management_quality") == [
         *keys,
         "cm01_plan_coverage",
@@ -163,7 +164,8 @@ def test_wide_columns_of_unimplemented_indicators_are_null(
         ).fetchall()
     }
     assert {"CM01", "CM05"} <= implemented
-    for column in columns(warehouse, "mart_case_management_quality")[4:-1]:
+    # the indicator columns: after the 6 key columns, before suppressed_indicators
+    for column in columns(warehouse, "mart_case_management_quality")[6:-1]:
         (n_values,) = warehouse.execute(
             f"SELECT count({column}) FROM published.mart_case_management_quality"
         ).fetchone()
