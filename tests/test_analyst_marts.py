@@ -5,8 +5,9 @@ file, `dbt build` runs against it once for the module (its data tests, the marts
 included, must pass), and the tests read the published marts and their unsuppressed marts copies.
 
 Fixture in short — providers 08115003 (Gemeinde in Kreis 08115) and 08115 (the Kreis itself); every
-case starts in 2025 and the snapshots have stand 2026-01-15, so the periods are 2025, 2026 and their
-quarters, and the units TRAEGER 08115003 and 08115, KREIS 08115, RB 081 and LAND 08.
+case starts in 2025 and the snapshots have stand 2026-01-15 = R, so the periods are 2025 and its
+quarters, 2026 and 2026Q1 (v2: no period starts after R; v1 had all of 2026's quarters, 10 periods),
+and the units TRAEGER 08115003 and 08115, KREIS 08115, RB 081 and LAND 08.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from dbt_fixture import built_warehouse
 from contract import catalogue
 
 FIXTURES = Path(__file__).parent / "fixtures" / "analyst_marts"
-N_UNITS, N_PERIODS = 5, 10
+N_UNITS, N_PERIODS = 5, 7
 
 pytestmark = pytest.mark.slow
 
@@ -90,7 +91,8 @@ def columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
 def test_wide_marts_have_a_column_for_every_catalogue_indicator(
     warehouse: duckdb.DuckDBPyConnection,
 ) -> None:
-    keys = ["level", "unit_code", "period", "period_type"]
+    # v2: every row also says whether its period is complete and names its unit
+    keys = ["level", "unit_code", "period", "period_type", "period_complete", "unit_name"]
     assert columns(warehouse, "mart_case_management_quality") == [
         *keys,
         "cm01_plan_coverage",
@@ -133,19 +135,19 @@ def test_wide_cm_mart_has_one_row_per_unit_and_period(
 
 def test_wide_cm01_and_cm05_values(warehouse: duckdb.DuckDBPyConnection) -> None:
     # CM01 2025 at 08115003: a_c1..a_c4 signed 2025-02-03, a_c5 and a_c6 have no plan (a_c7 is KB)
-    # -> 4 of 6. CM05 2025 there: a_g1 E, a_g2 E, a_g3 T, a_g4 N, a_g7 E (no case) -> 3 of 5 on
-    # 4 cases: suppressed, so NULL and listed.
+    # -> 4 of 6. CM05 2025 there: a_g1 E, a_g2 E, a_g3 T, a_g4 N -> 2 of 4 on 4 cases (v2:
+    # a_g7 without a known case is left out; v1: 3 of 5): suppressed, so NULL and listed.
     row = cm_wide(warehouse, "TRAEGER", "08115003", "2025")
     assert row["period_type"] == "YEAR"
     assert row["cm01_plan_coverage"] == pytest.approx(4 / 6)
     assert row["cm05_goals_met"] is None
     suppressed = row["suppressed_indicators"].split(",")
     assert "CM05" in suppressed and "CM01" not in suppressed
-    # Kreis 08115: CM01 4/6 + b_c1 signed, b_c2 not -> 5 of 8; CM05 3/5 + b_g1 E -> 4 of 6 on 5
-    # cases: both shown.
+    # Kreis 08115: CM01 4/6 + b_c1 signed, b_c2 not -> 5 of 8; CM05 2/4 + b_g1 E -> 3 of 5 on 5
+    # cases (v1: 4 of 6): both shown.
     row = cm_wide(warehouse, "KREIS", "08115", "2025")
     assert row["cm01_plan_coverage"] == pytest.approx(5 / 8)
-    assert row["cm05_goals_met"] == pytest.approx(4 / 6)
+    assert row["cm05_goals_met"] == pytest.approx(3 / 5)
     assert "CM01" not in (row["suppressed_indicators"] or "")
     assert "CM05" not in (row["suppressed_indicators"] or "")
     # 08115 alone: CM01 1 of 2 cases -> withheld
@@ -192,20 +194,21 @@ def test_goal_attainment_by_field_suppressed_and_goal_without_case(
     warehouse: duckdb.DuckDBPyConnection,
 ) -> None:
     # ARBEIT in 2025 at 08115003: agreed a_g5 (no criterion: not SMART), a_g6 (SMART, later
-    # ENTFALLEN: no assessment), a_g7 (SMART; its plan a_pl9 is missing, so it adds no case) ->
-    # 2 of 3 on 1 case; assessed only a_g7 (ERREICHT) -> 1 of 1 on 0 cases.
+    # ENTFALLEN: no assessment) -> 1 of 2 on 1 case. v2: a_g7, whose plan a_pl9 is missing, is
+    # not known to be a CM case's goal and counts in neither CM04 nor CM05 (v1: 2 of 3 agreed,
+    # and 1 of 1 assessed on 0 cases); nothing is assessed -> 0 of 0 on 0 cases.
     unsuppressed = goals(warehouse, "marts", "TRAEGER", "08115003", "2025", "ARBEIT")
     # v2: the marts carry no suppressed flag (the pattern is marts.disclosure_pattern)
     assert (
         unsuppressed["cm04_goals_agreed"],
         unsuppressed["cm04_goals_smart"],
         unsuppressed["cm04_base_n"],
-    ) == (3, 2, 1)
+    ) == (2, 1, 1)
     assert (
         unsuppressed["cm05_goals_assessed"],
         unsuppressed["cm05_goals_met"],
         unsuppressed["cm05_base_n"],
-    ) == (1, 1, 0)
+    ) == (0, 0, 0)
     published = goals(warehouse, "published", "TRAEGER", "08115003", "2025", "ARBEIT")
     assert published["cm04_goals_agreed"] is None and published["cm04_smart_share"] is None
     # v2: CM04 on 1 case is primary and withholds base_n too
@@ -216,8 +219,9 @@ def test_goal_attainment_by_field_suppressed_and_goal_without_case(
 
 
 def test_goal_attainment_by_field_adds_up_to_cm05(warehouse: duckdb.DuckDBPyConnection) -> None:
-    # Over the fields, Kreis 08115 in 2025: agreed 5 SPRACHE + 3 ARBEIT; assessed 5 + 1 = the
-    # CM05 denominator 6, met 3 + 1 = its numerator 4.
+    # Over the fields, Kreis 08115 in 2025: agreed 5 SPRACHE + 2 ARBEIT; assessed 5 + 0 = the
+    # CM05 denominator 5, met 3 + 0 = its numerator 3 (v2: a_g7 without a known case is left
+    # out; v1: 8, 6, 4).
     totals = warehouse.execute(
         """
         SELECT sum(cm04_goals_agreed), sum(cm05_goals_assessed), sum(cm05_goals_met)
@@ -225,12 +229,12 @@ def test_goal_attainment_by_field_adds_up_to_cm05(warehouse: duckdb.DuckDBPyConn
         WHERE level = 'KREIS' AND unit_code = '08115' AND period = '2025'
         """
     ).fetchone()
-    assert totals == (8, 6, 4)
+    assert totals == (7, 5, 3)
     cm05 = warehouse.execute(
         "SELECT numerator, denominator FROM marts.indicator_values WHERE indicator_id = 'CM05' "
         "AND level = 'KREIS' AND unit_code = '08115' AND period = '2025'"
     ).fetchone()
-    assert cm05 == (4, 6)
+    assert cm05 == (3, 5)
 
 
 def test_goal_attainment_grid_and_quarters(warehouse: duckdb.DuckDBPyConnection) -> None:

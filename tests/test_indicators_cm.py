@@ -6,7 +6,8 @@ A tiny hand-written raw layer (tests/fixtures/indicators/*.csv) is loaded into a
 
 Fixture in short — providers 08115003 (Gemeinde, Kreis 08115, RB 081), 08115 (the Kreis itself)
 and 08212 (Stadtkreis Karlsruhe, RB 082); current snapshots have stand 2026-01-15, so the periods
-run from 2024 (first contact of a_c4) to 2026. The quarter checked is 2025Q2 = 2025-04-01..06-30.
+run from 2024 (first contact of a_c4) to the quarter of R = 2026-01-15 (2026 and 2026Q1, periods to
+date). The quarter checked is 2025Q2 = 2025-04-01..06-30.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ PUBLISHED_TABLES = {
     "mart_goal_attainment_by_field",
     "mart_contact_topics",
     "provider_open_issues",  # counts of open delivery problems (#12)
+    "units",  # v2: every unit with its name
 }
 
 
@@ -184,10 +186,11 @@ def test_cm05_kreis_and_land(warehouse: duckdb.DuckDBPyConnection) -> None:
     # 08115 in 2025: b_g1 (E), b_g2 (T) of b_c1 -> 1 of 2; Kreis 08115: 4/7 + 1/2 -> 5 of 9 on
     # 5 + 1 = 6 cases.
     assert marts(warehouse, "CM05", "2025", "KREIS", "08115") == shown(5, 9, 6)
-    # 08212 in 2025: c_g1 (N) of c_c1 and c_g3 (E) whose plan is missing: it counts but adds no
-    # case -> 1 of 2 on 1 case. Land 2025: 4/7 + 1/2 + 1/2 -> 6 of 11 on 7 cases.
-    assert marts(warehouse, "CM05", "2025", "TRAEGER", "08212") == hidden(1, 2, 1)
-    assert published(warehouse, "CM05", "2025", "LAND", "08") == shown(6, 11, 7)
+    # 08212 in 2025: c_g1 (N) of c_c1 -> 0 of 1 on 1 case. v2: c_g3 (E), whose plan is missing,
+    # is not known to be a CM case's goal and no longer counts (v1: 1 of 2). Land 2025: 4/7 +
+    # 1/2 + 0/1 -> 5 of 10 on 7 cases (v1: 6 of 11).
+    assert marts(warehouse, "CM05", "2025", "TRAEGER", "08212") == hidden(0, 1, 1)
+    assert published(warehouse, "CM05", "2025", "LAND", "08") == shown(5, 10, 7)
     # 2025Q2 at Land: 2/3 + b_g1 1/1 + c_g1 0/1 -> 3 of 5 on 2 + 1 + 1 = 4 cases: suppressed
     # even at Land level.
     assert marts(warehouse, "CM05", "2025Q2", "LAND", "08") == hidden(3, 5, 4)
@@ -207,13 +210,14 @@ def test_cm05_empty_cell_is_zero_not_missing(warehouse: duckdb.DuckDBPyConnectio
 
 
 def test_grid_covers_every_period_and_unit(warehouse: duckdb.DuckDBPyConnection) -> None:
-    # CM01 and CM05 each: 15 periods (2024-2026 and their quarters) x 8 units (3 providers,
-    # Kreise 08115 and 08212, RB 081 and 082, Land 08); the authority '08' is no provider.
+    # CM01 and CM05 each: 12 periods x 8 units (3 providers, Kreise 08115 and 08212, RB 081 and
+    # 082, Land 08); the authority '08' is no provider. v2: the periods end with the quarter of
+    # R = 2026-01-15 — 2024 and 2025 with their quarters, 2026 and 2026Q1 (v1: all of 2026, 15).
     for schema in ("marts", "published"):
         (n,) = warehouse.execute(
             f"SELECT count(*) FROM {schema}.indicator_values WHERE indicator_id IN ('CM01', 'CM05')"
         ).fetchone()
-        assert n == 2 * 15 * 8
+        assert n == 2 * 12 * 8
     units = warehouse.execute(
         "SELECT level, unit_code FROM marts.indicator_values GROUP BY ALL ORDER BY ALL"
     ).fetchall()

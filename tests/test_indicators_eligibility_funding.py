@@ -232,18 +232,23 @@ def test_fi02_funding_per_fte(warehouse: duckdb.DuckDBPyConnection) -> None:
 
 
 def test_fi03_cost_per_active_case(warehouse: duckdb.DuckDBPyConnection) -> None:
-    # Costs of the provider's grant-years in Y / its cases (CM and KB) active in Y; base_n =
-    # those cases, never suppressed. 2025: A 66000 / 6 cases (a_c5 closed 07-31 is active); B has
-    # no grant-year in 2025: 0 / 2; C 34000 / 3.
+    # v2: costs of the applicant's grant-years in Y / the cases (CM and KB) active in Y of the
+    # providers those grants oblige to deliver in Y (meldepflichten.csv: here each grant obliges
+    # its applicant, as until 2024); base_n = those cases, never suppressed. 2025: A 66000 / 6
+    # cases (a_c5 closed 07-31 is active); C 34000 / 3. B has no grant-year in 2025 (g_b's proof
+    # is for 2024 only), so no grant of B obliges anyone in 2025: 0 / 0 (v1 divided by B's own
+    # cases: 0 / 2).
     assert published(warehouse, "FI03", "2025", "TRAEGER", A) == shown(66000, 6, 6)
-    assert published(warehouse, "FI03", "2025", "TRAEGER", B) == shown(0, 2, 2)
+    assert published(warehouse, "FI03", "2025", "TRAEGER", B) == shown(0, 0, 0)
     assert published(warehouse, "FI03", "2025", "TRAEGER", C) == shown(34000, 3, 3)
-    assert published(warehouse, "FI03", "2025", "KREIS", "08115") == shown(66000, 8, 8)
+    # Kreis 08115: A's 66000 / 6 (v1: / 8 with B's cases)
+    assert published(warehouse, "FI03", "2025", "KREIS", "08115") == shown(66000, 6, 6)
     assert published(warehouse, "FI03", "2025", "RB", "082") == shown(34000, 3, 3)
-    assert published(warehouse, "FI03", "2025", "LAND", "08") == shown(100000, 11, 11)
-    # 2024: A 55000 / 4 (a_c2, a_c3, a_c5, a_c6), B 22000 / 1 (b_c2), C 0 / 1 (c_c1) -> Land
-    # 77000 / 6.
-    assert published(warehouse, "FI03", "2024", "LAND", "08") == shown(77000, 6, 6)
+    # Land: 100000 / 9 (v1: / 11)
+    assert published(warehouse, "FI03", "2025", "LAND", "08") == shown(100000, 9, 9)
+    # 2024: A 55000 / 4 (a_c2, a_c3, a_c5, a_c6), B 22000 / 1 (b_c2, obliged from 2024-07-01),
+    # C has no grant-year in 2024: 0 / 0 (v1: 0 / 1 with c_c1) -> Land 77000 / 5 (v1: / 6).
+    assert published(warehouse, "FI03", "2024", "LAND", "08") == shown(77000, 5, 5)
 
 
 def test_fi04_budget_execution_land_only(warehouse: duckdb.DuckDBPyConnection) -> None:
@@ -328,8 +333,10 @@ def test_pa02_queries_per_request(warehouse: duckdb.DuckDBPyConnection) -> None:
 
 
 def test_dq01_complete_deliveries_year(warehouse: duckdb.DuckDBPyConnection) -> None:
-    # Denominator: applicants of a grant overlapping P. 2025: A (g_a25), B (g_b 2024-07..2026-06),
-    # C (g_c). Numerator: all 8 extracts accepted with stand >= 2025-12-31. A: everything at
+    # v2 denominator: providers with a delivery obligation (meldepflichten.csv) overlapping P —
+    # here each grant obliges its applicant for the grant's period, so the same providers as v1's
+    # grant applicants: 2025: A (g_a25), B (g_b 2024-07..2026-06), C (g_c). Numerator: all 8
+    # extracts with a current accepted snapshot with stand >= P.eend = 2025-12-31. A: everything at
     # 2026-01-15 (plaene, ziele as empty snapshots) -> yes. B: ergebnisse only 2025-09-30 -> no.
     # C: ergebnisse accepted only 2025-09-29 (the 2025-12-31 file was rejected) -> no.
     assert published(warehouse, "DQ01", "2025", "TRAEGER", A) == shown(1, 1)
@@ -339,7 +346,8 @@ def test_dq01_complete_deliveries_year(warehouse: duckdb.DuckDBPyConnection) -> 
     assert published(warehouse, "DQ01", "2025", "RB", "082") == shown(0, 1)
     assert published(warehouse, "DQ01", "2025", "LAND", "08") == shown(1, 3)
     # 2024: A (g_a24) and B (g_b from 2024-07) are complete through 2024-12-31; C has no grant in
-    # 2024 -> Land 2 / 2, RB 082 0 / 0. 2026: only B's grant runs -> 0 / 1.
+    # 2024 -> Land 2 / 2, RB 082 0 / 0. 2026 (to date: P.eend = R = 2026-01-15): only B's
+    # obligation runs, its ergebnisse (2025-09-30) is older than R -> 0 / 1.
     assert published(warehouse, "DQ01", "2024", "LAND", "08") == shown(2, 2)
     assert published(warehouse, "DQ01", "2024", "RB", "082") == shown(0, 0)
     assert published(warehouse, "DQ01", "2026", "LAND", "08") == shown(0, 1)
