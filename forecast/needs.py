@@ -64,16 +64,41 @@ def cut_at(cases: pl.DataFrame, origin: date) -> pl.DataFrame:
 
 
 def open_at(cases: pl.DataFrame, dates: list[date], by: list[str]) -> pl.DataFrame:
-    """Open cases (first contact <= d, no closure or closure > d) per `by` and date d."""
-    grid = pl.DataFrame({"month": dates}, schema={"month": pl.Date})
-    return (
-        cases.join(grid, how="cross")
-        .filter(
-            (pl.col("first_contact") <= pl.col("month"))
-            & (pl.col("closure").is_null() | (pl.col("closure") > pl.col("month")))
+    """Open cases (first contact <= d, no closure or closure > d) per `by` and date d.
+
+    A running count (+1 at each first contact, −1 at each closure) read at each date, so memory
+    stays proportional to the cases, not cases × dates."""
+    events = (
+        pl.concat(
+            [
+                cases.select(*by, pl.col("first_contact").alias("day"), pl.lit(1).alias("step")),
+                cases.filter(pl.col("closure").is_not_null()).select(
+                    *by, pl.col("closure").alias("day"), pl.lit(-1).alias("step")
+                ),
+            ]
         )
-        .group_by([*by, "month"])
-        .agg(pl.len().alias("open_cases"))
+        .group_by(*by, "day")
+        .agg(pl.col("step").sum())
+        .sort(*by, "day")
+        .with_columns(pl.col("step").cum_sum().over(by).alias("open_cases"))
+    )
+    grid = (
+        events.select(by)
+        .unique()
+        .join(pl.DataFrame({"month": dates}, schema={"month": pl.Date}), how="cross")
+        .sort("month")
+    )
+    return (
+        grid.join_asof(
+            events.select(*by, "day", "open_cases").sort("day"),
+            left_on="month",
+            right_on="day",
+            by=by,
+            strategy="backward",
+            check_sortedness=False,  # sorted by day overall, hence within every group
+        )
+        .filter(pl.col("open_cases").fill_null(0) > 0)
+        .select(*by, "month", pl.col("open_cases").cast(pl.UInt32))
     )
 
 

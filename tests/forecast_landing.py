@@ -13,7 +13,7 @@ from ingest.readers import parse_columns, parse_file_name, read_table
 
 def cases_from_landing(folder: Path) -> pl.DataFrame:
     frames = []
-    for path in sorted(Path(folder).glob("faelle_*")):
+    for path in sorted(Path(folder).rglob("faelle_*")):
         name = parse_file_name(path)
         typed = parse_columns(read_table(path, "faelle"), "faelle", name.stand).frame
         frames.append(
