@@ -172,7 +172,7 @@ def test_limit_that_cannot_be_kept_fails_without_writing(built, tmp_path, capsys
             str(keys / "a.key"), "--out", str(tmp_path / "cli")]  # fmt: skip
     assert _cli([*base, "--l-diversity", "9"]) == 1
     err_text = capsys.readouterr().err
-    assert "no generalisation keeps k = 2 and ℓ = 9" in err_text and "area=" in err_text
+    assert "no generalisation keeps k = 5 and ℓ = 9" in err_text and "area=" in err_text
     assert not (tmp_path / "cli").exists()
     # k = 5 within the default 1 % (1 of 168 cases): no node of the lattice manages it on tiny
     assert _cli([*base, "--k", "5"]) == 1

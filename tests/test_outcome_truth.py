@@ -5,14 +5,16 @@ the known effects (shared with test_recovery.py) and the same world with no effe
 in ground_truth.json (`outcome_effects`, from synthetic/effects.py); the warehouse, the
 export and the analysis never see it.
 
-Power (seed-independent, from the design): on demo the whole window holds about 1,900 CM cases;
-about 1,500 start without employment and give ≈ 300 first-employment events over ≈ 15,000
-case-months, about a third of them with a signed plan in place. For a true odds ratio of 2.0
-the standard error of log OR is ≈ 0.13, so the 95 % interval excludes 1 unless the estimate
-falls below 1.29 — about 5 standard errors below the truth (power > 99 %). For B1 (odds ratio 4
-per unit share of goal-linked contacts; the share's spread is about 0.2) the standard error of
-log OR is ≈ 0.5 and the interval excludes 1 with power ≈ 0.8 at this size — the seed is fixed,
-and the no-effect world checks that a null is not found where none exists.
+Power: on demo (whole history, k = 5 → RB and start quarter kept) about 1,700 CM cases start
+without employment and give about 440 first-employment events; the standard error of the log
+odds ratio of a signed plan is ≈ 0.13, so for the true 2.0 the interval excludes 1 unless the
+estimate falls 5 standard errors short (power > 99 %). About 1,500 cases start below B1 and give
+about 270 B1 events; the standard error of the log odds ratio per unit share of goal-linked
+contacts is ≈ 0.38, so for the true 4.0 (log 1.39, z ≈ 3.7) the power is ≈ 0.95. The seed is
+fixed; the no-effect world checks that the intervals do cover 1 where nothing was planted.
+Cost: the effect world is the session's demo build that test_recovery.py uses anyway; the
+no-effect world adds one demo build (≈ 50 s on an idle machine) and each world one export and
+analysis (≈ 10-20 s CPU).
 """
 
 from __future__ import annotations
