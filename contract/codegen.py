@@ -239,7 +239,7 @@ _BOOKKEEPING_SOURCES = [
     },
     {
         "name": "provider_issues",
-        "meta": {"dagster": {"asset_key": ["raw", "deliveries"]}},
+        "meta": {"dagster": {"asset_key": ["raw", "provider_issues"]}},
         "description": "Open problems: every rejected file and every quarantined rule of an "
         "accepted file not yet replaced by a later accepted delivery of the same extract.",
         "columns": [

@@ -29,6 +29,8 @@ NIGHTLY_DBT_EXCLUDES = ("--exclude-resource-type", "unit_test")
 BOOKKEEPING_KEYS = {
     "deliveries": "Every processed file with its verdict.",
     "current_batches": "The newest accepted snapshot per provider and extract.",
+    "provider_issues": "Open problems per provider: rejections and quarantines not yet replaced "
+    "by a later accepted delivery of the same extract.",
 }
 
 
@@ -106,6 +108,9 @@ def raw_extracts(
         asset_key=["raw", "deliveries"], metadata={"files_processed": len(result.verdicts)}
     )
     yield dg.MaterializeResult(asset_key=["raw", "current_batches"])
+    yield dg.MaterializeResult(
+        asset_key=["raw", "provider_issues"], metadata={"open_problems": issues.height}
+    )
 
 
 def extract_gate_result(

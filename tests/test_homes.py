@@ -33,7 +33,7 @@ def _make(*args: str, env: dict[str, str] | None = None) -> subprocess.Completed
         env={**os.environ, **(env or {})},
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=1800,  # dbt parse + docs generate; minutes on a loaded 2-core machine
     )
 
 

@@ -64,3 +64,37 @@ def test_nothing_while_a_build_runs_and_nothing_after_success():
     assert retry_decision(KEY, FILES, running, T0).run_key is None
     done = [failed(0, T0), Attempt("run1", ok=True, ended_at=T0 + 70)]
     assert retry_decision(KEY, FILES, done, T0 + 10**6).reason == "these files were built already"
+
+
+def test_the_sensor_waits_to_retry_a_failed_set_and_says_so(tmp_path):
+    """Wiring: a failed run of the same file set (tagged by the sensor) makes the next tick wait
+    for the back-off instead of skipping the files for ever."""
+    import dagster as dg
+
+    from core.files import sha256_of
+    from ingest.landing_watch import run_key_of
+    from orchestration.automation import FILESET_TAG, landing_sensor
+    from orchestration.definitions import NIGHTLY_BUILD, build_definitions
+    from orchestration.resources import WarehouseResource
+
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / FILES[0]).write_text("fall_id;person_id\n")
+    key = run_key_of({FILES[0]: sha256_of(landing / FILES[0])})
+    sensor = landing_sensor(build_definitions().resolve_job_def(NIGHTLY_BUILD))
+    warehouse = WarehouseResource(home=str(tmp_path / "home"), landing=str(landing))
+    with dg.DagsterInstance.ephemeral() as instance:
+        instance.add_run(dg.DagsterRun(NIGHTLY_BUILD, "failed-run", tags={FILESET_TAG: key},
+                                       status=dg.DagsterRunStatus.FAILURE))  # fmt: skip
+
+        def tick(cursor):
+            context = dg.build_sensor_context(instance=instance, cursor=cursor,
+                                              resources={"warehouse": warehouse})  # fmt: skip
+            return sensor(context)
+
+        first = tick(None)  # the file is new: waiting for it to settle
+        second = tick(first.cursor)
+    assert not second.run_requests
+    # No build record of that run: the cause is unknown; the first retry waits 60 s.
+    message = second.skip_reason.skip_message
+    assert message.startswith("build failed (unknown cause); retry 1 of 3 in "), message
