@@ -7,8 +7,8 @@ import json
 from datetime import date
 
 from cli.main import parser, reference_date_line
-from orchestration.assets import NIGHTLY_DBT_EXCLUDES, dbt_build_args
 from core.periods import period_label
+from orchestration.assets import NIGHTLY_DBT_EXCLUDES, dbt_build_args
 
 
 def test_reference_date_option_is_parsed_as_a_date():
