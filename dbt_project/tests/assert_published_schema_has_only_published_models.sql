@@ -15,7 +15,12 @@
     ref('pub_mart_goal_attainment_by_field'),
     ref('pub_mart_contact_topics'),
     ref('pub_units'),
+    ref('pub_provider_open_issues'),
 ] %}
+{#- Tables the Python steps after dbt write into the same schema (orchestration/forecast_assets.py:
+    the needs forecast and the funding simulator), present from the second build on. -#}
+{%- set python_published = ['forecast_caseload', 'forecast_backtest', 'forecast_assumptions',
+                            'funding_scenarios'] %}
 select
     table_name,
     table_type
@@ -25,6 +30,7 @@ where
     and table_schema = 'published'
     and table_name not in (
         {%- for relation in published_models %}
-            '{{ relation.identifier }}'{% if not loop.last %},{% endif %}
+            '{{ relation.identifier }}',
         {%- endfor %}
+        {{ sql_list(python_published) }}
     )
