@@ -11,7 +11,7 @@ import pytest
 from cli.main import print_build_summary
 from ingest.load import ACCEPTED, DUPLICATE, REJECTED, Folders, ingest_landing
 from ingest.pseudonymise import pseudonym
-from reports.delivery import write_delivery_reports
+from reports.delivery import md, write_delivery_reports
 
 KEY = b"test-key"
 PROVIDER = "08115003"
@@ -152,7 +152,8 @@ def test_file_level_rejection_quarantines_and_keeps_previous_snapshot(
     folder = verdict.provider or "_unzugeordnet"
     report = (settings.reports_dir / folder / "aktuell.md").read_text()
     assert name in report and word in report
-    assert verdict.message_de in report and verdict.message_en in report
+    # the report escapes Markdown (a `|` in the message would end a table cell)
+    assert md(verdict.message_de) in report and md(verdict.message_en) in report
     payload = json.loads((settings.reports_dir / folder / "aktuell.json").read_text())
     assert payload["files"][0]["reason"] == reason
 

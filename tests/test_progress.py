@@ -13,6 +13,7 @@ import dagster as dg
 import pytest
 
 from cli.main import main
+from contract.spec import EXTRACTS
 from core import progress
 from core.settings import KEY_ENV, PROJECT_ROOT
 from orchestration.assets import DbtCounter
@@ -69,9 +70,10 @@ def test_generate_reports_every_extract_and_quiet_prints_nothing(tmp_path, capsy
     assert main(["generate", "--scale", "tiny", "--out", str(tmp_path / "a"), "--seed", "3"]) == 0
     err = capsys.readouterr().err.splitlines()
     stages = [LINE.match(x)["stage"].strip() for x in err]
-    # A first line, one per extract written (8 per provider kind + 4 of the authority = 12), done.
+    # A first line, one per extract written (8 provider extracts + the authority's 5, contract
+    # 1.1 added meldepflichten: 13), done.
     assert stages[0] == "generate" and stages[-1] == "done"
-    assert len(stages) == 1 + 12 + 1
+    assert len(stages) == 1 + len(EXTRACTS) + 1 == 15
     assert main(["generate", "--scale", "tiny", "--out", str(tmp_path / "b"), "--quiet"]) == 0
     assert capsys.readouterr() == ("", "")
 
