@@ -222,6 +222,8 @@ def readable_row_count(path: str | Path, extract: Extract | str) -> int | None:
         if path.suffix.lower() == ".csv":
             utf8, _ = _decode(path.read_bytes(), path.name)
             header_line = utf8.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
+            if len(header_line) > contract.CSV_MAX_HEADER_CHARS:
+                return None  # not a header row: the file was rejected unread (HEADER_TOO_LONG)
             delimiter, header = _sniff_header(header_line, ex)
             cells = _parse_csv(utf8, delimiter, len(header), path.name).slice(1)
         elif path.suffix.lower() == ".xlsx":
@@ -231,7 +233,7 @@ def readable_row_count(path: str | Path, extract: Extract | str) -> int | None:
             cells = cells.select(pl.all().cast(pl.String))
         else:
             return None
-    except (FileRejection, OSError, UnicodeDecodeError):
+    except (FileRejection, OSError, UnicodeDecodeError, csv.Error):
         return None
     if cells.width == 0:
         return 0
