@@ -227,6 +227,9 @@ def readable_row_count(path: str | Path, extract: Extract | str) -> int | None:
             delimiter, header = _sniff_header(header_line, ex)
             cells = _parse_csv(utf8, delimiter, len(header), path.name).slice(1)
         elif path.suffix.lower() == ".xlsx":
+            # the guard first, as in read_table: the XLSX reader aborts the process on a workbook
+            # declaring a huge grid (FileRejection: no rows can be counted)
+            check_workbook(path)
             header, cells = _load_first_sheet(path)
             if not header:
                 return None
