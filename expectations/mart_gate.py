@@ -505,11 +505,13 @@ def _disclosure_checks(inputs: _Inputs) -> tuple[list[_Check], dict[str, Any]]:
             f"disclosure audit: a published column is missing: {error}"
         ) from error
     problem, cells = problem_of(pl.concat(frames), published=True)
-    hidden = cells.get_column("hidden").to_numpy()
     consistent = True
+    hidden = cells.get_column("hidden").to_numpy()
     try:
         result = audit(problem, hidden, SMALL_CELL)
-    except InconsistentEquations:
+    except (InconsistentEquations, ValueError):
+        # ValueError: an unsuppressed published cell without its number in an equation — the
+        # sums cannot be set up from what is published: a data failure, not a broken gate
         consistent, result = False, None
     kinds = cells.get_column("suppression").value_counts()
     count = dict(zip(kinds.get_column("suppression"), kinds.get_column("count"), strict=True))

@@ -379,7 +379,8 @@ CORRUPTIONS = [
         # v2: suppressed without saying why
         ("UPDATE published.indicator_values SET suppression = NULL WHERE indicator_id = 'CM01'"
          " AND period = '2025' AND level = 'RB' AND unit_code = '083'",),
-        {(PUB, "suppression_flag_agrees")},
+        # and, with no suppression left, the primary cell of 3 cases counts as shown
+        {(PUB, "suppression_flag_agrees"), (PUB, "suppression_applied")},
         id="suppressed without suppression",
     ),
     pytest.param(
@@ -387,7 +388,8 @@ CORRUPTIONS = [
         ("UPDATE marts.indicator_values SET base_n = NULL WHERE indicator_id = 'CM01'"
          " AND period = '2025' AND level = 'LAND'",),
         (),
-        {(PUB, "base_n_as_catalogue")},
+        # and the published sums cannot be set up without that base_n
+        {(PUB, "base_n_as_catalogue"), (PUB, "disclosure_equations_hold")},
         id="base_n missing",
     ),
     pytest.param(
@@ -445,8 +447,11 @@ CORRUPTIONS = [
         # topic group flagged, but its count still there (and no reason given)
         ("UPDATE published.mart_contact_topics SET topic_group_suppressed = true"
          " WHERE level = 'LAND'",),
+        # the LAND group now counts as suppressed, and it is recoverable from the published
+        # numbers (the audit sees it too)
         {("published.mart_contact_topics", "suppressed_numbers_null"),
-         ("published.mart_contact_topics", "suppression_known")},
+         ("published.mart_contact_topics", "suppression_known"),
+         (PUB, "disclosure_protected")},
         id="wide mart suppressed block with numbers",
     ),
 ]  # fmt: skip
