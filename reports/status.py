@@ -91,6 +91,12 @@ def rejected_since(build_db: Path, since: datetime | None) -> list[tuple[str, st
     except duckdb.IOException as err:
         raise BuildDatabaseBusy(str(err).splitlines()[0]) from err
     with con:
+        has_table = con.execute(
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_schema = 'raw' AND table_name = 'deliveries'"
+        ).fetchall()[0][0]
+        if not has_table:  # a build database no ingest has written to yet
+            return []
         rows = con.execute(
             """
             SELECT coalesce(provider, '?'), file_name, strftime(received_at, '%Y-%m-%d %H:%M'),

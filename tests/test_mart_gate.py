@@ -656,6 +656,8 @@ def test_real_build_passes(real_build):
     result = check_marts(build_db, published)
     seconds = time.perf_counter() - started
     assert result.passed, result.message()
-    assert result.warnings == []  # the published copy of this very build
+    # no value moved (the published copy of this very build); the only warnings allowed are the
+    # engine's last-resort LAND secondary cells, which tiny data needs (README, disclosure)
+    assert {w["rule"] for w in result.warnings} <= {"land_secondary"}
     assert set(result.summary.get_column("rule")) == set(RULES)
     print(f"mart gate on tiny: {seconds:.2f} s", result.timings)
