@@ -215,10 +215,9 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         # dbt fixture build), not in every nightly build (dbt's advice for production runs).
         target = warehouse.settings().dbt_target_dir
         args = dbt_build_args(warehouse.reference_date)
-        counter = DbtCounter(
-            nodes=len(context.selected_output_names),
-            tests=len(context.selected_asset_check_keys),
-        )
+        # the op's outputs are one per dbt node and one per asset check (the dbt tests)
+        checks = len(context.selected_asset_check_keys)
+        counter = DbtCounter(nodes=len(context.selected_output_names) - checks, tests=checks)
         progress.report("dbt", counter.text())
         for event in dbt.cli(args, context=context, target_path=target).stream():
             counter.count(event)

@@ -186,6 +186,7 @@ def generate(
             file_format=writer.file_format,
             # a first pass over the clean frames: which rows other rows depend on
             costs=dependent_costs(iter_frames(world, day), defective),
+            late=writer.late,
         )
     year = land_year(stand)
     files: list[Path] = []

@@ -1017,6 +1017,7 @@ class DefectInjector:
         stand: date,
         file_format: Callable[[str, str, int], FileFormat],
         costs: Mapping[str, pl.DataFrame],
+        late: Mapping[tuple[str, str], date] | None = None,
     ) -> None:
         if not 0 <= rate <= 1:
             raise ValueError(f"defect rate {rate} is not between 0 and 1")
@@ -1025,6 +1026,8 @@ class DefectInjector:
         self.defective = defective_providers(self.providers)
         self.file_format = file_format
         self.costs = costs
+        self.late = dict(late or {})
+        """(extract, provider) the writer delivers with an earlier stand: its file's name."""
         self.counters: dict[tuple[str, ...], int] = {}
         self.files: dict[str, FileDefects] = {}
         self.rejected_file: str | None = None
@@ -1063,7 +1066,7 @@ class DefectInjector:
             rows = by_code[bounds[code] : bounds[code + 1]]
             fmt = self.file_format(extract, provider, rows.size)
             report = FileDefects(
-                file_name(extract, provider, self.stand, fmt),
+                file_name(extract, provider, self.late.get((extract, provider), self.stand), fmt),
                 provider,
                 extract,
                 "xlsx" if fmt.xlsx else "csv",
