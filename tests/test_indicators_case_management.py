@@ -2,8 +2,9 @@
 
 A small hand-written raw layer (tests/fixtures/indicators_case_management/*.csv, every row's `note`
 says why it is there) is loaded into a fresh DuckDB file, `dbt build` runs against it once for the
-module, and the tests read marts.indicator_values (unsuppressed) and published.indicator_values
-(suppressed where base_n < 5).
+module, and the tests read marts.indicator_values (unsuppressed: the arithmetic) and
+published.indicator_values (what publication withholds: primary cells where 0 < base_n < 5, and v2's
+secondary cells).
 
 Fixture in short — providers 08115003 (Gemeinde "A", Kreis 08115, RB 081), 08115 (the Kreis itself,
 "B") and 08212 (Stadtkreis Karlsruhe "C", RB 082); all snapshots have stand 2026-01-15, so the
@@ -20,6 +21,17 @@ Cases (first contact -> closure, reason):
   C: c1 CM 01-01 open | c2 CM 06-01 -> 09-30 AUSZUG_AU | c3 CM 04-01 -> 12-31 ZIELE_ERREICHT |
      c4 CM 01-20 -> 05-10 WEGZUG | c5 KB 03-01 open | c6 CM 05-20 open
 (all dates 2025 unless a year is given).
+
+Secondary suppression (v2, docs/indicators.md "Output"): published numbers are linked by the sums
+Land = RB 081 + RB 082, RB 081 = Kreis 08115 (alone), RB 082 = Kreis 08212 = C (alone),
+Kreis 08115 = A + B, and a Land row is never chosen as a secondary cell (docs/indicators.md; the
+one Land row withheld as secondary anyway is explained in test_cm06). Two consequences explain
+every other secondary cell checked below (`secondary(...)` names which one at each call):
+  (C) where C is primary, Kreis 08212 and RB 082 are the same primary cell, so RB 081 must be
+      withheld (else RB 082 = Land - RB 081) and with it Kreis 08115 (else RB 081 = Kreis 08115);
+  (AB) where one of A and B is primary, the sum Kreis 08115 = A + B holds a suppressed cell and
+      one more cell of it is sacrificed, the one with the smallest base_n: the other provider
+      (fewer cases than the Kreis, which adds both).
 """
 
 from __future__ import annotations
@@ -53,20 +65,37 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckD
 
 def fetch(con: duckdb.DuckDBPyConnection, schema: str, key: Key) -> tuple:
     # schema is one of two literals in this module, never data. v2: marts has no suppressed
-    # flag (the pattern is marts.disclosure_pattern); a marts row's flag here says whether the
-    # published row is suppressed as primary.
+    # flag (the pattern is marts.disclosure_pattern, see suppression()).
     found = con.execute(
         f"""
-        SELECT t.numerator, t.denominator, t.value, t.base_n,
-            {"p.suppression = 'primary'" if schema == "marts" else "t.suppressed"}
-        FROM {schema}.indicator_values AS t
-        INNER JOIN published.indicator_values AS p USING (indicator_id, period, level, unit_code)
+        SELECT numerator, denominator, value, base_n FROM {schema}.indicator_values
         WHERE indicator_id = ? AND period = ? AND level = ? AND unit_code = ?
         """,
         list(key),
     ).fetchall()
     assert len(found) == 1, (schema, key, found)
     return found[0]
+
+
+def suppression(con: duckdb.DuckDBPyConnection, key: Key) -> str | None:
+    """How the published row is withheld: 'primary', 'secondary', or None (published). It must
+    agree with marts.disclosure_pattern, which the published models apply, and with the row's
+    `suppressed` flag."""
+    found = con.execute(
+        """
+        SELECT p.suppressed, p.suppression, d.suppression
+        FROM published.indicator_values AS p
+        LEFT JOIN marts.disclosure_pattern AS d
+            ON d.table_name = 'indicator_values' AND d.block = p.indicator_id
+            AND d.period = p.period AND d.level = p.level AND d.unit_code = p.unit_code
+        WHERE p.indicator_id = ? AND p.period = ? AND p.level = ? AND p.unit_code = ?
+        """,
+        list(key),
+    ).fetchall()
+    assert len(found) == 1, (key, found)
+    suppressed, published_kind, pattern_kind = found[0]
+    assert published_kind == pattern_kind and suppressed == (published_kind is not None), key
+    return published_kind
 
 
 def check(
@@ -76,21 +105,22 @@ def check(
     denominator: float,
     base_n: int,
     *,
-    suppressed: bool,
+    withheld: str | None,
 ) -> None:
-    """marts holds the unsuppressed numbers; published blanks them where suppressed."""
+    """marts holds the unsuppressed numbers; published shows them, or, where the row is withheld
+    (`withheld` = its suppression, 'primary' or 'secondary'), none of them."""
     value = numerator / denominator if denominator else None
     expected = (
         pytest.approx(numerator),
         pytest.approx(denominator),
         None if value is None else pytest.approx(value),
         base_n,
-        suppressed,
     )
     assert fetch(con, "marts", key) == expected, key
-    if suppressed:
+    assert suppression(con, key) == withheld, key
+    if withheld:
         # v2: a suppressed row withholds base_n too
-        assert fetch(con, "published", key) == (None, None, None, None, True), key
+        assert fetch(con, "published", key) == (None, None, None, None), key
     else:
         assert fetch(con, "published", key) == expected, key
 
@@ -98,17 +128,26 @@ def check(
 def shown(
     con: duckdb.DuckDBPyConnection, key: Key, numerator: float, denominator: float, base_n: int
 ) -> None:
-    """A row with base_n >= 5: published as it is."""
+    """A row with base_n >= 5 that no secondary suppression takes: published as it is."""
     assert base_n >= 5
-    check(con, key, numerator, denominator, base_n, suppressed=False)
+    check(con, key, numerator, denominator, base_n, withheld=None)
 
 
 def hidden(
     con: duckdb.DuckDBPyConnection, key: Key, numerator: float, denominator: float, base_n: int
 ) -> None:
-    """A row with base_n < 5: marts keeps its numbers, published withholds them."""
-    assert base_n < 5
-    check(con, key, numerator, denominator, base_n, suppressed=True)
+    """A primary cell (0 < base_n < 5): marts keeps its numbers, published withholds them."""
+    assert 0 < base_n < 5
+    check(con, key, numerator, denominator, base_n, withheld="primary")
+
+
+def secondary(
+    con: duckdb.DuckDBPyConnection, key: Key, numerator: float, denominator: float, base_n: int
+) -> None:
+    """A row with base_n >= 5 (no primary cell) that secondary suppression withholds: marts
+    keeps its numbers, published withholds them. Why is said at each call."""
+    assert base_n >= 5
+    check(con, key, numerator, denominator, base_n, withheld="secondary")
 
 
 def traeger(indicator_id: str, period: str, provider: str) -> Key:
@@ -170,19 +209,24 @@ def test_cm02(warehouse: duckdb.DuckDBPyConnection) -> None:
 def test_cm03(warehouse: duckdb.DuckDBPyConnection) -> None:
     con = warehouse
     # A 2025: a_pl1 (goal), a_pl1b (no goal), a_pl2 (goal 07-01 <= 12-31), a_pl3, a_pl4 (a4 active
-    # until 04-01), a_pl7 -> 5/6 on cases a1, a2, a3, a4, a7; a_pl8 is a draft: never
-    shown(con, traeger("CM03", YEAR, A), 5, 6, 5)
+    # until 04-01), a_pl7 -> 5/6 on cases a1, a2, a3, a4, a7; a_pl8 is a draft: never.
+    # v2: secondary (AB): B is primary in 2025 (below), and A's 5 cases are fewer than the
+    # Kreis's 7.
+    secondary(con, traeger("CM03", YEAR, A), 5, 6, 5)
     # A 2025Q2: a_pl1 (in), a_pl1b (no goal), a_pl2 (goal agreed 07-01, after P.end: not in the
     # numerator), a_pl3 (in), a_pl4 (in); a_pl7 is signed only 07-01 (excluded) -> 3/5, 4 cases
     hidden(con, traeger("CM03", QUARTER, A), 3, 5, 4)
     # B: b_pl1 and b_pl3 both signed and with goals by 06-30 -> 2/2 in 2025 and in 2025Q2
     hidden(con, traeger("CM03", YEAR, B), 2, 2, 2)
     hidden(con, traeger("CM03", QUARTER, B), 2, 2, 2)
-    # Kreis 08115 / RB 081: 2025 5/6 + 2/2 = 7/8 on 7 cases; 2025Q2 3/5 + 2/2 = 5/7 on 6 cases
+    # Kreis 08115 / RB 081: 2025 5/6 + 2/2 = 7/8 on 7 cases; 2025Q2 3/5 + 2/2 = 5/7 on 6 cases.
+    # 2025 stays shown: A and B are both withheld, and A + B = 7 leaves each in [0, 7]; C is no
+    # primary cell.
     for key in (kreis("CM03", YEAR, B), rb("CM03", YEAR, "081")):
         shown(con, key, 7, 8, 7)
+    # v2: 2025Q2 is secondary (C): C is primary in 2025Q2 (3/4 on 4 cases, below).
     for key in (kreis("CM03", QUARTER, B), rb("CM03", QUARTER, "081")):
-        shown(con, key, 5, 7, 6)
+        secondary(con, key, 5, 7, 6)
     # C 2025: c_pl1, c_pl2, c_pl3, c_pl6 with goals, c_pl4 without -> 4/5; 2025Q2: c_pl3 is
     # signed 07-15 (excluded) -> 3/4
     for key in (traeger("CM03", YEAR, C), kreis("CM03", YEAR, C), rb("CM03", YEAR, "082")):
@@ -204,18 +248,20 @@ def test_cm03(warehouse: duckdb.DuckDBPyConnection) -> None:
 
 def test_cm04(warehouse: duckdb.DuckDBPyConnection) -> None:
     con = warehouse
-    # A 2025: a_g1, a_g3, a_g7, a_g8 of a_g1..a_g4, a_g7, a_g8 -> 4/6 on a1, a2, a3, a7, a8
-    shown(con, traeger("CM04", YEAR, A), 4, 6, 5)
+    # A 2025: a_g1, a_g3, a_g7, a_g8 of a_g1..a_g4, a_g7, a_g8 -> 4/6 on a1, a2, a3, a7, a8.
+    # v2: secondary (AB): B is primary in 2025 (1/2 on 2 cases), A's 5 cases < the Kreis's 7.
+    secondary(con, traeger("CM04", YEAR, A), 4, 6, 5)
     # A 2025Q2: a_g2 (no), a_g4 (no), a_g7 (yes), a_g8 (yes) -> 2/4 on a1, a3, a7, a8
     hidden(con, traeger("CM04", QUARTER, A), 2, 4, 4)
     # B 2025: b_g1 (yes), b_g3 (no) -> 1/2; 2025Q2: b_g3 -> 0/1
     hidden(con, traeger("CM04", YEAR, B), 1, 2, 2)
     hidden(con, traeger("CM04", QUARTER, B), 0, 1, 1)
-    # Kreis 08115 / RB 081: 2025 4/6 + 1/2 = 5/8 on 7 cases; 2025Q2 2/4 + 0/1 = 2/5 on 5 cases
+    # Kreis 08115 / RB 081: 2025 4/6 + 1/2 = 5/8 on 7 cases; 2025Q2 2/4 + 0/1 = 2/5 on 5 cases.
+    # v2: both secondary (C): C is primary in 2025 (2/4 on 4 cases) and in 2025Q2 (1/2 on 2).
     for key in (kreis("CM04", YEAR, B), rb("CM04", YEAR, "081")):
-        shown(con, key, 5, 8, 7)
+        secondary(con, key, 5, 8, 7)
     for key in (kreis("CM04", QUARTER, B), rb("CM04", QUARTER, "081")):
-        shown(con, key, 2, 5, 5)
+        secondary(con, key, 2, 5, 5)
     # C 2025: c_g1, c_g2 of 4 -> 2/4; 2025Q2: c_g2 (yes), c_g6 (no) -> 1/2
     for key in (traeger("CM04", YEAR, C), kreis("CM04", YEAR, C), rb("CM04", YEAR, "082")):
         hidden(con, key, 2, 4, 4)
@@ -242,16 +288,18 @@ def test_cm04(warehouse: duckdb.DuckDBPyConnection) -> None:
 def test_cm06(warehouse: duckdb.DuckDBPyConnection) -> None:
     con = warehouse
     # A 2025: a_pl1 v1 (1), v2 (0), a_pl2 v1 (1), a_pl4 v1 (0), a_pl7 v1 (1), a_pl8 v1 (0) -> 3/6
-    # on a1, a2, a4, a7, a8
-    shown(con, traeger("CM06", YEAR, A), 3, 6, 5)
+    # on a1, a2, a4, a7, a8. v2: secondary (AB): B is primary in 2025 (1/2 on 1 case), and A's 5
+    # cases are fewer than the Kreis's 6.
+    secondary(con, traeger("CM06", YEAR, A), 3, 6, 5)
     # A 2025Q2: a_pl1 v1 (04-10), a_pl2 v1 (06-30 = P.end) -> 2/2
     hidden(con, traeger("CM06", QUARTER, A), 2, 2, 2)
     # B 2025: b_pl1 v1 (1), v2 (0) -> 1/2 on one case; 2025Q2: b_pl1 v1 -> 1/1
     hidden(con, traeger("CM06", YEAR, B), 1, 2, 1)
     hidden(con, traeger("CM06", QUARTER, B), 1, 1, 1)
-    # Kreis 08115 / RB 081: 2025 3/6 + 1/2 = 4/8 on 6 cases; 2025Q2 2/2 + 1/1 = 3/3 on 3
+    # Kreis 08115 / RB 081: 2025 3/6 + 1/2 = 4/8 on 6 cases; 2025Q2 2/2 + 1/1 = 3/3 on 3.
+    # v2: 2025 is secondary (C): C is primary in 2025 (2/5 on 4 cases, below).
     for key in (kreis("CM06", YEAR, B), rb("CM06", YEAR, "081")):
-        shown(con, key, 4, 8, 6)
+        secondary(con, key, 4, 8, 6)
     for key in (kreis("CM06", QUARTER, B), rb("CM06", QUARTER, "081")):
         hidden(con, key, 3, 3, 3)
     # C 2025: c_pl1 v1 (1), v2 (0), c_pl2 v1 (0), c_pl3 v1 (0), c_pl6 v1 (1) -> 2/5 on c1, c2, c3,
@@ -260,9 +308,22 @@ def test_cm06(warehouse: duckdb.DuckDBPyConnection) -> None:
         hidden(con, key, 2, 5, 4)
     for key in (traeger("CM06", QUARTER, C), kreis("CM06", QUARTER, C), rb("CM06", QUARTER, "082")):
         hidden(con, key, 2, 2, 2)
-    # Land: 2025 4/8 + 2/5 = 6/13 on 10 cases; 2025Q2 3/3 + 2/2 = 5/5 on 5 cases: shown
+    # Land: 2025 4/8 + 2/5 = 6/13 on 10 cases; 2025Q2 3/3 + 2/2 = 5/5 on 5 cases.
     shown(con, land("CM06", YEAR), 6, 13, 10)
-    shown(con, land("CM06", QUARTER), 5, 5, 5)
+    # v2: Land 2025Q2 is withheld as a secondary cell. Reviews due are dated, so the Land's four
+    # quarters sum to its year, numerator and denominator (disclosure/tables.py counts CM06 among
+    # these sums; docs/indicators.md names only CM07, CM08, EL01-EL03 and the topics). Land
+    # 2025Q1 (a_pl4 v1: 0/1, 1 case) and 2025Q3 (c_pl2 v1 and a_pl1 v2: 0/2, 2 cases) are
+    # primary; with 2025Q2 (5/5) and 2025Q4 (a_pl7 v1 1, b_pl1 v2 0, c_pl1 v2 0, a_pl8 v1 0,
+    # c_pl3 v1 0: 1/5 on 5 cases) published, their numerators would be 6 - 5 - 1 = 0 each,
+    # recovered exactly from a total that is not 0, which the rule forbids. Every other cell of
+    # that sum is a Land row, so one is taken as a secondary cell after all (although
+    # docs/indicators.md says a Land row never is; disclosure/engine.py's `last_resort`): 2025Q2
+    # and 2025Q4 both rest on 5 cases, and the tie goes to the earlier quarter.
+    hidden(con, land("CM06", "2025Q1"), 0, 1, 1)
+    hidden(con, land("CM06", "2025Q3"), 0, 2, 2)
+    shown(con, land("CM06", "2025Q4"), 1, 5, 5)
+    secondary(con, land("CM06", QUARTER), 5, 5, 5)
 
 
 # --- CM07 contacts per case-month --------------------------------------------------------------
@@ -279,12 +340,14 @@ def test_cm07(warehouse: duckdb.DuckDBPyConnection) -> None:
     # A 2025 case-days: a1 356 (01-10..12-31), a2 334, a3 122 (03-01..06-30), a4 91 (..04-01),
     # a5 31 (04-15..05-15), a6 361, a7 245, a8 174 (06-10..11-30), a9 45 (01-15..02-28) = 1759;
     # contacts in 2025: a1 5, a2 3, a3 2, a4 1 (the other is 2024), a5 2, a6 2, a7 2, a8 1, a9 2
-    # = 20, on 9 active cases
-    shown(con, traeger("CM07", YEAR, A), 20, months(1759), 9)
+    # = 20, on 9 active cases. v2: secondary (AB): B is primary in 2025 (4 cases, below) and A's
+    # 9 cases are fewer than the Kreis's 13.
+    secondary(con, traeger("CM07", YEAR, A), 20, months(1759), 9)
     # A 2025Q2 case-days: a1, a2, a3 (closed 06-30), a6 91 each, a4 1 (closed on 04-01), a5 31,
     # a7 61, a8 21 = 478; contacts: a1 3 (04-01, 05-15, 06-30), a2 1, a3 1, a4 1, a5 2, a7 2,
-    # a8 1 and a9's 04-10 contact (a9 closed in Q1: counted, but a9 is not in base_n) = 12
-    shown(con, traeger("CM07", QUARTER, A), 12, months(478), 8)
+    # a8 1 and a9's 04-10 contact (a9 closed in Q1: counted, but a9 is not in base_n) = 12.
+    # v2: secondary (AB): B is primary in 2025Q2 (4 cases), A's 8 < the Kreis's 12.
+    secondary(con, traeger("CM07", QUARTER, A), 12, months(478), 8)
     # B 2025: b1 334, b2 51 (03-01..04-20), b3 259 (01-15..09-30), b4 245 = 889 days, 9 contacts
     hidden(con, traeger("CM07", YEAR, B), 9, months(889), 4)
     # B 2025Q2: b1 91, b2 20, b3 91, b4 61 = 263 days; contacts b1 2, b2 1, b4 2 = 5
@@ -330,18 +393,21 @@ def test_cm07_contact_of_inactive_case_counts_without_the_case(
 def test_cm08(warehouse: duckdb.DuckDBPyConnection) -> None:
     con = warehouse
     # A 2025: a1 5 (3 with goal), a2 3 (0), a3 2 (1), a4 1 (1), a7 2 (1), a8 1 (0), a9 2 (0)
-    # -> 6/16 on 7 cases
-    shown(con, traeger("CM08", YEAR, A), 6, 16, 7)
-    # A 2025Q2: a1 3 (2), a2 1 (0), a3 1 (1), a4 1 (1), a7 2 (1), a8 1 (0), a9 1 (0) -> 5/10
-    shown(con, traeger("CM08", QUARTER, A), 5, 10, 7)
+    # -> 6/16 on 7 cases. v2: secondary (AB): B is primary in 2025 (3 cases, below), A's 7 cases
+    # are fewer than the Kreis's 10.
+    secondary(con, traeger("CM08", YEAR, A), 6, 16, 7)
+    # A 2025Q2: a1 3 (2), a2 1 (0), a3 1 (1), a4 1 (1), a7 2 (1), a8 1 (0), a9 1 (0) -> 5/10 on
+    # 7 cases. v2: secondary (AB): B is primary in 2025Q2 (2 cases), 7 < the Kreis's 9.
+    secondary(con, traeger("CM08", QUARTER, A), 5, 10, 7)
     # B 2025: b1 3 (2), b2 2 (0), b3 2 (1) -> 3/7; 2025Q2: b1 2 (1), b2 1 (0) -> 1/3
     hidden(con, traeger("CM08", YEAR, B), 3, 7, 3)
     hidden(con, traeger("CM08", QUARTER, B), 1, 3, 2)
-    # Kreis 08115 / RB 081: 2025 9/23 on 10 cases; 2025Q2 6/13 on 9 cases
+    # Kreis 08115 / RB 081: 2025 9/23 on 10 cases; 2025Q2 6/13 on 9 cases. v2: 2025Q2 is
+    # secondary (C): C is primary in 2025Q2 (3/6 on 4 cases, below).
     for key in (kreis("CM08", YEAR, B), rb("CM08", YEAR, "081")):
         shown(con, key, 9, 23, 10)
     for key in (kreis("CM08", QUARTER, B), rb("CM08", QUARTER, "081")):
-        shown(con, key, 6, 13, 9)
+        secondary(con, key, 6, 13, 9)
     # C 2025: c1 3 (2), c2 2 (1), c3 2 (0), c4 1 (0), c6 2 (1) -> 4/10 on 5 cases;
     # 2025Q2: c1 1 (1), c2 2 (1), c3 1 (0), c6 2 (1) -> 3/6 on 4 cases
     for key in (traeger("CM08", YEAR, C), kreis("CM08", YEAR, C), rb("CM08", YEAR, "082")):
@@ -366,9 +432,10 @@ def test_cm09(warehouse: duckdb.DuckDBPyConnection) -> None:
     # B 2025: b2 (-), b3 (+) -> 1/2; 2025Q2: b2 (04-20, -) -> 0/1
     hidden(con, traeger("CM09", YEAR, B), 1, 2, 2)
     hidden(con, traeger("CM09", QUARTER, B), 0, 1, 1)
-    # Kreis 08115 / RB 081: 2025 3/6 on 6 cases; 2025Q2 1/3
+    # Kreis 08115 / RB 081: 2025 3/6 on 6 cases; 2025Q2 1/3. v2: 2025 is secondary (C): C is
+    # primary in 2025 (2/3 on 3 cases, below).
     for key in (kreis("CM09", YEAR, B), rb("CM09", YEAR, "081")):
-        shown(con, key, 3, 6, 6)
+        secondary(con, key, 3, 6, 6)
     for key in (kreis("CM09", QUARTER, B), rb("CM09", QUARTER, "081")):
         hidden(con, key, 1, 3, 3)
     # C 2025: c2 (+), c3 (12-31 = P.end, +), c4 (-) -> 2/3; 2025Q2: c4 (05-10, -) -> 0/1
@@ -391,15 +458,17 @@ def test_cm10(warehouse: duckdb.DuckDBPyConnection) -> None:
     # A at 2025-12-31: a1, a2, a6 (KB), a7 open -> 4 cases; FTE a_s1 1.0 (a_s2 ended 06-30)
     hidden(con, traeger("CM10", YEAR, A), 4, 1.0, 4)
     # A at 2025-06-30: a1, a2, a6, a7, a8 open (a3 closed on 06-30 is not) -> 5 cases; FTE a_s1
-    # 1.0 + a_s2 0.5 (ends on 06-30: still held) = 1.5
-    shown(con, traeger("CM10", QUARTER, A), 5, 1.5, 5)
+    # 1.0 + a_s2 0.5 (ends on 06-30: still held) = 1.5. v2: secondary (AB): B is primary at
+    # 06-30 (3 cases, below), and A's 5 cases are fewer than the Kreis's 8.
+    secondary(con, traeger("CM10", QUARTER, A), 5, 1.5, 5)
     # B at 2025-12-31: b1, b4 -> 2; FTE b_s1 0.5 + b_s2 1.0 = 1.5. At 06-30: b1, b3 (closed
     # 09-30), b4 -> 3; FTE b_s1 0.5 (b_s2 begins 07-01)
     hidden(con, traeger("CM10", YEAR, B), 2, 1.5, 2)
     hidden(con, traeger("CM10", QUARTER, B), 3, 0.5, 3)
-    # Kreis 08115 / RB 081: 2025 6 cases over 2.5 FTE; 2025Q2 8 over 2.0
+    # Kreis 08115 / RB 081: 2025 6 cases over 2.5 FTE; 2025Q2 8 over 2.0. v2: 2025 is secondary
+    # (C): C is primary at 2025-12-31 (3 open cases, below).
     for key in (kreis("CM10", YEAR, B), rb("CM10", YEAR, "081")):
-        shown(con, key, 6, 2.5, 6)
+        secondary(con, key, 6, 2.5, 6)
     for key in (kreis("CM10", QUARTER, B), rb("CM10", QUARTER, "081")):
         shown(con, key, 8, 2.0, 8)
     # C at 2025-12-31: c1, c5, c6 (c3 closed on 12-31 is not open) -> 3; at 06-30: c1, c2, c3, c5,
@@ -411,6 +480,38 @@ def test_cm10(warehouse: duckdb.DuckDBPyConnection) -> None:
     # Land: 2025 9 cases over 3.25 FTE; 2025Q2 13 over 2.75
     shown(con, land("CM10", YEAR), 9, 3.25, 9)
     shown(con, land("CM10", QUARTER), 13, 2.75, 13)
+
+
+# --- the published pattern -----------------------------------------------------------------------
+
+
+def test_published_rows_follow_the_disclosure_pattern(warehouse: duckdb.DuckDBPyConnection) -> None:
+    # What the rule guarantees for every row of these indicators (docs/indicators.md, "Output"):
+    # the primary cells are exactly the rows with 0 < base_n < 5; a published row is suppressed
+    # exactly when marts.disclosure_pattern names it, as the same kind; a suppressed row shows no
+    # number, a shown row shows the marts' numbers; base_n 0 ("no cases") is never suppressed.
+    rows = warehouse.execute(
+        """
+        SELECT m.indicator_id, m.period, m.level, m.unit_code, m.base_n, p.suppressed,
+            p.suppression, d.suppression AS pattern,
+            p.numerator IS NULL AND p.denominator IS NULL AND p.value IS NULL
+                AND p.base_n IS NULL AS blank,
+            p.numerator IS NOT DISTINCT FROM m.numerator
+                AND p.denominator IS NOT DISTINCT FROM m.denominator
+                AND p.value IS NOT DISTINCT FROM m.value AND p.base_n = m.base_n AS same
+        FROM marts.indicator_values AS m
+        INNER JOIN published.indicator_values AS p USING (indicator_id, period, level, unit_code)
+        LEFT JOIN marts.disclosure_pattern AS d
+            ON d.table_name = 'indicator_values' AND d.block = m.indicator_id
+            AND d.period = m.period AND d.level = m.level AND d.unit_code = m.unit_code
+        WHERE m.indicator_id IN ('CM02', 'CM03', 'CM04', 'CM06', 'CM07', 'CM08', 'CM09', 'CM10')
+        """
+    ).fetchall()
+    assert len(rows) == 8 * 12 * 8  # the whole grid (test below)
+    for *key, base_n, suppressed, kind, pattern, blank, same in rows:
+        assert kind == pattern and suppressed == (kind is not None), key
+        assert (kind == "primary") == (0 < base_n < 5), key
+        assert blank if suppressed else same, key
 
 
 # --- grid ----------------------------------------------------------------------------------------

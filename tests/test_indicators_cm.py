@@ -2,12 +2,19 @@
 
 A tiny hand-written raw layer (tests/fixtures/indicators/*.csv) is loaded into a fresh DuckDB file,
 `dbt build` runs against it once for the module, and the tests read marts.indicator_values
-(unsuppressed) and published.indicator_values (suppressed).
+(unsuppressed: the arithmetic) and published.indicator_values (what publication withholds).
 
 Fixture in short — providers 08115003 (Gemeinde, Kreis 08115, RB 081), 08115 (the Kreis itself)
 and 08212 (Stadtkreis Karlsruhe, RB 082); current snapshots have stand 2026-01-15, so the periods
 run from 2024 (first contact of a_c4) to the quarter of R = 2026-01-15 (2026 and 2026Q1, periods to
 date). The quarter checked is 2025Q2 = 2025-04-01..06-30.
+
+Suppression (docs/indicators.md, "Output"): a row with 0 < base_n < 5 is a primary cell; v2 adds
+secondary suppression over the sums LAND = RB 081 + RB 082, RB 081 = Kreis 08115 (alone),
+RB 082 = Kreis 08212 = provider 08212 (alone), Kreis 08115 = 08115003 + 08115, where a Land row is
+never a secondary cell. So in a period where 08212 is primary, Kreis 08212 and RB 082 are primary
+too, and RB 081 must be withheld (else RB 082 = Land - RB 081), and with it Kreis 08115 (else RB 081
+= Kreis 08115): both are secondary cells. The tests derive each case from this and the fixture.
 """
 
 from __future__ import annotations
@@ -66,12 +73,13 @@ def row(
 ) -> Row:
     # schema is one of two literals in this module, never data. v2: marts has no suppressed
     # flag (the pattern is marts.disclosure_pattern); a marts row's flag here says whether the
-    # published row is suppressed as primary, so hidden() still means "marts keeps the numbers,
-    # published withholds them" and shown() "not a primary cell".
+    # published row is suppressed as primary, so hidden() means "a primary cell: marts keeps the
+    # numbers, published withholds them" and shown() "not a primary cell" (a secondary cell
+    # still shows its numbers in marts; `suppression` says how the published row is withheld).
     found = con.execute(
         f"""
         SELECT t.numerator, t.denominator, t.value, t.base_n,
-            {"p.suppression = 'primary'" if schema == "marts" else "t.suppressed"}
+            {"coalesce(p.suppression = 'primary', false)" if schema == "marts" else "t.suppressed"}
         FROM {schema}.indicator_values AS t
         INNER JOIN published.indicator_values AS p USING (indicator_id, period, level, unit_code)
         WHERE indicator_id = ? AND period = ? AND level = ? AND unit_code = ?
@@ -90,15 +98,55 @@ def published(con: duckdb.DuckDBPyConnection, *key: str) -> Row:
     return row(con, "published", *key)
 
 
+def suppression(con: duckdb.DuckDBPyConnection, *key: str) -> str | None:
+    """How the published row is withheld: 'primary', 'secondary', or None when it is published
+    with its numbers. Checks on the way what the rule guarantees for the row: it is suppressed
+    exactly when marts.disclosure_pattern (which the published models apply) names it, as the
+    same kind, and a suppressed row shows no number (v2: base_n neither)."""
+    found = con.execute(
+        """
+        SELECT p.suppressed, p.suppression, d.suppression,
+            p.numerator IS NULL AND p.denominator IS NULL AND p.value IS NULL
+                AND p.base_n IS NULL
+        FROM published.indicator_values AS p
+        LEFT JOIN marts.disclosure_pattern AS d
+            ON d.table_name = 'indicator_values' AND d.block = p.indicator_id
+            AND d.period = p.period AND d.level = p.level AND d.unit_code = p.unit_code
+        WHERE p.indicator_id = ? AND p.period = ? AND p.level = ? AND p.unit_code = ?
+        """,
+        list(key),
+    ).fetchall()
+    assert len(found) == 1, (key, found)
+    suppressed, published_kind, pattern_kind, blank = found[0]
+    assert published_kind == pattern_kind, key
+    assert suppressed == (published_kind is not None), key
+    if suppressed:
+        assert blank, key
+    return published_kind
+
+
 def shown(numerator: float, denominator: float, base_n: int) -> Row:
-    """A row that is published as is (base_n >= 5)."""
+    """A row that is no primary cell (base_n >= 5): published as is unless secondary
+    suppression takes it."""
+    assert base_n >= 5
     return Row(numerator, denominator, numerator / denominator, base_n, False)
 
 
 def hidden(numerator: float, denominator: float, base_n: int) -> Row:
-    """A row's unsuppressed numbers in marts when base_n < 5."""
+    """A primary cell's (0 < base_n < 5) unsuppressed numbers in marts."""
+    assert 0 < base_n < 5
     value = numerator / denominator if denominator else None
     return Row(numerator, denominator, value, base_n, True)
+
+
+def empty() -> Row:
+    """A row resting on no case: 0 / 0, value NULL, base_n 0; v2: "no cases" is no primary cell
+    and is published as it is."""
+    return Row(0, 0, None, 0, False)
+
+
+# The published form of a suppressed row: no number at all (v2: base_n withheld too).
+WITHHELD = Row(None, None, None, None, True)
 
 
 # --- CM01 plan coverage ------------------------------------------------------------------------
@@ -111,7 +159,14 @@ def test_cm01_year_traeger(warehouse: duckdb.DuckDBPyConnection) -> None:
     # a_c3 (no plan), a_c4 (active until 03-31, signed 2024: in), a_c5 (signed after closure: out),
     # a_c7 (draft only) -> 3 of 6 cases; a_c6 is KB and not counted at all.
     assert marts(warehouse, "CM01", "2025", "TRAEGER", "08115003") == shown(3, 6, 6)
-    assert published(warehouse, "CM01", "2025", "TRAEGER", "08115003") == shown(3, 6, 6)
+    # v2: 6 cases is no primary cell, but the row is withheld as a secondary cell. In 2025 08212
+    # (c_c1, c_c2: 2 cases) is primary, so RB 081 and Kreis 08115 are withheld (module docstring).
+    # Kreis 08115 = 08115003 + 08115, and 08115 (b_c1, b_c3: 2 cases) is primary: were 08115003
+    # published, the Land's 10 cases (published) = 6 + 08115 + 08212 would leave 08115 and 08212
+    # 4 cases between them, so 08115's base_n would lie in [0, 4], an interval shorter than 5.
+    # Any pattern that keeps the rule withholds 08115003 here.
+    assert published(warehouse, "CM01", "2025", "TRAEGER", "08115003") == WITHHELD
+    assert suppression(warehouse, "CM01", "2025", "TRAEGER", "08115003") == "secondary"
 
 
 def test_cm01_quarter_traeger_is_suppressed(warehouse: duckdb.DuckDBPyConnection) -> None:
@@ -138,9 +193,22 @@ def test_cm01_kreis_provider_and_kreis_level(warehouse: duckdb.DuckDBPyConnectio
     assert marts(warehouse, "CM01", "2025", "TRAEGER", "08115") == hidden(2, 2, 2)
     # Kreis 08115 = provider 08115003 (3 of 6) + provider 08115 (2 of 2) -> 5 of 8.
     assert marts(warehouse, "CM01", "2025", "KREIS", "08115") == shown(5, 8, 8)
+    # v2: withheld as a secondary cell: 08212 (2 cases) is primary in 2025, so are Kreis 08212
+    # and RB 082 (08212 alone); a published RB 081 would give RB 082 = Land (10) - RB 081, and a
+    # published Kreis 08115 would give RB 081 (Kreis 08115 alone).
+    assert published(warehouse, "CM01", "2025", "KREIS", "08115") == WITHHELD
+    assert suppression(warehouse, "CM01", "2025", "KREIS", "08115") == "secondary"
+    assert suppression(warehouse, "CM01", "2025", "RB", "081") == "secondary"
     # 2025Q2: 08115003 1 of 4; 08115: b_c1 (in), b_c3 (signed after P.end: out) -> 1 of 2;
-    # together 2 of 6, base_n 6: published although both providers are suppressed.
-    assert published(warehouse, "CM01", "2025Q2", "KREIS", "08115") == shown(2, 6, 6)
+    # together 2 of 6, base_n 6: no primary cell although both providers are.
+    assert marts(warehouse, "CM01", "2025Q2", "KREIS", "08115") == shown(2, 6, 6)
+    # v2: but secondary: in 2025Q2 08212 is c_c1 alone (c_c2 has only 29 days), 1 case, primary,
+    # so Kreis 08212 and RB 082 (1 case each) are primary; the Land's 7 cases are published, so
+    # RB 081 (6) would give RB 082 = 7 - 6 = 1, and Kreis 08115 would give RB 081: both withheld.
+    assert suppression(warehouse, "CM01", "2025Q2", "RB", "082") == "primary"
+    assert published(warehouse, "CM01", "2025Q2", "KREIS", "08115") == WITHHELD
+    assert suppression(warehouse, "CM01", "2025Q2", "KREIS", "08115") == "secondary"
+    assert suppression(warehouse, "CM01", "2025Q2", "RB", "081") == "secondary"
 
 
 def test_cm01_land(warehouse: duckdb.DuckDBPyConnection) -> None:
@@ -169,17 +237,25 @@ def test_cm05_year_traeger_base_n_of_exactly_5_is_shown(
 ) -> None:
     # 08115003 in 2025: a_g1 (E), a_g2 (T), a_g3 (N) of a_c1; a_g4 (E) of a_c2; a_g7 (E) of a_c4;
     # a_g8 (E) of a_c5; a_g9 (N) of a_c7 -> 4 of 7; a_g5 ENTFALLEN and a_g6 OFFEN do not count.
-    # Five cases: base_n 5 is not < 5, so the row is published.
-    assert published(warehouse, "CM05", "2025", "TRAEGER", "08115003") == shown(4, 7, 5)
+    # Five cases: base_n 5 is not < 5, so the primary rule leaves the row alone (v1: published;
+    # the name is from then).
+    assert marts(warehouse, "CM05", "2025", "TRAEGER", "08115003") == shown(4, 7, 5)
+    # v2: it is withheld only as a secondary cell. 08115 (b_g1, b_g2 of b_c1) and 08212 (c_g1 of
+    # c_c1) rest on 1 case each: primary, and so are Kreis 08212 and RB 082 (08212 alone); RB 081
+    # and Kreis 08115 are withheld for RB 082's sake (module docstring). Were 08115003 published,
+    # the Land's 7 cases (published) = 5 + 08115 + 08212 would leave 2 cases to 08115 and 08212:
+    # an interval [0, 2] for each, shorter than 5.
+    assert published(warehouse, "CM05", "2025", "TRAEGER", "08115003") == WITHHELD
+    assert suppression(warehouse, "CM05", "2025", "TRAEGER", "08115003") == "secondary"
 
 
 def test_cm05_quarter_traeger(warehouse: duckdb.DuckDBPyConnection) -> None:
     # 2025Q2: a_g1 (E, assessed 04-01 = P.start), a_g2 (T, 06-30 = P.end), a_g8 (E, 05-15);
     # a_g3 was assessed 03-31 -> 2 of 3, cases a_c1 and a_c5.
     assert marts(warehouse, "CM05", "2025Q2", "TRAEGER", "08115003") == hidden(2, 3, 2)
-    assert published(warehouse, "CM05", "2025Q2", "TRAEGER", "08115003") == Row(
-        None, None, None, 2, True
-    )
+    # v2: a primary cell withholds base_n too
+    assert published(warehouse, "CM05", "2025Q2", "TRAEGER", "08115003") == WITHHELD
+    assert suppression(warehouse, "CM05", "2025Q2", "TRAEGER", "08115003") == "primary"
 
 
 def test_cm05_kreis_and_land(warehouse: duckdb.DuckDBPyConnection) -> None:
@@ -201,9 +277,46 @@ def test_cm05_kreis_and_land(warehouse: duckdb.DuckDBPyConnection) -> None:
 
 def test_cm05_empty_cell_is_zero_not_missing(warehouse: duckdb.DuckDBPyConnection) -> None:
     # Nothing of 08115 was assessed in 2026: the grid still has the row, 0 / 0, value NULL.
-    assert marts(warehouse, "CM05", "2026", "TRAEGER", "08115") == hidden(0, 0, 0)
+    # v2: base_n 0 says "no cases" and is no primary cell (v1 suppressed it), so the published
+    # row shows the same 0 / 0 and a reader can tell "no data" from "suppressed". The sums it is
+    # in (Kreis 08115 = 08115003 + 08115; the year 2026 = its one quarter 2026Q1) are all 0 / 0:
+    # nothing to protect there.
+    assert marts(warehouse, "CM05", "2026", "TRAEGER", "08115") == empty()
+    assert published(warehouse, "CM05", "2026", "TRAEGER", "08115") == empty()
+    assert suppression(warehouse, "CM05", "2026", "TRAEGER", "08115") is None
     # 08212's c_g2 (E) was assessed 2026-01-10.
     assert marts(warehouse, "CM05", "2026Q1", "TRAEGER", "08212") == hidden(1, 1, 1)
+
+
+def test_published_rows_follow_the_disclosure_pattern(warehouse: duckdb.DuckDBPyConnection) -> None:
+    # What the rule guarantees for every CM01 and CM05 row (docs/indicators.md, "Output"): the
+    # primary cells are exactly the rows with 0 < base_n < 5; a published row is suppressed
+    # exactly when marts.disclosure_pattern names it, as the same kind; a suppressed row shows no
+    # number, a shown row shows the marts' numbers; base_n 0 is never suppressed; and no Land row
+    # is a secondary cell.
+    rows = warehouse.execute(
+        """
+        SELECT m.indicator_id, m.period, m.level, m.unit_code, m.base_n, p.suppressed,
+            p.suppression, d.suppression AS pattern,
+            p.numerator IS NULL AND p.denominator IS NULL AND p.value IS NULL
+                AND p.base_n IS NULL AS blank,
+            p.numerator IS NOT DISTINCT FROM m.numerator
+                AND p.denominator IS NOT DISTINCT FROM m.denominator
+                AND p.value IS NOT DISTINCT FROM m.value AND p.base_n = m.base_n AS same
+        FROM marts.indicator_values AS m
+        INNER JOIN published.indicator_values AS p USING (indicator_id, period, level, unit_code)
+        LEFT JOIN marts.disclosure_pattern AS d
+            ON d.table_name = 'indicator_values' AND d.block = m.indicator_id
+            AND d.period = m.period AND d.level = m.level AND d.unit_code = m.unit_code
+        WHERE m.indicator_id IN ('CM01', 'CM05')
+        """
+    ).fetchall()
+    assert len(rows) == 2 * 12 * 8  # the whole grid (test_grid_covers_every_period_and_unit)
+    for *key, base_n, suppressed, kind, pattern, blank, same in rows:
+        assert kind == pattern and suppressed == (kind is not None), key
+        assert (kind == "primary") == (0 < base_n < 5), key
+        assert blank if suppressed else same, key
+        assert not (key[2] == "LAND" and kind == "secondary"), key
 
 
 # --- grid and published tables -----------------------------------------------------------------

@@ -3,7 +3,7 @@
 A small hand-written raw layer (tests/fixtures/indicators_eligibility_funding/, every row's `note`
 says why it is there) is loaded into a fresh DuckDB file, `dbt build` runs against it once for the
 module, and the tests read marts.indicator_values (unsuppressed) and published.indicator_values
-(EL rows suppressed where base_n < 5; FI, PA and DQ rows never).
+(EL rows suppressed where 0 < base_n < 5, and v2's secondary cells; FI, PA and DQ rows never).
 
 Fixture in short — providers 08115003 ("A", a Gemeinde in Kreis 08115, RB 081), 08115 ("B", the
 Kreis itself) and 08212 ("C", Stadtkreis Karlsruhe, RB 082); the funding authority '08' delivers
@@ -28,6 +28,14 @@ Grant-years with a proof of use (costs = staff + material; paid(g, Y) by funding
   B g_b/2024:   costs 22000, FTE 0.5, recovery 1000, paid 21000
   C g_c/2025:   costs 34000, FTE 0.5, recovery 0, paid 20000 + 15000 = 35000
   B g_b/2025 has no proof of use: its payout r_b25 (25000) is in no grant-year.
+
+Secondary suppression of EL rows (v2, docs/indicators.md "Output"): published numbers are linked by
+the sums Land = RB 081 + RB 082, RB 081 = Kreis 08115 (alone), RB 082 = Kreis 08212 = C (alone),
+Kreis 08115 = A + B, and a Land row is never chosen as a secondary cell. Hence:
+  (C) where C is primary, Kreis 08212 and RB 082 are the same primary cell, so RB 081 must be
+      withheld (else RB 082 = Land - RB 081) and with it Kreis 08115 (else RB 081 = Kreis 08115);
+  (AB) where one of A and B is primary, the sum Kreis 08115 = A + B holds a suppressed cell and
+      one more cell of it is sacrificed, the one with the smallest base_n: the other provider.
 """
 
 from __future__ import annotations
@@ -75,12 +83,13 @@ def row(
 ) -> Row:
     # schema is one of two literals in this module, never data. v2: marts has no suppressed
     # flag (the pattern is marts.disclosure_pattern); a marts row's flag here says whether the
-    # published row is suppressed as primary, so hidden() still means "marts keeps the numbers,
-    # published withholds them" and shown() "not a primary cell".
+    # published row is suppressed as primary, so hidden() means "a primary cell: marts keeps the
+    # numbers, published withholds them" and shown() "not a primary cell" (a secondary cell
+    # still shows its numbers in marts; `suppression` says how the published row is withheld).
     found = con.execute(
         f"""
         SELECT t.numerator, t.denominator, t.value, t.base_n,
-            {"p.suppression = 'primary'" if schema == "marts" else "t.suppressed"}
+            {"coalesce(p.suppression = 'primary', false)" if schema == "marts" else "t.suppressed"}
         FROM {schema}.indicator_values AS t
         INNER JOIN published.indicator_values AS p USING (indicator_id, period, level, unit_code)
         WHERE indicator_id = ? AND period = ? AND level = ? AND unit_code = ?
@@ -99,23 +108,49 @@ def published(con: duckdb.DuckDBPyConnection, *key: str) -> Row:
     return row(con, "published", *key)
 
 
+def suppression(con: duckdb.DuckDBPyConnection, *key: str) -> str | None:
+    """How the published row is withheld: 'primary', 'secondary', or None (published with its
+    numbers). It must agree with marts.disclosure_pattern, which the published models apply,
+    and with the row's `suppressed` flag."""
+    found = con.execute(
+        """
+        SELECT p.suppressed, p.suppression, d.suppression
+        FROM published.indicator_values AS p
+        LEFT JOIN marts.disclosure_pattern AS d
+            ON d.table_name = 'indicator_values' AND d.block = p.indicator_id
+            AND d.period = p.period AND d.level = p.level AND d.unit_code = p.unit_code
+        WHERE p.indicator_id = ? AND p.period = ? AND p.level = ? AND p.unit_code = ?
+        """,
+        list(key),
+    ).fetchall()
+    assert len(found) == 1, (key, found)
+    suppressed, published_kind, pattern_kind = found[0]
+    assert published_kind == pattern_kind and suppressed == (published_kind is not None), key
+    return published_kind
+
+
 def shown(numerator: float, denominator: float, base_n: int | None = None) -> Row:
-    """A row published as it is: EL with base_n >= 5, or FI/PA/DQ (never suppressed)."""
+    """A row that is no primary cell: EL with base_n >= 5, or FI/PA/DQ (never suppressed).
+    Published as it is unless secondary suppression takes an EL row."""
     value = numerator / denominator if denominator else None
     return Row(numerator, denominator, value, base_n, False)
 
 
 def hidden(numerator: float, denominator: float, base_n: int) -> Row:
-    """An EL row's unsuppressed numbers in marts when base_n < 5."""
+    """An EL primary cell's (0 < base_n < 5) unsuppressed numbers in marts."""
     value = numerator / denominator if denominator else None
     return Row(numerator, denominator, value, base_n, True)
 
 
 def suppressed(base_n: int) -> Row:
-    """The published form of a suppressed row: numbers gone (v2: base_n too, so `base_n` is
-    only the marts' count behind it, checked to be small)."""
+    """The published form of a primary cell: numbers gone (v2: base_n too, so `base_n` is only
+    the marts' count behind it, checked to be small)."""
     assert 0 < base_n < 5
-    return Row(None, None, None, None, True)
+    return WITHHELD
+
+
+# The published form of a suppressed row, primary or secondary: no number (v2: base_n neither).
+WITHHELD = Row(None, None, None, None, True)
 
 
 def assert_el(
@@ -126,17 +161,27 @@ def assert_el(
     contacts: int,
     numerators: tuple[int, int, int],
     persons: int,
+    *,
+    secondary: bool = False,
 ) -> None:
     """EL01-EL03 share the denominator (contacts in P) and base_n (their persons): check all
-    three in marts and published, suppressed exactly when fewer than 5 persons."""
+    three in marts and published: a primary cell exactly when 0 < persons < 5; with 5 or more
+    persons shown, or, with `secondary` (the reason is said at the call), a secondary cell."""
     for indicator_id, numerator in zip(("EL01", "EL02", "EL03"), numerators, strict=True):
         key = (indicator_id, period, level, unit)
         if persons >= 5:
             assert marts(con, *key) == shown(numerator, contacts, persons), key
-            assert published(con, *key) == shown(numerator, contacts, persons), key
+            if secondary:
+                assert published(con, *key) == WITHHELD, key
+                assert suppression(con, *key) == "secondary", key
+            else:
+                assert published(con, *key) == shown(numerator, contacts, persons), key
+                assert suppression(con, *key) is None, key
         else:
+            assert not secondary, key
             assert marts(con, *key) == hidden(numerator, contacts, persons), key
             assert published(con, *key) == suppressed(persons), key
+            assert suppression(con, *key) == "primary", key
 
 
 # --- EL01-EL03 ----------------------------------------------------------------------------------
@@ -147,8 +192,10 @@ def assert_el(
 def test_el_year_traeger(warehouse: duckdb.DuckDBPyConnection) -> None:
     # A 2025: 11 contacts of 6 persons (a_k12 is 2024). JA: a_p1 x2, a_p2 05-01, a_p3 06-15,
     # a_p6 x2 = 6. AUSREISEPFLICHTIG: a_p3 03-01, a_p5 06-30 and 07-01 = 3. Out: a_p4 07-01
-    # (before au_beginn), a_p5 07-01 (after au_ende; 06-30 = au_ende is inside) = 2. Shown.
-    assert_el(warehouse, "2025", "TRAEGER", A, 11, (6, 3, 2), 6)
+    # (before au_beginn), a_p5 07-01 (after au_ende; 06-30 = au_ende is inside) = 2. 6 persons:
+    # no primary cell. v2: secondary (AB): B is primary in 2025 (2 persons, below), and A's 6
+    # persons are fewer than the Kreis's 8.
+    assert_el(warehouse, "2025", "TRAEGER", A, 11, (6, 3, 2), 6, secondary=True)
     # B 2025: b_p1 x2 (JA), b_p2 05-20 (AUSREISEPFLICHTIG, out) -> 2, 1, 1 of 3; 2 persons.
     assert_el(warehouse, "2025", "TRAEGER", B, 3, (2, 1, 1), 2)
     # C 2025: c_p1 x2 (JA), c_p2 (BEDINGT), c_p3 (UNBEKANNT: status ended 2024) -> 2, 0, 0 of 4.
@@ -157,8 +204,9 @@ def test_el_year_traeger(warehouse: duckdb.DuckDBPyConnection) -> None:
 
 def test_el_year_kreis_rb_land(warehouse: duckdb.DuckDBPyConnection) -> None:
     # KREIS 08115 = A + B: 14 contacts, 8 / 4 / 3, 8 persons; RB 081 is the same providers.
-    assert_el(warehouse, "2025", "KREIS", "08115", 14, (8, 4, 3), 8)
-    assert_el(warehouse, "2025", "RB", "081", 14, (8, 4, 3), 8)
+    # v2: both secondary (C): C is primary in 2025 (3 persons, below).
+    assert_el(warehouse, "2025", "KREIS", "08115", 14, (8, 4, 3), 8, secondary=True)
+    assert_el(warehouse, "2025", "RB", "081", 14, (8, 4, 3), 8, secondary=True)
     # RB 082 and KREIS 08212 = C alone: suppressed (3 persons).
     assert_el(warehouse, "2025", "RB", "082", 4, (2, 0, 0), 3)
     assert_el(warehouse, "2025", "KREIS", "08212", 4, (2, 0, 0), 3)
@@ -170,15 +218,18 @@ def test_el_quarter_at_every_level(warehouse: duckdb.DuckDBPyConnection) -> None
     # 2025Q2 = 04-01..06-30. A: a_k2 05-05 (JA), a_k3 04-30 (NEIN: the day before the change),
     # a_k4 05-01 (JA: the new status applies on its first day), a_k6 06-15 (touching periods: the
     # newer AE_25_5, JA, not AUSREISEPFLICHTIG), a_k8 06-30 (AUSREISEPFLICHTIG; on au_ende: inside)
-    # -> 3, 1, 0 of 5 contacts of 4 persons: suppressed although the year is shown.
+    # -> 3, 1, 0 of 5 contacts of 4 persons: a primary cell although the year rests on 6.
     assert_el(warehouse, "2025Q2", "TRAEGER", A, 5, (3, 1, 0), 4)
     # B: b_k1 04-10 (JA), b_k3 05-20 (AUSREISEPFLICHTIG, out) -> 1, 1, 1 of 2.
     assert_el(warehouse, "2025Q2", "TRAEGER", B, 2, (1, 1, 1), 2)
     # C: c_k2 04-01 (JA; first day of the quarter), c_k3 06-01 (BEDINGT) -> 1, 0, 0 of 2.
     assert_el(warehouse, "2025Q2", "TRAEGER", C, 2, (1, 0, 0), 2)
-    # KREIS 08115 = A + B: 7 contacts, 4 / 2 / 1, 6 persons: shown although both are suppressed.
-    assert_el(warehouse, "2025Q2", "KREIS", "08115", 7, (4, 2, 1), 6)
-    assert_el(warehouse, "2025Q2", "RB", "081", 7, (4, 2, 1), 6)
+    # KREIS 08115 = A + B: 7 contacts, 4 / 2 / 1, 6 persons: no primary cell although both
+    # providers are. v2: secondary (C): C is primary in 2025Q2 (2 persons, above), so a
+    # published RB 081 would give RB 082 = Land - RB 081 (8 - 6 = 2 persons), and a published
+    # Kreis 08115 would give RB 081.
+    assert_el(warehouse, "2025Q2", "KREIS", "08115", 7, (4, 2, 1), 6, secondary=True)
+    assert_el(warehouse, "2025Q2", "RB", "081", 7, (4, 2, 1), 6, secondary=True)
     assert_el(warehouse, "2025Q2", "RB", "082", 2, (1, 0, 0), 2)
     # LAND: 9 contacts, 5 / 2 / 1, 8 persons.
     assert_el(warehouse, "2025Q2", "LAND", "08", 9, (5, 2, 1), 8)
@@ -396,6 +447,38 @@ def test_dq02_accepted_rows_quarters_and_current_snapshots(
 
 
 # --- cross-checks -------------------------------------------------------------------------------
+
+
+def test_el_rows_follow_the_disclosure_pattern(warehouse: duckdb.DuckDBPyConnection) -> None:
+    # What the rule guarantees for every EL row (docs/indicators.md, "Output"): the primary cells
+    # are exactly the rows with 0 < base_n < 5; a published row is suppressed exactly when
+    # marts.disclosure_pattern names it, as the same kind; a suppressed row shows no number, a
+    # shown row shows the marts' numbers; base_n 0 ("no persons") is never suppressed; no Land
+    # EL row is a secondary cell.
+    rows = warehouse.execute(
+        """
+        SELECT m.indicator_id, m.period, m.level, m.unit_code, m.base_n, p.suppressed,
+            p.suppression, d.suppression AS pattern,
+            p.numerator IS NULL AND p.denominator IS NULL AND p.value IS NULL
+                AND p.base_n IS NULL AS blank,
+            p.numerator IS NOT DISTINCT FROM m.numerator
+                AND p.denominator IS NOT DISTINCT FROM m.denominator
+                AND p.value IS NOT DISTINCT FROM m.value AND p.base_n = m.base_n AS same
+        FROM marts.indicator_values AS m
+        INNER JOIN published.indicator_values AS p USING (indicator_id, period, level, unit_code)
+        LEFT JOIN marts.disclosure_pattern AS d
+            ON d.table_name = 'indicator_values' AND d.block = m.indicator_id
+            AND d.period = m.period AND d.level = m.level AND d.unit_code = m.unit_code
+        WHERE m.indicator_id IN ('EL01', 'EL02', 'EL03')
+        """
+    ).fetchall()
+    # 2024 and 2025 with their quarters, 2026 and 2026Q1 (12 periods) x 8 units x 3 indicators
+    assert len(rows) == 3 * 12 * 8
+    for *key, base_n, suppressed, kind, pattern, blank, same in rows:
+        assert kind == pattern and suppressed == (kind is not None), key
+        assert (kind == "primary") == (0 < base_n < 5), key
+        assert blank if suppressed else same, key
+        assert not (key[2] == "LAND" and kind == "secondary"), key
 
 
 def test_funding_payout_and_dq_rows_are_never_suppressed(
