@@ -50,7 +50,7 @@ def build_demo_world(root: Path, effects=None) -> tuple[Settings, dict]:
         "demo", settings.landing, seed=1, truth_path=truth_path, effects=effects or WITH_EFFECT
     )
     old = os.environ.get(KEY_ENV)
-    os.environ[KEY_ENV] = "recovery-key"
+    os.environ[KEY_ENV] = "recovery-key-0123456789"
     try:
         assert main(["build", "--home", str(settings.home)]) == 0
     finally:

@@ -32,7 +32,7 @@ def published(tmp_path_factory) -> Path:
     """`imw generate --scale tiny --seed 1` + `imw build` in a subprocess; the analysts' file."""
     home = tmp_path_factory.mktemp("disclosure_build") / "home"
     imw = Path(sys.executable).with_name("imw")
-    env = {**os.environ, "IMW_PSEUDONYM_KEY": "disclosure-test"}
+    env = {**os.environ, "IMW_PSEUDONYM_KEY": "disclosure-test-key-0123"}
     env.pop("IMW_HOME", None)
     env.pop("IMW_LANDING", None)
     for args in (

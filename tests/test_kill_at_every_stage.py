@@ -71,8 +71,13 @@ def kill_when(settings: Settings, reached) -> int:
 
 def indicator_values(settings: Settings) -> list[tuple]:
     with duckdb.connect(str(settings.published_db), read_only=True) as con:
+        # Sums of floats (case-days, FTE) differ in the last bit between two runs of the same
+        # data (DuckDB adds in parallel, in no fixed order): compared to 9 significant digits.
         return con.execute(
-            "SELECT indicator_id, period, level, unit_code, numerator, denominator, value, "
+            "SELECT indicator_id, period, level, unit_code, "
+            "round(numerator, 9 - ceil(log10(greatest(abs(numerator), 1e-9)))::int), "
+            "round(denominator, 9 - ceil(log10(greatest(abs(denominator), 1e-9)))::int), "
+            "round(value, 9 - ceil(log10(greatest(abs(value), 1e-9)))::int), "
             "base_n, suppressed FROM indicator_values ORDER BY ALL"
         ).fetchall()
 
