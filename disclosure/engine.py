@@ -683,17 +683,26 @@ def _candidates_for(
     by_cell = frame.select("equation", "cell").unique()
     hidden_members = frame.filter("hidden").select("equation", "cell").unique()
     options = frame.filter(pl.col("candidate") & ~pl.col("hidden")).select(
-        "equation", pl.col("cell").alias("pick"), "cell_base_n"
+        "equation",
+        pl.col("cell").alias("pick"),
+        "cell_base_n",
+        (pl.col("value").abs() > PIN_TOLERANCE).alias("nonzero"),
     )
-    pending = failures.select("cell", "measure").unique()
+    # A pinned value gains no slack from a cell that adds 0 to the sum: for those only cells
+    # with a non-zero term are taken (without this, demo-scale builds spent dozens of rounds
+    # suppressing cells of 0 next to a numerator pinned at 0).
+    pending = failures.group_by("cell", "measure").agg(
+        (pl.col("rule") == "pinned").all().alias("pinned")
+    )
     reach = pending.join(
         frame.select("equation", "cell", "measure"), on=["cell", "measure"]
-    ).select("cell", "measure", "equation")
+    ).select("cell", "measure", "pinned", "equation")
     seen = reach
     chosen: list[pl.DataFrame] = []
     for _ in range(max_hops):
         found = (
             reach.join(options, on="equation")
+            .filter(~pl.col("pinned") | pl.col("nonzero"))
             .sort("cell", "measure", "cell_base_n", "pick")
             .group_by("cell", "measure", maintain_order=True)
             .first()
@@ -708,7 +717,7 @@ def _candidates_for(
             reach.join(hidden_members.rename({"cell": "via"}), on="equation")
             .drop("equation")
             .join(by_cell.rename({"cell": "via"}), on="via")
-            .select("cell", "measure", "equation")
+            .select("cell", "measure", "pinned", "equation")
             .unique()
             .join(seen, on=["cell", "measure", "equation"], how="anti")
         )

@@ -28,7 +28,8 @@ import pytest
 from export.evaluator import ExportParams, run_export
 from export.outcome_analysis import analyse_export
 
-pytestmark = pytest.mark.slow
+# Demo scale (see conftest.demo_world): run by `make test-demo`, outside `make test`.
+pytestmark = [pytest.mark.slow, pytest.mark.demo_scale]
 
 KEY = b"outcome-truth-study-key-0123456789"
 
