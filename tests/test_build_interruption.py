@@ -35,7 +35,8 @@ import pytest
 from core.settings import KEY_ENV, PROJECT_ROOT, Settings
 from publish.analyst_db import MANIFEST_NAME, VERSIONS_DIR_NAME
 
-pytestmark = pytest.mark.slow
+# Several builds per test: run by `make test-long`, outside `make test`.
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 IMW = Path(sys.executable).with_name("imw")
 BUILD_TIMEOUT = 600

@@ -25,7 +25,8 @@ from core.settings import KEY_ENV, PROJECT_ROOT, Settings
 from reports.build_record import read_records
 from synthetic import generate
 
-pytestmark = pytest.mark.slow
+# Several builds per test: run by `make test-long`, outside `make test`.
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 IMW = Path(sys.executable).with_name("imw")
 KEY = "kill-every-stage-key-0123"

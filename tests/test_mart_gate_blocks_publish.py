@@ -13,7 +13,8 @@ from cli.main import main
 from core.settings import KEY_ENV, Settings
 from synthetic import generate
 
-pytestmark = pytest.mark.slow
+# Several builds per test: run by `make test-long`, outside `make test`.
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 
 def sha(path) -> str:

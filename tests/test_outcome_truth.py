@@ -28,8 +28,8 @@ import pytest
 from export.evaluator import ExportParams, run_export
 from export.outcome_analysis import analyse_export
 
-# Demo scale (see conftest.demo_world): run by `make test-demo`, outside `make test`.
-pytestmark = [pytest.mark.slow, pytest.mark.demo_scale]
+# Demo scale (see conftest.demo_world): run by `make test-long`, outside `make test`.
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 KEY = b"outcome-truth-study-key-0123456789"
 

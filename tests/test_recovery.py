@@ -14,8 +14,8 @@ import pytest
 
 from core.settings import Settings
 
-# Demo scale (see conftest.demo_world): run by `make test-demo`, outside `make test`.
-pytestmark = [pytest.mark.slow, pytest.mark.demo_scale]
+# Demo scale (see conftest.demo_world): run by `make test-long`, outside `make test`.
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 # Tolerances: sampling noise on demo data (a few hundred cases per year at LAND level) plus the
 # known ~1 % downward bias of CM01 (a first signature later than 8 weeks can fall after P.end).

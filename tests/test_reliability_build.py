@@ -30,7 +30,8 @@ from orchestration.resources import WarehouseResource
 from reports.build_record import read_records
 from synthetic import generate
 
-pytestmark = pytest.mark.slow
+# Several builds per test: run by `make test-long`, outside `make test`.
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 IMW = Path(sys.executable).with_name("imw")
 KEY = "reliability-key-0123456789"
