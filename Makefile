@@ -56,9 +56,11 @@ lint: install
 # Two workers (the machines have 2 cores), one test module per worker at a time so module-scoped
 # builds are made once; the dbt manifest the Dagster definitions read is parsed once beforehand,
 # so no two workers parse it at the same time.
-# Test homes live in memory (/dev/shm) where there is one: the builds' Dagster event log and
-# DuckDB files commit thousands of times, each a disk sync otherwise. Removed at the next run.
-TEST_TMP ?= $(if $(wildcard /dev/shm/.),/dev/shm/imw-test-$(shell id -u),)
+# Test homes live in memory (/dev/shm) where there is one with 4 GB free (a container's default
+# 64 MB is not enough): the builds' Dagster event log and DuckDB files commit thousands of times,
+# each a disk sync otherwise. Removed at the next run. `make test TEST_TMP=` keeps pytest's default.
+TEST_TMP ?= $(shell d=/dev/shm; [ -d $$d ] && [ -w $$d ] && \
+  [ "$$(df -Pk $$d | awk 'NR==2 {print $$4}')" -gt 4000000 ] && echo $$d/imw-test-$$(id -u))
 test: lint chromium
 	$(VENV)/python -c "from orchestration.dbt_project import dbt_project; dbt_project()"
 	$(VENV)/pytest -n 2 --dist loadfile -m "not long" $(if $(TEST_TMP),--basetemp=$(TEST_TMP))
