@@ -211,8 +211,9 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         build_lock: BuildLockResource,
     ):
         # dbt's run artefacts live in the warehouse home, not in the project tree. Unit tests
-        # check SQL logic on fixed inputs, not the night's data: they run in `make test` (every
-        # dbt fixture build), not in every nightly build (dbt's advice for production runs).
+        # check SQL logic on fixed inputs, not the night's data: they run in `make test` (one
+        # dbt fixture build, tests/dbt_fixture.py), not in every nightly build (dbt's advice
+        # for production runs).
         target = warehouse.settings().dbt_target_dir
         args = dbt_build_args(warehouse.reference_date)
         # the op's outputs are one per dbt node and one per asset check (the dbt tests)

@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
+from tiny_world import TinyWorld, build_tiny_world
 
 from core.settings import KEY_ENV, Settings
 
@@ -74,3 +76,18 @@ def demo_world_no_effect(tmp_path_factory) -> tuple[Settings, dict]:
     from synthetic import NO_EFFECT
 
     return build_demo_world(tmp_path_factory.mktemp("demo_world_no_effect"), NO_EFFECT)
+
+
+@pytest.fixture(scope="session")
+def tiny_world(tmp_path_factory, worker_id) -> TinyWorld:
+    """The shared tiny world, built by whichever xdist worker asks first; the others wait for it
+    (a file lock in the session's common temporary folder)."""
+    base = tmp_path_factory.getbasetemp()
+    root = (base if worker_id == "master" else base.parent) / "tiny_world"
+    root.mkdir(exist_ok=True)
+    with FileLock(str(root) + ".lock"):
+        if not (root / "build.json").exists():
+            build_tiny_world(root)
+    world = TinyWorld.read(root)
+    assert world.returncode == 0, world.stderr[-5000:]
+    return world

@@ -121,26 +121,63 @@ def run_dbt_build(
 
 
 def built_warehouse(
-    tmp: Path, fixtures: Path, reference_date: str | None = None
+    tmp: Path, fixtures: Path, reference_date: str | None = None, unit_tests: bool = False
 ) -> duckdb.DuckDBPyConnection:
-    """Load `fixtures`, build every dbt model and test on them, open the result read-only.
+    """Load `fixtures`, build every dbt model and data test on them, open the result read-only.
 
-    With `reference_date` (YYYY-MM-DD), dbt gets it as the var `reference_date`, as `imw build
-    --reference-date` passes it; the unit tests, whose fixed inputs assume no such var, are left
-    out of that build as they are in the nightly one (they run in the other fixture builds)."""
+    dbt's unit tests check SQL logic on their own fixed inputs, whatever the fixture: they run in
+    one fixture build (`unit_tests=True`, test_indicators_cm.py), not in all six — as the nightly
+    build leaves them out (orchestration/assets.py). With `reference_date` (YYYY-MM-DD), dbt gets
+    it as the var `reference_date`, as `imw build --reference-date` passes it (the unit tests,
+    whose fixed inputs assume no such var, cannot run in that build)."""
     db = tmp / "build.duckdb"
     with duckdb.connect(str(db)) as con:
         load_fixture(con, fixtures)
+    extra: tuple[str, ...] = ()
     if reference_date is not None:
-        extra = ("--vars", json.dumps({"reference_date": reference_date}),
-                 "--exclude-resource-type", "unit_test")  # fmt: skip
-        result = run_dbt_build(db, tmp, extra)
-        assert result.returncode == 0, result.stdout[-10000:] + result.stderr[-5000:]
-        return duckdb.connect(str(db), read_only=True)
-    result = run_dbt_build(db, tmp)
+        assert not unit_tests, "the unit tests assume no reference_date var"
+        extra = ("--vars", json.dumps({"reference_date": reference_date}))
+    if not unit_tests:
+        extra = (*extra, "--exclude-resource-type", "unit_test")
+    result = run_dbt_build(db, tmp, extra)
     assert result.returncode == 0, result.stdout[-10000:] + result.stderr[-5000:]
-    # The nightly build leaves dbt's unit tests out (orchestration/assets.py): they run here.
-    ran = json.loads((tmp / "target" / "run_results.json").read_text())["results"]
-    unit_tests = [r for r in ran if r["unique_id"].startswith("unit_test.")]
-    assert len(unit_tests) >= 30 and all(r["status"] == "pass" for r in unit_tests)
+    if unit_tests:
+        ran = json.loads((tmp / "target" / "run_results.json").read_text())["results"]
+        unit = [r for r in ran if r["unique_id"].startswith("unit_test.")]
+        assert len(unit) >= 30 and all(r["status"] == "pass" for r in unit)
     return duckdb.connect(str(db), read_only=True)
+
+
+def assert_rows_follow_the_disclosure_pattern(
+    con: duckdb.DuckDBPyConnection, indicator_ids: list[str], *, land_secondary: bool
+) -> int:
+    """What the rule guarantees for every row of `indicator_ids` (docs/indicators.md, "Output"):
+    the primary cells are exactly the rows with 0 < base_n < 5; a published row is suppressed
+    exactly when marts.disclosure_pattern names it, as the same kind; a suppressed row shows no
+    number, a shown row shows the marts' numbers; base_n 0 ("no cases") is never suppressed.
+    Without `land_secondary`, no Land row is a secondary cell (where a fixture needs the engine's
+    last resort, it is allowed). Returns how many rows were checked (callers check the grid)."""
+    rows = con.execute(
+        """
+        SELECT m.indicator_id, m.period, m.level, m.unit_code, m.base_n, p.suppressed,
+            p.suppression, d.suppression AS pattern,
+            p.numerator IS NULL AND p.denominator IS NULL AND p.value IS NULL
+                AND p.base_n IS NULL AS blank,
+            p.numerator IS NOT DISTINCT FROM m.numerator
+                AND p.denominator IS NOT DISTINCT FROM m.denominator
+                AND p.value IS NOT DISTINCT FROM m.value AND p.base_n = m.base_n AS same
+        FROM marts.indicator_values AS m
+        INNER JOIN published.indicator_values AS p USING (indicator_id, period, level, unit_code)
+        LEFT JOIN marts.disclosure_pattern AS d
+            ON d.table_name = 'indicator_values' AND d.block = m.indicator_id
+            AND d.period = m.period AND d.level = m.level AND d.unit_code = m.unit_code
+        WHERE list_contains(?, m.indicator_id)
+        """,
+        [indicator_ids],
+    ).fetchall()
+    for *key, base_n, suppressed, kind, pattern, blank, same in rows:
+        assert kind == pattern and suppressed == (kind is not None), key
+        assert (kind == "primary") == (0 < base_n < 5), key
+        assert blank if suppressed else same, key
+        assert land_secondary or not (key[2] == "LAND" and kind == "secondary"), key
+    return len(rows)

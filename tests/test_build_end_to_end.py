@@ -2,48 +2,28 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pytest
+from tiny_world import REJECTED_FILE, TinyWorld
 
 from cli.main import main
 from contract.spec import EXTRACTS, ColumnType
 from core.settings import KEY_ENV, Settings
 from ingest.readers import parse_file_name, read_table
 from orchestration.definitions import NIGHTLY_BUILD
-from synthetic import generate
 
 pytestmark = pytest.mark.slow
-REJECTED_FILE = "liste_08115_2026-06-30.csv"
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> tuple[Settings, Path]:
-    """One tiny build for the module; returns the settings and a copy of the delivered files."""
-    root = tmp_path_factory.mktemp("e2e")
-    settings = Settings.from_env(home=root / "home", environ={})
-    delivered = root / "delivered"
-    generate("tiny", delivered, seed=7, truth_path=root / "truth.json")
-    settings.landing.mkdir(parents=True)
-    for f in delivered.iterdir():
-        (settings.landing / f.name).write_bytes(f.read_bytes())
-    # Deliberately bad: an extract the contract does not know. The build must still publish.
-    (settings.landing / REJECTED_FILE).write_text("spalte_a;spalte_b\n1;2\n")
-    old = os.environ.get(KEY_ENV)
-    os.environ[KEY_ENV] = "e2e-key-0123456789"
-    try:
-        code = main(["build", "--home", str(settings.home)])
-    finally:
-        if old is None:
-            os.environ.pop(KEY_ENV)
-        else:
-            os.environ[KEY_ENV] = old
-    assert code == 0
-    return settings, delivered
+def built(tiny_world: TinyWorld) -> tuple[Settings, Path]:
+    """The shared tiny build (conftest: seed 7 and a file the contract does not know, which must
+    be quarantined); the settings and the files as delivered."""
+    return tiny_world.settings, tiny_world.delivered
 
 
 def clear_values(delivered: Path) -> tuple[set[str], set[str]]:

@@ -5,16 +5,14 @@ protected (docs/indicators.md, "Output").
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import polars as pl
 import pytest
+from tiny_world import TinyWorld
 
 from disclosure.engine import SECONDARY, audit
 from disclosure.tables import (
@@ -35,20 +33,9 @@ PARAMETER_COLUMNS = {"caseload_target", "rate_eur_per_fte"}
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory) -> Path:
-    """`imw generate --scale tiny --seed 1` + `imw build` in a subprocess; the analysts' file."""
-    home = tmp_path_factory.mktemp("disclosure_build") / "home"
-    imw = Path(sys.executable).with_name("imw")
-    env = {**os.environ, "IMW_PSEUDONYM_KEY": "disclosure-test-key-0123"}
-    env.pop("IMW_HOME", None)
-    env.pop("IMW_LANDING", None)
-    for args in (
-        ["generate", "--scale", "tiny", "--seed", "1", "--out", str(home / "landing")],
-        ["build", "--home", str(home)],
-    ):
-        done = subprocess.run([str(imw), *args], env=env, capture_output=True, text=True)
-        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return home / "published" / "indicators.duckdb"
+def published(tiny_world: TinyWorld) -> Path:
+    """The analysts' file of the shared tiny world (`imw build` in a subprocess, seed 7)."""
+    return tiny_world.settings.published_db
 
 
 def tables(path: Path) -> dict[str, pl.DataFrame]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import re
 from pathlib import Path
 
@@ -15,11 +14,11 @@ import duckdb
 import pandas as pd
 import polars as pl
 import pytest
+from tiny_world import TINY_KEY, TinyWorld
 
 from cli.export import add_parser
-from cli.main import main
 from contract.spec import EXTRACTS, ColumnType
-from core.settings import KEY_ENV, Settings
+from core.settings import Settings
 from export import codebook as cb
 from export.evaluator import (
     FORMATS,
@@ -32,11 +31,10 @@ from export.evaluator import (
 from ingest.readers import parse_file_name, read_table
 from orchestration.export_job import build_export_job
 from orchestration.resources import WarehouseResource
-from synthetic import generate
 
 pytestmark = pytest.mark.slow
 
-WAREHOUSE_KEY = "export-e2e-warehouse-key"
+WAREHOUSE_KEY = TINY_KEY  # the shared tiny world's
 # Tiny data has ~170 cases in 3 Kreise: k = 2 keeps some rows after generalisation and
 # suppression (k = 5 suppresses everything there, which is tested as well).
 K = 2
@@ -45,30 +43,14 @@ GEMEINDE_AGS = re.compile(rb"(?<!\d)08\d{6}(?!\d)")
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> tuple[Settings, Path, Path]:
-    """One tiny build for the module: settings, the delivered files, a folder with study keys."""
-    root = tmp_path_factory.mktemp("export")
-    settings = Settings.from_env(home=root / "home", environ={})
-    delivered = root / "delivered"
-    generate("tiny", delivered, seed=7, truth_path=root / "truth.json")
-    settings.landing.mkdir(parents=True)
-    for f in delivered.iterdir():
-        (settings.landing / f.name).write_bytes(f.read_bytes())
-    old = os.environ.get(KEY_ENV)
-    os.environ[KEY_ENV] = WAREHOUSE_KEY
-    try:
-        assert main(["build", "--home", str(settings.home)]) == 0
-    finally:
-        if old is None:
-            os.environ.pop(KEY_ENV)
-        else:
-            os.environ[KEY_ENV] = old
-    keys = root / "keys"
-    keys.mkdir()
+def built(tiny_world: TinyWorld, tmp_path_factory) -> tuple[Settings, Path, Path]:
+    """The shared tiny build (read only: exports only read the warehouse): settings, the
+    delivered files, and a folder with study keys."""
+    keys = tmp_path_factory.mktemp("keys")
     (keys / "a.key").write_bytes(b"study-A-secret-key-0123456789abcdef")
     (keys / "b.key").write_bytes(b"study-B-secret-key-fedcba9876543210")
     (keys / "short.key").write_bytes(b"too-short")
-    return settings, delivered, keys
+    return tiny_world.settings, tiny_world.delivered, keys
 
 
 def _params(keys: Path, study: str, key: str, out: Path, **kw) -> ExportParams:

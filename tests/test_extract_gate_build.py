@@ -1,6 +1,7 @@
 """The extract gate in a whole build: defective providers are reported, clean ones are untouched.
 
-Two `tiny` builds from the same seed, one clean and one with `--defects 0.05` (half the providers
+Two `tiny` builds from the same seed and key, the shared clean one (conftest) and one with
+`--defects 0.05` (half the providers
 get broken rows; see synthetic/defects.py and its manifest). Clean providers' indicators
 must come out identical; every row the manifest broke must be quarantined, nothing else lost.
 """
@@ -14,6 +15,7 @@ import shutil
 import dagster as dg
 import duckdb
 import pytest
+from tiny_world import TINY_KEY, TINY_SEED, TinyWorld
 
 import expectations.extract_gate as extract_gate
 from cli.main import main
@@ -23,15 +25,15 @@ from ingest.load import Folders, ingest_landing
 from synthetic import generate
 
 pytestmark = pytest.mark.slow
-SEED = 3
+SEED = TINY_SEED  # the defective world is the shared tiny world, broken
 
 
-def build(root, defects: float) -> tuple[Settings, dict | None]:
+def build_defective(root) -> tuple[Settings, dict]:
     settings = Settings.from_env(home=root / "home", environ={})
     result = generate("tiny", settings.landing, seed=SEED, truth_path=root / "truth.json",
-                      defects=defects)  # fmt: skip
+                      defects=0.05)  # fmt: skip
     old = os.environ.get(KEY_ENV)
-    os.environ[KEY_ENV] = "gate-key-0123456789"
+    os.environ[KEY_ENV] = TINY_KEY
     try:
         assert main(["build", "--home", str(settings.home)]) == 0
     finally:
@@ -39,15 +41,16 @@ def build(root, defects: float) -> tuple[Settings, dict | None]:
             os.environ.pop(KEY_ENV)
         else:
             os.environ[KEY_ENV] = old
-    manifest = json.loads(result.defects_path.read_text()) if result.defects_path else None
-    return settings, manifest
+    return settings, json.loads(result.defects_path.read_text())
 
 
 @pytest.fixture(scope="module")
-def builds(tmp_path_factory):
-    clean, _ = build(tmp_path_factory.mktemp("clean"), 0.0)
-    defective, manifest = build(tmp_path_factory.mktemp("defective"), 0.05)
-    return clean, defective, manifest
+def builds(request, tmp_path_factory):
+    defective, manifest = build_defective(tmp_path_factory.mktemp("defective"))
+    # asked for after the defective build: while this worker builds, another may build the
+    # shared world instead of waiting for it
+    tiny_world: TinyWorld = request.getfixturevalue("tiny_world")
+    return tiny_world.settings, defective, manifest
 
 
 def traeger_values(settings: Settings, providers: list[str]) -> list[tuple]:

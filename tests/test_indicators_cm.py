@@ -25,7 +25,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dbt_fixture import built_warehouse
+from dbt_fixture import assert_rows_follow_the_disclosure_pattern, built_warehouse
 
 FIXTURES = Path(__file__).parent / "fixtures" / "indicators"
 
@@ -58,7 +58,8 @@ class Row:
 
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
-    con = built_warehouse(tmp_path_factory.mktemp("indicators_cm"), FIXTURES)
+    # dbt's unit tests run in this fixture build (and only here: dbt_fixture.built_warehouse)
+    con = built_warehouse(tmp_path_factory.mktemp("indicators_cm"), FIXTURES, unit_tests=True)
     yield con
     con.close()
 
@@ -289,34 +290,10 @@ def test_cm05_empty_cell_is_zero_not_missing(warehouse: duckdb.DuckDBPyConnectio
 
 
 def test_published_rows_follow_the_disclosure_pattern(warehouse: duckdb.DuckDBPyConnection) -> None:
-    # What the rule guarantees for every CM01 and CM05 row (docs/indicators.md, "Output"): the
-    # primary cells are exactly the rows with 0 < base_n < 5; a published row is suppressed
-    # exactly when marts.disclosure_pattern names it, as the same kind; a suppressed row shows no
-    # number, a shown row shows the marts' numbers; base_n 0 is never suppressed; and no Land row
-    # is a secondary cell.
-    rows = warehouse.execute(
-        """
-        SELECT m.indicator_id, m.period, m.level, m.unit_code, m.base_n, p.suppressed,
-            p.suppression, d.suppression AS pattern,
-            p.numerator IS NULL AND p.denominator IS NULL AND p.value IS NULL
-                AND p.base_n IS NULL AS blank,
-            p.numerator IS NOT DISTINCT FROM m.numerator
-                AND p.denominator IS NOT DISTINCT FROM m.denominator
-                AND p.value IS NOT DISTINCT FROM m.value AND p.base_n = m.base_n AS same
-        FROM marts.indicator_values AS m
-        INNER JOIN published.indicator_values AS p USING (indicator_id, period, level, unit_code)
-        LEFT JOIN marts.disclosure_pattern AS d
-            ON d.table_name = 'indicator_values' AND d.block = m.indicator_id
-            AND d.period = m.period AND d.level = m.level AND d.unit_code = m.unit_code
-        WHERE m.indicator_id IN ('CM01', 'CM05')
-        """
-    ).fetchall()
-    assert len(rows) == 2 * 12 * 8  # the whole grid (test_grid_covers_every_period_and_unit)
-    for *key, base_n, suppressed, kind, pattern, blank, same in rows:
-        assert kind == pattern and suppressed == (kind is not None), key
-        assert (kind == "primary") == (0 < base_n < 5), key
-        assert blank if suppressed else same, key
-        assert not (key[2] == "LAND" and kind == "secondary"), key
+    # every CM01 and CM05 row: the whole grid (test_grid_covers_every_period_and_unit), 12
+    # periods x 8 units each; no Land row is a secondary cell here
+    n = assert_rows_follow_the_disclosure_pattern(warehouse, ["CM01", "CM05"], land_secondary=False)
+    assert n == 2 * 12 * 8
 
 
 # --- grid and published tables -----------------------------------------------------------------

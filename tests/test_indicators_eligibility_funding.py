@@ -46,7 +46,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dbt_fixture import built_warehouse
+from dbt_fixture import assert_rows_follow_the_disclosure_pattern, built_warehouse
 
 ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT = ROOT / "dbt_project"
@@ -450,35 +450,12 @@ def test_dq02_accepted_rows_quarters_and_current_snapshots(
 
 
 def test_el_rows_follow_the_disclosure_pattern(warehouse: duckdb.DuckDBPyConnection) -> None:
-    # What the rule guarantees for every EL row (docs/indicators.md, "Output"): the primary cells
-    # are exactly the rows with 0 < base_n < 5; a published row is suppressed exactly when
-    # marts.disclosure_pattern names it, as the same kind; a suppressed row shows no number, a
-    # shown row shows the marts' numbers; base_n 0 ("no persons") is never suppressed; no Land
-    # EL row is a secondary cell.
-    rows = warehouse.execute(
-        """
-        SELECT m.indicator_id, m.period, m.level, m.unit_code, m.base_n, p.suppressed,
-            p.suppression, d.suppression AS pattern,
-            p.numerator IS NULL AND p.denominator IS NULL AND p.value IS NULL
-                AND p.base_n IS NULL AS blank,
-            p.numerator IS NOT DISTINCT FROM m.numerator
-                AND p.denominator IS NOT DISTINCT FROM m.denominator
-                AND p.value IS NOT DISTINCT FROM m.value AND p.base_n = m.base_n AS same
-        FROM marts.indicator_values AS m
-        INNER JOIN published.indicator_values AS p USING (indicator_id, period, level, unit_code)
-        LEFT JOIN marts.disclosure_pattern AS d
-            ON d.table_name = 'indicator_values' AND d.block = m.indicator_id
-            AND d.period = m.period AND d.level = m.level AND d.unit_code = m.unit_code
-        WHERE m.indicator_id IN ('EL01', 'EL02', 'EL03')
-        """
-    ).fetchall()
-    # 2024 and 2025 with their quarters, 2026 and 2026Q1 (12 periods) x 8 units x 3 indicators
-    assert len(rows) == 3 * 12 * 8
-    for *key, base_n, suppressed, kind, pattern, blank, same in rows:
-        assert kind == pattern and suppressed == (kind is not None), key
-        assert (kind == "primary") == (0 < base_n < 5), key
-        assert blank if suppressed else same, key
-        assert not (key[2] == "LAND" and kind == "secondary"), key
+    # every EL row: 2024 and 2025 with their quarters, 2026 and 2026Q1 (12 periods) x 8 units x 3
+    # indicators; no Land EL row is a secondary cell
+    ids = ["EL01", "EL02", "EL03"]
+    assert assert_rows_follow_the_disclosure_pattern(warehouse, ids, land_secondary=False) == (
+        3 * 12 * 8
+    )
 
 
 def test_funding_payout_and_dq_rows_are_never_suppressed(

@@ -10,14 +10,12 @@ Gemeinde: KREIS 08317, RB 083), and the authority 08 (LAND only).
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import duckdb
 import pytest
+from tiny_world import TinyWorld
 
 from expectations import mart_gate, mart_suites
 from expectations.gx_runtime import BrokenGateError
@@ -631,27 +629,11 @@ def test_data_docs(tmp_path):
 # --------------------------------------------------------------------------------------------
 # A real build: the gate is not too strict
 # --------------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def real_build(tmp_path_factory) -> Path:
-    """`imw generate` + `imw build` of `tiny` data in a subprocess (about a minute)."""
-    home = tmp_path_factory.mktemp("mart_gate_build") / "home"
-    imw = Path(sys.executable).with_name("imw")
-    env = {**os.environ, "IMW_PSEUDONYM_KEY": "mart-gate-test-key-0123"}
-    env.pop("IMW_HOME", None)
-    env.pop("IMW_LANDING", None)
-    for args in (
-        ["generate", "--scale", "tiny", "--out", str(home / "landing"), "--seed", "7"],
-        ["build", "--home", str(home)],
-    ):
-        done = subprocess.run([str(imw), *args], env=env, capture_output=True, text=True)
-        assert done.returncode == 0, done.stdout + done.stderr
-    return home
-
-
 @pytest.mark.slow
-def test_real_build_passes(real_build):
-    build_db = real_build / "warehouse" / "build.duckdb"
-    published = real_build / "published" / "indicators.duckdb"
+def test_real_build_passes(tiny_world: TinyWorld):
+    """The shared tiny world (an `imw build` in a subprocess): the gate is not too strict."""
+    build_db = tiny_world.settings.build_db
+    published = tiny_world.settings.published_db
     started = time.perf_counter()
     result = check_marts(build_db, published)
     seconds = time.perf_counter() - started

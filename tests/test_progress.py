@@ -4,18 +4,14 @@ time, rich colours only on a terminal, nothing with --quiet; a real `imw build` 
 from __future__ import annotations
 
 import io
-import os
 import re
-import subprocess
-import sys
 
 import dagster as dg
-import pytest
+from tiny_world import TinyWorld
 
 from cli.main import main
 from contract.spec import EXTRACTS
 from core import progress
-from core.settings import KEY_ENV, PROJECT_ROOT
 from orchestration.assets import DbtCounter
 
 LINE = re.compile(r"^\[ *(?P<s>[0-9]+\.[0-9]) s\] (?P<stage>[a-z ]{10}) (?P<text>.*)$")
@@ -78,33 +74,18 @@ def test_generate_reports_every_extract_and_quiet_prints_nothing(tmp_path, capsy
     assert capsys.readouterr() == ("", "")
 
 
-@pytest.fixture(scope="module")
-def build_output(tmp_path_factory):
-    home = tmp_path_factory.mktemp("progress") / "home"
-    env = {**os.environ, KEY_ENV: "progress-test-key-0123456789"}
-    subprocess.run(
-        [sys.executable, "-m", "cli.main", "generate", "--scale", "tiny", "--quiet",
-         "--out", str(home / "landing")],
-        cwd=PROJECT_ROOT, env=env, check=True,
-    )  # fmt: skip
-    files = len([p for p in (home / "landing").iterdir() if p.is_file()])
-    done = subprocess.run(
-        [sys.executable, "-m", "cli.main", "build", "--home", str(home)],
-        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=1800,
-    )  # fmt: skip
-    return done, files
-
-
-def test_imw_build_prints_one_line_per_stage_with_counts(build_output):
-    done, files = build_output
-    assert done.returncode == 0, done.stderr[-3000:]
-    lines = [LINE.match(x) for x in done.stderr.splitlines() if LINE.match(x)]
+def test_imw_build_prints_one_line_per_stage_with_counts(tiny_world: TinyWorld):
+    """The shared tiny world's `imw build`, run as a subprocess without a terminal."""
+    files = tiny_world.files
+    lines = [LINE.match(x) for x in tiny_world.stderr.splitlines() if LINE.match(x)]
     stages = [m["stage"].strip() for m in lines]
     # In order: the build line, ingest, dbt, the mart gate, publish, the report, the summary.
     order = ["build", "ingest", "dbt", "mart gate", "publish", "report", "done"]
     assert [s for i, s in enumerate(stages) if i == 0 or stages[i - 1] != s] == order
     ingest = [m["text"] for m in lines if m["stage"].strip() == "ingest"]
-    assert ingest[0] == f"files 0/{files} · 0 refused unread"
+    # one file is refused before it is read: REJECTED_FILE, whose name no extract of the
+    # contract has
+    assert ingest[0] == f"files 0/{files} · 1 refused unread"
     assert ingest[-1].startswith(f"files {files}/{files} ")
     final_dbt = [m["text"] for m in lines if m["stage"].strip() == "dbt"][-1]
     n, total = re.search(r"models (\d+)/(\d+)", final_dbt).groups()
