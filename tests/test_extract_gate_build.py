@@ -1,9 +1,9 @@
 """The extract gate in a whole build: defective providers are reported, clean ones are untouched.
 
-Two `tiny` builds from the same seed and key, the shared clean one (conftest) and one with
-`--defects 0.05` (half the providers
-get broken rows; see synthetic/defects.py and its manifest). Clean providers' indicators
-must come out identical; every row the manifest broke must be quarantined, nothing else lost.
+Two `tiny` builds from the same seed and key: the shared clean one (tests/tiny_world.py) and one
+with `--defects 0.05` (half the providers get broken rows; see synthetic/defects.py and its
+manifest). Clean providers' indicators must come out identical; every row the manifest broke
+must be quarantined, nothing else lost.
 """
 
 from __future__ import annotations

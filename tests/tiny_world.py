@@ -1,7 +1,7 @@
 """The shared tiny world: one `tiny` build (seed 7) for every test module that only reads a built
 warehouse — the end-to-end, progress, mart gate, disclosure, extract gate and evaluator export
 tests. Each module used to make its own, identical but for the key: six builds of ~2 minutes,
-60 % of `make test`. The session fixture `tiny_world` (conftest) builds it once."""
+over half of `make test`'s time. The session fixture `tiny_world` (conftest) builds it once."""
 
 from __future__ import annotations
 
@@ -13,14 +13,13 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.settings import KEY_ENV, Settings
+from core.settings import KEY_ENV, PROJECT_ROOT, Settings
 
 TINY_SEED = 7
 TINY_KEY = "shared-tiny-key-0123456789"
 # Deliberately bad: an extract the contract does not know, in Kreis 08115's name. The build must
 # quarantine it, report it to the provider and still publish.
 REJECTED_FILE = "liste_08115_2026-06-30.csv"
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass(frozen=True)
@@ -30,7 +29,6 @@ class TinyWorld:
 
     settings: Settings
     delivered: Path  # the files as delivered (the build empties the landing into the archive)
-    key: str  # the warehouse's pseudonymisation key
     files: int  # files in the landing when the build started
     returncode: int  # of `imw build`, run as a subprocess without a terminal
     stderr: str  # its progress lines
@@ -41,7 +39,6 @@ class TinyWorld:
         return cls(
             settings=Settings.from_env(home=root / "home", environ={}),
             delivered=root / "delivered",
-            key=TINY_KEY,
             files=record["files"],
             returncode=record["returncode"],
             stderr=record["stderr"],
@@ -57,10 +54,10 @@ def build_tiny_world(root: Path) -> None:
     shutil.copytree(root / "delivered", home / "landing")
     (home / "landing" / REJECTED_FILE).write_text("spalte_a;spalte_b\n1;2\n")
     files = len(list((home / "landing").iterdir()))
-    env = {k: v for k, v in os.environ.items() if k not in ("IMW_HOME", "IMW_LANDING")}
+    # the environment holds no IMW_HOME or DAGSTER_HOME here (conftest's autouse fixture)
     done = subprocess.run(
         [sys.executable, "-m", "cli.main", "build", "--home", str(home)],
-        cwd=PROJECT_ROOT, env={**env, KEY_ENV: TINY_KEY}, capture_output=True, text=True,
+        cwd=PROJECT_ROOT, env={**os.environ, KEY_ENV: TINY_KEY}, capture_output=True, text=True,
         timeout=1800, check=False,
     )  # fmt: skip
     record = {"files": files, "returncode": done.returncode, "stderr": done.stderr}
