@@ -19,8 +19,8 @@ equation (and that counts are ≥ 0, but not the suppression rule itself — an 
   ("cannot be narrowed to an interval shorter than 5": a width of 5 is allowed, e.g. a true 2
   known to lie in [0, 5]; a width of 4 is not);
 - none of its other measures is pinned (`high − low` ≤ `PIN_TOLERANCE`), unless it is pinned
-  at 0 by published totals of 0 (a part of a sum whose total is published as 0, or a part of a
-  sum whose total is such a part).
+  at 0 by published values of 0 (a part of a sum whose total is 0, or a total whose parts
+  are all 0, where each 0 is published or itself so made 0: `_zero_forced`).
 
 **The audit** (`audit`) computes `[low, high]` of every suppressed (cell, measure) by linear
 programming (`scipy.optimize.linprog(method="highs")`): published values are constants, so
@@ -35,12 +35,14 @@ max of each of its variables subject to its equations and non-negativity.
    suppress one more cell: the candidate with the smallest base_n > 0 (a cell of 0 protects
    nothing; ties by cell number), never one with `may_be_secondary` false; repeated until no
    equation asks for more;
-2. audit; for every (cell, measure) that breaks the rule, suppress the smallest candidate in an
-   equation that holds it (or, where those have none left, in an equation of a suppressed
-   neighbour), and go to 1. As a last resort a LAND row is taken (`Pattern.last_resort`): a
-   LAND quarter of 1 to 4 cases is otherwise the LAND year minus the other LAND quarters. A
-   failing cell with no candidate at all cannot be protected: `Pattern.unprotectable` names
-   it, and the audit fails.
+2. audit; a (cell, measure) that breaks the rule and would pass with every candidate
+   suppressed gets the smallest candidate in an equation that holds it (or, where those have
+   none left, in an equation of a suppressed neighbour); and go to 1. One that would still fail
+   (suppressing more never narrows a range) gets no ordinary candidate: as a last resort a LAND
+   row is taken (`Pattern.last_resort`), first from its own equations — a LAND quarter of 1 to
+   4 cases is otherwise the LAND year minus the other LAND quarters. A failing value that even
+   every LAND row could not protect cannot be protected: `Pattern.unprotectable` names it, and
+   the audit fails.
 """
 
 from __future__ import annotations
@@ -163,7 +165,7 @@ class AuditResult:
     @property
     def pinned(self) -> int:
         """Suppressed values (other than base_n) that can be recovered exactly, not counting
-        those that published totals of 0 make 0."""
+        those that published values of 0 make 0."""
         return self.failures.filter(pl.col("rule") == "pinned").height
 
     def figures(self) -> dict[str, float | int | None]:
@@ -246,12 +248,16 @@ def audit(
     minimum: int = CELL_MINIMUM,
     *,
     cache: dict[bytes, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None,
+    targets: np.ndarray | None = None,
 ) -> AuditResult:
     """Range of every suppressed (cell, measure) given the published values and the equations.
 
     `cache` (for repeated audits of one problem, as in `protect`): ranges of components by
     their set of suppressed (cell, measure); a component's equations and constants follow from
     that set, so an unchanged component is not solved again.
+
+    `targets` (a flag per cell): only the ranges of those cells are computed and reported; the
+    other suppressed values stay variables, but components without a target are not solved.
 
     Raises `InconsistentEquations` when a component has no non-negative solution (published
     values that contradict the equations: a broken table, not a disclosure)."""
@@ -325,6 +331,13 @@ def audit(
     # the width a witness must show before a variable passes without its own programs
     # (NaN: not base_n, so any spread beyond the pin tolerance)
     needed = np.where(variables.get_column("measure").to_numpy() == BASE_N, float(minimum), np.nan)
+    wanted = (
+        None
+        if targets is None
+        else np.asarray(targets, dtype=bool)[variables.get_column("cell").to_numpy()]
+    )
+    if wanted is not None and cache is not None:
+        raise ValueError("audit: `targets` and `cache` exclude each other")
     # Components of the bipartite graph variables ↔ equations.
     graph = sp.bmat([[None, a.T], [a, None]], format="csr") if n_vars and n_rows else None
     if graph is not None:
@@ -342,6 +355,8 @@ def audit(
         row_idx = order_r[bounds_r[component] : bounds_r[component + 1]]
         if len(row_idx) == 0 or len(var_idx) == 0:
             continue  # in no equation: only ≥ 0 is known
+        if wanted is not None and not wanted[var_idx].any():
+            continue
         key = np.sort(identity[var_idx]).tobytes() if cache is not None else b""
         if cache is not None and key in cache:
             order = np.argsort(identity[var_idx], kind="stable")
@@ -351,7 +366,9 @@ def audit(
             low[var_idx], high[var_idx], exact[var_idx] = lo, hi, solved.astype(bool)
             continue
         sub = a[row_idx][:, var_idx]
-        lo, hi, solved, solves = _component_ranges(sub, b[row_idx], needed[var_idx])
+        lo, hi, solved, solves = _component_ranges(
+            sub, b[row_idx], needed[var_idx], None if wanted is None else wanted[var_idx]
+        )
         programs += solves
         low[var_idx], high[var_idx], exact[var_idx] = lo, hi, solved
         if cache is not None:
@@ -365,6 +382,8 @@ def audit(
         pl.Series("high", high),
         pl.Series("exact", exact),
     ).with_columns((pl.col("high") - pl.col("low")).alias("width"))
+    if wanted is not None:
+        ranges = ranges.filter(pl.Series(wanted))
     ranges = ranges.with_columns(
         _zero_forced(problem.terms, values).alias("zero_forced")
         if not ranges.is_empty()
@@ -386,7 +405,7 @@ def audit(
 
 
 def _component_ranges(
-    a: sp.csr_matrix, b: np.ndarray, needed: np.ndarray
+    a: sp.csr_matrix, b: np.ndarray, needed: np.ndarray, wanted: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Range of each variable subject to a·x = b, x ≥ 0: (low, high, exact, programs solved).
 
@@ -394,7 +413,8 @@ def _component_ranges(
     are far from any threshold, so every solution found is kept as a witness: a variable whose
     witnesses already differ by `needed` (the minimum width for base_n, more than the pin
     tolerance otherwise) passes without its own programs, and its range is the span of the
-    witnesses (`exact` false: the true range is at least that wide)."""
+    witnesses (`exact` false: the true range is at least that wide). With `wanted`, only those
+    variables get programs of their own (the others: the span of the witnesses)."""
     k = a.shape[1]
     if k == 1:  # one value in its equations: each equation pins it
         column = a.toarray()[:, 0]
@@ -431,7 +451,7 @@ def _component_ranges(
 
     solve(np.ones(k))
     objective = np.zeros(k)
-    for j in range(k):
+    for j in range(k) if wanted is None else np.flatnonzero(wanted):
         if proven(j):
             continue
         objective[j] = -1.0
@@ -490,6 +510,14 @@ class _Program:
         highs.changeColsCost(self._k, np.arange(self._k, dtype=np.int32), objective)
         highs.run()
         status = highs.getModelStatus()
+        if status == self._status.kUnknown:
+            # the warm start from the last basis can stall on a degenerate program (seen at
+            # `demo` scale); solving it from scratch, with presolve, settles it
+            highs.clearSolver()
+            highs.setOptionValue("presolve", "on")
+            highs.run()
+            highs.setOptionValue("presolve", "off")
+            status = highs.getModelStatus()
         if status == self._status.kOptimal:
             self._feasible = True
             solution = np.asarray(highs.getSolution().col_value)
@@ -507,29 +535,49 @@ class _Program:
 
 
 def _zero_forced(terms: pl.DataFrame, values: pl.DataFrame) -> pl.Expr:
-    """An expression over (cell, measure) rows: is the value made 0 by published totals of 0?
+    """An expression over (cell, measure) rows: is the value made 0 by published values of 0?
 
-    A part of a sum whose total is published as 0 is 0 (counts are ≥ 0); so is a part of a sum
-    whose total is such a part. Computed to a fixed point (the depth of the hierarchy)."""
+    Counts are ≥ 0, so a part of a sum whose total is 0 is 0, and a total whose parts are all
+    0 is 0. Starting from the published values of 0, both steps are repeated to a fixed point
+    (the depth of the hierarchy): a suppressed quarter under a LAND quarter published as 0 is
+    0, and so is its suppressed year when the other quarters are published as 0. Such a value
+    is known from published zeros alone, as the published "no cases" rows themselves are."""
     totals = terms.filter(pl.col("coefficient") > 0).select(
         "equation", pl.col("cell").alias("total_cell"), pl.col("measure").alias("total_measure")
     )
     parts = terms.filter(pl.col("coefficient") < 0).select("equation", "cell", "measure")
     links = parts.join(totals, on="equation")
-    zero = values.filter(~pl.col("hidden") & (pl.col("value").abs() <= PIN_TOLERANCE)).select(
-        pl.col("cell").alias("total_cell"), pl.col("measure").alias("total_measure")
+    n_parts = parts.group_by("equation").len("n_parts")
+    key_schema = {"cell": pl.Int64, "measure": pl.String}
+    zero = (
+        values.filter(~pl.col("hidden") & (pl.col("value").abs() <= PIN_TOLERANCE))
+        .select("cell", "measure")
+        .cast(key_schema)
     )
-    forced = pl.DataFrame(schema={"cell": pl.Int64, "measure": pl.String})
+    forced = pl.DataFrame(schema=key_schema)
     frontier = zero
     while not frontier.is_empty():
-        new = (
-            links.join(frontier, on=["total_cell", "total_measure"])
-            .select("cell", "measure")
-            .unique()
-            .join(forced, on=["cell", "measure"], how="anti")
+        known = pl.concat([zero, forced])
+        downwards = links.join(
+            frontier.rename({"cell": "total_cell", "measure": "total_measure"}),
+            on=["total_cell", "total_measure"],
+        ).select("cell", "measure")
+        upwards = (
+            links.join(known, on=["cell", "measure"])
+            .group_by("equation", "total_cell", "total_measure")
+            .len("n_zero")
+            .join(n_parts, on="equation")
+            .filter(pl.col("n_zero") == pl.col("n_parts"))
+            .select(pl.col("total_cell").alias("cell"), pl.col("total_measure").alias("measure"))
         )
-        forced = pl.concat([forced, new.cast(forced.schema)])
-        frontier = new.rename({"cell": "total_cell", "measure": "total_measure"})
+        new = (
+            pl.concat([downwards, upwards])
+            .cast(key_schema)
+            .unique()
+            .join(known, on=["cell", "measure"], how="anti")
+        )
+        forced = pl.concat([forced, new])
+        frontier = new
     key = pl.struct("cell", "measure")
     return key.is_in(forced.select(pl.struct("cell", "measure")).to_series().implode())
 
@@ -553,9 +601,9 @@ def _failures(ranges: pl.DataFrame, minimum: int) -> pl.DataFrame:
 # --------------------------------------------------------------------------------------------
 def protect(problem: Problem, minimum: int = CELL_MINIMUM, *, last_resort: bool = True) -> Pattern:
     """Primary suppression, then greedy secondary suppression audited until the rule holds (or
-    no candidate is left for a failing cell).
+    only values no candidate can protect fail).
 
-    `last_resort`: when a failing cell has no candidate left, a cell with `may_be_secondary`
+    `last_resort`: when no candidate can protect a failing value, a cell with `may_be_secondary`
     false (a LAND row) whose primary rule applies may be taken after all, rather than publish a
     recoverable count (`Pattern.last_resort` lists them). A LAND quarter resting on 1 to 4
     cases is the case: LAND year − the other LAND quarters gives it away, and every cell of that
@@ -580,24 +628,43 @@ def protect(problem: Problem, minimum: int = CELL_MINIMUM, *, last_resort: bool 
         on="cell",
         how="left",
     )
+    given_up = pl.DataFrame(schema={"cell": pl.Int64, "measure": pl.String})
     taken_last: list[np.ndarray] = []
-    unprotectable = pl.DataFrame(schema={**_RANGE_SCHEMA, "rule": pl.String})
     rounds = 0
     cache: dict[bytes, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     while True:
         rounds += 1
         _suppress_until_equations_hold(terms, status, minimum)
         result = audit(problem, status > NONE, minimum, cache=cache)
-        if result.passed or rounds >= MAX_ROUNDS:
+        failures = result.failures.join(given_up, on=["cell", "measure"], how="anti")
+        if failures.is_empty() or rounds >= MAX_ROUNDS:
             break
-        chosen = _candidates_for(result.failures, terms, status)
-        if chosen.is_empty() and last_resort:
-            chosen = _candidates_for(result.failures, fallback_terms, status)
-            taken_last.append(chosen.get_column("pick").unique().to_numpy())
-        if chosen.is_empty():
-            unprotectable = result.failures
-            break
-        status[chosen.get_column("pick").unique().to_numpy()] = SECONDARY
+        # Only failures that ordinary candidates can fix at all are sent to them: suppressing
+        # more never narrows a range, so one that still fails with every candidate suppressed
+        # would only collect useless cells round after round.
+        fixable = _fixable(problem, status, candidate, failures, minimum)
+        stuck = failures.join(fixable, on=["cell", "measure"], how="anti")
+        picks = [_candidates_for(fixable, terms, status).get_column("pick")]
+        if not stuck.is_empty() and last_resort:
+            rescued = _fixable(problem, status, candidate | fallback, stuck, minimum)
+            given_up = pl.concat(
+                [given_up, _keys(stuck.join(rescued, on=["cell", "measure"], how="anti"))]
+            )
+            # a fallback cell in an equation of the failing value itself first (a LAND quarter
+            # is freed by another LAND quarter, and every part below it with it)
+            last = _candidates_for(rescued, fallback_terms, status, max_hops=1)
+            if last.is_empty():
+                last = _candidates_for(rescued, fallback_terms, status)
+            taken_last.append(last.get_column("pick").unique().to_numpy())
+            picks.append(last.get_column("pick"))
+        elif not stuck.is_empty():
+            given_up = pl.concat([given_up, _keys(stuck)])
+        chosen = pl.concat(picks).unique().to_numpy()
+        if len(chosen) == 0:
+            given_up = pl.concat([given_up, _keys(failures)])
+            continue  # audit once more: the failures left are the unprotectable ones
+        status[chosen] = SECONDARY
+    unprotectable = result.failures.join(given_up, on=["cell", "measure"], how="semi")
     return Pattern(
         status=status,
         audit=result,
@@ -606,6 +673,27 @@ def protect(problem: Problem, minimum: int = CELL_MINIMUM, *, last_resort: bool 
         seconds=time.perf_counter() - started,
         last_resort=np.unique(np.concatenate([np.zeros(0, dtype=np.int64), *taken_last])),
     )
+
+
+def _keys(failures: pl.DataFrame) -> pl.DataFrame:
+    return failures.select(pl.col("cell").cast(pl.Int64), "measure").unique()
+
+
+def _fixable(
+    problem: Problem,
+    status: np.ndarray,
+    extra: np.ndarray,
+    failures: pl.DataFrame,
+    minimum: int,
+) -> pl.DataFrame:
+    """The failing (cell, measure) that pass the rule once every `extra` cell is suppressed too
+    (the most any choice among them can do: suppressing more never narrows a range)."""
+    if failures.is_empty():
+        return failures
+    targets = np.zeros(problem.n_cells, dtype=bool)
+    targets[failures.get_column("cell").to_numpy()] = True
+    best = audit(problem, (status > NONE) | extra, minimum, targets=targets)
+    return failures.join(best.failures, on=["cell", "measure"], how="anti")
 
 
 def _term_frame(problem: Problem, base_n: np.ndarray, candidate: np.ndarray) -> pl.DataFrame:

@@ -259,6 +259,70 @@ def test_a_published_total_of_zero_may_pin_to_zero():
     assert zero.get_column("zero_forced").all() and (zero.get_column("high") == 0).all()
 
 
+def test_a_total_of_parts_made_zero_is_made_zero_too():
+    # Year Y = Q1 + Q2 (numerator, denominator); Q2 is a part of Z2 = Q2 + W2, published with a
+    # numerator of 0. Suppressed: Y, Q2, W2. Z2's 0 makes Q2 and W2 0 (parts of a zero total),
+    # and Q1's published 0 and Q2's forced 0 make Y 0 (a total whose parts are all 0): Y's
+    # numerator is pinned at 0 by published zeros alone, the rule's exception
+    cells = {
+        "Y": (3, 0, 12),  # Y's denominator: 10 + Q2's 2
+        "Q1": (10, 0, 10),
+        "Q2": (2, 0, 2),
+        "Z2": (20, 0, 20),  # 2 + 18
+        "W2": (18, 0, 18),
+    }
+    p, names = problem(cells, [("Y", ["Q1", "Q2"], COUNTS), ("Z2", ["Q2", "W2"], ALL)])
+    result = audit(p, np.array([True, False, True, False, True]))
+    assert result.passed, result.failures
+    numerators = result.ranges.filter(pl.col("measure") == "numerator")
+    assert numerators.get_column("zero_forced").all()
+    assert (numerators.get_column("high") == 0).all()
+    # the denominators are not pinned: Q2 + W2 = 20 leaves Q2 in [0, 20], Y = 10 + Q2 in [10, 30]
+    assert ranges(result, names)[("Y", "denominator")] == pytest.approx((10, 30))
+
+
+def test_a_land_quarter_takes_another_land_quarter_without_useless_cells():
+    # LAND year LY and quarters LQ1, LQ2 (all LAND rows); RB rows RA and RB, year and quarters.
+    # Hierarchy LY = RAY + RBY, LQ1 = RA1 + RB1, LQ2 = RA2 + RB2 (all measures); quarters sum to
+    # the year in numerator and denominator. LQ1 (2 cases), RA1 and RB1 (1 each) are primary.
+    cells = {
+        "LY": (32, 11, 32),
+        "LQ1": (2, 1, 2),
+        "LQ2": (30, 10, 30),
+        "RAY": (16, 5, 16),
+        "RA1": (1, 0, 1),
+        "RA2": (15, 5, 15),
+        "RBY": (16, 6, 16),
+        "RB1": (1, 1, 1),
+        "RB2": (15, 5, 15),
+    }
+    sums = [
+        ("LY", ["RAY", "RBY"], ALL),
+        ("LQ1", ["RA1", "RB1"], ALL),
+        ("LQ2", ["RA2", "RB2"], ALL),
+        ("LY", ["LQ1", "LQ2"], COUNTS),
+        ("RAY", ["RA1", "RA2"], COUNTS),
+        ("RBY", ["RB1", "RB2"], COUNTS),
+    ]
+    p, names = problem(cells, sums, land=("LY", "LQ1", "LQ2"))
+    result = protect(p)
+    # RA2 and RB2 (15 < 16) close RAY = RA1 + RA2 and RBY = RB1 + RB2. LQ1 = LY − LQ2 stays
+    # pinned whatever RB cell is suppressed, so no RB cell is tried for it (the engine used to
+    # suppress RAY and RBY first, one round each); LQ2 (30 < LY's 32) is the last resort, taken
+    # in the second round
+    assert pattern_of(names, result.status) == {
+        "LQ1": "primary",
+        "RA1": "primary",
+        "RB1": "primary",
+        "RA2": "secondary",
+        "RB2": "secondary",
+        "LQ2": "secondary",
+    }
+    assert [names[c] for c in result.last_resort] == ["LQ2"]
+    assert result.rounds == 2
+    assert result.audit.passed and result.unprotectable.is_empty()
+
+
 def test_audit_rejects_a_narrow_base_n():
     # K = G1 + G2 + G3 with base_n 54 = 1 + 3 + 50: G1 and G2 alone are in [0, 4]
     p, names = problem(
