@@ -76,18 +76,34 @@ def run_sampled(
     env: Mapping[str, str] | None = None,
     interval: float = 0.2,
     cwd: Path | None = None,
+    echo: str | None = None,
 ) -> ProcessRun:
-    """Run `cmd` to its end, sampling the RSS of its process tree; output is captured."""
+    """Run `cmd` to its end, sampling the RSS of its process tree; output is captured.
+
+    `echo`: also print each line of its stdout and stderr as it comes, behind this prefix (the
+    build's own progress lines, so a bench run of several minutes is not silent)."""
     samples: list[Sample] = []
     loads: list[float] = []
     done = threading.Event()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.time()
         t0 = time.perf_counter()
+        pipe = subprocess.PIPE if echo is not None else None
         popen = subprocess.Popen(
-            list(cmd), env=dict(env) if env else None, cwd=cwd, stdout=out, stderr=err
+            list(cmd),
+            env=dict(env) if env else None,
+            cwd=cwd,
+            stdout=pipe or out,
+            stderr=pipe or err,
         )
         proc = psutil.Process(popen.pid)
+        tees = [
+            threading.Thread(target=_tee, args=(stream, sink, echo), daemon=True)
+            for stream, sink in ((popen.stdout, out), (popen.stderr, err))
+            if stream is not None
+        ]
+        for tee in tees:
+            tee.start()
 
         def sample() -> None:
             while not done.is_set():
@@ -102,6 +118,8 @@ def run_sampled(
         popen.returncode = os.waitstatus_to_exitcode(status)
         done.set()
         thread.join()
+        for tee in tees:
+            tee.join()
         out.seek(0)
         err.seek(0)
         stdout = out.read().decode("utf-8", "replace")
@@ -109,6 +127,14 @@ def run_sampled(
     return ProcessRun(
         popen.returncode, wall, started, samples, usage.ru_maxrss * 1024, stdout, stderr, loads
     )
+
+
+def _tee(stream, sink, prefix: str) -> None:
+    """Copy `stream` into `sink` line by line, printing each line behind `prefix`."""
+    for line in iter(stream.readline, b""):
+        sink.write(line)
+        print(f"{prefix}{line.decode('utf-8', 'replace').rstrip()}", flush=True)
+    stream.close()
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,15 +1,18 @@
 """Per-provider delivery reports: which files were accepted or rejected, and why.
 
-Written after every ingest under `$IMW_HOME/reports/<provider>/` as Markdown (German first, then
-English, for the municipality's clerk) and JSON (for machines). `aktuell.md`/`aktuell.json` always
-hold the latest report. Reports name files, lines, columns and rules — never an id in clear or a
-free-text value (quarantined values of id and text columns are not even stored).
+Written after every ingest under `$IMW_HOME/reports/<provider>/` as HTML for the municipality's
+clerk (`aktuell.html` German, `aktuell_en.html` English; `aktuell.pdf` printed from the German page
+where a Chromium is installed: `reports.pdf`), the quarantined rows as CSV, Markdown and JSON (for
+machines). The `aktuell.*` files always hold the latest report. Reports name files, lines,
+columns and rules — never an id in clear or a free-text value (quarantined values of id and text
+columns are not even stored).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import shutil
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -245,6 +248,7 @@ def write_delivery_reports(result: IngestResult, build_db: Path, reports_dir: Pa
     errors = _row_errors(build_db, [v.delivery_id for v in result.verdicts if v.rows_quarantined])
     stamp = f"{result.started_at:%Y%m%dT%H%M%S}"
     written = []
+    printable: list[tuple[Path, Path]] = []
     for provider in result.providers:
         verdicts = [v for v in result.verdicts if (v.provider or UNASSIGNED_PROVIDER) == provider]
         folder = reports_dir / provider
@@ -281,7 +285,16 @@ def write_delivery_reports(result: IngestResult, build_db: Path, reports_dir: Pa
         ):
             (folder / name).write_text(content, encoding="utf-8")
         written.append(folder / f"lieferbericht_{stamp}.md")
+        # an older aktuell.pdf would describe an older delivery: gone before a new one is made
+        (folder / "aktuell.pdf").unlink(missing_ok=True)
+        printable.append(
+            (folder / f"lieferbericht_{stamp}.html", folder / f"lieferbericht_{stamp}.pdf")
+        )
+    browser = pdf.find_browser()
+    if browser is not None:
+        for printed in pdf.print_to_pdf(browser, printable):
+            shutil.copyfile(printed, printed.with_name("aktuell.pdf"))
     return written
 
 
-from reports import clerk_report  # noqa: E402  (it imports nothing from this module)
+from reports import clerk_report, pdf  # noqa: E402  (they import nothing from this module)

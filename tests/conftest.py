@@ -11,6 +11,7 @@ from filelock import FileLock
 from tiny_world import TinyWorld, build_tiny_world
 
 from core.settings import KEY_ENV, Settings
+from reports.pdf import CHROMIUM_ENV
 
 TEST_KEY = "test-key-0123456789"
 
@@ -39,6 +40,19 @@ def _own_dagster_home():
     for name, value in saved.items():
         if value is not None:
             os.environ[name] = value
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_pdf_in_builds():
+    """Builds in tests print no clerk PDFs (about a second of Chromium per provider, in every
+    build of the suite); `tests/test_clerk_report.py` turns them on where it checks them."""
+    saved = os.environ.get(CHROMIUM_ENV)
+    os.environ[CHROMIUM_ENV] = "off"
+    yield
+    if saved is None:
+        os.environ.pop(CHROMIUM_ENV, None)
+    else:
+        os.environ[CHROMIUM_ENV] = saved
 
 
 def build_demo_world(root: Path, effects=None) -> tuple[Settings, dict]:

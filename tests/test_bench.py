@@ -13,7 +13,7 @@ import pytest
 from bench import data as bench_data
 from bench import run as bench_run
 from bench.floor import read_floor
-from bench.measure import attribute, failed_stages, read_records
+from bench.measure import attribute, failed_stages, read_records, run_sampled
 from bench.report import GB, markdown, targets
 from contract.spec import EXTRACTS
 from ingest.readers import parse_columns, parse_file_name, read_table
@@ -294,3 +294,16 @@ def test_a_redelivered_file_not_accepted_fails_the_bench(tmp_path):
     with pytest.raises(bench_run.BenchFailure, match=r"b\.csv.*REJECTED"):
         bench_run.check_redelivery(db, [tmp_path / "a.csv", tmp_path / "b.csv"])
     assert bench_run.verdict_counts(db) == {"ACCEPTED": 1, "REJECTED": 1}
+
+
+def test_a_sampled_run_echoes_its_output_as_it_comes(capsys):
+    # `make bench` shows the build's progress lines live: each line of the child's stdout and
+    # stderr is printed behind the prefix, and still captured whole for the results
+    script = "import sys; print('ingest 3/3 files', flush=True); print('dbt 2/2', file=sys.stderr)"
+    run = run_sampled([sys.executable, "-c", script], interval=0.05, echo="[bench full] ")
+    shown = capsys.readouterr().out.splitlines()
+    assert "[bench full] ingest 3/3 files" in shown
+    assert "[bench full] dbt 2/2" in shown
+    assert run.returncode == 0
+    assert run.stdout == "ingest 3/3 files\n"
+    assert run.stderr == "dbt 2/2\n"

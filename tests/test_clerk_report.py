@@ -11,6 +11,7 @@ import pytest
 from ingest.load import Folders, ingest_landing
 from reports.clerk_report import plural, provider_name, summary
 from reports.delivery import write_delivery_reports
+from reports.pdf import CHROMIUM_ENV
 
 KEY = b"clerk-report-test-key"
 PROVIDER = "08115003"
@@ -119,3 +120,49 @@ def test_quarantined_rows_are_plain_sentences_with_values(tmp_path):
     # The values exactly as delivered (a type error: the gate never parsed them).
     assert "Zeile 6: <code>neunzehn</code>; Zeile 9: <code>19x0</code>" in html
     assert "type:int" not in html  # no rule ids for the clerk
+
+
+def _deliver(tmp_path: Path, stand: str) -> tuple[Path, object]:
+    """One clean personen file of PROVIDER with this stand, ingested and reported."""
+    landing = tmp_path / "landing"
+    landing.mkdir(exist_ok=True)
+    rows = [HEADER] + [f"P-{i};1990;m;SYR;;2017-03-01;;08115003" for i in range(1, 11)]
+    (landing / f"personen_{PROVIDER}_{stand}.csv").write_text("\n".join(rows) + "\n")
+    folders = Folders(landing, tmp_path / "archive", tmp_path / "quarantine", tmp_path)
+    result = ingest_landing(tmp_path / "build.duckdb", folders, KEY)
+    write_delivery_reports(result, tmp_path / "build.duckdb", tmp_path / "reports")
+    return tmp_path / "reports" / PROVIDER, result
+
+
+def test_a_pdf_of_the_german_report_where_a_browser_is_installed(tmp_path, monkeypatch):
+    assert Path(CHROMIUM).exists(), "Chromium missing: run `make test` (installs it as root)"
+    monkeypatch.setenv(CHROMIUM_ENV, CHROMIUM)
+    folder, result = _deliver(tmp_path, "2026-03-31")
+    stamp = f"{result.started_at:%Y%m%dT%H%M%S}"
+    current, dated = folder / "aktuell.pdf", folder / f"lieferbericht_{stamp}.pdf"
+    assert dated.read_bytes().startswith(b"%PDF-")
+    assert b"/Type /Page" in dated.read_bytes()  # at least one page
+    assert current.read_bytes() == dated.read_bytes()  # aktuell.pdf is this delivery's report
+    assert not list(folder.glob("*.partial"))
+
+
+def test_no_browser_no_pdf_and_no_stale_one(tmp_path, monkeypatch):
+    # a PDF of an earlier delivery must not stay `aktuell.pdf` next to a newer HTML report
+    folder = tmp_path / "reports" / PROVIDER
+    folder.mkdir(parents=True)
+    (folder / "aktuell.pdf").write_bytes(b"%PDF- an older delivery's report")
+    monkeypatch.setenv(CHROMIUM_ENV, "off")
+    folder, _ = _deliver(tmp_path, "2026-06-30")
+    assert (folder / "aktuell.html").exists()
+    assert not list(folder.glob("*.pdf"))
+
+
+def test_a_browser_that_fails_leaves_the_html_and_no_pdf(tmp_path, monkeypatch):
+    # a "browser" that exits 1 without printing: the report is still written, no PDF, no debris
+    fake = tmp_path / "broken-chromium"
+    fake.write_text("#!/bin/sh\necho 'cannot open display' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv(CHROMIUM_ENV, str(fake))
+    folder, _ = _deliver(tmp_path, "2026-03-31")
+    assert (folder / "aktuell.html").exists()
+    assert not list(folder.glob("*.pdf")) and not list(folder.glob("*.partial"))
