@@ -236,7 +236,16 @@ def readable_row_count(path: str | Path, extract: Extract | str) -> int | None:
             cells = cells.select(pl.all().cast(pl.String))
         else:
             return None
-    except (FileRejection, OSError, UnicodeDecodeError, csv.Error):
+    except MemoryError:
+        raise  # the machine's trouble, as in read_table
+    except OSError as error:
+        if error.errno in _MACHINE_ERRNOS:
+            raise
+        return None
+    except Exception:
+        # The file is rejected already and its rows are a best effort: any reader error here
+        # would otherwise escape the ingest (a damaged workbook's deflate stream raised
+        # zlib.error; found by `make fuzz`).
         return None
     if cells.width == 0:
         return 0

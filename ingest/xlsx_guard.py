@@ -41,6 +41,11 @@ _OVERLAP = 512
 """Bytes carried from one chunk to the next so that no tag is split between two scans."""
 
 
+_DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError)
+"""What reading a damaged member raises (bad CRC or deflate stream, cut short, an unknown
+compression method, encryption): the workbook is corrupt, not the machine in trouble."""
+
+
 def _column_number(letters: bytes) -> int:
     n = 0
     for ch in letters.upper():
@@ -83,7 +88,7 @@ def _read_small(zf: zipfile.ZipFile, member: str, name: str) -> bytes:
     try:
         with zf.open(member) as fh:
             data = fh.read(16 * _CHUNK + 1)
-    except KeyError:
+    except (KeyError, *_DAMAGED):
         raise _reject(name, Problem.CORRUPT_XLSX) from None
     if len(data) > 16 * _CHUNK:
         raise _reject(name, Problem.XLSX_TOO_LARGE, limit_mb=XLSX_MAX_INFLATED_BYTES >> 20)
@@ -143,7 +148,7 @@ def check_workbook(path: Path) -> None:
                         if info.filename == sheet:
                             scan.feed(tail + chunk)
                             tail = chunk[-_OVERLAP:]
-            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError):
+            except _DAMAGED:
                 raise _reject(name, Problem.CORRUPT_XLSX) from None
     declared_cells = scan.declared[0] * scan.declared[1] if scan.declared else 0
     used_cells = scan.max_row * scan.max_col

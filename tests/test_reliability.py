@@ -141,6 +141,32 @@ def test_xlsx_error_cells_and_a_hidden_first_sheet_reject_the_file(settings):
     assert "is hidden" in hidden.message_en
 
 
+def test_a_workbook_with_a_damaged_part_is_rejected_and_the_others_are_processed(settings):
+    # Found by `make fuzz` (a BOM written into an XLSX): the deflate stream of the workbook's
+    # relationships part is broken, and reading it raised zlib.error past the ingest — first in
+    # the guard, then again while counting the rows of the file already rejected.
+    header = {(0, i): name for i, name in enumerate(HEADER.split(";"))}
+    good = settings.landing / "personen_08115_2026-07-01.xlsx"
+    xlsx(good, {**header, **{(1, i): v for i, v in enumerate(PERSON_1.split(";"))}})
+    damaged = settings.landing / "personen_08116_2026-07-01.xlsx"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(damaged, "w") as dst:
+        for item in src.infolist():
+            dst.writestr(item, src.read(item), compress_type=zipfile.ZIP_DEFLATED)
+    with zipfile.ZipFile(damaged) as zf:
+        part = zf.getinfo("xl/_rels/workbook.xml.rels")
+    raw = bytearray(damaged.read_bytes())
+    start = part.header_offset + 30 + len(part.filename.encode()) + len(part.extra)
+    # bad: the part's compressed bytes overwritten (its local header stays intact)
+    raw[start : start + part.compress_size] = b"\xff" * part.compress_size
+    damaged.write_bytes(bytes(raw))
+    verdicts = by_name(run(settings))
+    assert verdicts["personen_08115_2026-07-01.xlsx"].verdict == ACCEPTED
+    broken = verdicts["personen_08116_2026-07-01.xlsx"]
+    assert (broken.verdict, broken.reason) == (REJECTED, "UNREADABLE")
+    assert broken.rows_delivered is None  # its rows cannot be counted: unknown, not 0
+    assert not any(settings.landing.iterdir())  # both files left landing with a verdict
+
+
 # --------------------------------------------------------------------------------------------
 # 3. A stand typo cannot hijack a snapshot
 # --------------------------------------------------------------------------------------------
