@@ -167,6 +167,37 @@ def test_a_workbook_with_a_damaged_part_is_rejected_and_the_others_are_processed
     assert not any(settings.landing.iterdir())  # both files left landing with a verdict
 
 
+def test_a_row_shifted_by_an_inserted_cell_is_a_field_count_error_even_with_a_trailing_gap(
+    settings,
+):
+    # Found by `make fuzz`: a cell inserted before the id of a row whose last field is empty
+    # ("X;P-…;…;") gives one surplus field that is empty, which looked like a trailing
+    # delimiter; the row was read shifted and its id, now under `geschlecht`, was quoted in the
+    # quarantine as a bad code. 40 good rows keep the file accepted (1 bad row = 2.4 % < 5 %).
+    good = [f"P-2{i:05d};1990;m;SYR;2016-01-10;2017-03-01;;08115003" for i in range(40)]
+    # bad: PERSON_2 without its Gemeinde, so its last field is empty, and "X" inserted before
+    # it: 9 fields for 8 columns, the 9th empty
+    shifted = "X;P-100002;1985;w;AFG;10.02.2016;01.04.2017;30.06.2020;"
+    write(
+        settings.landing, "personen_08115_2026-07-01.csv", HEADER, *good[:20], shifted, *good[20:]
+    )
+    # a file whose every line ends with the delimiter is a dialect, not 40 shifted rows
+    trailing = [HEADER + ";", *(row + ";" for row in good)]
+    write(settings.landing, "personen_08116_2026-07-01.csv", *trailing)
+    verdicts = by_name(run(settings))
+    assert verdicts["personen_08115_2026-07-01.csv"].verdict == ACCEPTED
+    assert verdicts["personen_08115_2026-07-01.csv"].rows_quarantined == 1
+    assert verdicts["personen_08116_2026-07-01.csv"].verdict == ACCEPTED
+    assert verdicts["personen_08116_2026-07-01.csv"].rows_quarantined == 0
+    rules = query(
+        settings,
+        "SELECT line, rule, value FROM raw.quarantined_rows WHERE file_name = ?",
+        ["personen_08115_2026-07-01.csv"],
+    )
+    assert rules == [(22, "row:too_many_fields", None)]  # header line 1 + 20 good rows
+    assert "P-100002" not in report_texts(settings)
+
+
 # --------------------------------------------------------------------------------------------
 # 3. A stand typo cannot hijack a snapshot
 # --------------------------------------------------------------------------------------------
