@@ -349,42 +349,6 @@ def caseload_frame(
     )
 
 
-SMALL_COUNT = 5
-
-
-def suppress_small_kreis_forecasts(frame: pl.DataFrame) -> pl.DataFrame:
-    """Disclosure control (interim, until the shared disclosure engine lands): a Kreis whose
-    open cases at the origin number 0 < n < 5 for any case type has all its rows' numbers
-    set to NULL (every case type, so CM + KB = ALLE cannot give one back) and `suppressed` =
-    true. Kreis forecasts are counts of people; RB and Land rows are never suppressed here.
-    The complementary problem (RB minus the other Kreise) is left to the disclosure engine."""
-    small = (
-        frame.filter(
-            (pl.col("level") == "KREIS")
-            & (pl.col("open_at_origin") > 0)
-            & (pl.col("open_at_origin") < SMALL_COUNT)
-        )
-        .select("unit_code")
-        .unique()
-        .with_columns(pl.lit(True).alias("suppressed"))
-    )
-    out = frame.join(small, on="unit_code", how="left").with_columns(
-        (pl.col("suppressed").fill_null(False) & (pl.col("level") == "KREIS")).alias("suppressed")
-    )
-    numbers = [
-        "open_p10",
-        "open_p50",
-        "open_p90",
-        "new_cases",
-        "open_at_origin",
-        "fte_needed",
-        "funding_needed_eur_per_year",
-    ]
-    return out.with_columns(
-        pl.when(~pl.col("suppressed")).then(pl.col(c)).alias(c) for c in numbers
-    )
-
-
 def caseload_target_from(cases: pl.DataFrame, positions: pl.DataFrame, origin: date) -> float:
     """The Land's median CM10 (open cases per FTE at month end) over the months of the last
     complete year before `origin`. `positions`: fte, start_date, end_date."""

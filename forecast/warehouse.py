@@ -16,6 +16,7 @@ import polars as pl
 from forecast import needs
 from forecast.backtest import SCHEMA as BACKTEST_SCHEMA
 from forecast.backtest import BacktestSettings, backtest
+from forecast.disclosure import protect_forecasts
 from forecast.scenarios import Assumptions
 
 META_SCHEMA = "meta"
@@ -146,7 +147,7 @@ def run_forecast(
         rng=np.random.default_rng(f.seed),
     )
     table = needs.caseload_frame(sim, assumptions.scenarios, f.quantiles, target, rate)
-    table = needs.suppress_small_kreis_forecasts(table)
+    table = protect_forecasts(table)
     bt = (
         backtest(
             cases,

@@ -77,7 +77,7 @@ def test_no_suppressed_row_shows_a_count(published):
             shown = hidden.filter(pl.any_horizontal(pl.col(numbers).is_not_null()))
             assert shown.is_empty(), (name, flag, shown.head(3))
             if name == "forecast_caseload":
-                # the forecast's own rule (forecast/needs.py, suppress_small_kreis_forecasts):
+                # the forecast's pattern (forecast/disclosure.py, the engine on open_at_origin):
                 # a flag without a kind and without base_n; its numbers are checked above
                 continue
             # a suppressed row says why; an unsuppressed one does not

@@ -11,13 +11,13 @@ import pytest
 
 from forecast.backtest import BacktestSettings, backtest
 from forecast.caseload import DAYS_PER_MONTH, carried_stock, cohort_weights, new_case_stock
+from forecast.disclosure import protect_forecasts
 from forecast.needs import (
     CASES_SCHEMA,
     caseload_frame,
     forecast_origin,
     month_end,
     simulate,
-    suppress_small_kreis_forecasts,
 )
 from forecast.scenarios import Scenario
 from forecast.survival import bootstrap_curves, km_curve, km_curves_weighted
@@ -151,15 +151,26 @@ def test_simulation_of_a_constant_world_reaches_the_known_caseload() -> None:
     ).height
     assert origin_row["open_p50"][0] == observed
 
-    suppressed = suppress_small_kreis_forecasts(table)
-    small = suppressed.filter(pl.col("unit_code") == "08325")
-    # Kreis 08325 has 3 open cases at the origin (0 < 3 < 5): every row of it, every case type,
-    # is suppressed with its numbers NULL
+    suppressed = protect_forecasts(table)
+    hidden = set(
+        suppressed.filter(pl.col("suppressed"))
+        .select("level", "unit_code", "case_type")
+        .unique()
+        .iter_rows()
+    )
+    # Kreis 08325 has 3 open CM cases at the origin (0 < 3 < 5): CM and ALLE are primary,
+    # every row of them (every scenario and month) with its numbers NULL; its KB (0 cases)
+    # protects nothing and stays
+    small = suppressed.filter(
+        (pl.col("unit_code") == "08325") & pl.col("case_type").is_in(["CM", "ALLE"])
+    )
     assert small["suppressed"].all()
-    assert small["open_p50"].null_count() == small.height
-    assert small["open_at_origin"].null_count() == small.height
-    # the big Kreise, the RBs and the Land stay
-    assert not suppressed.filter(pl.col("unit_code") != "08325")["suppressed"].any()
+    assert small["open_p50"].null_count() == small["open_at_origin"].null_count() == small.height
+    assert ("KREIS", "08325", "KB") not in hidden
+    # RB 083 has no other Kreis: RB 083 = Kreis 08325, so it is withheld too (secondary), and
+    # the Land is never
+    assert {("RB", "083", "CM"), ("RB", "083", "ALLE")} <= hidden
+    assert not any(level == "LAND" for level, _, _ in hidden)
 
 
 def test_backtest_summaries_are_the_means_of_the_origins() -> None:
@@ -192,3 +203,58 @@ def test_backtest_summaries_are_the_means_of_the_origins() -> None:
         (pl.col("first_contact") <= o) & (pl.col("closure").is_null() | (pl.col("closure") > o))
     ).height
     assert first["value"] == open_then
+
+
+def test_a_kreis_hidden_alone_cannot_be_its_rb_minus_the_other_kreise() -> None:
+    # RB 081 = Kreise 08115 + 08127 + 08128 (the Land = RB 081), open cases at the origin
+    # (CM, KB; ALLE = CM + KB): 08115 (9, 1), 08127 (20, 0), 08128 (25, 5); RB and Land (54, 6).
+    # Before the engine (the interim rule) 08115 was hidden alone and RB − the other Kreise gave
+    # back its KB of 1.
+    counts = {
+        ("KREIS", "08115"): (9, 1),
+        ("KREIS", "08127"): (20, 0),
+        ("KREIS", "08128"): (25, 5),
+        ("RB", "081"): (54, 6),
+        ("LAND", "08"): (54, 6),
+    }
+    rows = [
+        {
+            "level": level,
+            "unit_code": unit,
+            "case_type": case_type,
+            "horizon_months": h,
+            "open_at_origin": float(n),
+            "open_p10": 0.9 * n,
+            "open_p50": float(n),
+            "open_p90": 1.1 * n,
+            "new_cases": 1.0,
+            "fte_needed": n / 40,
+            "funding_needed_eur_per_year": 1000.0 * n,
+        }
+        for (level, unit), (cm, kb) in counts.items()
+        for case_type, n in (("CM", cm), ("KB", kb), ("ALLE", cm + kb))
+        for h in (0, 1)
+    ]
+    out = protect_forecasts(pl.DataFrame(rows))
+    hidden = set(
+        out.filter(pl.col("suppressed")).select("unit_code", "case_type").unique().iter_rows()
+    )
+    # 08115 KB (1) is primary. Its sums each need a second withheld cell, the smallest above 0:
+    # 08115 ALLE = CM + KB takes CM (9 < 10); RB KB = Σ KB takes 08128 KB (5; 08127's 0 protects
+    # nothing); RB CM = Σ CM takes 08127 CM (20 < 25); then 08127 ALLE = CM + KB (KB 0) takes
+    # ALLE; 08128 ALLE = CM + KB takes CM (25 < 30); RB ALLE = Σ ALLE, with only 08127 withheld,
+    # takes 08115 ALLE (10 < 30). RB and Land stay published.
+    assert hidden == {
+        ("08115", "KB"), ("08115", "CM"), ("08115", "ALLE"),
+        ("08127", "CM"), ("08127", "ALLE"),
+        ("08128", "KB"), ("08128", "CM"),
+    }  # fmt: skip
+    # every row of a withheld cell (both months) has its numbers NULL, the others keep theirs
+    withheld = out.filter(pl.col("suppressed"))
+    assert withheld.height == 2 * len(hidden)
+    assert (
+        withheld.select(pl.all_horizontal(pl.col("open_p50", "fte_needed").is_null()))
+        .to_series()
+        .all()
+    )
+    assert out.filter(~pl.col("suppressed"))["open_at_origin"].null_count() == 0
