@@ -19,6 +19,13 @@ period and topic group, a `topic_group` cell. base_n is each cell's distinct cas
   end, so the year equals its last quarter in every measure;
 - `breakdown`: Σ fields = the CM04/CM05 indicator (numerator, denominator); Σ topics of a
   group = the group; Σ topic groups = all contacts of the unit = EL01's denominator.
+
+The needs forecast (`forecast_caseload`) publishes one observed count per unit and case type,
+the cases open at the forecast's origin (`open_at_origin`): a cell per (level, unit_code,
+case_type) with that count as its base_n, linked by the same `hierarchy` (RB = Σ Kreise, Land =
+Σ RB: the RB and Land paths are sums of the Kreis paths) and by the breakdown `case_types` (ALLE
+= CM + KB). Its other numbers (quantiles, new cases, FTE, funding) are model outputs, not sums
+of the Kreise (a quantile of a sum is not the sum of the quantiles), and add no equation.
 """
 
 from __future__ import annotations
@@ -30,11 +37,14 @@ from disclosure.engine import BASE_N, Problem
 __all__ = [
     "CELL_KEY",
     "CONTACT_TOPICS",
+    "FORECAST_CASELOAD",
+    "FORECAST_NUMBERS",
     "GOAL_FIELDS",
     "INDICATOR_VALUES",
     "MEASURES",
     "TIME_ADDITIVE",
     "contact_topic_cells",
+    "forecast_cells",
     "goal_field_cells",
     "indicator_cells",
     "problem_of",
@@ -43,6 +53,19 @@ __all__ = [
 INDICATOR_VALUES = "indicator_values"
 GOAL_FIELDS = "mart_goal_attainment_by_field"
 CONTACT_TOPICS = "mart_contact_topics"
+FORECAST_CASELOAD = "forecast_caseload"
+FORECAST_ALL_TYPES = "ALLE"
+"""The forecast's case type that is the sum of the others (CM + KB)."""
+FORECAST_NUMBERS = (
+    "open_p10",
+    "open_p50",
+    "open_p90",
+    "new_cases",
+    "open_at_origin",
+    "fte_needed",
+    "funding_needed_eur_per_year",
+)
+"""The numbers of a `forecast_caseload` row, all NULL where its cell is suppressed."""
 CELL_KEY = ("table_name", "block", "period", "level", "unit_code", "breakdown")
 """A cell: its table, block (indicator id; `CM04`/`CM05` for fields; `topic`/`topic_group`),
 period, unit and breakdown (field, topic or topic group; '' in indicator_values)."""
@@ -197,6 +220,31 @@ def contact_topic_cells(topics: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def forecast_cells(forecast: pl.DataFrame) -> pl.DataFrame:
+    """A cell per (level, unit_code, case_type) of `forecast_caseload`, base_n = its
+    `open_at_origin` (the same on every row of the cell: scenario and month are not part of
+    it); hidden where any of its rows is `suppressed` (the table publishes that flag only, not
+    'primary'/'secondary')."""
+    key = ["level", "unit_code", "case_type"]
+    cells = forecast.group_by(key).agg(
+        pl.col("open_at_origin").drop_nulls().first(),
+        (pl.col("suppressed").fill_null(False).any() if "suppressed" in forecast.columns
+         else pl.lit(False)).alias("hidden"),
+    )  # fmt: skip
+    return _cells(
+        cells,
+        table_name=pl.lit(FORECAST_CASELOAD),
+        block=pl.lit(FORECAST_CASELOAD),
+        period=pl.lit(""),
+        level=pl.col("level"),
+        unit_code=pl.col("unit_code"),
+        breakdown=pl.col("case_type"),
+        primary_rule=pl.lit(True),
+        hidden=pl.col("hidden"),
+        base_n=pl.col("open_at_origin"),
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # The problem
 # --------------------------------------------------------------------------------------------
@@ -271,6 +319,7 @@ _TABLE_MEASURES = pl.DataFrame(
         *((GOAL_FIELDS, b, "denominator") for b in ("CM04", "CM05")),
         (GOAL_FIELDS, "CM05", "partly"),
         *((CONTACT_TOPICS, b, m) for b in ("topic", "topic_group") for m in (BASE_N, "numerator")),
+        (FORECAST_CASELOAD, None, BASE_N),
     ],
     schema={"table_name": pl.String, "block": pl.String, "measure": pl.String},
     orient="row",
@@ -404,8 +453,20 @@ def _breakdowns(cells: pl.DataFrame) -> pl.DataFrame:
     total_pairs = el01.select(pl.col("cell").alias("total"), *unit).join(
         groups.select(pl.col("cell").alias("part"), *unit), on=unit
     )
+    forecast = cells.filter(pl.col("table_name") == FORECAST_CASELOAD)
+    type_pairs = (
+        forecast.filter(pl.col("breakdown") == FORECAST_ALL_TYPES)
+        .select(pl.col("cell").alias("total"), *unit)
+        .join(
+            forecast.filter(pl.col("breakdown") != FORECAST_ALL_TYPES).select(
+                pl.col("cell").alias("part"), *unit
+            ),
+            on=unit,
+        )
+    )
     return pl.concat(
         [
+            _same_measure(type_pairs, "case_types", (BASE_N,)),
             _same_measure(field_pairs, "fields", ("numerator", "denominator")),
             _same_measure(topic_pairs, "topics", ("numerator",)),
             total_pairs.select(

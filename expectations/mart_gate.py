@@ -46,10 +46,11 @@ from typing import TYPE_CHECKING, Any, TypedDict
 import duckdb
 import polars as pl
 
-from disclosure.engine import InconsistentEquations, audit
+from disclosure.engine import AuditResult, InconsistentEquations, Problem, audit
 from disclosure.tables import (
     CELL_KEY,
     contact_topic_cells,
+    forecast_cells,
     goal_field_cells,
     indicator_cells,
     problem_of,
@@ -79,6 +80,7 @@ from expectations.mart_suites import (
     WARNING,
     definition_expectations,
     disclosure_figures_text,
+    forecast_expectations,
     grid_expectations,
     indicator_values_expectations,
     marts_expectations,
@@ -110,6 +112,10 @@ SAMPLE_ROWS = 10
 PUBLISHED_VALUES = "published.indicator_values"
 MARTS_VALUES = "marts.indicator_values"
 DEFINITIONS = "published.indicator_definitions"
+FORECAST = "published.forecast_caseload"
+"""The needs forecast, audited when the build wrote it (the nightly build always does, before
+this gate: `orchestration.checks`)."""
+FORECAST_COLUMNS = ("level", "unit_code", "case_type", "open_at_origin", "suppressed")
 REQUIRED_TABLES = (
     PUBLISHED_VALUES,
     MARTS_VALUES,
@@ -158,6 +164,8 @@ class MartGateResult:
     """Figures of the LP audit of the published suppression pattern: cells, equations,
     suppressed_primary, suppressed_secondary, narrowest_base_n_range, pinned, failures,
     linear_programs, seconds (`disclosure_audit_figures`)."""
+    forecast_disclosure: dict[str, Any] = field(default_factory=dict)
+    """The same figures for `published.forecast_caseload` (empty when the build has none)."""
 
     @property
     def passed(self) -> bool:
@@ -202,6 +210,7 @@ class _Inputs:
     definitions: pl.DataFrame
     wide_marts: dict[str, pl.DataFrame]
     reference_date: dt.date | None = None
+    forecast: pl.DataFrame | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -235,9 +244,12 @@ def check_marts(
     step = time.perf_counter()
     disclosure_checks, disclosure = _disclosure_checks(inputs)
     timings["disclosure_audit"] = time.perf_counter() - step
+    step = time.perf_counter()
+    forecast_checks, forecast_disclosure = _forecast_checks(inputs.forecast)
+    timings["forecast_disclosure_audit"] = time.perf_counter() - step
 
     step = time.perf_counter()
-    checks = [*_checks(inputs), *disclosure_checks]
+    checks = [*_checks(inputs), *disclosure_checks, *forecast_checks]
     if previous is not None:
         checks.append(
             _movement_check(inputs.published, previous, max_move_factor, tuple(move_levels))
@@ -270,6 +282,7 @@ def check_marts(
         summary=pl.DataFrame(summary, schema=_SUMMARY_SCHEMA),
         timings=timings,
         disclosure=disclosure,
+        forecast_disclosure=forecast_disclosure,
     )
 
 
@@ -308,12 +321,14 @@ def _read_build(build_db: Path) -> _Inputs:
         )
         wide = sorted(t for t in tables if t.startswith("published.mart_"))
         wide_marts = {t: read(t) for t in wide}
+        forecast = read(FORECAST) if FORECAST in tables else None
     for table, frame, columns in (
         ("intermediate.int_periods", periods, ("period", "period_type")),
         ("intermediate.int_unit_levels", unit_levels, ("level", "unit_code")),
         (PUBLISHED_VALUES, published, (*VALUE_COLUMNS, "period_complete")),
         (MARTS_VALUES, marts, MARTS_COLUMNS),
         (DEFINITIONS, definitions, ("indicator_id",)),
+        *(((FORECAST, forecast, FORECAST_COLUMNS),) if forecast is not None else ()),
     ):
         missing = [c for c in columns if c not in frame.columns]
         if missing:
@@ -326,6 +341,7 @@ def _read_build(build_db: Path) -> _Inputs:
         definitions=definitions,
         wide_marts=wide_marts,
         reference_date=reference[0] if reference else None,
+        forecast=forecast,
     )
 
 
@@ -525,6 +541,74 @@ def _disclosure_checks(inputs: _Inputs) -> tuple[list[_Check], dict[str, Any]]:
         ).height,
         "equations_consistent": consistent,
     }
+    checks = _audit_checks(
+        "published.disclosure_audit", PUBLISHED_VALUES, cells, result, consistent, figures, started
+    )
+    return checks, figures
+
+
+def _forecast_checks(forecast: pl.DataFrame | None) -> tuple[list[_Check], dict[str, Any]]:
+    """The forecast's rows (`forecast_expectations`) and the LP audit of its pattern, from the
+    published table alone: its `suppressed` flags say what is unknown, and the sums (RB = Σ
+    Kreise, Land = Σ RB, ALLE = CM + KB) are recomputed from its keys
+    (`disclosure.tables.forecast_cells`), as for the indicators. Nothing when the build wrote
+    no forecast (nothing of it is published then)."""
+    if forecast is None or forecast.is_empty():
+        return [], {}
+    started = time.perf_counter()
+    problem, cells = problem_of(forecast_cells(forecast), published=True)
+    # The audit solves only sums with a withheld count; the others must hold as published (the
+    # indicators' roll-up rules check theirs on the marts, which the forecast has no copy of).
+    consistent = _published_sums_hold(problem)
+    result = None
+    if consistent:
+        try:
+            result = audit(problem, cells.get_column("hidden").to_numpy(), SMALL_CELL)
+        except (InconsistentEquations, ValueError):
+            consistent = False
+    figures: dict[str, Any] = {
+        "cells": problem.n_cells,
+        "equations": problem.n_equations,
+        "suppressed": int(cells.get_column("hidden").sum()),
+        "land_suppressed": cells.filter(pl.col("hidden") & (pl.col("level") == "LAND")).height,
+        "equations_consistent": consistent,
+    }
+    checks = [
+        _Check(FORECAST, FORECAST, forecast, forecast_expectations(FORECAST)),
+        *_audit_checks(
+            f"{FORECAST}.disclosure_audit", FORECAST, cells, result, consistent, figures, started
+        ),
+    ]
+    return checks, figures
+
+
+def _published_sums_hold(problem: Problem, tolerance: float = 1e-9) -> bool:
+    """True when every sum whose terms are all published holds (to `tolerance`, relative)."""
+    terms = problem.terms.join(problem.values, on=["cell", "measure"], how="left")
+    sums = terms.group_by("equation").agg(
+        pl.col("value").is_null().any().alias("open"),
+        (pl.col("coefficient") * pl.col("value")).sum().alias("residual"),
+        (pl.col("coefficient").abs() * pl.col("value").abs()).sum().alias("scale"),
+    )
+    broken = sums.filter(
+        ~pl.col("open") & (pl.col("residual").abs() > tolerance * pl.max_horizontal("scale", 1))
+    )
+    return broken.is_empty()
+
+
+def _audit_checks(
+    name: str,
+    table: str,
+    cells: pl.DataFrame,
+    result: AuditResult | None,
+    consistent: bool,
+    figures: dict[str, Any],
+    started: float,
+) -> list[_Check]:
+    """`disclosure_protected` (one row per suppressed (cell, measure) with its range) and
+    `disclosure_equations_hold` (one row) on `table`, as checks `name` and `name`.equations;
+    adds the audit's figures to `figures`. `result` None: the published numbers contradict
+    the sums."""
     ranges = pl.DataFrame(schema={"cell": pl.Int64, "measure": pl.String, "_protected": pl.Boolean})
     if result is not None:
         figures |= {
@@ -540,30 +624,29 @@ def _disclosure_checks(inputs: _Inputs) -> tuple[list[_Check], dict[str, Any]]:
     keyed = ranges.join(cells.select("cell", *CELL_KEY), on="cell", how="left").select(
         *CELL_KEY, pl.exclude(*CELL_KEY)
     )
-    text = disclosure_figures_text(figures)
     return [
         _Check(
-            "published.disclosure_audit",
-            PUBLISHED_VALUES,
+            name,
+            table,
             keyed,
             [
                 rule_expectation(
                     "ExpectColumnValuesToBeInSet",
                     "disclosure_protected",
-                    PUBLISHED_VALUES,
-                    fmt={"minimum": str(SMALL_CELL), "figures": text},
+                    table,
+                    fmt={"minimum": str(SMALL_CELL), "figures": disclosure_figures_text(figures)},
                     column="_protected",
                     value_set=[True],
                 )
             ],
         ),
         _Check(
-            "published.disclosure_audit.equations",
-            PUBLISHED_VALUES,
+            f"{name}.equations",
+            table,
             pl.DataFrame({"_consistent": [consistent]}),
-            [rule_holds("disclosure_equations_hold", PUBLISHED_VALUES, "_consistent")],
+            [rule_holds("disclosure_equations_hold", table, "_consistent")],
         ),
-    ], figures
+    ]
 
 
 def _value_is_ratio() -> pl.Expr:

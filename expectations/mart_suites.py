@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from disclosure.engine import CELL_MINIMUM
+from disclosure.tables import FORECAST_NUMBERS
 
 if TYPE_CHECKING:
     from great_expectations.expectations import Expectation
@@ -199,13 +200,19 @@ RULES.update(
 
 
 def disclosure_figures_text(figures: dict[str, Any]) -> str:
-    """One line of the audit's figures, for reports and Data Docs."""
+    """One line of the audit's figures, for reports and Data Docs (`suppressed`: a table that
+    publishes only whether a row is suppressed, not why: the needs forecast)."""
     narrowest = figures.get("narrowest_base_n_range")
     narrowest_text = "-" if narrowest is None else f"{narrowest:g}"
+    suppressed = (
+        f"{figures['suppressed']}"
+        if "suppressed" in figures
+        else f"{figures.get('suppressed_primary', 0)} primary / "
+        f"{figures.get('suppressed_secondary', 0)} secondary"
+    )
     return (
         f"LP audit: {figures.get('cells', 0)} cells, {figures.get('equations', 0)} equations, "
-        f"suppressed {figures.get('suppressed_primary', 0)} primary / "
-        f"{figures.get('suppressed_secondary', 0)} secondary, narrowest base_n range "
+        f"suppressed {suppressed}, narrowest base_n range "
         f"{narrowest_text}, pinned {figures.get('pinned', 0)}, "
         f"{figures.get('seconds', 0):g} s."
     )
@@ -466,6 +473,34 @@ def definition_expectations(table: str) -> list[Expectation]:
     return [
         *key_expectations(table, ["indicator_id"]),
         rule_holds("definition_in_catalogue", table, "_in_catalogue"),
+    ]
+
+
+def forecast_expectations(table: str) -> list[Expectation]:
+    """Rules of published.forecast_caseload's rows: its only count, `open_at_origin`, is never
+    published between 1 and 4, and a suppressed row shows no number (every scenario and month
+    of a withheld unit and case type). Whether the withheld counts can be recovered from the
+    published ones is the LP audit's check (`disclosure_protected`)."""
+    return [
+        rule_expectation(
+            "ExpectColumnValuesToNotBeInSet",
+            "suppression_applied",
+            table,
+            fmt={"scope": "open_at_origin"},
+            column="open_at_origin",
+            value_set=list(range(1, SMALL_CELL)),
+            row_condition=flag_is("suppressed", False),
+        ),
+        *(
+            rule_expectation(
+                "ExpectColumnValuesToBeNull",
+                "suppressed_numbers_null",
+                table,
+                column=c,
+                row_condition=flag_is("suppressed", True),
+            )
+            for c in FORECAST_NUMBERS
+        ),
     ]
 
 

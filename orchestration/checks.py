@@ -8,6 +8,7 @@ import dagster as dg
 
 from core import progress
 from expectations.mart_gate import check_marts, write_mart_data_docs
+from orchestration.forecast_assets import FORECAST_KEYS
 from orchestration.resources import BuildLockResource, WarehouseResource
 from publish.publish_gate import record_gate
 from reports.operator import write_mart_gate_report
@@ -17,7 +18,9 @@ MART_GATE_TARGET = dg.AssetKey(["published", "pub_indicator_values"])
 
 
 def build_mart_gate_check(dbt_defs: dg.AssetsDefinition) -> dg.AssetChecksDefinition:
+    # every other table publish copies that the gate audits: the dbt marts and the forecast
     others = [k for k in dbt_defs.keys if k.path[0] == "published" and k != MART_GATE_TARGET]
+    others += FORECAST_KEYS
 
     @dg.asset_check(
         asset=MART_GATE_TARGET,
@@ -25,8 +28,8 @@ def build_mart_gate_check(dbt_defs: dg.AssetsDefinition) -> dg.AssetChecksDefini
         blocking=True,
         name="mart_gate",
         description="Great Expectations on every published table: keys, complete grid, shares, "
-        "suppression and its LP audit, LAND = sum of RB, moves against the last published build. "
-        "Blocks publish.",
+        "suppression and its LP audit (indicators, breakdowns, the needs forecast), LAND = sum "
+        "of RB, moves against the last published build. Blocks publish.",
     )
     def mart_gate(
         context: dg.AssetCheckExecutionContext,
@@ -54,6 +57,7 @@ def build_mart_gate_check(dbt_defs: dg.AssetsDefinition) -> dg.AssetChecksDefini
                 "errors": len(result.errors),
                 "flagged_moves": len(result.moves),
                 "disclosure_audit": dg.MetadataValue.json(result.disclosure),
+                "forecast_disclosure_audit": dg.MetadataValue.json(result.forecast_disclosure),
                 "failed_rules": dg.MetadataValue.json(
                     [f"{f['table']}:{f['rule']}" for f in result.errors]
                 ),

@@ -51,6 +51,17 @@ def write_mart_gate_report(result: MartGateResult, reports_dir: Path, published_
             f"| seconds | {d.get('seconds', 0)} |",
             "",
         ]
+    if result.forecast_disclosure:
+        f = result.forecast_disclosure
+        lines += [
+            "### Needs forecast / Bedarfsprognose (`forecast_caseload`)",
+            "",
+            disclosure_figures_text(f),
+            f" Withheld cells (unit × case type) at Land level (last resort): "
+            f"{f.get('land_suppressed', 0)}; cells that break the rule: {f.get('failures', 0)}; "
+            f"published counts consistent with the sums: {f.get('equations_consistent')}.",
+            "",
+        ]
     for title, findings in (("Errors (blocking)", result.errors),
                             ("Warnings (flagged moves)", result.warnings)):  # fmt: skip
         if not findings:
@@ -72,6 +83,7 @@ def write_mart_gate_report(result: MartGateResult, reports_dir: Path, published_
         "run_at": now.isoformat(),
         "passed": result.passed,
         "disclosure": result.disclosure,
+        "forecast_disclosure": result.forecast_disclosure,
         "errors": result.errors,
         "warnings": result.warnings,
     }

@@ -501,6 +501,108 @@ def test_findings_name_the_rows(tmp_path):
 
 
 # --------------------------------------------------------------------------------------------
+# The needs forecast's pattern is audited too
+# --------------------------------------------------------------------------------------------
+FORECAST = "published.forecast_caseload"
+
+# Open cases at the forecast's origin (CM, KB; ALLE = CM + KB), the world of
+# tests/test_forecast.py::test_a_kreis_hidden_alone_cannot_be_its_rb_minus_the_other_kreise:
+# RB 081 = Kreise 08115 + 08127 + 08128, the Land = RB 081.
+FORECAST_COUNTS = {
+    ("KREIS", "08115"): (9, 1),
+    ("KREIS", "08127"): (20, 0),
+    ("KREIS", "08128"): (25, 5),
+    ("RB", "081"): (54, 6),  # 9 + 20 + 25, 1 + 0 + 5
+    ("LAND", "08"): (54, 6),
+}
+# The pattern derived by hand there: 08115 KB (1) primary, six cells secondary.
+FORECAST_HIDDEN = {
+    ("08115", "KB"), ("08115", "CM"), ("08115", "ALLE"),
+    ("08127", "CM"), ("08127", "ALLE"),
+    ("08128", "KB"), ("08128", "CM"),
+}  # fmt: skip
+
+
+def add_forecast(path: Path, hidden=FORECAST_HIDDEN, counts=FORECAST_COUNTS, keep=()) -> None:
+    """published.forecast_caseload with two months per (unit, case type); the rows of `hidden`
+    cells suppressed with every number NULL, except the columns in `keep` (a broken model)."""
+    numbers = ("open_p10", "open_p50", "open_p90", "new_cases", "open_at_origin",
+               "fte_needed", "funding_needed_eur_per_year")  # fmt: skip
+    rows = []
+    for (level, unit), (cm, kb) in counts.items():
+        for case_type, n in (("CM", cm), ("KB", kb), ("ALLE", cm + kb)):
+            withheld = (unit, case_type) in hidden
+            values = dict(
+                zip(numbers, (0.9 * n, n, 1.1 * n, 1.0, n, n / 40, 1000.0 * n), strict=True)
+            )
+            for month in (0, 1):
+                rows.append(
+                    (level, unit, case_type, month, "mid", withheld,
+                     *(None if withheld and c not in keep else float(values[c])
+                       for c in numbers))
+                )  # fmt: skip
+    with duckdb.connect(str(path)) as con:
+        con.execute(
+            f"CREATE TABLE {FORECAST} (level VARCHAR, unit_code VARCHAR, case_type VARCHAR,"
+            " horizon_months BIGINT, scenario VARCHAR, suppressed BOOLEAN, "
+            + ", ".join(f"{c} DOUBLE" for c in numbers)
+            + ")"
+        )
+        con.executemany(f"INSERT INTO {FORECAST} VALUES ({', '.join('?' * 13)})", rows)
+
+
+def test_forecast_pattern_is_audited(build_db):
+    add_forecast(build_db)
+    result = check_marts(build_db, None)
+    assert result.passed, result.message()
+    assert FORECAST in set(result.summary.get_column("table"))
+    f = result.forecast_disclosure
+    # 5 units x 3 case types; sums: RB = Σ Kreise and LAND = RB per case type (3 + 3), ALLE =
+    # CM + KB per unit (5)
+    assert (f["cells"], f["equations"], f["suppressed"], f["land_suppressed"]) == (15, 11, 7, 0)
+    # 08115 KB: RB KB 6 − 08127 KB 0 = 6 = 08115 KB + 08128 KB, and 08115 ALLE = CM + KB with
+    # both hidden: KB can be anything from 0 to 6, a range of 6 ≥ 5
+    assert f["narrowest_base_n_range"] >= 5 and f["failures"] == 0
+    assert f["equations_consistent"] is True
+
+
+FORECAST_CORRUPTIONS = [
+    pytest.param(
+        # the interim rule: the small Kreis hidden alone; RB KB 6 − 08127 KB 0 − 08128 KB 5
+        # gives back its KB of 1 (and RB CM − the others its CM of 9)
+        {("08115", "KB"), ("08115", "CM"), ("08115", "ALLE")}, FORECAST_COUNTS, (),
+        {(FORECAST, "disclosure_protected")},
+        id="small kreis hidden alone",
+    ),
+    pytest.param(
+        # nothing withheld: 08115 KB publishes a count of 1
+        set(), FORECAST_COUNTS, (),
+        {(FORECAST, "suppression_applied")},
+        id="small count published",
+    ),
+    pytest.param(
+        # the pattern is right, but withheld rows still show their median
+        FORECAST_HIDDEN, FORECAST_COUNTS, ("open_p50",),
+        {(FORECAST, "suppressed_numbers_null")},
+        id="suppressed row with a number",
+    ),
+    pytest.param(
+        # the Land's ALLE 61 is not RB 081's 60: the published counts contradict the sums
+        FORECAST_HIDDEN, {**FORECAST_COUNTS, ("LAND", "08"): (55, 6)}, (),
+        {(FORECAST, "disclosure_equations_hold")},
+        id="sums contradicted",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("hidden", "counts", "keep", "expected"), FORECAST_CORRUPTIONS)
+def test_forecast_rule_catches_corruption(build_db, hidden, counts, keep, expected):
+    add_forecast(build_db, hidden, counts, keep)
+    result = check_marts(build_db, None)
+    assert failures(result) == expected, result.message()
+
+
+# --------------------------------------------------------------------------------------------
 # Movement against the last published database: warnings, never errors
 # --------------------------------------------------------------------------------------------
 def make_previous(build_db: Path, path: Path, updates: tuple[str, ...] = ()) -> Path:
