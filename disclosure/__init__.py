@@ -5,7 +5,8 @@ suppressed counts cannot be recovered from what is published (docs/indicators.md
   linear equations between them): primary + secondary suppression (`protect`) and the audit by
   linear programming (`audit`).
 - `disclosure.tables`: the problem of the warehouse's published tables (cells and equations from
-  `indicator_values`, `mart_goal_attainment_by_field`, `mart_contact_topics`).
+  `indicator_values`, `mart_goal_attainment_by_field`, `mart_contact_topics` and the needs
+  forecast's `forecast_caseload`).
 """
 
 from disclosure.engine import (

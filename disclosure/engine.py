@@ -71,6 +71,7 @@ __all__ = [
     "audit",
     "primary_cells",
     "protect",
+    "published_sums_hold",
 ]
 
 CELL_MINIMUM = project_vars().cell_minimum
@@ -226,6 +227,26 @@ def primary_cells(problem: Problem, minimum: int = CELL_MINIMUM) -> np.ndarray:
     rule = problem.cells.get_column("primary_rule").fill_null(False).to_numpy()
     with np.errstate(invalid="ignore"):
         return rule & (base_n > 0) & (base_n < minimum)
+
+
+def published_sums_hold(problem: Problem, suppressed: Sequence[bool] | np.ndarray) -> bool:
+    """Whether every sum without a suppressed term holds as published (to `PIN_TOLERANCE`,
+    relative: case-months and FTE are sums of floats). `audit` solves only the sums with a
+    suppressed term and finds their contradictions itself (`InconsistentEquations`); together
+    they say whether the published numbers agree with every sum."""
+    hidden = pl.Series(np.flatnonzero(np.asarray(suppressed, dtype=bool)), dtype=pl.Int64)
+    terms = problem.terms.join(problem.values, on=["cell", "measure"], how="left").with_columns(
+        pl.col("cell").is_in(hidden.implode()).alias("hidden")
+    )
+    sums = terms.group_by("equation").agg(
+        (pl.col("hidden") | pl.col("value").is_null()).any().alias("open"),
+        (pl.col("coefficient") * pl.col("value")).sum().alias("residual"),
+        (pl.col("coefficient").abs() * pl.col("value").abs()).sum().alias("scale"),
+    )
+    return sums.filter(
+        ~pl.col("open")
+        & (pl.col("residual").abs() > PIN_TOLERANCE * pl.max_horizontal("scale", 1.0))
+    ).is_empty()
 
 
 # --------------------------------------------------------------------------------------------

@@ -46,7 +46,13 @@ from typing import TYPE_CHECKING, Any, TypedDict
 import duckdb
 import polars as pl
 
-from disclosure.engine import AuditResult, InconsistentEquations, Problem, audit
+from disclosure.engine import (
+    AuditResult,
+    InconsistentEquations,
+    Problem,
+    audit,
+    published_sums_hold,
+)
 from disclosure.tables import (
     CELL_KEY,
     contact_topic_cells,
@@ -521,14 +527,8 @@ def _disclosure_checks(inputs: _Inputs) -> tuple[list[_Check], dict[str, Any]]:
             f"disclosure audit: a published column is missing: {error}"
         ) from error
     problem, cells = problem_of(pl.concat(frames), published=True)
-    consistent = True
-    hidden = cells.get_column("hidden").to_numpy()
-    try:
-        result = audit(problem, hidden, SMALL_CELL)
-    except (InconsistentEquations, ValueError):
-        # ValueError: an unsuppressed published cell without its number in an equation — the
-        # sums cannot be set up from what is published: a data failure, not a broken gate
-        consistent, result = False, None
+    result = _audit_published(problem, cells)
+    consistent = result is not None
     kinds = cells.get_column("suppression").value_counts()
     count = dict(zip(kinds.get_column("suppression"), kinds.get_column("count"), strict=True))
     figures: dict[str, Any] = {
@@ -557,15 +557,8 @@ def _forecast_checks(forecast: pl.DataFrame | None) -> tuple[list[_Check], dict[
         return [], {}
     started = time.perf_counter()
     problem, cells = problem_of(forecast_cells(forecast), published=True)
-    # The audit solves only sums with a withheld count; the others must hold as published (the
-    # indicators' roll-up rules check theirs on the marts, which the forecast has no copy of).
-    consistent = _published_sums_hold(problem)
-    result = None
-    if consistent:
-        try:
-            result = audit(problem, cells.get_column("hidden").to_numpy(), SMALL_CELL)
-        except (InconsistentEquations, ValueError):
-            consistent = False
+    result = _audit_published(problem, cells)
+    consistent = result is not None
     figures: dict[str, Any] = {
         "cells": problem.n_cells,
         "equations": problem.n_equations,
@@ -582,18 +575,18 @@ def _forecast_checks(forecast: pl.DataFrame | None) -> tuple[list[_Check], dict[
     return checks, figures
 
 
-def _published_sums_hold(problem: Problem, tolerance: float = 1e-9) -> bool:
-    """True when every sum whose terms are all published holds (to `tolerance`, relative)."""
-    terms = problem.terms.join(problem.values, on=["cell", "measure"], how="left")
-    sums = terms.group_by("equation").agg(
-        pl.col("value").is_null().any().alias("open"),
-        (pl.col("coefficient") * pl.col("value")).sum().alias("residual"),
-        (pl.col("coefficient").abs() * pl.col("value").abs()).sum().alias("scale"),
-    )
-    broken = sums.filter(
-        ~pl.col("open") & (pl.col("residual").abs() > tolerance * pl.max_horizontal("scale", 1))
-    )
-    return broken.is_empty()
+def _audit_published(problem: Problem, cells: pl.DataFrame) -> AuditResult | None:
+    """The LP audit of the published pattern (`cells.hidden`); None when the published numbers
+    contradict the sums — a sum without a suppressed term that does not hold (the audit solves
+    only the others), a component without a solution, or a published cell in a sum without its
+    number (the sums cannot be set up: a data failure, not a broken gate)."""
+    hidden = cells.get_column("hidden").to_numpy()
+    if not published_sums_hold(problem, hidden):
+        return None
+    try:
+        return audit(problem, hidden, SMALL_CELL)
+    except (InconsistentEquations, ValueError):
+        return None
 
 
 def _audit_checks(

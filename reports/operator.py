@@ -57,7 +57,7 @@ def write_mart_gate_report(result: MartGateResult, reports_dir: Path, published_
             "### Needs forecast / Bedarfsprognose (`forecast_caseload`)",
             "",
             disclosure_figures_text(f),
-            f" Withheld cells (unit × case type) at Land level (last resort): "
+            f"Withheld cells (unit × case type) at Land level (last resort): "
             f"{f.get('land_suppressed', 0)}; cells that break the rule: {f.get('failures', 0)}; "
             f"published counts consistent with the sums: {f.get('equations_consistent')}.",
             "",

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from disclosure import engine
 from disclosure.engine import (
     BASE_N,
     CELL_MINIMUM,
@@ -420,3 +421,23 @@ def test_engine_always_passes_its_audit(providers):
     assert (result.status[primary] == PRIMARY).all()
     # and an independent audit of the final pattern agrees
     assert audit(p, result.suppressed).passed
+
+
+def test_published_sums_hold_checks_the_sums_the_audit_does_not_solve():
+    # T = A + B with every term published and no other sum: the audit has no unknown to solve
+    # there, so a contradiction in it is found only by `published_sums_hold`
+    p, names = problem(
+        {"T": (21, 0, 0), "A": (12, 0, 0), "B": (8, 0, 0)},
+        [("T", ["A", "B"], (BASE_N,))],
+    )
+    nothing = np.zeros(len(names), dtype=bool)
+    assert audit(p, nothing).passed  # nothing suppressed, nothing solved: 21 ≠ 12 + 8 unseen
+    assert not engine.published_sums_hold(p, nothing)
+    # with B suppressed the sum is the audit's to judge (it finds B = 21 − 12 = 9 exactly)
+    b_hidden = np.array([n == "B" for n in names])
+    assert engine.published_sums_hold(p, b_hidden)
+    # and a sum that holds (21 = 13 + 8) passes
+    q, _ = problem(
+        {"T": (21, 0, 0), "A": (13, 0, 0), "B": (8, 0, 0)}, [("T", ["A", "B"], (BASE_N,))]
+    )
+    assert engine.published_sums_hold(q, nothing)
