@@ -23,7 +23,7 @@ equation (and that counts are ≥ 0, but not the suppression rule itself — an 
   are all 0, where each 0 is published or itself so made 0: `_zero_forced`).
 
 **The audit** (`audit`) computes `[low, high]` of every suppressed (cell, measure) by linear
-programming (`scipy.optimize.linprog(method="highs")`): published values are constants, so
+programming (HiGHS through its `highspy` binding, `_Program`): published values are constants, so
 only the suppressed values are variables; the variables split into connected components (two
 are linked when an equation holds both), and each component is solved on its own — min and
 max of each of its variables subject to its equations and non-negativity.
