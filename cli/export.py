@@ -71,7 +71,10 @@ def add_analyse_parser(subparsers) -> argparse.ArgumentParser:
         "(first employment, first B1, moving out of follow-up accommodation) on an evaluator "
         "export (export/outcome_analysis.py). With --export DIR: analyse that export folder. "
         "Otherwise the same options as `imw export` write the export first (formats: at least "
-        "parquet). The tables go into the export folder. Exit 0 done, 1 failed, 2 usage error.",
+        "parquet). The tables go into the export folder; unless --no-publish, the models, "
+        "curves and summary are then published into the warehouse home (published/outcomes) "
+        "and the report there, if any, is rendered again with its Wirkung page. "
+        "Exit 0 done, 1 failed, 2 usage error.",
     )
     a.add_argument("--export", dest="export_dir", help="analyse this existing export folder")
     a.add_argument("--study", help="study name (letters, digits, _ and -)")
@@ -84,6 +87,11 @@ def add_analyse_parser(subparsers) -> argparse.ArgumentParser:
     a.add_argument("--l-diversity", dest="ell", type=int, default=None)
     a.add_argument("--out", help="export folder (new, empty or an earlier export of the study)")
     a.add_argument("--home", help="warehouse home (default $IMW_HOME or ./data)")
+    a.add_argument(
+        "--no-publish",
+        action="store_true",
+        help="only write into the export folder: publish nothing into the home, keep the report",
+    )
     a.set_defaults(func=cmd_analyse)
     return a
 
@@ -113,6 +121,45 @@ def cmd_analyse(args: argparse.Namespace) -> int:
         print(f"imw analyse-outcomes FAILED: {err}", file=sys.stderr)
         return EXIT_FAILED
     print("\n".join(result.lines()))
+    if args.no_publish:
+        return EXIT_OK
+    return publish_analysis(Settings.from_env(home=args.home), folder)
+
+
+def publish_analysis(settings: Settings, folder: Path) -> int:
+    """Publish the analysis in `folder` into the home and render the home's report again, if it
+    has one, so that its Wirkung page shows it; print one line saying what was published."""
+    from export.outcome_publish import PublishOutcomesError, publish_outcomes
+    from indicator_report.outcomes import PublishedOutcomesError
+    from indicator_report.queries import PublishedShapeError
+    from indicator_report.render import OutDirError, build_report, report_dir
+
+    target = settings.published_outcomes_dir
+    try:
+        publish_outcomes(folder, target)
+    except (OSError, PublishOutcomesError) as err:
+        print(f"imw analyse-outcomes: not published: {err}", file=sys.stderr)
+        return EXIT_FAILED
+    report = report_dir(settings.published_db)
+    if not ((report / "index.html").is_file() and settings.published_db.is_file()):
+        print(
+            f"published the outcome analysis of {folder} to {target}; no report in "
+            f"{settings.home} yet (the next `imw report` or build shows it on its Wirkung page)"
+        )
+        return EXIT_OK
+    try:
+        result = build_report(settings.published_db, report, outcomes_dir=target)
+    except (OSError, PublishedShapeError, PublishedOutcomesError, OutDirError, ValueError) as err:
+        print(
+            f"imw analyse-outcomes: published to {target}, but the report could not be rendered "
+            f"again: {err}",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    print(
+        f"published the outcome analysis of {folder} to {target}; report rendered again: "
+        f"{result.path / 'wirkung.html'}"
+    )
     return EXIT_OK
 
 

@@ -10,7 +10,9 @@ imw report   [--home DIR] [--period 2025] [--out DIR]   the German HTML indicato
 imw export   --study NAME --key-file FILE --out DIR [...]   k-anonymous dataset for evaluators
 imw forecast [--caseload-target N] [--rate EUR] [...]      needs forecast (24 months)
 imw simulate-funding --rule flat --rate 55000 [--cap] [...]  funding-rate simulator
-imw analyse-outcomes (--export DIR | the export's options)   hazard models + Kaplan-Meier
+imw analyse-outcomes (--export DIR | the export's options) [--home DIR] [--no-publish]
+                                              hazard models + Kaplan-Meier; publishes them
+                                              for the report's Wirkung page
 imw rekey    --confirm [--home DIR]           new key: re-pseudonymise the raw layer from archive/
 imw check    FILE...                          pre-check delivery files with the extract gate
 imw contract --write | --check                regenerate / verify files derived from the contract
@@ -452,7 +454,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     settings = Settings.from_env(home=args.home)
     out = Path(args.out) if args.out else report_dir(settings.published_db)
     try:
-        result = build_report(settings.published_db, out, args.period)
+        result = build_report(
+            settings.published_db, out, args.period, settings.published_outcomes_dir
+        )
     except (FileNotFoundError, PublishedShapeError, OutDirError, ValueError) as err:
         print(f"imw report: {err}", file=sys.stderr)
         return EXIT_USAGE

@@ -65,6 +65,12 @@ class Settings:
         return self.published_dir / "indicators.duckdb"
 
     @property
+    def published_outcomes_dir(self) -> Path:
+        """The outcome analysis last published by `imw analyse-outcomes` (read by the report's
+        Wirkung page): a symlink swapped atomically to a complete version beside it."""
+        return self.published_dir / "outcomes"
+
+    @property
     def archive_dir(self) -> Path:
         return self.home / "archive"
 

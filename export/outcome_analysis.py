@@ -55,6 +55,7 @@ from statsmodels.duration.survfunc import SurvfuncRight
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 from threadpoolctl import threadpool_limits
 
+from core.outcome_results import AT_RISK_MONTHS, DESIGN_DE, SUMMARY_FILE
 from export.evaluator import ANALYSIS_FILES
 
 OUTCOMES = {
@@ -348,26 +349,6 @@ def _pointwise_ci(sf: SurvfuncRight) -> tuple[np.ndarray, np.ndarray]:
 
 
 # --- report ------------------------------------------------------------------------------------
-DESIGN_DE = (
-    "Was diese Auswertung zeigen kann und was nicht: Die Daten sind Beobachtungsdaten. Die "
-    "Hazard-Ratios beschreiben, wie sich die monatliche Chance auf ein Ergebnis zwischen "
-    "Fallmonaten mit und ohne Integrationsplan (bzw. mit mehr oder weniger zielbezogenen "
-    "Kontakten) unterscheidet, nachdem Alter, Geschlecht, Herkunftsregion, Bleibeperspektive, "
-    "Einreisekohorte, Zeitraum des Fallbeginns, Zeit seit dem Erstkontakt und Kreis "
-    "berücksichtigt sind. Sie sind keine Wirkungen: Wer einen Plan bekommt, wird ausgewählt — "
-    "Integrationsmanagerinnen und -manager schließen Pläne eher mit Menschen, die motiviert, "
-    "erreichbar und ohnehin auf einem guten Weg sind, und diese Auswahl steht in keiner Variable "
-    "dieses Exports. Ein Hazard-Ratio über 1 kann deshalb ganz oder teilweise daraus entstehen, "
-    "wer beraten wird, und nicht daraus, wie. Dazu kommen Messgrenzen: Ergebnisse werden nur "
-    "erhoben, solange ein Fall läuft, und die Kaplan–Meier-Kurven vergleichen Gruppen, die sich "
-    "auch in anderem unterscheiden. Einen kausalen Schluss erlaubt erst ein Design, das die "
-    "Auswahl bricht — etwa die gestaffelte Einführung verpflichtender Integrationspläne "
-    "(Ersuchen 3 des Landtags) als natürliches Experiment: Kreise, die früher verpflichtet werden, "
-    "gegen Kreise, die später folgen (Differenzen-in-Differenzen bzw. Event-Study), oder eine "
-    "zufällige Reihenfolge der Einführung."
-)
-
-
 def _fmt(x: float) -> str:
     return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.3f}"
 
@@ -389,10 +370,11 @@ def wirkung_markdown(models: pl.DataFrame, curves: pl.DataFrame, window: str) ->
             f"{row['p_value']:.4f} | {row['n_events']} | {row['n_cases']} |"
         )
     lines += ["", "## Kaplan–Meier (ab Monat 2), Anteil noch ohne Ergebnis, unter Risiko", ""]
-    lines += ["| Ergebnis | Gruppe | Monat 6 | Monat 12 | Monat 24 |", "|---|---|---|---|---|"]
+    months = " | ".join(f"Monat {m}" for m in AT_RISK_MONTHS)
+    lines += [f"| Ergebnis | Gruppe | {months} |", "|---|---|" + "---|" * len(AT_RISK_MONTHS)]
     for (outcome, group), g in curves.group_by(["outcome", "group"], maintain_order=True):
         cells = []
-        for month in (6, 12, 24):
+        for month in AT_RISK_MONTHS:
             upto = g.filter(pl.col("month") <= month)
             if upto.height == 0:
                 cells.append("1.000 (–)")
@@ -422,6 +404,10 @@ def analyse_export(folder: Path) -> AnalysisResult:
     summary = {
         "export": manifest.get("study"),
         "window": window,
+        "window_from": p.get("from"),
+        "window_to": p.get("to"),
+        "data_latest_load_at_utc": manifest.get("build", {}).get("latest_load_at_utc"),
+        "export_k": p.get("k"),
         "outcomes": {o: OUTCOMES[o][2] for o in OUTCOMES},
         "exposures": EXPOSURE_LABELS,
         "adjusted_for": [first_present(cases.columns, v) for v in ADJUST.values()],
@@ -429,7 +415,7 @@ def analyse_export(folder: Path) -> AnalysisResult:
         "landmark_month_for_curves": LANDMARK,
         "design": DESIGN_DE,
     }
-    (folder / "outcome_analysis.json").write_text(
+    (folder / SUMMARY_FILE).write_text(
         json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
     return AnalysisResult(folder, models, curves, summary)

@@ -268,3 +268,88 @@ def calendar(rows: pl.DataFrame, order: list[str]) -> alt.Chart:
         )
         .properties(width=WIDTH - 80, height=alt.Step(11))
     )
+
+
+def forest(rows: pl.DataFrame, outcomes: list[str], terms: list[str]) -> alt.LayerChart:
+    """Hazard ratios with their 95 % intervals per exposure term, one colour per outcome, on a log
+    axis with the line of no difference at 1. rows: outcome, term, hr, lo, hi."""
+    title = "Hazard-Ratio mit 95-%-Konfidenzintervall (logarithmische Achse)"
+    # Ticks at 1-2-5 steps around 1; the domain runs from the step below the lowest interval to
+    # the step above the highest (a log axis's own ticks crowd between 0,5 and 1).
+    steps = [m * 10.0**e for e in range(-3, 4) for m in (1, 2, 5)]
+    low = min([1.0, *rows["lo"].to_list()])
+    high = max([1.0, *rows["hi"].to_list()])
+    domain = [max(v for v in steps if v <= low), min(v for v in steps if v >= high)]
+    ticks = [v for v in steps if domain[0] <= v <= domain[1]]
+    scale = alt.Scale(type="log", domain=domain, nice=False)
+    y = alt.Y("term:N", sort=terms, title=None, axis=alt.Axis(labelLimit=240))
+    y_offset = alt.YOffset("outcome:N", sort=outcomes)
+    colour = alt.Color(
+        "outcome:N",
+        title="Ergebnis",
+        sort=outcomes,
+        scale=alt.Scale(domain=outcomes, range=SERIES_COLOURS[: len(outcomes)]),
+    )
+    one = (
+        alt.Chart(pl.DataFrame({"hr": [1.0]}))
+        .mark_rule(color=LAND_COLOUR, strokeDash=[4, 3], strokeWidth=1.2)
+        .encode(x=alt.X("hr:Q", scale=scale, title=title))
+    )
+    intervals = (
+        alt.Chart(rows)
+        .mark_rule(strokeWidth=2)
+        .encode(
+            x=alt.X("lo:Q", scale=scale, title=title, axis=alt.Axis(values=ticks, format=",.3~f")),
+            x2="hi:Q",
+            y=y,
+            yOffset=y_offset,
+            color=colour,
+        )
+    )
+    points = (
+        alt.Chart(rows)
+        .mark_point(filled=True, size=60, opacity=1)
+        .encode(x=alt.X("hr:Q", scale=scale, title=title), y=y, yOffset=y_offset, color=colour)
+    )
+    return alt.layer(one, intervals, points).properties(
+        width=WIDTH - 200, height=max(120, 22 * rows.height)
+    )
+
+
+def incidence_curves(rows: pl.DataFrame, outcomes: list[str], groups: list[str]) -> alt.FacetChart:
+    """Kaplan–Meier cumulative incidence per group, one panel per outcome, with the pointwise 95 %
+    band. rows: outcome, group, month, incidence, lo, hi (a curve's first row at the entry month
+    with 0, so that every curve starts at 0)."""
+    colour = alt.Color(
+        "group:N",
+        title="Gruppe",
+        sort=groups,
+        legend=alt.Legend(symbolType="stroke", symbolStrokeWidth=3, symbolOpacity=1),
+        scale=alt.Scale(domain=groups, range=SERIES_COLOURS[: len(groups)]),
+    )
+    x = alt.X("month:Q", title="Monate seit dem Erstkontakt", axis=alt.Axis(format="d"))
+    y_axis = alt.Axis(format=".0%", title="Anteil mit Ergebnis")
+    band = (
+        alt.Chart()
+        .mark_area(interpolate="step-after", opacity=0.2)
+        .encode(x=x, y=alt.Y("lo:Q", axis=y_axis), y2="hi:Q", color=colour)
+    )
+    line = (
+        alt.Chart()
+        .mark_line(interpolate="step-after", strokeWidth=2)
+        .encode(x=x, y=alt.Y("incidence:Q", axis=y_axis), color=colour)
+    )
+    return (
+        alt.layer(band, line, data=rows)
+        .properties(width=WIDTH - 80, height=150)
+        .facet(
+            facet=alt.Facet(
+                "outcome:N",
+                sort=outcomes,
+                title=None,
+                header=alt.Header(labelFontSize=12, labelFontWeight="bold", labelLimit=0,
+                                  labelAnchor="start"),
+            ),
+            columns=1,
+        )
+    )  # fmt: skip

@@ -13,6 +13,7 @@ from datetime import date
 
 import polars as pl
 
+from disclosure import CELL_MINIMUM
 from indicator_report import charts
 from indicator_report import formatting as fmt
 from indicator_report.queries import Published
@@ -55,7 +56,7 @@ REQUESTS_EN = {
 }
 # DOMAIN.md: the funding rates quoted (EUR per FTE and year).
 QUOTED_RATES = (("niedrigster Satz 51.000 €", 51_000.0), ("Durchschnitt 64.000 €", 64_000.0))
-SUPPRESSION_MIN_N = 5
+SUPPRESSION_MIN_N = CELL_MINIMUM
 CALENDAR_QUARTERS = 8
 
 

@@ -3,7 +3,11 @@
 Layout next to the published database (`$IMW_HOME/published/`)::
 
     report -> .report-versions/<publish_id>-<time>/     symlink, replaced atomically
-    .report-versions/<…>/index.html, english.html, kennzahl/<ID>.html, kreis/<AGS>.html
+    .report-versions/<…>/index.html, wirkung.html, english.html, kennzahl/<ID>.html,
+                         kreis/<AGS>.html
+
+The Wirkung page reads the outcome analysis that `imw analyse-outcomes` published into the home
+(`Settings.published_outcomes_dir`, passed in by the caller; indicator_report/outcomes.py).
 
 A new version is written completely into a temp folder, renamed into `.report-versions/`, then
 `report` is pointed at it with `os.replace` of a new symlink — the same scheme as the Parquet set
@@ -22,7 +26,7 @@ from pathlib import Path
 
 import jinja2
 
-from indicator_report import content, queries
+from indicator_report import content, outcomes, queries
 from indicator_report import formatting as fmt
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -64,9 +68,15 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-def render_pages(published_db: Path, period: str | None = None) -> tuple[dict[str, str], str, str]:
-    """Every page of the report as {relative path: html}; also the year and the publish id."""
+def render_pages(
+    published_db: Path, period: str | None = None, outcomes_dir: Path | None = None
+) -> tuple[dict[str, str], str, str]:
+    """Every page of the report as {relative path: html}; also the year and the publish id.
+
+    `outcomes_dir`: the published outcome analysis (`Settings.published_outcomes_dir`) for the
+    Wirkung page; None or an empty place: the page says that none is published."""
     data = queries.load(published_db)
+    wirkung = outcomes.wirkung_page(outcomes.load(outcomes_dir))
     ctx = content.build_context(data, period)
     env = _environment()
     css = (TEMPLATES / "style.css").read_text(encoding="utf-8")
@@ -103,7 +113,9 @@ def render_pages(published_db: Path, period: str | None = None) -> tuple[dict[st
             eligibility=eligibility,
             dq=dq,
             kreise=kreise,
+            wirkung=wirkung,
         ),
+        "wirkung.html": env.get_template("wirkung.html.j2").render(**common, w=wirkung),
         "english.html": env.get_template("english.html.j2").render(
             **{**common, "lang": "en"},
             rows=[{"id": i, "d": ctx.defs[i], "k": content.key_result(ctx, i)} for i in ids],
@@ -157,8 +169,11 @@ def _swap(link: Path, version: Path) -> Path | None:
     return previous
 
 
-def build_report(published_db: Path, out: Path, period: str | None = None) -> ReportResult:
-    """Render the report of `published_db` and swap it in at `out` (a symlink to a version)."""
+def build_report(
+    published_db: Path, out: Path, period: str | None = None, outcomes_dir: Path | None = None
+) -> ReportResult:
+    """Render the report of `published_db` and swap it in at `out` (a symlink to a version);
+    the Wirkung page shows the outcome analysis published at `outcomes_dir`, if any."""
     started = time.perf_counter()
     out = out.absolute()
     if out.is_dir() and not out.is_symlink() and any(out.iterdir()):
@@ -166,7 +181,7 @@ def build_report(published_db: Path, out: Path, period: str | None = None) -> Re
             f"{out} is a folder with files in it; the report is swapped in as a link there. "
             "Give a new or empty folder."
         )
-    pages, year, publish_id = render_pages(published_db, period)
+    pages, year, publish_id = render_pages(published_db, period, outcomes_dir)
     versions = out.parent / VERSIONS_DIR_NAME
     versions.mkdir(parents=True, exist_ok=True)
     for stale in versions.glob(f"*{TMP_SUFFIX}"):

@@ -279,9 +279,12 @@ def build_report_asset(publish_asset: dg.AssetsDefinition) -> dg.AssetsDefinitio
         "swapped in at published/report/.",
     )
     def report(warehouse: WarehouseResource) -> dg.MaterializeResult:
-        published_db = warehouse.settings().published_db
+        settings = warehouse.settings()
+        published_db = settings.published_db
         progress.report("report", "rendering the Kennzahlenbericht")
-        result = build_report(published_db, report_dir(published_db))
+        result = build_report(
+            published_db, report_dir(published_db), outcomes_dir=settings.published_outcomes_dir
+        )
         progress.report("report", f"{result.pages} pages → {result.index}")
         return dg.MaterializeResult(
             metadata={

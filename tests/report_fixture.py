@@ -180,3 +180,114 @@ def _hand_set(con: duckdb.DuckDBPyConnection) -> None:
     # DQ02 of the Gemeinde 08116003 in 2025: 1.000 rows delivered, 950 accepted (95,0 %), so
     # 50 rejected.
     _set(con, "DQ02", "2025", "TRAEGER", "08116003", 950, 1000, 0.95, None)
+
+
+# --- the published outcome analysis (the Wirkung page) ------------------------------------------
+# What `imw analyse-outcomes` publishes into published/outcomes/, by hand. The cells the report
+# must not show carry numbers that occur nowhere else; each string is how one would print.
+OUTCOME_LEAK_STRINGS = (
+    "3,46", "3.4567", "9,88", "9.8765",  # the model on 4 events (below the minimum 5)
+    "73,1", "0.7312", "0.2688",  # the curve row with 3 at risk
+    "38,3", "0.383", "0.617",  # the curve whose first row has 4 at risk (all of it withheld)
+)  # fmt: skip
+OUTCOME_LABELS = {
+    "first_employment": "erste sozialversicherungspflichtige Beschäftigung oder Ausbildung",
+    "first_b1": "erstmals Sprachniveau B1 oder besser",
+    "moved_out_of_au": "Auszug aus der AU",
+}
+
+
+def make_published_outcomes(folder: Path) -> Path:
+    """The three published files of an outcome analysis (core/outcome_results.py) in `folder`."""
+    import json
+
+    import polars as pl
+
+    from core.outcome_results import DESIGN_DE
+
+    folder.mkdir(parents=True, exist_ok=True)
+    model = (
+        "discrete-time hazard, logit GLM on case-months; SE heteroskedasticity-robust, not "
+        "clustered: 4 rb value(s) in the export, fewer than the 10 clusters robust errors need"
+    )
+    # outcome, term, exposure, hazard ratio, CI, p, cases, events
+    rows = [
+        # shown: HR 2,02 [1,57–2,58], p < 0,001, 440 events of 1.700 cases
+        ("first_employment", "has_signed_plan", True, 2.02, 1.57, 2.58, 0.00001, 1700, 440),
+        # shown: 1,31 [0,91–1,88], p 0,147
+        ("first_employment", "share_goal_linked", True, 1.31, 0.91, 1.88, 0.147, 1700, 440),
+        # shown: 0,95 [0,90–1,01], p 0,061
+        ("first_employment", "contacts_per_month", True, 0.95, 0.90, 1.01, 0.061, 1700, 440),
+        # not an exposure (a baseline-hazard band): never on the page
+        ("first_employment", "time_band[04-06]", False, 1.5, 1.1, 2.0, 0.01, 1700, 440),
+        # shown: 1,10 [0,80–1,50], 270 events of 1.500 cases
+        ("first_b1", "has_signed_plan", True, 1.10, 0.80, 1.50, 0.5, 1500, 270),
+        # shown: 4,68 [2,23–9,83], p < 0,001
+        ("first_b1", "share_goal_linked", True, 4.68, 2.23, 9.83, 0.0001, 1500, 270),
+        # shown: 1,02 [0,97–1,07], p 0,400
+        ("first_b1", "contacts_per_month", True, 1.02, 0.97, 1.07, 0.4, 1500, 270),
+        # withheld: 4 events, below the minimum of 5 (HR 3,46 [1,23–9,88] must not print)
+        ("moved_out_of_au", "has_signed_plan", True, 3.4567, 1.2345, 9.8765, 0.02, 60, 4),
+    ]
+    pl.DataFrame(
+        rows,
+        schema=["outcome", "term", "exposure", "hazard_ratio", "ci_low", "ci_high", "p_value",
+                "n_cases", "n_events"],
+        orient="row",
+    ).with_columns(
+        estimate=pl.col("hazard_ratio").log(),
+        std_error=pl.lit(0.1),
+        n_case_months=pl.lit(23_456),  # every shown model: 23.456 case-months
+        n_clusters=pl.lit(4),  # 4 RB: not clustered, said on the page
+        model=pl.lit(model),
+        data_window=pl.lit("cases started 2023-01-01 to 2025-12-31"),
+    ).write_parquet(folder / "outcome_models.parquet")  # fmt: skip
+    curves = []
+
+    def curve(outcome: str, group: str, points: list[tuple[int, int, float]]) -> None:
+        for month, at_risk, survival in points:
+            curves.append((outcome, group, month, at_risk, 1, survival,
+                           max(survival - 0.05, 0.0), min(survival + 0.05, 1.0)))  # fmt: skip
+
+    # (month, number at risk, survival). Shown up to month 20 (9 at risk); the row of month 30
+    # has 3 at risk: cut, so 73,1 % (1 − 0,2688) never prints and month 24 shows ".".
+    # Month 6: 1 − 0,80 = 20,0 % with 70 at risk; month 12: 40,0 % with 40 at risk.
+    curve("first_employment", "plan within 8 weeks",
+          [(2, 120, 0.95), (3, 100, 0.90), (6, 70, 0.80), (12, 40, 0.60), (20, 9, 0.50),
+           (30, 3, 0.2688)])  # fmt: skip
+    # Month 6: next event month 8 (150 at risk), 1 − 0,97 = 3,0 %; month 12: month 14 (60),
+    # 7,0 %; month 24: no event after it → "–".
+    curve("first_employment", "no plan within 8 weeks",
+          [(3, 200, 0.97), (8, 150, 0.93), (14, 60, 0.88)])  # fmt: skip
+    # 4 at risk from the start: the whole curve is withheld (38,3 % never prints), "." throughout.
+    curve("first_b1", "plan within 8 weeks", [(2, 4, 0.617), (5, 2, 0.5)])
+    # Month 24: next event month 26 with 12 at risk, 1 − 0,85 = 15,0 %.
+    curve("first_b1", "no plan within 8 weeks",
+          [(2, 300, 0.99), (4, 250, 0.97), (9, 180, 0.90), (13, 90, 0.85),
+           (26, 12, 0.80)])  # fmt: skip
+    # Month 6: next event month 7 with 45 at risk, 1 − 0,96 = 4,0 %.
+    curve("moved_out_of_au", "no plan within 8 weeks", [(3, 50, 0.96), (7, 45, 0.92)])
+    pl.DataFrame(
+        curves,
+        schema=["outcome", "group", "month", "at_risk", "events", "survival", "ci_low", "ci_high"],
+        orient="row",
+    ).with_columns(cumulative_incidence=1 - pl.col("survival"), n_cases=pl.lit(100)).write_parquet(
+        folder / "outcome_curves.parquet"
+    )
+    summary = {
+        "export": "integration-2026",
+        "window": "cases started 2023-01-01 to 2025-12-31",
+        "window_from": "2023-01-01",  # → "vom 01.01.2023"
+        "window_to": "2025-12-31",  # → "bis 31.12.2025"
+        "data_latest_load_at_utc": "2026-01-15T02:00:00+00:00",  # → "Datenstand 15.01.2026"
+        "export_k": 5,
+        "outcomes": OUTCOME_LABELS,
+        "adjusted_for": ["age_band", None, None, "prospect_at_start", None, "start_quarter"],
+        "area_fixed_effects_and_clusters": "rb",
+        "landmark_month_for_curves": 2,
+        "design": DESIGN_DE,
+    }
+    (folder / "outcome_analysis.json").write_text(
+        json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8"
+    )
+    return folder

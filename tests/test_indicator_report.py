@@ -8,6 +8,7 @@ without it these tests fail — they are never skipped.
 from __future__ import annotations
 
 import re
+from html import unescape
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -15,9 +16,16 @@ import duckdb
 import pytest
 
 from cli.main import main as imw_main
+from core.outcome_results import DESIGN_DE
 from indicator_report.queries import PublishedShapeError
 from indicator_report.render import VERSIONS_DIR_NAME, build_report
-from tests.report_fixture import LEAK_STRINGS, make_published
+from tests.report_fixture import (
+    LEAK_STRINGS,
+    OUTCOME_LABELS,
+    OUTCOME_LEAK_STRINGS,
+    make_published,
+    make_published_outcomes,
+)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -33,7 +41,8 @@ CHROMIUM_ARGS = [
 def report(tmp_path_factory) -> Path:
     home = tmp_path_factory.mktemp("report")
     db = make_published(home / "published" / "indicators.duckdb")
-    result = build_report(db, home / "published" / "report")
+    outcomes = make_published_outcomes(home / "published" / "outcomes")
+    result = build_report(db, home / "published" / "report", outcomes_dir=outcomes)
     assert result.index.is_file()
     return result.path
 
@@ -66,9 +75,11 @@ def row_cells(html: str, first_cell: str) -> list[str]:
 
 def test_every_page_is_written(report):
     names = set(pages(report))
-    # index + English summary + one page per catalogue indicator (22) + one per Kreis (3).
-    assert len(names) == 2 + 22 + 3
-    assert {"index.html", "english.html", "kennzahl/CM01.html", "kreis/08116.html"} <= names
+    # index + Wirkung + English summary + one page per catalogue indicator (22) + one per Kreis
+    # (3).
+    assert len(names) == 3 + 22 + 3
+    assert {"index.html", "wirkung.html", "english.html", "kennzahl/CM01.html",
+            "kreis/08116.html"} <= names  # fmt: skip
 
 
 def test_no_suppressed_value_appears_anywhere(report):
@@ -166,6 +177,99 @@ def test_finance_and_data_quality_sections(report):
     assert row_cells(html, "08116003")[2:7] == ["1.000", "950", "95,0 %", "50", "50"]
 
 
+def table_rows(html: str) -> list[list[str]]:
+    """Every body row of every table on the page, as the text of its cells."""
+    rows = []
+    for row in re.findall(r"<tr[^>]*>(.*?)</tr>", html, flags=re.S):
+        cells = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)
+        if cells:
+            rows.append([unescape(visible(c)).strip() for c in cells])
+    return rows
+
+
+def test_wirkung_page_shows_the_forest_plot_the_curves_and_the_design(report):
+    html = (report / "wirkung.html").read_text(encoding="utf-8")
+    text = visible(html)
+    # Two charts, each an inline SVG: the forest plot and the Kaplan–Meier curves.
+    assert html.count("<figure") == 2 and html.count("<svg") == 2
+    assert "Abbildung 1: Hazard-Ratios der Fallarbeit je Ergebnis" in text
+    assert "Abbildung 2: Kaplan–Meier" in text
+    # The first body row: the signed plan's model for first employment (tests/report_fixture.py):
+    # HR 2,02 [1,57–2,58], p 0,00001 → "< 0,001", 440 events of 1.700 cases in 23.456
+    # case-months.
+    employment = OUTCOME_LABELS["first_employment"]
+    assert table_rows(html)[1] == [
+        employment, "unterschriebener Integrationsplan liegt vor", "2,02", "1,57–2,58",
+        "< 0,001", "440", "1.700", "23.456",
+    ]  # fmt: skip
+    # Goal-linked contacts and B1: 4,68 [2,23–9,83] on 270 events of 1.500 cases.
+    assert [OUTCOME_LABELS["first_b1"], "Anteil zielbezogener Kontakte (0 → 1)", "4,68",
+            "2,23–9,83", "< 0,001", "270", "1.500", "23.456"] in table_rows(html)  # fmt: skip
+    # Only exposure terms: the baseline-hazard band (HR 1,5) is not an exposure.
+    assert "time_band" not in html
+    # The data window and the model from outcome_analysis.json and outcome_models.parquet.
+    assert "Fälle mit Beginn vom 01.01.2023 bis 31.12.2025 (Datenstand 15.01.2026)" in text
+    assert "Evaluationsexport der Studie „integration-2026“ (k-anonym, k = 5)" in text
+    assert "Adjustiert für: Altersgruppe, Bleibeperspektive bei Fallbeginn, Quartal" in text
+    # 4 RB in the export: errors not clustered, and the page says why.
+    assert "nicht geclustert: Der Export enthält nur 4 Werte für Regierungsbezirk" in text
+    # The design's limits, the text the analysis writes into wirkung.md (one definition).
+    assert DESIGN_DE in text
+    assert "natürliches Experiment" in text and "Ersuchen 3" in text
+    # The index links the page from its table of contents and its chapter 8.
+    index = (report / "index.html").read_text(encoding="utf-8")
+    assert '<a href="#wirkung">Wirkung</a>' in index and 'href="wirkung.html"' in index
+    assert "Fälle mit Beginn vom 01.01.2023 bis 31.12.2025" in visible(index)
+
+
+def test_wirkung_page_withholds_small_numbers(report):
+    html = (report / "wirkung.html").read_text(encoding="utf-8")
+    # Nothing the cell minimum (5) withholds prints: not in a table, a chart's data or its aria
+    # labels (bounded by non-digits, so that SVG coordinates do not count).
+    pattern = re.compile(
+        r"(?<![\d.,])(" + "|".join(re.escape(s) for s in OUTCOME_LEAK_STRINGS) + r")(?!\d)"
+    )
+    assert not pattern.findall(html.replace("\u00a0", " "))
+    rows = table_rows(html)
+    # Moving out of AU rests on 4 events: no number of its model, and the page says so.
+    assert ["Auszug aus der AU", "alle", ".", ".", ".", ".", ".", "."] in rows
+    assert (
+        "Nicht gezeigt, weil auf weniger als 5 Ereignissen beruhend: Auszug aus der AU"
+        in visible(html)
+    )
+    employment, b1 = OUTCOME_LABELS["first_employment"], OUTCOME_LABELS["first_b1"]
+    # Plan within 8 weeks, first employment: month 6 20,0 % with 70 at risk, month 12 40,0 %
+    # with 40; month 24's next event row has 3 at risk: withheld.
+    assert [employment, "Plan binnen 8 Wochen", "20,0 %", "70", "40,0 %", "40", ".", "."] in rows
+    # No plan: 3,0 % (150 at risk at month 8), 7,0 % (60 at month 14), no event after month 24.
+    assert [employment, "kein Plan binnen 8 Wochen", "3,0 %", "150", "7,0 %", "60", "–",
+            "–"] in rows  # fmt: skip
+    # Plan within 8 weeks, B1: 4 at risk from the start, so the whole curve is withheld.
+    assert [b1, "Plan binnen 8 Wochen", *["."] * 6] in rows
+    # B1 without a plan: month 24 → the event row of month 26 with 12 at risk, 15,0 %.
+    assert [b1, "kein Plan binnen 8 Wochen", "3,0 %", "180", "10,0 %", "90", "15,0 %",
+            "12"] in rows  # fmt: skip
+    # No number at risk below 5 anywhere in the table (every second month column).
+    at_risk = [r[3::2] for r in rows if len(r) == 8 and "Wochen" in r[1]]
+    assert len(at_risk) == 5  # 5 curves: 2 + 2 + 1 (moving out: one group only)
+    for cells in at_risk:
+        assert all(c in (".", "–") or int(c.replace(".", "")) >= 5 for c in cells), cells
+
+
+def test_wirkung_page_without_an_analysis_names_the_command(tmp_path):
+    db = make_published(tmp_path / "published" / "indicators.duckdb", QUICK)
+    # Nothing published at the given place (a fresh home): the page says so in one paragraph.
+    result = build_report(db, tmp_path / "published" / "report",
+                          outcomes_dir=tmp_path / "published" / "outcomes")  # fmt: skip
+    html = (result.path / "wirkung.html").read_text(encoding="utf-8")
+    assert "Es ist noch keine Ereignisanalyse veröffentlicht" in visible(html)
+    assert "imw analyse-outcomes --export ORDNER" in visible(html)
+    assert "<figure" not in html and "<table" not in html
+    assert "Dazu ist noch keine Ereignisanalyse veröffentlicht." in visible(
+        (result.path / "index.html").read_text(encoding="utf-8")
+    )
+
+
 QUICK = ("CM01", "FI04")  # two indicators: a report in a few seconds, for the wiring tests
 
 
@@ -204,9 +308,13 @@ def test_cli_writes_into_the_published_folder(tmp_path, capsys):
     # An --out folder with someone's files in it is never replaced.
     assert imw_main(["report", "--home", str(home), "--out", str(home / "elsewhere")]) == 2
     assert (home / "elsewhere" / "notes.txt").read_text() == "someone's file"
+    # The outcome analysis published in the home (Settings.published_outcomes_dir) is shown.
+    make_published_outcomes(home / "published" / "outcomes")
     assert imw_main(["report", "--home", str(home), "--period", "2024"]) == 0
     index = home / "published" / "report" / "index.html"
     assert "Kennzahlenbericht 2024" in index.read_text(encoding="utf-8")
+    wirkung = (home / "published" / "report" / "wirkung.html").read_text(encoding="utf-8")
+    assert wirkung.count("<figure") == 2
     assert str(index) in capsys.readouterr().out
     # A year that was not published is a usage error.
     assert imw_main(["report", "--home", str(home), "--period", "2019"]) == 2
@@ -284,9 +392,10 @@ def test_every_page_renders_offline_in_chromium(report, browser, tmp_path):
                 assert page.locator(f"#{fragment}").count() == 1, (path, href)
             if target.suffix == ".html" and target not in seen:
                 todo.append(target)
-    assert len(seen) == 2 + 22 + 3  # every page reached by links from index.html
-    # Charts: 22 Kennzahlen pages with trend + funnel, except FI04 (Land only: no funnel).
-    assert charts_seen >= 2 * 22 - 1
+    assert len(seen) == 3 + 22 + 3  # every page reached by links from index.html
+    # Charts: 22 Kennzahlen pages with trend + funnel, except FI04 (Land only: no funnel); the
+    # Wirkung page's forest plot and curves.
+    assert charts_seen >= 2 * 22 - 1 + 2
     assert outside == [] and failed == [] and errors == []
 
     for name, rel in (("index", "index.html"), ("indicator", "kennzahl/CM01.html")):
@@ -306,7 +415,7 @@ def test_every_page_renders_offline_in_chromium(report, browser, tmp_path):
     context.close()
 
 
-@pytest.mark.parametrize("rel", ["index.html", "kennzahl/CM01.html"])
+@pytest.mark.parametrize("rel", ["index.html", "kennzahl/CM01.html", "wirkung.html"])
 def test_accessibility_has_no_serious_violations(report, browser, rel):
     from axe_playwright_python.sync_playwright import Axe
 
