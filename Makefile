@@ -20,7 +20,7 @@ IMW_HOME ?= $(CURDIR)/data
 override IMW_HOME := $(abspath $(IMW_HOME))
 export IMW_HOME
 
-.PHONY: help install demo test test-long lint format contract ui docs docs-static home bench fuzz clean chromium
+.PHONY: help install demo test test-long manifest lint format contract ui docs docs-static home bench fuzz clean chromium
 
 help:
 	@echo "make demo      synthetic BW data -> build -> published indicators (data/demo)"
@@ -61,9 +61,15 @@ lint: install
 # each a disk sync otherwise. Removed at the next run. `make test TEST_TMP=` keeps pytest's default.
 TEST_TMP ?= $(shell d=/dev/shm; [ -d $$d ] && [ -w $$d ] && \
   [ "$$(df -Pk $$d | awk 'NR==2 {print $$4}')" -gt 4000000 ] && echo $$d/imw-test-$$(id -u))
-test: lint chromium
+# Lint (half a minute, sqlfluff on one core) and that parse run side by side; the modules go to
+# the workers in the order tests/conftest.py gives (FIRST), not xdist's largest-first.
+test: install chromium
+	$(MAKE) --no-print-directory -j2 lint manifest
+	$(VENV)/pytest -n 2 --dist loadfile --no-loadscope-reorder -m "not long" \
+	  $(if $(TEST_TMP),--basetemp=$(TEST_TMP))
+
+manifest: install
 	$(VENV)/python -c "from orchestration.dbt_project import dbt_project; dbt_project()"
-	$(VENV)/pytest -n 2 --dist loadfile -m "not long" $(if $(TEST_TMP),--basetemp=$(TEST_TMP))
 
 # The long scenarios, outside `make test` so that it stays well inside CI's 30 minutes: kill -9
 # at every stage, interrupted publishing, builds on record, a corrupted mart blocking publication

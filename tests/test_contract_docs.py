@@ -59,3 +59,27 @@ def test_indicators_doc_tables_come_from_the_catalogue():
     doc = codegen.render_indicators_doc()
     for ind in catalogue.indicators():
         assert doc.count(f"\n| {ind.indicator_id} | {ind.name_en}") == 1, ind.indicator_id
+
+
+def test_readme_layout_names_every_folder_once():
+    """The README's layout table and architecture picture match the repository's folders
+    (issue #10): a folder added, moved or removed without the README fails here."""
+    import re
+    import subprocess
+
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    layout = readme.split("\n## Layout\n", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `([^`/]+)/` \|", layout, flags=re.M)
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    folders = {path.split("/")[0] for path in tracked if "/" in path}
+    # hidden folders (CI) and the default warehouse home (data/, its .gitignore only) are no
+    # part of the code's layout
+    folders = {f for f in folders if not f.startswith(".") and f != "data"}
+    assert sorted(rows) == sorted(set(rows)), "a folder has two rows"
+    assert set(rows) == folders
+    picture = layout.split("```", 2)[1]
+    packages = set(re.findall(r"[a-z_]+", " ".join(line[:32] for line in picture.splitlines())))
+    python_packages = {f for f in folders if (PROJECT_ROOT / f / "__init__.py").exists()}
+    assert packages == python_packages

@@ -42,7 +42,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def natural(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
     tmp = tmp_path_factory.mktemp("indicators_v2")
-    con = built_warehouse(tmp, FIXTURES)
+    con = built_warehouse(tmp, FIXTURES, generic_tests=True)
     con.execute("SET VARIABLE build_db = ?", [str(tmp / "build.duckdb")])
     yield con
     con.close()
