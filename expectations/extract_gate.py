@@ -54,12 +54,12 @@ from expectations import gx_runtime
 from expectations.extract_suites import FILE, LINE, STAND, STAND_YEAR
 from expectations.gx_runtime import (
     DATASOURCE,
-    RESULT_FORMAT,
     RESULT_KEYS_WITH_ROWS,
     BrokenGateError,
     check_ran,
     context,
     release_batch,
+    validate,
 )
 
 if TYPE_CHECKING:
@@ -166,7 +166,7 @@ def validate_extract(
     dataframe = _to_pandas(checked, extract)
     try:
         batch = gate.batch_definition.get_batch(batch_parameters={"dataframe": dataframe})
-        result = batch.validate(gate.suite, result_format=RESULT_FORMAT)
+        result = validate(batch, gate.suite)
     finally:
         release_batch()
     check_ran(result, gate.suite)

@@ -27,6 +27,10 @@ RESULT_FORMAT: dict[str, Any] = {
     "result_format": "COMPLETE",
     "return_unexpected_index_query": False,
 }
+"""What a gate needs of an expectation that found rows: every row position (`validate`)."""
+SCREEN_FORMAT: dict[str, Any] = {"result_format": "BASIC"}
+"""What is enough for one that found none: its counts. GX's COMPLETE results cost about 40 % of
+a validation more (the mart gate on `tiny`: 1.7 against 3.0 s, 2026-12-03)."""
 DATASOURCE = "gates"
 RESULT_KEYS_WITH_ROWS = (
     "unexpected_list",
@@ -83,6 +87,24 @@ def release_batch() -> None:
     metric_cache = getattr(engine, "_metric_cache", None)
     if metric_cache is not None:
         metric_cache.clear()
+
+
+def validate(batch: Any, suite: gx.ExpectationSuite) -> ExpectationSuiteValidationResult:
+    """`suite` on `batch` with the results a gate reads: every expectation first with its counts
+    only (SCREEN_FORMAT), then each one that found rows — or gave no count, or raised — again
+    with every row position (RESULT_FORMAT), its result replacing the first. An expectation
+    that found no row gets the empty list of positions COMPLETE would have given it; so the
+    result is the one a COMPLETE validation returns, at the cost of one for the failures."""
+    result = batch.validate(suite, result_format=SCREEN_FORMAT)
+    for i, r in enumerate(result.results):
+        count = r.result.get("unexpected_count")
+        if count == 0 and r.success and raised_message(r.exception_info) is None:
+            r.result["unexpected_index_list"] = []
+            r.result["partial_unexpected_index_list"] = []
+            continue
+        expectation = next(e for e in suite.expectations if e.id == r.expectation_config.id)
+        result.results[i] = batch.validate(expectation, result_format=RESULT_FORMAT)
+    return result
 
 
 def check_ran(result: ExpectationSuiteValidationResult, suite: gx.ExpectationSuite) -> None:

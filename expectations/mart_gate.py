@@ -64,12 +64,12 @@ from disclosure.tables import (
 from expectations import gx_runtime
 from expectations.gx_runtime import (
     DATASOURCE,
-    RESULT_FORMAT,
     RESULT_KEYS_WITH_ROWS,
     BrokenGateError,
     check_ran,
     context,
     release_batch,
+    validate,
 )
 from expectations.mart_suites import (
     ERROR,
@@ -771,7 +771,7 @@ def _validate(check: _Check) -> tuple[gx.ExpectationSuite, ExpectationSuiteValid
     dataframe = _to_pandas(check.frame, _columns_read(check.expectations))
     try:
         batch = _batch_definition(check.name).get_batch(batch_parameters={"dataframe": dataframe})
-        result = batch.validate(suite, result_format=RESULT_FORMAT)
+        result = validate(batch, suite)
     finally:
         release_batch()
     check_ran(result, suite)
