@@ -63,11 +63,11 @@ def _no_pdf_in_builds():
 # world (measured: `test_evaluator_export` setup 69 s, 2026-12-03).
 FIRST = (
     "test_build_end_to_end.py",  # builds the shared tiny world (~2 min)
-    "test_indicators_v2.py",  # two dbt fixture builds
+    "test_indicators_reference_date_obligations.py",  # two dbt fixture builds
     "test_mart_gate.py",
-    "test_indicators_cm.py",
+    "test_indicators_cm01_cm05.py",
     "test_indicators_eligibility_funding.py",
-    "test_indicators_case_management.py",
+    "test_indicators_cm02_to_cm10.py",
     "test_analyst_marts.py",
     "test_extract_gate_build.py",  # the defective world, then the shared one
 )

@@ -166,14 +166,15 @@ def built_warehouse(
     generic tests (not null, unique, accepted values, relationships, expressions per column) cost
     half of a fixture build (17 of 32 s, measured 2026-12-03) and say the same on every input:
     they run in the one fixture build that holds every extract, deliveries that bring no rows and
-    the natural reference date (`generic_tests=True`: test_indicators_v2.py) and in every
-    nightly build (the shared tiny world of `make test` among them).
+    the natural reference date (`generic_tests=True`:
+    test_indicators_reference_date_obligations.py) and in every nightly build (the shared tiny
+    world of `make test` among them).
 
     dbt's unit tests check SQL logic on their own fixed inputs, whatever the fixture: they run in
-    one fixture build (`unit_tests=True`, test_indicators_cm.py), not in all six — as the nightly
-    build leaves them out (orchestration/assets.py). With `reference_date` (YYYY-MM-DD), dbt gets
-    it as the var `reference_date`, as `imw build --reference-date` passes it (the unit tests,
-    whose fixed inputs assume no such var, cannot run in that build)."""
+    one fixture build (`unit_tests=True`, test_indicators_cm01_cm05.py), not in all six — as the
+    nightly build leaves them out (orchestration/assets.py). With `reference_date` (YYYY-MM-DD),
+    dbt gets it as the var `reference_date`, as `imw build --reference-date` passes it (the unit
+    tests, whose fixed inputs assume no such var, cannot run in that build)."""
     db = tmp / "build.duckdb"
     with duckdb.connect(str(db)) as con:
         load_fixture(con, fixtures)

@@ -9,6 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from forecast import inflow
 from forecast.backtest import BacktestSettings, backtest
 from forecast.caseload import DAYS_PER_MONTH, carried_stock, cohort_weights, new_case_stock
 from forecast.disclosure import protect_forecasts
@@ -76,6 +77,25 @@ def test_cases_open_at_the_origin_close_by_conditional_survival() -> None:
     ages[0, 30] = 2  # 2 cases aged 30 days: open until 19 days after the origin
     got = carried_stock(ages, curve, np.array([5, 15, 25, 45]))
     assert got[0] == pytest.approx([5, 5, 3, 0])
+
+
+def test_inflow_after_a_level_shift_is_forecast_flat_not_as_a_trend() -> None:
+    # 36 months at 30 new cases, then 12 months at 15 (a level shift like 2025's move to
+    # Kreis-only funding); ±1 alternating so the fit has a noise variance to estimate
+    wiggle = np.where(np.arange(48) % 2 == 0, 1.0, -1.0)
+    series = np.concatenate([np.full(36, 30.0), np.full(12, 15.0)]) + wiggle
+    model = inflow.select(series)
+    # only level models are candidates (no trend to extrapolate the drop with)
+    assert model.name in ("ETS(A,N,N)", "ETS(A,N,A)")
+    paths = model.paths(12, 2000, np.random.default_rng(5))
+    mean = paths.mean(axis=0)
+    # the level has moved to the new 15 (the last 12 months are 16 and 14 alternately, the last
+    # one 14, so the smoothed level is about 14.5): the forecast stays there, 12 months ahead as
+    # in the first (the paths' spread grows from about 2.5 to 7 cases, so the Monte Carlo error
+    # of a mean of 2000 paths is below 7 / √2000 ≈ 0.16; cutting paths at 0 adds < 0.1), and
+    # does not fall on towards 0 as a trend fitted across the drop would
+    assert mean[0] == pytest.approx(15.0, abs=1.5)
+    assert mean[-1] == pytest.approx(mean[0], abs=0.5)
 
 
 def _constant_world() -> pl.DataFrame:

@@ -1,8 +1,9 @@
 """CM01 (plan coverage) and CM05 (goals met) end to end.
 
-A tiny hand-written raw layer (tests/fixtures/indicators/*.csv) is loaded into a fresh DuckDB file,
-`dbt build` runs against it once for the module, and the tests read marts.indicator_values
-(unsuppressed: the arithmetic) and published.indicator_values (what publication withholds).
+A tiny hand-written raw layer (tests/fixtures/indicators_cm01_cm05/*.csv) is loaded into a fresh
+DuckDB file, `dbt build` runs against it once for the module, and the tests read
+marts.indicator_values (unsuppressed: the arithmetic) and published.indicator_values (what
+publication withholds).
 
 Fixture in short — providers 08115003 (Gemeinde, Kreis 08115, RB 081), 08115 (the Kreis itself)
 and 08212 (Stadtkreis Karlsruhe, RB 082); current snapshots have stand 2026-01-15, so the periods
@@ -27,7 +28,7 @@ import duckdb
 import pytest
 from dbt_fixture import assert_rows_follow_the_disclosure_pattern, built_warehouse
 
-FIXTURES = Path(__file__).parent / "fixtures" / "indicators"
+FIXTURES = Path(__file__).parent / "fixtures" / "indicators_cm01_cm05"
 
 pytestmark = pytest.mark.slow
 
@@ -59,7 +60,9 @@ class Row:
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
     # dbt's unit tests run in this fixture build (and only here: dbt_fixture.built_warehouse)
-    con = built_warehouse(tmp_path_factory.mktemp("indicators_cm"), FIXTURES, unit_tests=True)
+    con = built_warehouse(
+        tmp_path_factory.mktemp("indicators_cm01_cm05"), FIXTURES, unit_tests=True
+    )
     yield con
     con.close()
 

@@ -1,6 +1,6 @@
 """CM02, CM03, CM04, CM06, CM07, CM08, CM09 and CM10 end to end.
 
-A small hand-written raw layer (tests/fixtures/indicators_case_management/*.csv, every row's `note`
+A small hand-written raw layer (tests/fixtures/indicators_cm02_to_cm10/*.csv, every row's `note`
 says why it is there) is loaded into a fresh DuckDB file, `dbt build` runs against it once for the
 module, and the tests read marts.indicator_values (unsuppressed: the arithmetic) and
 published.indicator_values (what publication withholds: primary cells where 0 < base_n < 5, and v2's
@@ -43,7 +43,7 @@ import duckdb
 import pytest
 from dbt_fixture import assert_rows_follow_the_disclosure_pattern, built_warehouse
 
-FIXTURES = Path(__file__).parent / "fixtures" / "indicators_case_management"
+FIXTURES = Path(__file__).parent / "fixtures" / "indicators_cm02_to_cm10"
 # docs/indicators.md: case-months = case-days / 30.4375
 DAYS_PER_MONTH = 30.4375
 
@@ -58,7 +58,7 @@ Key = tuple[str, str, str, str]
 
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
-    con = built_warehouse(tmp_path_factory.mktemp("indicators_case_management"), FIXTURES)
+    con = built_warehouse(tmp_path_factory.mktemp("indicators_cm02_to_cm10"), FIXTURES)
     yield con
     con.close()
 

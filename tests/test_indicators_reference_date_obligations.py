@@ -1,9 +1,11 @@
-"""docs/indicators.md version 2 end to end: reference date R, P.eend, period_complete, CM03–CM06
-on CM cases only, CM06's 14 days before R, DQ01 and FI03 from delivery obligations (meldepflichten),
-DQ02 with a file rejected whole, units — on one hand-written fixture, built twice: with the data's
-R and with `--reference-date 2025-05-31` (the dbt var `imw build --reference-date` passes).
+"""The reference date and the delivery obligations (docs/indicators.md version 2) end to end:
+reference date R, P.eend, period_complete, CM03–CM06 on CM cases only, CM06's 14 days before R,
+DQ01 and FI03 from delivery obligations (meldepflichten), DQ02 with a file rejected whole, units —
+on one hand-written fixture, built twice: with the data's R and with `--reference-date
+2025-05-31` (the dbt var `imw build --reference-date` passes).
 
-Fixture (tests/fixtures/indicators_v2/*.csv, every row's `note` says why it is there):
+Fixture (tests/fixtures/indicators_reference_date_obligations/*.csv, every row's `note` says why
+it is there):
   G = 08115003, a Gemeinde in Kreis 08115: snapshots with stand 2025-08-15, except `stellen`
       (2025-06-30: delivered late). Cases g1 CM 01-10 open, g2 KB 02-01 open WITH plan pl2 and goal
       z2, g3 CM 03-01 -> 07-20 ZIELE_ERREICHT. Plan pl1 (g1): v1 due 05-01, v2 drawn up 05-10 due
@@ -31,7 +33,7 @@ from dbt_fixture import built_warehouse
 
 from reports.data_quality import data_quality_facts
 
-FIXTURES = Path(__file__).parent / "fixtures" / "indicators_v2"
+FIXTURES = Path(__file__).parent / "fixtures" / "indicators_reference_date_obligations"
 DAYS_PER_MONTH = 30.4375
 G, K, H, W = "08115003", "08115", "08115004", "08212"
 EXPLICIT_R = "2025-05-31"
@@ -41,7 +43,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def natural(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
-    tmp = tmp_path_factory.mktemp("indicators_v2")
+    tmp = tmp_path_factory.mktemp("indicators_reference_date_obligations")
     con = built_warehouse(tmp, FIXTURES, generic_tests=True)
     con.execute("SET VARIABLE build_db = ?", [str(tmp / "build.duckdb")])
     yield con
@@ -51,7 +53,9 @@ def natural(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBP
 @pytest.fixture(scope="module")
 def explicit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
     con = built_warehouse(
-        tmp_path_factory.mktemp("indicators_v2_r"), FIXTURES, reference_date=EXPLICIT_R
+        tmp_path_factory.mktemp("indicators_reference_date_obligations_r"),
+        FIXTURES,
+        reference_date=EXPLICIT_R,
     )
     yield con
     con.close()
