@@ -87,6 +87,7 @@ def add_analyse_parser(subparsers) -> argparse.ArgumentParser:
     a.add_argument("--l-diversity", dest="ell", type=int, default=None)
     a.add_argument("--out", help="export folder (new, empty or an earlier export of the study)")
     a.add_argument("--home", help="warehouse home (default $IMW_HOME or ./data)")
+    a.add_argument("--quiet", action="store_true", help="no progress lines")
     a.add_argument(
         "--no-publish",
         action="store_true",

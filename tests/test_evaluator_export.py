@@ -406,3 +406,25 @@ def test_status_category_and_prospect_labels_cover_the_contracts_status_codes():
 
     assert {s.category for s in STATUS_CODES} <= {c.code for c in cb.STATUS_CATEGORIES}
     assert {s.prospect for s in STATUS_CODES} <= {c.code for c in cb.PROSPECTS}
+
+
+def test_analyse_outcomes_exports_first_then_fits(built, tmp_path, capsys):
+    """`imw analyse-outcomes` with the export's options (not --export DIR): it writes the export,
+    then fits — the path the README shows first (it once stopped at the export's progress
+    option, which only `imw export` had)."""
+    from cli.main import main
+
+    settings, _, keys = built
+    out = tmp_path / "study"
+    argv = ["analyse-outcomes", "--home", str(settings.home), "--study", "s", "--key-file",
+            str(keys / "a.key"), "--out", str(out), "--no-publish",
+            # the tiny world is too small for the 1 % default: the export would fail its limit
+            "--max-suppressed", "30%"]  # fmt: skip
+    assert main(argv) == 0, capsys.readouterr().err
+    printed = capsys.readouterr()
+    assert f"outcome analysis of {out}" in printed.out
+    assert "[" in printed.err and "export" in printed.err  # the export's progress lines
+    for name in ("cases.parquet", "outcome_models.parquet", "outcome_curves.parquet"):
+        assert (out / name).is_file(), name
+    # --no-publish: the shared world's home is left as it was
+    assert not settings.published_outcomes_dir.exists()
