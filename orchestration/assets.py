@@ -218,7 +218,9 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         args = dbt_build_args(warehouse.reference_date)
         # the op's outputs are one per dbt node and one per asset check (the dbt tests)
         checks = len(context.selected_asset_check_keys)
-        counter = DbtCounter(nodes=len(context.selected_output_names) - checks, tests=checks)
+        counter = DbtCounter(
+            nodes=len(context.op_execution_context.selected_output_names) - checks, tests=checks
+        )
         progress.report("dbt", counter.text())
         for event in dbt.cli(args, context=context, target_path=target).stream():
             counter.count(event)

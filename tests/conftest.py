@@ -103,10 +103,46 @@ def build_demo_world(root: Path, effects=None) -> tuple[Settings, dict]:
     return settings, json.loads(truth_path.read_text())
 
 
+OUTCOME_KEY = "outcome-world-key-0123456789"
+
+
+def build_outcome_world(root: Path, effects) -> tuple[Settings, dict]:
+    """Generate `demo` (seed 1) with `effects` into a fresh home and build what an evaluator
+    export reads (tests/partial_build.py: ingest and the models upstream of `exports`; at this
+    scale disclosure control alone would take minutes); (settings, truth)."""
+    import dagster as dg
+    from partial_build import build_until
+
+    from synthetic import generate
+
+    settings = Settings.from_env(home=root / "home", environ={})
+    truth_path = root / "ground_truth.json"
+    generate("demo", settings.landing, seed=1, truth_path=truth_path, effects=effects)
+    exports = [dg.AssetKey(["exports", name]) for name in ("exp_cases", "exp_case_months")]
+    build_until(settings, OUTCOME_KEY, exports)
+    return settings, json.loads(truth_path.read_text())
+
+
+@pytest.fixture(scope="session")
+def outcome_world(tmp_path_factory) -> tuple[Settings, dict]:
+    """`demo` (seed 1) with the generator's known effects, built as far as the export reads."""
+    from synthetic import WITH_EFFECT
+
+    return build_outcome_world(tmp_path_factory.mktemp("outcome_world"), WITH_EFFECT)
+
+
+@pytest.fixture(scope="session")
+def outcome_world_no_effect(tmp_path_factory) -> tuple[Settings, dict]:
+    """The same world where case management changes no outcome (`effects=NO_EFFECT`)."""
+    from synthetic import NO_EFFECT
+
+    return build_outcome_world(tmp_path_factory.mktemp("outcome_world_no_effect"), NO_EFFECT)
+
+
 @pytest.fixture(scope="session")
 def demo_world(tmp_path_factory) -> tuple[Settings, dict]:
-    """The `demo` world (seed 1, with the generator's known effects), built once per session:
-    the indicator recovery and the outcome-truth tests share it."""
+    """The `demo` world (seed 1, with the generator's known effects), built once per session
+    with the whole nightly job: the indicator recovery tests read its marts."""
     return build_demo_world(tmp_path_factory.mktemp("demo_world"))
 
 

@@ -14,15 +14,14 @@ import shutil
 import dagster as dg
 import duckdb
 import pytest
+from partial_build import build_until
 from tiny_world import TINY_KEY, TINY_SEED, TinyWorld
 
 import expectations.extract_gate as extract_gate
-from cli.main import applied_environment, main
+from cli.main import main
 from contract.spec import EXTRACTS
-from core.settings import KEY_ENV, Settings
+from core.settings import Settings
 from ingest.load import Folders, ingest_landing
-from orchestration.definitions import NIGHTLY_BUILD, build_definitions
-from orchestration.resources import WarehouseResource
 from synthetic import generate
 
 pytestmark = pytest.mark.slow
@@ -30,36 +29,13 @@ SEED = TINY_SEED  # the defective world is the shared tiny world, broken
 
 
 def build_defective(root) -> tuple[Settings, dict]:
-    """The nightly job on the defective files, as far as these tests look: ingest (extract gate,
-    quarantine, delivery reports) and every dbt model and test up to `marts.indicator_values`.
-    Disclosure control, forecast, simulation, mart gate, publishing and the report do not change
-    what ingest loaded or quarantined (the shared clean world runs them all): leaving them out
-    here saves a minute of `make test`."""
+    """The nightly job on the defective files, as far as these tests look (tests/partial_build.py):
+    ingest (extract gate, quarantine, delivery reports) and every dbt model up to
+    `marts.indicator_values`."""
     settings = Settings.from_env(home=root / "home", environ={})
     result = generate("tiny", settings.landing, seed=SEED, truth_path=root / "truth.json",
                       defects=0.05)  # fmt: skip
-    settings.ensure_dirs()
-    with (
-        applied_environment({**settings.env(), KEY_ENV: TINY_KEY}),
-        dg.DagsterInstance.from_config(str(settings.ensure_dagster_home())) as instance,
-    ):
-        defs = build_definitions(
-            WarehouseResource(home=str(settings.home), landing=str(settings.landing))
-        )
-        graph = defs.resolve_asset_graph()
-        marts = dg.AssetSelection.assets(dg.AssetKey(["marts", "indicator_values"])).upstream()
-        # the ingest asset is one op: all its outputs (raw tables, provider issues) or none
-        raw = [key for key in graph.get_all_asset_keys() if key.path[0] == "raw"]
-        selected = (marts | dg.AssetSelection.assets(*raw)).resolve(graph)
-        assert dg.AssetKey(["raw", "personen"]) in selected
-        # the extract gate's checks, not dbt's data tests: some test a model outside the
-        # selection (the shared world runs them all)
-        gates = {key for key in graph.asset_check_keys if key.asset_key.path[0] == "raw"}
-        job = defs.resolve_job_def(NIGHTLY_BUILD).get_subset(
-            asset_selection=selected, asset_check_selection=gates
-        )
-        run = job.execute_in_process(instance=instance, raise_on_error=False)
-    assert run.success, [e.message for e in run.all_events if e.is_failure]
+    build_until(settings, TINY_KEY, [dg.AssetKey(["marts", "indicator_values"])])
     return settings, json.loads(result.defects_path.read_text())
 
 
