@@ -354,11 +354,15 @@ def _fmt(x: float) -> str:
 
 
 def wirkung_markdown(models: pl.DataFrame, curves: pl.DataFrame, window: str) -> str:
+    # how the errors were computed, as the fits say (clustered by area only with enough areas)
+    errors = "; ".join(
+        m.split("; SE ", 1)[-1] for m in models.get_column("model").unique(maintain_order=True)
+    )
     lines = [
         "# Wirkung — Fallarbeit und Integrationsergebnisse",
         "",
         f"Datenfenster: {window}. Modell: zeitdiskretes Hazard-Modell (Logit auf Fallmonaten), "
-        "adjustiert, Standardfehler nach Kreis geclustert (`outcome_models.csv`).",
+        f"adjustiert; Standardfehler: {errors} (`outcome_models.csv`).",
         "",
         "| Ergebnis | Einflussgröße | Hazard-Ratio | 95 %-KI | p | Ereignisse | Fälle |",
         "|---|---|---:|---|---:|---:|---:|",

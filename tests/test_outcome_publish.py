@@ -114,6 +114,10 @@ def test_analyse_outcomes_publishes_into_the_home_and_renders_the_report(
     assert sorted(p.name for p in target.iterdir()) == sorted(PUBLISHED_FILES)
     summary = "outcome_analysis.json"
     assert (target / summary).read_bytes() == (export / summary).read_bytes()
+    # wirkung.md names the standard errors the fits used (it once always said "clustered by
+    # Kreis", also where too few areas made the fit fall back to robust, unclustered ones)
+    fitted = pl.read_parquet(export / "outcome_models.parquet")["model"][0].split("; SE ", 1)[1]
+    assert f"Standardfehler: {fitted}" in (export / "wirkung.md").read_text(encoding="utf-8")
     html = _wirkung(settings)
     assert html.count("<figure") == 2  # the forest plot and the curves
     # The curves' tails have fewer than 5 at risk (300 cases): not in the published file (each
