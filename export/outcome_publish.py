@@ -20,29 +20,21 @@ version stays until the next publication, so a reader in it can finish.
 
 from __future__ import annotations
 
-import os
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 
+from core.files import publish_version
 from core.outcome_results import CURVES_FILE, MODELS_FILE, PUBLISHED_FILES
 from disclosure import CELL_MINIMUM
 
 VERSIONS_DIR_NAME = ".outcomes-versions"
-TMP_SUFFIX = ".tmp"
 
 
 class PublishOutcomesError(RuntimeError):
     """The analysis cannot be published (files missing, or the target is someone's folder)."""
-
-
-def _remove(path: Path) -> None:
-    if path.is_symlink() or path.is_file():
-        path.unlink(missing_ok=True)
-    elif path.is_dir():
-        shutil.rmtree(path)
 
 
 CURVE_NUMBERS = ("at_risk", "events", "survival", "ci_low", "ci_high", "cumulative_incidence")
@@ -88,14 +80,8 @@ def publish_outcomes(folder: Path, target: Path) -> Path:
             f"{target} is a folder with files in it; the outcome analysis is swapped in as a link "
             "there. Move the folder away."
         )
-    versions = target.parent / VERSIONS_DIR_NAME
-    versions.mkdir(parents=True, exist_ok=True)
-    for stale in versions.glob(f"*{TMP_SUFFIX}"):
-        _remove(stale)
-    version = versions / f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}"
-    tmp = version.with_name(version.name + TMP_SUFFIX)
-    try:
-        tmp.mkdir()
+
+    def write(tmp: Path) -> None:
         curves, models = disclosed(
             pl.read_parquet(folder / CURVES_FILE), pl.read_parquet(folder / MODELS_FILE)
         )
@@ -103,18 +89,7 @@ def publish_outcomes(folder: Path, target: Path) -> Path:
         models.write_parquet(tmp / MODELS_FILE, statistics=False)
         for name in set(PUBLISHED_FILES) - {CURVES_FILE, MODELS_FILE}:
             shutil.copyfile(folder / name, tmp / name)
-        os.rename(tmp, version)
-        previous = target.resolve() if target.is_symlink() else None
-        if target.is_dir() and not target.is_symlink():
-            target.rmdir()  # empty (checked above)
-        link = target.with_name(f".{target.name}.{os.getpid()}{TMP_SUFFIX}")
-        link.unlink(missing_ok=True)
-        os.symlink(version.relative_to(target.parent), link, target_is_directory=True)
-        os.replace(link, target)
-    finally:
-        _remove(tmp)
-    keep = {version.resolve(), previous}
-    for old in versions.iterdir():
-        if old.resolve() not in keep and not old.name.endswith(TMP_SUFFIX):
-            _remove(old)
+
+    name = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}"
+    version, _ = publish_version(target, target.parent / VERSIONS_DIR_NAME, name, write)
     return version

@@ -17,8 +17,6 @@ previous version stays until the next run, so a reader in it can finish.
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,13 +24,13 @@ from pathlib import Path
 
 import jinja2
 
+from core.files import publish_version
 from indicator_report import content, outcomes, queries
 from indicator_report import formatting as fmt
 
 TEMPLATES = Path(__file__).parent / "templates"
 REPORT_DIR_NAME = "report"
 VERSIONS_DIR_NAME = ".report-versions"
-TMP_SUFFIX = ".tmp"
 BETTER_DE = {"higher": "höher", "lower": "niedriger", "neutral": "ohne Wertung"}
 
 
@@ -137,13 +135,6 @@ def render_pages(
     return pages, ctx.year, data.build.publish_id
 
 
-def _remove(path: Path) -> None:
-    if path.is_symlink() or path.is_file():
-        path.unlink(missing_ok=True)
-    elif path.is_dir():
-        shutil.rmtree(path)
-
-
 def _write(folder: Path, pages: dict[str, str]) -> int:
     size = 0
     for rel, text in pages.items():
@@ -153,20 +144,6 @@ def _write(folder: Path, pages: dict[str, str]) -> int:
         path.write_bytes(data)
         size += len(data)
     return size
-
-
-def _swap(link: Path, version: Path) -> Path | None:
-    """Point `link` at `version` atomically; return what it pointed at before."""
-    previous = link.resolve() if link.is_symlink() else None
-    if link.is_dir() and not link.is_symlink():
-        # A real folder cannot be replaced by a symlink in one step; an empty one goes, anything
-        # else is someone's and is left alone (checked before rendering, see build_report).
-        link.rmdir()
-    tmp_link = link.with_name(f".{link.name}.{os.getpid()}{TMP_SUFFIX}")
-    tmp_link.unlink(missing_ok=True)
-    os.symlink(version.relative_to(link.parent), tmp_link, target_is_directory=True)
-    os.replace(tmp_link, link)
-    return previous
 
 
 def build_report(
@@ -182,22 +159,8 @@ def build_report(
             "Give a new or empty folder."
         )
     pages, year, publish_id = render_pages(published_db, period, outcomes_dir)
-    versions = out.parent / VERSIONS_DIR_NAME
-    versions.mkdir(parents=True, exist_ok=True)
-    for stale in versions.glob(f"*{TMP_SUFFIX}"):
-        _remove(stale)
-    version = versions / f"{publish_id}-{datetime.now(UTC):%Y%m%dT%H%M%S%f}"
-    tmp = version.with_name(version.name + TMP_SUFFIX)
-    try:
-        size = _write(tmp, pages)
-        os.rename(tmp, version)
-        previous = _swap(out, version)
-    finally:
-        _remove(tmp)
-    keep = {version.resolve(), previous}
-    for old in versions.iterdir():
-        if old.resolve() not in keep and not old.name.endswith(TMP_SUFFIX):
-            _remove(old)
+    name = f"{publish_id}-{datetime.now(UTC):%Y%m%dT%H%M%S%f}"
+    _, size = publish_version(out, out.parent / VERSIONS_DIR_NAME, name, lambda d: _write(d, pages))
     return ReportResult(
         path=out,
         index=out / "index.html",
