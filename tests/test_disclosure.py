@@ -282,6 +282,35 @@ def test_a_total_of_parts_made_zero_is_made_zero_too():
     assert ranges(result, names)[("Y", "denominator")] == pytest.approx((10, 30))
 
 
+def test_zeros_are_followed_through_withheld_values_as_the_gate_reads_them():
+    # the same table as the gate reads it from the published tables: the suppressed cells' values
+    # are not there (NULL). Y is still made 0 through Q2, which only Z2's published 0 makes 0
+    cells = {
+        "Y": (3, 0, 12),
+        "Q1": (10, 0, 10),
+        "Q2": (2, 0, 2),
+        "Z2": (20, 0, 20),
+        "W2": (18, 0, 18),
+    }
+    p, _names = problem(cells, [("Y", ["Q1", "Q2"], COUNTS), ("Z2", ["Q2", "W2"], ALL)])
+    hidden = np.array([True, False, True, False, True])
+    published = Problem(
+        p.cells,
+        p.values.with_columns(
+            pl.when(pl.col("cell").is_in(np.flatnonzero(hidden).tolist()))
+            .then(None)
+            .otherwise(pl.col("value"))
+            .alias("value")
+        ),
+        p.terms,
+    )
+    result = audit(published, hidden)
+    assert result.passed, result.failures
+    numerators = result.ranges.filter(pl.col("measure") == "numerator")
+    assert numerators.get_column("zero_forced").all()  # Y, Q2 and W2
+    assert numerators.height == 3
+
+
 def test_a_land_quarter_takes_another_land_quarter_without_useless_cells():
     # LAND year LY and quarters LQ1, LQ2 (all LAND rows); RB rows RA and RB, year and quarters.
     # Hierarchy LY = RAY + RBY, LQ1 = RA1 + RB1, LQ2 = RA2 + RB2 (all measures); quarters sum to
@@ -421,6 +450,38 @@ def test_engine_always_passes_its_audit(providers):
     assert (result.status[primary] == PRIMARY).all()
     # and an independent audit of the final pattern agrees
     assert audit(p, result.suppressed).passed
+
+
+@settings(max_examples=40, deadline=None)
+@given(hierarchies())
+def test_looking_near_a_failing_value_first_changes_no_pattern(providers):
+    # `_fixable` first asks whether a failing value passes with only the candidates within
+    # `LOCAL_HOPS` equations suppressed, and asks the whole table only for the ones that still
+    # fail: a speed-up, so the pattern must be the one the whole-table question alone gives
+    p, _ = hierarchy_problem(providers)
+    near_first = protect(p)
+    saved = engine.LOCAL_HOPS
+    engine.LOCAL_HOPS = ()  # the whole table only
+    try:
+        whole_table = protect(p)
+    finally:
+        engine.LOCAL_HOPS = saved
+    assert (near_first.status == whole_table.status).all()
+    assert near_first.rounds == whole_table.rounds
+
+
+def test_neighbours_are_counted_in_equations():
+    # T = A + B and A = C + D: C is one equation from A and D, two from T and B
+    p, names = problem(
+        {"T": (30, 0, 0), "A": (20, 0, 0), "B": (10, 0, 0), "C": (12, 0, 0), "D": (8, 0, 0)},
+        [("T", ["A", "B"], (BASE_N,)), ("A", ["C", "D"], (BASE_N,))],
+    )
+    near = engine._Neighbours(p)
+    c = np.array([n == "C" for n in names])
+    within = {hops: {names[i] for i in np.flatnonzero(near.within(c, hops))} for hops in (0, 1, 2)}
+    assert within[0] == {"C"}  # no hop: itself
+    assert within[1] == {"C", "A", "D"}  # its own sum A = C + D
+    assert within[2] == {"C", "A", "D", "T", "B"}  # through A into T = A + B
 
 
 def test_published_sums_hold_checks_the_sums_the_audit_does_not_solve():
