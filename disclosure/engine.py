@@ -681,7 +681,7 @@ def protect(problem: Problem, minimum: int = CELL_MINIMUM, *, last_resort: bool 
     )
     given_up = pl.DataFrame(schema={"cell": pl.Int64, "measure": pl.String})
     neighbours = _Neighbours(problem)
-    proven = pl.DataFrame(schema={"cell": pl.Int64, "measure": pl.String})
+    proven = rescuable = stuck_before = given_up.clear()
     taken_last: list[np.ndarray] = []
     rounds = 0
     cache: dict[bytes, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
@@ -695,28 +695,48 @@ def protect(problem: Problem, minimum: int = CELL_MINIMUM, *, last_resort: bool 
         # Only failures that ordinary candidates can fix at all are sent to them: suppressing
         # more never narrows a range, so one that still fails with every candidate suppressed
         # would only collect useless cells round after round.
-        # A value once shown fixable stays so: status only grows, candidates stay candidates.
+        # Verdicts that stay true, so each value is asked once: status only grows and stays
+        # within primary ∪ candidates ∪ fallback cells, so a value shown fixable by candidates
+        # (`proven`) or by candidates and fallback cells (`rescuable`) stays so. A value once
+        # stuck may be fixable later (a fallback cell taken meanwhile can help it); it is asked
+        # again, but with every candidate at once (`stuck_before`).
         fixable = pl.concat(
             [
-                failures.join(proven, on=["cell", "measure"], how="semi"),
+                failures.join(proven, on=KEY, how="semi"),
                 _fixable(
                     problem,
                     status,
                     candidate,
-                    failures.join(proven, on=["cell", "measure"], how="anti"),
+                    failures.join(proven, on=KEY, how="anti"),
                     minimum,
                     neighbours,
+                    far=stuck_before,
                 ),
             ]
         )
         proven = pl.concat([proven, _keys(fixable)]).unique()
-        stuck = failures.join(fixable, on=["cell", "measure"], how="anti")
+        stuck = failures.join(fixable, on=KEY, how="anti")
+        stuck_before = pl.concat([stuck_before, _keys(stuck)]).unique()
         picks = [_candidates_for(fixable, terms, status).get_column("pick")]
         if not stuck.is_empty() and last_resort:
-            rescued = _fixable(problem, status, candidate | fallback, stuck, minimum, neighbours)
-            given_up = pl.concat(
-                [given_up, _keys(stuck.join(rescued, on=["cell", "measure"], how="anti"))]
+            rescued = pl.concat(
+                [
+                    stuck.join(rescuable, on=KEY, how="semi"),
+                    _fixable(
+                        problem,
+                        status,
+                        candidate | fallback,
+                        stuck.join(rescuable, on=KEY, how="anti"),
+                        minimum,
+                        neighbours,
+                        # with every fallback cell at once: measured on `demo`, round 1, 498
+                        # values: 0.35 s (witnesses show the spread at once), near first 23 s
+                        far=stuck,
+                    ),
+                ]
             )
+            rescuable = pl.concat([rescuable, _keys(rescued)]).unique()
+            given_up = pl.concat([given_up, _keys(stuck.join(rescued, on=KEY, how="anti"))])
             # a fallback cell in an equation of the failing value itself first (a LAND quarter
             # is freed by another LAND quarter, and every part below it with it)
             last = _candidates_for(rescued, fallback_terms, status, max_hops=1)
@@ -742,6 +762,9 @@ def protect(problem: Problem, minimum: int = CELL_MINIMUM, *, last_resort: bool 
     )
 
 
+KEY = ["cell", "measure"]
+
+
 def _keys(failures: pl.DataFrame) -> pl.DataFrame:
     return failures.select(pl.col("cell").cast(pl.Int64), "measure").unique()
 
@@ -753,6 +776,7 @@ def _fixable(
     failures: pl.DataFrame,
     minimum: int,
     neighbours: _Neighbours,
+    far: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The failing (cell, measure) that pass the rule once every `extra` cell is suppressed too
     (the most any choice among them can do: suppressing more never narrows a range).
@@ -762,22 +786,26 @@ def _fixable(
     `extra` cell, and the audit stays on components of the usual size. Only the values that
     fail locally are asked again with every `extra` cell, whose components can span a whole
     table (measured on `bw`: one such audit of a topic table, 42,667 unknowns, 178 s for 224
-    programs; the local one: see `bench`)."""
+    programs; the local one 12 s). The values in `far` (cell, measure) skip the local question:
+    they failed it before, and would most likely fail it again."""
     if failures.is_empty():
         return failures
     shown = []
     left = failures
     for hops in (*LOCAL_HOPS, None):
+        asked = left if hops is None or far is None else left.join(far, on=KEY, how="anti")
+        if asked.is_empty():
+            continue
         targets = np.zeros(problem.n_cells, dtype=bool)
-        targets[left.get_column("cell").to_numpy()] = True
+        targets[asked.get_column("cell").to_numpy()] = True
         near = extra if hops is None else extra & neighbours.within(targets, hops)
         best = audit(problem, (status > NONE) | near, minimum, targets=targets)
-        passing = left.join(best.failures, on=["cell", "measure"], how="anti")
+        passing = asked.join(best.failures, on=KEY, how="anti")
         shown.append(passing)
-        left = left.join(passing, on=["cell", "measure"], how="anti")
+        left = left.join(passing, on=KEY, how="anti")
         if left.is_empty():
             break
-    return pl.concat(shown)
+    return pl.concat(shown) if shown else failures.clear()
 
 
 class _Neighbours:
