@@ -27,7 +27,7 @@ help:
 	@echo "make test      lint + contract check + all tests but the long scenarios"
 	@echo "make test-long the long scenarios: kill/interrupt/rebuild, demo-scale truth tests"
 	@echo "make ui        Dagster webserver + daemon: job, schedule, sensors, checks (IMW_HOME)"
-	@echo "make contract  regenerate files derived from contract/spec.py"
+	@echo "make contract  regenerate files derived from contract/spec.py, docs/data_rules.md"
 	@echo "make docs      dbt docs (static copy in IMW_HOME/published/docs), served on :8080"
 	@echo "make home      print the warehouse home every target uses (IMW_HOME, absolute)"
 	@echo "make bench     full + incremental build on BW-scale data, against the DuckDB floor"

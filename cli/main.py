@@ -16,6 +16,8 @@ imw analyse-outcomes (--export DIR | the export's options) [--home DIR] [--no-pu
 imw rekey    --confirm [--home DIR]           new key: re-pseudonymise the raw layer from archive/
 imw check    FILE...                          pre-check delivery files with the extract gate
 imw contract --write | --check                regenerate / verify files derived from the contract
+                                              (--write also docs/data_rules.md: which data rule
+                                              runs where, from the parsed dbt project)
 imw ui | webserver | daemon [--home DIR]      Dagster services (refuse to start without a key)
 imw serve-check [--issue-token AGS]           the clerks' pre-check web page (127.0.0.1:8081)
 """
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import json
 import os
 import shutil
 import socket
@@ -509,11 +512,23 @@ def cmd_contract(args: argparse.Namespace) -> int:
     if args.write:
         for path in write_all(PROJECT_ROOT):
             print(f"wrote {path}")
+        print(f"wrote {write_data_rules()}")
         return EXIT_OK
+    # docs/data_rules.md is checked by tests/test_data_rules.py, not here: it needs the parsed dbt
+    # project, and `make lint` runs this beside `make manifest`, which parses it.
     stale = stale_files(PROJECT_ROOT)
     for path in stale:
         print(f"stale: {path} (run `imw contract --write`)", file=sys.stderr)
     return EXIT_FAILED if stale else EXIT_OK
+
+
+def write_data_rules() -> Path:
+    """docs/data_rules.md from the dbt manifest (parsed first if the project changed since)."""
+    from expectations.data_rules import write
+    from orchestration.dbt_project import dbt_project
+
+    manifest = json.loads(dbt_project().manifest_path.read_text(encoding="utf-8"))
+    return write(PROJECT_ROOT, manifest)
 
 
 def _date(text: str) -> date:

@@ -41,6 +41,16 @@ from contract.spec import (
     Extract,
     code_list,
 )
+from core.project_vars import FIXTURE_ONLY_TAG
+
+
+def _fixture_only(**meta: list[str]) -> dict:
+    """The config of a data test that runs on the fixtures in `make test`, not in every nightly
+    build (docs/data_rules.md): the wide marts' tests restate the pivot (levels and period types
+    of published.indicator_values) or a mart gate rule (`key_unique` on every published mart).
+    A new dict each time: PyYAML writes a shared one as an anchor and its aliases."""
+    return {"tags": [FIXTURE_ONLY_TAG], **({"meta": meta} if meta else {})}
+
 
 GENERATED_NOTE = "generated from contract/spec.py by `imw contract --write`; do not edit"
 STAGING_DIR = Path("dbt_project/models/staging")
@@ -509,7 +519,12 @@ def render_wide_mart_yml(mart: catalogue.WideMart) -> str:
             "data_type": "varchar",
             "constraints": [{"type": "not_null"}],
             "data_tests": [
-                {"accepted_values": {"arguments": {"values": ["TRAEGER", "KREIS", "RB", "LAND"]}}}
+                {
+                    "accepted_values": {
+                        "arguments": {"values": ["TRAEGER", "KREIS", "RB", "LAND"]},
+                        "config": _fixture_only(),
+                    }
+                }
             ],
         },
         {
@@ -531,7 +546,14 @@ def render_wide_mart_yml(mart: catalogue.WideMart) -> str:
             "description": "YEAR or QUARTER.",
             "data_type": "varchar",
             "constraints": [{"type": "not_null"}],
-            "data_tests": [{"accepted_values": {"arguments": {"values": ["YEAR", "QUARTER"]}}}],
+            "data_tests": [
+                {
+                    "accepted_values": {
+                        "arguments": {"values": ["YEAR", "QUARTER"]},
+                        "config": _fixture_only(),
+                    }
+                }
+            ],
         },
         {
             "name": "period_complete",
@@ -570,7 +592,12 @@ def render_wide_mart_yml(mart: catalogue.WideMart) -> str:
         "description": description,
         "config": {"alias": mart.alias, "contract": {"enforced": True}},
         "data_tests": [
-            {"unique_combination": {"arguments": {"columns": ["level", "unit_code", "period"]}}}
+            {
+                "unique_combination": {
+                    "arguments": {"columns": ["level", "unit_code", "period"]},
+                    "config": _fixture_only(mart_gate=["key_unique"]),
+                }
+            }
         ],
         "columns": columns,
     }

@@ -734,7 +734,6 @@ def _movement_check(
                 "ExpectColumnValuesToBeBetween",
                 "movement_within_factor",
                 PUBLISHED_VALUES,
-                severity=WARNING,
                 fmt={"scope": scope, "factor": f"{factor:g}"},
                 column="move_factor",
                 max_value=factor,

@@ -69,6 +69,10 @@ UNIT_CODE_LENGTH = {"LAND": 2, "RB": 3, "KREIS": 5}
 ERROR, WARNING = "error", "warning"
 
 
+WARNING_RULES = frozenset({"land_secondary", "movement_within_factor"})
+"""Rules whose findings are listed as warnings, never blocking; every other rule's block."""
+
+
 RULES: dict[str, tuple[str, str]] = {
     "key_not_null": ("Schlüsselspalte {column} ist leer.", "Key column {column} is empty."),
     "key_unique": (
@@ -226,15 +230,15 @@ def rule_expectation(
     rule: str,
     table: str,
     *,
-    severity: str = ERROR,
     fmt: dict[str, str] | None = None,
     **kwargs: Any,
 ) -> Expectation:
     """A GX expectation of class `kind` with meta {rule, table, column, severity, text_de,
     text_en} and a Data Docs description from `RULES` (formatted with the domain as `column`
-    and `fmt`)."""
+    and `fmt`); the severity is a warning for `WARNING_RULES`, else an error."""
     import great_expectations.expectations as gxe
 
+    severity = WARNING if rule in WARNING_RULES else ERROR
     column = kwargs.get("column") or ", ".join(
         kwargs.get("column_list") or [kwargs.get("column_A", ""), kwargs.get("column_B", "")]
     )
@@ -353,7 +357,6 @@ def indicator_values_expectations(table: str, catalogue: pl.DataFrame) -> list[E
             "ExpectColumnValuesToBeInSet",
             "land_secondary",
             table,
-            severity=WARNING,
             column="_not_land_secondary",
             value_set=[True],
         ),

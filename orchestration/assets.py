@@ -10,6 +10,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from contract.spec import EXTRACTS
 from core import progress
+from core.project_vars import FIXTURE_ONLY_TAG
 from expectations.extract_gate import GateResult, write_data_docs
 from indicator_report.render import build_report, report_dir
 from ingest.load import ACCEPTED, REJECTED, FileVerdict, Folders, ingest_landing
@@ -26,6 +27,10 @@ from reports.status import FRESHNESS_LIMIT
 RAW_KEYS = {name: dg.AssetKey(["raw", name]) for name in EXTRACTS}
 EXTRACT_GATE = "extract_gate"
 NIGHTLY_DBT_EXCLUDES = ("--exclude-resource-type", "unit_test")
+NIGHTLY_DBT_EXCLUDE = f"tag:{FIXTURE_ONLY_TAG}"
+"""The data tests that restate their model's construction or a gate rule (docs/data_rules.md):
+left out of the dbt assets, so they are no asset checks and the nightly `dbt build` is given
+`--exclude` this selection; they run on the fixtures in `make test` (tests/dbt_fixture.py)."""
 BOOKKEEPING_KEYS = {
     "deliveries": "Every processed file with its verdict.",
     "current_batches": "The newest accepted snapshot per provider and extract.",
@@ -202,7 +207,10 @@ def build_dbt_assets() -> dg.AssetsDefinition:
     project = dbt_project()
 
     @dbt_assets(
-        manifest=project.manifest_path, project=project, dagster_dbt_translator=Translator()
+        manifest=project.manifest_path,
+        project=project,
+        dagster_dbt_translator=Translator(),
+        exclude=NIGHTLY_DBT_EXCLUDE,
     )
     def warehouse_dbt(
         context: AssetExecutionContext,
@@ -213,7 +221,8 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         # dbt's run artefacts live in the warehouse home, not in the project tree. Unit tests
         # check SQL logic on fixed inputs, not the night's data: they run in `make test` (one
         # dbt fixture build, tests/dbt_fixture.py), not in every nightly build (dbt's advice
-        # for production runs).
+        # for production runs). So do the fixture-only data tests (NIGHTLY_DBT_EXCLUDE, which
+        # dagster-dbt adds to the command as `--exclude` when the whole job runs).
         target = warehouse.settings().dbt_target_dir
         args = dbt_build_args(warehouse.reference_date)
         # the op's outputs are one per dbt node and one per asset check (the dbt tests)

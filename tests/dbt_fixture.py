@@ -20,6 +20,7 @@ import duckdb
 import pytest
 
 from contract.spec import EXTRACTS
+from core.project_vars import FIXTURE_ONLY_TAG
 from ingest.raw import ensure_schema
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -167,8 +168,11 @@ def built_warehouse(
     half of a fixture build (17 of 32 s, measured 2026-12-03) and say the same on every input:
     they run in the one fixture build that holds every extract, deliveries that bring no rows and
     the natural reference date (`generic_tests=True`:
-    test_indicators_reference_date_obligations.py) and in every nightly build (the shared tiny
-    world of `make test` among them).
+    test_indicators_reference_date_obligations.py). The data tests tagged `fixture_only` (they
+    restate their model's construction or a gate rule, docs/data_rules.md) run only here, the
+    singular ones in every fixture build, the generic ones in that one; the nightly build (the
+    shared tiny world of `make test` among them) runs the others. Each build checks that every
+    fixture-only test it should run ran and passed.
 
     dbt's unit tests check SQL logic on their own fixed inputs, whatever the fixture: they run in
     one fixture build (`unit_tests=True`, test_indicators_cm01_cm05.py), not in all six — as the
@@ -188,11 +192,30 @@ def built_warehouse(
         extra = (*extra, "--exclude", "test_type:generic")
     result = run_dbt_build(db, tmp, extra)
     assert result.returncode == 0, result.stdout[-10000:] + result.stderr[-5000:]
+    ran = json.loads((tmp / "target" / "run_results.json").read_text())["results"]
     if unit_tests:
-        ran = json.loads((tmp / "target" / "run_results.json").read_text())["results"]
         unit = [r for r in ran if r["unique_id"].startswith("unit_test.")]
         assert len(unit) >= 30 and all(r["status"] == "pass" for r in unit)
+    assert_fixture_only_tests_passed(tmp / "target", ran, generic=generic_tests)
     return duckdb.connect(str(db), read_only=True)
+
+
+def assert_fixture_only_tests_passed(target: Path, ran: list[dict], *, generic: bool) -> None:
+    """Every data test tagged `fixture_only` that this build selects (singular ones always,
+    generic ones with `generic`) ran and passed: the nightly build leaves them out, so this is
+    where they run."""
+    nodes = json.loads((target / "manifest.json").read_text())["nodes"].values()
+    expected = {
+        n["unique_id"]
+        for n in nodes
+        if n["resource_type"] == "test"
+        and FIXTURE_ONLY_TAG in n["tags"]
+        and (generic or not n.get("test_metadata"))
+    }
+    assert expected, "no fixture-only data tests in the manifest"
+    status = {r["unique_id"]: r["status"] for r in ran}
+    failed = {t: status.get(t, "not run") for t in expected if status.get(t) != "pass"}
+    assert not failed, failed
 
 
 def assert_rows_follow_the_disclosure_pattern(

@@ -90,7 +90,8 @@ def test_imw_build_prints_one_line_per_stage_with_counts(tiny_world: TinyWorld):
     final_dbt = [m["text"] for m in lines if m["stage"].strip() == "dbt"][-1]
     n, total = re.search(r"models (\d+)/(\d+)", final_dbt).groups()
     t, t_total = re.search(r"tests (\d+)/(\d+)", final_dbt).groups()
-    assert n == total and t == t_total and int(total) > 60 and int(t_total) > 200
+    # the nightly data tests only: the fixture-only ones run in `make test` (docs/data_rules.md)
+    assert n == total and t == t_total and int(total) > 60 and int(t_total) > 20
     assert final_dbt.endswith("· done")
     assert [m["text"] for m in lines if m["stage"].strip() == "mart gate"][-1].startswith(
         "passed · 0 failed rules"

@@ -1,7 +1,10 @@
 -- A failure means indicator_values lacks rows of the full grid (or has extra ones): some
 -- implemented indicator × period of its period types × unit of its levels is missing, so a unit
 -- without data would silently vanish instead of showing 0 / 0.
-{{ config(meta={'dagster': {'ref': {'name': 'indicator_values'}}}) }}
+{{ config(
+    tags=['fixture_only'],
+    meta={'mart_gate': ['grid_complete', 'grid_only'], 'dagster': {'ref': {'name': 'indicator_values'}}},
+) }}
 with catalogue as (
     select * from {{ ref('indicator_catalogue') }}
 ),

@@ -1,5 +1,6 @@
 -- A failure means a Kreis value is not the sum of the providers in it (the Kreis itself, when it
 -- delivers, and its Gemeinden): the TRAEGER -> KREIS roll-up lost or double-counted a provider.
+{{ config(tags=['fixture_only'], meta={'mart_gate': ['kreis_equals_traeger_sum']}) }}
 with traeger as (
     select
         indicator_id,

@@ -1,5 +1,6 @@
 -- A failure means the Land value is not the sum of its Regierungsbezirke: a provider's data rolls
 -- up to LAND but not to an RB (or twice), so the levels of indicator_values disagree.
+{{ config(tags=['fixture_only'], meta={'mart_gate': ['land_equals_rb_sum']}) }}
 with rb as (
     select
         indicator_id,

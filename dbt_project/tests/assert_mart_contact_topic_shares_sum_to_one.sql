@@ -2,7 +2,10 @@
 -- mart for every unit and period with contacts, in the published one where none of the unit's
 -- topics is suppressed — or the published shown shares add up to more than 1: a contact is
 -- counted under two topics, in no topic of the code list, or against the wrong total.
-{{ config(meta={'dagster': {'ref': {'name': 'pub_mart_contact_topics'}}}) }}
+{{ config(
+    tags=['fixture_only'],
+    meta={'extract_gate': ['code'], 'dagster': {'ref': {'name': 'pub_mart_contact_topics'}}},
+) }}
 with marts_sums as (
     select
         'marts' as source,

@@ -1,7 +1,7 @@
 -- A failure means seeds/topic_groups.csv and the code list `thema` disagree: a topic has no group
 -- (its contacts would fall out of every topic group of mart_contact_topics, and published.
 -- mart_contact_topics would fail its not-null contract) or the seed names a topic that is no code.
-{{ config(meta={'dagster': {'ref': {'name': 'topic_groups'}}}) }}
+{{ config(tags=['fixture_only'], meta={'dagster': {'ref': {'name': 'topic_groups'}}}) }}
 with topics as (
     select code as topic
     from {{ ref('code_lists') }}

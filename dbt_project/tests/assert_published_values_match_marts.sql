@@ -2,7 +2,13 @@
 -- the suppression pattern: a row is missing or extra, the period type differs, suppressed /
 -- suppression disagree with marts.disclosure_pattern, or an unsuppressed number (base_n
 -- included) was changed.
-{{ config(meta={'dagster': {'ref': {'name': 'pub_indicator_values'}}}) }}
+{{ config(
+    tags=['fixture_only'],
+    meta={
+        'mart_gate': ['published_matches_marts', 'grid_complete'],
+        'dagster': {'ref': {'name': 'pub_indicator_values'}},
+    },
+) }}
 with marts as (
     select * from {{ ref('indicator_values') }}
 ),

@@ -1,6 +1,9 @@
 -- A failure means an indicator whose unit is a share ("of those, ...") has a numerator larger
 -- than its denominator: the numerator counts something outside the denominator.
-{{ config(meta={'dagster': {'ref': {'name': 'indicator_values'}}}) }}
+{{ config(
+    tags=['fixture_only'],
+    meta={'mart_gate': ['share_numerator_le_denominator'], 'dagster': {'ref': {'name': 'indicator_values'}}},
+) }}
 select indicator_values.*
 from {{ ref('indicator_values') }} as indicator_values
 inner join {{ ref('indicator_catalogue') }} as catalogue
