@@ -260,20 +260,25 @@ def test_a_published_total_of_zero_may_pin_to_zero():
     assert zero.get_column("zero_forced").all() and (zero.get_column("high") == 0).all()
 
 
+ZERO_CHAIN = {
+    "Y": (3, 0, 12),  # Y's denominator: 10 + Q2's 2
+    "Q1": (10, 0, 10),
+    "Q2": (2, 0, 2),
+    "Z2": (20, 0, 20),  # 2 + 18
+    "W2": (18, 0, 18),
+}
+"""Year Y = Q1 + Q2 (numerator, denominator); Q2 is a part of Z2 = Q2 + W2, published with a
+numerator of 0 (`ZERO_CHAIN_SUMS`). Suppressed: Y, Q2, W2 (`ZERO_CHAIN_HIDDEN`)."""
+ZERO_CHAIN_SUMS = [("Y", ["Q1", "Q2"], COUNTS), ("Z2", ["Q2", "W2"], ALL)]
+ZERO_CHAIN_HIDDEN = np.array([True, False, True, False, True])
+
+
 def test_a_total_of_parts_made_zero_is_made_zero_too():
-    # Year Y = Q1 + Q2 (numerator, denominator); Q2 is a part of Z2 = Q2 + W2, published with a
-    # numerator of 0. Suppressed: Y, Q2, W2. Z2's 0 makes Q2 and W2 0 (parts of a zero total),
-    # and Q1's published 0 and Q2's forced 0 make Y 0 (a total whose parts are all 0): Y's
-    # numerator is pinned at 0 by published zeros alone, the rule's exception
-    cells = {
-        "Y": (3, 0, 12),  # Y's denominator: 10 + Q2's 2
-        "Q1": (10, 0, 10),
-        "Q2": (2, 0, 2),
-        "Z2": (20, 0, 20),  # 2 + 18
-        "W2": (18, 0, 18),
-    }
-    p, names = problem(cells, [("Y", ["Q1", "Q2"], COUNTS), ("Z2", ["Q2", "W2"], ALL)])
-    result = audit(p, np.array([True, False, True, False, True]))
+    # ZERO_CHAIN: Z2's 0 makes Q2 and W2 0 (parts of a zero total), and Q1's published 0 and
+    # Q2's forced 0 make Y 0 (a total whose parts are all 0): Y's numerator is pinned at 0 by
+    # published zeros alone, the rule's exception
+    p, names = problem(ZERO_CHAIN, ZERO_CHAIN_SUMS)
+    result = audit(p, ZERO_CHAIN_HIDDEN)
     assert result.passed, result.failures
     numerators = result.ranges.filter(pl.col("measure") == "numerator")
     assert numerators.get_column("zero_forced").all()
@@ -283,17 +288,10 @@ def test_a_total_of_parts_made_zero_is_made_zero_too():
 
 
 def test_zeros_are_followed_through_withheld_values_as_the_gate_reads_them():
-    # the same table as the gate reads it from the published tables: the suppressed cells' values
+    # ZERO_CHAIN as the gate reads it from the published tables: the suppressed cells' values
     # are not there (NULL). Y is still made 0 through Q2, which only Z2's published 0 makes 0
-    cells = {
-        "Y": (3, 0, 12),
-        "Q1": (10, 0, 10),
-        "Q2": (2, 0, 2),
-        "Z2": (20, 0, 20),
-        "W2": (18, 0, 18),
-    }
-    p, _names = problem(cells, [("Y", ["Q1", "Q2"], COUNTS), ("Z2", ["Q2", "W2"], ALL)])
-    hidden = np.array([True, False, True, False, True])
+    p, _names = problem(ZERO_CHAIN, ZERO_CHAIN_SUMS)
+    hidden = ZERO_CHAIN_HIDDEN
     published = Problem(
         p.cells,
         p.values.with_columns(
