@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -251,3 +252,71 @@ def assert_rows_follow_the_disclosure_pattern(
         assert blank if suppressed else same, key
         assert land_secondary or not (key[2] == "LAND" and kind == "secondary"), key
     return len(rows)
+
+
+# --------------------------------------------------------------------------------------------
+# Reading indicator rows of a fixture build (the indicator test modules)
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Row:
+    numerator: float | None
+    denominator: float | None
+    value: float | None
+    base_n: int | None
+    suppressed: bool
+
+
+def indicator_row(
+    con: duckdb.DuckDBPyConnection,
+    schema: str,
+    indicator_id: str,
+    period: str,
+    level: str,
+    unit_code: str,
+) -> Row:
+    """One `indicator_values` row of `schema` ('marts' or 'published', a literal of the caller,
+    never data). v2: marts has no suppressed flag (the pattern is marts.disclosure_pattern); a
+    marts row's flag here says whether the published row is suppressed as primary, so a test's
+    hidden() means "a primary cell: marts keeps the numbers, published withholds them" and
+    shown() "not a primary cell" (a secondary cell still shows its numbers in marts;
+    `indicator_suppression` says how the published row is withheld)."""
+    found = con.execute(
+        f"""
+        SELECT t.numerator, t.denominator, t.value, t.base_n,
+            {"coalesce(p.suppression = 'primary', false)" if schema == "marts" else "t.suppressed"}
+        FROM {schema}.indicator_values AS t
+        INNER JOIN published.indicator_values AS p USING (indicator_id, period, level, unit_code)
+        WHERE indicator_id = ? AND period = ? AND level = ? AND unit_code = ?
+        """,
+        [indicator_id, period, level, unit_code],
+    ).fetchall()
+    assert len(found) == 1, (indicator_id, period, level, unit_code, found)
+    return Row(*found[0])
+
+
+def indicator_suppression(con: duckdb.DuckDBPyConnection, *key: str) -> str | None:
+    """How the published `indicator_values` row (indicator_id, period, level, unit_code) is
+    withheld: 'primary', 'secondary', or None when it is published with its numbers. Checks on
+    the way what the rule guarantees for the row: it is suppressed exactly when
+    marts.disclosure_pattern (which the published models apply) names it, as the same kind, and
+    a suppressed row shows no number (v2: base_n neither)."""
+    found = con.execute(
+        """
+        SELECT p.suppressed, p.suppression, d.suppression,
+            p.numerator IS NULL AND p.denominator IS NULL AND p.value IS NULL
+                AND p.base_n IS NULL
+        FROM published.indicator_values AS p
+        LEFT JOIN marts.disclosure_pattern AS d
+            ON d.table_name = 'indicator_values' AND d.block = p.indicator_id
+            AND d.period = p.period AND d.level = p.level AND d.unit_code = p.unit_code
+        WHERE p.indicator_id = ? AND p.period = ? AND p.level = ? AND p.unit_code = ?
+        """,
+        list(key),
+    ).fetchall()
+    assert len(found) == 1, (key, found)
+    suppressed, published_kind, pattern_kind, blank = found[0]
+    assert published_kind == pattern_kind, key
+    assert suppressed == (published_kind is not None), key
+    if suppressed:
+        assert blank, key
+    return published_kind

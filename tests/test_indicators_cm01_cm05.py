@@ -21,12 +21,17 @@ too, and RB 081 must be withheld (else RB 082 = Land - RB 081), and with it Krei
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pytest
-from dbt_fixture import assert_rows_follow_the_disclosure_pattern, built_warehouse
+from dbt_fixture import (
+    Row,
+    assert_rows_follow_the_disclosure_pattern,
+    built_warehouse,
+    indicator_row,
+    indicator_suppression,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "indicators_cm01_cm05"
 
@@ -48,15 +53,6 @@ PUBLISHED_TABLES = {
 }
 
 
-@dataclass(frozen=True)
-class Row:
-    numerator: float | None
-    denominator: float | None
-    value: float | None
-    base_n: int | None
-    suppressed: bool
-
-
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
     # dbt's unit tests run in this fixture build (and only here: dbt_fixture.built_warehouse)
@@ -67,66 +63,15 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckD
     con.close()
 
 
-def row(
-    con: duckdb.DuckDBPyConnection,
-    schema: str,
-    indicator_id: str,
-    period: str,
-    level: str,
-    unit_code: str,
-) -> Row:
-    # schema is one of two literals in this module, never data. v2: marts has no suppressed
-    # flag (the pattern is marts.disclosure_pattern); a marts row's flag here says whether the
-    # published row is suppressed as primary, so hidden() means "a primary cell: marts keeps the
-    # numbers, published withholds them" and shown() "not a primary cell" (a secondary cell
-    # still shows its numbers in marts; `suppression` says how the published row is withheld).
-    found = con.execute(
-        f"""
-        SELECT t.numerator, t.denominator, t.value, t.base_n,
-            {"coalesce(p.suppression = 'primary', false)" if schema == "marts" else "t.suppressed"}
-        FROM {schema}.indicator_values AS t
-        INNER JOIN published.indicator_values AS p USING (indicator_id, period, level, unit_code)
-        WHERE indicator_id = ? AND period = ? AND level = ? AND unit_code = ?
-        """,
-        [indicator_id, period, level, unit_code],
-    ).fetchall()
-    assert len(found) == 1, (indicator_id, period, level, unit_code, found)
-    return Row(*found[0])
-
-
 def marts(con: duckdb.DuckDBPyConnection, *key: str) -> Row:
-    return row(con, "marts", *key)
+    return indicator_row(con, "marts", *key)
 
 
 def published(con: duckdb.DuckDBPyConnection, *key: str) -> Row:
-    return row(con, "published", *key)
+    return indicator_row(con, "published", *key)
 
 
-def suppression(con: duckdb.DuckDBPyConnection, *key: str) -> str | None:
-    """How the published row is withheld: 'primary', 'secondary', or None when it is published
-    with its numbers. Checks on the way what the rule guarantees for the row: it is suppressed
-    exactly when marts.disclosure_pattern (which the published models apply) names it, as the
-    same kind, and a suppressed row shows no number (v2: base_n neither)."""
-    found = con.execute(
-        """
-        SELECT p.suppressed, p.suppression, d.suppression,
-            p.numerator IS NULL AND p.denominator IS NULL AND p.value IS NULL
-                AND p.base_n IS NULL
-        FROM published.indicator_values AS p
-        LEFT JOIN marts.disclosure_pattern AS d
-            ON d.table_name = 'indicator_values' AND d.block = p.indicator_id
-            AND d.period = p.period AND d.level = p.level AND d.unit_code = p.unit_code
-        WHERE p.indicator_id = ? AND p.period = ? AND p.level = ? AND p.unit_code = ?
-        """,
-        list(key),
-    ).fetchall()
-    assert len(found) == 1, (key, found)
-    suppressed, published_kind, pattern_kind, blank = found[0]
-    assert published_kind == pattern_kind, key
-    assert suppressed == (published_kind is not None), key
-    if suppressed:
-        assert blank, key
-    return published_kind
+suppression = indicator_suppression
 
 
 def shown(numerator: float, denominator: float, base_n: int) -> Row:

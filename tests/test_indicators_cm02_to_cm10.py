@@ -41,7 +41,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dbt_fixture import assert_rows_follow_the_disclosure_pattern, built_warehouse
+from dbt_fixture import (
+    assert_rows_follow_the_disclosure_pattern,
+    built_warehouse,
+    indicator_suppression,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "indicators_cm02_to_cm10"
 # docs/indicators.md: case-months = case-days / 30.4375
@@ -78,24 +82,7 @@ def fetch(con: duckdb.DuckDBPyConnection, schema: str, key: Key) -> tuple:
 
 
 def suppression(con: duckdb.DuckDBPyConnection, key: Key) -> str | None:
-    """How the published row is withheld: 'primary', 'secondary', or None (published). It must
-    agree with marts.disclosure_pattern, which the published models apply, and with the row's
-    `suppressed` flag."""
-    found = con.execute(
-        """
-        SELECT p.suppressed, p.suppression, d.suppression
-        FROM published.indicator_values AS p
-        LEFT JOIN marts.disclosure_pattern AS d
-            ON d.table_name = 'indicator_values' AND d.block = p.indicator_id
-            AND d.period = p.period AND d.level = p.level AND d.unit_code = p.unit_code
-        WHERE p.indicator_id = ? AND p.period = ? AND p.level = ? AND p.unit_code = ?
-        """,
-        list(key),
-    ).fetchall()
-    assert len(found) == 1, (key, found)
-    suppressed, published_kind, pattern_kind = found[0]
-    assert published_kind == pattern_kind and suppressed == (published_kind is not None), key
-    return published_kind
+    return indicator_suppression(con, *key)
 
 
 def check(
