@@ -42,7 +42,7 @@ def read_floor(build_db: Path) -> tuple[float, int]:
 def dbt_build(settings: Settings, target: Path) -> tuple[float, int, float]:
     """Seconds, nodes run, and the peak RSS in GB of the dbt process."""
     env = {**os.environ, **settings.env()}
-    dbt = Path(sys.executable).parent / "dbt"
+    dbt = Path(sys.executable).parent / "imw-dbt"  # dbt in the database's folder
     start = time.perf_counter()
     subprocess.run(
         [str(dbt), "build", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",

@@ -32,8 +32,8 @@ import shutil
 import socket
 import sys
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, redirect_stdout
+from collections.abc import Sequence
+from contextlib import redirect_stdout
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -43,25 +43,18 @@ from cli.forecast import add_parsers as add_forecast_parsers
 from cli.serve_check import add_parser as add_serve_check_parser
 from cli.services import add_parsers as add_service_parsers
 from core import progress
-from core.settings import DEMO_KEY, KEY_ENV, PROJECT_ROOT, MissingKeyError, Settings, pseudonym_key
+from core.settings import (
+    DEMO_KEY,
+    KEY_ENV,
+    PROJECT_ROOT,
+    MissingKeyError,
+    Settings,
+    applied_environment,
+    pseudonym_key,
+)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DEMO_MARKER = ".imw-demo-home"
-
-
-@contextmanager
-def applied_environment(values: dict[str, str]) -> Iterator[None]:
-    """Expose settings to child processes (dbt) for the duration of one command."""
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def run_build(settings: Settings, trigger: str = "cli", reference_date: date | None = None) -> bool:

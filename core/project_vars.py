@@ -10,6 +10,12 @@ import yaml
 
 from core.settings import DBT_PROJECT_DIR
 
+REFERENCE_DATE_ENV = "IMW_REFERENCE_DATE"
+"""How an explicit reference date R (`imw build --reference-date`, YYYY-MM-DD) reaches dbt: the
+model `int_reference_date` reads this environment variable (empty or unset: R from the data).
+Not a dbt `--vars`: dbt parses the whole project again whenever its vars change (13 s of a
+build, measured 2026-12-03), and for a changed environment variable only the files reading it."""
+
 FIXTURE_ONLY_TAG = "fixture_only"
 """dbt tag of the data tests that run on the hand-made fixtures in `make test`, not in the nightly
 build: each restates its model's construction or a gate rule, which then is the nightly owner

@@ -8,7 +8,8 @@ the schedule always agree on where things are.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -145,3 +146,19 @@ def pseudonym_key(environ: Mapping[str, str] | None = None) -> bytes:
             "or pseudonyms will not match across builds."
         )
     return key.encode("utf-8")
+
+
+@contextmanager
+def applied_environment(values: dict[str, str]) -> Iterator[None]:
+    """`values` in this process's environment, which child processes (dbt) inherit, for the
+    duration of one command or step; the previous values afterwards."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

@@ -1,6 +1,5 @@
 """Assets of the nightly build: ingest → dbt → publish. Wiring only; the work is in the layers."""
 
-import json
 from collections.abc import Iterator
 
 import dagster as dg
@@ -10,7 +9,8 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from contract.spec import EXTRACTS
 from core import progress
-from core.project_vars import FIXTURE_ONLY_TAG
+from core.project_vars import FIXTURE_ONLY_TAG, REFERENCE_DATE_ENV
+from core.settings import applied_environment
 from expectations.extract_gate import GateResult, write_data_docs
 from indicator_report.render import build_report, report_dir
 from ingest.load import ACCEPTED, REJECTED, FileVerdict, Folders, ingest_landing
@@ -157,13 +157,16 @@ def extract_gate_result(
     )
 
 
-def dbt_build_args(reference_date: str | None = None) -> list[str]:
-    """The nightly `dbt build` arguments; an explicit reference date R goes to dbt as the var
-    `reference_date` (int_reference_date), else dbt takes R from the data."""
-    args = ["build", *NIGHTLY_DBT_EXCLUDES]
-    if reference_date:
-        args += ["--vars", json.dumps({"reference_date": reference_date})]
-    return args
+def dbt_build_args() -> list[str]:
+    """The nightly `dbt build` arguments."""
+    return ["build", *NIGHTLY_DBT_EXCLUDES]
+
+
+def dbt_build_env(reference_date: str | None = None) -> dict[str, str]:
+    """The environment dbt builds with: an explicit reference date R (YYYY-MM-DD) for the model
+    int_reference_date, or empty — dbt takes R from the data — also when the operator's shell has
+    the variable set (core.project_vars.REFERENCE_DATE_ENV)."""
+    return {REFERENCE_DATE_ENV: reference_date or ""}
 
 
 class DbtCounter:
@@ -224,16 +227,17 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         # for production runs). So do the fixture-only data tests (NIGHTLY_DBT_EXCLUDE, which
         # dagster-dbt adds to the command as `--exclude` when the whole job runs).
         target = warehouse.settings().dbt_target_dir
-        args = dbt_build_args(warehouse.reference_date)
+        args = dbt_build_args()
         # the op's outputs are one per dbt node and one per asset check (the dbt tests)
         checks = len(context.selected_asset_check_keys)
         counter = DbtCounter(
             nodes=len(context.op_execution_context.selected_output_names) - checks, tests=checks
         )
         progress.report("dbt", counter.text())
-        for event in dbt.cli(args, context=context, target_path=target).stream():
-            counter.count(event)
-            yield event
+        with applied_environment(dbt_build_env(warehouse.reference_date)):
+            for event in dbt.cli(args, context=context, target_path=target).stream():
+                counter.count(event)
+                yield event
         counter.flush()
 
     return warehouse_dbt

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from dagster_dbt import DbtProject
 
-from core.settings import DBT_PROJECT_DIR
+from core.project_vars import REFERENCE_DATE_ENV
+from core.settings import DBT_PROJECT_DIR, applied_environment
 from orchestration.resources import dbt_resource
 
 _SOURCES = ("dbt_project.yml", "profiles.yml", "models", "seeds", "macros", "tests")
@@ -35,5 +36,8 @@ def dbt_project() -> DbtProject:
     project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
     if manifest_is_stale(project):
         # dagster-dbt's own preparer looks for `dbt` on PATH; use the project's venv instead.
-        dbt_resource().cli(["parse", "--quiet"], target_path=project.target_path).wait()
+        # Parsed as a build without an explicit reference date runs (an empty variable, which
+        # dbt records apart from an unset one), so such builds parse no file again.
+        with applied_environment({REFERENCE_DATE_ENV: ""}):
+            dbt_resource().cli(["parse", "--quiet"], target_path=project.target_path).wait()
     return project

@@ -60,8 +60,9 @@ class BuildLockResource(dg.ConfigurableResource):
 
 
 def dbt_executable() -> str:
-    """The dbt installed beside this Python (the project's venv), whether or not it is on PATH."""
-    return str(Path(sys.executable).parent / "dbt")
+    """`imw-dbt` installed beside this Python (the project's venv), whether or not it is on PATH:
+    dbt started in the build database's folder (orchestration/dbt_in_warehouse.py)."""
+    return str(Path(sys.executable).parent / "imw-dbt")
 
 
 def dbt_resource() -> DbtCliResource:

@@ -7,7 +7,6 @@ Fixture CSVs are named after the contract extract and carry three extra columns:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -21,7 +20,7 @@ import duckdb
 import pytest
 
 from contract.spec import EXTRACTS
-from core.project_vars import FIXTURE_ONLY_TAG
+from core.project_vars import FIXTURE_ONLY_TAG, REFERENCE_DATE_ENV
 from ingest.raw import ensure_schema
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -108,19 +107,23 @@ def load_fixture(con: duckdb.DuckDBPyConnection, fixtures: Path) -> None:
 
 
 def run_dbt_build(
-    db: Path, tmp: Path, extra: tuple[str, ...] = ()
+    db: Path, tmp: Path, extra: tuple[str, ...] = (), reference_date: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """`dbt build` on `db`, with target and logs under `tmp` so parallel runs never share them.
+    """`dbt build` on `db`, with target and logs under `tmp` so parallel runs never share them;
+    `reference_date` (YYYY-MM-DD) as `imw build --reference-date` passes it, in the environment
+    (core.project_vars.REFERENCE_DATE_ENV; empty: R from the data).
 
-    dbt parses the whole project (≈ 9 s) unless its target folder holds a `partial_parse.msgpack`
-    made with the same vars and connection — and the connection includes the database path. So
-    every fixture build names its database by the same relative path (`build.duckdb`, dbt runs
-    in the database's folder) and starts from the parse of the first build with the same
-    arguments in this session (`_parse_cache`): one full parse per worker and vars, not one per
-    fixture build. dbt still checks every project file's hash and parses again what changed."""
+    dbt parses the whole project (≈ 10 s) unless its target folder holds a `partial_parse.msgpack`
+    made with the same vars and connection. The profile names the database `build.duckdb`
+    relative to dbt's working directory (dbt_project/profiles.yml), so every fixture build runs
+    in its database's folder and starts from the parse `make test` prepared before the tests
+    (`make manifest`: dbt_project/target), or, where there is none (pytest alone), from the
+    first build's in this worker (`_parse_cache`). dbt still checks every project file's hash
+    and parses again what changed — and the files that read an environment variable whose value
+    changed (the reference date: int_reference_date only)."""
     assert db.name == "build.duckdb", db
     target = tmp / "target"
-    cached = _parse_cache(tmp, extra)
+    cached = PREPARED_PARSE if PREPARED_PARSE.exists() else _parse_cache(tmp)
     if cached.exists():
         target.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(cached, target / PARTIAL_PARSE)
@@ -128,8 +131,8 @@ def run_dbt_build(
         [dbt_executable(), "build", "--project-dir", str(DBT_PROJECT), "--profiles-dir",
          str(DBT_PROJECT), "--target-path", str(target), "--log-path", str(tmp / "logs"),
          *extra],
-        env={**os.environ, "IMW_BUILD_DB": db.name},
         cwd=db.parent,
+        env={**os.environ, REFERENCE_DATE_ENV: reference_date or ""},
         capture_output=True,
         text=True,
         timeout=600,
@@ -144,14 +147,14 @@ def run_dbt_build(
 
 
 PARTIAL_PARSE = "partial_parse.msgpack"
+PREPARED_PARSE = DBT_PROJECT / "target" / PARTIAL_PARSE
+"""The parse of `make manifest` (orchestration.dbt_project), made before the tests run."""
 
 
-def _parse_cache(tmp: Path, extra: tuple[str, ...]) -> Path:
-    """Where this worker keeps the parse for these arguments (next to its temporary folders,
-    so a new session starts from nothing). Only `--vars` changes what dbt parses."""
-    vars_given = [extra[i + 1] for i, arg in enumerate(extra) if arg == "--vars"]
-    name = hashlib.sha256(json.dumps(vars_given).encode()).hexdigest()[:16]
-    return tmp.parent / "dbt-parse-cache" / f"{name}.msgpack"
+def _parse_cache(tmp: Path) -> Path:
+    """Where this worker keeps its first build's parse (next to its temporary folders, so a new
+    session starts from nothing)."""
+    return tmp.parent / "dbt-parse-cache" / PARTIAL_PARSE
 
 
 def built_warehouse(
@@ -178,20 +181,18 @@ def built_warehouse(
     dbt's unit tests check SQL logic on their own fixed inputs, whatever the fixture: they run in
     one fixture build (`unit_tests=True`, test_indicators_cm01_cm05.py), not in all six — as the
     nightly build leaves them out (orchestration/assets.py). With `reference_date` (YYYY-MM-DD),
-    dbt gets it as the var `reference_date`, as `imw build --reference-date` passes it (the unit
-    tests, whose fixed inputs assume no such var, cannot run in that build)."""
+    dbt gets it as `imw build --reference-date` passes it (`run_dbt_build`; the unit tests, whose
+    fixed inputs assume none, cannot run in that build)."""
     db = tmp / "build.duckdb"
     with duckdb.connect(str(db)) as con:
         load_fixture(con, fixtures)
     extra: tuple[str, ...] = ()
-    if reference_date is not None:
-        assert not unit_tests, "the unit tests assume no reference_date var"
-        extra = ("--vars", json.dumps({"reference_date": reference_date}))
+    assert reference_date is None or not unit_tests, "the unit tests assume no reference date"
     if not unit_tests:
         extra = (*extra, "--exclude-resource-type", "unit_test")
     if not generic_tests:
         extra = (*extra, "--exclude", "test_type:generic")
-    result = run_dbt_build(db, tmp, extra)
+    result = run_dbt_build(db, tmp, extra, reference_date)
     assert result.returncode == 0, result.stdout[-10000:] + result.stderr[-5000:]
     ran = json.loads((tmp / "target" / "run_results.json").read_text())["results"]
     if unit_tests:

@@ -15,8 +15,7 @@ from collections.abc import Iterable
 
 import dagster as dg
 
-from cli.main import applied_environment
-from core.settings import KEY_ENV, Settings
+from core.settings import KEY_ENV, Settings, applied_environment
 from orchestration.definitions import NIGHTLY_BUILD, build_definitions
 from orchestration.resources import WarehouseResource
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from tiny_world import REJECTED_FILE, TinyWorld
 
 from cli.main import main
 from contract.spec import EXTRACTS, ColumnType
-from core.settings import KEY_ENV, Settings
+from core.settings import KEY_ENV, PROJECT_ROOT, Settings
 from ingest.readers import parse_file_name, read_table
 from orchestration.definitions import NIGHTLY_BUILD
 
@@ -249,3 +250,22 @@ def test_tiny_build_publishes_no_row_after_the_reference_date(built):
     # is no provider, so no Kreis grant obliges it): listed as delivering without one
     without = data_quality.split("ohne Meldepflicht")[1]
     assert re.search(r"`08317\d{3}`", without) and "2026-06-30" in data_quality
+
+
+def test_the_build_in_a_new_home_starts_from_the_prepared_parse(built):
+    """The shared world's home is new, yet its dbt run parses nothing again: it starts from the
+    parse `make manifest` prepared (dagster-dbt copies dbt_project/target/partial_parse.msgpack),
+    because the profile names the database relatively and `imw-dbt` runs dbt in its folder
+    (orchestration/dbt_in_warehouse.py). With the home's path in the profile dbt logged
+    "Unable to do partial parsing because profile has changed" and parsed for 13 s."""
+    settings, _ = built
+    messages = [
+        json.loads(line)["info"]["msg"]
+        for line in (settings.dbt_target_dir / "dbt.log").read_text().splitlines()
+        if line.startswith("{")
+    ]
+    assert not [m for m in messages if "Unable to do partial parsing" in m]
+    assert any(m.startswith("Partial parsing enabled") for m in messages), messages[:20]
+    # and the database dbt wrote is the home's, not a file beside the project
+    assert settings.build_db.exists()
+    assert not (PROJECT_ROOT / "dbt_project" / "build.duckdb").exists()

@@ -4,7 +4,10 @@ says which home the next commands use, and `make docs` works with a relative hom
 from __future__ import annotations
 
 import os
+import re
 import subprocess
+import sys
+from importlib import metadata
 from pathlib import Path
 
 from cli.demo import next_steps
@@ -63,3 +66,32 @@ def test_make_docs_static_with_a_relative_home_writes_one_offline_file(tmp_path)
     assert "This documentation covers every model" in html
     # Everything is inside the one file: no stylesheet or script is fetched from elsewhere.
     assert '<script src="http' not in html and '<link rel="stylesheet" href="http' not in html
+
+
+def _imw_dbt(*args: str, build_db: str) -> subprocess.CompletedProcess:
+    imw_dbt = Path(sys.executable).parent / "imw-dbt"
+    env = {**os.environ, "IMW_BUILD_DB": build_db}
+    return subprocess.run(
+        [str(imw_dbt), *args], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_imw_dbt_reports_the_installed_dbt_without_asking_the_network(tmp_path):
+    """dagster-dbt reads the first version number of `<dbt> --version` (Core, not Fusion);
+    `imw-dbt` gives the installed dbt-core's from the package metadata, where dbt's own
+    command imports dbt and asks PyPI for the latest release (4.4 s of every build)."""
+    done = _imw_dbt("--version", build_db=str(tmp_path / "warehouse" / "build.duckdb"))
+    assert done.returncode == 0, done.stderr
+    first = re.search(r"\d+\.\d+\.\d+", done.stdout)
+    assert first is not None and first.group(0) == metadata.version("dbt-core")
+    assert "latest" not in done.stdout
+
+
+def test_imw_dbt_refuses_a_database_the_profile_does_not_name(tmp_path):
+    """The profile names `build.duckdb` in dbt's working directory: any other file name would
+    be silently ignored, so it is refused, naming the variable's value."""
+    other = tmp_path / "warehouse" / "other.duckdb"
+    done = _imw_dbt("build", build_db=str(other))
+    assert done.returncode != 0
+    assert "build.duckdb" in done.stderr and str(other) in done.stderr
+    assert not other.parent.exists()  # refused before anything was made

@@ -3,12 +3,13 @@ prints about R, and how a period to date is labelled (docs/indicators.md v2)."""
 
 from __future__ import annotations
 
-import json
 from datetime import date
 
 from cli.main import parser, reference_date_line
 from core.periods import period_label
-from orchestration.assets import NIGHTLY_DBT_EXCLUDES, dbt_build_args
+from core.project_vars import REFERENCE_DATE_ENV
+from core.settings import PROJECT_ROOT
+from orchestration.assets import NIGHTLY_DBT_EXCLUDES, dbt_build_args, dbt_build_env
 
 
 def test_reference_date_option_is_parsed_as_a_date():
@@ -17,12 +18,15 @@ def test_reference_date_option_is_parsed_as_a_date():
     assert parser().parse_args(["build"]).reference_date is None
 
 
-def test_dbt_gets_an_explicit_reference_date_as_a_var():
-    assert dbt_build_args(None) == ["build", *NIGHTLY_DBT_EXCLUDES]
-    args = dbt_build_args("2025-12-31")
-    assert args[: len(NIGHTLY_DBT_EXCLUDES) + 1] == ["build", *NIGHTLY_DBT_EXCLUDES]
-    # --vars takes YAML/JSON; the model int_reference_date reads var('reference_date')
-    assert json.loads(args[args.index("--vars") + 1]) == {"reference_date": "2025-12-31"}
+def test_dbt_gets_an_explicit_reference_date_in_its_environment():
+    # the same arguments with or without R: a dbt var would make dbt parse the whole project
+    assert dbt_build_args() == ["build", *NIGHTLY_DBT_EXCLUDES]
+    # the model int_reference_date reads env_var('IMW_REFERENCE_DATE', '')
+    assert dbt_build_env("2025-12-31") == {"IMW_REFERENCE_DATE": "2025-12-31"}
+    # empty without R, also when the operator's shell has the variable set
+    assert dbt_build_env(None) == {"IMW_REFERENCE_DATE": ""}
+    sql = (PROJECT_ROOT / "dbt_project/models/intermediate/int_reference_date.sql").read_text()
+    assert f"env_var('{REFERENCE_DATE_ENV}', '')" in sql
 
 
 def test_what_a_build_says_about_r():

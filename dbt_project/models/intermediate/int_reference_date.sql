@@ -1,13 +1,14 @@
 -- The build's reference date R (docs/indicators.md "Reference date, periods and units"): the newest
 -- stand among the accepted current snapshots of the provider extracts — not the funding
--- authority's ('08'), whose later stand must not add periods. `--vars '{reference_date: ...}'`
--- (`imw build --reference-date`) sets an earlier R to reproduce a publication as of that day; a
--- later one than the data's is capped to the data's R, since nothing after it is known. Without
--- any accepted provider snapshot there is no R (NULL) and int_periods is empty.
+-- authority's ('08'), whose later stand must not add periods. The environment variable
+-- IMW_REFERENCE_DATE (core/project_vars.py; `imw build --reference-date` sets it) sets an earlier
+-- R to reproduce a publication as of that day; a later one than the data's is capped to the data's
+-- R, since nothing after it is known. Without any accepted provider snapshot there is no R (NULL)
+-- and int_periods is empty.
 -- One row, always. authority_cutoff cuts the funding authority's extracts only for an explicit R
 -- (payouts by eingegangen_am/ausgezahlt_am, proofs by eingegangen_am, obligations by gueltig_ab);
 -- otherwise they are used as delivered, up to their own stand.
-{%- set explicit = var('reference_date', none) %}
+{%- set explicit = env_var('IMW_REFERENCE_DATE', '') %}
 with provider_stands as (
     select max(stand) as newest_provider_stand
     from {{ ref('stg_current_batches') }}
