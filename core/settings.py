@@ -17,6 +17,11 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 SHIPPED_DAGSTER_YAML = PROJECT_ROOT / "orchestration" / "dagster.yaml"
 KEY_ENV = "IMW_PSEUDONYM_KEY"
+BUILD_DB_NAME = "build.duckdb"
+"""The build database's file name, the one `dbt_project/profiles.yml` names in dbt's working
+directory (`imw-dbt` runs dbt in the folder of `BUILD_DB_ENV`)."""
+BUILD_DB_ENV = "IMW_BUILD_DB"
+"""Where child processes (dbt, through `imw-dbt`) find the build database (`Settings.env`)."""
 DEMO_KEY = "imw-demo-key-not-secret"
 """Fixed key used by `imw demo` only; real builds must bring their own secret key."""
 
@@ -51,7 +56,7 @@ class Settings:
 
     @property
     def build_db(self) -> Path:
-        return self.warehouse_dir / "build.duckdb"
+        return self.warehouse_dir / BUILD_DB_NAME
 
     @property
     def dbt_target_dir(self) -> Path:
@@ -104,7 +109,7 @@ class Settings:
         return {
             "IMW_HOME": str(self.home),
             "IMW_LANDING": str(self.landing),
-            "IMW_BUILD_DB": str(self.build_db),
+            BUILD_DB_ENV: str(self.build_db),
         }
 
     def ensure_dirs(self) -> None:

@@ -21,19 +21,18 @@ import os
 import sys
 from pathlib import Path
 
-DATABASE_NAME = "build.duckdb"
-"""The database file the profile names; `Settings.build_db` always has this name."""
+from core.settings import BUILD_DB_ENV, BUILD_DB_NAME
 
 
 def main() -> None:
     if sys.argv[1:] == ["--version"]:
         print(version_text())
         return
-    build_db = os.environ.get("IMW_BUILD_DB")
+    build_db = os.environ.get(BUILD_DB_ENV)
     if build_db:
         path = Path(build_db)
-        if path.name != DATABASE_NAME:
-            sys.exit(f"imw-dbt: IMW_BUILD_DB must name a file called {DATABASE_NAME}: {build_db}")
+        if path.name != BUILD_DB_NAME:
+            sys.exit(f"imw-dbt: {BUILD_DB_ENV} must name a file called {BUILD_DB_NAME}: {build_db}")
         path.parent.mkdir(parents=True, exist_ok=True)
         os.chdir(path.parent)
     from dbt.cli.main import cli

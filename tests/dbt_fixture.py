@@ -21,6 +21,7 @@ import pytest
 
 from contract.spec import EXTRACTS
 from core.project_vars import FIXTURE_ONLY_TAG, REFERENCE_DATE_ENV
+from core.settings import BUILD_DB_NAME
 from ingest.raw import ensure_schema
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -121,7 +122,7 @@ def run_dbt_build(
     first build's in this worker (`_parse_cache`). dbt still checks every project file's hash
     and parses again what changed — and the files that read an environment variable whose value
     changed (the reference date: int_reference_date only)."""
-    assert db.name == "build.duckdb", db
+    assert db.name == BUILD_DB_NAME, db
     target = tmp / "target"
     cached = PREPARED_PARSE if PREPARED_PARSE.exists() else _parse_cache(tmp)
     if cached.exists():
@@ -183,7 +184,7 @@ def built_warehouse(
     nightly build leaves them out (orchestration/assets.py). With `reference_date` (YYYY-MM-DD),
     dbt gets it as `imw build --reference-date` passes it (`run_dbt_build`; the unit tests, whose
     fixed inputs assume none, cannot run in that build)."""
-    db = tmp / "build.duckdb"
+    db = tmp / BUILD_DB_NAME
     with duckdb.connect(str(db)) as con:
         load_fixture(con, fixtures)
     extra: tuple[str, ...] = ()
