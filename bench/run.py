@@ -29,6 +29,7 @@ from pathlib import Path
 import duckdb
 
 from bench import data as bench_data
+from bench.dbt_nodes import read_node_times
 from bench.measure import (
     STAGE_LABELS,
     ProcessRun,
@@ -40,7 +41,7 @@ from bench.measure import (
     union_length,
 )
 from bench.report import load_average, machine, markdown, targets
-from core.settings import KEY_ENV, PROJECT_ROOT
+from core.settings import KEY_ENV, PROJECT_ROOT, Settings
 from ingest.readers import parse_file_name
 from reports.pdf import CHROMIUM_ENV
 
@@ -183,6 +184,20 @@ def run_floor(dataset: bench_data.Dataset, db: Path) -> dict[str, object]:
     return floor
 
 
+def ratios_to_floor(full: Mapping, incremental: Mapping, floor: Mapping) -> dict[str, float | None]:
+    """Every build figure over the floor's: wall time over the floor's wall time, peak memory
+    over the floor's peak (#16: "the ratio to the floor for each figure")."""
+
+    def ratio(value: float, base: float) -> float | None:
+        return round(value / base, 2) if base else None
+
+    return {
+        f"{label}_{figure}": ratio(run["whole"][key], floor[key])
+        for label, run in (("full", full), ("incremental", incremental))
+        for figure, key in (("wall", "wall_s"), ("peak", "peak_rss"))
+    }
+
+
 def benchmark(args: argparse.Namespace, run_dir: Path) -> dict[str, object]:
     t0 = time.perf_counter()
     dataset, cached = bench_data.cached_dataset(CACHE_DIR, args.scale, args.seed, args.stand)
@@ -204,6 +219,8 @@ def benchmark(args: argparse.Namespace, run_dir: Path) -> dict[str, object]:
     full_run, full_record = timed_build("full", home, env)
     full = summarise_build(full_run, full_record)
     full["verdicts"] = verdict_counts(home / "warehouse" / "build.duckdb")
+    dbt_target = Settings.from_env(home=home, environ={}).dbt_target_dir
+    full["dbt_nodes"] = read_node_times(dbt_target)
 
     provider = bench_data.medium_provider(dataset)
     files = bench_data.redeliver(dataset, provider, home / "landing")
@@ -212,6 +229,7 @@ def benchmark(args: argparse.Namespace, run_dir: Path) -> dict[str, object]:
     load["before_incremental"] = load_average()
     inc_run, inc_record = timed_build("incremental", home, env)
     incremental = summarise_build(inc_run, inc_record)
+    incremental["dbt_nodes"] = read_node_times(dbt_target)
     incremental.update(
         provider=provider,
         stand=parse_file_name(files[0]).stand.isoformat(),
@@ -232,6 +250,7 @@ def benchmark(args: argparse.Namespace, run_dir: Path) -> dict[str, object]:
         "incremental": incremental,
         "ratio_full_to_floor": round(full["whole"]["wall_s"] / floor["wall_s"], 2),
         "ratio_full_record_to_floor_read": round(full["record_duration_s"] / floor["read_s"], 2),
+        "ratios_to_floor": ratios_to_floor(full, incremental, floor),
     }
     result["targets"] = targets(result)
     return result

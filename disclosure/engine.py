@@ -26,7 +26,9 @@ equation (and that counts are ≥ 0, but not the suppression rule itself — an 
 programming (HiGHS through its `highspy` binding, `_Program`): published values are constants, so
 only the suppressed values are variables; the variables split into connected components (two
 are linked when an equation holds both), and each component is solved on its own — min and
-max of each of its variables subject to its equations and non-negativity.
+max of each of its variables subject to its equations and non-negativity. Large audits share
+their components among worker processes (`IMW_DISCLOSURE_WORKERS`, default: one per CPU), each
+solved exactly as in one process, so the ranges do not change (`_solve_jobs`).
 
 **Secondary suppression** (`protect`) is greedy, then audited, until the audit passes:
 
@@ -47,8 +49,12 @@ max of each of its variables subject to its equations and non-negativity.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import time
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -89,6 +95,13 @@ LOCAL_HOPS = (2,)
 suppression can fix the value at all (`_fixable`): equations away from it."""
 MAX_ROUNDS = 10_000
 """Safety stop of `protect`: every round suppresses at least one more cell, so it ends anyway."""
+WORKERS_ENV = "IMW_DISCLOSURE_WORKERS"
+PARALLEL_MIN_VARIABLES = 20_000
+"""An audit solves its components on several processes only when they hold at least this many
+suppressed values: below it, handing them over costs more than it saves."""
+SPLIT_MIN_VARIABLES = 2_000
+"""A targeted audit's component this large is split between the workers by its wanted values."""
+CHUNKS_PER_WORKER = 8
 
 
 class InconsistentEquations(ValueError):
@@ -380,6 +393,7 @@ def audit(
     bounds_v = np.searchsorted(var_labels[order_v], np.arange(n_components + 1))
     bounds_r = np.searchsorted(row_labels[order_r], np.arange(n_components + 1))
     programs = 0
+    jobs: list[_Job] = []
     for component in range(n_components):
         var_idx = order_v[bounds_v[component] : bounds_v[component + 1]]
         row_idx = order_r[bounds_r[component] : bounds_r[component + 1]]
@@ -395,15 +409,22 @@ def audit(
                 target[order] = stored
             low[var_idx], high[var_idx], exact[var_idx] = lo, hi, solved.astype(bool)
             continue
-        sub = a[row_idx][:, var_idx]
-        lo, hi, solved, solves = _component_ranges(
-            sub, b[row_idx], needed[var_idx], None if wanted is None else wanted[var_idx]
+        jobs.append(
+            _Job(
+                var_idx,
+                key,
+                a[row_idx][:, var_idx],
+                b[row_idx],
+                needed[var_idx],
+                None if wanted is None else wanted[var_idx],
+            )
         )
+    for job, (lo, hi, solved, solves) in zip(jobs, _solve_jobs(jobs), strict=True):
         programs += solves
-        low[var_idx], high[var_idx], exact[var_idx] = lo, hi, solved
+        low[job.var_idx], high[job.var_idx], exact[job.var_idx] = lo, hi, solved
         if cache is not None:
-            order = np.argsort(identity[var_idx], kind="stable")
-            cache[key] = (lo[order], hi[order], solved[order].astype(float))
+            order = np.argsort(identity[job.var_idx], kind="stable")
+            cache[job.key] = (lo[order], hi[order], solved[order].astype(float))
 
     hidden_rows = values.get_column("hidden").to_numpy()
     published_zero = ~hidden_rows & (
@@ -434,6 +455,129 @@ def audit(
         seconds=time.perf_counter() - started,
         minimum=minimum,
     )
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One component to solve: its variables' indices in the audit, its cache key, equations
+    (a·x = b) and, per variable, the width a witness must show and whether it is wanted."""
+
+    var_idx: np.ndarray
+    key: bytes
+    a: sp.csr_matrix
+    b: np.ndarray
+    needed: np.ndarray
+    wanted: np.ndarray | None
+
+
+_Ranges = tuple[np.ndarray, np.ndarray, np.ndarray, int]
+
+
+def _solve_jobs(jobs: list[_Job]) -> list[_Ranges]:
+    """`_component_ranges` of every job, in order: in this process, or on `workers()` processes
+    when the work is large (`PARALLEL_MIN_VARIABLES`).
+
+    Whole components go to the workers as they are, so each is solved exactly as here (a fresh
+    program, the same order of objectives): the ranges are identical. Where only some values
+    are wanted (the targeted audits of `protect`), a component larger than
+    `SPLIT_MIN_VARIABLES` is also split by its wanted values: each worker solves the whole
+    component for its share of them. Their pass or fail is the same whichever witnesses a
+    worker saw (a witness's spread is at most the exact range), so the pattern is the same;
+    only the reported spans of values that passed by witnesses may differ, and a targeted
+    audit reports nothing else. Measured on `bw` (2 cores): see README, "Disclosure control"."""
+    n = workers()
+    size = sum(j.a.shape[1] for j in jobs if j.a.shape[1] > 1)
+    if n < 2 or size < PARALLEL_MIN_VARIABLES:
+        return [_component_ranges(j.a, j.b, j.needed, j.wanted) for j in jobs]
+    # tasks: (job index, wanted mask or None), the big targeted components split n ways
+    tasks: list[tuple[int, np.ndarray | None]] = []
+    for i, j in enumerate(jobs):
+        if j.wanted is not None and j.a.shape[1] >= SPLIT_MIN_VARIABLES and j.wanted.sum() > 1:
+            for part in np.array_split(np.flatnonzero(j.wanted), n):
+                if not len(part):
+                    continue
+                mask = np.zeros(j.a.shape[1], dtype=bool)
+                mask[part] = True
+                tasks.append((i, mask))
+        else:
+            tasks.append((i, j.wanted))
+    # cost of a task ≈ its programs × their size; biggest first, dealt into chunks so that
+    # the pool balances the load and pickling stays a few calls per worker
+    cost = np.array([jobs[i].a.shape[1] ** 2 for i, _ in tasks], dtype=float)
+    order = np.argsort(-cost, kind="stable")
+    chunks: list[list[int]] = []
+    limit = cost.sum() / (n * CHUNKS_PER_WORKER)
+    current: list[int] = []
+    load = 0.0
+    for t in order:
+        current.append(int(t))
+        load += cost[t]
+        if load >= limit:
+            chunks.append(current)
+            current, load = [], 0.0
+    if current:
+        chunks.append(current)
+    futures = [
+        _pool(n).submit(
+            _solve_chunk,
+            [
+                (jobs[tasks[t][0]].a, jobs[tasks[t][0]].b, jobs[tasks[t][0]].needed, tasks[t][1])
+                for t in chunk
+            ],
+        )
+        for chunk in chunks
+    ]
+    by_task: dict[int, _Ranges] = {}
+    try:
+        for chunk, future in zip(chunks, futures, strict=True):
+            by_task.update(zip(chunk, future.result(), strict=True))
+    except BrokenProcessPool as exc:
+        _POOLS.pop(n, None)
+        raise RuntimeError(
+            f"the audit's {n} worker processes stopped ({exc}). A script that runs the engine "
+            "must keep its top level under `if __name__ == '__main__':` (the workers import "
+            f"it, as with any multiprocessing), or set {WORKERS_ENV}=1 to solve in-process."
+        ) from exc
+    results: list[_Ranges | None] = [None] * len(jobs)
+    for t, (i, mask) in enumerate(tasks):
+        lo, hi, solved, solves = by_task[t]
+        if results[i] is None:
+            results[i] = (lo.copy(), hi.copy(), solved.copy(), solves)
+        else:  # another share of a split component: its wanted values come from here
+            r_lo, r_hi, r_solved, r_solves = results[i]
+            r_lo[mask], r_hi[mask], r_solved[mask] = lo[mask], hi[mask], solved[mask]
+            results[i] = (r_lo, r_hi, r_solved, r_solves + solves)
+    return results  # type: ignore[return-value]
+
+
+def _solve_chunk(
+    tasks: list[tuple[sp.csr_matrix, np.ndarray, np.ndarray, np.ndarray | None]],
+) -> list[_Ranges]:
+    return [_component_ranges(a, b, needed, wanted) for a, b, needed, wanted in tasks]
+
+
+def workers() -> int:
+    """Processes the audit's linear programs may use: `IMW_DISCLOSURE_WORKERS`, else the CPUs
+    this process may run on."""
+    configured = os.environ.get(WORKERS_ENV, "").strip()
+    if configured:
+        if not configured.isdigit() or int(configured) < 1:
+            raise ValueError(f"{WORKERS_ENV} must be a whole number >= 1, not {configured!r}")
+        return int(configured)
+    return len(os.sched_getaffinity(0))
+
+
+_POOLS: dict[int, ProcessPoolExecutor] = {}
+
+
+def _pool(n: int) -> ProcessPoolExecutor:
+    """One pool of `n` worker processes per process, started on first use (forkserver: the
+    workers do not inherit the threads of a caller such as dbt or DuckDB)."""
+    if n not in _POOLS:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["disclosure.engine"])
+        _POOLS[n] = ProcessPoolExecutor(max_workers=n, mp_context=context)
+    return _POOLS[n]
 
 
 def _component_ranges(

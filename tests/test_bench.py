@@ -12,6 +12,7 @@ import pytest
 
 from bench import data as bench_data
 from bench import run as bench_run
+from bench.dbt_nodes import node_times, read_node_times
 from bench.floor import read_floor
 from bench.measure import attribute, failed_stages, read_records, run_sampled
 from bench.report import GB, markdown, targets
@@ -247,12 +248,61 @@ def test_markdown_marks_targets_and_shows_the_machine():
         "floor": {"files": 2, "wall_s": 50.0, "peak_rss": GB, "rows": 10},
         "ratio_full_to_floor": 4.0,
     }
+    result["ratios_to_floor"] = bench_run.ratios_to_floor(
+        result["full"], result["incremental"], result["floor"]
+    )
+    # full: 200 s / 50 s = 4.0, 3 GB / 1 GB = 3.0; incremental: 25 s / 50 s = 0.5, 1 GB / 1 GB
+    assert result["ratios_to_floor"] == {
+        "full_wall": 4.0,
+        "full_peak": 3.0,
+        "incremental_wall": 0.5,
+        "incremental_peak": 1.0,
+    }
+    result["full"]["dbt_nodes"] = node_times(RUN_RESULTS, top=2)
     result["targets"] = targets(result)
-    assert [t["met"] for t in result["targets"]] == [False, True, True, False]
+    # 200 s > 75 s; 3 GB > 2.5 GB; incremental 25 s <= 25 s; 4.0× <= 10×
+    assert [t["met"] for t in result["targets"]] == [False, False, True, True]
     md = markdown(result)
     assert "| dbt | 50.0 | 1.00 | – | – |" in md
-    assert "| full build / floor ≤ 3 | 4.0× | ✗ |" in md
+    assert "| full build / floor ≤ 10 | 4.0× | ✓ |" in md
+    assert "full build wall 4.0×, peak 3.0×; incremental wall 0.5×, peak 1.0×" in md
+    assert "| int_contact_status | 8.0 | not_null_cases_case_key | 1.5 |" in md
     assert "CPU X, 2 logical cores" in md
+
+
+RUN_RESULTS = {
+    "elapsed_time": 20.25,
+    "results": [
+        # three models (a seed counts with them) and three tests, one of them a unit test
+        {"unique_id": "model.imw.int_contact_status", "execution_time": 8.0, "status": "success"},
+        {"unique_id": "seed.imw.districts", "execution_time": 0.5, "status": "success"},
+        {"unique_id": "model.imw.mart_x", "execution_time": 5.0, "status": "success"},
+        {"unique_id": "test.imw.not_null_cases_case_key", "execution_time": 1.5, "status": "pass"},
+        {"unique_id": "unit_test.imw.mart_x.t", "execution_time": 0.25, "status": "pass"},
+        {"unique_id": "test.imw.unique_x", "execution_time": 0.75, "status": "fail"},
+    ],
+}
+
+
+def test_dbt_node_times_rank_models_and_tests():
+    nodes = node_times(RUN_RESULTS, top=2)
+    assert nodes["elapsed_s"] == 20.25
+    # models: 8.0 + 0.5 + 5.0 = 13.5 s over 3 nodes; the two slowest 8.0 and 5.0
+    assert nodes["models"] == {
+        "nodes": 3,
+        "seconds": 13.5,
+        "top": [
+            {"node": "int_contact_status", "seconds": 8.0, "status": "success"},
+            {"node": "mart_x", "seconds": 5.0, "status": "success"},
+        ],
+    }
+    # tests: 1.5 + 0.25 + 0.75 = 2.5 s over 3 nodes (the unit test among them)
+    assert nodes["tests"]["nodes"] == 3 and nodes["tests"]["seconds"] == 2.5
+    assert [t["node"] for t in nodes["tests"]["top"]] == ["not_null_cases_case_key", "unique_x"]
+
+
+def test_dbt_node_times_of_a_build_without_dbt_is_none(tmp_path):
+    assert read_node_times(tmp_path) is None
 
 
 def _fake_build(home, record: dict, exit_code: int) -> list[str]:

@@ -8,6 +8,7 @@ comment, and `engine.audit` must prove it (or reject a bad one).
 from __future__ import annotations
 
 import itertools
+import os
 
 import numpy as np
 import polars as pl
@@ -500,3 +501,80 @@ def test_published_sums_hold_checks_the_sums_the_audit_does_not_solve():
         {"T": (21, 0, 0), "A": (13, 0, 0), "B": (8, 0, 0)}, [("T", ["A", "B"], (BASE_N,))]
     )
     assert engine.published_sums_hold(q, nothing)
+
+
+# --------------------------------------------------------------------------------------------
+# The audit on several processes (`engine._solve_jobs`)
+# --------------------------------------------------------------------------------------------
+@pytest.fixture
+def on_two_processes(monkeypatch):
+    """Every audit's components go to two worker processes, and every targeted component of
+    more than 2 values is split between them (in a build only audits of 20,000 values and
+    components of 2,000 are)."""
+    monkeypatch.setenv(engine.WORKERS_ENV, "2")
+    monkeypatch.setattr(engine, "PARALLEL_MIN_VARIABLES", 0)
+    monkeypatch.setattr(engine, "SPLIT_MIN_VARIABLES", 3)
+
+
+def _many_providers() -> list[tuple[int, int, int, int, int]]:
+    """3 RB × 3 Kreise × 4 providers; base_n cycles through 0..11, so about a third of the
+    providers are primary (1 to 4) and many sums need secondary cells."""
+    return [
+        (rb, kreis, provider, base, base // 2)
+        for rb in range(3)
+        for kreis in range(3)
+        for provider in range(4)
+        for base in [(rb * 12 + kreis * 4 + provider * 7) % 12]
+    ]
+
+
+def test_the_audit_on_two_processes_is_the_audit_on_one(monkeypatch, on_two_processes):
+    p, _ = hierarchy_problem(_many_providers())
+    suppressed = primary_cells(p)
+    hidden = np.zeros(p.n_cells, dtype=bool)
+    hidden[suppressed] = True
+    everything = np.ones(p.n_cells, dtype=bool)
+    parallel = audit(p, hidden)
+    # targeted at every cell: components of 3 or more values are split between the processes
+    parallel_targeted = audit(p, hidden, targets=everything)
+    assert 2 in engine._POOLS  # the pool of two processes did the work
+    monkeypatch.setenv(engine.WORKERS_ENV, "1")
+    serial = audit(p, hidden)
+    serial_targeted = audit(p, hidden, targets=everything)
+    # the same components solved the same way: identical ranges, programs and failures
+    assert serial.variables > 0 and serial.linear_programs > 0
+    assert parallel.ranges.equals(serial.ranges)
+    assert parallel.failures.equals(serial.failures)
+    assert parallel.linear_programs == serial.linear_programs
+    # split components: the same values fail (the spans of passing values may differ)
+    assert not serial_targeted.failures.is_empty()
+    assert parallel_targeted.failures.equals(serial_targeted.failures)
+
+
+@settings(max_examples=15, deadline=None)
+@given(hierarchies())
+def test_protect_on_two_processes_chooses_the_same_pattern(providers):
+    # the split targeted audits may see other witnesses, but every value's pass or fail is the
+    # same, so the pattern and its rounds are too
+    p, _ = hierarchy_problem(providers)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(engine.WORKERS_ENV, "1")
+        serial = protect(p)
+        mp.setenv(engine.WORKERS_ENV, "2")
+        mp.setattr(engine, "PARALLEL_MIN_VARIABLES", 0)
+        mp.setattr(engine, "SPLIT_MIN_VARIABLES", 3)
+        parallel = protect(p)
+    assert (parallel.status == serial.status).all()
+    assert parallel.rounds == serial.rounds
+    assert parallel.audit.ranges.equals(serial.audit.ranges)
+
+
+def test_workers_come_from_the_setting_or_the_cpus(monkeypatch):
+    monkeypatch.delenv(engine.WORKERS_ENV, raising=False)
+    assert engine.workers() == len(os.sched_getaffinity(0))
+    monkeypatch.setenv(engine.WORKERS_ENV, "3")
+    assert engine.workers() == 3
+    for bad in ("0", "two", "-1"):
+        monkeypatch.setenv(engine.WORKERS_ENV, bad)
+        with pytest.raises(ValueError, match=engine.WORKERS_ENV):
+            engine.workers()
