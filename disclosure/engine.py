@@ -96,9 +96,11 @@ suppression can fix the value at all (`_fixable`): equations away from it."""
 MAX_ROUNDS = 10_000
 """Safety stop of `protect`: every round suppresses at least one more cell, so it ends anyway."""
 WORKERS_ENV = "IMW_DISCLOSURE_WORKERS"
-PARALLEL_MIN_VARIABLES = 20_000
-"""An audit solves its components on several processes only when they hold at least this many
-suppressed values: below it, handing them over costs more than it saves."""
+PARALLEL_MIN_VARIABLES = 50_000
+"""An audit solves its components on several processes only when it has at least this many
+suppressed values: below it, handing them over costs more than it saves (measured, `protect`
+alone, idle: `tiny`, 24,000 values, 13.7 s in one process and 14.6 s on two; `demo`, 81,000 to
+130,000 values, 80 s and 55 s)."""
 SPLIT_MIN_VARIABLES = 2_000
 """A targeted audit's component this large is split between the workers by its wanted values."""
 CHUNKS_PER_WORKER = 8
@@ -419,7 +421,7 @@ def audit(
                 None if wanted is None else wanted[var_idx],
             )
         )
-    for job, (lo, hi, solved, solves) in zip(jobs, _solve_jobs(jobs), strict=True):
+    for job, (lo, hi, solved, solves) in zip(jobs, _solve_jobs(jobs, n_vars), strict=True):
         programs += solves
         low[job.var_idx], high[job.var_idx], exact[job.var_idx] = lo, hi, solved
         if cache is not None:
@@ -473,9 +475,10 @@ class _Job:
 _Ranges = tuple[np.ndarray, np.ndarray, np.ndarray, int]
 
 
-def _solve_jobs(jobs: list[_Job]) -> list[_Ranges]:
+def _solve_jobs(jobs: list[_Job], audit_size: int) -> list[_Ranges]:
     """`_component_ranges` of every job, in order: in this process, or on `workers()` processes
-    when the work is large (`PARALLEL_MIN_VARIABLES`).
+    when the audit is large (`audit_size` suppressed values, at least `PARALLEL_MIN_VARIABLES`;
+    then also the few components a later audit of `protect` solves anew go to the workers).
 
     Whole components go to the workers as they are, so each is solved exactly as here (a fresh
     program, the same order of objectives): the ranges are identical. Where only some values
@@ -486,8 +489,7 @@ def _solve_jobs(jobs: list[_Job]) -> list[_Ranges]:
     only the reported spans of values that passed by witnesses may differ, and a targeted
     audit reports nothing else. Measured on `bw` (2 cores): see README, "Disclosure control"."""
     n = workers()
-    size = sum(j.a.shape[1] for j in jobs if j.a.shape[1] > 1)
-    if n < 2 or size < PARALLEL_MIN_VARIABLES:
+    if n < 2 or audit_size < PARALLEL_MIN_VARIABLES or not any(j.a.shape[1] > 1 for j in jobs):
         return [_component_ranges(j.a, j.b, j.needed, j.wanted) for j in jobs]
     # tasks: (job index, wanted mask or None), the big targeted components split n ways
     tasks: list[tuple[int, np.ndarray | None]] = []

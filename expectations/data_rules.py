@@ -8,9 +8,10 @@ A dbt data test runs either
   references a later delivery can break, reconciliations between models that real data can
   upset, what no gate checks on the published tables. Or
 - **in `make test` only**: tagged `fixture_only` (`core.project_vars.FIXTURE_ONLY_TAG`), left
-  out of the nightly build (`orchestration.assets.NIGHTLY_DBT_EXCLUDE`) and run on the hand-made
-  fixtures of the dbt fixture builds (`tests/dbt_fixture.py`). It restates what holds on every
-  input, so a nightly run could only repeat the fixture's verdict; its nightly owner is then
+  out of the nightly build (`orchestration.assets.NIGHTLY_FIXTURE_ONLY_EXCLUDED`) and run on
+  the hand-made fixtures of the dbt fixture builds (`tests/dbt_fixture.py`). It restates what
+  holds on every input, so a nightly run could only repeat the fixture's verdict; its nightly
+  owner is then
 
   - the **mart gate** (`meta: {mart_gate: [rule, ...]}`): the gate checks the same rule on the
     same table, or on its published copy, after dbt in every build;

@@ -26,8 +26,10 @@ from reports.status import FRESHNESS_LIMIT
 
 RAW_KEYS = {name: dg.AssetKey(["raw", name]) for name in EXTRACTS}
 EXTRACT_GATE = "extract_gate"
-NIGHTLY_DBT_EXCLUDES = ("--exclude-resource-type", "unit_test")
-NIGHTLY_DBT_EXCLUDE = f"tag:{FIXTURE_ONLY_TAG}"
+NIGHTLY_UNIT_TESTS_EXCLUDED = ("--exclude-resource-type", "unit_test")
+"""dbt arguments that leave the unit tests out of the nightly `dbt build` (they run in `make
+test`)."""
+NIGHTLY_FIXTURE_ONLY_EXCLUDED = f"tag:{FIXTURE_ONLY_TAG}"
 """The data tests that restate their model's construction or a gate rule (docs/data_rules.md):
 left out of the dbt assets, so they are no asset checks and the nightly `dbt build` is given
 `--exclude` this selection; they run on the fixtures in `make test` (tests/dbt_fixture.py)."""
@@ -159,7 +161,7 @@ def extract_gate_result(
 
 def dbt_build_args() -> list[str]:
     """The nightly `dbt build` arguments."""
-    return ["build", *NIGHTLY_DBT_EXCLUDES]
+    return ["build", *NIGHTLY_UNIT_TESTS_EXCLUDED]
 
 
 def dbt_build_env(reference_date: str | None = None) -> dict[str, str]:
@@ -213,7 +215,7 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         manifest=project.manifest_path,
         project=project,
         dagster_dbt_translator=Translator(),
-        exclude=NIGHTLY_DBT_EXCLUDE,
+        exclude=NIGHTLY_FIXTURE_ONLY_EXCLUDED,
     )
     def warehouse_dbt(
         context: AssetExecutionContext,
@@ -224,8 +226,8 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         # dbt's run artefacts live in the warehouse home, not in the project tree. Unit tests
         # check SQL logic on fixed inputs, not the night's data: they run in `make test` (one
         # dbt fixture build, tests/dbt_fixture.py), not in every nightly build (dbt's advice
-        # for production runs). So do the fixture-only data tests (NIGHTLY_DBT_EXCLUDE, which
-        # dagster-dbt adds to the command as `--exclude` when the whole job runs).
+        # for production runs). So do the fixture-only data tests (NIGHTLY_FIXTURE_ONLY_EXCLUDED,
+        # which dagster-dbt adds to the command as `--exclude` when the whole job runs).
         target = warehouse.settings().dbt_target_dir
         args = dbt_build_args()
         # the op's outputs are one per dbt node and one per asset check (the dbt tests)

@@ -508,8 +508,8 @@ def test_published_sums_hold_checks_the_sums_the_audit_does_not_solve():
 # --------------------------------------------------------------------------------------------
 @pytest.fixture
 def on_two_processes(monkeypatch):
-    """Every audit's components go to two worker processes, and every targeted component of
-    more than 2 values is split between them (in a build only audits of 20,000 values and
+    """Every audit's components go to two worker processes, and every targeted component of 3
+    values or more is split between them (in a build only audits of 50,000 values and
     components of 2,000 are)."""
     monkeypatch.setenv(engine.WORKERS_ENV, "2")
     monkeypatch.setattr(engine, "PARALLEL_MIN_VARIABLES", 0)
