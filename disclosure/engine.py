@@ -507,18 +507,9 @@ def _solve_jobs(jobs: list[_Job], audit_size: int) -> list[_Ranges]:
     # the pool balances the load and pickling stays a few calls per worker
     cost = np.array([jobs[i].a.shape[1] ** 2 for i, _ in tasks], dtype=float)
     order = np.argsort(-cost, kind="stable")
-    chunks: list[list[int]] = []
-    limit = cost.sum() / (n * CHUNKS_PER_WORKER)
-    current: list[int] = []
-    load = 0.0
-    for t in order:
-        current.append(int(t))
-        load += cost[t]
-        if load >= limit:
-            chunks.append(current)
-            current, load = [], 0.0
-    if current:
-        chunks.append(current)
+    # a new chunk wherever the load before a task passes another n·CHUNKS_PER_WORKER-th of it all
+    before = (np.cumsum(cost[order]) - cost[order]) // (cost.sum() / (n * CHUNKS_PER_WORKER))
+    chunks = [c.tolist() for c in np.split(order, np.flatnonzero(np.diff(before)) + 1)]
     futures = [
         _pool(n).submit(
             _solve_chunk,
@@ -543,8 +534,8 @@ def _solve_jobs(jobs: list[_Job], audit_size: int) -> list[_Ranges]:
     results: list[_Ranges | None] = [None] * len(jobs)
     for t, (i, mask) in enumerate(tasks):
         lo, hi, solved, solves = by_task[t]
-        if results[i] is None:
-            results[i] = (lo.copy(), hi.copy(), solved.copy(), solves)
+        if results[i] is None:  # arrays fresh from the worker: safe to fill in below
+            results[i] = (lo, hi, solved, solves)
         else:  # another share of a split component: its wanted values come from here
             r_lo, r_hi, r_solved, r_solves = results[i]
             r_lo[mask], r_hi[mask], r_solved[mask] = lo[mask], hi[mask], solved[mask]

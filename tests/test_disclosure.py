@@ -534,10 +534,14 @@ def test_the_audit_on_two_processes_is_the_audit_on_one(monkeypatch, on_two_proc
     hidden = np.zeros(p.n_cells, dtype=bool)
     hidden[suppressed] = True
     everything = np.ones(p.n_cells, dtype=bool)
+    handed_over: list[int] = []  # the pool sizes each audit handed its components to
+    pool = engine._pool
+    monkeypatch.setattr(engine, "_pool", lambda n: handed_over.append(n) or pool(n))
     parallel = audit(p, hidden)
     # targeted at every cell: components of 3 or more values are split between the processes
     parallel_targeted = audit(p, hidden, targets=everything)
-    assert 2 in engine._POOLS  # the pool of two processes did the work
+    assert set(handed_over) == {2}  # both audits went to the pool of two processes
+    handed_over.clear()
     monkeypatch.setenv(engine.WORKERS_ENV, "1")
     serial = audit(p, hidden)
     serial_targeted = audit(p, hidden, targets=everything)
@@ -546,6 +550,7 @@ def test_the_audit_on_two_processes_is_the_audit_on_one(monkeypatch, on_two_proc
     assert parallel.ranges.equals(serial.ranges)
     assert parallel.failures.equals(serial.failures)
     assert parallel.linear_programs == serial.linear_programs
+    assert handed_over == []  # and one worker solves in-process
     # split components: the same values fail (the spans of passing values may differ)
     assert not serial_targeted.failures.is_empty()
     assert parallel_targeted.failures.equals(serial_targeted.failures)
