@@ -22,6 +22,9 @@ BUILD_DB_NAME = "build.duckdb"
 directory (`imw-dbt` runs dbt in the folder of `BUILD_DB_ENV`)."""
 BUILD_DB_ENV = "IMW_BUILD_DB"
 """Where child processes (dbt, through `imw-dbt`) find the build database (`Settings.env`)."""
+DISCLOSURE_MEMO_NAME = "disclosure_memo.parquet"
+"""The suppression pattern of the last build, per table (`disclosure.memo`), beside the build
+database: as confidential as it, never published."""
 DEMO_KEY = "imw-demo-key-not-secret"
 """Fixed key used by `imw demo` only; real builds must bring their own secret key."""
 

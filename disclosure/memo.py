@@ -1,0 +1,304 @@
+"""The suppression pattern kept between builds: a table that did not change is not protected again.
+
+**Why this is exact.** `engine.protect` decides every cell from its own *part* of the problem:
+the cells linked to it by sums, directly or through other cells (a connected component of the
+graph cells ↔ equations; in the warehouse one block of one table for one year: its units, its
+quarters and, for topics, its topic groups). Every step of `protect` looks only along
+equations — the greedy step per equation, the audit per component of suppressed values (inside
+a part), the candidates and the last-resort LAND rows through the failing value's equations —
+so a part's pattern is a function of that part alone: its cells in their order, their flags,
+their values and their sums. Solved on its own, or beside any other parts, it comes out the
+same (`tests/test_disclosure_memo.py` checks this on random tables).
+
+**The memo** holds, for each part of the last build, a SHA-256 key of everything the part's
+pattern depends on (see `part_keys`: cell flags, values, sums in local numbering, the minimum,
+the last-resort switch, this engine's source and the solver's version) and the part's pattern
+(one status byte per cell). `protect_keeping` takes the pattern of every part whose key it
+finds, and runs `protect` once on the parts it does not find. A delivery that changes one
+provider's values changes the parts its values reach (its tables, up to the LAND totals, for the
+periods it touches); every other part is taken as it was.
+
+The memo holds no ids and no values, but its keys are digests of unsuppressed counts: it is as
+confidential as the build database it sits beside, and nothing publishes or exports it. A memo
+that cannot be read, or an entry whose length or codes do not fit, is not used (the part is
+solved again). The mart gate audits every published pattern anyway, reused or not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from disclosure import engine
+from disclosure.engine import CELL_MINIMUM, NONE, PRIMARY, SECONDARY, Pattern, Problem, protect
+
+__all__ = ["MEMO_SCHEMA", "KeptPattern", "part_keys", "parts", "protect_keeping", "read_memo"]
+
+MEMO_SCHEMA = {"key": pl.String, "status": pl.Binary}
+"""One row per part: `key` (hex SHA-256, `part_keys`), `status` (one byte per cell of the part,
+in cell order: 0 none, 1 primary, 2 secondary)."""
+
+
+def _code_version() -> bytes:
+    """What else a pattern depends on: the engine's and this module's source, and the versions of
+    the solver and of the libraries that compute with the values. A change to any of them
+    invalidates every kept pattern."""
+    digest = hashlib.sha256()
+    for source in (Path(engine.__file__), Path(__file__)):
+        digest.update(source.read_bytes())
+    for package in ("highspy", "numpy", "polars", "scipy"):
+        digest.update(f"{package}={version(package)};".encode())
+    return digest.digest()
+
+
+_CODE_VERSION = _code_version()
+SIGNIFICANT_DIGITS = 12
+"""Values enter a key to this many significant digits: the precision at which two builds of
+the same deliveries agree. DuckDB adds case-months (the CM07 and CM10 denominators) in an order
+that varies between runs, so their last bits do too (measured on `tiny`: one of two re-builds
+without a new delivery changed 7 of its 234 keys when keyed on every bit)."""
+
+
+def _significant(value: np.ndarray) -> tuple[pl.Series, pl.Series]:
+    """`value` as (digits, exponent): value ≈ digits · 10^(exponent − SIGNIFICANT_DIGITS + 1),
+    digits rounded to a whole number (NaN, a value not given, stays NaN)."""
+    finite = np.isfinite(value) & (value != 0)
+    exponent = np.zeros(len(value), dtype=np.int64)
+    exponent[finite] = np.floor(np.log10(np.abs(value[finite]))).astype(np.int64)
+    digits = np.round(value * 10.0 ** (SIGNIFICANT_DIGITS - 1 - exponent))
+    return pl.Series("digits", digits), pl.Series("exponent", exponent)
+
+
+def parts(problem: Problem) -> np.ndarray:
+    """Per cell, the number of its part (cells linked by sums); parts are numbered in the order
+    of their first cell, and a cell in no sum is a part of its own."""
+    terms = problem.terms
+    if terms.is_empty():
+        return np.arange(problem.n_cells, dtype=np.int64)
+    equation = terms.get_column("equation").to_numpy()
+    cell = terms.get_column("cell").to_numpy()
+    rows = np.unique(equation, return_inverse=True)[1]
+    incidence = sp.csr_matrix(
+        (np.ones(len(cell), dtype=np.int8), (rows, cell)), shape=(rows.max() + 1, problem.n_cells)
+    )
+    graph = sp.bmat([[None, incidence.T], [incidence, None]], format="csr")
+    labels = connected_components(graph, directed=False)[1][: problem.n_cells]
+    # number the parts by their first cell (connected_components nearly does; make it so)
+    first = np.full(labels.max() + 1, problem.n_cells, dtype=np.int64)
+    np.minimum.at(first, labels, np.arange(problem.n_cells))
+    renumber = np.empty_like(first)
+    renumber[np.argsort(first, kind="stable")] = np.arange(len(first))
+    return renumber[labels].astype(np.int64)
+
+
+def part_keys(
+    problem: Problem, labels: np.ndarray, minimum: int = CELL_MINIMUM, *, last_resort: bool = True
+) -> list[str]:
+    """The key of each part (in part order): SHA-256 over everything its pattern depends on, in
+    the part's own numbering (cells in order from 0, sums in order from 0), so the same table
+    has the same key whatever else the problem holds; values to `SIGNIFICANT_DIGITS`."""
+    n_parts = int(labels.max()) + 1 if len(labels) else 0
+    order = np.argsort(labels, kind="stable")
+    start = np.searchsorted(labels[order], np.arange(n_parts + 1))
+    local = np.empty(problem.n_cells, dtype=np.int64)
+    local[order] = np.arange(problem.n_cells) - start[labels[order]]
+    measures = sorted(problem.values.get_column("measure").unique().to_list())
+    codes = {m: i for i, m in enumerate(measures)}
+    header = hashlib.sha256(
+        _CODE_VERSION
+        + f"|minimum={minimum}|last_resort={last_resort}|measures={measures}|".encode()
+    )
+
+    flags = problem.cells.select(
+        pl.col("primary_rule").fill_null(False).cast(pl.Int8),
+        pl.col("may_be_secondary").fill_null(False).cast(pl.Int8),
+    ).to_numpy()[order]
+    cell_rows = np.ascontiguousarray(flags, dtype=np.int8)
+
+    def by_part(frame: pl.DataFrame, columns: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The frame's rows as bytes records, sorted by part, and where each part starts."""
+        frame = frame.sort(["part", *columns])
+        record = np.rec.fromarrays([frame.get_column(c).to_numpy() for c in columns], names=columns)
+        part = frame.get_column("part").to_numpy()
+        return record, np.searchsorted(part, np.arange(n_parts + 1))
+
+    value_cell = problem.values.get_column("cell").to_numpy()
+    values = problem.values.select(
+        pl.Series("part", labels[value_cell]),
+        pl.Series("local", local[value_cell]),
+        pl.col("measure").replace_strict(codes, return_dtype=pl.Int8),
+        *_significant(problem.values.get_column("value").cast(pl.Float64).to_numpy()),
+    )
+    value_rows, value_start = by_part(values, ["local", "measure", "digits", "exponent"])
+    term_cell = problem.terms.get_column("cell").to_numpy()
+    terms = problem.terms.select(
+        pl.Series("part", labels[term_cell]),
+        "equation",
+        pl.Series("local", local[term_cell]),
+        pl.col("measure").replace_strict(codes, return_dtype=pl.Int8),
+        pl.col("coefficient").cast(pl.Float64),
+    ).with_columns((pl.col("equation").rank("dense").over("part") - 1).cast(pl.Int64))
+    term_rows, term_start = by_part(terms, ["equation", "local", "measure", "coefficient"])
+
+    keys = []
+    for p in range(n_parts):
+        digest = header.copy()
+        digest.update(cell_rows[start[p] : start[p + 1]].tobytes())
+        digest.update(b"|values|")
+        digest.update(value_rows[value_start[p] : value_start[p + 1]].tobytes())
+        digest.update(b"|sums|")
+        digest.update(term_rows[term_start[p] : term_start[p + 1]].tobytes())
+        keys.append(digest.hexdigest())
+    return keys
+
+
+@dataclass(frozen=True)
+class KeptPattern:
+    """The pattern of a whole problem: `status` per cell, `memo` (the memo of this problem: one
+    row per part, `MEMO_SCHEMA`), how many parts and cells were taken from the memo, and
+    `protect`'s result on the parts solved anew (None when every part was kept)."""
+
+    status: np.ndarray
+    memo: pl.DataFrame
+    parts: int
+    parts_kept: int
+    cells_kept: int
+    solved: Pattern | None
+    seconds: float
+
+    @property
+    def suppressed(self) -> np.ndarray:
+        return self.status > NONE
+
+    def suppression(self) -> pl.Series:
+        """'primary' / 'secondary' / null per cell."""
+        return pl.Series("suppression", self.status).replace_strict(
+            {NONE: None, **engine.SUPPRESSION_NAMES}, return_dtype=pl.String
+        )
+
+    def figures(self) -> dict[str, float | int | None]:
+        solved = {} if self.solved is None else self.solved.figures()
+        return {
+            "cells": len(self.status),
+            "parts": self.parts,
+            "parts_kept": self.parts_kept,
+            "cells_kept": self.cells_kept,
+            "suppressed_primary": int((self.status == PRIMARY).sum()),
+            "suppressed_secondary": int((self.status == SECONDARY).sum()),
+            "solved_anew": {k: v for k, v in solved.items() if k != "cells"} or None,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def protect_keeping(
+    problem: Problem,
+    memo: pl.DataFrame | None,
+    minimum: int = CELL_MINIMUM,
+    *,
+    last_resort: bool = True,
+) -> KeptPattern:
+    """`engine.protect`'s pattern of `problem`, taking each part whose key is in `memo` (a frame
+    of `MEMO_SCHEMA`, or None) from there and protecting the other parts together."""
+    started = time.perf_counter()
+    labels = parts(problem)
+    keys = part_keys(problem, labels, minimum, last_resort=last_resort)
+    n_parts = len(keys)
+    order = np.argsort(labels, kind="stable")
+    start = np.searchsorted(labels[order], np.arange(n_parts + 1))
+    sizes = np.diff(start)
+
+    status = np.zeros(problem.n_cells, dtype=np.int8)
+    kept = np.zeros(n_parts, dtype=bool)
+    known = (
+        {}
+        if memo is None or memo.is_empty()
+        else dict(zip(memo.get_column("key"), memo.get_column("status"), strict=True))
+    )
+    if known:
+        for p in np.flatnonzero([k in known for k in keys]):  # a loop over tables, not rows
+            stored = np.frombuffer(known[keys[p]], dtype=np.int8)
+            if len(stored) != sizes[p] or not np.isin(stored, (NONE, PRIMARY, SECONDARY)).all():
+                continue  # not this part's pattern (a damaged memo): solved again
+            status[order[start[p] : start[p + 1]]] = stored
+            kept[p] = True
+
+    solved = None
+    todo = ~kept[labels]
+    if todo.any():
+        sub, cells = _subproblem(problem, todo)
+        solved = protect(sub, minimum, last_resort=last_resort)
+        status[cells] = solved.status
+
+    memo_out = pl.DataFrame(
+        {
+            "key": keys,
+            "status": [status[order[start[p] : start[p + 1]]].tobytes() for p in range(n_parts)],
+        },
+        schema=MEMO_SCHEMA,
+    )
+    return KeptPattern(
+        status=status,
+        memo=memo_out,
+        parts=n_parts,
+        parts_kept=int(kept.sum()),
+        cells_kept=int(sizes[kept].sum()),
+        solved=solved,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _subproblem(problem: Problem, take: np.ndarray) -> tuple[Problem, np.ndarray]:
+    """The problem of the flagged cells (whole parts: every sum stays whole), renumbered from 0
+    in the same order, and the original numbers of its cells."""
+    cells = np.flatnonzero(take)
+    new = np.full(problem.n_cells, -1, dtype=np.int64)
+    new[cells] = np.arange(len(cells))
+
+    def renumbered(frame: pl.DataFrame) -> pl.DataFrame:
+        cell = frame.get_column("cell").to_numpy()
+        inside = take[cell]
+        return frame.filter(pl.Series(inside)).with_columns(
+            pl.Series("cell", new[cell[inside]], dtype=frame.schema["cell"])
+        )
+
+    terms = renumbered(problem.terms).with_columns(
+        (pl.col("equation").rank("dense") - 1).cast(pl.Int64)
+    )
+    sub = Problem(
+        cells=renumbered(problem.cells),
+        values=renumbered(problem.values),
+        terms=terms,
+    )
+    return sub, cells
+
+
+def read_memo(path: Path | None) -> tuple[pl.DataFrame | None, str]:
+    """The memo at `path`, or None with the reason it is not used (absent, unreadable, another
+    schema)."""
+    if path is None:
+        return None, "no memo location"
+    if not path.is_file():
+        return None, f"no memo at {path}"
+    try:
+        memo = pl.read_parquet(path)
+    except Exception as exc:  # a damaged file costs a full solve, never a build
+        return None, f"memo {path} not readable ({type(exc).__name__}): solving every part"
+    if dict(memo.schema) != MEMO_SCHEMA:
+        return None, f"memo {path} has another schema: solving every part"
+    return memo, f"memo {path}: {memo.height:,} parts"
+
+
+def write_memo(memo: pl.DataFrame, path: Path) -> None:
+    """Write the memo whole or not at all (a new file, renamed over the old one)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    memo.write_parquet(tmp)
+    tmp.replace(path)

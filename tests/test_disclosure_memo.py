@@ -1,0 +1,182 @@
+"""The suppression pattern kept between builds (`disclosure.memo`): a part of the problem (cells
+linked by sums) gets the same pattern alone or beside others, so a part whose key is in the memo
+is taken from there, and the whole pattern is the one `protect` finds without a memo."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from disclosure.engine import NONE, PRIMARY, SECONDARY, Problem, protect
+from disclosure.memo import (
+    part_keys,
+    parts,
+    protect_keeping,
+    read_memo,
+    write_memo,
+)
+from tests.test_disclosure import ALL, hierarchies, hierarchy_problem, problem
+
+
+def side_by_side(*problems: Problem) -> Problem:
+    """One problem holding the given ones as separate parts, in that order."""
+    cells, values, terms = [], [], []
+    offset = equations = 0
+    for p in problems:
+        cells.append(p.cells.with_columns(pl.col("cell") + offset))
+        values.append(p.values.with_columns(pl.col("cell") + offset))
+        terms.append(p.terms.with_columns(pl.col("cell") + offset, pl.col("equation") + equations))
+        offset += p.n_cells
+        equations += int(p.terms.get_column("equation").max()) + 1
+    return Problem(pl.concat(cells), pl.concat(values), pl.concat(terms))
+
+
+def siblings(small: int, other: int) -> Problem:
+    """K = G1 + G2 + G3 with base_n (3, `small`, `other`); numerators 1, 1, 5."""
+    total = 3 + small + other
+    return problem(
+        {"K": (total, 7, total), "G1": (3, 1, 3), "G2": (small, 1, small), "G3": (other, 5, other)},
+        [("K", ["G1", "G2", "G3"], ALL)],
+    )[0]
+
+
+def test_parts_are_the_tables_linked_by_sums():
+    # cells 0–3 are one table (K and its three parts), 4–7 another: two parts, numbered in the
+    # order of their first cell
+    both = side_by_side(siblings(4, 50), siblings(40, 50))
+    assert parts(both).tolist() == [0, 0, 0, 0, 1, 1, 1, 1]
+    # and with the second table first, its cells are part 0
+    assert parts(side_by_side(siblings(40, 50), siblings(4, 50))).tolist()[0] == 0
+
+
+def test_a_table_has_the_same_key_wherever_it_sits_and_a_new_one_when_a_value_changes():
+    a, b = siblings(4, 50), siblings(40, 50)
+    ab = side_by_side(a, b)
+    ba = side_by_side(b, a)
+    key_ab = part_keys(ab, parts(ab))
+    key_ba = part_keys(ba, parts(ba))
+    assert key_ab == key_ba[::-1]  # the same two tables, the same two keys, in their order
+    assert len(set(key_ab)) == 2
+    # one value of a changed (G3 51 instead of 50, so K 58): a's key changes, b's does not
+    changed = side_by_side(siblings(4, 51), b)
+    key_changed = part_keys(changed, parts(changed))
+    assert key_changed[0] != key_ab[0]
+    assert key_changed[1] == key_ab[1]
+
+    # a float added in another order (the last bits of a sum of case-months): the same key; a
+    # change in the 9th significant digit: another key
+    def with_denominator(p: Problem, factor: float) -> Problem:
+        scaled = (pl.col("measure") == "denominator") & (pl.col("cell") == 0)
+        values = p.values.with_columns(
+            pl.when(scaled).then(pl.col("value") * factor).otherwise(pl.col("value"))
+        )
+        return Problem(p.cells, values, p.terms)
+
+    noisy, changed = with_denominator(ab, 1 + 4e-16), with_denominator(ab, 1 + 1e-9)
+    assert noisy.values.get_column("value")[2] != ab.values.get_column("value")[2]  # K's, 57.0…
+    assert part_keys(noisy, parts(noisy))[0] == key_ab[0]
+    assert part_keys(changed, parts(changed))[0] != key_ab[0]
+    # another minimum or no last resort: other patterns, other keys
+    assert part_keys(ab, parts(ab), minimum=6) != key_ab
+    assert part_keys(ab, parts(ab), last_resort=False) != key_ab
+
+
+def test_a_kept_table_is_taken_from_the_memo_and_a_changed_one_solved_again():
+    first = protect_keeping(side_by_side(siblings(4, 50), siblings(40, 50)), None)
+    # table 1: G1 (3) and G2 (4) are primary; together 7 cases ≥ 5, so nothing more
+    # table 2: G1 (3) primary, G2 (40) the smallest other part, secondary
+    assert first.status.tolist() == [NONE, PRIMARY, PRIMARY, NONE, NONE, PRIMARY, SECONDARY, NONE]
+    assert (first.parts, first.parts_kept, first.cells_kept) == (2, 0, 0)
+    # the second build: table 1's G2 now has 2 cases (G1 + G2 = 5, still wide enough), table 2
+    # unchanged: table 2 is kept (4 cells), table 1 solved again
+    again = protect_keeping(side_by_side(siblings(2, 52), siblings(40, 50)), first.memo)
+    assert (again.parts_kept, again.cells_kept) == (1, 4)
+    assert again.solved is not None and again.solved.audit.cells == 4
+    assert again.status.tolist() == [NONE, PRIMARY, PRIMARY, NONE, NONE, PRIMARY, SECONDARY, NONE]
+    assert again.memo.get_column("key").to_list()[1] == first.memo.get_column("key").to_list()[1]
+
+
+def test_a_damaged_memo_entry_is_solved_again():
+    p = side_by_side(siblings(4, 50), siblings(40, 50))
+    good = protect_keeping(p, None)
+    damaged = good.memo.with_columns(
+        pl.Series(
+            "status",
+            [
+                b"\x00\x01",  # table 1: two bytes for four cells
+                bytes([0, 7, 2, 0]),  # table 2: 7 is no status
+            ],
+            dtype=pl.Binary,
+        )
+    )
+    again = protect_keeping(p, damaged)
+    assert again.parts_kept == 0
+    assert (again.status == good.status).all()
+
+
+def test_the_memo_file_round_trip_and_what_is_not_used(tmp_path):
+    path = tmp_path / "warehouse" / "disclosure_memo.parquet"
+    assert read_memo(None) == (None, "no memo location")
+    memo, reason = read_memo(path)
+    assert memo is None and "no memo at" in reason
+    kept = protect_keeping(side_by_side(siblings(4, 50), siblings(40, 50)), None)
+    write_memo(kept.memo, path)
+    memo, reason = read_memo(path)
+    assert memo is not None and memo.equals(kept.memo) and "2 parts" in reason
+    assert not list(path.parent.glob(".*tmp"))  # the temporary file was renamed
+    path.write_bytes(b"PAR1 not a parquet file")  # damaged: a full solve, not a failed build
+    memo, reason = read_memo(path)
+    assert memo is None and "not readable" in reason
+    pl.DataFrame({"key": ["x"]}).write_parquet(path)  # another schema
+    memo, reason = read_memo(path)
+    assert memo is None and "another schema" in reason
+
+
+# Property tests: random hierarchies side by side
+# --------------------------------------------------------------------------------------------
+@settings(max_examples=30, deadline=None)
+@given(hierarchies(), hierarchies())
+def test_a_part_gets_the_same_pattern_alone_or_beside_another(a, b):
+    # the claim `protect_keeping` rests on: each part's pattern is a function of the part
+    pa, pb = hierarchy_problem(a)[0], hierarchy_problem(b)[0]
+    alone = np.concatenate([protect(pa).status, protect(pb).status])
+    together = protect(side_by_side(pa, pb))
+    assert (together.status == alone).all()
+    assert together.audit.passed
+
+
+@settings(max_examples=30, deadline=None)
+@given(hierarchies(), hierarchies(), hierarchies(), st.booleans())
+def test_a_pattern_from_the_memo_is_the_pattern_protect_finds(a, b, changed, swap):
+    # build 1: tables a and b; build 2: a replaced by `changed`, b unchanged (and maybe the
+    # tables in the other order): the pattern with the memo is protect's without it
+    pa, pb, pc = (hierarchy_problem(h)[0] for h in (a, b, changed))
+    first = protect_keeping(side_by_side(pa, pb), None)
+    second_problem = side_by_side(pb, pc) if swap else side_by_side(pc, pb)
+    second = protect_keeping(second_problem, first.memo)
+    assert (second.status == protect(second_problem).status).all()
+    assert second.parts_kept >= 1  # b at least
+    assert second.parts == 2
+
+
+def test_an_empty_problem_has_no_parts():
+    # no published table at all (a build before the first delivery): nothing to protect
+    empty = Problem(
+        pl.DataFrame(
+            {"cell": [], "primary_rule": [], "may_be_secondary": []},
+            schema={"cell": pl.Int64, "primary_rule": pl.Boolean, "may_be_secondary": pl.Boolean},
+        ),
+        pl.DataFrame(schema={"cell": pl.Int64, "measure": pl.String, "value": pl.Float64}),
+        pl.DataFrame(
+            schema={
+                "equation": pl.Int64,
+                "cell": pl.Int64,
+                "measure": pl.String,
+                "coefficient": pl.Float64,
+            }
+        ),
+    )
+    kept = protect_keeping(empty, None)
+    assert (kept.parts, len(kept.status), kept.memo.height) == (0, 0, 0)
