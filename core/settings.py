@@ -25,6 +25,9 @@ BUILD_DB_ENV = "IMW_BUILD_DB"
 DISCLOSURE_MEMO_NAME = "disclosure_memo.parquet"
 """The suppression pattern of the last build, per table (`disclosure.memo`), beside the build
 database: as confidential as it, never published."""
+AUDIT_MEMO_NAME = "disclosure_audit_memo.parquet"
+"""The mart gate's disclosure audit of the last build, per table (`disclosure.memo`), beside
+the build database."""
 DEMO_KEY = "imw-demo-key-not-secret"
 """Fixed key used by `imw demo` only; real builds must bring their own secret key."""
 
@@ -60,6 +63,10 @@ class Settings:
     @property
     def build_db(self) -> Path:
         return self.warehouse_dir / BUILD_DB_NAME
+
+    @property
+    def audit_memo(self) -> Path:
+        return self.warehouse_dir / AUDIT_MEMO_NAME
 
     @property
     def dbt_target_dir(self) -> Path:

@@ -38,9 +38,31 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from disclosure import engine
-from disclosure.engine import CELL_MINIMUM, NONE, PRIMARY, SECONDARY, Pattern, Problem, protect
+from disclosure.engine import (
+    CELL_MINIMUM,
+    NONE,
+    PIN_TOLERANCE,
+    PRIMARY,
+    SECONDARY,
+    AuditResult,
+    Pattern,
+    Problem,
+    audit,
+    protect,
+)
 
-__all__ = ["MEMO_SCHEMA", "KeptPattern", "part_keys", "parts", "protect_keeping", "read_memo"]
+__all__ = [
+    "AUDIT_MEMO_SCHEMA",
+    "MEMO_SCHEMA",
+    "KeptAudit",
+    "KeptPattern",
+    "audit_keeping",
+    "part_keys",
+    "parts",
+    "protect_keeping",
+    "read_memo",
+    "write_memo",
+]
 
 MEMO_SCHEMA = {"key": pl.String, "status": pl.Binary}
 """One row per part: `key` (hex SHA-256, `part_keys`), `status` (one byte per cell of the part,
@@ -100,11 +122,20 @@ def parts(problem: Problem) -> np.ndarray:
 
 
 def part_keys(
-    problem: Problem, labels: np.ndarray, minimum: int = CELL_MINIMUM, *, last_resort: bool = True
+    problem: Problem,
+    labels: np.ndarray,
+    minimum: int = CELL_MINIMUM,
+    *,
+    last_resort: bool = True,
+    hidden: np.ndarray | None = None,
 ) -> list[str]:
     """The key of each part (in part order): SHA-256 over everything its pattern depends on, in
     the part's own numbering (cells in order from 0, sums in order from 0), so the same table
-    has the same key whatever else the problem holds; values to `SIGNIFICANT_DIGITS`."""
+    has the same key whatever else the problem holds; values to `SIGNIFICANT_DIGITS`.
+
+    With `hidden` (a flag per cell: suppressed), the key of the part's audit instead: everything
+    its ranges depend on, the suppressed cells among it (a key of another kind, never equal to a
+    pattern's)."""
     n_parts = int(labels.max()) + 1 if len(labels) else 0
     order = np.argsort(labels, kind="stable")
     start = np.searchsorted(labels[order], np.arange(n_parts + 1))
@@ -112,16 +143,20 @@ def part_keys(
     local[order] = np.arange(problem.n_cells) - start[labels[order]]
     measures = sorted(problem.values.get_column("measure").unique().to_list())
     codes = {m: i for i, m in enumerate(measures)}
+    purpose = "protect" if hidden is None else "audit"
     header = hashlib.sha256(
         _CODE_VERSION
-        + f"|minimum={minimum}|last_resort={last_resort}|measures={measures}|".encode()
+        + f"|{purpose}|minimum={minimum}|last_resort={last_resort or hidden is not None}"
+        f"|measures={measures}|".encode()
     )
 
     flags = problem.cells.select(
         pl.col("primary_rule").fill_null(False).cast(pl.Int8),
         pl.col("may_be_secondary").fill_null(False).cast(pl.Int8),
-    ).to_numpy()[order]
-    cell_rows = np.ascontiguousarray(flags, dtype=np.int8)
+    ).to_numpy()
+    if hidden is not None:
+        flags = np.column_stack([flags, np.asarray(hidden, dtype=np.int8)])
+    cell_rows = np.ascontiguousarray(flags[order], dtype=np.int8)
 
     def by_part(frame: pl.DataFrame, columns: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """The frame's rows as bytes records, sorted by part, and where each part starts."""
@@ -255,6 +290,131 @@ def protect_keeping(
     )
 
 
+AUDIT_MEMO_SCHEMA = {"key": pl.String, "low": pl.Binary, "high": pl.Binary, "exact": pl.Binary}
+"""One row per part: `key` (`part_keys` with the suppressed cells), and the ranges of the part's
+suppressed values in (cell, measure) order: `low`, `high` (float64 each), `exact` (one byte)."""
+
+
+@dataclass(frozen=True)
+class KeptAudit:
+    """`engine.audit`'s result on a whole problem (`result`; its `components` and
+    `linear_programs` count the parts audited anew), this audit's memo (`AUDIT_MEMO_SCHEMA`), and
+    how many parts the memo gave."""
+
+    result: AuditResult
+    memo: pl.DataFrame
+    parts: int
+    parts_kept: int
+
+
+def audit_keeping(
+    problem: Problem,
+    suppressed: np.ndarray,
+    minimum: int = CELL_MINIMUM,
+    memo: pl.DataFrame | None = None,
+) -> KeptAudit:
+    """`engine.audit(problem, suppressed, minimum)`, taking the ranges of each part whose key
+    (with its suppressed cells) is in `memo` from there and auditing the other parts together.
+    A part's ranges depend on that part alone (its components of suppressed values lie inside
+    it), so the result is the audit's. Raises what `audit` raises for the parts it audits."""
+    started = time.perf_counter()
+    hidden = np.asarray(suppressed, dtype=bool)
+    labels = parts(problem)
+    keys = part_keys(problem, labels, minimum, hidden=hidden)
+    n_parts = len(keys)
+    # the suppressed values in the audit's order, and per part in (cell, measure) order
+    value_cell = problem.values.get_column("cell").to_numpy()
+    variables = (
+        problem.values.select("cell", "measure")
+        .with_columns(
+            pl.int_range(pl.len(), dtype=pl.Int64).alias("row"),
+            pl.Series("part", labels[value_cell]),
+        )
+        .filter(pl.Series(hidden[value_cell]))
+        .with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("var"))
+    )
+    canonical = variables.sort("part", "cell", "measure")
+    var_order = canonical.get_column("var").to_numpy()
+    var_start = np.searchsorted(canonical.get_column("part").to_numpy(), np.arange(n_parts + 1))
+    n_vars = variables.height
+    low, high = np.full(n_vars, np.nan), np.full(n_vars, np.nan)
+    exact = np.zeros(n_vars, dtype=bool)
+
+    kept = np.zeros(n_parts, dtype=bool)
+    known = (
+        {}
+        if memo is None or memo.is_empty()
+        else {row[0]: row[1:] for row in memo.iter_rows()}  # a few hundred parts, not rows
+    )
+    for p in np.flatnonzero([k in known for k in keys]) if known else ():
+        stored_low, stored_high, stored_exact = (
+            np.frombuffer(known[keys[p]][i], dtype=dtype)
+            for i, dtype in enumerate((np.float64, np.float64, np.uint8))
+        )
+        idx = var_order[var_start[p] : var_start[p + 1]]
+        if not len(stored_low) == len(stored_high) == len(stored_exact) == len(idx):
+            continue  # not this part's ranges (a damaged memo): audited again
+        low[idx], high[idx], exact[idx] = stored_low, stored_high, stored_exact.astype(bool)
+        kept[p] = True
+
+    components = programs = 0
+    todo = ~kept[labels]
+    if todo.any():
+        sub, cells = _subproblem(problem, todo)
+        solved = audit(sub, hidden[cells], minimum)
+        components, programs = solved.components, solved.linear_programs
+        ranges = solved.ranges.with_columns(
+            pl.Series("cell", cells[solved.ranges.get_column("cell").to_numpy()])
+        ).join(variables.select("cell", "measure", "var"), on=["cell", "measure"])
+        idx = ranges.get_column("var").to_numpy()
+        low[idx] = ranges.get_column("low").to_numpy()
+        high[idx] = ranges.get_column("high").to_numpy()
+        exact[idx] = ranges.get_column("exact").to_numpy()
+
+    published_zero = ~hidden[value_cell] & (
+        problem.values.get_column("value").abs().fill_null(np.inf).to_numpy() <= PIN_TOLERANCE
+    )
+    zero_forced = engine._zero_forced(problem.zero_links, published_zero)[
+        variables.get_column("row").to_numpy()
+    ]
+    ranges = (
+        variables.select(
+            pl.col("cell").cast(pl.Int64),
+            "measure",
+            pl.Series("low", low),
+            pl.Series("high", high),
+            pl.Series("exact", exact),
+            pl.Series("zero_forced", zero_forced),
+        )
+        .with_columns((pl.col("high") - pl.col("low")).alias("width"))
+        .select(list(engine._RANGE_SCHEMA))
+        .cast(engine._RANGE_SCHEMA)
+    )
+    result = AuditResult(
+        ranges=ranges,
+        failures=engine._failures(ranges, minimum),
+        cells=problem.n_cells,
+        equations=problem.n_equations,
+        suppressed=int(hidden.sum()),
+        variables=n_vars,
+        components=components,
+        linear_programs=programs,
+        seconds=time.perf_counter() - started,
+        minimum=minimum,
+    )
+    slices = [var_order[var_start[p] : var_start[p + 1]] for p in range(n_parts)]
+    memo_out = pl.DataFrame(
+        {
+            "key": keys,
+            "low": [low[i].tobytes() for i in slices],
+            "high": [high[i].tobytes() for i in slices],
+            "exact": [exact[i].astype(np.uint8).tobytes() for i in slices],
+        },
+        schema=AUDIT_MEMO_SCHEMA,
+    )
+    return KeptAudit(result, memo_out, n_parts, int(kept.sum()))
+
+
 def _subproblem(problem: Problem, take: np.ndarray) -> tuple[Problem, np.ndarray]:
     """The problem of the flagged cells (whole parts: every sum stays whole), renumbered from 0
     in the same order, and the original numbers of its cells."""
@@ -280,9 +440,11 @@ def _subproblem(problem: Problem, take: np.ndarray) -> tuple[Problem, np.ndarray
     return sub, cells
 
 
-def read_memo(path: Path | None) -> tuple[pl.DataFrame | None, str]:
-    """The memo at `path`, or None with the reason it is not used (absent, unreadable, another
-    schema)."""
+def read_memo(
+    path: Path | None, schema: dict[str, pl.DataType] = MEMO_SCHEMA
+) -> tuple[pl.DataFrame | None, str]:
+    """The memo at `path` (of `schema`: `MEMO_SCHEMA` or `AUDIT_MEMO_SCHEMA`), or None with the
+    reason it is not used (absent, unreadable, another schema)."""
     if path is None:
         return None, "no memo location"
     if not path.is_file():
@@ -290,9 +452,9 @@ def read_memo(path: Path | None) -> tuple[pl.DataFrame | None, str]:
     try:
         memo = pl.read_parquet(path)
     except Exception as exc:  # a damaged file costs a full solve, never a build
-        return None, f"memo {path} not readable ({type(exc).__name__}): solving every part"
-    if dict(memo.schema) != MEMO_SCHEMA:
-        return None, f"memo {path} has another schema: solving every part"
+        return None, f"memo {path} not readable ({type(exc).__name__}): every part anew"
+    if dict(memo.schema) != schema:
+        return None, f"memo {path} has another schema: every part anew"
     return memo, f"memo {path}: {memo.height:,} parts"
 
 

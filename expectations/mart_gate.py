@@ -51,9 +51,9 @@ from disclosure.engine import (
     AuditResult,
     InconsistentEquations,
     Problem,
-    audit,
     published_sums_hold,
 )
+from disclosure.memo import AUDIT_MEMO_SCHEMA, KeptAudit, audit_keeping, read_memo, write_memo
 from disclosure.tables import (
     CELL_KEY,
     contact_topic_cells,
@@ -229,11 +229,17 @@ def check_marts(
     *,
     max_move_factor: float = 3.0,
     move_levels: Sequence[str] = ("LAND", "RB"),
+    audit_memo: Path | None = None,
 ) -> MartGateResult:
     """Validate the published tables of `build_db` (read-only) and compare `move_levels` values
     with `previous_published_db` (the analysts' database as last published; skipped when None
     or absent). Raises `BrokenGateError` when a table or column the gate reads is missing or an
-    expectation raised."""
+    expectation raised.
+
+    `audit_memo`: where the disclosure audit keeps its ranges per table between builds
+    (`disclosure.memo.audit_keeping`); a table published with the same values, sums and
+    suppressed cells as in the build before takes its ranges from there, every other table is
+    audited. None: every table is audited."""
     if max_move_factor <= 1:
         raise ValueError(f"max_move_factor must be > 1, got {max_move_factor}")
     timings: dict[str, float] = {}
@@ -249,7 +255,7 @@ def check_marts(
     timings["read"] = time.perf_counter() - step
 
     step = time.perf_counter()
-    disclosure_checks, disclosure = _disclosure_checks(inputs)
+    disclosure_checks, disclosure = _disclosure_checks(inputs, audit_memo)
     timings["disclosure_audit"] = time.perf_counter() - step
     step = time.perf_counter()
     forecast_checks, forecast_disclosure = _forecast_checks(inputs.forecast)
@@ -507,10 +513,13 @@ def _period_within_reference_date(reference: dt.date | None) -> pl.Expr:
     )
 
 
-def _disclosure_checks(inputs: _Inputs) -> tuple[list[_Check], dict[str, Any]]:
+def _disclosure_checks(
+    inputs: _Inputs, audit_memo: Path | None = None
+) -> tuple[list[_Check], dict[str, Any]]:
     """The LP audit of the published pattern (`disclosure.audit`), from the published tables
     alone: their suppressed flags say what is unknown, and the equations are recomputed from
-    their keys (`disclosure.tables`), not taken from the pattern the build used.
+    their keys (`disclosure.tables`), not taken from the pattern the build used. Tables
+    unchanged since the last audit take their ranges from `audit_memo` (see `check_marts`).
 
     Two checks: every suppressed (cell, measure) is protected (`_protected`, one row each with
     its range), and the published numbers satisfy the equations (`_consistent`, one row)."""
@@ -528,7 +537,8 @@ def _disclosure_checks(inputs: _Inputs) -> tuple[list[_Check], dict[str, Any]]:
             f"disclosure audit: a published column is missing: {error}"
         ) from error
     problem, cells = problem_of(pl.concat(frames), published=True)
-    result = _audit_published(problem, cells)
+    kept = _audit_published(problem, cells, audit_memo)
+    result = None if kept is None else kept.result
     consistent = result is not None
     kinds = cells.get_column("suppression").value_counts()
     count = dict(zip(kinds.get_column("suppression"), kinds.get_column("count"), strict=True))
@@ -542,6 +552,8 @@ def _disclosure_checks(inputs: _Inputs) -> tuple[list[_Check], dict[str, Any]]:
         ).height,
         "equations_consistent": consistent,
     }
+    if kept is not None:
+        figures |= {"tables": kept.parts, "tables_audited_before": kept.parts_kept}
     checks = _audit_checks(
         "published.disclosure_audit", PUBLISHED_VALUES, cells, result, consistent, figures, started
     )
@@ -558,7 +570,8 @@ def _forecast_checks(forecast: pl.DataFrame | None) -> tuple[list[_Check], dict[
         return [], {}
     started = time.perf_counter()
     problem, cells = problem_of(forecast_cells(forecast), published=True)
-    result = _audit_published(problem, cells)
+    kept = _audit_published(problem, cells)
+    result = None if kept is None else kept.result
     consistent = result is not None
     figures: dict[str, Any] = {
         "cells": problem.n_cells,
@@ -576,18 +589,25 @@ def _forecast_checks(forecast: pl.DataFrame | None) -> tuple[list[_Check], dict[
     return checks, figures
 
 
-def _audit_published(problem: Problem, cells: pl.DataFrame) -> AuditResult | None:
-    """The LP audit of the published pattern (`cells.hidden`); None when the published numbers
-    contradict the sums — a sum without a suppressed term that does not hold (the audit solves
-    only the others), a component without a solution, or a published cell in a sum without its
-    number (the sums cannot be set up: a data failure, not a broken gate)."""
+def _audit_published(
+    problem: Problem, cells: pl.DataFrame, memo_path: Path | None = None
+) -> KeptAudit | None:
+    """The LP audit of the published pattern (`cells.hidden`), with the ranges of unchanged
+    tables from the memo at `memo_path` (replaced by this audit's); None when the published
+    numbers contradict the sums — a sum without a suppressed term that does not hold (the audit
+    solves only the others), a component without a solution, or a published cell in a sum
+    without its number (the sums cannot be set up: a data failure, not a broken gate)."""
     hidden = cells.get_column("hidden").to_numpy()
     if not published_sums_hold(problem, hidden):
         return None
+    memo, _ = read_memo(memo_path, AUDIT_MEMO_SCHEMA)
     try:
-        return audit(problem, hidden, SMALL_CELL)
+        kept = audit_keeping(problem, hidden, SMALL_CELL, memo)
     except (InconsistentEquations, ValueError):
         return None
+    if memo_path is not None:
+        write_memo(kept.memo, memo_path)
+    return kept
 
 
 def _audit_checks(

@@ -218,7 +218,17 @@ def disclosure_figures_text(figures: dict[str, Any]) -> str:
         f"LP audit: {figures.get('cells', 0)} cells, {figures.get('equations', 0)} equations, "
         f"suppressed {suppressed}, narrowest base_n range "
         f"{narrowest_text}, pinned {figures.get('pinned', 0)}, "
-        f"{figures.get('seconds', 0):g} s."
+        f"{figures.get('seconds', 0):g} s{_kept_text(figures)}."
+    )
+
+
+def _kept_text(figures: dict[str, Any]) -> str:
+    """How many tables took their ranges from the audit of an earlier build (unchanged)."""
+    if not figures.get("tables_audited_before"):
+        return ""
+    return (
+        f"; {figures['tables_audited_before']} of {figures['tables']} tables unchanged since "
+        "the last audit, their ranges from it"
     )
 
 

@@ -9,8 +9,9 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from disclosure.engine import NONE, PRIMARY, SECONDARY, Problem, protect
+from disclosure.engine import BASE_N, NONE, PRIMARY, SECONDARY, Problem, audit, protect
 from disclosure.memo import (
+    audit_keeping,
     part_keys,
     parts,
     protect_keeping,
@@ -180,3 +181,60 @@ def test_an_empty_problem_has_no_parts():
     )
     kept = protect_keeping(empty, None)
     assert (kept.parts, len(kept.status), kept.memo.height) == (0, 0, 0)
+
+
+# The audit kept between builds (the mart gate's)
+# --------------------------------------------------------------------------------------------
+def test_the_audit_of_a_kept_table_is_taken_from_the_memo():
+    p = side_by_side(siblings(4, 50), siblings(40, 50))
+    status = protect(p).status
+    first = audit_keeping(p, status > 0)
+    # the audit's ranges, in the audit's order: table 1's G1 and G2 share 7 cases (each in
+    # [0, 7]), table 2's G1 and G2 share 43 ([0, 43]); numerators share 2, denominators as base_n
+    whole = audit(p, status > 0)
+    assert first.result.ranges.equals(whole.ranges)
+    assert first.result.failures.is_empty()
+    assert (first.parts, first.parts_kept) == (2, 0)
+    base_n = first.result.ranges.filter(pl.col("measure") == BASE_N)
+    assert base_n.get_column("high").to_list() == [7.0, 7.0, 43.0, 43.0]
+    # the next build: table 1 changed (G2 2 cases, G3 52), table 2 not: its ranges come from
+    # the memo, table 1's are audited again (G1 + G2 = 5: [0, 5] each)
+    q = side_by_side(siblings(2, 52), siblings(40, 50))
+    q_status = protect(q).status
+    again = audit_keeping(q, q_status > 0, memo=first.memo)
+    assert again.parts_kept == 1
+    assert again.result.ranges.equals(audit(q, q_status > 0).ranges)
+    assert again.result.ranges.filter(pl.col("measure") == BASE_N).get_column("high").to_list() == [
+        5.0,
+        5.0,
+        43.0,
+        43.0,
+    ]
+    # another pattern on the same values is another audit: nothing kept
+    other = status.copy()
+    other[[6]] = 0  # table 2 without its secondary cell: G1 alone in its sum, pinned
+    unkept = audit_keeping(p, other > 0, memo=first.memo)
+    assert unkept.parts_kept == 1  # table 1 only
+    assert not unkept.result.failures.is_empty()
+    assert unkept.result.failures.equals(audit(p, other > 0).failures)
+
+
+def test_a_pattern_key_never_serves_as_an_audit_key():
+    p = side_by_side(siblings(4, 50), siblings(40, 50))
+    labels = parts(p)
+    status = protect(p).status
+    assert not set(part_keys(p, labels)) & set(part_keys(p, labels, hidden=status > 0))
+
+
+@settings(max_examples=30, deadline=None)
+@given(hierarchies(), hierarchies(), hierarchies())
+def test_an_audit_from_the_memo_is_the_audit(a, b, changed):
+    pa, pb, pc = (hierarchy_problem(h)[0] for h in (a, b, changed))
+    first_problem, second_problem = side_by_side(pa, pb), side_by_side(pc, pb)
+    first = audit_keeping(first_problem, protect(first_problem).status > 0)
+    hidden = protect(second_problem).status > 0
+    second = audit_keeping(second_problem, hidden, memo=first.memo)
+    whole = audit(second_problem, hidden)
+    assert second.parts_kept >= 1
+    assert second.result.ranges.equals(whole.ranges)
+    assert second.result.failures.equals(whole.failures)

@@ -1,10 +1,11 @@
-"""Builds that keep the suppression pattern of unchanged tables (`disclosure.memo`) publish what a
-full build publishes after the same deliveries (#16).
+"""Builds that keep the suppression pattern and the mart gate's audit of unchanged tables
+(`disclosure.memo`) publish what a full build publishes after the same deliveries (#16).
 
 The shared tiny world's home (built once, its memo written) is copied, and two re-deliveries
 are built in it one after the other, each taking the pattern of the tables they did not change
-from the memo of the build before. Then the memo is removed and the same home built again: every
-table protected anew, from the same deliveries. The two published databases must be the same,
+from the memo of the build before (and the gate the ranges of the tables it audited before).
+Then both memos are removed and the same home built again: every table protected and audited
+anew, from the same deliveries. The two published databases must be the same,
 table by table (`bench.compare_published`, floats to 1e-12).
 """
 
@@ -23,7 +24,7 @@ import pytest
 from tiny_world import TINY_KEY, TinyWorld
 
 from bench.compare_published import compare, tables
-from core.settings import DISCLOSURE_MEMO_NAME, KEY_ENV, PROJECT_ROOT, Settings
+from core.settings import AUDIT_MEMO_NAME, DISCLOSURE_MEMO_NAME, KEY_ENV, PROJECT_ROOT, Settings
 from ingest.readers import LINE, parse_file_name, read_table
 
 pytestmark = pytest.mark.slow
@@ -38,9 +39,16 @@ def build(home: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
 
 
-def memo_keys(home: Path) -> set[str]:
-    path = Settings.from_env(home=home, environ={}).warehouse_dir / DISCLOSURE_MEMO_NAME
-    return set(pl.read_parquet(path).get_column("key"))
+def memo_keys(home: Path, name: str = DISCLOSURE_MEMO_NAME) -> list[str]:
+    """The keys of a memo, one per table (tables of equal content share a key)."""
+    path = Settings.from_env(home=home, environ={}).warehouse_dir / name
+    return pl.read_parquet(path).get_column("key").to_list()
+
+
+def gate_text(home: Path) -> str:
+    return (
+        Settings.from_env(home=home, environ={}).reports_dir / "_betrieb" / "mart_gate.md"
+    ).read_text()
 
 
 def redeliver(delivered: Path, provider: str, out: Path, days: int, *, keep_rows: bool) -> None:
@@ -81,13 +89,19 @@ def test_builds_keeping_the_pattern_publish_what_a_full_build_publishes(
 
     # 1. one provider re-delivers all 8 extracts a day later with one contact less: the new
     #    quarter (R moves from 2026-06-30 to 2026-07-01) changes that year's tables
-    before = memo_keys(kept_home)
+    before, audited_before = memo_keys(kept_home), memo_keys(kept_home, AUDIT_MEMO_NAME)
     redeliver(tiny_world.delivered, first, deliveries / "1", days=1, keep_rows=True)
     shutil.copytree(deliveries / "1", kept_home / "landing", dirs_exist_ok=True)
     build(kept_home)
     after_first = memo_keys(kept_home)
-    assert before & after_first, "no table kept its pattern: the memo was not used"
-    assert after_first - before, "no table changed: the re-delivery did not reach the pattern"
+    assert set(before) & set(after_first), "no table kept its pattern: the memo was not used"
+    assert set(after_first) - set(before), "no table changed: the re-delivery reached no pattern"
+    audited = memo_keys(kept_home, AUDIT_MEMO_NAME)
+    unchanged = sum(key in set(audited_before) for key in audited)
+    assert 0 < unchanged < len(audited), "the gate audited every table again, or none"
+    assert f"{unchanged} of {len(audited)} tables unchanged since the last audit" in gate_text(
+        kept_home
+    )
 
     # 2. another provider delivers every extract empty (all its cases gone, its cells vanish),
     #    and a third one's contacts are rejected (a header the contract does not know)
@@ -101,7 +115,7 @@ def test_builds_keeping_the_pattern_publish_what_a_full_build_publishes(
     assert all(verdicts[p.name] == "ACCEPTED" for p in (deliveries / "2").iterdir() if p != bad), (
         verdicts
     )
-    assert after_first & memo_keys(kept_home)
+    assert set(after_first) & set(memo_keys(kept_home))
 
     # the full build: the same home, the same deliveries, without the memo (every table
     # protected anew). (A new home reading all these files in one run is not the same state: the
@@ -112,9 +126,11 @@ def test_builds_keeping_the_pattern_publish_what_a_full_build_publishes(
     memo = settings.warehouse_dir / DISCLOSURE_MEMO_NAME
     kept_memo = pl.read_parquet(memo)
     memo.unlink()
+    settings.audit_memo.unlink()
     build(kept_home)
     # every table protected anew comes out as the memo had it
     assert pl.read_parquet(memo).sort("key").equals(kept_memo.sort("key"))
+    assert "unchanged since the last audit" not in gate_text(kept_home)
 
     kept = tables(tmp_path / "kept.duckdb")
     full = tables(settings.published_db)
