@@ -237,9 +237,9 @@ def check_marts(
     expectation raised.
 
     `audit_memo`: where the disclosure audit keeps its ranges per table between builds
-    (`disclosure.memo.audit_keeping`); a table published with the same values, sums and
-    suppressed cells as in the build before takes its ranges from there, every other table is
-    audited. None: every table is audited."""
+    (`disclosure.memo.audit_keeping`); a part (a table's block for one year) published with the
+    same values, sums and suppressed cells as in the build before takes its ranges from there,
+    every other part is audited. None: every part is audited."""
     if max_move_factor <= 1:
         raise ValueError(f"max_move_factor must be > 1, got {max_move_factor}")
     timings: dict[str, float] = {}
@@ -518,7 +518,7 @@ def _disclosure_checks(
 ) -> tuple[list[_Check], dict[str, Any]]:
     """The LP audit of the published pattern (`disclosure.audit`), from the published tables
     alone: their suppressed flags say what is unknown, and the equations are recomputed from
-    their keys (`disclosure.tables`), not taken from the pattern the build used. Tables
+    their keys (`disclosure.tables`), not taken from the pattern the build used. Parts
     unchanged since the last audit take their ranges from `audit_memo` (see `check_marts`).
 
     Two checks: every suppressed (cell, measure) is protected (`_protected`, one row each with
@@ -553,7 +553,7 @@ def _disclosure_checks(
         "equations_consistent": consistent,
     }
     if kept is not None:
-        figures |= {"tables": kept.parts, "tables_audited_before": kept.parts_kept}
+        figures |= {"parts": kept.parts, "parts_audited_before": kept.parts_kept}
     checks = _audit_checks(
         "published.disclosure_audit", PUBLISHED_VALUES, cells, result, consistent, figures, started
     )

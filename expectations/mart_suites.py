@@ -223,12 +223,12 @@ def disclosure_figures_text(figures: dict[str, Any]) -> str:
 
 
 def _kept_text(figures: dict[str, Any]) -> str:
-    """How many tables took their ranges from the audit of an earlier build (unchanged)."""
-    if not figures.get("tables_audited_before"):
+    """How many parts took their ranges from the audit of an earlier build (unchanged)."""
+    if not figures.get("parts_audited_before"):
         return ""
     return (
-        f"; {figures['tables_audited_before']} of {figures['tables']} tables unchanged since "
-        "the last audit, their ranges from it"
+        f"; {figures['parts_audited_before']} of {figures['parts']} parts (a table's block for "
+        "one year) unchanged since the last audit, their ranges from it"
     )
 
 
