@@ -1,4 +1,5 @@
-"""The suppression pattern kept between builds: a table that did not change is not protected again.
+"""The suppression pattern and its audit kept between builds: a part that did not change is not
+protected, nor audited, again.
 
 **Why this is exact.** `engine.protect` decides every cell from its own *part* of the problem:
 the cells linked to it by sums, directly or through other cells (a connected component of the
@@ -18,10 +19,17 @@ finds, and runs `protect` once on the parts it does not find. A delivery that ch
 provider's values changes the parts its values reach (its tables, up to the LAND totals, for the
 periods it touches); every other part is taken as it was.
 
-The memo holds no ids and no values, but its keys are digests of unsuppressed counts: it is as
-confidential as the build database it sits beside, and nothing publishes or exports it. A memo
-that cannot be read, or an entry whose length or codes do not fit, is not used (the part is
-solved again). The mart gate audits every published pattern anyway, reused or not.
+**The audit's memo** (`audit_keeping`, the mart gate's): the same parts, keyed with their
+suppressed cells as well, hold the ranges of their suppressed values. A part's ranges depend on
+that part alone too (each component of suppressed values lies inside one part), so a part
+published with the same values, sums and suppressed cells as at its last audit takes that
+audit's ranges; every other part is audited. A pattern that differs from the one audited (a
+re-solved part, or a damaged pattern memo) has another key, so it is audited.
+
+The memos hold no ids and no values, but their keys are digests of unsuppressed counts: they are
+as confidential as the build database they sit beside, and nothing publishes or exports them;
+whoever may write them may write the build database too. A memo that cannot be read, or an entry
+whose length or codes do not fit, is not used (the part is solved or audited again).
 """
 
 from __future__ import annotations

@@ -238,3 +238,23 @@ def test_an_audit_from_the_memo_is_the_audit(a, b, changed):
     assert second.parts_kept >= 1
     assert second.result.ranges.equals(whole.ranges)
     assert second.result.failures.equals(whole.failures)
+
+
+def test_a_tampered_pattern_memo_is_caught_by_the_kept_audit():
+    # a pattern memo changed with valid codes (table 2's secondary G2 turned to "none") is taken
+    # as it is, but the pattern then differs from the one audited: another audit key, so the
+    # gate audits that table anew and finds G1 pinned (alone in its sum)
+    p = side_by_side(siblings(4, 50), siblings(40, 50))
+    good = protect_keeping(p, None)
+    audited = audit_keeping(p, good.suppressed)
+    assert audited.result.passed
+    tampered = good.memo.with_columns(
+        pl.Series("status", [good.memo["status"][0], bytes([0, 1, 0, 0])], dtype=pl.Binary)
+    )
+    taken = protect_keeping(p, tampered)
+    assert taken.parts_kept == 2  # valid codes and length: the memo cannot tell
+    assert taken.status.tolist()[4:] == [NONE, PRIMARY, NONE, NONE]
+    gate = audit_keeping(p, taken.suppressed, memo=audited.memo)
+    assert gate.parts_kept == 1  # table 1 only
+    assert not gate.result.passed
+    assert gate.result.failures.get_column("cell").unique().to_list() == [5]  # table 2's G1
