@@ -12,6 +12,7 @@ from pathlib import Path
 
 import psutil
 
+from bench import disclosure_parts
 from bench.measure import STAGE_LABELS, STAGES
 
 GB = 1024**3
@@ -152,6 +153,13 @@ def markdown(result: Mapping) -> str:
         f"| {t['target']} | {_target_value(t)} | {'✓' if t['met'] else '✗'} |"
         for t in result["targets"]
     ]
+    kept = [
+        disclosure_parts.text(label, **run["disclosure"])
+        for label, run in (("full", full), ("incremental", incremental))
+        if run.get("disclosure")
+    ]
+    if any(kept):
+        lines += ["", *(line for line in kept if line)]
     lines += _node_tables(full.get("dbt_nodes"), incremental.get("dbt_nodes"))
     load = result["load"]
     lines += [

@@ -30,6 +30,7 @@ import duckdb
 
 from bench import data as bench_data
 from bench.dbt_nodes import read_node_times
+from bench.disclosure_parts import gate_figures, pattern_figures
 from bench.measure import (
     STAGE_LABELS,
     ProcessRun,
@@ -144,6 +145,15 @@ def deliveries(build_db: Path, names: list[str] | None = None) -> list[tuple]:
         ).fetchall()
 
 
+def disclosure_kept(record: Mapping, home: Path) -> dict[str, object]:
+    """What the build's disclosure control took from the memos (`bench.disclosure_parts`)."""
+    log = record.get("log")
+    return {
+        "pattern": pattern_figures(Path(log) if log else None),
+        "gate": gate_figures(Settings.from_env(home=home, environ={}).reports_dir),
+    }
+
+
 def check_redelivery(build_db: Path, files: list[Path]) -> dict[str, str]:
     """Every re-delivered file was accepted whole, no row quarantined; verdict per file."""
     names = [f.name for f in files]
@@ -221,6 +231,7 @@ def benchmark(args: argparse.Namespace, run_dir: Path) -> dict[str, object]:
     full["verdicts"] = verdict_counts(home / "warehouse" / "build.duckdb")
     dbt_target = Settings.from_env(home=home, environ={}).dbt_target_dir
     full["dbt_nodes"] = read_node_times(dbt_target)
+    full["disclosure"] = disclosure_kept(full_record, home)
 
     provider = bench_data.medium_provider(dataset)
     files = bench_data.redeliver(dataset, provider, home / "landing")
@@ -230,6 +241,7 @@ def benchmark(args: argparse.Namespace, run_dir: Path) -> dict[str, object]:
     inc_run, inc_record = timed_build("incremental", home, env)
     incremental = summarise_build(inc_run, inc_record)
     incremental["dbt_nodes"] = read_node_times(dbt_target)
+    incremental["disclosure"] = disclosure_kept(inc_record, home)
     incremental.update(
         provider=provider,
         stand=parse_file_name(files[0]).stand.isoformat(),

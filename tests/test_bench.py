@@ -13,6 +13,7 @@ import pytest
 from bench import data as bench_data
 from bench import run as bench_run
 from bench.dbt_nodes import node_times, read_node_times
+from bench.disclosure_parts import gate_figures, pattern_figures
 from bench.floor import read_floor
 from bench.measure import attribute, failed_stages, read_records, run_sampled
 from bench.report import GB, markdown, targets
@@ -262,7 +263,16 @@ def test_markdown_marks_targets_and_shows_the_machine():
     result["targets"] = targets(result)
     # 200 s > 75 s; 3 GB > 2.5 GB; incremental 25 s <= 25 s; 4.0× <= 10×
     assert [t["met"] for t in result["targets"]] == [False, False, True, True]
+    result["incremental"]["disclosure"] = {
+        "pattern": {"parts": 237, "parts_kept": 212, "seconds": 11.0, "engine_seconds": 4.4},
+        "gate": {"parts": 237, "parts_audited_before": 212, "seconds": 8.9},
+    }
     md = markdown(result)
+    assert (
+        "Disclosure control in the incremental build: pattern 212 of 237 parts kept (11.0 s, of "
+        "which the engine 4.4 s); mart gate 212 of 237 parts from the audit before (8.9 s)."
+    ) in md
+    assert "Disclosure control in the full build" not in md  # the full build reported none
     assert "| dbt | 50.0 | 1.00 | – | – |" in md
     assert "| full build / floor ≤ 10 | 4.0× | ✓ |" in md
     assert "full build wall 4.0×, peak 3.0×; incremental wall 0.5×, peak 1.0×" in md
@@ -357,3 +367,35 @@ def test_a_sampled_run_echoes_its_output_as_it_comes(capsys):
     assert run.returncode == 0
     assert run.stdout == "ingest 3/3 files\n"
     assert run.stderr == "dbt 2/2\n"
+
+
+def test_what_disclosure_control_kept_is_read_from_the_build(tmp_path):
+    log = tmp_path / "build.log"
+    # two builds' lines in one log: the last one counts; a line of another model is ignored
+    log.write_text(
+        "10:00 dbt started\n"
+        "disclosure_pattern: no memo at /x/disclosure_memo.parquet; {'cells': 10, 'parts': 3, "
+        "'parts_kept': 0, 'solved_anew': {'pattern_seconds': 2.5}, 'seconds': 2.6}\n"
+        "disclosure_pattern: memo /x/disclosure_memo.parquet: 3 parts; {'cells': 10, 'parts': 3, "
+        "'parts_kept': 3, 'solved_anew': None, 'seconds': 0.2}\n"
+        "other_model: {'parts': 99}\n"
+    )
+    # every part kept: the engine solved nothing (0.0 s)
+    assert pattern_figures(log) == {
+        "parts": 3,
+        "parts_kept": 3,
+        "seconds": 0.2,
+        "engine_seconds": 0.0,
+    }
+    assert pattern_figures(tmp_path / "missing.log") is None
+    assert pattern_figures(None) is None
+    reports = tmp_path / "reports"
+    assert gate_figures(reports) is None  # no gate ran
+    (reports / "_betrieb").mkdir(parents=True)
+    gate = reports / "_betrieb" / "mart_gate.json"
+    gate.write_text(json.dumps({"disclosure": {"cells": 10}}))  # a gate before the memos
+    assert gate_figures(reports) is None
+    gate.write_text(
+        json.dumps({"disclosure": {"parts": 3, "parts_audited_before": 2, "seconds": 1.25}})
+    )
+    assert gate_figures(reports) == {"parts": 3, "parts_audited_before": 2, "seconds": 1.25}
