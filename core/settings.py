@@ -23,10 +23,11 @@ directory (`imw-dbt` runs dbt in the folder of `BUILD_DB_ENV`)."""
 BUILD_DB_ENV = "IMW_BUILD_DB"
 """Where child processes (dbt, through `imw-dbt`) find the build database (`Settings.env`)."""
 DISCLOSURE_MEMO_NAME = "disclosure_memo.parquet"
-"""The suppression pattern of the last build, per table (`disclosure.memo`), beside the build
-database: as confidential as it, never published."""
+"""The suppression pattern of the last build, per part (`disclosure.memo`), beside the build
+database (the dbt model finds it beside `BUILD_DB_ENV`): as confidential as it, never
+published."""
 AUDIT_MEMO_NAME = "disclosure_audit_memo.parquet"
-"""The mart gate's disclosure audit of the last build, per table (`disclosure.memo`), beside
+"""The mart gate's disclosure audit of the last build, per part (`disclosure.memo`), beside
 the build database."""
 DEMO_KEY = "imw-demo-key-not-secret"
 """Fixed key used by `imw demo` only; real builds must bring their own secret key."""
@@ -63,6 +64,10 @@ class Settings:
     @property
     def build_db(self) -> Path:
         return self.warehouse_dir / BUILD_DB_NAME
+
+    @property
+    def disclosure_memo(self) -> Path:
+        return self.warehouse_dir / DISCLOSURE_MEMO_NAME
 
     @property
     def audit_memo(self) -> Path:

@@ -428,9 +428,39 @@ def audit(
             order = np.argsort(identity[job.var_idx], kind="stable")
             cache[job.key] = (lo[order], hi[order], solved[order].astype(float))
 
-    hidden_rows = values.get_column("hidden").to_numpy()
+    return _audit_result(
+        problem,
+        hidden,
+        variables.select("cell", "measure"),
+        (low, high, exact),
+        minimum,
+        components=int(n_components),
+        programs=programs,
+        started=started,
+        wanted=wanted,
+    )
+
+
+def _audit_result(
+    problem: Problem,
+    hidden: np.ndarray,
+    variables: pl.DataFrame,
+    bounds: tuple[np.ndarray, np.ndarray, np.ndarray],
+    minimum: int,
+    *,
+    components: int,
+    programs: int,
+    started: float,
+    wanted: np.ndarray | None = None,
+) -> AuditResult:
+    """The audit's result from the ranges (`bounds`: low, high, exact) of `variables` (cell,
+    measure: the suppressed values, in the order of `problem.values`), with which are made 0 by
+    published zeros and which break the rule; only the `wanted` ones reported (all without).
+    Shared by `audit` and `disclosure.memo.audit_keeping`."""
+    low, high, exact = bounds
+    hidden_rows = hidden[problem.values.get_column("cell").to_numpy()]
     published_zero = ~hidden_rows & (
-        values.get_column("value").abs().fill_null(np.inf).to_numpy() <= PIN_TOLERANCE
+        problem.values.get_column("value").abs().fill_null(np.inf).to_numpy() <= PIN_TOLERANCE
     )
     zero_forced = _zero_forced(problem.zero_links, published_zero)[hidden_rows]
     ranges = variables.select(
@@ -444,15 +474,14 @@ def audit(
     if wanted is not None:
         ranges = ranges.filter(pl.Series(wanted))
     ranges = ranges.select(list(_RANGE_SCHEMA)).cast(_RANGE_SCHEMA)
-    failures = _failures(ranges, minimum)
     return AuditResult(
         ranges=ranges,
-        failures=failures,
+        failures=_failures(ranges, minimum),
         cells=problem.n_cells,
         equations=problem.n_equations,
         suppressed=int(hidden.sum()),
-        variables=n_vars,
-        components=int(n_components),
+        variables=variables.height,
+        components=components,
         linear_programs=programs,
         seconds=time.perf_counter() - started,
         minimum=minimum,

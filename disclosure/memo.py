@@ -28,14 +28,16 @@ re-solved part, or a damaged pattern memo) has another key, so it is audited.
 
 The memos hold no ids and no values, but their keys are digests of unsuppressed counts: they are
 as confidential as the build database they sit beside, and nothing publishes or exports them;
-whoever may write them may write the build database too. A memo that cannot be read, or an entry
-whose length or codes do not fit, is not used (the part is solved or audited again).
+whoever may write them may write the build database too. A memo that cannot be read, an entry
+whose check does not hold (damaged on disk), or one whose length or codes do not fit, is not
+used (the part is solved or audited again).
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -49,7 +51,6 @@ from disclosure import engine
 from disclosure.engine import (
     CELL_MINIMUM,
     NONE,
-    PIN_TOLERANCE,
     PRIMARY,
     SECONDARY,
     AuditResult,
@@ -72,9 +73,36 @@ __all__ = [
     "write_memo",
 ]
 
-MEMO_SCHEMA = {"key": pl.String, "status": pl.Binary}
+MEMO_SCHEMA = {"key": pl.String, "status": pl.Binary, "check": pl.String}
 """One row per part: `key` (hex SHA-256, `part_keys`), `status` (one byte per cell of the part,
-in cell order: 0 none, 1 primary, 2 secondary)."""
+in cell order: 0 none, 1 primary, 2 secondary), `check` (`_check` of the row: an entry damaged
+on disk is not used)."""
+
+
+def _check(key: str, payload: Sequence[bytes]) -> str:
+    """SHA-256 over a memo row's key and its byte columns, each with its length."""
+    digest = hashlib.sha256(key.encode())
+    for data in payload:
+        digest.update(len(data).to_bytes(8, "little"))
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def _memo_frame(keys: list[str], payload: dict[str, list[bytes]], schema: dict) -> pl.DataFrame:
+    """A memo of `schema`: the keys, their byte columns and each row's check."""
+    checks = [_check(k, [payload[c][i] for c in payload]) for i, k in enumerate(keys)]
+    return pl.DataFrame({"key": keys, **payload, "check": checks}, schema=schema)
+
+
+def _entries(memo: pl.DataFrame | None) -> dict[str, tuple[bytes, ...]]:
+    """key → byte columns of every memo row whose check holds (a loop over parts, not rows)."""
+    if memo is None:
+        return {}
+    entries = {}
+    for key, *payload, check in memo.iter_rows():
+        if _check(key, payload) == check:
+            entries[key] = tuple(payload)
+    return entries
 
 
 def _code_version() -> bytes:
@@ -260,14 +288,10 @@ def protect_keeping(
 
     status = np.zeros(problem.n_cells, dtype=np.int8)
     kept = np.zeros(n_parts, dtype=bool)
-    known = (
-        {}
-        if memo is None or memo.is_empty()
-        else dict(zip(memo.get_column("key"), memo.get_column("status"), strict=True))
-    )
+    known = _entries(memo)
     if known:
         for p in np.flatnonzero([k in known for k in keys]):  # a loop over tables, not rows
-            stored = np.frombuffer(known[keys[p]], dtype=np.int8)
+            stored = np.frombuffer(known[keys[p]][0], dtype=np.int8)
             if len(stored) != sizes[p] or not np.isin(stored, (NONE, PRIMARY, SECONDARY)).all():
                 continue  # not this part's pattern (a damaged memo): solved again
             status[order[start[p] : start[p + 1]]] = stored
@@ -280,12 +304,10 @@ def protect_keeping(
         solved = protect(sub, minimum, last_resort=last_resort)
         status[cells] = solved.status
 
-    memo_out = pl.DataFrame(
-        {
-            "key": keys,
-            "status": [status[order[start[p] : start[p + 1]]].tobytes() for p in range(n_parts)],
-        },
-        schema=MEMO_SCHEMA,
+    memo_out = _memo_frame(
+        keys,
+        {"status": [status[order[start[p] : start[p + 1]]].tobytes() for p in range(n_parts)]},
+        MEMO_SCHEMA,
     )
     return KeptPattern(
         status=status,
@@ -298,9 +320,16 @@ def protect_keeping(
     )
 
 
-AUDIT_MEMO_SCHEMA = {"key": pl.String, "low": pl.Binary, "high": pl.Binary, "exact": pl.Binary}
-"""One row per part: `key` (`part_keys` with the suppressed cells), and the ranges of the part's
-suppressed values in (cell, measure) order: `low`, `high` (float64 each), `exact` (one byte)."""
+AUDIT_MEMO_SCHEMA = {
+    "key": pl.String,
+    "low": pl.Binary,
+    "high": pl.Binary,
+    "exact": pl.Binary,
+    "check": pl.String,
+}
+"""One row per part: `key` (`part_keys` with the suppressed cells), the ranges of the part's
+suppressed values in (cell, measure) order — `low`, `high` (float64 each), `exact` (one byte) —
+and `check` (as in `MEMO_SCHEMA`)."""
 
 
 @dataclass(frozen=True)
@@ -349,11 +378,7 @@ def audit_keeping(
     exact = np.zeros(n_vars, dtype=bool)
 
     kept = np.zeros(n_parts, dtype=bool)
-    known = (
-        {}
-        if memo is None or memo.is_empty()
-        else {row[0]: row[1:] for row in memo.iter_rows()}  # a few hundred parts, not rows
-    )
+    known = _entries(memo)
     for p in np.flatnonzero([k in known for k in keys]) if known else ():
         stored_low, stored_high, stored_exact = (
             np.frombuffer(known[keys[p]][i], dtype=dtype)
@@ -379,46 +404,25 @@ def audit_keeping(
         high[idx] = ranges.get_column("high").to_numpy()
         exact[idx] = ranges.get_column("exact").to_numpy()
 
-    published_zero = ~hidden[value_cell] & (
-        problem.values.get_column("value").abs().fill_null(np.inf).to_numpy() <= PIN_TOLERANCE
-    )
-    zero_forced = engine._zero_forced(problem.zero_links, published_zero)[
-        variables.get_column("row").to_numpy()
-    ]
-    ranges = (
-        variables.select(
-            pl.col("cell").cast(pl.Int64),
-            "measure",
-            pl.Series("low", low),
-            pl.Series("high", high),
-            pl.Series("exact", exact),
-            pl.Series("zero_forced", zero_forced),
-        )
-        .with_columns((pl.col("high") - pl.col("low")).alias("width"))
-        .select(list(engine._RANGE_SCHEMA))
-        .cast(engine._RANGE_SCHEMA)
-    )
-    result = AuditResult(
-        ranges=ranges,
-        failures=engine._failures(ranges, minimum),
-        cells=problem.n_cells,
-        equations=problem.n_equations,
-        suppressed=int(hidden.sum()),
-        variables=n_vars,
+    result = engine._audit_result(
+        problem,
+        hidden,
+        variables.select("cell", "measure"),
+        (low, high, exact),
+        minimum,
         components=components,
-        linear_programs=programs,
-        seconds=time.perf_counter() - started,
-        minimum=minimum,
+        programs=programs,
+        started=started,
     )
     slices = [var_order[var_start[p] : var_start[p + 1]] for p in range(n_parts)]
-    memo_out = pl.DataFrame(
+    memo_out = _memo_frame(
+        keys,
         {
-            "key": keys,
             "low": [low[i].tobytes() for i in slices],
             "high": [high[i].tobytes() for i in slices],
             "exact": [exact[i].astype(np.uint8).tobytes() for i in slices],
         },
-        schema=AUDIT_MEMO_SCHEMA,
+        AUDIT_MEMO_SCHEMA,
     )
     return KeptAudit(result, memo_out, n_parts, int(kept.sum()))
 

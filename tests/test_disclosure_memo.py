@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from disclosure.engine import BASE_N, NONE, PRIMARY, SECONDARY, Problem, audit, protect
 from disclosure.memo import (
+    _check,
     audit_keeping,
     part_keys,
     parts,
@@ -99,20 +100,35 @@ def test_a_kept_table_is_taken_from_the_memo_and_a_changed_one_solved_again():
     assert again.memo.get_column("key").to_list()[1] == first.memo.get_column("key").to_list()[1]
 
 
+def with_status(memo: pl.DataFrame, status: list[bytes], *, recheck: bool) -> pl.DataFrame:
+    """`memo` with other status bytes; `recheck`: with their checks re-written too (a memo
+    written that way, not damaged on disk)."""
+    changed = memo.with_columns(pl.Series("status", status, dtype=pl.Binary))
+    if not recheck:
+        return changed
+    checks = [_check(k, [b]) for k, b in zip(changed["key"], changed["status"], strict=True)]
+    return changed.with_columns(pl.Series("check", checks))
+
+
 def test_a_damaged_memo_entry_is_solved_again():
     p = side_by_side(siblings(4, 50), siblings(40, 50))
     good = protect_keeping(p, None)
-    damaged = good.memo.with_columns(
-        pl.Series(
-            "status",
-            [
-                b"\x00\x01",  # table 1: two bytes for four cells
-                bytes([0, 7, 2, 0]),  # table 2: 7 is no status
-            ],
-            dtype=pl.Binary,
-        )
+    # damaged on disk: table 2's secondary G2 turned to "none", a valid code, but the check of
+    # the row no longer holds
+    flipped = with_status(good.memo, [good.memo["status"][0], bytes([0, 1, 0, 0])], recheck=False)
+    again = protect_keeping(p, flipped)
+    assert again.parts_kept == 1  # table 1 only
+    assert (again.status == good.status).all()
+    # entries whose check holds but which cannot be a pattern of their part
+    unfit = with_status(
+        good.memo,
+        [
+            b"\x00\x01",  # table 1: two bytes for four cells
+            bytes([0, 7, 2, 0]),  # table 2: 7 is no status
+        ],
+        recheck=True,
     )
-    again = protect_keeping(p, damaged)
+    again = protect_keeping(p, unfit)
     assert again.parts_kept == 0
     assert (again.status == good.status).all()
 
@@ -241,20 +257,33 @@ def test_an_audit_from_the_memo_is_the_audit(a, b, changed):
 
 
 def test_a_tampered_pattern_memo_is_caught_by_the_kept_audit():
-    # a pattern memo changed with valid codes (table 2's secondary G2 turned to "none") is taken
-    # as it is, but the pattern then differs from the one audited: another audit key, so the
-    # gate audits that table anew and finds G1 pinned (alone in its sum)
+    # a pattern memo re-written with valid codes and checks (table 2's secondary G2 turned to
+    # "none") is taken as it is, but the pattern then differs from the one audited: another
+    # audit key, so the gate audits that table anew and finds G1 pinned (alone in its sum)
     p = side_by_side(siblings(4, 50), siblings(40, 50))
     good = protect_keeping(p, None)
     audited = audit_keeping(p, good.suppressed)
     assert audited.result.passed
-    tampered = good.memo.with_columns(
-        pl.Series("status", [good.memo["status"][0], bytes([0, 1, 0, 0])], dtype=pl.Binary)
-    )
+    tampered = with_status(good.memo, [good.memo["status"][0], bytes([0, 1, 0, 0])], recheck=True)
     taken = protect_keeping(p, tampered)
-    assert taken.parts_kept == 2  # valid codes and length: the memo cannot tell
+    assert taken.parts_kept == 2  # valid codes, length and check: the memo cannot tell
     assert taken.status.tolist()[4:] == [NONE, PRIMARY, NONE, NONE]
     gate = audit_keeping(p, taken.suppressed, memo=audited.memo)
     assert gate.parts_kept == 1  # table 1 only
     assert not gate.result.passed
     assert gate.result.failures.get_column("cell").unique().to_list() == [5]  # table 2's G1
+
+
+def test_a_damaged_audit_memo_entry_is_audited_again():
+    # table 2's ranges damaged on disk (every `high` made 1e9, which would pass anything): the
+    # row's check no longer holds, so that table is audited again and its true ranges reported
+    p = side_by_side(siblings(4, 50), siblings(40, 50))
+    hidden = protect(p).status > 0
+    first = audit_keeping(p, hidden)
+    n_high = len(first.memo["high"][1]) // 8
+    damaged = first.memo.with_columns(
+        pl.Series("high", [first.memo["high"][0], np.full(n_high, 1e9).tobytes()])
+    )
+    again = audit_keeping(p, hidden, memo=damaged)
+    assert again.parts_kept == 1  # table 1 only
+    assert again.result.ranges.equals(audit(p, hidden).ranges)

@@ -24,7 +24,7 @@ import pytest
 from tiny_world import TINY_KEY, TinyWorld
 
 from bench.compare_published import compare, tables
-from core.settings import AUDIT_MEMO_NAME, DISCLOSURE_MEMO_NAME, KEY_ENV, PROJECT_ROOT, Settings
+from core.settings import KEY_ENV, PROJECT_ROOT, Settings
 from ingest.readers import LINE, parse_file_name, read_table
 
 pytestmark = pytest.mark.slow
@@ -39,9 +39,11 @@ def build(home: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
 
 
-def memo_keys(home: Path, name: str = DISCLOSURE_MEMO_NAME) -> list[str]:
-    """The keys of a memo, one per table (tables of equal content share a key)."""
-    path = Settings.from_env(home=home, environ={}).warehouse_dir / name
+def memo_keys(home: Path, *, audit: bool = False) -> list[str]:
+    """The keys of the pattern's (or the gate's) memo, one per part (parts of equal content
+    share a key)."""
+    settings = Settings.from_env(home=home, environ={})
+    path = settings.audit_memo if audit else settings.disclosure_memo
     return pl.read_parquet(path).get_column("key").to_list()
 
 
@@ -89,14 +91,14 @@ def test_builds_keeping_the_pattern_publish_what_a_full_build_publishes(
 
     # 1. one provider re-delivers all 8 extracts a day later with one contact less: the new
     #    quarter (R moves from 2026-06-30 to 2026-07-01) changes that year's tables
-    before, audited_before = memo_keys(kept_home), memo_keys(kept_home, AUDIT_MEMO_NAME)
+    before, audited_before = memo_keys(kept_home), memo_keys(kept_home, audit=True)
     redeliver(tiny_world.delivered, first, deliveries / "1", days=1, keep_rows=True)
     shutil.copytree(deliveries / "1", kept_home / "landing", dirs_exist_ok=True)
     build(kept_home)
     after_first = memo_keys(kept_home)
     assert set(before) & set(after_first), "no table kept its pattern: the memo was not used"
     assert set(after_first) - set(before), "no table changed: the re-delivery reached no pattern"
-    audited = memo_keys(kept_home, AUDIT_MEMO_NAME)
+    audited = memo_keys(kept_home, audit=True)
     unchanged = sum(key in set(audited_before) for key in audited)
     assert 0 < unchanged < len(audited), "the gate audited every table again, or none"
     assert (
@@ -124,7 +126,7 @@ def test_builds_keeping_the_pattern_publish_what_a_full_build_publishes(
     # `faelle` and rejects it, and publishes other numbers.)
     settings = Settings.from_env(home=kept_home, environ={})
     shutil.copy2(settings.published_db, tmp_path / "kept.duckdb")
-    memo = settings.warehouse_dir / DISCLOSURE_MEMO_NAME
+    memo = settings.disclosure_memo
     kept_memo = pl.read_parquet(memo)
     memo.unlink()
     settings.audit_memo.unlink()
