@@ -44,8 +44,6 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 
 from disclosure import engine
 from disclosure.engine import (
@@ -57,7 +55,9 @@ from disclosure.engine import (
     Pattern,
     Problem,
     audit,
+    parts,
     protect,
+    subproblem,
 )
 
 __all__ = [
@@ -133,28 +133,6 @@ def _significant(value: np.ndarray) -> tuple[pl.Series, pl.Series]:
     exponent[finite] = np.floor(np.log10(np.abs(value[finite]))).astype(np.int64)
     digits = np.round(value * 10.0 ** (SIGNIFICANT_DIGITS - 1 - exponent))
     return pl.Series("digits", digits), pl.Series("exponent", exponent)
-
-
-def parts(problem: Problem) -> np.ndarray:
-    """Per cell, the number of its part (cells linked by sums); parts are numbered in the order
-    of their first cell, and a cell in no sum is a part of its own."""
-    terms = problem.terms
-    if terms.is_empty():
-        return np.arange(problem.n_cells, dtype=np.int64)
-    equation = terms.get_column("equation").to_numpy()
-    cell = terms.get_column("cell").to_numpy()
-    rows = np.unique(equation, return_inverse=True)[1]
-    incidence = sp.csr_matrix(
-        (np.ones(len(cell), dtype=np.int8), (rows, cell)), shape=(rows.max() + 1, problem.n_cells)
-    )
-    graph = sp.bmat([[None, incidence.T], [incidence, None]], format="csr")
-    labels = connected_components(graph, directed=False)[1][: problem.n_cells]
-    # number the parts by their first cell (connected_components nearly does; make it so)
-    first = np.full(labels.max() + 1, problem.n_cells, dtype=np.int64)
-    np.minimum.at(first, labels, np.arange(problem.n_cells))
-    renumber = np.empty_like(first)
-    renumber[np.argsort(first, kind="stable")] = np.arange(len(first))
-    return renumber[labels].astype(np.int64)
 
 
 def part_keys(
@@ -300,7 +278,7 @@ def protect_keeping(
     solved = None
     todo = ~kept[labels]
     if todo.any():
-        sub, cells = _subproblem(problem, todo)
+        sub, cells = subproblem(problem, todo)
         solved = protect(sub, minimum, last_resort=last_resort)
         status[cells] = solved.status
 
@@ -393,7 +371,7 @@ def audit_keeping(
     components = programs = 0
     todo = ~kept[labels]
     if todo.any():
-        sub, cells = _subproblem(problem, todo)
+        sub, cells = subproblem(problem, todo)
         solved = audit(sub, hidden[cells], minimum)
         components, programs = solved.components, solved.linear_programs
         ranges = solved.ranges.with_columns(
@@ -425,31 +403,6 @@ def audit_keeping(
         AUDIT_MEMO_SCHEMA,
     )
     return KeptAudit(result, memo_out, n_parts, int(kept.sum()))
-
-
-def _subproblem(problem: Problem, take: np.ndarray) -> tuple[Problem, np.ndarray]:
-    """The problem of the flagged cells (whole parts: every sum stays whole), renumbered from 0
-    in the same order, and the original numbers of its cells."""
-    cells = np.flatnonzero(take)
-    new = np.full(problem.n_cells, -1, dtype=np.int64)
-    new[cells] = np.arange(len(cells))
-
-    def renumbered(frame: pl.DataFrame) -> pl.DataFrame:
-        cell = frame.get_column("cell").to_numpy()
-        inside = take[cell]
-        return frame.filter(pl.Series(inside)).with_columns(
-            pl.Series("cell", new[cell[inside]], dtype=frame.schema["cell"])
-        )
-
-    terms = renumbered(problem.terms).with_columns(
-        (pl.col("equation").rank("dense") - 1).cast(pl.Int64)
-    )
-    sub = Problem(
-        cells=renumbered(problem.cells),
-        values=renumbered(problem.values),
-        terms=terms,
-    )
-    return sub, cells
 
 
 def read_memo(

@@ -310,10 +310,10 @@ def test_zeros_are_followed_through_withheld_values_as_the_gate_reads_them():
     assert numerators.height == 3
 
 
-def test_a_land_quarter_takes_another_land_quarter_without_useless_cells():
-    # LAND year LY and quarters LQ1, LQ2 (all LAND rows); RB rows RA and RB, year and quarters.
-    # Hierarchy LY = RAY + RBY, LQ1 = RA1 + RB1, LQ2 = RA2 + RB2 (all measures); quarters sum to
-    # the year in numerator and denominator. LQ1 (2 cases), RA1 and RB1 (1 each) are primary.
+def land_quarters() -> tuple[Problem, list[str]]:
+    """LAND year LY and quarters LQ1, LQ2 (all LAND rows); RB rows RA and RB, year and quarters.
+    Hierarchy LY = RAY + RBY, LQ1 = RA1 + RB1, LQ2 = RA2 + RB2 (all measures); quarters sum to
+    the year in numerator and denominator. LQ1 (2 cases), RA1 and RB1 (1 each) are primary."""
     cells = {
         "LY": (32, 11, 32),
         "LQ1": (2, 1, 2),
@@ -333,7 +333,11 @@ def test_a_land_quarter_takes_another_land_quarter_without_useless_cells():
         ("RAY", ["RA1", "RA2"], COUNTS),
         ("RBY", ["RB1", "RB2"], COUNTS),
     ]
-    p, names = problem(cells, sums, land=("LY", "LQ1", "LQ2"))
+    return problem(cells, sums, land=("LY", "LQ1", "LQ2"))
+
+
+def test_a_land_quarter_takes_another_land_quarter_without_useless_cells():
+    p, names = land_quarters()
     result = protect(p)
     # RA2 and RB2 (15 < 16) close RAY = RA1 + RA2 and RBY = RB1 + RB2. LQ1 = LY − LQ2 stays
     # pinned whatever RB cell is suppressed, so no RB cell is tried for it (the engine used to
@@ -377,16 +381,20 @@ def test_land_is_never_secondary_and_a_zero_protects_nothing():
     assert result.audit.passed
 
 
-def test_a_cell_that_cannot_be_protected_is_named():
-    # LAND = RB1 + RB2 with base_n 4 = 1 + 3. Here the primary rule does not apply to the LAND
-    # row (it stays published) and LAND may not be secondary: nothing can protect RB1 and RB2
+def unprotectable_pair() -> tuple[Problem, list[str]]:
+    """LAND = RB1 + RB2 with base_n 4 = 1 + 3. Here the primary rule does not apply to the LAND
+    row (it stays published) and LAND may not be secondary: nothing can protect RB1 and RB2."""
     p, names = problem(
         {"L": (4, 2, 4), "RB1": (1, 1, 1), "RB2": (3, 1, 3)},
         [("L", ["RB1", "RB2"], ALL)],
         land=("L",),
     )
     cells = p.cells.with_columns(pl.Series("primary_rule", [False, True, True]))
-    p = Problem(cells, p.values, p.terms)
+    return Problem(cells, p.values, p.terms), names
+
+
+def test_a_cell_that_cannot_be_protected_is_named():
+    p, names = unprotectable_pair()
     result = protect(p)
     assert not result.audit.passed
     unprotectable = {
@@ -572,6 +580,98 @@ def test_protect_on_two_processes_chooses_the_same_pattern(providers):
     assert (parallel.status == serial.status).all()
     assert parallel.rounds == serial.rounds
     assert parallel.audit.ranges.equals(serial.audit.ranges)
+
+
+def exact_ranges(p: Problem, hidden: np.ndarray) -> dict[tuple[int, str], tuple[float, float]]:
+    """An oracle apart from the engine: min and max of every suppressed (cell, measure) subject
+    to the sums, the published values and ≥ 0, one `scipy.optimize.linprog` each."""
+    from scipy.optimize import linprog
+
+    values = {(c, m): v for c, m, v in p.values.iter_rows()}
+    unknown = sorted(k for k in values if hidden[k[0]])
+    column = {k: j for j, k in enumerate(unknown)}
+    rows: dict[int, dict[int, float]] = {}
+    rhs: dict[int, float] = {}
+    for equation, cell, measure, coefficient in p.terms.iter_rows():
+        rows.setdefault(equation, {})
+        rhs.setdefault(equation, 0.0)
+        if (cell, measure) in column:
+            j = column[(cell, measure)]
+            rows[equation][j] = rows[equation].get(j, 0.0) + coefficient
+        else:
+            rhs[equation] -= coefficient * values[(cell, measure)]
+    a = np.zeros((len(rows), len(unknown)))
+    for i, equation in enumerate(rows):
+        for j, coefficient in rows[equation].items():
+            a[i, j] = coefficient
+    b = np.array([rhs[e] for e in rows])
+    out = {}
+    for j, key in enumerate(unknown):
+        objective = np.zeros(len(unknown))
+        objective[j] = 1.0
+        low = linprog(objective, A_eq=a, b_eq=b, bounds=(0, None), method="highs")
+        high = linprog(-objective, A_eq=a, b_eq=b, bounds=(0, None), method="highs")
+        assert low.status == 0
+        out[key] = (low.fun, np.inf if high.status == 3 else -high.fun)
+    return out
+
+
+def assert_witnesses_sound(p: Problem) -> int:
+    """`protect` carries what each suppressed value was seen to take from one round's audit to
+    the next (`_Witnesses`): sound only if those values are still possible. Every range its
+    final audit reports must lie within the exact range the oracle finds (equal where the engine
+    reports it as exact), and the pattern must be the one found without them. Returns how many
+    fewer programs the pattern took with them."""
+    programs = {}
+    solve = engine._component_ranges
+
+    def counted(*args):
+        result = solve(*args)
+        programs[mode] = programs.get(mode, 0) + result[3]
+        return result
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(engine.WORKERS_ENV, "1")
+        mp.setattr(engine, "_component_ranges", counted)
+        mode = "kept"
+        kept = protect(p)
+        blind = engine._Witnesses.seen
+
+        def nothing_seen(self, identity):
+            low, high = blind(self, identity)
+            return np.full_like(low, np.inf), np.full_like(high, -np.inf)
+
+        mp.setattr(engine._Witnesses, "seen", nothing_seen)
+        mode = "without"
+        without = protect(p)
+    assert (kept.status == without.status).all()
+    assert kept.rounds == without.rounds
+    oracle = exact_ranges(p, kept.suppressed)
+    assert len(oracle) == kept.audit.ranges.height
+    for cell, measure, low, high, exact in kept.audit.ranges.select(
+        "cell", "measure", "low", "high", "exact"
+    ).iter_rows():
+        true_low, true_high = oracle[(cell, measure)]
+        scale = max(1.0, abs(true_low), abs(true_high) if np.isfinite(true_high) else 1.0)
+        tolerance = 1e-6 * scale
+        assert true_low - tolerance <= low <= high <= true_high + tolerance, (cell, measure)
+        if exact:
+            assert low == pytest.approx(true_low, abs=tolerance)
+            assert high == pytest.approx(true_high, abs=tolerance)
+    return programs.get("without", 0) - programs.get("kept", 0)
+
+
+def test_witnesses_kept_from_round_to_round_on_the_land_quarters():
+    # two rounds: the second audit's component gains LQ2 (the last resort); what RA2, RB2, …
+    # were seen to take in the first round still holds, so fewer programs are solved
+    saved = assert_witnesses_sound(land_quarters()[0])
+    assert saved > 0
+
+
+@settings(max_examples=25, deadline=None)
+@given(hierarchies())
+def test_witnesses_kept_from_round_to_round_are_values_the_cells_can_take(providers):
+    assert_witnesses_sound(hierarchy_problem(providers)[0])
 
 
 def test_workers_come_from_the_setting_or_the_cpus(monkeypatch):

@@ -6,10 +6,24 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from disclosure.engine import BASE_N, NONE, PRIMARY, SECONDARY, Problem, audit, protect
+from disclosure import engine
+from disclosure.engine import (
+    BASE_N,
+    NONE,
+    PRIMARY,
+    SECONDARY,
+    AuditResult,
+    Pattern,
+    Problem,
+    audit,
+    protect,
+    split_parts,
+    subproblem,
+)
 from disclosure.memo import (
     _check,
     audit_keeping,
@@ -19,7 +33,14 @@ from disclosure.memo import (
     read_memo,
     write_memo,
 )
-from tests.test_disclosure import ALL, hierarchies, hierarchy_problem, problem
+from tests.test_disclosure import (
+    ALL,
+    hierarchies,
+    hierarchy_problem,
+    land_quarters,
+    problem,
+    unprotectable_pair,
+)
 
 
 def side_by_side(*problems: Problem) -> Problem:
@@ -51,6 +72,117 @@ def test_parts_are_the_tables_linked_by_sums():
     assert parts(both).tolist() == [0, 0, 0, 0, 1, 1, 1, 1]
     # and with the second table first, its cells are part 0
     assert parts(side_by_side(siblings(40, 50), siblings(4, 50))).tolist()[0] == 0
+
+
+def test_each_part_becomes_a_problem_of_its_own():
+    # siblings(4, 50) (cells 0–3, sums 0–2) and the LAND quarters (cells 4–12, sums 3–16)
+    both = side_by_side(siblings(4, 50), land_quarters()[0])
+    pieces = split_parts(both, parts(both))
+    assert [cells.tolist() for _, cells in pieces] == [[0, 1, 2, 3], list(range(4, 13))]
+    first, second = (piece for piece, _ in pieces)
+    # each numbered from 0, its sums too: the same problems as the tables built alone
+    for piece, alone in ((first, siblings(4, 50)), (second, land_quarters()[0])):
+        for frame in ("cells", "values", "terms"):
+            assert getattr(piece, frame).equals(getattr(alone, frame)), frame
+    # the subproblem of a set of parts: the same pieces, together
+    together, cells = subproblem(both, np.array([False] * 4 + [True] * 9))
+    assert cells.tolist() == list(range(4, 13))
+    assert together.terms.equals(second.terms)
+
+
+def protect_both_ways(p: Problem) -> tuple[Pattern, Pattern, list[int]]:
+    """`protect(p)` part by part on two processes, and whole in one; and how many parts each
+    call that went part by part had."""
+    calls: list[int] = []
+    by_parts = engine._protect_parts
+
+    def counted(problem, labels, *args):
+        calls.append(int(labels.max()) + 1)
+        return by_parts(problem, labels, *args)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(engine, "PARTS_PARALLEL_MIN_CELLS", 0)
+        mp.setattr(engine, "_protect_parts", counted)
+        mp.setenv(engine.WORKERS_ENV, "2")
+        parted = protect(p)
+        mp.setenv(engine.WORKERS_ENV, "1")
+        whole = protect(p)
+    return parted, whole, calls
+
+
+def audit_both_ways(p: Problem, hidden: np.ndarray) -> tuple[AuditResult, AuditResult, list[int]]:
+    """`audit(p, hidden)` part by part on two processes, and whole in one; and how many parts
+    each call that went part by part had."""
+    calls: list[int] = []
+    by_parts = engine._audit_parts
+
+    def counted(problem, labels, *args):
+        calls.append(int(labels.max()) + 1)
+        return by_parts(problem, labels, *args)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(engine, "PARTS_PARALLEL_MIN_CELLS", 0)
+        mp.setattr(engine, "_audit_parts", counted)
+        mp.setenv(engine.WORKERS_ENV, "2")
+        parted = audit(p, hidden)
+        mp.setenv(engine.WORKERS_ENV, "1")
+        whole = audit(p, hidden)
+    return parted, whole, calls
+
+
+def assert_same_audit(parted: AuditResult, whole: AuditResult) -> None:
+    assert parted.ranges.equals(whole.ranges)
+    assert parted.failures.equals(whole.failures)
+    for figure in ("cells", "equations", "suppressed", "variables", "components"):
+        assert getattr(parted, figure) == getattr(whole, figure), figure
+
+
+def assert_same_pattern(parted: Pattern, whole: Pattern) -> None:
+    assert (parted.status == whole.status).all()
+    assert parted.rounds == whole.rounds
+    assert parted.last_resort.tolist() == whole.last_resort.tolist()
+    assert_same_audit(parted.audit, whole.audit)
+    assert parted.unprotectable.equals(whole.unprotectable)
+
+
+def test_protect_part_by_part_on_two_processes_finds_the_whole_pattern():
+    # three tables side by side: the LAND quarters (cells 0–8: LY, LQ1, LQ2, RAY, RA1, RA2, RBY,
+    # RB1, RB2), the pair nothing can protect (9–11: L, RB1, RB2) and siblings(40, 50)
+    # (12–15: K, G1, G2, G3)
+    p = side_by_side(land_quarters()[0], unprotectable_pair()[0], siblings(40, 50))
+    parted, whole, calls = protect_both_ways(p)
+    assert calls == [3]  # only the run on two processes went part by part, with three parts
+    assert_same_pattern(parted, whole)
+    # as the tables' own tests found them alone: LQ1, RA1, RB1 primary, RA2, RB2 and LQ2 (the
+    # last resort) secondary; RB1 and RB2 of the pair primary; G1 (3) primary, G2 (40) secondary
+    lq_table, pair, sibling_table = [0, 1, 2, 0, 1, 2, 0, 1, 2], [0, 1, 1], [0, 1, 2, 0]
+    assert parted.status.tolist() == [*lq_table, *pair, *sibling_table]
+    assert parted.last_resort.tolist() == [2]  # LQ2
+    assert parted.unprotectable.select("cell", "measure").sort("cell").rows() == [
+        (10, BASE_N),  # the pair's RB1 and RB2: RB1 + RB2 = 4, each in [0, 4]
+        (11, BASE_N),
+    ]
+    assert parted.rounds == 2  # the LAND quarters took two rounds, the others one
+    # the audit of that pattern, part by part: the same ranges; RB1 and RB2 of the pair fail
+    parted_audit, whole_audit, calls = audit_both_ways(p, parted.suppressed)
+    assert calls == [3]
+    assert_same_audit(parted_audit, whole_audit)
+    assert parted_audit.linear_programs == whole_audit.linear_programs
+    assert parted_audit.failures.filter(pl.col("measure") == BASE_N)["cell"].to_list() == [10, 11]
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(hierarchies(), min_size=2, max_size=3))
+def test_protect_part_by_part_is_protect_whole(tables):
+    # the claim `protect` rests on when it splits a problem: every part comes out the same
+    p = side_by_side(*(hierarchy_problem(t)[0] for t in tables))
+    parted, whole, calls = protect_both_ways(p)
+    assert calls == [int(parts(p).max()) + 1]
+    assert_same_pattern(parted, whole)
+    # and an audit of a pattern that is not protect's (the primary cells alone), part by part
+    parted_audit, whole_audit, calls = audit_both_ways(p, engine.primary_cells(p))
+    assert calls == [int(parts(p).max()) + 1]
+    assert_same_audit(parted_audit, whole_audit)
 
 
 def test_a_table_has_the_same_key_wherever_it_sits_and_a_new_one_when_a_value_changes():
