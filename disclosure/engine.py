@@ -328,6 +328,10 @@ def audit(
     in earlier audits of the same problem with fewer suppressed cells; `learn`: add this audit's
     (only for audits whose suppressed cells every later audit holds too).
 
+    Without `cache`, `targets` and `witnesses` (a whole audit, as the mart gate's), a problem of
+    at least `PARTS_PARALLEL_MIN_CELLS` cells with more than one part is audited part by part on
+    `workers()` processes (`_audit_parts`): the same ranges.
+
     Raises `InconsistentEquations` when a component has no non-negative solution (published
     values that contradict the equations: a broken table, not a disclosure)."""
     started = time.perf_counter()

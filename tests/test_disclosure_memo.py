@@ -90,11 +90,11 @@ def test_each_part_becomes_a_problem_of_its_own():
     assert together.terms.equals(second.terms)
 
 
-def protect_both_ways(p: Problem) -> tuple[Pattern, Pattern, list[int]]:
-    """`protect(p)` part by part on two processes, and whole in one; and how many parts each
-    call that went part by part had."""
+def both_ways(splitter: str, run):
+    """`run()` part by part on two processes (through `engine.<splitter>`), and whole in one;
+    and how many parts each call that went part by part had."""
     calls: list[int] = []
-    by_parts = engine._protect_parts
+    by_parts = getattr(engine, splitter)
 
     def counted(problem, labels, *args):
         calls.append(int(labels.max()) + 1)
@@ -102,32 +102,20 @@ def protect_both_ways(p: Problem) -> tuple[Pattern, Pattern, list[int]]:
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(engine, "PARTS_PARALLEL_MIN_CELLS", 0)
-        mp.setattr(engine, "_protect_parts", counted)
+        mp.setattr(engine, splitter, counted)
         mp.setenv(engine.WORKERS_ENV, "2")
-        parted = protect(p)
+        parted = run()
         mp.setenv(engine.WORKERS_ENV, "1")
-        whole = protect(p)
+        whole = run()
     return parted, whole, calls
+
+
+def protect_both_ways(p: Problem) -> tuple[Pattern, Pattern, list[int]]:
+    return both_ways("_protect_parts", lambda: protect(p))
 
 
 def audit_both_ways(p: Problem, hidden: np.ndarray) -> tuple[AuditResult, AuditResult, list[int]]:
-    """`audit(p, hidden)` part by part on two processes, and whole in one; and how many parts
-    each call that went part by part had."""
-    calls: list[int] = []
-    by_parts = engine._audit_parts
-
-    def counted(problem, labels, *args):
-        calls.append(int(labels.max()) + 1)
-        return by_parts(problem, labels, *args)
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(engine, "PARTS_PARALLEL_MIN_CELLS", 0)
-        mp.setattr(engine, "_audit_parts", counted)
-        mp.setenv(engine.WORKERS_ENV, "2")
-        parted = audit(p, hidden)
-        mp.setenv(engine.WORKERS_ENV, "1")
-        whole = audit(p, hidden)
-    return parted, whole, calls
+    return both_ways("_audit_parts", lambda: audit(p, hidden))
 
 
 def assert_same_audit(parted: AuditResult, whole: AuditResult) -> None:
