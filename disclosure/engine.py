@@ -115,8 +115,9 @@ SPLIT_MIN_VARIABLES = 2_000
 """A targeted audit's component this large is split between the workers by its wanted values."""
 CHUNKS_PER_WORKER = 8
 PARTS_PARALLEL_MIN_CELLS = 10_000
-"""`protect` solves a problem part by part on several processes only when it has at least this
-many cells (and more than one part); below it, starting the workers costs more than it saves."""
+"""`protect` and a whole `audit` go part by part on several processes only when the problem has at
+least this many cells (and more than one part); below it, starting the workers costs more than it
+saves."""
 
 
 class InconsistentEquations(ValueError):
@@ -659,8 +660,9 @@ def _pool(n: int) -> ProcessPoolExecutor:
 
 
 def _shown_wide(seen_low: np.ndarray, seen_high: np.ndarray, needed: np.ndarray) -> np.ndarray:
-    """Per variable, whether its witnesses already differ by what it needs (`proven` in
-    `_component_ranges`, for all variables at once)."""
+    """Per variable, whether its witnesses already differ by what it needs: `needed` for a
+    base_n (the minimum width), NaN for any other measure, which needs any spread beyond the pin
+    tolerance."""
     spread = seen_high - seen_low
     with np.errstate(invalid="ignore"):
         return np.where(
@@ -752,10 +754,7 @@ def _component_ranges(
         return value
 
     def proven(j: int) -> bool:
-        spread = seen_high[j] - seen_low[j]
-        if np.isnan(needed[j]):  # not base_n: any spread beyond the pin tolerance will do
-            return bool(spread > 10 * PIN_TOLERANCE * max(1.0, abs(seen_high[j])))
-        return bool(spread >= needed[j])
+        return bool(_shown_wide(seen_low[j], seen_high[j], needed[j]))
 
     solve(np.ones(k))
     objective = np.zeros(k)
@@ -1143,12 +1142,7 @@ def _protect_parts(
     finds on the whole problem."""
     started = time.perf_counter()
     pieces = split_parts(problem, labels)
-    solved = _on_workers(
-        n,
-        _protect_alone,
-        [(piece, minimum, last_resort) for piece, _ in pieces],
-        [piece.terms.height + piece.n_cells for piece, _ in pieces],
-    )
+    solved = _on_workers(n, _protect_alone, [(piece, minimum, last_resort) for piece, _ in pieces])
     return _joined(
         problem,
         [(cells, pattern) for (_, cells), pattern in zip(pieces, solved, strict=True)],
@@ -1236,10 +1230,7 @@ def _audit_parts(
     started = time.perf_counter()
     pieces = split_parts(problem, labels)
     audited = _on_workers(
-        n,
-        _audit_alone,
-        [(piece, hidden[cells], minimum) for piece, cells in pieces],
-        [piece.terms.height + piece.n_cells for piece, _ in pieces],
+        n, _audit_alone, [(piece, hidden[cells], minimum) for piece, cells in pieces]
     )
     return _joined_audit(
         problem,
@@ -1255,10 +1246,11 @@ def _audit_alone(problem: Problem, hidden: np.ndarray, minimum: int) -> AuditRes
     return audit(problem, hidden, minimum)
 
 
-def _on_workers(n: int, function, arguments: list[tuple], sizes: list[int]) -> list:
-    """`function(*a)` for each of `arguments`, in order, on the pool of `n` workers: the largest
-    (`sizes`) first, each to the next free worker (a big one started last would leave one
-    worker alone at the end)."""
+def _on_workers(n: int, function, arguments: list[tuple]) -> list:
+    """`function(*a)` for each of `arguments` (each starting with a part's `Problem`), in order,
+    on the pool of `n` workers: the largest parts (cells and terms) first, each to the next free
+    worker (a big one started last would leave one worker alone at the end)."""
+    sizes = [a[0].n_cells + a[0].terms.height for a in arguments]
     pool = _pool(n)
     futures = {int(i): pool.submit(function, *arguments[i]) for i in np.argsort(-np.asarray(sizes))}
     try:
