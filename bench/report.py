@@ -109,6 +109,19 @@ def _target_value(t: Mapping) -> str:
     return f"{value:,.1f} s"
 
 
+def _resources_line(result: Mapping) -> list[str]:
+    """The memory limit and threads both builds ran with (`core.resources`); older results
+    have none."""
+    chosen = result.get("resources")
+    if not chosen:
+        return []
+    return [
+        f"DuckDB memory limit {chosen['IMW_MEMORY_LIMIT']} per database, "
+        f"{chosen['IMW_THREADS']} threads (`IMW_MEMORY_LIMIT`, `IMW_THREADS`).",
+        "",
+    ]
+
+
 def markdown(result: Mapping) -> str:
     full, incremental, floor = result["full"], result["incremental"], result["floor"]
     data, m = result["data"], result["machine"]
@@ -116,6 +129,7 @@ def markdown(result: Mapping) -> str:
         f"### `imw build` on `{data['scale']}` (seed {data['seed']}, stand {data['stand']}): "
         f"{data['files']:,} files, {data['rows']:,} rows, {data['bytes'] / 1e6:,.1f} MB",
         "",
+        *_resources_line(result),
         "| stage | full build wall s | full peak GB | incremental wall s | incremental peak GB |",
         "|---|---:|---:|---:|---:|",
     ]

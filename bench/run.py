@@ -42,6 +42,7 @@ from bench.measure import (
     union_length,
 )
 from bench.report import load_average, machine, markdown, targets
+from core.resources import MEMORY_LIMIT_ENV, THREADS_ENV, resources_env
 from core.settings import KEY_ENV, PROJECT_ROOT, Settings
 from ingest.readers import parse_file_name
 from reports.pdf import CHROMIUM_ENV
@@ -56,16 +57,20 @@ class BenchFailure(RuntimeError):
     """A build failed or a check of the benchmark run did not hold."""
 
 
-def build_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+def build_env(
+    environ: Mapping[str, str] | None = None, resources: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """The caller's environment without any IMW_* setting (the home is passed) plus the key,
-    and no clerk PDFs: the bench measures the data path; printing costs about 1 s per provider
-    that delivered (README, "Operators"), 300 on a first `bw` build."""
+    the memory limit and threads (`core.resources`: the defaults unless `resources` names them,
+    as `--memory-limit` and `--threads` do), and no clerk PDFs: the bench measures the data
+    path; printing costs about 1 s per provider that delivered (README, "Operators"), 300 on a
+    first `bw` build."""
     env = {
         k: v
         for k, v in (os.environ if environ is None else environ).items()
         if not k.startswith("IMW_")
     }
-    return {**env, KEY_ENV: BENCH_KEY, CHROMIUM_ENV: "off"}
+    return {**env, **resources_env(resources or {}), KEY_ENV: BENCH_KEY, CHROMIUM_ENV: "off"}
 
 
 def imw_command(home: Path) -> list[str]:
@@ -219,7 +224,8 @@ def benchmark(args: argparse.Namespace, run_dir: Path) -> dict[str, object]:
     )
     if dataset.rows_by_extract() != dataset.generator_rows:
         raise BenchFailure("the cached files do not hold the rows the generator reported")
-    env = build_env()
+    chosen = {MEMORY_LIMIT_ENV: args.memory_limit or "", THREADS_ENV: args.threads or ""}
+    env = build_env(resources=chosen)
     home = run_dir / "home"
     load = {"before_floor": load_average()}
     floor = run_floor(dataset, run_dir / "floor.duckdb")
@@ -254,6 +260,7 @@ def benchmark(args: argparse.Namespace, run_dir: Path) -> dict[str, object]:
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
         "scale": args.scale,
         "sample_interval_s": SAMPLE_INTERVAL_S,
+        "resources": {k: env[k] for k in (MEMORY_LIMIT_ENV, THREADS_ENV)},
         "machine": machine(PROJECT_ROOT),
         "load": load,
         "data": dataset.summary(),
@@ -292,6 +299,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--stand", type=date.fromisoformat, default=date(2026, 6, 30))
     p.add_argument("--out", type=Path, default=BENCH_DIR / "results")
     p.add_argument("--keep", action="store_true", help="keep the build home and floor database")
+    p.add_argument(
+        "--memory-limit",
+        help=f"{MEMORY_LIMIT_ENV} for both builds (default: the warehouse's, core/resources.py)",
+    )
+    p.add_argument("--threads", help=f"{THREADS_ENV} for both builds (default: the CPUs)")
     return p
 
 

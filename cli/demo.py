@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-import duckdb
+from core.database import connect
 
 
 def latest_complete_year(stand: date) -> int:
@@ -13,7 +13,7 @@ def latest_complete_year(stand: date) -> int:
 
 
 def land_values(published_db: Path, year: int) -> list[tuple]:
-    with duckdb.connect(str(published_db), read_only=True) as con:
+    with connect(published_db, read_only=True) as con:
         return con.execute(
             """
             SELECT v.indicator_id, d.name_en, v.numerator, v.denominator, v.value, v.base_n

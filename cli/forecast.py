@@ -17,6 +17,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from core.database import connect
 from core.settings import Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -49,12 +50,11 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def _connect(home: str | None):
-    import duckdb
 
     settings = Settings.from_env(home=home)
     if not settings.build_db.exists():
         raise FileNotFoundError(f"no build database at {settings.build_db}: run `imw build` first")
-    return settings, duckdb.connect(str(settings.build_db), read_only=True)
+    return settings, connect(settings.build_db, read_only=True)
 
 
 def cmd_forecast(args: argparse.Namespace) -> int:

@@ -43,6 +43,7 @@ from cli.forecast import add_parsers as add_forecast_parsers
 from cli.serve_check import add_parser as add_serve_check_parser
 from cli.services import add_parsers as add_service_parsers
 from core import progress
+from core.database import connect
 from core.settings import (
     DEMO_KEY,
     KEY_ENV,
@@ -139,9 +140,8 @@ def _run_locked(
 
 
 def print_build_summary(settings: Settings, since: datetime) -> None:
-    import duckdb
 
-    with duckdb.connect(str(settings.build_db), read_only=True) as con:
+    with connect(settings.build_db, read_only=True) as con:
         rows = con.execute(
             """
             SELECT verdict, count(*), coalesce(sum(rows_loaded), 0),
@@ -176,9 +176,8 @@ def print_build_summary(settings: Settings, since: datetime) -> None:
 def reference_date_of(build_db: Path) -> tuple[date | None, date | None, bool] | None:
     """(R, newest provider stand, explicit?) of the last dbt run in the build database; None
     when dbt has not built int_reference_date (e.g. the build failed before dbt)."""
-    import duckdb
 
-    with duckdb.connect(str(build_db), read_only=True) as con:
+    with connect(build_db, read_only=True) as con:
         exists = con.execute(
             "SELECT count(*) FROM information_schema.tables "
             "WHERE table_schema = 'intermediate' AND table_name = 'int_reference_date'"
@@ -281,7 +280,7 @@ def verify_warehouse_key(settings: Settings, key: bytes) -> None:
     if not settings.build_db.exists():
         return
     try:
-        con = duckdb.connect(str(settings.build_db), read_only=True)
+        con = connect(settings.build_db, read_only=True)
     except duckdb.IOException:
         return  # a running build holds it; the lock check says so next
     with con:

@@ -120,11 +120,15 @@ class Settings:
         return self.dagster_home
 
     def env(self) -> dict[str, str]:
-        """Variables that child processes (dbt) need to see the same paths."""
+        """Variables that child processes (dbt) need to see the same paths and the same memory
+        limit and threads (`core.database`, checked here)."""
+        from core.resources import resources_env
+
         return {
             "IMW_HOME": str(self.home),
             "IMW_LANDING": str(self.landing),
             BUILD_DB_ENV: str(self.build_db),
+            **resources_env(),
         }
 
     def ensure_dirs(self) -> None:

@@ -71,6 +71,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from core.project_vars import project_vars
+from core.resources import threads
 
 __all__ = [
     "BASE_N",
@@ -636,14 +637,15 @@ def _solve_chunk(
 
 
 def workers() -> int:
-    """Processes the audit's linear programs may use: `IMW_DISCLOSURE_WORKERS`, else the CPUs
-    this process may run on."""
+    """Processes the audit's linear programs may use: `IMW_DISCLOSURE_WORKERS`, else the
+    warehouse's threads (`IMW_THREADS`, else the CPUs this process may run on;
+    `core.database.threads`)."""
     configured = os.environ.get(WORKERS_ENV, "").strip()
     if configured:
         if not configured.isdigit() or int(configured) < 1:
             raise ValueError(f"{WORKERS_ENV} must be a whole number >= 1, not {configured!r}")
         return int(configured)
-    return len(os.sched_getaffinity(0))
+    return threads()
 
 
 _POOLS: dict[int, ProcessPoolExecutor] = {}

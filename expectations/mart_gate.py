@@ -44,9 +44,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
-import duckdb
 import polars as pl
 
+from core.database import connect
 from disclosure.engine import (
     AuditResult,
     InconsistentEquations,
@@ -305,7 +305,7 @@ def check_marts(
 def _read_build(build_db: Path) -> _Inputs:
     if not build_db.exists():
         raise BrokenGateError(f"build database {build_db} does not exist")
-    with duckdb.connect(str(build_db), read_only=True) as con:
+    with connect(build_db, read_only=True) as con:
         tables = {
             f"{schema}.{name}"
             for schema, name in con.execute(
@@ -397,7 +397,7 @@ def _grid(
 
 def _read_previous(path: Path) -> pl.DataFrame:
     """`indicator_values` of the last published database (schema main, as publish writes it)."""
-    with duckdb.connect(str(path), read_only=True) as con:
+    with connect(path, read_only=True) as con:
         schemas = [
             s
             for (s,) in con.execute(

@@ -43,6 +43,7 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
+from core.database import connect
 from export import codebook as cb
 
 QI_ORDER = ("area", "age", "sex", "nationality", "arrival", "start")
@@ -277,7 +278,7 @@ def k_anonymise(
     start. Missing values form a class of their own (they are not wildcards).
     """
     budget = math.floor(max_suppressed_share * frame.height + 1e-9)
-    with duckdb.connect() as con:
+    with connect() as con:
         _prepare(con, frame, diversity=ell is not None)
         nodes = all_nodes()
         results = _evaluate(con, nodes, k, ell)

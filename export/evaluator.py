@@ -46,6 +46,7 @@ import polars as pl
 
 from core import progress
 from core.csv_safety import neutralise
+from core.database import connect
 from core.files import sha256_of
 from core.settings import PROJECT_ROOT, Settings
 from export import codebook as cb
@@ -278,7 +279,7 @@ def _connect(build_db: Path) -> duckdb.DuckDBPyConnection:
             f"no build database at {build_db}; run `imw build` first (or pass --home)"
         )
     try:
-        return duckdb.connect(str(build_db), read_only=True)
+        return connect(build_db, read_only=True)
     except duckdb.IOException as err:
         raise ExportError(
             f"cannot open {build_db} read-only (a build is probably writing it): {err}"

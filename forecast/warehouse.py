@@ -13,6 +13,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from core.database import connect
 from forecast import needs
 from forecast.backtest import SCHEMA as BACKTEST_SCHEMA
 from forecast.backtest import BacktestSettings, backtest
@@ -186,7 +187,7 @@ def write_published(
 ) -> dict[str, int]:
     """Replace `published.<name>` for every table and record their input file, atomically."""
     counts = {}
-    with duckdb.connect(str(build_db)) as con:
+    with connect(build_db) as con:
         con.execute("BEGIN TRANSACTION")
         try:
             con.execute("CREATE SCHEMA IF NOT EXISTS published")

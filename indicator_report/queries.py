@@ -19,6 +19,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from core.database import connect
+
 REQUIRED_COLUMNS = {
     "indicator_values": (
         "indicator_id", "period", "period_type", "period_complete", "level", "unit_code",
@@ -95,7 +97,7 @@ def load(published_db: Path) -> Published:
     """Read everything the report shows from `published_db` (opened read-only)."""
     if not published_db.is_file():
         raise FileNotFoundError(f"no published database at {published_db}")
-    with duckdb.connect(str(published_db), read_only=True) as con:
+    with connect(published_db, read_only=True) as con:
         _check_shape(con)
         build = _build_info(con)
         definitions = con.sql(

@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
-
+from core.database import connect
 from ingest.load import Folders, ingest_landing
 from ingest.pseudonymise import fingerprint, recorded_fingerprint
 
@@ -38,14 +37,14 @@ class RekeyResult:
 
 def _deliveries(build_db: Path) -> list[tuple[str, str, datetime]]:
     """(file name, stored_as, received_at) of every processed delivery, in processing order."""
-    with duckdb.connect(str(build_db), read_only=True) as con:
+    with connect(build_db, read_only=True) as con:
         return con.execute(
             "SELECT file_name, stored_as, received_at FROM raw.deliveries ORDER BY delivery_id"
         ).fetchall()
 
 
 def _old_fingerprint(build_db: Path) -> str | None:
-    with duckdb.connect(str(build_db), read_only=True) as con:
+    with connect(build_db, read_only=True) as con:
         tables = con.execute(
             "SELECT count(*) FROM information_schema.tables "
             "WHERE table_schema = 'raw' AND table_name = 'warehouse_key'"
@@ -109,7 +108,7 @@ def _replay(
             copies.append(copy)
         if not copies:
             return
-        with duckdb.connect(str(build_db)) as con:
+        with connect(build_db) as con:
             con.execute("CREATE SCHEMA IF NOT EXISTS raw")
             exists = con.execute(
                 "SELECT count(*) FROM information_schema.tables "
@@ -127,7 +126,7 @@ def _replay(
         outcome = ingest_landing(
             build_db, Folders(Path(tmp), archive, quarantine, home), key, copies
         )
-        with duckdb.connect(str(build_db)) as con:
+        with connect(build_db) as con:
             con.execute(
                 "UPDATE raw.deliveries SET received_at = ? WHERE delivery_id >= ?",
                 [received, first],

@@ -4,9 +4,9 @@ the publish step. Wiring only; the work is in `forecast` and `funding_sim`."""
 from __future__ import annotations
 
 import dagster as dg
-import duckdb
 import polars as pl
 
+from core.database import connect
 from core.settings import PROJECT_ROOT
 from forecast import scenarios
 from forecast.warehouse import run_forecast, write_published
@@ -54,7 +54,7 @@ def needs_forecast(warehouse: WarehouseResource):
     """Forecast, backtest and the assumptions they rest on, written together or not at all."""
     settings = warehouse.settings()
     assumptions = scenarios.load()
-    with duckdb.connect(str(settings.build_db), read_only=True) as con:
+    with connect(settings.build_db, read_only=True) as con:
         result = run_forecast(con, assumptions)
     tables = {
         "forecast_caseload": result.caseload,
@@ -97,7 +97,7 @@ def needs_forecast(warehouse: WarehouseResource):
 def funding_scenarios(warehouse: WarehouseResource) -> dg.MaterializeResult:
     settings = warehouse.settings()
     assumptions = scenarios.load()
-    with duckdb.connect(str(settings.build_db), read_only=True) as con:
+    with connect(settings.build_db, read_only=True) as con:
         table = run_simulation(con, assumptions.funding)
     counts = write_published(
         settings.build_db, {FUNDING_TABLE: table}, _input_file(assumptions), assumptions.sha256

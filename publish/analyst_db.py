@@ -50,6 +50,7 @@ from pathlib import Path
 
 import duckdb
 
+from core.database import connect
 from core.files import sha256_of
 
 PUBLISHED_SCHEMA = "published"
@@ -292,7 +293,7 @@ def publish(build_db: Path, published_db: Path, parquet_dir: Path | None = None)
     with _exclusive(published_db.parent / LOCK_NAME):
         remove_stale_temp_files(published_db, parquet_dir)
         try:
-            with duckdb.connect() as con:
+            with connect() as con:
                 con.execute("SET enable_progress_bar = false")
                 con.execute("ATTACH ? AS build (READ_ONLY)", [str(build_db)])
                 tables = published_tables(con, "build")

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import duckdb
 
+from core.database import connect
+
 GATED_SCHEMAS = ("marts", "published")
 RUN_RESULTS = "run_results.json"
 
@@ -84,7 +86,7 @@ def record_gate(
     build_db: Path, dagster_run_id: str, dbt_target_dir: Path, passed: bool
 ) -> GateVerdict:
     """Write the mart gate's verdict on the current tables (called by the `mart_gate` check)."""
-    with duckdb.connect(str(build_db)) as con:
+    with connect(build_db) as con:
         con.execute("CREATE SCHEMA IF NOT EXISTS ops")
         con.execute(_GATE_RUNS)
         verdict = GateVerdict(
@@ -100,7 +102,7 @@ def record_gate(
 
 def require_gate(build_db: Path, dagster_run_id: str, dbt_target_dir: Path) -> GateVerdict:
     """Raise `PublishRefused` unless the mart gate passed in this run on these very tables."""
-    with duckdb.connect(str(build_db), read_only=True) as con:
+    with connect(build_db, read_only=True) as con:
         has_table = con.execute(
             "SELECT count(*) FROM information_schema.tables "
             "WHERE table_schema = 'ops' AND table_name = 'mart_gate_runs'"

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 
+from core.database import connect
 from reports.operator import OPERATOR_FOLDER
 
 REPORT_NAME = "datenqualitaet"
@@ -36,7 +37,7 @@ def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> object:
 
 def data_quality_facts(build_db: Path) -> DataQualityFacts:
     """Read the facts from the build database after dbt ran (intermediate and staging models)."""
-    with duckdb.connect(str(build_db), read_only=True) as con:
+    with connect(build_db, read_only=True) as con:
         reference, explicit = con.execute(
             "SELECT reference_date, is_explicit FROM intermediate.int_reference_date"
         ).fetchone()

@@ -17,11 +17,11 @@ from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 
-import duckdb
 import polars as pl
 
 from contract.spec import EXTRACTS, ColumnType
 from core.csv_safety import neutralise
+from core.database import connect
 from ingest.load import (
     ACCEPTED,
     DUPLICATE,
@@ -80,7 +80,7 @@ def _text(texts: dict, rule: str, column: str) -> tuple[str, str]:
 def _row_errors(build_db: Path, delivery_ids: list[int]) -> dict[int, list[dict]]:
     if not delivery_ids:
         return {}
-    with duckdb.connect(str(build_db), read_only=True) as con:
+    with connect(build_db, read_only=True) as con:
         rows = con.execute(
             """
             SELECT delivery_id, line, column_name, rule, value, n_rule
@@ -230,7 +230,7 @@ def _errors_csv(build_db: Path, delivery_ids: list[int]) -> str:
     header = "datei;zeile;spalte;regel;wert\n"
     if not delivery_ids:
         return "\ufeff" + header
-    with duckdb.connect(str(build_db), read_only=True) as con:
+    with connect(build_db, read_only=True) as con:
         frame = con.execute(
             """
             SELECT file_name AS datei, line AS zeile, column_name AS spalte, rule AS regel,

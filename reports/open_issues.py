@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from core.database import connect
 from reports.delivery import _text as text_of
 from reports.delivery import rule_texts
 from reports.operator import OPERATOR_FOLDER
@@ -105,7 +106,7 @@ def provider_markdown(provider: str, issues: pl.DataFrame) -> str:
 
 def write_open_issues(build_db: Path, reports_dir: Path) -> pl.DataFrame:
     """Write the operator's and every provider's list; return the open problems."""
-    with duckdb.connect(str(build_db), read_only=True) as con:
+    with connect(build_db, read_only=True) as con:
         issues = read_open_issues(con)
     folder = reports_dir / OPERATOR_FOLDER
     folder.mkdir(parents=True, exist_ok=True)

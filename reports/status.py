@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 
+from core.database import connect
 from core.periods import period_label
 from core.settings import Settings
 from publish.analyst_db import BUILD_INFO_TABLE
@@ -47,7 +48,7 @@ def published_info(published_db: Path) -> PublishedInfo | None:
     """What `build_info` of the published database says; None if there is none yet."""
     if not published_db.exists():
         return None
-    with duckdb.connect(str(published_db), read_only=True) as con:
+    with connect(published_db, read_only=True) as con:
         rows = con.execute(
             f"SELECT table_name, row_count, publish_id, published_at_utc FROM {BUILD_INFO_TABLE} "
             "ORDER BY table_name"
@@ -87,7 +88,7 @@ def rejected_since(build_db: Path, since: datetime | None) -> list[tuple[str, st
     if not build_db.exists():
         return []
     try:
-        con = duckdb.connect(str(build_db), read_only=True)
+        con = connect(build_db, read_only=True)
     except duckdb.IOException as err:
         raise BuildDatabaseBusy(str(err).splitlines()[0]) from err
     with con:
@@ -126,7 +127,7 @@ def open_issues_report(settings: Settings) -> str:
     if not settings.build_db.exists():
         return f"warehouse home: {settings.home}\nopen problems: no build database yet\n"
     try:
-        con = duckdb.connect(str(settings.build_db), read_only=True)
+        con = connect(settings.build_db, read_only=True)
     except duckdb.IOException:
         return "open problems: unknown — a build is running (database locked)\n"
     with con:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import date, datetime, timedelta
 
@@ -18,6 +19,7 @@ from bench.floor import read_floor
 from bench.measure import attribute, failed_stages, read_records, run_sampled
 from bench.report import GB, markdown, targets
 from contract.spec import EXTRACTS
+from core.resources import DEFAULT_MEMORY_LIMIT
 from ingest.readers import parse_columns, parse_file_name, read_table
 
 STAND = date(2026, 6, 30)
@@ -399,3 +401,13 @@ def test_what_disclosure_control_kept_is_read_from_the_build(tmp_path):
         json.dumps({"disclosure": {"parts": 3, "parts_audited_before": 2, "seconds": 1.25}})
     )
     assert gate_figures(reports) == {"parts": 3, "parts_audited_before": 2, "seconds": 1.25}
+
+
+def test_builds_get_the_chosen_memory_limit_and_threads_or_the_defaults():
+    caller = {"IMW_MEMORY_LIMIT": "9GB", "IMW_THREADS": "7", "PATH": "/bin"}
+    env = bench_run.build_env(caller, {"IMW_MEMORY_LIMIT": "1GB", "IMW_THREADS": "1"})
+    assert (env["IMW_MEMORY_LIMIT"], env["IMW_THREADS"]) == ("1GB", "1")  # --memory-limit 1GB
+    env = bench_run.build_env(caller)
+    # the caller's IMW_* never reach the builds: the warehouse's defaults, the CPUs
+    assert env["IMW_MEMORY_LIMIT"] == DEFAULT_MEMORY_LIMIT
+    assert env["IMW_THREADS"] == str(len(os.sched_getaffinity(0)))

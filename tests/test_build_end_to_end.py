@@ -269,3 +269,16 @@ def test_the_build_in_a_new_home_starts_from_the_prepared_parse(built):
     # and the database dbt wrote is the home's, not a file beside the project
     assert settings.build_db.exists()
     assert not (PROJECT_ROOT / "dbt_project" / "build.duckdb").exists()
+
+
+def test_dbt_ran_with_the_builds_memory_limit_and_threads(built):
+    """`imw build` passes IMW_MEMORY_LIMIT and IMW_THREADS (tiny_world: 1536MiB, 3) to dbt,
+    whose on-run-start hook sets them on its DuckDB database before any model runs."""
+    settings, _ = built
+    hooks_dir = settings.dbt_target_dir / "compiled" / "imw" / "dbt_project.yml" / "hooks"
+    sql = (hooks_dir / "imw-on-run-start-0.sql").read_text()
+    assert "set memory_limit = '1536MiB';" in sql
+    assert "set threads = 3;" in sql
+    run = json.loads((settings.dbt_target_dir / "run_results.json").read_text())
+    hooks = [r for r in run["results"] if r["unique_id"] == "operation.imw.imw-on-run-start-0"]
+    assert [h["status"] for h in hooks] == ["success"]  # ran, before the models (dbt's order)

@@ -676,6 +676,7 @@ def test_witnesses_kept_from_round_to_round_are_values_the_cells_can_take(provid
 
 def test_workers_come_from_the_setting_or_the_cpus(monkeypatch):
     monkeypatch.delenv(engine.WORKERS_ENV, raising=False)
+    monkeypatch.delenv("IMW_THREADS", raising=False)  # the warehouse's threads (test_resources)
     assert engine.workers() == len(os.sched_getaffinity(0))
     monkeypatch.setenv(engine.WORKERS_ENV, "3")
     assert engine.workers() == 3

@@ -13,13 +13,19 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.resources import MEMORY_LIMIT_ENV, THREADS_ENV
 from core.settings import KEY_ENV, PROJECT_ROOT, Settings
+from disclosure.engine import WORKERS_ENV
 
 TINY_SEED = 7
 TINY_KEY = "shared-tiny-key-0123456789"
 # Deliberately bad: an extract the contract does not know, in Kreis 08115's name. The build must
 # quarantine it, report it to the provider and still publish.
 REJECTED_FILE = "liste_08115_2026-06-30.csv"
+# The warehouse's memory and threads setting (core/resources.py), which must reach dbt's DuckDB
+# (test_build_end_to_end); values no default has (3 threads on CI's 2 cores), so that the check
+# cannot pass by chance. The disclosure workers stay at the engine's own setting: 2 processes.
+TINY_RESOURCES = {MEMORY_LIMIT_ENV: "1536MiB", THREADS_ENV: "3", WORKERS_ENV: "2"}
 
 
 @dataclass(frozen=True)
@@ -57,8 +63,8 @@ def build_tiny_world(root: Path) -> None:
     # the environment holds no IMW_HOME or DAGSTER_HOME here (conftest's autouse fixture)
     done = subprocess.run(
         [sys.executable, "-m", "cli.main", "build", "--home", str(home)],
-        cwd=PROJECT_ROOT, env={**os.environ, KEY_ENV: TINY_KEY}, capture_output=True, text=True,
-        timeout=1800, check=False,
+        cwd=PROJECT_ROOT, env={**os.environ, KEY_ENV: TINY_KEY, **TINY_RESOURCES},
+        capture_output=True, text=True, timeout=1800, check=False,
     )  # fmt: skip
     record = {"files": files, "returncode": done.returncode, "stderr": done.stderr}
     (root / "build.json").write_text(json.dumps(record))

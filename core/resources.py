@@ -1,0 +1,63 @@
+"""One memory and threads setting for every DuckDB database and worker pool the warehouse uses.
+
+`IMW_MEMORY_LIMIT` (DuckDB's syntax, e.g. `2GB`, `1.5GiB`; default `DEFAULT_MEMORY_LIMIT`) caps
+each DuckDB database the warehouse opens: the build process's (ingest, gates, forecast, publish,
+reports) and dbt's, which run one after the other. `IMW_THREADS` (default: the CPUs this process
+may run on) is DuckDB's threads and the number of disclosure-control workers
+(`disclosure.engine.workers`). `core.database.connect` opens every connection with
+both. Beyond its limit DuckDB spills to disk: for the build database
+into `warehouse/build.duckdb.tmp` in the home (DuckDB's default, beside the database file), for
+in-memory work into `IMW_HOME/warehouse/spill`.
+
+dbt gets the same values: `core.settings.Settings.env` passes them to the dbt process and the
+project's `on-run-start` hook (`macros/duckdb_resources.sql`) sets them there. They are not in
+`profiles.yml`, because dbt keys its parse cache on the profile's fields: a different limit
+would make every build parse the whole project again.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+
+MEMORY_LIMIT_ENV = "IMW_MEMORY_LIMIT"
+THREADS_ENV = "IMW_THREADS"
+DEFAULT_MEMORY_LIMIT = "1GB"
+"""Measured on `bw` (2 cores, 2026-12-04, README "Benchmark"): full builds took 293-295 s with
+dbt's DuckDB at 3.3 GB and the rest at DuckDB's default (80 % of the RAM, as before), at 1.5 GB
+and at 1 GB everywhere; the process tree's peak fell from 4.02 to 3.34 GiB, and it is now the
+disclosure audit's (Python and its workers, outside DuckDB). The full build's ingest peaked at
+2.76 GiB with 1.5 GB and at 2.22 GiB with 1 GB (and 500,000 rows per gate call)."""
+
+
+_MEMORY = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
+
+
+class ResourceSettingError(ValueError):
+    """`IMW_MEMORY_LIMIT` or `IMW_THREADS` is not a value DuckDB and the engine accept."""
+
+
+def memory_limit(environ: Mapping[str, str] | None = None) -> str:
+    env = os.environ if environ is None else environ
+    value = env.get(MEMORY_LIMIT_ENV, "").strip() or DEFAULT_MEMORY_LIMIT
+    if not _MEMORY.match(value):
+        raise ResourceSettingError(
+            f"{MEMORY_LIMIT_ENV} must be an amount of memory such as 2GB or 1.5GiB, not {value!r}"
+        )
+    return value
+
+
+def threads(environ: Mapping[str, str] | None = None) -> int:
+    env = os.environ if environ is None else environ
+    value = env.get(THREADS_ENV, "").strip()
+    if not value:
+        return len(os.sched_getaffinity(0))
+    if not value.isdigit() or int(value) < 1:
+        raise ResourceSettingError(f"{THREADS_ENV} must be a whole number >= 1, not {value!r}")
+    return int(value)
+
+
+def resources_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Both settings, checked and resolved, for a child process (dbt)."""
+    return {MEMORY_LIMIT_ENV: memory_limit(environ), THREADS_ENV: str(threads(environ))}

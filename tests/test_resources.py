@@ -1,0 +1,117 @@
+"""One memory and threads setting (#16, "Memory"): `IMW_MEMORY_LIMIT` and `IMW_THREADS` reach
+every DuckDB connection the warehouse opens, dbt's DuckDB (through the project's on-run-start
+hook) and the disclosure engine's workers; bad values are refused with the variable's name."""
+
+from __future__ import annotations
+
+import os
+
+import duckdb
+import pytest
+
+from core import resources
+from core.database import connect
+from core.resources import MEMORY_LIMIT_ENV, THREADS_ENV, ResourceSettingError
+from core.settings import Settings
+from disclosure import engine
+
+
+@pytest.fixture
+def unset(monkeypatch, tmp_path):
+    monkeypatch.delenv(MEMORY_LIMIT_ENV, raising=False)
+    monkeypatch.delenv(THREADS_ENV, raising=False)
+    monkeypatch.delenv(engine.WORKERS_ENV, raising=False)
+    monkeypatch.setenv("IMW_HOME", str(tmp_path / "home"))
+    return monkeypatch
+
+
+def setting(con: duckdb.DuckDBPyConnection, name: str):
+    return con.execute("SELECT current_setting(?)", [name]).fetchone()[0]
+
+
+def test_defaults_are_the_documented_limit_and_the_cpus(unset):
+    assert resources.memory_limit() == resources.DEFAULT_MEMORY_LIMIT
+    assert resources.threads() == len(os.sched_getaffinity(0))
+    assert engine.workers() == len(os.sched_getaffinity(0))
+
+
+def test_every_connection_gets_the_limit_and_the_threads(unset, tmp_path):
+    unset.setenv(MEMORY_LIMIT_ENV, "1GiB")
+    unset.setenv(THREADS_ENV, "1")
+    with connect(tmp_path / "build.duckdb") as con:
+        # DuckDB shows 1 GiB as "1.0 GiB"; DuckDB's own default here would be 80 % of the RAM
+        assert setting(con, "memory_limit") == "1.0 GiB"
+        assert setting(con, "threads") == 1  # DuckDB's default: one per CPU
+        # a file database spills beside itself, inside the home's warehouse folder
+        assert setting(con, "temp_directory") == str(tmp_path / "build.duckdb.tmp")
+    with connect() as con:
+        assert setting(con, "memory_limit") == "1.0 GiB"
+        # in-memory work spills into the home, not into the working directory's `.tmp`
+        assert setting(con, "temp_directory") == str(tmp_path / "home" / "warehouse" / "spill")
+
+
+def test_read_only_connections_get_them_too(unset, tmp_path):
+    duckdb.connect(str(tmp_path / "x.duckdb")).close()
+    unset.setenv(MEMORY_LIMIT_ENV, "512MiB")
+    with connect(tmp_path / "x.duckdb", read_only=True) as con:
+        assert setting(con, "memory_limit") == "512.0 MiB"
+
+
+def test_threads_are_the_disclosure_workers_unless_those_are_set(unset):
+    unset.setenv(THREADS_ENV, "3")
+    assert engine.workers() == 3  # from IMW_THREADS
+    unset.setenv(engine.WORKERS_ENV, "1")
+    assert engine.workers() == 1  # IMW_DISCLOSURE_WORKERS wins: the engine's own setting
+
+
+@pytest.mark.parametrize(
+    ("variable", "bad"),
+    [
+        (MEMORY_LIMIT_ENV, "lots"),  # no amount
+        (MEMORY_LIMIT_ENV, "2"),  # no unit: DuckDB would read bytes
+        (MEMORY_LIMIT_ENV, "2GB'; DROP TABLE x; --"),  # would reach dbt's SET statement
+        (MEMORY_LIMIT_ENV, "-1GB"),  # negative
+        (THREADS_ENV, "0"),  # no thread
+        (THREADS_ENV, "two"),  # not a number
+        (THREADS_ENV, "1.5"),  # not whole
+    ],
+)
+def test_bad_values_are_refused_with_the_variable(unset, variable, bad):
+    unset.setenv(variable, bad)
+    with pytest.raises(ResourceSettingError, match=variable):
+        resources.resources_env()
+    with pytest.raises(ResourceSettingError, match=variable):
+        Settings.from_env().env()  # so no build starts dbt with it
+
+
+def test_dbt_gets_the_resolved_values(unset):
+    unset.setenv(MEMORY_LIMIT_ENV, " 2.5GB ")
+    env = Settings.from_env().env()
+    assert env[MEMORY_LIMIT_ENV] == "2.5GB"  # stripped
+    assert env[THREADS_ENV] == str(len(os.sched_getaffinity(0)))  # unset: the CPUs
+
+
+def test_a_set_on_the_hooks_cursor_holds_for_the_models_cursors(tmp_path):
+    """dbt-duckdb runs the hook and each model on cursors of one connection: the limit and the
+    threads are global to the database, so the hook's statement (as the macro renders it) holds
+    for every model."""
+    with duckdb.connect(str(tmp_path / "build.duckdb")) as con:
+        hook, model = con.cursor(), con.cursor()
+        hook.execute("set memory_limit = '1536MiB';set threads = 3;")
+        assert setting(model, "memory_limit") == "1.5 GiB"  # 1536 MiB
+        assert setting(model, "threads") == 3
+
+
+def test_a_database_this_process_has_open_already_is_joined_as_it_is(unset, tmp_path):
+    """A notebook (or a test) holding a plain connection calls the warehouse's code: DuckDB keeps
+    one instance per file and process and refuses a second with other settings; `connect`
+    joins it, with its first opener's settings."""
+    path = tmp_path / "build.duckdb"
+    duckdb.connect(str(path)).close()
+    unset.setenv(MEMORY_LIMIT_ENV, "1GiB")
+    with duckdb.connect(str(path), read_only=True) as first:
+        default = setting(first, "memory_limit")  # DuckDB's: 80 % of the RAM
+        with connect(path, read_only=True) as second:
+            assert setting(second, "memory_limit") == default  # the first opener's
+    with connect(path, read_only=True) as alone:
+        assert setting(alone, "memory_limit") == "1.0 GiB"  # closed: the warehouse's again
