@@ -30,6 +30,9 @@ of the Kreise (a quantile of a sum is not the sum of the quantiles), and add no 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import numpy as np
 import polars as pl
 
 from disclosure.engine import BASE_N, Problem
@@ -258,28 +261,28 @@ def problem_of(cells: pl.DataFrame, *, published: bool = False) -> tuple[Problem
         .with_row_index("cell")
         .with_columns(pl.col("cell").cast(pl.Int64))
     )
+    publishes = _publishes(cells)
     values = (
         cells.unpivot(index="cell", on=list(MEASURES), variable_name="measure", value_name="value")
-        .join(_measures_of(cells), on=["cell", "measure"], how="semi")
+        .filter(publishes("cell", "measure"))
         .sort("cell", "measure")
     )
     if not published:
         missing = values.filter(pl.col("value").is_null())
         if not missing.is_empty():
             raise ValueError(f"cells without a value: {missing.head(3)}")
+    # Only measures a cell publishes take part (no denominator on topic cells), each kind of
+    # link filtered before they are put together.
     links = pl.concat(
-        [_hierarchy(cells), _quarters(cells), _last_quarter(cells), _breakdowns(cells)]
-    )
-    measures_of = values.select("cell", "measure")
-    # Only measures a cell publishes take part (no denominator on topic cells).
-    links = links.join(
-        measures_of.rename({"cell": "total", "measure": "total_measure"}),
-        on=["total", "total_measure"],
-        how="semi",
-    ).join(
-        measures_of.rename({"cell": "part", "measure": "part_measure"}),
-        on=["part", "part_measure"],
-        how="semi",
+        [
+            kind.filter(publishes("total", "total_measure") & publishes("part", "part_measure"))
+            for kind in (
+                _hierarchy(cells),
+                _quarters(cells),
+                _last_quarter(cells),
+                _breakdowns(cells),
+            )
+        ]
     )
     links = links.with_columns(
         pl.struct("kind", "total", "total_measure").rank("dense").cast(pl.Int64).alias("equation")
@@ -339,6 +342,29 @@ def _measures_of(cells: pl.DataFrame) -> pl.DataFrame:
             .drop("block"),
         ]
     ).select("cell", "measure")
+
+
+def _publishes(cells: pl.DataFrame) -> Callable[[str, str], pl.Expr]:
+    """`publishes(cell, measure)`: whether the cell in column `cell` publishes the measure in
+    column `measure` (`_measures_of`), as an expression. A bit per measure in one integer per
+    cell, looked up by the cell's number (cells are numbered 0..n-1): no join of millions of
+    (cell, measure) pairs, whose hash tables were the largest part of setting up the problem
+    (measured on `bw`, 801,360 cells: 1.87 -> 1.60 GiB peak, the same problem)."""
+    bit = {m: 1 << i for i, m in enumerate(MEASURES)}
+    pairs = _measures_of(cells).with_columns(
+        pl.col("measure").replace_strict(bit, return_dtype=pl.Int64)
+    )
+    masks = np.zeros(cells.height, dtype=np.int64)
+    np.bitwise_or.at(
+        masks, pairs.get_column("cell").to_numpy(), pairs.get_column("measure").to_numpy()
+    )
+    lookup = pl.Series("mask", masks)
+
+    def publishes(cell: str, measure: str) -> pl.Expr:
+        wanted = pl.col(measure).replace_strict(bit, return_dtype=pl.Int64)
+        return pl.lit(lookup).gather(pl.col(cell)).and_(wanted) != 0
+
+    return publishes
 
 
 _LINK_SCHEMA = {

@@ -1,0 +1,54 @@
+"""`disclosure.tables.problem_of`: each cell takes part with the measures its table publishes,
+in its values and in every sum (the `_publishes` lookup replaced joins of (cell, measure) pairs;
+on `bw` it gives the same problem, frame for frame, README "Benchmark")."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from disclosure.tables import _TYPES, CONTACT_TOPICS, INDICATOR_VALUES, problem_of
+
+
+def cell(table: str, block: str, level: str, unit: str, breakdown: str, group: str | None):
+    return {
+        "table_name": table, "block": block, "period": "2025", "period_type": "YEAR",
+        "level": level, "unit_code": unit, "breakdown": breakdown, "breakdown_group": group,
+        "primary_rule": True, "hidden": False, "suppression": None,
+        # every measure has a number here; the table decides which ones take part
+        "base_n": 10.0, "numerator": 4.0, "denominator": 9.0, "partly": 1.0,
+    }  # fmt: skip
+
+
+def test_cells_take_part_with_the_measures_their_table_publishes():
+    cells = pl.DataFrame(
+        [
+            # topic ARBEIT of group G and the group itself, in the Land and in RB 081
+            *(cell(CONTACT_TOPICS, "topic", lv, u, "ARBEIT", "G") for lv, u in LAND_RB),
+            *(cell(CONTACT_TOPICS, "topic_group", lv, u, "G", None) for lv, u in LAND_RB),
+            # an indicator row (CM01) in the Land and in RB 081
+            *(cell(INDICATOR_VALUES, "CM01", lv, u, "", None) for lv, u in LAND_RB),
+        ],
+        schema=_TYPES,
+    )
+    problem, numbered = problem_of(cells)
+    named = problem.values.join(numbered.select("cell", "block", "level"), on="cell")
+    published = {(b, m) for b, m in named.select("block", "measure").unique().iter_rows()}
+    # topics and topic groups publish base_n and a count (no denominator, no partly);
+    # indicator rows base_n, numerator and denominator (partly belongs to CM05's goal fields)
+    assert published == {
+        ("topic", "base_n"), ("topic", "numerator"),
+        ("topic_group", "base_n"), ("topic_group", "numerator"),
+        ("CM01", "base_n"), ("CM01", "numerator"), ("CM01", "denominator"),
+    }  # fmt: skip
+    assert named.height == 2 * 2 + 2 * 2 + 2 * 3  # 2 units each: 14 values
+    sums = problem.terms.join(numbered.select("cell", "block", "level"), on="cell")
+    # every term is a published (cell, measure)
+    assert sums.join(named, on=["cell", "measure"], how="anti").is_empty()
+    # RB = Land for topic (2 measures), group (2) and CM01 (3); group = its topics in each
+    # unit, for the count only (1 + 1): 9 sums, each a total (+1) and one part (-1)
+    assert problem.terms.get_column("equation").n_unique() == 2 + 2 + 3 + 1 + 1
+    per_sum = problem.terms.group_by("equation").agg(pl.col("coefficient").sort())
+    assert all(c == [-1.0, 1.0] for c in per_sum.get_column("coefficient").to_list())
+
+
+LAND_RB = (("LAND", "08"), ("RB", "081"))
