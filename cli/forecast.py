@@ -17,7 +17,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from core.database import connect
 from core.settings import Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -50,6 +49,7 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def _connect(home: str | None):
+    from core.database import connect
 
     settings = Settings.from_env(home=home)
     if not settings.build_db.exists():

@@ -43,7 +43,6 @@ from cli.forecast import add_parsers as add_forecast_parsers
 from cli.serve_check import add_parser as add_serve_check_parser
 from cli.services import add_parsers as add_service_parsers
 from core import progress
-from core.database import connect
 from core.settings import (
     DEMO_KEY,
     KEY_ENV,
@@ -140,6 +139,7 @@ def _run_locked(
 
 
 def print_build_summary(settings: Settings, since: datetime) -> None:
+    from core.database import connect
 
     with connect(settings.build_db, read_only=True) as con:
         rows = con.execute(
@@ -176,6 +176,7 @@ def print_build_summary(settings: Settings, since: datetime) -> None:
 def reference_date_of(build_db: Path) -> tuple[date | None, date | None, bool] | None:
     """(R, newest provider stand, explicit?) of the last dbt run in the build database; None
     when dbt has not built int_reference_date (e.g. the build failed before dbt)."""
+    from core.database import connect
 
     with connect(build_db, read_only=True) as con:
         exists = con.execute(
@@ -275,6 +276,7 @@ def verify_warehouse_key(settings: Settings, key: bytes) -> None:
     """
     import duckdb
 
+    from core.database import connect
     from ingest.pseudonymise import KeyMismatchError, fingerprint
 
     if not settings.build_db.exists():

@@ -121,7 +121,7 @@ class Settings:
 
     def env(self) -> dict[str, str]:
         """Variables that child processes (dbt) need to see the same paths and the same memory
-        limit and threads (`core.database`, checked here)."""
+        limit and threads (`core.resources`, checked here)."""
         from core.resources import resources_env
 
         return {

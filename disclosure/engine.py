@@ -639,7 +639,7 @@ def _solve_chunk(
 def workers() -> int:
     """Processes the audit's linear programs may use: `IMW_DISCLOSURE_WORKERS`, else the
     warehouse's threads (`IMW_THREADS`, else the CPUs this process may run on;
-    `core.database.threads`)."""
+    `core.resources.threads`)."""
     configured = os.environ.get(WORKERS_ENV, "").strip()
     if configured:
         if not configured.isdigit() or int(configured) < 1:

@@ -1,5 +1,5 @@
 {#- DuckDB's memory limit and threads for the whole dbt run, from the build's one setting
-    (core/database.py: IMW_MEMORY_LIMIT, IMW_THREADS, checked and passed on by `imw build`).
+    (core/resources.py: IMW_MEMORY_LIMIT, IMW_THREADS, checked and passed on by `imw build`).
     A hook, not profiles.yml: dbt keys its parse cache on the profile, so a value there would
     make every build with another limit parse the whole project again. Both are global to the
     DuckDB database, so setting them once on the hook's connection covers every model.
