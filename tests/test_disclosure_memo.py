@@ -291,6 +291,8 @@ def test_a_pattern_from_the_memo_is_the_pattern_protect_finds(a, b, changed, swa
     # tables in the other order): the pattern with the memo is protect's without it
     pa, pb, pc = (hierarchy_problem(h)[0] for h in (a, b, changed))
     first = protect_keeping(side_by_side(pa, pb), None)
+    # without a memo every part is solved, on the problem itself (`memo._to_solve`)
+    assert (first.status == protect(side_by_side(pa, pb)).status).all()
     second_problem = side_by_side(pb, pc) if swap else side_by_side(pc, pb)
     second = protect_keeping(second_problem, first.memo)
     assert (second.status == protect(second_problem).status).all()
