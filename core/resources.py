@@ -49,12 +49,18 @@ def memory_limit(environ: Mapping[str, str] | None = None) -> str:
 
 
 def threads(environ: Mapping[str, str] | None = None) -> int:
+    return count_setting(THREADS_ENV, environ) or len(os.sched_getaffinity(0))
+
+
+def count_setting(name: str, environ: Mapping[str, str] | None = None) -> int | None:
+    """The whole number >= 1 in variable `name`, None when it is unset or empty (the caller's
+    default applies); anything else is refused with the variable's name."""
     env = os.environ if environ is None else environ
-    value = env.get(THREADS_ENV, "").strip()
+    value = env.get(name, "").strip()
     if not value:
-        return len(os.sched_getaffinity(0))
+        return None
     if not value.isdigit() or int(value) < 1:
-        raise ResourceSettingError(f"{THREADS_ENV} must be a whole number >= 1, not {value!r}")
+        raise ResourceSettingError(f"{name} must be a whole number >= 1, not {value!r}")
     return int(value)
 
 

@@ -71,7 +71,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from core.project_vars import project_vars
-from core.resources import threads
+from core.resources import count_setting, threads
 
 __all__ = [
     "BASE_N",
@@ -640,12 +640,7 @@ def workers() -> int:
     """Processes the audit's linear programs may use: `IMW_DISCLOSURE_WORKERS`, else the
     warehouse's threads (`IMW_THREADS`, else the CPUs this process may run on;
     `core.resources.threads`)."""
-    configured = os.environ.get(WORKERS_ENV, "").strip()
-    if configured:
-        if not configured.isdigit() or int(configured) < 1:
-            raise ValueError(f"{WORKERS_ENV} must be a whole number >= 1, not {configured!r}")
-        return int(configured)
-    return threads()
+    return count_setting(WORKERS_ENV) or threads()
 
 
 _POOLS: dict[int, ProcessPoolExecutor] = {}
