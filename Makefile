@@ -20,7 +20,7 @@ IMW_HOME ?= $(CURDIR)/data
 override IMW_HOME := $(abspath $(IMW_HOME))
 export IMW_HOME
 
-.PHONY: help install demo test test-long manifest lint format contract ui docs docs-static home bench fuzz clean chromium
+.PHONY: help install demo test test-long manifest lint format contract ui docs docs-static home bench bench-federal fuzz clean chromium
 
 help:
 	@echo "make demo      synthetic BW data -> build -> published indicators (data/demo)"
@@ -31,6 +31,7 @@ help:
 	@echo "make docs      dbt docs (static copy in IMW_HOME/published/docs), served on :8080"
 	@echo "make home      print the warehouse home every target uses (IMW_HOME, absolute)"
 	@echo "make bench     full + incremental build on BW-scale data, against the DuckDB floor"
+	@echo "make bench-federal  ten times BW: the generator streamed to disk and a full build"
 	@echo "make fuzz      1,000 corrupted deliveries through the ingest; prints the counts"
 
 .tools/bin/uv:
@@ -133,6 +134,10 @@ docs: docs-static
 # Benchmark (not part of make test): BW-scale data cached by seed under bench/.cache/.
 bench: install
 	$(VENV)/python -m bench.run $(BENCH_ARGS)
+
+# Ten times bw (112 M rows, 5.3 GB of files in bench/.cache/; about an hour on 2 cores).
+bench-federal: install
+	$(VENV)/python -m bench.run --scale federal --out bench/results/federal $(BENCH_ARGS)
 
 # Fuzzing the ingest (not part of make test, which runs the same test with 20 cases):
 # FUZZ_CASES corrupted tiny files, fixed seed FUZZ_SEED; prints escapes, conservation failures,

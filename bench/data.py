@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -23,6 +24,8 @@ MARKER = ".complete"
 MANIFEST = "manifest.json"
 LANDING = "landing"
 CONTACTS = "kontakte"
+GENERATED = "generated.json"
+"""What `main` writes into the folder it generated into; read and removed by the bench."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,9 @@ class Dataset:
     stand: date
     files: list[DataFile]
     generator_rows: dict[str, int]
+    generation: dict[str, object] | None = None
+    """How the generator ran when the cache was made (wall s, peak RSS, load, time), when it
+    was measured (`bench.run` generates in a sampled subprocess); None for older caches."""
 
     @property
     def landing(self) -> Path:
@@ -98,10 +104,29 @@ def describe_file(path: Path) -> DataFile:
     )
 
 
-def cached_dataset(root: Path, scale: str, seed: int, stand: date) -> tuple[Dataset, bool]:
-    """The cached data set, generated first if it is missing or incomplete; (data, was_cached)."""
+Generator = Callable[[Path], dict[str, object]]
+"""Writes the data set into a temporary cache folder (`landing/`, `ground_truth.json`) and
+returns {"rows": rows per extract, ...figures of the run}."""
+
+
+def generate_into(folder: Path, scale: str, seed: int, stand: date) -> dict[str, object]:
+    """Generate in this process: `landing/` and `ground_truth.json` inside `folder`."""
     from synthetic import generate
 
+    result = generate(
+        scale, folder / LANDING, seed=seed, stand=stand, truth_path=folder / "ground_truth.json"
+    )
+    return {"rows": dict(sorted(result.rows.items()))}
+
+
+def cached_dataset(
+    root: Path, scale: str, seed: int, stand: date, generator: Generator | None = None
+) -> tuple[Dataset, bool]:
+    """The cached data set, generated first if it is missing or incomplete; (data, was_cached).
+
+    `generator` (default: `generate_into` in this process) may run the generator elsewhere and
+    measure it; what it returns besides the rows is kept in the manifest as `generation`.
+    """
     folder = root / cache_name(scale, seed, stand)
     if (folder / MARKER).is_file():
         return load_dataset(folder), True
@@ -110,15 +135,16 @@ def cached_dataset(root: Path, scale: str, seed: int, stand: date) -> tuple[Data
     root.mkdir(parents=True, exist_ok=True)
     tmp = root / f".tmp-{folder.name}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
-    result = generate(
-        scale, tmp / LANDING, seed=seed, stand=stand, truth_path=tmp / "ground_truth.json"
-    )
+    tmp.mkdir()
+    ran = (generator or (lambda into: generate_into(into, scale, seed, stand)))(tmp)
+    rows = ran.pop("rows")
     files = [describe_file(p) for p in sorted((tmp / LANDING).iterdir())]
     manifest = {
         "scale": scale,
         "seed": seed,
         "stand": stand.isoformat(),
-        "generator_rows": dict(sorted(result.rows.items())),
+        "generator_rows": dict(sorted(rows.items())),
+        "generation": ran or None,
         "files": [asdict(f) for f in files],
     }
     (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
@@ -136,6 +162,7 @@ def load_dataset(folder: Path) -> Dataset:
         date.fromisoformat(manifest["stand"]),
         [DataFile(**f) for f in manifest["files"]],
         manifest["generator_rows"],
+        manifest.get("generation"),
     )
 
 
@@ -206,3 +233,18 @@ def _write_csv_like(frame: pl.DataFrame, path: Path, like: DataFile, *, crlf: bo
     else:
         bom = b"\xef\xbb\xbf" if like.encoding == "utf-8-sig" else b""
         path.write_bytes(bom + text.encode("utf-8"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m bench.data FOLDER SCALE SEED STAND`: generate into FOLDER and write the rows
+    per extract to FOLDER/generated.json (how `bench.run` measures the generator on its own)."""
+    import sys
+
+    folder, scale, seed, stand = argv if argv is not None else sys.argv[1:]
+    ran = generate_into(Path(folder), scale, int(seed), date.fromisoformat(stand))
+    (Path(folder) / GENERATED).write_text(json.dumps(ran) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -23,6 +23,12 @@ TARGETS = (
     ("ratio", "full build / floor ≤ 10", 10.0),
 )
 """Issue #16's targets (medians of 3 on an idle 2-core machine)."""
+FEDERAL_TARGETS = (
+    ("generate_peak_rss", "`federal` generate: peak memory ≤ 6 GB, streamed to disk", 6.0 * GB),
+    ("full_wall_s", "`federal` full build ≤ 15 min", 15 * 60.0),
+    ("peak_rss", "`federal` full build: peak memory ≤ 8 GB", 8.0 * GB),
+)
+"""Issue #16's targets for ten times `bw`."""
 
 
 def load_average() -> dict[str, object]:
@@ -79,16 +85,24 @@ def machine(root: Path) -> dict[str, object]:
 
 
 def targets(result: Mapping) -> list[dict[str, object]]:
-    full, incremental = result["full"], result["incremental"]
+    """The issue's targets for the scale (`federal`'s, else `bw`'s) with the measured values;
+    a target whose figure was not measured in this run (the incremental build of a run
+    without one, the generator of a cache made before it was measured) is left out."""
+    full, incremental = result["full"], result.get("incremental")
+    generation = result.get("generation") or {}
+    peaks = [run["whole"]["peak_rss"] for run in (full, incremental) if run is not None]
     values = {
         "full_wall_s": full["whole"]["wall_s"],
-        "peak_rss": max(full["whole"]["peak_rss"], incremental["whole"]["peak_rss"]),
-        "incremental_wall_s": incremental["whole"]["wall_s"],
+        "peak_rss": max(peaks),
+        "incremental_wall_s": incremental["whole"]["wall_s"] if incremental else None,
         "ratio": result["ratio_full_to_floor"],
+        "generate_peak_rss": generation.get("peak_rss"),
     }
+    chosen = FEDERAL_TARGETS if result.get("scale") == "federal" else TARGETS
     return [
         {"target": text, "limit": limit, "value": values[key], "met": values[key] <= limit}
-        for key, text, limit in TARGETS
+        for key, text, limit in chosen
+        if values[key] is not None
     ]
 
 
@@ -106,6 +120,8 @@ def _target_value(t: Mapping) -> str:
         return f"{value / GB:.2f} GB"
     if "/" in t["target"]:
         return f"{value:.1f}×"
+    if "min" in t["target"]:
+        return f"{value:,.1f} s ({value / 60:.1f} min)"
     return f"{value:,.1f} s"
 
 
@@ -122,38 +138,65 @@ def _resources_line(result: Mapping) -> list[str]:
     ]
 
 
+def _generation_line(result: Mapping) -> list[str]:
+    """How long the generator ran and its peak, as measured when the cache was made."""
+    g = result.get("generation") or {}
+    if not g.get("wall_s"):
+        return []
+    how = "this run" if not g.get("cached") else f"when the cache was made ({g['measured_at']})"
+    return [
+        f"Generated {how}: {_s(g['wall_s'])} s, peak {_gb(g['peak_rss'])} GB "
+        f"(process tree; mean 1-min load {g.get('mean_load_1min') or 0:.1f}).",
+        "",
+    ]
+
+
 def markdown(result: Mapping) -> str:
-    full, incremental, floor = result["full"], result["incremental"], result["floor"]
+    full, floor = result["full"], result["floor"]
+    incremental = result.get("incremental")
+    runs = [("full", full)] + ([("incremental", incremental)] if incremental else [])
     data, m = result["data"], result["machine"]
+    head = " | ".join(f"{label} build wall s | {label} peak GB" for label, _ in runs)
     lines = [
         f"### `imw build` on `{data['scale']}` (seed {data['seed']}, stand {data['stand']}): "
         f"{data['files']:,} files, {data['rows']:,} rows, {data['bytes'] / 1e6:,.1f} MB",
         "",
+        *_generation_line(result),
         *_resources_line(result),
-        "| stage | full build wall s | full peak GB | incremental wall s | incremental peak GB |",
-        "|---|---:|---:|---:|---:|",
+        f"| stage | {head} |",
+        "|---|" + "---:|---:|" * len(runs),
     ]
+
+    def cells(values: list[tuple[float | None, int | None]]) -> str:
+        return " | ".join(f"{_s(w)} | {_gb(p)}" for w, p in values)
+
     for stage in STAGES:
-        f, i = full["stages"].get(stage), incremental["stages"].get(stage)
-        if f is None and i is None:
+        found = [run["stages"].get(stage) for _, run in runs]
+        if all(f is None for f in found):
             continue
+        figures = [(f and f["wall_s"], f and f["peak_rss"]) for f in found]
+        lines.append(f"| {STAGE_LABELS[stage]} | {cells(figures)} |")
+    outside = [
+        (r["whole"]["outside_steps_wall_s"], r["whole"]["outside_steps_peak_rss"]) for _, r in runs
+    ]
+    summed = " | ".join(f"{_s(r['stages_wall_s'])} | " for _, r in runs)
+    whole = [(r["whole"]["wall_s"], r["whole"]["peak_rss"]) for _, r in runs]
+    lines += [
+        f"| outside the steps (Python/Dagster start-up, record, summary) | {cells(outside)} |",
+        f"| sum of stages | {summed} |",
+        f"| whole `imw build` process (incl. start-up) | {cells(whole)} |",
+        "",
+    ]
+    if incremental:
         lines.append(
-            f"| {STAGE_LABELS[stage]} | {_s(f and f['wall_s'])} | {_gb(f and f['peak_rss'])} "
-            f"| {_s(i and i['wall_s'])} | {_gb(i and i['peak_rss'])} |"
+            f"Incremental: provider {incremental['provider']} re-delivered all "
+            f"{len(incremental['files'])} extracts (stand {incremental['stand']}), all accepted."
+        )
+    else:
+        lines.append(
+            "No incremental build in this run (`--no-incremental`, the default for `federal`)."
         )
     lines += [
-        f"| outside the steps (Python/Dagster start-up, record, summary) "
-        f"| {_s(full['whole']['outside_steps_wall_s'])} "
-        f"| {_gb(full['whole']['outside_steps_peak_rss'])} "
-        f"| {_s(incremental['whole']['outside_steps_wall_s'])} "
-        f"| {_gb(incremental['whole']['outside_steps_peak_rss'])} |",
-        f"| sum of stages | {_s(full['stages_wall_s'])} | | {_s(incremental['stages_wall_s'])} | |",
-        f"| whole `imw build` process (incl. start-up) | {_s(full['whole']['wall_s'])} "
-        f"| {_gb(full['whole']['peak_rss'])} | {_s(incremental['whole']['wall_s'])} "
-        f"| {_gb(incremental['whole']['peak_rss'])} |",
-        "",
-        f"Incremental: provider {incremental['provider']} re-delivered all "
-        f"{len(incremental['files'])} extracts (stand {incremental['stand']}), all accepted.",
         f"Floor (plain DuckDB reading the same {floor['files']:,} files into tables, one "
         f"process): {_s(floor['wall_s'])} s, {_gb(floor['peak_rss'])} GB, "
         f"{floor['rows']:,} rows. **Full build / floor: {result['ratio_full_to_floor']:.1f}×**.",
@@ -169,26 +212,29 @@ def markdown(result: Mapping) -> str:
     ]
     kept = [
         disclosure_parts.text(label, **run["disclosure"])
-        for label, run in (("full", full), ("incremental", incremental))
+        for label, run in runs
         if run.get("disclosure")
     ]
     if any(kept):
         lines += ["", *(line for line in kept if line)]
-    lines += _node_tables(full.get("dbt_nodes"), incremental.get("dbt_nodes"))
+    lines += _node_tables(full.get("dbt_nodes"), incremental and incremental.get("dbt_nodes"))
     load = result["load"]
+    before = [f"before the full build {_load(load['before_full'])}"]
+    if "before_incremental" in load:
+        before.append(f"before the incremental {_load(load['before_incremental'])}")
+    singles = " and ".join(
+        f"{_gb(run['whole'].get('max_single_process_rss'))} GB ({label})" for label, run in runs
+    )
     lines += [
         "",
         f"Machine: {m['cpu']}, {m['logical_cores']} logical cores ({m['usable_cores']} usable), "
         f"{m['ram_gb']} GB RAM, {m['os']}; Python {m['python']}, duckdb {m['duckdb']}, "
         f"dbt-core {m['dbt_core']}, dagster {m['dagster']}; commit {m['git_commit']}; "
         f"{result['timestamp']}.",
-        f"Load average (1/5/15 min) before the full build {_load(load['before_full'])}, "
-        f"before the incremental {_load(load['before_incremental'])}, "
-        f"after {_load(load['after'])}{_mean_loads(full, incremental)}. "
+        f"Load average (1/5/15 min) {', '.join(before)}, "
+        f"after {_load(load['after'])}{_mean_loads(runs)}. "
         f"Peak = summed RSS of the build's process tree (build process + dbt), sampled every "
-        f"{result['sample_interval_s']} s; the largest single process peaked at "
-        f"{_gb(full['whole'].get('max_single_process_rss'))} GB (full) and "
-        f"{_gb(incremental['whole'].get('max_single_process_rss'))} GB (incremental). "
+        f"{result['sample_interval_s']} s; the largest single process peaked at {singles}. "
         "GB = 2³⁰ bytes.",
     ]
     return "\n".join(lines) + "\n"
@@ -201,10 +247,10 @@ def _ratio_line(ratios: Mapping | None) -> str:
     def r(key: str) -> str:
         return "–" if ratios.get(key) is None else f"{ratios[key]:.1f}×"
 
-    return (
-        f"Each figure over the floor's: full build wall {r('full_wall')}, peak {r('full_peak')}; "
-        f"incremental wall {r('incremental_wall')}, peak {r('incremental_peak')}."
-    )
+    text = f"Each figure over the floor's: full build wall {r('full_wall')}, peak {r('full_peak')}"
+    if "incremental_wall" in ratios:
+        text += f"; incremental wall {r('incremental_wall')}, peak {r('incremental_peak')}"
+    return text + "."
 
 
 def _node_tables(full: Mapping | None, incremental: Mapping | None) -> list[str]:
@@ -233,11 +279,13 @@ def _node_tables(full: Mapping | None, incremental: Mapping | None) -> list[str]
     return lines
 
 
-def _mean_loads(full: Mapping, incremental: Mapping) -> str:
-    means = [run["whole"].get("mean_load_1min") for run in (full, incremental)]
-    if None in means:
+def _mean_loads(runs: list[tuple[str, Mapping]]) -> str:
+    means = [(label, run["whole"].get("mean_load_1min")) for label, run in runs]
+    if any(m is None for _, m in means):
         return ""
-    return f"; mean 1-min load during the full build {means[0]:.1f}, incremental {means[1]:.1f}"
+    return "; mean 1-min load during the " + ", ".join(
+        f"{label} build {m:.1f}" for label, m in means
+    )
 
 
 def _load(load: Mapping) -> str:

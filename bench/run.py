@@ -1,12 +1,15 @@
 """Benchmark of the nightly build (`make bench`; not part of `make test`).
 
-    .venv/bin/python -m bench.run [--seed 1] [--scale bw] [--stand 2026-06-30]
-                                  [--out bench/results] [--keep]
+    .venv/bin/python -m bench.run [--seed 1] [--scale bw|federal|demo|tiny]
+                                  [--stand 2026-06-30] [--out bench/results] [--keep]
+                                  [--[no-]incremental] [--memory-limit 1GB] [--threads N]
 
-1. Generates the data set once per (scale, seed, stand) into `bench/.cache/` (`bench.data`).
+1. Generates the data set once per (scale, seed, stand) into `bench/.cache/` (`bench.data`), in
+   a sampled subprocess: the generator's wall time and peak go into the cache's manifest.
 2. The floor: plain DuckDB reading the same files into tables, in one subprocess (`bench.floor`).
 3. A full `imw build` from an empty home (landing hard-linked from the cache), as a subprocess.
-4. An incremental `imw build` on the same home after one provider re-delivered all its extracts.
+4. An incremental `imw build` on the same home after one provider re-delivered all its extracts
+   (not for `federal` unless `--incremental`: its targets are the generator and a full build).
 
 Builds and floor are timed and their process trees' RSS sampled (`bench.measure`); the build
 record (`$IMW_HOME/logs/builds.jsonl`) splits both by stage. Results go to
@@ -25,6 +28,7 @@ import time
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import get_args
 
 import duckdb
 
@@ -46,6 +50,7 @@ from core.resources import MEMORY_LIMIT_ENV, THREADS_ENV, resources_env
 from core.settings import KEY_ENV, PROJECT_ROOT, Settings
 from ingest.readers import parse_file_name
 from reports.pdf import CHROMIUM_ENV
+from synthetic.params import Scale
 
 BENCH_DIR = PROJECT_ROOT / "bench"
 CACHE_DIR = BENCH_DIR / ".cache"
@@ -199,7 +204,15 @@ def run_floor(dataset: bench_data.Dataset, db: Path) -> dict[str, object]:
     return floor
 
 
-def ratios_to_floor(full: Mapping, incremental: Mapping, floor: Mapping) -> dict[str, float | None]:
+def with_incremental(args: argparse.Namespace) -> bool:
+    """`--incremental`/`--no-incremental`; by default every scale but `federal`, whose targets
+    are a generator that streams and a full build that completes (issue #16)."""
+    return args.incremental if args.incremental is not None else args.scale != "federal"
+
+
+def ratios_to_floor(
+    full: Mapping, incremental: Mapping | None, floor: Mapping
+) -> dict[str, float | None]:
     """Every build figure over the floor's: wall time over the floor's wall time, peak memory
     over the floor's peak (#16: "the ratio to the floor for each figure")."""
 
@@ -209,13 +222,54 @@ def ratios_to_floor(full: Mapping, incremental: Mapping, floor: Mapping) -> dict
     return {
         f"{label}_{figure}": ratio(run["whole"][key], floor[key])
         for label, run in (("full", full), ("incremental", incremental))
+        if run is not None
         for figure, key in (("wall", "wall_s"), ("peak", "peak_rss"))
     }
 
 
+def measured_generator(scale: str, seed: int, stand: date) -> bench_data.Generator:
+    """Generate in a subprocess (`python -m bench.data`) whose process tree is sampled: the
+    generator's own wall time and peak, not the bench's."""
+
+    def run(folder: Path) -> dict[str, object]:
+        print(f"[bench] generating {scale} (seed {seed}, stand {stand}) …", flush=True)
+        cmd = [sys.executable, "-m", "bench.data", str(folder), scale, str(seed), str(stand)]
+        load = load_average()
+        sampled = run_sampled(cmd, None, SAMPLE_INTERVAL_S, cwd=PROJECT_ROOT, echo="[generate] ")
+        if sampled.returncode != 0:
+            raise BenchFailure(
+                f"generating {scale} failed (exit {sampled.returncode}):\n{sampled.stderr[-3000:]}"
+            )
+        written = folder / bench_data.GENERATED
+        ran = json.loads(written.read_text(encoding="utf-8"))
+        written.unlink()
+        print(
+            f"[bench] generated in {sampled.wall_s:.1f} s, peak {sampled.peak_rss / 2**30:.2f} GB",
+            flush=True,
+        )
+        return {
+            **ran,
+            "wall_s": round(sampled.wall_s, 2),
+            "peak_rss": sampled.peak_rss,
+            "max_single_process_rss": sampled.max_single_rss,
+            "mean_load_1min": sampled.mean_load,
+            "load_before": load,
+            "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "git_commit": machine(PROJECT_ROOT)["git_commit"],
+        }
+
+    return run
+
+
 def benchmark(args: argparse.Namespace, run_dir: Path) -> dict[str, object]:
     t0 = time.perf_counter()
-    dataset, cached = bench_data.cached_dataset(CACHE_DIR, args.scale, args.seed, args.stand)
+    dataset, cached = bench_data.cached_dataset(
+        CACHE_DIR,
+        args.scale,
+        args.seed,
+        args.stand,
+        measured_generator(args.scale, args.seed, args.stand),
+    )
     print(
         f"[bench] data {dataset.folder.name}: {'cached' if cached else 'generated'} "
         f"({time.perf_counter() - t0:.1f} s), {len(dataset.files):,} files, "
@@ -239,21 +293,26 @@ def benchmark(args: argparse.Namespace, run_dir: Path) -> dict[str, object]:
     full["dbt_nodes"] = read_node_times(dbt_target)
     full["disclosure"] = disclosure_kept(full_record, home)
 
-    provider = bench_data.medium_provider(dataset)
-    files = bench_data.redeliver(dataset, provider, home / "landing")
-    rows = sum(bench_data.describe_file(f).rows for f in files)
-    print(f"[bench] provider {provider} re-delivers {len(files)} files, {rows:,} rows", flush=True)
-    load["before_incremental"] = load_average()
-    inc_run, inc_record = timed_build("incremental", home, env)
-    incremental = summarise_build(inc_run, inc_record)
-    incremental["dbt_nodes"] = read_node_times(dbt_target)
-    incremental["disclosure"] = disclosure_kept(inc_record, home)
-    incremental.update(
-        provider=provider,
-        stand=parse_file_name(files[0]).stand.isoformat(),
-        files=check_redelivery(home / "warehouse" / "build.duckdb", files),
-        rows=rows,
-    )
+    incremental = None
+    if with_incremental(args):
+        provider = bench_data.medium_provider(dataset)
+        files = bench_data.redeliver(dataset, provider, home / "landing")
+        rows = sum(bench_data.describe_file(f).rows for f in files)
+        print(
+            f"[bench] provider {provider} re-delivers {len(files)} files, {rows:,} rows",
+            flush=True,
+        )
+        load["before_incremental"] = load_average()
+        inc_run, inc_record = timed_build("incremental", home, env)
+        incremental = summarise_build(inc_run, inc_record)
+        incremental["dbt_nodes"] = read_node_times(dbt_target)
+        incremental["disclosure"] = disclosure_kept(inc_record, home)
+        incremental.update(
+            provider=provider,
+            stand=parse_file_name(files[0]).stand.isoformat(),
+            files=check_redelivery(home / "warehouse" / "build.duckdb", files),
+            rows=rows,
+        )
     load["after"] = load_average()
 
     result: dict[str, object] = {
@@ -264,6 +323,7 @@ def benchmark(args: argparse.Namespace, run_dir: Path) -> dict[str, object]:
         "machine": machine(PROJECT_ROOT),
         "load": load,
         "data": dataset.summary(),
+        "generation": {**(dataset.generation or {}), "cached": cached},
         "floor": floor,
         "full": full,
         "incremental": incremental,
@@ -282,7 +342,7 @@ def write_results(result: Mapping, out: Path) -> str:
     (out / f"{stamp}.json").write_text(text, encoding="utf-8")
     (out / "latest.json").write_text(text, encoding="utf-8")
     md = markdown(result)
-    if result["scale"] != "bw":
+    if result["scale"] not in ("bw", "federal"):
         md += f"\n(The targets are for `bw`; this was a `{result['scale']}` run.)\n"
     (out / "latest.md").write_text(md, encoding="utf-8")
     return md
@@ -295,7 +355,13 @@ def parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--scale", choices=["tiny", "demo", "bw"], default="bw")
+    p.add_argument("--scale", choices=get_args(Scale), default="bw")
+    p.add_argument(
+        "--incremental",
+        action=argparse.BooleanOptionalAction,
+        help="also measure an incremental build after one provider re-delivers "
+        "(default: yes, except for federal)",
+    )
     p.add_argument("--stand", type=date.fromisoformat, default=date(2026, 6, 30))
     p.add_argument("--out", type=Path, default=BENCH_DIR / "results")
     p.add_argument("--keep", action="store_true", help="keep the build home and floor database")

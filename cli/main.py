@@ -4,7 +4,7 @@ imw build    [--home DIR] [--landing DIR] [--reference-date YYYY-MM-DD]
                                               run the nightly_build job once, in-process
 imw status   [--home DIR]                     last build, rejections, published age (exit 0/1)
 imw dagster-home [--home DIR]                 prepare and print the Dagster instance folder
-imw generate --scale {tiny,demo,bw} --out DIR --seed N [--stand YYYY-MM-DD] [--no-effect]
+imw generate --scale {tiny,demo,bw,federal} --out DIR --seed N [--stand YYYY-MM-DD] [--no-effect]
 imw demo     [--home DIR]                     synthetic data → build → published values
 imw report   [--home DIR] [--period 2025] [--out DIR]   the German HTML indicator report
 imw export   --study NAME --key-file FILE --out DIR [...]   k-anonymous dataset for evaluators
@@ -55,6 +55,9 @@ from core.settings import (
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DEMO_MARKER = ".imw-demo-home"
+GENERATOR_SCALES = ("tiny", "demo", "bw", "federal")
+"""`imw generate --scale`: synthetic.params.Scale, spelled out so `imw --help` does not import
+the generator (tests/test_cli.py checks that the two agree)."""
 
 
 def run_build(settings: Settings, trigger: str = "cli", reference_date: date | None = None) -> bool:
@@ -567,7 +570,7 @@ def parser() -> argparse.ArgumentParser:
     h.set_defaults(func=cmd_dagster_home)
 
     g = sub.add_parser("generate", help="write synthetic extracts in contract format")
-    g.add_argument("--scale", choices=["tiny", "demo", "bw"], required=True)
+    g.add_argument("--scale", choices=GENERATOR_SCALES, required=True)
     g.add_argument("--out", required=True, help="folder to write the extract files to")
     g.add_argument("--seed", type=int, default=1)
     g.add_argument("--stand", type=_date, default=date(2026, 6, 30), help="YYYY-MM-DD")

@@ -62,6 +62,18 @@ Scales `demo` and `tiny` keep the rates but thin the case inflow per FTE (factor
 with about 3,000 cases; tiny has 3 providers (Kreis 08115 in RB 081, Stadtkreis 08212 in RB 082,
 one Gemeinde in Kreis 08317, RB 083) with about 40-80 cases each.
 
+Scale `federal` is ten times `bw` for the bench (issue #16: "a federal roll-out, or BW with
+10 years more history"): the warehouse knows only BW's 44 Kreise (its one reference), so the
+tenfold programme lives in them -- 2,560 Gemeinde providers until 2024 instead of 256 and ten
+times the staff (9,000 FTE; from 2025 each Kreis has ten times bw's), with every per-FTE and
+per-provider rate of `bw`: about 112 M rows in 20,800 files (5.3 GB). It is generated and
+written in 11 parts of 4 Kreise each (`ScaleConfig.parts`): each part is a world of its own
+(own random streams, its Kreise with their Gemeinden, which never cross a Kreis) that is
+written and dropped before the next is built, so the generator's memory is one part's (about
+as much as `bw`'s). The authority's files, one per extract for the whole programme, are
+written at the end from the parts' rows (`writers.authority_frame`); the ground truth is
+summed from the parts' counts. Defects are not injected into a scale generated in parts.
+
 Defects: with `defects=RATE` (0..1) `generate` breaks about RATE of the rows of every second
 provider's files (and of the authority's payout requests and proofs of use for those providers)
 just before writing, one contract violation per row, rejects one `ergebnisse` file whole, and
@@ -93,9 +105,9 @@ from synthetic.defects import (
 from synthetic.effects import NO_EFFECT, WITH_EFFECT, Effects
 from synthetic.obligations import LATE_EXTRACT, late_providers, late_stand
 from synthetic.snapshot import PROVIDER, iter_frames
-from synthetic.truth import ground_truth, land_year, truth_input
+from synthetic.truth import ground_truth, land_year, merge_counts, truth_counts, truth_input
 from synthetic.world import build_world
-from synthetic.writers import DeliveryWriter
+from synthetic.writers import AUTHORITY_FORMATS, DeliveryWriter, authority_frame
 
 __all__ = [
     "DEFAULT_REFERENCE",
@@ -165,47 +177,84 @@ def generate(
     if out.resolve() in truth_path.resolve().parents:
         raise ValueError("the ground truth must not be written into the landing folder")
 
-    world = build_world(scale, seed, P.to_day(horizon_for(stand)), Path(reference), effects)
-    writer = DeliveryWriter(
-        out, stand, seed, scale, list(world.providers.ags), P.SCALES[scale].xlsx_max_rows
-    )
-    day = P.to_day(stand)
-    # some obliged Gemeinden deliver `stellen` a quarter late (synthetic.obligations)
-    writer.late = {
-        (LATE_EXTRACT, provider): late_stand(stand) for provider in late_providers(world, day)
-    }
-    injector = None
-    if defects > 0:
-        defective = defective_providers(world.providers.ags)
-        injector = DefectInjector(
-            defects,
-            world.providers.ags,
-            seed=seed,
-            scale=scale,
-            stand=stand,
-            file_format=writer.file_format,
-            # a first pass over the clean frames: which rows other rows depend on
-            costs=dependent_costs(iter_frames(world, day), defective),
-            late=writer.late,
+    cfg = P.SCALES[scale]
+    if defects > 0 and cfg.parts > 1:
+        raise ValueError(
+            f"defects are injected only into scales generated in one part; {scale!r} has "
+            f"{cfg.parts} (use tiny, demo or bw)"
         )
+    parts = [None] if cfg.parts == 1 else [(i, cfg.parts) for i in range(cfg.parts)]
+    day = P.to_day(stand)
     year = land_year(stand)
     files: list[Path] = []
     rows: dict[str, int] = {}
-    truth_inputs: dict[str, pl.DataFrame] = {}
-    for extract, frame in iter_frames(world, day):
-        rows[extract] = frame.height
-        kept = truth_input(extract, frame, year)
-        if kept is not None:
-            truth_inputs[extract] = kept
-        frame = prepare_delivery(extract, frame)
-        texts = None
-        if injector is not None:
-            frame, texts = injector.inject(extract, frame)
-        files += writer.write(extract, frame, texts)
-        progress.report("generate", f"{extract:<22} {rows[extract]:>10,} rows · {len(files)} files")
-        del frame  # one large frame at a time
+    providers: list[str] = []
+    pieces: list = []  # the providers of each part, for the truth
+    counts: dict[str, dict[str, int]] = {}
+    authority: dict[str, list[pl.DataFrame]] = {}  # written once, after the last part
+    injector = None
+    writer = None
+    for part in parts:
+        world = build_world(
+            scale, seed, P.to_day(horizon_for(stand)), Path(reference), effects, part
+        )
+        writer = DeliveryWriter(
+            out,
+            stand,
+            seed,
+            scale if part is None else f"{scale}/part{part[0]}",
+            list(world.providers.ags),
+            cfg.xlsx_max_rows,
+        )
+        # some obliged Gemeinden deliver `stellen` a quarter late (synthetic.obligations)
+        writer.late = {
+            (LATE_EXTRACT, provider): late_stand(stand) for provider in late_providers(world, day)
+        }
+        if defects > 0:
+            defective = defective_providers(world.providers.ags)
+            injector = DefectInjector(
+                defects,
+                world.providers.ags,
+                seed=seed,
+                scale=scale,
+                stand=stand,
+                file_format=writer.file_format,
+                # a first pass over the clean frames: which rows other rows depend on
+                costs=dependent_costs(iter_frames(world, day), defective),
+                late=writer.late,
+            )
+        truth_inputs: dict[str, pl.DataFrame] = {}
+        label = "" if part is None else f"part {part[0] + 1}/{part[1]} "
+        for extract, frame in iter_frames(world, day):
+            kept = truth_input(extract, frame, year)
+            if kept is not None:
+                truth_inputs[extract] = kept
+            frame = prepare_delivery(extract, frame)
+            if part is not None and extract in AUTHORITY_FORMATS:
+                authority.setdefault(extract, []).append(frame)
+                continue
+            rows[extract] = rows.get(extract, 0) + frame.height
+            texts = None
+            if injector is not None:
+                frame, texts = injector.inject(extract, frame)
+            files += writer.write(extract, frame, texts)
+            progress.report(
+                "generate", f"{label}{extract:<22} {frame.height:>10,} rows · {len(files)} files"
+            )
+            del frame  # one large frame at a time
+        counts = merge_counts(counts, truth_counts(truth_inputs, year))
+        providers += world.providers.ags
+        pieces.append(world.providers)
+        del world, truth_inputs  # one part at a time
+    if authority:
+        assert writer is not None
+        for extract, frames in authority.items():
+            frame = authority_frame(extract, frames)
+            rows[extract] = frame.height
+            files += writer.write(extract, frame)
+        progress.report("generate", f"{'authority':<22} {len(authority)} extracts")
 
-    truth = ground_truth(world.providers, truth_inputs, scale, seed, stand)
+    truth = ground_truth(pieces, counts, scale, seed, stand)
     truth["outcome_effects"] = effects.truth()
     truth_path.parent.mkdir(parents=True, exist_ok=True)
     truth_path.write_text(json.dumps(truth, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -218,6 +267,6 @@ def generate(
         files=sorted(files),
         rows=rows,
         truth_path=truth_path,
-        providers=list(world.providers.ags),
+        providers=providers,
         defects_path=defects_path if injector is not None else None,
     )

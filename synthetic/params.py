@@ -15,7 +15,7 @@ import numpy as np
 
 from contract.spec import code_values
 
-Scale = Literal["tiny", "demo", "bw"]
+Scale = Literal["tiny", "demo", "bw", "federal"]
 
 EPOCH = date(1970, 1, 1)
 PROGRAMME_START = date(2017, 1, 1)
@@ -80,13 +80,28 @@ class ScaleConfig:
     """Case inflow per FTE relative to BW calibration (small scales thin caseloads)."""
     xlsx_max_rows: int
     """XLSX only for files up to this many rows (XLSX writing is slow)."""
+    size: int = 1
+    """Gemeinde providers and staff as a multiple of `bw` (only for the bw-like scales)."""
+    parts: int = 1
+    """Worlds generated and written one after another, each for a block of the Kreise (and
+    their Gemeinden), so the generator holds one part in memory, not the whole scale."""
+
+    @property
+    def bw_like(self) -> bool:
+        """Every Kreis of the reference is a provider, with bw's staffing (times `size`)."""
+        return self.name in ("bw", "federal")
 
 
 SCALES: dict[str, ScaleConfig] = {
     "tiny": ScaleConfig("tiny", case_factor=0.15, xlsx_max_rows=2_000),
     "demo": ScaleConfig("demo", case_factor=0.30, xlsx_max_rows=2_000),
     "bw": ScaleConfig("bw", case_factor=1.0, xlsx_max_rows=600),
+    # ten times bw within BW's 44 Kreise (the only reference the warehouse has): 2,560 Gemeinden
+    # and ten times the staff, generated in 11 parts of 4 Kreise
+    "federal": ScaleConfig("federal", case_factor=1.0, xlsx_max_rows=600, size=10, parts=11),
 }
+BW_GEMEINDEN = 256
+"""Gemeinde providers of `bw` until 2024 (times `size` for the larger scales)."""
 
 # --- code weights ---------------------------------------------------------------------------
 SEX = (("m", 0.58), ("w", 0.405), ("d", 0.002), ("u", 0.013))

@@ -85,9 +85,12 @@ def read_kreise(path: Path) -> list[Kreis]:
 def _select(scale: str, kreise: list[Kreis], rng: np.random.Generator) -> tuple[list, dict]:
     """Kreis providers and the number of Gemeinde providers per Landkreis."""
     land = [k for k in kreise if not k.is_stadtkreis]
-    if scale == "bw":
-        counts = {k.ags: 7 for k in land}
-        for i in rng.choice(len(land), size=256 - 7 * len(land), replace=False):
+    cfg = P.SCALES[scale]
+    if cfg.bw_like:
+        total = P.BW_GEMEINDEN * cfg.size
+        base = total // len(land)
+        counts = {k.ags: base for k in land}
+        for i in rng.choice(len(land), size=total - base * len(land), replace=False):
             counts[land[i].ags] += 1
         return list(kreise), counts
     by_ags = {k.ags: k for k in kreise}
@@ -106,12 +109,39 @@ def _select(scale: str, kreise: list[Kreis], rng: np.random.Generator) -> tuple[
     return sorted(chosen, key=lambda k: k.ags), counts
 
 
+def part_kreise(kreise: list[Kreis], part: tuple[int, int] | None) -> list[Kreis]:
+    """The Kreise of `part` (index, count): a block of the reference in AGS order; all of them
+    when the scale is generated in one part."""
+    if part is None:
+        return kreise
+    index, count = part
+    return [kreise[i] for i in np.array_split(np.arange(len(kreise)), count)[index]]
+
+
 def build_providers(
-    scale: str, seed: int, reference: Path, horizon_day: int
+    scale: str,
+    seed: int,
+    reference: Path,
+    horizon_day: int,
+    part: tuple[int, int] | None = None,
 ) -> tuple[Providers, Positions]:
+    """The providers and positions of the scale, or of one part of it (`part_kreise`).
+
+    Which Kreise have how many Gemeinde providers is drawn once for the whole scale; a part
+    then draws its own parameters and positions from its own stream, so parts are independent
+    and the whole is the same whichever part is generated first.
+    """
+    cfg = P.SCALES[scale]
     rng = P.rng_for(seed, scale, "providers")
     kreise = read_kreise(reference)
     kreis_providers, gem_counts = _select(scale, kreise, rng)
+    all_kreis_providers, all_gemeinden = len(kreis_providers), sum(gem_counts.values())
+    if part is not None:
+        kreise = part_kreise(kreise, part)
+        chosen = {k.ags for k in kreise}
+        kreis_providers = [k for k in kreis_providers if k.ags in chosen]
+        gem_counts = {a: n for a, n in gem_counts.items() if a in chosen}
+        rng = P.rng_for(seed, scale, f"providers/part{part[0]}")
 
     # Gemeinde codes per Kreis: first for Gemeinde providers, the rest where Kreis clients live
     gem_providers: list[tuple[str, str]] = []  # (ags8, kreis)
@@ -122,7 +152,7 @@ def build_providers(
             continue
         numbers = rng.permutation(np.arange(1, 200))
         n_gem = gem_counts.get(k.ags, 0)
-        n_own = int(rng.integers(6, 21)) if scale == "bw" else int(rng.integers(3, 7))
+        n_own = int(rng.integers(6, 21)) if cfg.bw_like else int(rng.integers(3, 7))
         gem_providers += [(f"{k.ags}{x:03d}", k.ags) for x in sorted(numbers[:n_gem])]
         kreis_own_homes[k.ags] = [f"{k.ags}{x:03d}" for x in sorted(numbers[n_gem : n_gem + n_own])]
 
@@ -173,12 +203,18 @@ def build_providers(
     providers.home_codes = np.array(codes)
 
     # FTE targets before 2025 and the Kreise's takeover from 2025
-    if scale == "bw":
+    if cfg.bw_like:
         w = rng.lognormal(0.0, 0.5, size=n)
-        k_total = P.TOTAL_FTE_BW * P.KREIS_FTE_SHARE_BEFORE_2025
-        g_total = P.TOTAL_FTE_BW - k_total
+        total = P.TOTAL_FTE_BW * cfg.size
+        k_total = total * P.KREIS_FTE_SHARE_BEFORE_2025
+        g_total = total - k_total
+        # a part gets the share of its Kreis and Gemeinde providers (1 for a whole scale)
+        k_total *= int(is_kreis.sum()) / all_kreis_providers
+        g_total *= int((~is_kreis).sum()) / all_gemeinden
         target = np.where(
-            is_kreis, k_total * w / w[is_kreis].sum(), g_total * w / w[~is_kreis].sum()
+            is_kreis,
+            k_total * w / w[is_kreis].sum(),
+            g_total * w / (w[~is_kreis].sum() or 1.0),  # a part of Stadtkreise has no Gemeinden
         )
     elif scale == "demo":
         target = np.where(is_kreis, u((0.75, 1.75)), u((0.5, 1.0)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 import polars as pl
@@ -78,17 +79,41 @@ def _count(df: pl.DataFrame) -> dict[str, int]:
     return dict(zip(rows[PROVIDER].to_list(), rows["len"].to_list(), strict=True))
 
 
+def truth_counts(inputs: dict[str, pl.DataFrame], year: int) -> dict[str, dict[str, int]]:
+    """Per indicator the weight of each provider (`_weights`), and its CM cases (`n_cm`): all the
+    truth needs of the delivered data, small enough to keep while the next part is generated."""
+    counts = _weights(inputs, year)
+    counts["n_cm"] = _count(inputs["faelle"].filter(pl.col("fallart") == "CM"))
+    return counts
+
+
+def merge_counts(
+    into: dict[str, dict[str, int]], counts: dict[str, dict[str, int]]
+) -> dict[str, dict[str, int]]:
+    """`truth_counts` of two parts (disjoint providers) as one."""
+    return {key: {**into.get(key, {}), **counts[key]} for key in counts}
+
+
+TRUE_RATES = {
+    "CM01": "plan_coverage",
+    "CM05": "goal_attainment",
+    "CM08": "goal_linked_share",
+    "EL02": "obliged_share",
+}
+"""The indicator that recovers each per-provider parameter."""
+
+
 def ground_truth(
-    pv: Providers, inputs: dict[str, pl.DataFrame], scale: str, seed: int, stand: date
+    parts: Sequence[Providers],
+    counts: dict[str, dict[str, int]],
+    scale: str,
+    seed: int,
+    stand: date,
 ) -> dict:
-    """Truth JSON from the provider parameters and `truth_input` slices of the delivery."""
-    n_cm = _count(inputs["faelle"].filter(pl.col("fallart") == "CM"))
-    params = {
-        "CM01": pv.plan_coverage,
-        "CM05": pv.goal_attainment,
-        "CM08": pv.goal_linked_share,
-        "EL02": pv.obliged_share,
-    }
+    """Truth JSON from the provider parameters (of one or more parts of the world, disjoint
+    providers) and the `truth_counts` of the delivery."""
+    rows = [(ags, pv, i) for pv in parts for i, ags in enumerate(pv.ags)]
+    n_cm = counts["n_cm"]
     providers = {
         ags: {
             "level": "KREIS" if len(ags) == 5 else "GEMEINDE",
@@ -98,17 +123,19 @@ def ground_truth(
             "obliged_to_leave_share": round(float(pv.obliged_share[i]), 6),
             "n_cm_cases": int(n_cm.get(ags, 0)),
         }
-        for i, ags in enumerate(pv.ags)
+        for ags, pv, i in rows
     }
     year = land_year(stand)
-    weights = _weights(inputs, year)
     land, basis = {}, {}
-    for indicator, values in params.items():
-        w = weights[indicator]
+    for indicator, attribute in TRUE_RATES.items():
+        w = counts[indicator]
         total = sum(w.values())
         basis[indicator] = total
         land[indicator] = (
-            round(sum(float(values[i]) * w.get(a, 0) for i, a in enumerate(pv.ags)) / total, 6)
+            round(
+                sum(float(getattr(pv, attribute)[i]) * w.get(a, 0) for a, pv, i in rows) / total,
+                6,
+            )
             if total
             else None
         )

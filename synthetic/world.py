@@ -49,25 +49,34 @@ class World:
 
 
 def build_world(
-    scale: str, seed: int, horizon: int, reference: Path, effects: Effects = WITH_EFFECT
+    scale: str,
+    seed: int,
+    horizon: int,
+    reference: Path,
+    effects: Effects = WITH_EFFECT,
+    part: tuple[int, int] | None = None,
 ) -> World:
+    """The world of `scale`, or of one `part` (index, count) of it: the Kreise of the part
+    (`synthetic.providers.part_kreise`) with their Gemeinden, drawn from the part's own streams."""
     cfg = P.SCALES[scale]
-    pv, pos = build_providers(scale, seed, reference, horizon)
-    cases = build_cases(P.rng_for(seed, scale, "cases"), pv, pos, cfg.case_factor, horizon)
-    persons = build_persons(P.rng_for(seed, scale, "persons"), pv, cases)
-    status = build_status(P.rng_for(seed, scale, "status"), persons)
-    plans = build_plans(P.rng_for(seed, scale, "plans"), pv, cases, horizon)
-    goals = build_goals(P.rng_for(seed, scale, "goals"), pv, cases, plans)
+    pv, pos = build_providers(scale, seed, reference, horizon, part)
+    # the key of the random streams: a part has its own
+    stream = scale if part is None else f"{scale}/part{part[0]}"
+    cases = build_cases(P.rng_for(seed, stream, "cases"), pv, pos, cfg.case_factor, horizon)
+    persons = build_persons(P.rng_for(seed, stream, "persons"), pv, cases)
+    status = build_status(P.rng_for(seed, stream, "status"), persons)
+    plans = build_plans(P.rng_for(seed, stream, "plans"), pv, cases, horizon)
+    goals = build_goals(P.rng_for(seed, stream, "goals"), pv, cases, plans)
     assign_closures(
-        P.rng_for(seed, scale, "closures"), cases, persons, goal_met_share(cases, goals)
+        P.rng_for(seed, stream, "closures"), cases, persons, goal_met_share(cases, goals)
     )
     contacts = build_contacts(
-        P.rng_for(seed, scale, "contacts"), pv, cases, persons, goals, horizon
+        P.rng_for(seed, stream, "contacts"), pv, cases, persons, goals, horizon
     )
     outcomes = build_outcomes(
-        P.rng_for(seed, scale, "outcomes"), cases, persons, contacts, horizon, effects
+        P.rng_for(seed, stream, "outcomes"), cases, persons, contacts, horizon, effects
     )
-    funding = build_funding(P.rng_for(seed, scale, "funding"), pv, pos, horizon)
+    funding = build_funding(P.rng_for(seed, stream, "funding"), pv, pos, horizon)
     return World(
         scale,
         seed,

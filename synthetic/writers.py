@@ -151,6 +151,32 @@ class DeliveryWriter:
         return files
 
 
+def authority_frame(extract: str, frames: list[pl.DataFrame]) -> pl.DataFrame:
+    """One authority extract from the frames of the parts of a scale generated in parts.
+
+    The authority delivers one file for the whole programme. Grant numbers name the provider,
+    so they never coincide between parts; a payout request's id gets its part's number in
+    front (`MA-03-000123`), so it stays unique and a later stand keeps it; the budget
+    (`haushalt`, one row per year) is the sum of the parts' budgets.
+    """
+    frames = [
+        f.with_columns(pl.col(PROVIDER).cast(pl.String)) for f in frames
+    ]  # the parts' provider enums differ
+    if extract == "mittelabrufe":
+        frames = [
+            f.with_columns(pl.col("abruf_id").str.replace("MA-", f"MA-{i + 1:02d}-", literal=True))
+            for i, f in enumerate(frames)
+        ]
+    frame = pl.concat(frames, how="vertical")
+    if extract == "haushalt":
+        frame = (
+            frame.group_by(PROVIDER, "jahr", maintain_order=True)
+            .agg(pl.col("ansatz_eur").sum(), pl.col("reste_vorjahr_eur").sum())
+            .sort("jahr")
+        )
+    return frame.with_columns(pl.col(PROVIDER).cast(pl.Enum([AUTHORITY_PROVIDER])))
+
+
 def _split_by_provider(frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
     """Rows per provider; zero-copy slices when the frame is sorted by provider (as generated)."""
     codes = frame[PROVIDER].to_physical().to_numpy()

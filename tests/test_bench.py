@@ -165,6 +165,32 @@ def test_cache_is_reused_when_complete_and_regenerated_when_half_written(tiny, t
     assert redone.rows_by_extract() == tiny.rows_by_extract() == tiny.generator_rows
 
 
+def test_the_measured_generator_runs_apart_and_its_figures_stay_in_the_cache(tiny, tmp_path):
+    dataset, cached = bench_data.cached_dataset(
+        tmp_path, "tiny", 1, STAND, bench_run.measured_generator("tiny", 1, STAND)
+    )
+    assert not cached
+    g = dataset.generation
+    assert g is not None and g["wall_s"] > 0  # the subprocess's own wall time
+    assert 50 * 2**20 < g["peak_rss"] < 4 * GB  # a Python process with polars: > 50 MiB
+    assert "rows" not in g  # the rows are the manifest's generator_rows, not kept twice
+    assert dataset.generator_rows == tiny.generator_rows  # the same files as in-process
+    assert [f.name for f in dataset.files] == [f.name for f in tiny.files]
+    assert not (dataset.folder / bench_data.GENERATED).exists()  # read and removed
+    again, cached = bench_data.cached_dataset(tmp_path, "tiny", 1, STAND)
+    assert cached and again.generation == g  # a cached run still reports them
+    assert tiny.generation is None  # generated in-process: nothing measured
+
+
+def test_federal_runs_without_incremental_unless_asked():
+    args = bench_run.parser().parse_args(["--scale", "federal"])
+    assert not bench_run.with_incremental(args)
+    assert bench_run.with_incremental(bench_run.parser().parse_args([]))  # bw: with
+    asked = bench_run.parser().parse_args(["--scale", "federal", "--incremental"])
+    assert bench_run.with_incremental(asked)
+    assert not bench_run.with_incremental(bench_run.parser().parse_args(["--no-incremental"]))
+
+
 def _parsed(path, stand: date) -> tuple[pl.DataFrame, pl.DataFrame]:
     extract = parse_file_name(path).extract
     parsed = parse_columns(read_table(path, extract), extract, stand)
@@ -280,6 +306,49 @@ def test_markdown_marks_targets_and_shows_the_machine():
     assert "full build wall 4.0×, peak 3.0×; incremental wall 0.5×, peak 1.0×" in md
     assert "| int_contact_status | 8.0 | not_null_cases_case_key | 1.5 |" in md
     assert "CPU X, 2 logical cores" in md
+
+
+def test_markdown_of_a_federal_run_without_incremental():
+    whole = {
+        "wall_s": 1_200.0,
+        "peak_rss": 5 * GB,
+        "outside_steps_wall_s": 30.0,
+        "outside_steps_peak_rss": GB,
+    }
+    result = {
+        "timestamp": "2026-12-04T13:00:00+00:00",
+        "scale": "federal",
+        "sample_interval_s": 0.2,
+        "data": {"scale": "federal", "seed": 1, "stand": "2026-06-30", "files": 9, "rows": 99,
+                 "bytes": 5e9},
+        "generation": {"wall_s": 175.0, "peak_rss": 2 * GB, "mean_load_1min": 1.0,
+                       "measured_at": "2026-12-04T12:00:00+00:00", "cached": True},
+        "machine": {"cpu": "CPU X", "logical_cores": 2, "usable_cores": 2, "ram_gb": 24,
+                    "os": "Linux", "python": "3.11", "duckdb": "2", "dbt_core": "1.11",
+                    "dagster": "1.13", "git_commit": "abc"},
+        "load": {k: {"loadavg": [1.0, 2.0, 3.0]} for k in ("before_full", "after")},
+        "full": {"stages": {"ingest": {"wall_s": 600.0, "peak_rss": 3 * GB}},
+                 "stages_wall_s": 1_170.0, "whole": whole},
+        "incremental": None,
+        "floor": {"files": 9, "wall_s": 100.0, "peak_rss": GB, "rows": 99},
+        "ratio_full_to_floor": 12.0,
+    }  # fmt: skip
+    result["ratios_to_floor"] = bench_run.ratios_to_floor(result["full"], None, result["floor"])
+    assert result["ratios_to_floor"] == {"full_wall": 12.0, "full_peak": 5.0}  # 1200/100, 5/1
+    result["targets"] = targets(result)
+    # generator 2 GB <= 6 GB; 1,200 s > 900 s (15 min); build 5 GB <= 8 GB
+    assert [(t["target"][:30], t["met"]) for t in result["targets"]] == [
+        ("`federal` generate: peak memor", True),
+        ("`federal` full build ≤ 15 min", False),
+        ("`federal` full build: peak mem", True),
+    ]
+    md = markdown(result)
+    assert "| stage | full build wall s | full peak GB |" in md  # no incremental columns
+    assert "| ingest + extract gate | 600.0 | 3.00 |" in md
+    assert "No incremental build in this run" in md
+    assert "| `federal` full build ≤ 15 min | 1,200.0 s (20.0 min) | ✗ |" in md
+    assert "Generated when the cache was made (2026-12-04T12:00:00+00:00): 175.0 s, peak 2.00" in md
+    assert "full build wall 12.0×, peak 5.0×; incremental" not in md
 
 
 RUN_RESULTS = {
