@@ -47,20 +47,17 @@ from typing import TYPE_CHECKING, Any, TypedDict
 import polars as pl
 
 from core.database import connect
+from disclosure.chunks import YEAR, audit_by_year, years_of
 from disclosure.engine import (
     AuditResult,
-    InconsistentEquations,
-    Problem,
-    published_sums_hold,
 )
-from disclosure.memo import AUDIT_MEMO_SCHEMA, KeptAudit, audit_keeping, read_memo, write_memo
+from disclosure.memo import AUDIT_MEMO_SCHEMA, read_memo, write_memo
 from disclosure.tables import (
     CELL_KEY,
     contact_topic_cells,
     forecast_cells,
     goal_field_cells,
     indicator_cells,
-    problem_of,
 )
 from expectations import gx_runtime
 from expectations.gx_runtime import (
@@ -526,25 +523,33 @@ def _disclosure_checks(
     started = time.perf_counter()
     goals = inputs.wide_marts.get(DISCLOSURE_TABLES[0])
     topics = inputs.wide_marts.get(DISCLOSURE_TABLES[1])
-    try:
-        frames = [indicator_cells(inputs.published, inputs.catalogue)]
+
+    def cells_of(year: str) -> pl.DataFrame:
+        """One year's cells (`disclosure.chunks`: no sum crosses a year)."""
+        frames = [indicator_cells(inputs.published.filter(YEAR.eq(year)), inputs.catalogue)]
         if goals is not None:
-            frames.append(goal_field_cells(goals))
+            frames.append(goal_field_cells(goals.filter(YEAR.eq(year))))
         if topics is not None:
-            frames.append(contact_topic_cells(topics))
+            frames.append(contact_topic_cells(topics.filter(YEAR.eq(year))))
+        return pl.concat(frames)
+
+    memo, _ = read_memo(audit_memo, AUDIT_MEMO_SCHEMA)
+    try:
+        years = years_of(inputs.published, goals, topics)
+        chunked = audit_by_year(years, cells_of, SMALL_CELL, memo)
     except pl.exceptions.ColumnNotFoundError as error:
         raise BrokenGateError(
             f"disclosure audit: a published column is missing: {error}"
         ) from error
-    problem, cells = problem_of(pl.concat(frames), published=True)
-    kept = _audit_published(problem, cells, audit_memo)
-    result = None if kept is None else kept.result
+    if chunked.memo is not None and audit_memo is not None:
+        write_memo(chunked.memo, audit_memo)
+    cells, result = chunked.cells, chunked.result
     consistent = result is not None
     kinds = cells.get_column("suppression").value_counts()
     count = dict(zip(kinds.get_column("suppression"), kinds.get_column("count"), strict=True))
     figures: dict[str, Any] = {
-        "cells": problem.n_cells,
-        "equations": problem.n_equations,
+        "cells": chunked.n_cells,
+        "equations": chunked.n_equations,
         "suppressed_primary": int(count.get("primary", 0)),
         "suppressed_secondary": int(count.get("secondary", 0)),
         "land_secondary": cells.filter(
@@ -552,8 +557,8 @@ def _disclosure_checks(
         ).height,
         "equations_consistent": consistent,
     }
-    if kept is not None:
-        figures |= {"parts": kept.parts, "parts_audited_before": kept.parts_kept}
+    if consistent:
+        figures |= {"parts": chunked.parts, "parts_audited_before": chunked.parts_kept}
     checks = _audit_checks(
         "published.disclosure_audit", PUBLISHED_VALUES, cells, result, consistent, figures, started
     )
@@ -569,13 +574,13 @@ def _forecast_checks(forecast: pl.DataFrame | None) -> tuple[list[_Check], dict[
     if forecast is None or forecast.is_empty():
         return [], {}
     started = time.perf_counter()
-    problem, cells = problem_of(forecast_cells(forecast), published=True)
-    kept = _audit_published(problem, cells)
-    result = None if kept is None else kept.result
+    # one chunk: the forecast's cells have no period, and its sums are all of them
+    chunked = audit_by_year([""], lambda _: forecast_cells(forecast), SMALL_CELL, None)
+    cells, result = chunked.cells, chunked.result
     consistent = result is not None
     figures: dict[str, Any] = {
-        "cells": problem.n_cells,
-        "equations": problem.n_equations,
+        "cells": chunked.n_cells,
+        "equations": chunked.n_equations,
         "suppressed": int(cells.get_column("hidden").sum()),
         "land_suppressed": cells.filter(pl.col("hidden") & (pl.col("level") == "LAND")).height,
         "equations_consistent": consistent,
@@ -587,27 +592,6 @@ def _forecast_checks(forecast: pl.DataFrame | None) -> tuple[list[_Check], dict[
         ),
     ]
     return checks, figures
-
-
-def _audit_published(
-    problem: Problem, cells: pl.DataFrame, memo_path: Path | None = None
-) -> KeptAudit | None:
-    """The LP audit of the published pattern (`cells.hidden`), with the ranges of unchanged
-    tables from the memo at `memo_path` (replaced by this audit's); None when the published
-    numbers contradict the sums — a sum without a suppressed term that does not hold (the audit
-    solves only the others), a component without a solution, or a published cell in a sum
-    without its number (the sums cannot be set up: a data failure, not a broken gate)."""
-    hidden = cells.get_column("hidden").to_numpy()
-    if not published_sums_hold(problem, hidden):
-        return None
-    memo, _ = read_memo(memo_path, AUDIT_MEMO_SCHEMA)
-    try:
-        kept = audit_keeping(problem, hidden, SMALL_CELL, memo)
-    except (InconsistentEquations, ValueError):
-        return None
-    if memo_path is not None:
-        write_memo(kept.memo, memo_path)
-    return kept
 
 
 def _audit_checks(

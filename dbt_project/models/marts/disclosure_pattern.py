@@ -6,50 +6,65 @@ greedy secondary suppression, audit by linear programming) from the unsuppressed
 published models apply it, so no model holds a second copy of the rule. Cells the engine could
 not protect stay suppressed here and fail the mart gate's audit.
 
-The pattern of every table that did not change since the last build is taken from the memo
-beside the build database (`disclosure.memo`: exactly the pattern `protect` would find again);
-only the changed tables are protected anew, and the memo is replaced by this build's.
+The problem is set up and protected one calendar year at a time (`disclosure.chunks`: no sum
+crosses a year, so the pattern is the whole problem's). The pattern of every table that did not
+change since the last build is taken from the memo beside the build database (`disclosure.memo`:
+exactly the pattern `protect` would find again); only the changed tables are protected anew,
+and the memo is replaced by this build's.
 """
 
 import os
+import re
 from pathlib import Path
 
 import polars as pl
 
 from core.settings import BUILD_DB_ENV, DISCLOSURE_MEMO_NAME
-from disclosure.memo import protect_keeping, read_memo, write_memo
+from disclosure.chunks import protect_by_year
+from disclosure.memo import read_memo, write_memo
 from disclosure.tables import (
-    CELL_KEY,
     contact_topic_cells,
     goal_field_cells,
     indicator_cells,
-    problem_of,
 )
+
+def _years(relations) -> list[str]:
+    """The calendar years of the periods of the three tables (`disclosure.chunks.YEAR`)."""
+    found = set()
+    for relation in relations:
+        rows = relation.project("left(period, 4) AS year").distinct().fetchall()
+        found |= {year for (year,) in rows if year is not None}
+    bad = [y for y in found if not re.fullmatch(r"[0-9]{4}", y)]
+    if bad:
+        raise ValueError(f"disclosure_pattern: periods that start with no year: {bad[:5]}")
+    return sorted(found)
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
     catalogue = dbt.ref("indicator_catalogue").pl()
-    cells = pl.concat(
-        [
-            indicator_cells(dbt.ref("indicator_values").pl(), catalogue),
-            goal_field_cells(dbt.ref("mart_goal_attainment_by_field").pl()),
-            contact_topic_cells(dbt.ref("mart_contact_topics").pl()),
-        ]
-    ).with_columns(pl.lit(False).alias("hidden"))
-    problem, numbered = problem_of(cells)
+    # literal names: dbt finds a Python model's dependencies by reading its source
+    values = dbt.ref("indicator_values")
+    fields = dbt.ref("mart_goal_attainment_by_field")
+    topics = dbt.ref("mart_contact_topics")
+
+    def cells_of(year: str) -> pl.DataFrame:
+        """One year's cells: the tables read a year at a time (a checked 4-digit year)."""
+        where = f"left(period, 4) = '{year}'"
+        return pl.concat(
+            [
+                indicator_cells(values.filter(where).pl(), catalogue),
+                goal_field_cells(fields.filter(where).pl()),
+                contact_topic_cells(topics.filter(where).pl()),
+            ]
+        ).with_columns(pl.lit(False).alias("hidden"))
+
     build_db = os.environ.get(BUILD_DB_ENV)
     memo_path = Path(build_db).with_name(DISCLOSURE_MEMO_NAME) if build_db else None
     memo, memo_note = read_memo(memo_path)
-    pattern = protect_keeping(problem, memo)
+    chunked = protect_by_year(_years((values, fields, topics)), cells_of, memo)
     if memo_path is not None:
-        write_memo(pattern.memo, memo_path)
+        write_memo(chunked.memo, memo_path)
     # dbt's log shows the memo used and the engine's figures (parts kept, suppressed, seconds).
-    print(f"disclosure_pattern: {memo_note}; {pattern.figures()}")
-    return (
-        numbered.with_columns(pattern.suppression())
-        .filter(pl.col("suppression").is_not_null())
-        .select(*CELL_KEY, "suppression")
-        .sort(list(CELL_KEY))
-        .to_arrow()
-    )
+    print(f"disclosure_pattern: {memo_note}; {chunked.figures}")
+    return chunked.pattern.to_arrow()

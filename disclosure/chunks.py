@@ -1,0 +1,240 @@
+"""The disclosure problem one calendar year at a time: the pattern and the audit of the whole
+problem, with one year's cells, values and sums in memory instead of every year's.
+
+**Why this is exact.** Every equation of `disclosure.tables` links cells of one calendar year:
+a hierarchy and a breakdown link cells of one period, `quarters` and `last_quarter` a year and
+its own quarters. So the cells of a year are a union of whole parts (`disclosure.memo`: the
+cells linked by sums), and a part's pattern and its audit's ranges depend on that part alone.
+Protecting or auditing the years one after another therefore gives exactly the whole problem's
+pattern and ranges (`tests/test_disclosure_chunks.py` compares both on random tables and on the
+`tiny` world); the memos are keyed per part, so they serve either way.
+
+What is saved is the set-up: `problem_of` unpivots every cell's measures and joins every sum
+of the whole problem at once, and the engine holds its arrays for all of them; a year is about
+a tenth of that on `bw` (README, "Benchmark").
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from disclosure.engine import (
+    _RANGE_SCHEMA,
+    AuditResult,
+    InconsistentEquations,
+    _failures,
+    published_sums_hold,
+)
+from disclosure.memo import (
+    AUDIT_MEMO_SCHEMA,
+    MEMO_SCHEMA,
+    audit_keeping,
+    protect_keeping,
+)
+from disclosure.tables import CELL_KEY, problem_of
+
+__all__ = ["YEAR", "ChunkedAudit", "ChunkedPattern", "audit_by_year", "protect_by_year", "years_of"]
+
+YEAR = pl.col("period").str.slice(0, 4)
+"""The chunk of a cell: the calendar year of its period ('2025' of '2025' and of '2025Q3')."""
+
+CellsOf = Callable[[str], pl.DataFrame]
+"""The cells (`disclosure.tables.*_cells`, concatenated) of one year."""
+
+PATTERN_SCHEMA = {**{c: pl.String for c in CELL_KEY}, "suppression": pl.String}
+
+
+def years_of(*frames: pl.DataFrame | None) -> list[str]:
+    """The years of the periods in `frames` (each with a `period` column; None is skipped)."""
+    found: set[str] = set()
+    for frame in frames:
+        if frame is not None:
+            found |= set(frame.select(YEAR.unique()).to_series().drop_nulls().to_list())
+    return sorted(found)
+
+
+def _sum_figures(figures: Sequence[dict]) -> dict:
+    """Figures of the years added up: counts and seconds summed, the narrowest range the
+    smallest, a nested dict (the figures of the parts solved anew) likewise."""
+    out: dict = {}
+    for entry in figures:
+        for key, value in entry.items():
+            if isinstance(value, dict) or (value is None and isinstance(out.get(key), dict)):
+                out[key] = _sum_figures([out.get(key) or {}, value or {}]) or None
+            elif value is None:
+                out.setdefault(key, None)
+            elif out.get(key) is None:
+                out[key] = value
+            elif key == "narrowest_base_n_range":
+                out[key] = min(out[key], value)
+            else:
+                out[key] = out[key] + value
+    for key in ("seconds", "pattern_seconds"):
+        if isinstance(out.get(key), float):
+            out[key] = round(out[key], 3)
+    return out
+
+
+@dataclass(frozen=True)
+class ChunkedPattern:
+    """The pattern of every year: `pattern` (the suppressed cells, `CELL_KEY` + `suppression`,
+    in `CELL_KEY` order), `memo` (every year's parts, `MEMO_SCHEMA`) and `figures` (as
+    `KeptPattern.figures`, added up over the years, with `years`)."""
+
+    pattern: pl.DataFrame
+    memo: pl.DataFrame
+    figures: dict
+
+
+def protect_by_year(
+    years: Sequence[str], cells_of: CellsOf, memo: pl.DataFrame | None
+) -> ChunkedPattern:
+    """`protect_keeping` of the whole problem, one year's problem at a time."""
+    rows, memos, figures = [], [], []
+    for year in years:
+        year_cells = cells_of(year)
+        if year_cells.is_empty():
+            continue  # a year of tables no rule suppresses (FI, PA, DQ only)
+        problem, numbered = problem_of(year_cells)
+        kept = protect_keeping(problem, memo)
+        rows.append(
+            numbered.select(*CELL_KEY)
+            .with_columns(kept.suppression())
+            .filter(pl.col("suppression").is_not_null())
+        )
+        memos.append(kept.memo)
+        figures.append(kept.figures())
+        del problem, numbered, kept  # one year's problem at a time
+    pattern = pl.concat([pl.DataFrame(schema=PATTERN_SCHEMA), *rows]).sort(list(CELL_KEY))
+    return ChunkedPattern(
+        pattern=pattern,
+        memo=pl.concat([pl.DataFrame(schema=MEMO_SCHEMA), *memos]),
+        figures={**_sum_figures(figures), "years": len(figures)},
+    )
+
+
+@dataclass(frozen=True)
+class ChunkedAudit:
+    """The audit of the published pattern of every year, as if of the whole problem.
+
+    `cells`: every year's cells (`cell`, `CELL_KEY`, `hidden`, `suppression`), numbered as
+    `problem_of` numbers the whole problem (in `CELL_KEY` order); `result`: the audit with
+    ranges and failures in that numbering, None when the published numbers of a year contradict
+    its sums (as `expectations.mart_gate` reports it); `memo`: the audit memo of every year
+    (None then too); `n_cells`, `n_equations`, `parts`, `parts_kept` of the whole."""
+
+    cells: pl.DataFrame
+    result: AuditResult | None
+    memo: pl.DataFrame | None
+    n_cells: int
+    n_equations: int
+    parts: int
+    parts_kept: int
+
+
+def audit_by_year(
+    years: Sequence[str], cells_of: CellsOf, minimum: int, memo: pl.DataFrame | None
+) -> ChunkedAudit:
+    """`audit_keeping` of the published pattern (`hidden`), one year's problem at a time; a year
+    whose published numbers contradict its sums (`published_sums_hold`, or the audit finds no
+    solution) makes the result None, and the later years are numbered but not audited."""
+    started = time.perf_counter()
+    cells, ranges, failures, memos = [], [], [], []
+    totals = dict.fromkeys(
+        ("cells", "equations", "suppressed", "variables", "components", "linear_programs"), 0
+    )
+    parts = parts_kept = 0
+    consistent = True
+    for chunk, year in enumerate(years):
+        year_cells = cells_of(year)
+        if year_cells.is_empty():
+            continue  # a year of tables no rule suppresses (FI, PA, DQ only)
+        problem, numbered = problem_of(year_cells, published=True)
+        hidden = numbered.get_column("hidden").to_numpy()
+        cells.append(
+            numbered.select(
+                pl.lit(chunk).alias("chunk"),
+                pl.col("cell").alias("local"),
+                *CELL_KEY,
+                "hidden",
+                "suppression",
+            )
+        )
+        totals["cells"] += problem.n_cells
+        totals["equations"] += problem.n_equations
+        if consistent:
+            kept = None
+            if published_sums_hold(problem, hidden):
+                try:
+                    kept = audit_keeping(problem, hidden, minimum, memo)
+                except (InconsistentEquations, ValueError):
+                    kept = None
+            if kept is None:
+                consistent = False
+            else:
+                found = kept.result
+                for key in ("suppressed", "variables", "components", "linear_programs"):
+                    totals[key] += getattr(found, key)
+                ranges.append(found.ranges.with_columns(pl.lit(chunk).alias("chunk")))
+                failures.append(found.failures.with_columns(pl.lit(chunk).alias("chunk")))
+                memos.append(kept.memo)
+                parts += kept.parts
+                parts_kept += kept.parts_kept
+        del problem, numbered  # one year's problem at a time
+
+    every = (
+        pl.concat(cells)
+        .sort(list(CELL_KEY))
+        .with_row_index("cell")
+        .with_columns(pl.col("cell").cast(pl.Int64))
+        if cells
+        else pl.DataFrame(
+            schema={"cell": pl.Int64, "chunk": pl.Int32, "local": pl.Int64, **PATTERN_SCHEMA}
+        )
+    )
+    result = None
+    if consistent:
+        number = every.select("chunk", "local", "cell")
+
+        def renumbered(frames: list[pl.DataFrame]) -> pl.DataFrame:
+            """The years' rows with the whole problem's cell numbers, in (cell, measure) order
+            (the order of the whole problem's values)."""
+            joined = [
+                frame.rename({"cell": "local"})
+                .join(number, on=["chunk", "local"], how="left")
+                .select(frame.columns)
+                .drop("chunk")
+                for frame in frames
+            ]
+            return pl.concat(joined).sort("cell", "measure")
+
+        if ranges:
+            merged_ranges, merged_failures = renumbered(ranges), renumbered(failures)
+        else:  # no year: what an audit of nothing finds
+            merged_ranges = pl.DataFrame(schema=_RANGE_SCHEMA)
+            merged_failures = _failures(merged_ranges, minimum)
+        result = AuditResult(
+            ranges=merged_ranges,
+            failures=merged_failures,
+            cells=totals["cells"],
+            equations=totals["equations"],
+            suppressed=totals["suppressed"],
+            variables=totals["variables"],
+            components=totals["components"],
+            linear_programs=totals["linear_programs"],
+            seconds=time.perf_counter() - started,
+            minimum=minimum,
+        )
+    return ChunkedAudit(
+        cells=every.drop("chunk", "local"),
+        result=result,
+        memo=pl.concat([pl.DataFrame(schema=AUDIT_MEMO_SCHEMA), *memos]) if consistent else None,
+        n_cells=totals["cells"],
+        n_equations=totals["equations"],
+        parts=parts,
+        parts_kept=parts_kept,
+    )

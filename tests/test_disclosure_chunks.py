@@ -1,0 +1,182 @@
+"""Disclosure control one calendar year at a time (`disclosure.chunks`): the pattern and the
+audit of the whole problem, on the `tiny` world's real tables (nine years, every kind of sum),
+and what the years add up to."""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+from tiny_world import TinyWorld
+
+from disclosure.chunks import YEAR, _sum_figures, audit_by_year, protect_by_year, years_of
+from disclosure.memo import audit_keeping, protect_keeping
+from disclosure.tables import (
+    CELL_KEY,
+    contact_topic_cells,
+    goal_field_cells,
+    indicator_cells,
+    problem_of,
+)
+from expectations.mart_suites import SMALL_CELL
+
+pytestmark = pytest.mark.slow
+SOURCES = ("indicator_values", "mart_goal_attainment_by_field", "mart_contact_topics")
+
+
+def _read(path, schema: str) -> dict[str, pl.DataFrame]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        tables = {n: con.sql(f'SELECT * FROM "{schema}"."{n}"').pl() for n in SOURCES}
+        tables["catalogue"] = con.sql("SELECT * FROM reference.indicator_catalogue").pl()
+        if schema == "marts":
+            tables["pattern"] = con.sql("SELECT * FROM marts.disclosure_pattern").pl()
+    return tables
+
+
+@pytest.fixture(scope="module")
+def marts(tiny_world: TinyWorld) -> dict[str, pl.DataFrame]:
+    """The unsuppressed marts the pattern model reads, and the pattern the build wrote."""
+    return _read(tiny_world.settings.build_db, "marts")
+
+
+@pytest.fixture(scope="module")
+def published(tiny_world: TinyWorld) -> dict[str, pl.DataFrame]:
+    """The published tables the mart gate audits (their flags say what is hidden)."""
+    return _read(tiny_world.settings.build_db, "published")
+
+
+def _cells(tables: dict[str, pl.DataFrame], year: str | None = None) -> pl.DataFrame:
+    """All cells, or one year's, as the pattern model and the gate make them."""
+
+    def of(name: str) -> pl.DataFrame:
+        return tables[name] if year is None else tables[name].filter(YEAR.eq(year))
+
+    return pl.concat(
+        [
+            indicator_cells(of("indicator_values"), tables["catalogue"]),
+            goal_field_cells(of("mart_goal_attainment_by_field")),
+            contact_topic_cells(of("mart_contact_topics")),
+        ]
+    )
+
+
+def _years(tables: dict[str, pl.DataFrame]) -> list[str]:
+    return years_of(*(tables[n] for n in SOURCES))
+
+
+def test_the_years_of_the_tiny_world():
+    frame = pl.DataFrame({"period": ["2024", "2024Q3", "2017Q1", "2025", None]})
+    assert years_of(frame, None) == ["2017", "2024", "2025"]  # sorted, no None
+
+
+def test_the_pattern_year_by_year_is_the_whole_pattern(marts):
+    years = _years(marts)
+    assert len(years) >= 9  # tiny: 2017 to the stand's year, 2026
+    problem, numbered = problem_of(_cells(marts).with_columns(pl.lit(False).alias("hidden")))
+    whole = protect_keeping(problem, None)
+    expected = (
+        numbered.select(*CELL_KEY)
+        .with_columns(whole.suppression())
+        .filter(pl.col("suppression").is_not_null())
+        .sort(list(CELL_KEY))
+    )
+    chunked = protect_by_year(
+        years, lambda y: _cells(marts, y).with_columns(pl.lit(False).alias("hidden")), None
+    )
+    assert expected.height > 50  # tiny has many small cells: a pattern worth comparing
+    assert chunked.pattern.equals(expected)
+    # the build (which ran the chunked model) wrote that very pattern
+    assert marts["pattern"].sort(list(CELL_KEY)).equals(expected)
+    figures = chunked.figures
+    assert figures["years"] == len(years)
+    assert figures["cells"] == problem.n_cells  # the years' cells add up to the whole's
+    assert figures["parts"] == whole.parts  # no part crosses a year
+    assert (figures["suppressed_primary"], figures["suppressed_secondary"]) == (
+        whole.figures()["suppressed_primary"],
+        whole.figures()["suppressed_secondary"],
+    )
+    # the memo of the years serves the next build: every part kept, the same pattern
+    again = protect_by_year(
+        years,
+        lambda y: _cells(marts, y).with_columns(pl.lit(False).alias("hidden")),
+        chunked.memo,
+    )
+    assert again.figures["parts_kept"] == again.figures["parts"] == whole.parts
+    assert again.pattern.equals(expected)
+
+
+def test_the_audit_year_by_year_is_the_whole_audit(published):
+    years = _years(published)
+    problem, numbered = problem_of(_cells(published), published=True)
+    hidden = numbered.get_column("hidden").to_numpy()
+    whole = audit_keeping(problem, hidden, SMALL_CELL, None)
+    chunked = audit_by_year(years, lambda y: _cells(published, y), SMALL_CELL, None)
+    assert int(hidden.sum()) > 50
+    # numbered as the whole problem numbers its cells, so ranges compare row by row
+    assert chunked.cells.select("cell", *CELL_KEY).equals(numbered.select("cell", *CELL_KEY))
+    assert chunked.result is not None
+    # the same ranges; to 1e-12, not bit for bit: the LP solver's last bits on fractional
+    # case-months depend on which worker process solved a component and in which order
+    # (measured: 3.6e-15 at most; with IMW_DISCLOSURE_WORKERS=1 the frames are equal)
+    close = {"check_exact": False, "rel_tol": 1e-12, "abs_tol": 1e-12}
+    assert_frame_equal(chunked.result.ranges, whole.result.ranges, **close)
+    assert_frame_equal(chunked.result.failures, whole.result.failures, **close)
+    for figure in ("cells", "equations", "suppressed", "variables", "components"):
+        assert getattr(chunked.result, figure) == getattr(whole.result, figure), figure
+    assert (chunked.n_cells, chunked.n_equations) == (problem.n_cells, problem.n_equations)
+    assert chunked.parts == whole.parts
+    # with the years' memo every part's ranges come from there, and they are the same
+    kept = audit_by_year(years, lambda y: _cells(published, y), SMALL_CELL, chunked.memo)
+    assert kept.parts_kept == kept.parts == whole.parts
+    assert kept.result is not None
+    assert_frame_equal(kept.result.ranges, whole.result.ranges, **close)
+
+
+def test_a_year_whose_published_numbers_contradict_its_sums_fails_the_audit(published):
+    years = _years(published)
+    # one published Land numerator of the second year set to -1000: a count below 0 that
+    # its sums cannot give (Land = Σ RB, year = Σ quarters), whether or not a term of them is
+    # suppressed (a suppressed count is at least 0)
+    values = published["indicator_values"]
+    target = values.filter(
+        (pl.col("level") == "LAND")
+        & YEAR.eq(years[1])
+        & (pl.col("period_type") == "YEAR")
+        & (pl.col("indicator_id") == "EL01")
+        & ~pl.col("suppressed").fill_null(False)
+    )
+    assert target.height == 1
+    key = ["indicator_id", "period", "level", "unit_code"]
+    flagged = target.select(key).with_columns(pl.lit(True).alias("_bad"))
+    bad = (
+        values.join(flagged, on=key, how="left")
+        .with_columns(
+            pl.when(pl.col("_bad"))
+            .then(pl.lit(-1000.0))
+            .otherwise(pl.col("numerator"))
+            .alias("numerator")
+        )
+        .drop("_bad")
+    )
+    tampered = {**published, "indicator_values": bad}
+    chunked = audit_by_year(years, lambda y: _cells(tampered, y), SMALL_CELL, None)
+    assert chunked.result is None and chunked.memo is None
+    # every year's cells are still numbered and counted (the gate's figures)
+    whole, _ = problem_of(_cells(tampered), published=True)
+    assert chunked.cells.height == chunked.n_cells == whole.n_cells
+
+
+def test_figures_of_the_years_add_up():
+    a = {"cells": 10, "seconds": 0.5, "narrowest_base_n_range": 7.0, "solved_anew": None}
+    b = {"cells": 5, "seconds": 0.25, "narrowest_base_n_range": 4.0,
+         "solved_anew": {"linear_programs": 3, "narrowest_base_n_range": np.inf}}  # fmt: skip
+    c = {"cells": 1, "seconds": 0.125, "narrowest_base_n_range": None,
+         "solved_anew": {"linear_programs": 2, "narrowest_base_n_range": 9.0}}  # fmt: skip
+    assert _sum_figures([a, b, c]) == {
+        "cells": 16,  # 10 + 5 + 1
+        "seconds": 0.875,  # 0.5 + 0.25 + 0.125
+        "narrowest_base_n_range": 4.0,  # the smallest of 7 and 4 (None: no suppressed base_n)
+        "solved_anew": {"linear_programs": 5, "narrowest_base_n_range": 9.0},  # 3 + 2; min
+    }
