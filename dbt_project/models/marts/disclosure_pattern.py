@@ -28,6 +28,7 @@ from disclosure.tables import (
     indicator_cells,
 )
 
+
 def _years(relations) -> list[str]:
     """The calendar years of the periods of the three tables (`disclosure.chunks.YEAR`)."""
     found = set()
