@@ -240,8 +240,11 @@ def main(argv: list[str] | None = None) -> int:
     per extract to FOLDER/generated.json (how `bench.run` measures the generator on its own)."""
     import sys
 
+    from core import progress
+
     folder, scale, seed, stand = argv if argv is not None else sys.argv[1:]
-    ran = generate_into(Path(folder), scale, int(seed), date.fromisoformat(stand))
+    with progress.reporting():  # the generator's lines, shown by the bench as they come
+        ran = generate_into(Path(folder), scale, int(seed), date.fromisoformat(stand))
     (Path(folder) / GENERATED).write_text(json.dumps(ran) + "\n", encoding="utf-8")
     return 0
 
