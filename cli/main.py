@@ -32,7 +32,7 @@ import shutil
 import socket
 import sys
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import redirect_stdout
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -133,6 +133,8 @@ def _run_locked(
     save_record(settings, record)
     if not record.ok and _says_disk_full(record.reason or ""):
         print(DISK_FULL_MESSAGE.format(home=settings.home), file=sys.stderr)
+    if not record.ok and says_out_of_memory(record.reason or ""):
+        print(out_of_memory_message(), file=sys.stderr)
     if not record.ok:
         print(f"build FAILED in step(s): {', '.join(record.failed_steps) or 'unknown'}",
               file=sys.stderr)  # fmt: skip
@@ -251,6 +253,24 @@ DISK_FULL_MESSAGE = (
     "the last good published database stays in place. Free space under {home} and run the "
     "build again."
 )
+
+
+def says_out_of_memory(text: str) -> bool:
+    """Whether a failure reason is DuckDB's: a query needed more than its memory limit."""
+    return "Out of Memory Error" in text
+
+
+def out_of_memory_message(environ: Mapping[str, str] | None = None) -> str:
+    """What an operator does when DuckDB ran out of its limit: which setting, its value now."""
+    from core.resources import MEMORY_LIMIT_ENV, memory_limit
+
+    return (
+        f"imw build: FAILED — DuckDB needed more memory than {MEMORY_LIMIT_ENV}="
+        f"{memory_limit(environ)} (the limit of each of its databases). Nothing new was "
+        "published; the last good published database stays in place. Set a higher limit, "
+        f"e.g. {MEMORY_LIMIT_ENV}=4GB, and build again (README, Operators: ten times the `bw` "
+        "data needs more than the default 1GB)."
+    )
 
 
 def _says_disk_full(text: str) -> bool:

@@ -11,7 +11,12 @@ import pytest
 
 from core import resources
 from core.database import connect
-from core.resources import MEMORY_LIMIT_ENV, THREADS_ENV, ResourceSettingError
+from core.resources import (
+    DEFAULT_MEMORY_LIMIT,
+    MEMORY_LIMIT_ENV,
+    THREADS_ENV,
+    ResourceSettingError,
+)
 from core.settings import Settings
 from disclosure import engine
 
@@ -115,3 +120,20 @@ def test_a_database_this_process_has_open_already_is_joined_as_it_is(unset, tmp_
             assert setting(second, "memory_limit") == default  # the first opener's
     with connect(path, read_only=True) as alone:
         assert setting(alone, "memory_limit") == "1.0 GiB"  # closed: the warehouse's again
+
+
+def test_a_build_out_of_duckdb_memory_says_which_setting_to_raise():
+    from cli.main import out_of_memory_message, says_out_of_memory
+
+    # the reason a federal-scale build recorded with the default limit (README, Benchmark)
+    reason = (
+        "warehouse_dbt: DagsterDbtCliRuntimeError: … Runtime Error in model int_case_periods "
+        "(models/intermediate/int_case_periods.sql) Out of Memory Error: could not allocate "
+        "block of size 256.0 KiB (953.6 MiB/953.6 MiB used)"
+    )
+    assert says_out_of_memory(reason)
+    assert not says_out_of_memory("IO Error: No space left on device")
+    message = out_of_memory_message({MEMORY_LIMIT_ENV: "1536MiB"})
+    assert "IMW_MEMORY_LIMIT=1536MiB" in message  # the value the build ran with
+    assert "last good published database stays" in message
+    assert f"IMW_MEMORY_LIMIT={DEFAULT_MEMORY_LIMIT}" in out_of_memory_message({})
