@@ -132,11 +132,18 @@ def timed_build(label: str, home: Path, env: Mapping[str, str]) -> tuple[Process
         )
     record = records[-1]
     if record.get("result") != "success" or run.returncode != 0:
+        # what was measured up to the failure (the stages that ran, their wall and peak) is
+        # kept beside the home, which the bench keeps for inspection
+        measured = home.parent / f"{label}-failed.json"
+        measured.write_text(
+            json.dumps(summarise_build(run, record), indent=1) + "\n", encoding="utf-8"
+        )
         stages = ", ".join(STAGE_LABELS.get(s, s) for s in failed_stages(record)) or "unknown"
         raise BenchFailure(
             f"{label} build FAILED (exit {run.returncode}, result {record.get('result')!r}) "
             f"in stage(s): {stages}; steps: {', '.join(record.get('failed_steps') or [])}; "
-            f"reason: {record.get('reason')}; log: {record.get('log')}\n{run.stderr[-2000:]}"
+            f"reason: {record.get('reason')}; log: {record.get('log')}; what was measured "
+            f"until then: {measured}\n{run.stderr[-2000:]}"
         )
     print(
         f"[bench] {label} build: {run.wall_s:.1f} s, peak {run.peak_rss / 2**30:.2f} GB", flush=True

@@ -404,8 +404,15 @@ def test_a_failed_build_names_its_stage_and_fails_the_bench(tmp_path, monkeypatc
         "reason": "warehouse_dbt: 3 tests failed",
     }
     monkeypatch.setattr(bench_run, "imw_command", lambda home: _fake_build(home, failed, 1))
+    home = tmp_path / "home"
+    home.mkdir()
     with pytest.raises(bench_run.BenchFailure, match=r"FAILED .* stage\(s\): dbt;.*3 tests"):
-        bench_run.timed_build("full", tmp_path, bench_run.build_env({}))
+        bench_run.timed_build("full", home, bench_run.build_env({}))
+    # what was measured until the failure is kept beside the home: the stages that ran
+    measured = json.loads((tmp_path / "full-failed.json").read_text(encoding="utf-8"))
+    assert measured["result"] == "failed"
+    assert {"ingest", "dbt"} <= set(measured["stages"])  # RECORD's steps, sampled
+    assert measured["whole"]["wall_s"] > 0
     ok = _fake_build(tmp_path, RECORD, 0)
     monkeypatch.setattr(bench_run, "imw_command", lambda home: ok)
     run, record = bench_run.timed_build("incremental", tmp_path, bench_run.build_env({}))
