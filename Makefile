@@ -135,7 +135,7 @@ docs: docs-static
 bench: install
 	$(VENV)/python -m bench.run $(BENCH_ARGS)
 
-# Ten times bw (112 M rows, 5.3 GB of files in bench/.cache/; about an hour on 2 cores).
+# Ten times bw (112.7 M rows, 5.6 GB of files in bench/.cache/; more than an hour on 2 cores).
 bench-federal: install
 	$(VENV)/python -m bench.run --scale federal --out bench/results/federal $(BENCH_ARGS)
 

@@ -57,7 +57,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DEMO_MARKER = ".imw-demo-home"
 GENERATOR_SCALES = ("tiny", "demo", "bw", "federal")
 """`imw generate --scale`: synthetic.params.Scale, spelled out so `imw --help` does not import
-the generator (tests/test_cli.py checks that the two agree)."""
+the generator (tests/test_synthetic_parts.py checks that the two agree)."""
 
 
 def run_build(settings: Settings, trigger: str = "cli", reference_date: date | None = None) -> bool:

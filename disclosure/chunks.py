@@ -6,8 +6,9 @@ a hierarchy and a breakdown link cells of one period, `quarters` and `last_quart
 its own quarters. So the cells of a year are a union of whole parts (`disclosure.memo`: the
 cells linked by sums), and a part's pattern and its audit's ranges depend on that part alone.
 Protecting or auditing the years one after another therefore gives exactly the whole problem's
-pattern and ranges (`tests/test_disclosure_chunks.py` compares both on random tables and on the
-`tiny` world); the memos are keyed per part, so they serve either way.
+pattern and ranges (`tests/test_disclosure_chunks.py` compares both on the `tiny` world's
+nine years; `tests/test_disclosure_memo.py` checks part independence on random tables);
+the memos are keyed per part, so they serve either way.
 
 What is saved is the set-up: `problem_of` unpivots every cell's measures and joins every sum
 of the whole problem at once, and the engine holds its arrays for all of them; a year is about

@@ -66,7 +66,7 @@ Scale `federal` is ten times `bw` for the bench (issue #16: "a federal roll-out,
 10 years more history"): the warehouse knows only BW's 44 Kreise (its one reference), so the
 tenfold programme lives in them -- 2,560 Gemeinde providers until 2024 instead of 256 and ten
 times the staff (9,000 FTE; from 2025 each Kreis has ten times bw's), with every per-FTE and
-per-provider rate of `bw`: about 112 M rows in 20,800 files (5.3 GB). It is generated and
+per-provider rate of `bw`: about 112 M rows in 20,800 files (5.6 GB). It is generated and
 written in 11 parts of 4 Kreise each (`ScaleConfig.parts`): each part is a world of its own
 (own random streams, its Kreise with their Gemeinden, which never cross a Kreis) that is
 written and dropped before the next is built, so the generator's memory is one part's (about
