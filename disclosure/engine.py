@@ -112,6 +112,8 @@ PARALLEL_MIN_VARIABLES = 50_000
 suppressed values: below it, handing them over costs more than it saves (measured, `protect`
 alone, idle: `tiny`, 24,000 values, 13.7 s in one process and 14.6 s on two; `demo`, 81,000 to
 130,000 values, 80 s and 55 s)."""
+DUAL_SIMPLEX, PRIMAL_SIMPLEX = 1, 4
+"""HiGHS's `simplex_strategy` values: the first program of a component, and the re-solves."""
 SPLIT_MIN_VARIABLES = 2_000
 """A targeted audit's component this large is split between the workers by its wanted values."""
 CHUNKS_PER_WORKER = 8
@@ -755,7 +757,9 @@ def _component_ranges(
 
     solve(np.ones(k))
     objective = np.zeros(k)
-    for j in range(k) if wanted is None else np.flatnonzero(wanted):
+    # the values the witnesses do not show wide enough yet, in one pass (they only widen, so a
+    # value left out here would be skipped in the loop anyway)
+    for j in np.flatnonzero(asked & ~_shown_wide(seen_low, seen_high, needed)):
         if proven(j):
             continue
         objective[j] = -1.0
@@ -791,10 +795,14 @@ class _Program:
         self._highs = highspy.Highs()
         self._highs.setOptionValue("output_flag", False)
         self._highs.setOptionValue("presolve", "off")
-        # primal simplex: a new objective leaves the last basis feasible, so primal goes on from
+        # The first program (no basis yet) by the dual simplex, every later one by the primal
+        # (`minimise`): a new objective leaves the last basis feasible, so primal goes on from
         # it (measured on `bw`, both cores, the same pattern and ranges' verdicts: `protect`
-        # 90 → 71 s, the audit 43 → 36 s against HiGHS's default dual simplex)
-        self._highs.setOptionValue("simplex_strategy", 4)
+        # 90 → 71 s, the audit 43 → 36 s against the dual simplex throughout). From no basis
+        # the primal is far slower: a `federal` component of 82,457 unknowns and 67,473 sums
+        # took 128 s by the primal and 3.5 s by the dual (then 20 re-solves by the primal in
+        # 1.9 and 1.6 s; README, "Disclosure control").
+        self._highs.setOptionValue("simplex_strategy", DUAL_SIMPLEX)
         self._status = highspy.HighsModelStatus
         k = a.shape[1]
         columns = sp.csc_matrix(a)
@@ -817,14 +825,17 @@ class _Program:
         highs = self._highs
         highs.changeColsCost(self._k, np.arange(self._k, dtype=np.int32), objective)
         highs.run()
+        highs.setOptionValue("simplex_strategy", PRIMAL_SIMPLEX)  # from the basis now held
         status = highs.getModelStatus()
         if status == self._status.kUnknown:
             # the warm start from the last basis can stall on a degenerate program (seen at
             # `demo` scale); solving it from scratch, with presolve, settles it
             highs.clearSolver()
             highs.setOptionValue("presolve", "on")
+            highs.setOptionValue("simplex_strategy", DUAL_SIMPLEX)
             highs.run()
             highs.setOptionValue("presolve", "off")
+            highs.setOptionValue("simplex_strategy", PRIMAL_SIMPLEX)
             status = highs.getModelStatus()
         if status == self._status.kOptimal:
             self._feasible = True
