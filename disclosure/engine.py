@@ -801,7 +801,7 @@ class _Program:
         # 90 → 71 s, the audit 43 → 36 s against the dual simplex throughout). From no basis
         # the primal is far slower: a `federal` component of 82,457 unknowns and 67,473 sums
         # took 128 s by the primal and 3.5 s by the dual (then 20 re-solves by the primal in
-        # 1.9 and 1.6 s; README, "Disclosure control").
+        # 1.9 and 1.6 s; README, "The first program of a component by the dual simplex").
         self._highs.setOptionValue("simplex_strategy", DUAL_SIMPLEX)
         self._status = highspy.HighsModelStatus
         k = a.shape[1]

@@ -450,3 +450,35 @@ def test_report_asset_runs_after_publish_in_the_nightly_build(tmp_path):
     )
     assert result.success
     assert (home / "published" / "report" / "index.html").is_file()
+
+
+def test_a_chart_of_more_than_altairs_5000_rows_renders():
+    """The delivery calendar of a federal-sized programme: 2,615 providers × 8 quarters = 20,920
+    rows, over altair's default limit of 5,000 (the federal bench's report step failed on it).
+    The report embeds only the rendered SVG, so `charts.svg` renders without that limit."""
+    import altair as alt
+    import polars as pl
+
+    from indicator_report import charts
+
+    quarters = [f"{year} Q{q}" for year in (2025, 2026) for q in range(1, 5)]  # 8 quarters
+    providers = [f"{n:08d}" for n in range(2_615)]  # 2,615 providers
+    rows = pl.DataFrame(
+        {
+            "provider": [p for p in providers for _ in quarters],
+            "period_label": quarters * len(providers),
+            "status": ["vollständig", "unvollständig", "fehlt", "vollständig"] * 5_230,
+        }
+    )
+    assert rows.height == 20_920  # 2,615 × 8, and 4 statuses × 5,230
+    before = dict(alt.data_transformers.options)
+    with pytest.raises(alt.MaxRowsError):  # the process's default refuses this chart
+        charts.calendar(rows, quarters).to_dict(validate=False)
+    out = charts.svg(charts.calendar(rows, quarters), "Lieferkalender", "Je Träger und Quartal")
+    assert out.startswith("<svg ") and "<title>Lieferkalender</title>" in out
+    # every row drawn: 20,920 rectangles + the legend's 3 status symbols (graphics-symbol role)
+    assert out.count('role="graphics-symbol"') == 20_923
+    # the limit is lifted only for the report's own rendering, not for the process
+    assert dict(alt.data_transformers.options) == before
+    with pytest.raises(alt.MaxRowsError):
+        charts.calendar(rows, quarters).to_dict(validate=False)
