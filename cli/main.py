@@ -268,8 +268,8 @@ def out_of_memory_message(environ: Mapping[str, str] | None = None) -> str:
         f"imw build: FAILED — DuckDB needed more memory than {MEMORY_LIMIT_ENV}="
         f"{memory_limit(environ)} (the limit of each of its databases). Nothing new was "
         "published; the last good published database stays in place. Set a higher limit, "
-        f"e.g. {MEMORY_LIMIT_ENV}=4GB, and build again (README, Operators: ten times the `bw` "
-        "data needs more than the default 1GB)."
+        f"e.g. {MEMORY_LIMIT_ENV}=5GB, and build again (README, Operators: ten times the `bw` "
+        "data failed at the default 1GB and built at 5GB)."
     )
 
 
