@@ -107,6 +107,8 @@ class Context:
     units: pl.DataFrame
     kreise: pl.DataFrame  # unit_code, unit_name, rb_code, rb_name
     by_indicator: dict[str, pl.DataFrame] = field(default_factory=dict)
+    memo: dict[str, object] = field(default_factory=dict, repr=False)
+    """Frames computed once for many pages (provider_deliveries)."""
 
     def unit_of(self, indicator_id: str) -> str:
         return self.defs[indicator_id]["unit"]
@@ -505,16 +507,18 @@ def kreis_page(ctx: Context, kreis: dict) -> dict:
                 "suppression": k["suppression"] if k and k["suppressed"] else None,
             }
         )
+    table_number = counter.table()
     return {
         "kreis": kreis,
         "rows": rows,
-        "table_number": counter.table(),
+        "table_number": table_number,
         "note": suppression_note(own),
         "period_label": ctx.label(ctx.year),
+        "providers": provider_section(ctx, counter, kreis),
     }
 
 
-# --- 4.–6. Finanzen, Förderberechtigung, Datenqualität ------------------------------------------
+# --- 4.–5. Finanzen, Förderberechtigung ---------------------------------------------------------
 
 
 def _land_years(ctx: Context, indicator_id: str) -> pl.DataFrame:
@@ -695,11 +699,88 @@ def eligibility_section(ctx: Context, counter: Counter) -> dict:
     }
 
 
-def data_quality_section(ctx: Context, counter: Counter) -> dict:
-    quarters = (
+# --- 6. Datenqualität, and the providers on the Kreis pages -----------------------------------
+
+DQ_LAND_NAMES = {"DQ01": "vollständige Lieferungen (DQ01)", "DQ02": "angenommene Zeilen (DQ02)"}
+
+
+def dq_land_phrase(indicator_id: str, row: dict | None, year_label: str) -> str:
+    """One part of chapter 6's first sentence: the Land's DQ01 or DQ02 in the report year, in words
+    where there is nothing to divide (no published row, or denominator 0) — a table symbol ("x")
+    does not belong in prose."""
+    name = DQ_LAND_NAMES[indicator_id]
+    if row is not None and row["suppressed"]:
+        return f"{name}: geheim gehalten"
+    if row is None or not row["denominator"]:
+        empty = {
+            "DQ01": "keine meldepflichtigen Träger",
+            "DQ02": f"keine Lieferungen mit Stand {year_label}",
+        }[indicator_id]
+        return f"{name}: {empty}"
+    return f"{name} {fmt.value(row['value'], 'share')}"
+
+
+def dq_land_sentence(ctx: Context) -> str:
+    """'Landesweit 2025: vollständige Lieferungen (DQ01) 76,9 %; angenommene Zeilen (DQ02): …'"""
+    year_label = ctx.label(ctx.year)
+    parts = [dq_land_phrase(i, land_row(ctx, i, ctx.year), year_label) for i in ("DQ01", "DQ02")]
+    return f"Landesweit {year_label}: " + "; ".join(parts) + "."
+
+
+def calendar_quarters(ctx: Context) -> pl.DataFrame:
+    """The delivery calendar's quarters, the last CALENDAR_QUARTERS published: period,
+    short_label."""
+    return (
         ctx.periods.filter(pl.col("period_type") == "QUARTER")
         .sort("period")
         .tail(CALENDAR_QUARTERS)
+        .select("period", "short_label")
+    )
+
+
+def _quarter_span(quarters: pl.DataFrame) -> str:
+    """'2024 Q3 – 2026 Q2' (whether the last is to date, its label says elsewhere)."""
+    first, last = quarters["period"][0], quarters["period"][-1]
+    return f"{first[:4]} {first[4:]} – {last[:4]} {last[4:]}"
+
+
+@dataclass(frozen=True)
+class ProviderDeliveries:
+    calendar: pl.DataFrame
+    """kreis, provider, period, period_label, status: one row per obliged provider (DQ01
+    denominator > 0) and calendar quarter."""
+    table: pl.DataFrame
+    """kreis, unit_code, name, numerator, denominator, value (DQ02 of the report year),
+    delivered_latest, rejected_latest (DQ02 of the latest quarter): one row per provider with a
+    DQ02 row in either."""
+    year_rows: pl.DataFrame
+    """The DQ02 rows of the report year behind `table` (for its suppression footnote)."""
+
+
+def provider_deliveries(ctx: Context, kreis: str | None = None) -> ProviderDeliveries:
+    """The provider-level (TRAEGER) delivery frames: of the providers whose parent is `kreis`, or
+    of all providers when None. A provider's Kreis is its `units.parent_code`. Computed once for
+    all providers (44 Kreis pages ask), then filtered."""
+    every = ctx.memo.get("provider_deliveries")
+    if every is None:
+        every = ctx.memo["provider_deliveries"] = _provider_deliveries(ctx)
+    if kreis is None:
+        return every
+    table = every.table.filter(pl.col("kreis") == kreis)
+    return ProviderDeliveries(
+        every.calendar.filter(pl.col("kreis") == kreis),
+        table,
+        every.year_rows.filter(pl.col("unit_code").is_in(table["unit_code"].implode())),
+    )
+
+
+def _provider_deliveries(ctx: Context) -> ProviderDeliveries:
+    quarters = calendar_quarters(ctx)
+    latest_q = quarters["period"].to_list()[-1] if quarters.height else None
+    parents = ctx.units.filter(pl.col("level") == "TRAEGER").select(
+        "unit_code",
+        pl.col("unit_name").alias("traeger_name"),
+        pl.col("parent_code").alias("kreis"),
     )
     dq01 = ctx.rows("DQ01").filter(
         (pl.col("level") == "TRAEGER") & pl.col("period").is_in(quarters["period"].to_list())
@@ -709,9 +790,12 @@ def data_quality_section(ctx: Context, counter: Counter) -> dict:
     delivered = dq02.select("period", "unit_code", pl.col("denominator").alias("rows_delivered"))
     calendar = (
         dq01.join(delivered, on=["period", "unit_code"], how="left")
-        .join(quarters.select("period", "short_label"), on="period")
+        .join(quarters, on="period")
+        .join(parents.select("unit_code", "kreis"), on="unit_code", how="left")
         .select(
+            "kreis",
             pl.col("unit_code").alias("provider"),
+            "period",
             pl.col("short_label").alias("period_label"),
             pl.when(pl.col("numerator") >= pl.col("denominator"))
             .then(pl.lit("vollständig"))
@@ -720,39 +804,38 @@ def data_quality_section(ctx: Context, counter: Counter) -> dict:
             .otherwise(pl.lit("fehlt"))
             .alias("status"),
         )
+        .sort("provider", "period")
     )
-    figures = []
-    if calendar.height:
-        figures.append(
-            counter.figure(
-                charts.calendar(calendar, quarters["short_label"].to_list()),
-                "Lieferkalender der meldepflichtigen Träger (DQ01)",
-                "Je Träger und Quartal: vollständig (alle 8 Extrakte mit Stand bis Quartalsende), "
-                "unvollständig (im Quartal geliefert, aber nicht vollständig) oder fehlt "
-                "(nichts mit Stand im Quartal geliefert).",
-            )
-        )
     year_rows = dq02.filter(pl.col("period") == ctx.year)
-    latest_q = quarters["period"].to_list()[-1] if quarters.height else None
     latest = dq02.filter(pl.col("period") == latest_q).select(
         "unit_code",
+        pl.col("denominator").alias("delivered_latest"),
         (pl.col("denominator") - pl.col("numerator")).alias("rejected_latest"),
     )
-    providers = (
+    table = (
         year_rows.join(latest, on="unit_code", how="full", coalesce=True)
-        .join(
-            ctx.units.filter(pl.col("level") == "TRAEGER").select(
-                "unit_code", pl.col("unit_name").alias("traeger_name")
-            ),
-            on="unit_code",
-            how="left",
+        .join(parents, on="unit_code", how="left")
+        .select(
+            "kreis",
+            "unit_code",
+            pl.coalesce("traeger_name", "unit_name", pl.lit("")).alias("name"),
+            "numerator",
+            "denominator",
+            "value",
+            "delivered_latest",
+            "rejected_latest",
         )
         .sort("unit_code")
     )
-    rows = [
+    return ProviderDeliveries(calendar, table, year_rows)
+
+
+def _provider_rows(table: pl.DataFrame) -> list[dict]:
+    """The provider table's cells (ProviderDeliveries.table)."""
+    return [
         {
             "code": r["unit_code"],
-            "name": r["traeger_name"] or r["unit_name"] or "",
+            "name": r["name"],
             "delivered": fmt.count(r["denominator"], "share"),
             "accepted": fmt.count(r["numerator"], "share"),
             "share": fmt.value(r["value"], "share") if r["denominator"] else fmt.NOT_MEANINGFUL,
@@ -762,16 +845,197 @@ def data_quality_section(ctx: Context, counter: Counter) -> dict:
             ),
             "rejected_latest": fmt.count(r["rejected_latest"], "share"),
         }
-        for r in providers.to_dicts()
+        for r in table.to_dicts()
     ]
-    land = {i: _one(ctx.rows(i), level="LAND", period=ctx.year) for i in ("DQ01", "DQ02")}
+
+
+def provider_section(ctx: Context, counter: Counter, kreis: dict) -> dict:
+    """The Kreis page's 'Lieferungen der Träger': the delivery calendar and the table of the
+    providers whose parent is the Kreis."""
+    quarters = calendar_quarters(ctx)
+    labels = quarters["short_label"].to_list()
+    latest_q = quarters["period"].to_list()[-1] if quarters.height else None
+    d = provider_deliveries(ctx, kreis["unit_code"])
+    delivered = d.table.filter(
+        (pl.col("denominator").fill_null(0) > 0) | (pl.col("delivered_latest").fill_null(0) > 0)
+    )
+    if not d.calendar.height and not delivered.height:
+        span = f" ({_quarter_span(quarters)})" if quarters.height else ""
+        return {
+            "figures": [],
+            "rows": [],
+            "empty": (
+                f"Im Kreis {kreis['unit_name']} war in den letzten {CALENDAR_QUARTERS} "
+                f"Quartalen{span} kein Träger meldepflichtig, und {ctx.label(ctx.year)} und im "
+                "jüngsten Quartal wurden keine Zeilen geliefert."
+            ),
+        }
+    figures = []
+    if d.calendar.height:
+        figures.append(
+            counter.figure(
+                charts.calendar(d.calendar.select("provider", "period_label", "status"), labels),
+                f"Lieferkalender der meldepflichtigen Träger im Kreis {kreis['unit_name']} (DQ01)",
+                "Je Träger und Quartal: vollständig (alle 8 Extrakte mit Stand bis "
+                "Quartalsende), unvollständig (im Quartal geliefert, aber nicht vollständig) oder "
+                "fehlt (nichts mit Stand im Quartal geliefert); nur Quartale, in denen der Träger "
+                "meldepflichtig war.",
+            )
+        )
     return {
         "figures": figures,
-        "rows": rows,
+        "rows": _provider_rows(d.table),
         "table_number": counter.table(),
         "latest_quarter": ctx.label(latest_q) if latest_q else fmt.NOTHING,
-        "land": {i: fmt.value(r["value"], "share") if r else fmt.NOTHING for i, r in land.items()},
-        "note": suppression_note(year_rows),
+        "note": suppression_note(d.year_rows),
+        "empty": None,
+    }
+
+
+def _kreis_label() -> pl.Expr:
+    """'Esslingen (08116)': Kreis names are not unique (Heilbronn, Karlsruhe: Stadt and Land)."""
+    return pl.coalesce(pl.col("unit_name") + " (" + pl.col("unit_code") + ")", "unit_code")
+
+
+def _rejected(r: dict, den: str, num: str) -> str:
+    if r[f"{den}_suppressed"]:
+        return fmt.SUPPRESSED
+    if r[den] is None:
+        return fmt.NOTHING
+    return fmt.count(r[den] - (r[num] or 0), "share")
+
+
+def data_quality_section(ctx: Context, counter: Counter) -> dict:
+    """Chapter 6: the Land's sentence, the delivery calendar of the Kreise (KREIS rows of DQ01)
+    and the table of the Kreise; the providers one by one are on the Kreis pages."""
+    quarters = calendar_quarters(ctx)
+    periods = quarters["period"].to_list()
+    latest_q = periods[-1] if periods else None
+    names = ctx.kreise.select("unit_code", "unit_name", "rb_name")
+    dq01 = ctx.rows("DQ01").filter(pl.col("period").is_in(periods))
+    dq02 = ctx.rows("DQ02")
+    cells = (
+        dq01.filter((pl.col("level") == "KREIS") & (pl.col("denominator") > 0))
+        .drop("unit_name")
+        .join(names, on="unit_code", how="left")
+        .join(quarters, on="period")
+        .sort("unit_code", "period")
+        .select(
+            _kreis_label().alias("kreis"),
+            pl.col("short_label").alias("period_label"),
+            pl.col("value").alias("share"),
+            (
+                pl.col("numerator").cast(pl.Int64).cast(pl.String)
+                + "/"
+                + pl.col("denominator").cast(pl.Int64).cast(pl.String)
+            ).alias("label"),
+        )
+    )
+    figures = []
+    if cells.height:
+        figures.append(
+            counter.figure(
+                charts.kreis_calendar(
+                    cells,
+                    quarters["short_label"].to_list(),
+                    cells["kreis"].unique(maintain_order=True).to_list(),
+                ),
+                "Lieferkalender der Kreise: vollständige Lieferungen je Quartal (DQ01)",
+                "Je Kreis und Quartal: Träger mit vollständiger Lieferung (alle 8 Extrakte mit "
+                "Stand bis Quartalsende) von den meldepflichtigen Trägern des Kreises, als Zahl "
+                "„vollständig/meldepflichtig“ und als Farbe (hell 0 %, dunkelblau 100 %); nur "
+                "Kreise und Quartale mit meldepflichtigen Trägern. Die einzelnen Träger zeigen "
+                "die Kreisseiten.",
+            )
+        )
+
+    def pick(frame: pl.DataFrame, period: str | None, prefix: str) -> pl.DataFrame:
+        return frame.filter(pl.col("period") == period).select(
+            "level",
+            "unit_code",
+            pl.col("numerator").alias(f"{prefix}_num"),
+            pl.col("denominator").alias(prefix),
+            pl.col("value").alias(f"{prefix}_value"),
+            pl.col("suppressed").alias(f"{prefix}_suppressed"),
+        )
+
+    # Providers with at least one of the calendar's quarters not complete, per Kreis and in all.
+    providers = provider_deliveries(ctx).calendar.filter(pl.col("status") != "vollständig")
+    land = ctx.units.filter(pl.col("level") == "LAND").select("level", "unit_code")
+    gaps = pl.concat(
+        [
+            providers.group_by(pl.col("kreis").alias("unit_code"))
+            .agg(pl.col("provider").n_unique().alias("gaps"))
+            .select(pl.lit("KREIS").alias("level"), "unit_code", "gaps"),
+            land.with_columns(pl.lit(providers["provider"].n_unique(), pl.UInt32).alias("gaps")),
+        ]
+    )
+    obliged_any = dq01.filter(pl.col("denominator") > 0).select("level", "unit_code").unique()
+    key = ["level", "unit_code"]
+    frame = (
+        pl.concat(
+            [
+                obliged_any,
+                dq02.filter(
+                    pl.col("period").is_in([ctx.year, latest_q]) & (pl.col("denominator") > 0)
+                ).select(key),
+            ]
+        )
+        .filter(pl.col("level").is_in(["LAND", "KREIS"]))
+        .unique()
+        .join(pick(dq01, latest_q, "obliged"), on=key, how="left")
+        .join(pick(dq02, ctx.year, "delivered"), on=key, how="left")
+        .join(pick(dq02, latest_q, "latest"), on=key, how="left")
+        .join(gaps, on=key, how="left")
+        .join(names, on="unit_code", how="left")
+        .join(
+            ctx.units.select("level", "unit_code", pl.col("unit_name").alias("any_name")),
+            on=key,
+            how="left",
+        )
+        .with_columns(pl.coalesce("unit_name", "any_name", "unit_code").alias("name"))
+        .sort(pl.col("level") != "LAND", "unit_code")
+    )
+    rows = [
+        {
+            "level": r["level"],
+            "code": r["unit_code"],
+            "name": r["name"],
+            "page": r["unit_name"] is not None,  # a Kreis of `units`: it has a page
+            "rb": r["rb_name"] or "",
+            "obliged": fmt.cell(bool(r["obliged_suppressed"]), r["obliged"], "share", "count"),
+            "complete": fmt.cell(bool(r["obliged_suppressed"]), r["obliged_num"], "share", "count"),
+            "gaps": fmt.count(r["gaps"], "share"),
+            "delivered": fmt.cell(
+                bool(r["delivered_suppressed"]), r["delivered"], "share", "count"
+            ),
+            "accepted": fmt.cell(
+                bool(r["delivered_suppressed"]), r["delivered_num"], "share", "count"
+            ),
+            "share": fmt.cell(
+                bool(r["delivered_suppressed"]), r["delivered_value"], "share", "value"
+            ),
+            "rejected": _rejected(r, "delivered", "delivered_num"),
+            "rejected_latest": _rejected(r, "latest", "latest_num"),
+        }
+        for r in frame.to_dicts()
+    ]
+    shown = frame.select(key)
+    note_rows = pl.concat(
+        [
+            dq01.filter(pl.col("period") == latest_q).join(shown, on=key),
+            dq02.filter(pl.col("period").is_in([ctx.year, latest_q])).join(shown, on=key),
+        ]
+    )
+    return {
+        "sentence": dq_land_sentence(ctx),
+        "figures": figures,
+        "land": [r for r in rows if r["level"] == "LAND"],
+        "rows": [r for r in rows if r["level"] == "KREIS"],
+        "table_number": counter.table(),
+        "latest_quarter": ctx.label(latest_q) if latest_q else fmt.NOTHING,
+        "quarters": _quarter_span(quarters) if quarters.height else fmt.NOTHING,
+        "note": suppression_note(note_rows),
     }
 
 

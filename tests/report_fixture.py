@@ -177,9 +177,27 @@ def _hand_set(con: duckdb.DuckDBPyConnection) -> None:
     _set(con, "FI01", "2025", "TRAEGER", "08115", 1100, 1000, 1.10, None)
     _set(con, "FI01", "2025", "TRAEGER", "08116003", 900, 1000, 0.90, None)
     _set(con, "FI01", "2025", "TRAEGER", "08212", 1300, 1000, 1.30, None)
-    # DQ02 of the Gemeinde 08116003 in 2025: 1.000 rows delivered, 950 accepted (95,0 %), so
-    # 50 rejected.
-    _set(con, "DQ02", "2025", "TRAEGER", "08116003", 950, 1000, 0.95, None)
+    # Deliveries in Kreis Esslingen, whose only provider is the Gemeinde 08116003: the Kreis's
+    # rows equal the provider's, at every period set here. The delivery calendar shows the last 8
+    # quarters, 2024Q3 … 2026Q2.
+    for unit, level in (("08116003", "TRAEGER"), ("08116", "KREIS")):
+        # DQ02 in 2025: 1.000 rows delivered, 950 accepted (95,0 %), so 50 rejected; by quarter
+        # 250 + 250 + 0 + 500 = 1.000 delivered, 240 + 240 + 0 + 470 = 950 accepted.
+        _set(con, "DQ02", "2025", level, unit, 950, 1000, 0.95, None)
+        _set(con, "DQ02", "2025Q1", level, unit, 240, 250, 0.96, None)
+        _set(con, "DQ02", "2025Q2", level, unit, 240, 250, 0.96, None)
+        _set(con, "DQ02", "2025Q3", level, unit, 0, 0, None, None)  # nothing delivered
+        _set(con, "DQ02", "2025Q4", level, unit, 470, 500, 0.94, None)
+        # DQ02 in the latest quarter 2026Q2 (to date): 50 of 100 rows accepted, 50 rejected.
+        _set(con, "DQ02", "2026Q2", level, unit, 50, 100, 0.50, None)
+        # DQ01: 1 obliged provider in each of the 8 quarters, complete (1/1) in 6 of them;
+        # 2025Q1 0/1 with 250 rows delivered ("unvollständig"), 2025Q3 0/1 with none ("fehlt").
+        # The year 2025 counts the stand at its end, complete in 2025Q4: 1/1.
+        for period, complete in (
+            ("2024Q3", 1), ("2024Q4", 1), ("2025Q1", 0), ("2025Q2", 1), ("2025Q3", 0),
+            ("2025Q4", 1), ("2026Q1", 1), ("2026Q2", 1), ("2025", 1),
+        ):  # fmt: skip
+            _set(con, "DQ01", period, level, unit, complete, 1, float(complete), None)
 
 
 # --- the published outcome analysis (the Wirkung page) ------------------------------------------

@@ -163,6 +163,20 @@ def test_german_numbers_dates_and_incomplete_periods(report):
     assert row_cells(fi02, "Baden-Württemberg")[2:5] == ["79.008.000", "1.234,5", "64.000 €"]
 
 
+def chapter(html: str, section_id: str) -> str:
+    """The HTML of the index's chapter `section_id`, up to the next chapter."""
+    start = html.index(f'<section class="chapter" id="{section_id}">')
+    end = html.find('<section class="chapter"', start + 1)
+    return html[start : end if end > 0 else len(html)]
+
+
+def svg_labels(html: str) -> list[str]:
+    """The aria labels of the drawn marks in the page's first chart (Vega labels each mark with
+    its fields: "Quartal: 2025 Q1; …")."""
+    svg = re.search(r"<svg.*?</svg>", html, flags=re.S).group(0)
+    return [unescape(a) for a in re.findall(r'aria-label="(Quartal: [^"]*)"', svg)]
+
+
 def test_finance_and_data_quality_sections(report):
     index = visible((report / "index.html").read_text(encoding="utf-8"))
     # FI01 per applicant 2025: 1,10 and 1,30 over 1, 0,90 not; excess 100 + 300 = 400 €.
@@ -172,9 +186,134 @@ def test_finance_and_data_quality_sections(report):
         "Förderung als Kosten."
     ) in index
     html = (report / "index.html").read_text(encoding="utf-8")
-    # DQ02 of 08116003 in 2025: 1.000 delivered, 950 accepted, 95,0 %, 50 rejected; the fixture
-    # gives 2026Q2 (the latest quarter) the generic 50 of 100 rows accepted → 50 rejected.
-    assert row_cells(html, "08116003")[2:7] == ["1.000", "950", "95,0 %", "50", "50"]
+    dq = chapter(html, "datenqualitaet")
+    # The Land's sentence: the generic grid's LAND rows of 2025 (i = 1), DQ01 and DQ02 each
+    # 1.000 × 0,35 = 350 of 1.000 = 35,0 %.
+    assert (
+        "Landesweit 2025: vollständige Lieferungen (DQ01) 35,0 %; angenommene Zeilen (DQ02) 35,0 %."
+    ) in visible(dq)
+    # The Kreis table: Esslingen (08116) has one provider, 08116003, and equal Kreis rows.
+    assert row_cells(dq, "Esslingen") == [
+        "Esslingen (08116)",  # the name links its page; the AGS tells Stadt and Landkreis apart
+        "Stuttgart",  # its RB 081
+        "1",  # DQ01 2026Q2 (the latest quarter): 1 obliged provider
+        "1",  # … of whom 1 complete
+        "1",  # 08116003 was not complete in 2 of the 8 quarters (2025Q1, 2025Q3): 1 provider
+        "1.000",  # DQ02 2025: 1.000 rows delivered
+        "950",  # 950 accepted
+        "95,0 %",  # 950 / 1.000
+        "50",  # 1.000 − 950 rejected
+        "50",  # DQ02 2026Q2: 100 − 50 rejected
+    ]
+    assert '<a href="kreis/08116.html">Esslingen</a>' in dq
+    # The Land row first: the generic grid's LAND rows.
+    assert row_cells(dq, "Baden-Württemberg") == [
+        "Baden-Württemberg",
+        "",  # no RB
+        "1.000",  # DQ01 2026Q2 (i = 4): denominator 1.000
+        "500",  # 1.000 × (0,30 + 0,05 × 4)
+        "3",  # all 3 providers: 08115 and 08212 have generic shares below 1 in every quarter
+        "1.000",  # DQ02 2025 (i = 1): 1.000 delivered
+        "350",  # 1.000 × 0,35 accepted
+        "35,0 %",
+        "650",  # 1.000 − 350
+        "500",  # DQ02 2026Q2: 1.000 − 500
+    ]
+    # Land + the 3 Kreise, each with obliged providers and delivered rows.
+    assert len(table_rows(dq)) == 1 + 1 + 3  # header, Land, 3 Kreise
+    # The figure is the Kreise's calendar, not the providers': 3 Kreise × 8 quarters 2024Q3 …
+    # 2026Q2, every cell with obliged providers (denominator > 0), each a rectangle and a label.
+    assert "Lieferkalender der Kreise: vollständige Lieferungen je Quartal (DQ01)" in visible(dq)
+    assert "Lieferkalender der meldepflichtigen Träger" not in html
+    assert "08116003" not in html  # no provider on the main page
+    labels = svg_labels(dq)
+    assert len(labels) == 2 * 3 * 8
+    # Esslingen's labels "complete/obliged" per quarter, in the order of the quarters: 0/1 in
+    # 2025Q1 and 2025Q3 (the fixture's two gaps), 1/1 in the other six.
+    assert [a.rsplit(": ", 1)[1] for a in labels if "Esslingen (08116)" in a
+            and "vollständig/meldepflichtig" in a] == [
+        "1/1", "1/1", "0/1", "1/1", "0/1", "1/1", "1/1", "1/1"
+    ]  # fmt: skip
+    # … and their colour's share: 100 % where 1/1, 0 % where 0/1.
+    assert [a.rsplit(": ", 1)[1] for a in labels if "Esslingen (08116)" in a
+            and "Anteil vollständig" in a] == [
+        "100%", "100%", "0%", "100%", "0%", "100%", "100%", "100%"
+    ]  # fmt: skip
+
+    # The providers are on their Kreis's page: 08116003 on Esslingen's.
+    kreis = (report / "kreis" / "08116.html").read_text(encoding="utf-8")
+    # DQ02 of 08116003 in 2025: 1.000 delivered, 950 accepted, 95,0 %, 50 rejected; in 2026Q2
+    # (the latest quarter) 50 of 100 rows accepted → 50 rejected.
+    assert row_cells(kreis, "08116003")[2:7] == ["1.000", "950", "95,0 %", "50", "50"]
+    text = visible(kreis)
+    assert "Lieferungen der Träger (DQ01, DQ02)" in text
+    # The page's own Counter: its first figure, its second table.
+    assert (
+        "Abbildung 1: Lieferkalender der meldepflichtigen Träger im Kreis Esslingen (DQ01)" in text
+    )
+    assert "Tabelle 2: Gelieferte und angenommene Zeilen je Träger im Kreis Esslingen, 2025" in text
+    svg = re.search(r"<svg.*?</svg>", kreis, flags=re.S).group(0)
+    # 1 provider × 8 quarters = 8 rectangles + the legend's 3 status symbols.
+    assert svg.count('role="graphics-symbol"') == 8 + 3
+    # 2025Q1: 0/1 with 250 rows delivered → unvollständig; 2025Q3: 0/1 and none → fehlt.
+    assert [a.rsplit(": ", 1)[1] for a in svg_labels(kreis)] == [
+        "vollständig", "vollständig", "unvollständig", "vollständig", "fehlt", "vollständig",
+        "vollständig", "vollständig",
+    ]  # fmt: skip
+    # The Kreis's own DQ01 of 2025 in the table of all indicators: 1 of 1 = 100,0 %.
+    assert row_cells(kreis, "DQ01")[1:4] == ["1", "1", "100,0 %"]
+
+
+def test_dq_land_phrase_says_in_words_when_there_is_nothing_to_divide():
+    from indicator_report.content import dq_land_phrase
+
+    def row(numerator, denominator, value):
+        return {"numerator": numerator, "denominator": denominator, "value": value,
+                "suppressed": False}  # fmt: skip
+
+    # Denominator 0 (no rows with a stand in 2025; demo's DQ02): words, not the symbol "x".
+    assert dq_land_phrase("DQ02", row(0.0, 0.0, None), "2025") == (
+        "angenommene Zeilen (DQ02): keine Lieferungen mit Stand 2025"
+    )
+    assert dq_land_phrase("DQ01", row(0.0, 0.0, None), "2025") == (
+        "vollständige Lieferungen (DQ01): keine meldepflichtigen Träger"
+    )
+    # No published row at all: the same words.
+    assert dq_land_phrase("DQ01", None, "2025") == (
+        "vollständige Lieferungen (DQ01): keine meldepflichtigen Träger"
+    )
+    assert dq_land_phrase("DQ02", None, "2026 (bis 15.05.)") == (
+        "angenommene Zeilen (DQ02): keine Lieferungen mit Stand 2026 (bis 15.05.)"
+    )
+    # Otherwise the value: 10 of 13 = 76,9 %; 48.385 of 48.385 = 100,0 %.
+    assert dq_land_phrase("DQ01", row(10.0, 13.0, 10 / 13), "2025") == (
+        "vollständige Lieferungen (DQ01) 76,9\u00a0%"
+    )
+    assert dq_land_phrase("DQ02", row(48385.0, 48385.0, 1.0), "2026") == (
+        "angenommene Zeilen (DQ02) 100,0\u00a0%"
+    )
+
+
+def test_a_kreis_without_obliged_providers_or_deliveries_says_so(report):
+    from indicator_report import content, queries
+
+    ctx = content.build_context(queries.load(report.parent / "indicators.duckdb"), None)
+    # Göppingen (08117) has no provider in the fixture: no figure, no table, one sentence.
+    page = content.kreis_page(
+        ctx, {"unit_code": "08117", "unit_name": "Göppingen", "rb_code": "081",
+              "rb_name": "Stuttgart"},
+    )  # fmt: skip
+    assert page["providers"] == {
+        "figures": [],
+        "rows": [],
+        "empty": "Im Kreis Göppingen war in den letzten 8 Quartalen (2024 Q3 – 2026 Q2) kein "
+        "Träger meldepflichtig, und 2025 und im jüngsten Quartal wurden keine Zeilen geliefert.",
+    }
+    # Esslingen's providers, computed once for the Kreis page: 08116003 in 8 quarters.
+    deliveries = content.provider_deliveries(ctx, "08116")
+    assert deliveries.calendar["provider"].unique().to_list() == ["08116003"]
+    assert deliveries.calendar.height == 8
+    assert deliveries.table["unit_code"].to_list() == ["08116003"]
 
 
 def table_rows(html: str) -> list[list[str]]:
@@ -415,7 +554,9 @@ def test_every_page_renders_offline_in_chromium(report, browser, tmp_path):
     context.close()
 
 
-@pytest.mark.parametrize("rel", ["index.html", "kennzahl/CM01.html", "wirkung.html"])
+@pytest.mark.parametrize(
+    "rel", ["index.html", "kennzahl/CM01.html", "kreis/08116.html", "wirkung.html"]
+)
 def test_accessibility_has_no_serious_violations(report, browser, rel):
     from axe_playwright_python.sync_playwright import Axe
 
