@@ -114,6 +114,12 @@ alone, idle: `tiny`, 24,000 values, 13.7 s in one process and 14.6 s on two; `de
 130,000 values, 80 s and 55 s)."""
 DUAL_SIMPLEX, PRIMAL_SIMPLEX = 1, 4
 """HiGHS's `simplex_strategy` values: the first program of a component, and the re-solves."""
+MAXIMISE_BATCH = 128
+"""How many values of a component `_component_ranges` first raises together in one program
+(their sum maximised), before each value left gets programs of its own. Measured on `bw`'s three
+largest parts of 2017 (one process, the same patterns): 40.2 s with each value on its own, 32.5 s
+with batches of 32, 29.4 s with 128, 30.1 s with 512; a whole first audit of a 5,602-value
+component 4.9 s → 2.9 s (563 → 232 programs)."""
 SPLIT_MIN_VARIABLES = 2_000
 """A targeted audit's component this large is split between the workers by its wanted values."""
 CHUNKS_PER_WORKER = 8
@@ -759,7 +765,22 @@ def _component_ranges(
     objective = np.zeros(k)
     # the values the witnesses do not show wide enough yet, in one pass (they only widen, so a
     # value left out here would be skipped in the loop anyway)
-    for j in np.flatnonzero(asked & ~_shown_wide(seen_low, seen_high, needed)):
+    todo = np.flatnonzero(asked & ~_shown_wide(seen_low, seen_high, needed))
+    # Many at once first: the greatest sum of a batch of them raises several in one program,
+    # and its solution is a witness for every value. A batch size stays while a pass shows at
+    # least half of its values wide enough, else it is quartered; the rest get programs of
+    # their own below. Only witnesses come of it, so the verdicts are the same.
+    batch = MAXIMISE_BATCH
+    while batch > 1 and len(todo) > batch:
+        for share in np.array_split(todo, -(-len(todo) // batch)):
+            objective[share] = -1.0
+            solve(objective)
+            objective[share] = 0.0
+        left = todo[~_shown_wide(seen_low[todo], seen_high[todo], needed[todo])]
+        if len(left) > len(todo) // 2:
+            batch //= 4
+        todo = left
+    for j in todo:
         if proven(j):
             continue
         objective[j] = -1.0

@@ -13,6 +13,7 @@ import os
 import numpy as np
 import polars as pl
 import pytest
+import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -646,9 +647,16 @@ def assert_witnesses_sound(p: Problem) -> int:
         without = protect(p)
     assert (kept.status == without.status).all()
     assert kept.rounds == without.rounds
-    oracle = exact_ranges(p, kept.suppressed)
-    assert len(oracle) == kept.audit.ranges.height
-    for cell, measure, low, high, exact in kept.audit.ranges.select(
+    assert_ranges_within_the_oracle(p, kept)
+    return programs.get("without", 0) - programs.get("kept", 0)
+
+
+def assert_ranges_within_the_oracle(p: Problem, pattern) -> None:
+    """Every range the pattern's final audit reports lies within the exact range the oracle
+    finds, and equals it where the engine reports it as exact."""
+    oracle = exact_ranges(p, pattern.suppressed)
+    assert len(oracle) == pattern.audit.ranges.height
+    for cell, measure, low, high, exact in pattern.audit.ranges.select(
         "cell", "measure", "low", "high", "exact"
     ).iter_rows():
         true_low, true_high = oracle[(cell, measure)]
@@ -658,7 +666,6 @@ def assert_witnesses_sound(p: Problem) -> int:
         if exact:
             assert low == pytest.approx(true_low, abs=tolerance)
             assert high == pytest.approx(true_high, abs=tolerance)
-    return programs.get("without", 0) - programs.get("kept", 0)
 
 
 def test_witnesses_kept_from_round_to_round_on_the_land_quarters():
@@ -684,3 +691,47 @@ def test_workers_come_from_the_setting_or_the_cpus(monkeypatch):
         monkeypatch.setenv(engine.WORKERS_ENV, bad)
         with pytest.raises(ValueError, match=engine.WORKERS_ENV):
             engine.workers()
+
+
+@settings(max_examples=25, deadline=None)
+@given(hierarchies())
+def test_raising_values_in_batches_changes_no_pattern(providers):
+    """`_component_ranges` first maximises the sum of batches of values (`MAXIMISE_BATCH`); its
+    solutions are only witnesses, so the pattern and its rounds are those found with every value
+    on its own, and every reported range lies within the oracle's."""
+    p = hierarchy_problem(providers)[0]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(engine.WORKERS_ENV, "1")
+        mp.setattr(engine, "MAXIMISE_BATCH", 2)  # batches even in these small tables
+        batched = protect(p)
+        mp.setattr(engine, "MAXIMISE_BATCH", 0)  # every value on its own
+        alone = protect(p)
+    assert (batched.status == alone.status).all()
+    assert batched.rounds == alone.rounds
+    assert_ranges_within_the_oracle(p, batched)
+
+
+def test_raising_values_in_batches_needs_fewer_programs(monkeypatch):
+    """A 20 × 20 table whose 400 inner cells are all suppressed and whose row and column totals
+    are published: one component of 400 values in 40 sums. Every value can move (each inner
+    value is 10, so a cell can give 10 to its row neighbour and take 10 back from its column),
+    so no range is pinned either way; batches of values raised together show that in fewer
+    programs, and with the same verdict for every value."""
+    n = 20
+    cell = np.arange(n * n).reshape(n, n)
+    rows = [(i, cell[i, j]) for i in range(n) for j in range(n)]  # row sums: equations 0-19
+    columns = [(n + j, cell[i, j]) for i in range(n) for j in range(n)]  # columns: 20-39
+    equation, column = np.array(rows + columns).T
+    a = sp.csr_matrix((np.ones(len(equation)), (equation, column)), shape=(2 * n, n * n))
+    b = np.full(2 * n, 10.0 * n)  # every total 200: twenty values of 10
+    needed = np.full(n * n, np.nan)  # numerators: any spread beyond the pin tolerance passes
+    results = {}
+    for batch in (0, engine.MAXIMISE_BATCH):
+        monkeypatch.setattr(engine, "MAXIMISE_BATCH", batch)
+        results[batch] = engine._component_ranges(a, b, needed)
+    (low0, high0, _, programs0), (low, high, _, programs) = results.values()
+    # the same verdict for every value: none pinned (a spread beyond the tolerance) either way
+    assert (high0 - low0 > 1e-3).all() and (high - low > 1e-3).all()
+    # every range within the true one: [0, 200] (a value can take its whole row's total)
+    assert (low >= -1e-9).all() and (high <= 200 + 1e-9).all()
+    assert programs < programs0, (programs, programs0)
