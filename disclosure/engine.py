@@ -439,8 +439,18 @@ def audit(
     bounds_v = np.searchsorted(var_labels[order_v], np.arange(n_components + 1))
     bounds_r = np.searchsorted(row_labels[order_r], np.arange(n_components + 1))
     programs = 0
+    # components of one sum: their ranges in closed form, all at once (`_one_sum_ranges`)
+    one_sum = (np.diff(bounds_r) == 1) & (np.diff(bounds_v) >= 1)
+    if one_sum.any():
+        in_one = np.flatnonzero(one_sum[var_labels])
+        row_of = order_r[bounds_r[var_labels[in_one]]]  # the component's only row
+        low[in_one], high[in_one] = _one_sum_ranges(
+            np.asarray(a[row_of, in_one]).ravel(), b[row_of], row_of
+        )
     jobs: list[_Job] = []
     for component in range(n_components):
+        if one_sum[component]:
+            continue
         var_idx = order_v[bounds_v[component] : bounds_v[component + 1]]
         row_idx = order_r[bounds_r[component] : bounds_r[component + 1]]
         if len(row_idx) == 0 or len(var_idx) == 0:
@@ -704,6 +714,47 @@ class _Witnesses:
         low_ok, high_ok = np.isfinite(low), np.isfinite(high)
         self.low[identity[low_ok]] = np.minimum(self.low[identity[low_ok]], low[low_ok])
         self.high[identity[high_ok]] = np.maximum(self.high[identity[high_ok]], high[high_ok])
+
+
+def _one_sum_ranges(
+    coefficient: np.ndarray, constant: np.ndarray, row: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact (low, high) of each value of components made of one sum a·x = c, x ≥ 0, given per
+    value its coefficient, its sum's constant and its sum's number (`row`): no linear program.
+
+    Most components are one sum (a Kreis's suppressed providers under a published Kreis total, a
+    year's suppressed quarters under the published year; measured on `bw`, 2023: 9,509 of
+    10,890 components, 41,751 of 58,550 programs). With P the values of positive and N of
+    negative coefficient, for a value j of P (N: the same with a and c negated):
+      - greatest: c / a_j when N is empty, else unbounded (j grows with a value of N);
+      - least: 0 when the rest can make up c (c = 0, or c > 0 and another value in P, or
+        c < 0 and a value in N), else c / a_j (j alone carries c);
+    a coefficient 0 leaves its value free: [0, ∞). A sum with c > 0 and P empty or c < 0 and N
+    empty has no solution: the published values contradict it (`InconsistentEquations`).
+    Constants within `PIN_TOLERANCE` of 0 count as 0 (sums of floats)."""
+    c = np.where(np.abs(constant) <= PIN_TOLERANCE, 0.0, constant)
+    rows = int(row.max()) + 1 if len(row) else 0
+    positive = np.bincount(row, weights=coefficient > 0, minlength=rows)
+    negative = np.bincount(row, weights=coefficient < 0, minlength=rows)
+    infeasible = ((c > 0) & (positive[row] == 0)) | ((c < 0) & (negative[row] == 0))
+    if infeasible.any():
+        raise InconsistentEquations(
+            f"published values contradict {np.unique(row[infeasible]).size} sum(s) of suppressed "
+            f"values: a sum of values ≥ 0 with the constant {c[infeasible][0]}"
+        )
+    # in the orientation where j's coefficient is positive: c, and the values of each sign
+    sign = np.sign(coefficient)
+    c_j = c * sign
+    same = np.where(sign > 0, positive[row], negative[row])
+    other = np.where(sign > 0, negative[row], positive[row])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        alone = c / coefficient  # j carrying c by itself
+    high = np.where(other > 0, np.inf, alone)
+    rest_can = (c_j == 0) | ((c_j > 0) & (same >= 2)) | ((c_j < 0) & (other >= 1))
+    low = np.where(rest_can, 0.0, alone)
+    free = sign == 0
+    low[free], high[free] = 0.0, np.inf
+    return low, high
 
 
 def _component_ranges(

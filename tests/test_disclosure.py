@@ -538,10 +538,13 @@ def _many_providers() -> list[tuple[int, int, int, int, int]]:
 
 
 def test_the_audit_on_two_processes_is_the_audit_on_one(monkeypatch, on_two_processes):
-    p, _ = hierarchy_problem(_many_providers())
-    suppressed = primary_cells(p)
+    p, names = hierarchy_problem(_many_providers())
     hidden = np.zeros(p.n_cells, dtype=bool)
-    hidden[suppressed] = True
+    hidden[primary_cells(p)] = True
+    # and the three RB rows: they sum to the published LAND and each is the sum of its published
+    # Kreise, so they form a component of several sums (linear programs; a component of one sum
+    # has its ranges in closed form, `_one_sum_ranges`) whose values are pinned: failures
+    hidden[[names.index(rb) for rb in ("R0", "R1", "R2")]] = True
     everything = np.ones(p.n_cells, dtype=bool)
     handed_over: list[int] = []  # the pool sizes each audit handed its components to
     pool = engine._pool
@@ -735,3 +738,50 @@ def test_raising_values_in_batches_needs_fewer_programs(monkeypatch):
     # every range within the true one: [0, 200] (a value can take its whole row's total)
     assert (low >= -1e-9).all() and (high <= 200 + 1e-9).all()
     assert programs < programs0, (programs, programs0)
+
+
+def test_ranges_of_one_sum_in_closed_form():
+    """`_one_sum_ranges`, by hand: each case one sum a·x = c over values x ≥ 0 (rows 0 … 5)."""
+    coefficient = np.array([1, 1, 7, 1, -1, 1, 1, -1, 1, 1, 0, 1], dtype=float)
+    constant = np.array([10, 10, 14, 3, 3, -4, -4, -4, 0, 0, 5, 5], dtype=float)
+    row = np.array([0, 0, 1, 2, 2, 3, 3, 3, 4, 4, 5, 5])
+    low, high = engine._one_sum_ranges(coefficient, constant, row)
+    inf = np.inf
+    expected = [
+        (0, 10), (0, 10),  # x1 + x2 = 10: either can be 0 or carry all 10
+        (2, 2),  # 7·x = 14: one value alone is pinned at 14 / 7 = 2
+        (3, inf), (0, inf),  # x1 − x2 = 3: x1 = 3 + x2 ≥ 3, x2 = x1 − 3 ≥ 0, both unbounded
+        (0, inf), (0, inf), (4, inf),  # x1 + x2 − x3 = −4: x3 = 4 + x1 + x2 ≥ 4
+        (0, 0), (0, 0),  # x1 + x2 = 0: both pinned at 0
+        (0, inf), (5, 5),  # 0·x1 + x2 = 5: x1 is free, x2 = 5
+    ]  # fmt: skip
+    assert list(zip(low.tolist(), high.tolist(), strict=True)) == expected
+    with pytest.raises(engine.InconsistentEquations):  # x1 + x2 = −1 has no solution ≥ 0
+        engine._one_sum_ranges(np.array([1.0, 1.0]), np.array([-1.0, -1.0]), np.array([0, 0]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([-2.0, -1.0, 1.0, 2.0]), st.integers(0, 20)),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_ranges_of_one_sum_are_the_linear_programs_ranges(terms):
+    """For any one sum a·x = c whose constant comes from values x ≥ 0 (so a solution exists),
+    the closed form gives the min and max `scipy.optimize.linprog` finds for every value."""
+    from scipy.optimize import linprog
+
+    a = np.array([t[0] for t in terms])
+    c = float(a @ np.array([t[1] for t in terms], dtype=float))
+    k = len(terms)
+    low, high = engine._one_sum_ranges(a, np.full(k, c), np.zeros(k, dtype=int))
+    for j in range(k):
+        objective = np.zeros(k)
+        objective[j] = 1.0
+        least = linprog(objective, A_eq=a[None, :], b_eq=[c], bounds=(0, None), method="highs")
+        most = linprog(-objective, A_eq=a[None, :], b_eq=[c], bounds=(0, None), method="highs")
+        assert least.status == 0
+        assert low[j] == pytest.approx(least.fun, abs=1e-9)
+        assert high[j] == (np.inf if most.status == 3 else pytest.approx(-most.fun, abs=1e-9))
