@@ -696,20 +696,88 @@ def test_workers_come_from_the_setting_or_the_cpus(monkeypatch):
             engine.workers()
 
 
-@settings(max_examples=25, deadline=None)
-@given(hierarchies())
-def test_raising_values_in_batches_changes_no_pattern(providers):
-    """`_component_ranges` first maximises the sum of batches of values (`MAXIMISE_BATCH`); its
-    solutions are only witnesses, so the pattern and its rounds are those found with every value
-    on its own, and every reported range lies within the oracle's."""
-    p = hierarchy_problem(providers)[0]
+@st.composite
+def quarter_tables(draw):
+    """One Kreis's providers × the four quarters of a year, with counts drawn per cell (many
+    small): (provider, quarter) → (base_n, numerator)."""
+    small_or_large = st.one_of(st.integers(0, 6), st.integers(0, 60))
+    table = {}
+    for provider in range(draw(st.integers(2, 5))):
+        for quarter in range(1, 5):
+            base = draw(small_or_large)
+            table[(provider, quarter)] = (base, draw(st.integers(0, base)))
+    return table
+
+
+def quarter_table_problem(table) -> Problem:
+    """Cells T<p>Q<q>, the providers' years T<p>Y, the Kreis's quarters KQ<q> and year KY.
+    Providers sum to the Kreis in every measure; quarters sum to the year in the counts (a person
+    may be counted in several quarters, so base_n is not summed over them). A suppressed quarter
+    is then in two sums: components of several sums, which need linear programs."""
+    cells: dict[str, list[int]] = {}
+    providers = sorted({p for p, _ in table})
+
+    def add(name: str, base: int, numerator: int) -> None:
+        cell = cells.setdefault(name, [0, 0, 0])
+        cell[0] += base
+        cell[1] += numerator
+        cell[2] += base
+
+    for (p, q), (base, numerator) in table.items():
+        for name in (f"T{p}Q{q}", f"T{p}Y", f"KQ{q}", "KY"):
+            add(name, base, numerator)
+    sums = [(f"T{p}Y", [f"T{p}Q{q}" for q in range(1, 5)], COUNTS) for p in providers]
+    sums += [(f"KQ{q}", [f"T{p}Q{q}" for p in providers], ALL) for q in range(1, 5)]
+    sums += [("KY", [f"T{p}Y" for p in providers], ALL)]
+    sums += [("KY", [f"KQ{q}" for q in range(1, 5)], COUNTS)]
+    return problem({name: tuple(v) for name, v in cells.items()}, sums)[0]
+
+
+def batched_and_alone(p: Problem) -> tuple:
+    """`protect` with batches of 2 (so that they occur in small tables) and with every value on
+    its own, and how many programs raised more than one value at once."""
+    batch_programs = 0
+    minimise = engine._Program.minimise
+
+    def counted(self, objective):
+        nonlocal batch_programs
+        batch_programs += int((objective < 0).sum() >= 2)
+        return minimise(self, objective)
+
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(engine.WORKERS_ENV, "1")
-        mp.setattr(engine, "MAXIMISE_BATCH", 2)  # batches even in these small tables
+        mp.setattr(engine._Program, "minimise", counted)
+        mp.setattr(engine, "MAXIMISE_BATCH", 2)
         batched = protect(p)
         mp.setattr(engine, "MAXIMISE_BATCH", 0)  # every value on its own
         alone = protect(p)
+    return batched, alone, batch_programs
+
+
+@settings(max_examples=25, deadline=None)
+@given(quarter_tables())
+def test_raising_values_in_batches_changes_no_pattern(table):
+    """`_component_ranges` first maximises the sum of batches of values (`MAXIMISE_BATCH`); its
+    solutions are only witnesses, so the pattern and its rounds are those found with every value
+    on its own, and every reported range lies within the oracle's."""
+    p = quarter_table_problem(table)
+    batched, alone, _ = batched_and_alone(p)
     assert (batched.status == alone.status).all()
+    assert batched.rounds == alone.rounds
+    assert_ranges_within_the_oracle(p, batched)
+
+
+def test_raising_values_in_batches_on_a_table_of_quarters():
+    """The property test's table, fixed so that batches certainly occur: four providers, the
+    first two small in every quarter (base_n 1–4: primary), the others large."""
+    table = {
+        (p, q): ((1 + (p + q) % 4, 1) if p < 2 else (20 + 3 * p + q, 10)) for p in range(4)
+        for q in range(1, 5)
+    }  # fmt: skip
+    p = quarter_table_problem(table)
+    batched, alone, batch_programs = batched_and_alone(p)
+    assert batch_programs > 0  # the batches ran …
+    assert (batched.status == alone.status).all()  # … and changed nothing
     assert batched.rounds == alone.rounds
     assert_ranges_within_the_oracle(p, batched)
 
