@@ -62,7 +62,7 @@ class ColumnType(enum.StrEnum):
 
 
 DUCKDB_TYPES: dict[ColumnType, str] = {
-    ColumnType.ID: "VARCHAR",  # HMAC-SHA256 pseudonym, 64 hex characters
+    ColumnType.ID: "UHUGEINT",  # warehouse id: the HMAC-SHA256 pseudonym's first 128 bits
     ColumnType.INT: "INTEGER",
     ColumnType.DECIMAL: "DECIMAL(18,2)",
     ColumnType.DATE: "DATE",

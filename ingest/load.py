@@ -35,6 +35,7 @@ from core.files import sha256_of
 from expectations import extract_gate
 from expectations.extract_gate import GateResult
 from ingest import pseudonymise, raw
+from ingest.pseudonymise import id_sql_from_text
 from ingest.readers import (
     FIELD_COUNT_RULES,
     FileName,
@@ -391,10 +392,13 @@ def _pseudonymised(
     `load_order`). NULL where the referencing id is empty (optional references).
     """
     # Each id's pseudonym is computed once per row, in `hashed`, and the reference joins use it
-    # (computed again in a join condition it cost a second HMAC per reference and row).
+    # (computed again in a join condition it cost a second HMAC per reference and row). Until
+    # the insert an id is the warehouse id's 32 hex characters (the gate and the operator's
+    # quarantine values read text; polars has no unsigned 128-bit integer); the raw layer
+    # stores the integer (`_insert_rows`).
     hashed = [c for c in ex.columns if c.type is ColumnType.ID]
     inner = ["_file", "_provider", "_line"]
-    inner += [f"imw_pseudonym(_provider, {c.name}) AS {c.name}" for c in hashed]
+    inner += [f"imw_id_text(_provider, {c.name}) AS {c.name}" for c in hashed]
     inner += [c.raw_name for c in ex.columns if c.type is not ColumnType.ID]
     columns = []
     joins = []
@@ -409,7 +413,8 @@ def _pseudonymised(
             joins.append(
                 f"LEFT JOIN (SELECT DISTINCT _provider, {c.ref.column} AS id "
                 f"FROM raw.{EXTRACTS[c.ref.extract].raw_table}_current) AS {alias} "
-                f"ON {alias}._provider = i._provider AND {alias}.id = i.{c.name}"
+                f"ON {alias}._provider = i._provider "
+                f"AND {alias}.id = {id_sql_from_text(f'i.{c.name}')}"
             )
             columns.append(
                 f"CASE WHEN i.{c.name} IS NOT NULL THEN {alias}.id IS NOT NULL END AS _ref_{c.name}"
@@ -427,7 +432,12 @@ def _pseudonymised(
 
 def _insert_rows(con: duckdb.DuckDBPyConnection, ex: Extract, rows: pl.DataFrame,
                  batch_id: int) -> None:  # fmt: skip
-    columns = ", ".join(f"CAST({c.raw_name} AS {c.duckdb_type})" for c in ex.columns)
+    columns = ", ".join(
+        id_sql_from_text(c.raw_name)
+        if c.type is ColumnType.ID
+        else f"CAST({c.raw_name} AS {c.duckdb_type})"
+        for c in ex.columns
+    )
     con.register("good_rows", rows.to_arrow())
     try:
         con.execute(

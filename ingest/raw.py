@@ -1,7 +1,8 @@
 """The raw layer in the build database, derived from the contract.
 
-- `raw.<extract>`: every accepted row of every accepted file (history), typed, pseudonymised, with
-  `_batch_id`, `_provider` and `_line` (line in the delivered file).
+- `raw.<extract>`: every accepted row of every accepted file (history), typed, pseudonymised (ids
+  are warehouse ids, `UHUGEINT`: `ingest.pseudonymise`), with `_batch_id`, `_provider` and
+  `_line` (line in the delivered file).
 - `raw.deliveries`: one row per processed file, accepted or not, with its verdict.
 - `raw.load_batches`: the accepted deliveries — each accepted file is one load batch.
 - `raw.current_batches`: per provider and extract the newest accepted snapshot (by `stand`, then
@@ -17,7 +18,8 @@ from __future__ import annotations
 
 import duckdb
 
-from contract.spec import EXTRACTS, Extract
+from contract.spec import EXTRACTS, ColumnType, Extract
+from ingest.pseudonymise import ID_TYPE, id_sql_from_text
 
 SCHEMA = "raw"
 
@@ -146,3 +148,29 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     for ex in EXTRACTS.values():
         con.execute(table_ddl(ex))
         con.execute(current_view_ddl(ex))
+    _compact_ids(con)
+
+
+def _compact_ids(con: duckdb.DuckDBPyConnection) -> None:
+    """Bring a raw layer written before the warehouse ids (#16) to them, once, in place.
+
+    Its id columns hold the full pseudonym as 64 hex characters; the warehouse id is that
+    pseudonym's first 128 bits (`ingest.pseudonymise`), so the conversion is exact and needs
+    neither the key nor the deliveries: every row keeps its identity and history.
+    """
+    stale = con.execute(
+        "SELECT table_name, column_name FROM information_schema.columns "
+        "WHERE table_schema = ? AND data_type = 'VARCHAR'",
+        [SCHEMA],
+    ).fetchall()
+    ids = {
+        (ex.raw_table, c.raw_name)
+        for ex in EXTRACTS.values()
+        for c in ex.columns
+        if c.type is ColumnType.ID
+    }
+    for table, column in sorted(set(stale) & ids):
+        con.execute(
+            f"ALTER TABLE {SCHEMA}.{table} ALTER {column} TYPE {ID_TYPE} "
+            f"USING ({id_sql_from_text(column)})"
+        )

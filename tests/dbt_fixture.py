@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from contract.spec import EXTRACTS
+from contract.spec import EXTRACTS, ColumnType
 from core.project_vars import FIXTURE_ONLY_TAG, REFERENCE_DATE_ENV
 from core.settings import BUILD_DB_NAME
 from ingest.raw import ensure_schema
@@ -57,6 +57,38 @@ def insert_delivery(
     )  # fmt: skip
 
 
+def fixture_id(text: str) -> int:
+    """The warehouse id a fixture's plain id becomes (`_ids_as_integers`), for test queries."""
+    data = text.encode()
+    assert len(data) <= 16, text
+    return int.from_bytes(data.ljust(16, b"\0"), "big")
+
+
+def _ids_as_integers(con: duckdb.DuckDBPyConnection, extract: str) -> str:
+    """`REPLACE (...)` turning the fixture's plain ids into warehouse ids (`UHUGEINT`).
+
+    An id's bytes, right-padded with zeros to 16, read as one big-endian integer: distinct ids stay
+    distinct and keep their order (`C1` < `C2` as text and as integers), so a tie broken by id
+    comes out as the fixture's notes say. Ids longer than 16 bytes would not fit: refused."""
+    present = {
+        r[0] for r in con.execute("SELECT name FROM pragma_table_info('fixture')").fetchall()
+    }
+    ids = [c.raw_name for c in EXTRACTS[extract].columns
+           if c.type is ColumnType.ID and c.raw_name in present]  # fmt: skip
+    if not ids:
+        return ""
+    longer = " OR ".join(f"octet_length(encode({c})) > 16" for c in ids)
+    too_long = con.execute(f"SELECT count(*) FROM fixture WHERE {longer}").fetchall()[0][0]
+    assert too_long == 0, f"fixture {extract}: ids longer than 16 bytes"
+    return (
+        "REPLACE ("
+        + ", ".join(
+            f"CAST('0x' || rpad(hex(encode({c})), 32, '0') AS UHUGEINT) AS {c}" for c in ids
+        )
+        + ")"
+    )
+
+
 def load_fixture(con: duckdb.DuckDBPyConnection, fixtures: Path) -> None:
     """Every extract CSV as accepted deliveries, one per (extract, provider, stand), all rows
     loaded; then, if present, `deliveries.csv`: deliveries that bring no rows (empty, superseded,
@@ -84,12 +116,13 @@ def load_fixture(con: duckdb.DuckDBPyConnection, fixtures: Path) -> None:
                 "rows_delivered": n_rows, "rows_loaded": n_rows, "rows_quarantined": 0,
             })  # fmt: skip
             # extract is checked against the contract above: identifiers only, data as parameters
+            as_ids = _ids_as_integers(con, extract)
             con.execute(
                 f"""
                 INSERT INTO raw.{extract} BY NAME
                 SELECT ? AS _batch_id, provider AS _provider,
                        row_number() OVER () + 1 AS _line,
-                       * EXCLUDE ({", ".join(FIXTURE_ONLY_COLUMNS)})
+                       * EXCLUDE ({", ".join(FIXTURE_ONLY_COLUMNS)}) {as_ids}
                 FROM fixture WHERE provider = ? AND stand = ?
                 """,
                 [delivery_id, provider, stand],

@@ -44,6 +44,7 @@ import pytest
 from dbt_fixture import (
     assert_rows_follow_the_disclosure_pattern,
     built_warehouse,
+    fixture_id,
     indicator_suppression,
 )
 
@@ -365,11 +366,11 @@ def test_cm07_contact_of_inactive_case_counts_without_the_case(
         """
         SELECT entity_type, entity_id, numerator, denominator
         FROM intermediate.int_contrib_cm07
-        WHERE period = '2025Q2' AND provider = ? AND entity_id IN ('a9', 'a_k21')
+        WHERE period = '2025Q2' AND provider = ? AND entity_id IN (?, ?)
         """,
-        [A],
+        [A, fixture_id("a9"), fixture_id("a_k21")],
     ).fetchall()
-    assert rows == [("contact", "a_k21", 1, 0)]
+    assert rows == [("contact", fixture_id("a_k21"), 1, 0)]
 
 
 # --- CM08 goal-linked contacts -----------------------------------------------------------------

@@ -10,7 +10,7 @@ import pytest
 
 from cli.main import print_build_summary
 from ingest.load import ACCEPTED, DUPLICATE, REJECTED, Folders, ingest_landing
-from ingest.pseudonymise import pseudonym
+from ingest.pseudonymise import warehouse_id
 from reports.delivery import md, write_delivery_reports
 
 KEY = b"test-key"
@@ -61,7 +61,8 @@ def test_accepted_file_is_one_batch_with_pseudonymised_ids(settings):
     )
     assert len(sha) == 64
     ids = {r[0] for r in query(settings, "SELECT person_id FROM raw.personen_current")}
-    assert ids == {pseudonym(KEY, PROVIDER, "P-1"), pseudonym(KEY, PROVIDER, "P-2")}
+    # stored as warehouse ids: the first 128 bits of each id's HMAC, as integers
+    assert ids == {warehouse_id(KEY, PROVIDER, "P-1"), warehouse_id(KEY, PROVIDER, "P-2")}
     # German dates were parsed: P-2's AU ended on 30.06.2020.
     assert (
         query(settings, "SELECT au_ende FROM raw.personen WHERE geburtsjahr = 1985")[0][
@@ -259,3 +260,35 @@ def test_a_file_rejected_whole_records_its_readable_rows(settings, capsys):
     # the build summary: 2 files rejected, 3 rows rejected (the unreadable file has no count)
     print_build_summary(settings, datetime(2000, 1, 1, tzinfo=UTC))
     assert "rejected: 2 files, 3 rows rejected" in capsys.readouterr().out
+
+
+def test_a_raw_layer_of_hex_pseudonyms_becomes_warehouse_ids_in_place(tmp_path):
+    """A build database written before the warehouse ids (#16) keeps its history: ensure_schema
+    turns each 64-character pseudonym into its first 128 bits, without the key."""
+    from contract.spec import EXTRACTS
+    from ingest.pseudonymise import pseudonym
+    from ingest.raw import ensure_schema, table_ddl
+
+    ex = EXTRACTS["faelle"]
+    with duckdb.connect(str(tmp_path / "old.duckdb")) as con:
+        con.execute("CREATE SCHEMA raw")
+        con.execute(table_ddl(ex).replace("UHUGEINT", "VARCHAR"))  # the old column type
+        con.execute(
+            "INSERT INTO raw.faelle (_batch_id, _provider, _line, fall_id, person_id) "
+            "VALUES (1, ?, 2, ?, ?), (1, ?, 3, ?, NULL)",  # the second case has no person: NULL
+            [PROVIDER, pseudonym(KEY, PROVIDER, "F-1"), pseudonym(KEY, PROVIDER, "P-1"),
+             PROVIDER, pseudonym(KEY, PROVIDER, "F-2")],
+        )  # fmt: skip
+        ensure_schema(con)
+        ensure_schema(con)  # a second time changes nothing
+        types = dict(con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = 'raw' AND table_name = 'faelle'"
+        ).fetchall())  # fmt: skip
+        rows = con.execute("SELECT fall_id, person_id FROM raw.faelle ORDER BY _line").fetchall()
+    assert types["fall_id"] == types["person_id"] == "UHUGEINT"
+    assert types["fallart"] == "VARCHAR"  # a code column is not an id and stays text
+    assert rows == [
+        (warehouse_id(KEY, PROVIDER, "F-1"), warehouse_id(KEY, PROVIDER, "P-1")),
+        (warehouse_id(KEY, PROVIDER, "F-2"), None),
+    ]

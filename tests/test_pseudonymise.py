@@ -59,3 +59,45 @@ def test_missing_key_is_an_error():
     with pytest.raises(MissingKeyError, match="IMW_PSEUDONYM_KEY"):
         pseudonym_key({})
     assert pseudonym_key({"IMW_PSEUDONYM_KEY": "a-proper-key-0123"}) == b"a-proper-key-0123"
+
+
+@pytest.mark.parametrize(
+    ("key", "provider", "local_id"),
+    [(b"k", "08115003", "P-1"), (b"a much longer key " * 8, "08115", "Ärger-ß-17")],
+)
+def test_warehouse_id_is_the_first_128_bits_of_the_pseudonym(key, provider, local_id):
+    full = pseudonymise.pseudonym(key, provider, local_id)
+    wid = pseudonymise.warehouse_id(key, provider, local_id)
+    assert wid == int(full[:32], 16) and 0 <= wid < 2**128
+    assert pseudonymise.warehouse_id_text(wid) == full[:32]
+    con = duckdb.connect()
+    pseudonymise.install(con, key)
+    # SQL: the text the ingest carries, the integer the raw layer stores, the text shown again
+    text, stored, shown = con.execute(
+        f"SELECT t, {pseudonymise.id_sql_from_text('t')}, "
+        f"{pseudonymise.id_sql_text(pseudonymise.id_sql_from_text('t'))} "
+        "FROM (SELECT imw_id_text(?, ?) AS t)",
+        [provider, local_id],
+    ).fetchall()[0]
+    assert (text, stored, shown) == (full[:32], wid, full[:32])
+    # the full 64-character pseudonym converts to the same id (the raw layer's migration)
+    assert (
+        con.execute(f"SELECT {pseudonymise.id_sql_from_text('?')}", [full]).fetchall()[0][0] == wid
+    )
+
+
+def test_warehouse_id_keeps_small_values_and_nulls():
+    con = duckdb.connect()
+    # an id whose first 31 hex digits are zero: still 32 characters, still the same integer
+    assert con.execute(
+        f"SELECT {pseudonymise.id_sql_text('1::UHUGEINT')}, {pseudonymise.id_sql_text('NULL')}, "
+        f"{pseudonymise.id_sql_from_text('NULL')}"
+    ).fetchall()[0] == ("0" * 31 + "1", None, None)
+    assert pseudonymise.warehouse_id_text(1) == "0" * 31 + "1"
+
+
+def test_collision_bound():
+    # n(n-1)/2 pairs, each equal with probability 2^-128: 10^9 ids -> 4.99999999e17 pairs
+    # / 3.4028e38 = 1.469e-21
+    assert pseudonymise.collision_bound(1e9) == pytest.approx(1.4693679e-21, rel=1e-6)
+    assert pseudonymise.collision_bound(1) == 0  # one id cannot collide

@@ -24,7 +24,7 @@ import pytest
 
 from cli.main import main
 from core.settings import KEY_ENV, PROJECT_ROOT, Settings
-from ingest.pseudonymise import fingerprint, pseudonym
+from ingest.pseudonymise import fingerprint, warehouse_id
 from orchestration.definitions import build_definitions
 from orchestration.resources import WarehouseResource
 from reports.build_record import read_records
@@ -260,7 +260,7 @@ def test_rekey_re_pseudonymises_the_raw_layer_from_the_kept_deliveries(built):
                 "fingerprint": con.execute("SELECT fingerprint FROM raw.warehouse_key").fetchall(),
                 "has_p1": con.execute(
                     "SELECT count(*) FROM raw.personen WHERE person_id = ?",
-                    [pseudonym(key.encode(), PERSON[0], PERSON[1])],
+                    [warehouse_id(key.encode(), PERSON[0], PERSON[1])],
                 ).fetchone()[0],
             }
 

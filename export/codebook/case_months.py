@@ -28,7 +28,7 @@ def month_identity() -> list[Variable]:
             "Fall (Studienpseudonym)",
             "case (study pseudonym)",
             ID,
-            "imw_pseudonym($study || ':' || m.provider, m.case_id)",
+            "imw_pseudonym($study || ':' || m.provider, format('{:032x}', m.case_id))",
             "as case_id of the cases table: join the two tables on it",
         ),
         variable(

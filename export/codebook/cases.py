@@ -37,9 +37,9 @@ def identity() -> list[Variable]:
             "Fall (Studienpseudonym)",
             "case (study pseudonym)",
             ID,
-            "imw_pseudonym($study || ':' || c.provider, c.case_id)",
-            "HMAC-SHA256 with the study key over study name, provider and the warehouse pseudonym "
-            "of the case; unique per study, not linkable across studies",
+            "imw_pseudonym($study || ':' || c.provider, format('{:032x}', c.case_id))",
+            "HMAC-SHA256 with the study key over study name, provider and the warehouse id of the "
+            "case (its 32 hex characters); unique per study, not linkable across studies",
         ),
         variable(
             "person_id",
@@ -47,8 +47,8 @@ def identity() -> list[Variable]:
             "Person (Studienpseudonym)",
             "person (study pseudonym)",
             ID,
-            "imw_pseudonym($study || ':' || c.provider, c.person_id)",
-            "as case_id, over the warehouse pseudonym of the case's person (faelle.person_id); "
+            "imw_pseudonym($study || ':' || c.provider, format('{:032x}', c.person_id))",
+            "as case_id, over the warehouse id of the case's person (faelle.person_id); "
             "several cases of one person share it",
         ),
         variable(
