@@ -18,19 +18,22 @@ from funding_sim.simulate import (
     case_years,
     scenario_table,
 )
+from ingest.pseudonymise import id_sql_text
 
 
 def read_inputs(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
+    # a grant's warehouse id (UHUGEINT, which Arrow and polars do not hold) as its 32 hex characters
+    gid = f"{id_sql_text('grant_id')} AS grant_id"
     q = {
         "grant_years": """
-            SELECT grant_id, provider, funding_year, actual_cost_eur, fte_actual, recovery_eur,
+            SELECT {gid}, provider, funding_year, actual_cost_eur, fte_actual, recovery_eur,
                    paid_eur
             FROM intermediate.int_grant_years WHERE provider IS NOT NULL""",
         "payouts": """
-            SELECT grant_id, funding_year, paid_on, amount_paid_eur
+            SELECT {gid}, funding_year, paid_on, amount_paid_eur
             FROM intermediate.int_payout_requests WHERE is_paid""",
         "proofs": """
-            SELECT grant_id, funding_year, received_on, checked_on
+            SELECT {gid}, funding_year, received_on, checked_on
             FROM staging.stg_proofs_of_use""",
         "budget": "SELECT budget_year, appropriation_eur, carryover_eur FROM staging.stg_budget",
         "cases": """
@@ -45,7 +48,7 @@ def read_inputs(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
         "budget": BUDGET_SCHEMA,
         "cases": CASES_SCHEMA,
     }
-    return {k: con.sql(sql).pl().cast(schemas[k]) for k, sql in q.items()}
+    return {k: con.sql(sql.format(gid=gid)).pl().cast(schemas[k]) for k, sql in q.items()}
 
 
 def run_simulation(

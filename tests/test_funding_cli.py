@@ -43,8 +43,15 @@ def home(tmp_path):
         con.execute("CREATE SCHEMA intermediate")
         con.execute("CREATE SCHEMA staging")
         for name, frame in tables.items():
+            # grant ids as a build stores them: warehouse ids (UHUGEINT), here "G1"'s bytes padded
+            as_id = (
+                " REPLACE (CAST('0x' || rpad(hex(encode(grant_id)), 32, '0') AS UHUGEINT) "
+                "AS grant_id)"
+                if "grant_id" in frame.columns
+                else ""
+            )
             con.register("f", frame.to_arrow())
-            con.execute(f"CREATE TABLE {name} AS SELECT * FROM f")
+            con.execute(f"CREATE TABLE {name} AS SELECT *{as_id} FROM f")
             con.unregister("f")
     return tmp_path
 

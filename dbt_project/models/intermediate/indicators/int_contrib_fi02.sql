@@ -15,7 +15,7 @@ select
     periods.period_type,
     grant_years.provider,
     'grant_year' as entity_type,
-    grant_years.grant_id || '/' || cast(grant_years.funding_year as varchar) as entity_id,
+    {{ id_text('grant_years.grant_id') }} || '/' || cast(grant_years.funding_year as varchar) as entity_id,
     grant_years.paid_eur as numerator,
     grant_years.fte_actual as denominator
 from grant_years

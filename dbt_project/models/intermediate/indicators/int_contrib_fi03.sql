@@ -60,7 +60,8 @@ active_cases as (
         case_periods.period_type,
         covered_providers.applicant as provider,
         'case' as entity_type,
-        case_periods.case_id as entity_id,
+        -- as text, as the grant-years' rows below: one type in the union
+        {{ id_text('case_periods.case_id') }} as entity_id,
         0 as numerator,
         1 as denominator
     from case_periods
@@ -77,7 +78,7 @@ costs as (
         period_type,
         provider,
         'grant_year' as entity_type,
-        grant_id || '/' || cast(funding_year as varchar) as entity_id,
+        {{ id_text('grant_id') }} || '/' || cast(funding_year as varchar) as entity_id,
         actual_cost_eur as numerator,
         0 as denominator
     from year_grant_years
