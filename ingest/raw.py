@@ -147,8 +147,9 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_PROVIDER_ISSUES)
     for ex in EXTRACTS.values():
         con.execute(table_ddl(ex))
-        con.execute(current_view_ddl(ex))
     _compact_ids(con)
+    for ex in EXTRACTS.values():  # after the conversion: a view records its columns' types
+        con.execute(current_view_ddl(ex))
 
 
 def _compact_ids(con: duckdb.DuckDBPyConnection) -> None:

@@ -273,6 +273,7 @@ def test_a_raw_layer_of_hex_pseudonyms_becomes_warehouse_ids_in_place(tmp_path):
     with duckdb.connect(str(tmp_path / "old.duckdb")) as con:
         con.execute("CREATE SCHEMA raw")
         con.execute(table_ddl(ex).replace("UHUGEINT", "VARCHAR"))  # the old column type
+        con.execute("CREATE VIEW raw.faelle_current AS SELECT * FROM raw.faelle")  # and a view
         con.execute(
             "INSERT INTO raw.faelle (_batch_id, _provider, _line, fall_id, person_id) "
             "VALUES (1, ?, 2, ?, ?), (1, ?, 3, ?, NULL)",  # the second case has no person: NULL
@@ -280,6 +281,10 @@ def test_a_raw_layer_of_hex_pseudonyms_becomes_warehouse_ids_in_place(tmp_path):
              PROVIDER, pseudonym(KEY, PROVIDER, "F-2")],
         )  # fmt: skip
         ensure_schema(con)
+        view_types = dict(con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = 'raw' AND table_name = 'faelle_current'"
+        ).fetchall())  # fmt: skip
         ensure_schema(con)  # a second time changes nothing
         types = dict(con.execute(
             "SELECT column_name, data_type FROM information_schema.columns "
@@ -287,6 +292,7 @@ def test_a_raw_layer_of_hex_pseudonyms_becomes_warehouse_ids_in_place(tmp_path):
         ).fetchall())  # fmt: skip
         rows = con.execute("SELECT fall_id, person_id FROM raw.faelle ORDER BY _line").fetchall()
     assert types["fall_id"] == types["person_id"] == "UHUGEINT"
+    assert view_types["fall_id"] == "UHUGEINT"  # the view over it records the new type
     assert types["fallart"] == "VARCHAR"  # a code column is not an id and stays text
     assert rows == [
         (warehouse_id(KEY, PROVIDER, "F-1"), warehouse_id(KEY, PROVIDER, "P-1")),
