@@ -16,6 +16,7 @@ from export.codebook.model import (
     Variable,
     variable,
 )
+from ingest.pseudonymise import id_sql_text
 
 
 def month_identity() -> list[Variable]:
@@ -28,7 +29,7 @@ def month_identity() -> list[Variable]:
             "Fall (Studienpseudonym)",
             "case (study pseudonym)",
             ID,
-            "imw_pseudonym($study || ':' || m.provider, format('{:032x}', m.case_id))",
+            f"imw_pseudonym($study || ':' || m.provider, {id_sql_text('m.case_id')})",
             "as case_id of the cases table: join the two tables on it",
         ),
         variable(

@@ -25,6 +25,7 @@ from export.codebook.model import (
     Variable,
     variable,
 )
+from ingest.pseudonymise import id_sql_text
 
 
 def identity() -> list[Variable]:
@@ -37,7 +38,7 @@ def identity() -> list[Variable]:
             "Fall (Studienpseudonym)",
             "case (study pseudonym)",
             ID,
-            "imw_pseudonym($study || ':' || c.provider, format('{:032x}', c.case_id))",
+            f"imw_pseudonym($study || ':' || c.provider, {id_sql_text('c.case_id')})",
             "HMAC-SHA256 with the study key over study name, provider and the warehouse id of the "
             "case (its 32 hex characters); unique per study, not linkable across studies",
         ),
@@ -47,7 +48,7 @@ def identity() -> list[Variable]:
             "Person (Studienpseudonym)",
             "person (study pseudonym)",
             ID,
-            "imw_pseudonym($study || ':' || c.provider, format('{:032x}', c.person_id))",
+            f"imw_pseudonym($study || ':' || c.provider, {id_sql_text('c.person_id')})",
             "as case_id, over the warehouse id of the case's person (faelle.person_id); "
             "several cases of one person share it",
         ),
