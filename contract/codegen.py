@@ -207,7 +207,7 @@ def _dump_yaml(data: dict) -> str:
 def _source_column(c: Column) -> dict:
     desc = c.description_en
     if c.is_pseudonymised:
-        desc += " HMAC-SHA256 pseudonym."
+        desc += " Warehouse id: the first 128 bits of its HMAC-SHA256 pseudonym (UHUGEINT)."
     return {"name": c.raw_name, "description": f"`{c.name}` as delivered: {desc}"}
 
 
