@@ -23,7 +23,16 @@ def connect(
     own error stands.)"""
     config: dict[str, str | int] = {"memory_limit": memory_limit(), "threads": threads()}
     if str(database) == ":memory:":
-        config["temp_directory"] = str(spill_dir())
+        spill = spill_dir()
+        try:
+            # DuckDB creates the spill folder when it first spills, but not its parents: a home
+            # without `warehouse/` yet (an export run against another home's database) failed
+            # there, mid-query, with "Failed to create directory"
+            spill.mkdir(parents=True, exist_ok=True)
+            config["temp_directory"] = str(spill)
+        except OSError:
+            pass  # a home this process cannot write to: DuckDB's own default folder
+
     try:
         return duckdb.connect(str(database), read_only=read_only, config=config)
     except duckdb.ConnectionException as error:

@@ -55,6 +55,21 @@ def test_every_connection_gets_the_limit_and_the_threads(unset, tmp_path):
         assert setting(con, "temp_directory") == str(tmp_path / "home" / "warehouse" / "spill")
 
 
+def test_in_memory_work_spills_into_a_home_without_a_warehouse_yet(unset, tmp_path):
+    # the home of `unset` does not exist; DuckDB creates a spill folder but not its parents
+    assert not (tmp_path / "home").exists()
+    unset.setenv(MEMORY_LIMIT_ENV, "64MiB")
+    unset.setenv(THREADS_ENV, "1")
+    with connect() as con:
+        # sorting 4 M rows of two BIGINTs (64 MB) with 64 MiB of memory must spill
+        rows = con.execute(
+            "SELECT count(*) FROM (SELECT range AS a, hash(range) AS b FROM range(4000000) "
+            "ORDER BY b)"
+        ).fetchall()
+    assert rows == [(4_000_000,)]
+    assert (tmp_path / "home" / "warehouse" / "spill").is_dir()
+
+
 def test_read_only_connections_get_them_too(unset, tmp_path):
     duckdb.connect(str(tmp_path / "x.duckdb")).close()
     unset.setenv(MEMORY_LIMIT_ENV, "512MiB")
