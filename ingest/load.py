@@ -405,7 +405,7 @@ def _pseudonymised(
     # cases), so each distinct (provider, id) of the chunk is hashed and checked once, in `h_<c>`,
     # and joined back on the delivered id — in this connection's memory only, never stored.
     inner = ["incoming._file", "incoming._provider", "incoming._line"]
-    lookups = []
+    lookups, joins = [], []
     for c in ex.columns:
         if c.ref is not None and c.type is not ColumnType.ID:
             raise ValueError(f"{ex.name}.{c.name}: a reference must be an id column")
@@ -414,16 +414,19 @@ def _pseudonymised(
         elif c.ref is None:
             inner.append(f"imw_id_text(incoming._provider, incoming.{c.name}) AS {c.name}")
         else:
-            inner += [f"h_{c.name}.id_text AS {c.name}", _reference_found(c, unchecked)]
-            lookups.append(_reference_lookup(c, unchecked))
-    joins = " ".join(
-        f"LEFT JOIN h_{c.name} ON h_{c.name}._provider = incoming._provider "
-        f"AND h_{c.name}.delivered = incoming.{c.name}"
-        for c in ex.columns
-        if c.type is ColumnType.ID and c.ref is not None
-    )
-    ctes = "".join(f"{lookup}, " for lookup in lookups)
-    sql = f"WITH {ctes}i AS (SELECT {', '.join(inner)} FROM incoming {joins}) SELECT * FROM i"
+            h = f"h_{c.name}"
+            lookups.append(f"{h} AS ({_reference_lookup(c, unchecked)})")
+            joins.append(
+                f"LEFT JOIN {h} ON {h}._provider = incoming._provider "
+                f"AND {h}.delivered = incoming.{c.name}"
+            )
+            # NULL where the id is empty (an optional reference) or the check is off
+            inner += [
+                f"{h}.id_text AS {c.name}",
+                f"CASE WHEN incoming.{c.name} IS NOT NULL THEN {h}.found END AS _ref_{c.name}",
+            ]
+    with_ = f"WITH {', '.join(lookups)} " if lookups else ""
+    sql = f"{with_}SELECT {', '.join(inner)} FROM incoming {' '.join(joins)}"
     con.register("incoming", frame.to_arrow())
     try:
         return con.sql(sql).pl()
@@ -432,31 +435,24 @@ def _pseudonymised(
 
 
 def _reference_lookup(c: Column, unchecked: frozenset[str]) -> str:
-    """CTE `h_<c>`: each distinct (provider, id) of the chunk's column `c`, its warehouse id's
-    text and whether the referenced extract's current snapshot holds it (NULL when unchecked)."""
+    """Each distinct (provider, id) of the chunk's reference column `c`, its warehouse id's text
+    and whether the referenced extract's current snapshot holds it (`found`; NULL unchecked)."""
     distinct = (
         f"SELECT _provider, delivered, imw_id_text(_provider, delivered) AS id_text FROM "
         f"(SELECT DISTINCT _provider, {c.name} AS delivered FROM incoming "
         f"WHERE {c.name} IS NOT NULL)"
     )
     if c.ref.extract in unchecked:
-        return f"h_{c.name} AS (SELECT *, CAST(NULL AS BOOLEAN) AS found FROM ({distinct}))"
+        return f"SELECT *, CAST(NULL AS BOOLEAN) AS found FROM ({distinct})"
     held = (
         f"SELECT DISTINCT _provider, {c.ref.column} AS id "
         f"FROM raw.{EXTRACTS[c.ref.extract].raw_table}_current"
     )
     return (
-        f"h_{c.name} AS (SELECT d.*, held.id IS NOT NULL AS found FROM ({distinct}) AS d "
+        f"SELECT d.*, held.id IS NOT NULL AS found FROM ({distinct}) AS d "
         f"LEFT JOIN ({held}) AS held ON held._provider = d._provider "
-        f"AND held.id = {id_sql_from_text('d.id_text')})"
+        f"AND held.id = {id_sql_from_text('d.id_text')}"
     )
-
-
-def _reference_found(c: Column, unchecked: frozenset[str]) -> str:
-    """`_ref_<c>`: NULL where the id is empty (an optional reference) or the check is off."""
-    if c.ref.extract in unchecked:
-        return f"CAST(NULL AS BOOLEAN) AS _ref_{c.name}"
-    return f"CASE WHEN incoming.{c.name} IS NOT NULL THEN h_{c.name}.found END AS _ref_{c.name}"
 
 
 def _insert_rows(con: duckdb.DuckDBPyConnection, ex: Extract, rows: pl.DataFrame,

@@ -64,6 +64,11 @@ def fixture_id(text: str) -> int:
     return int.from_bytes(data.ljust(16, b"\0"), "big")
 
 
+def fixture_id_sql(column: str) -> str:
+    """SQL for `fixture_id` of a text column (macros/warehouse_ids.sql does the same in dbt)."""
+    return f"CAST('0x' || rpad(hex(encode({column})), 32, '0') AS UHUGEINT)"
+
+
 def _ids_as_integers(con: duckdb.DuckDBPyConnection, extract: str) -> str:
     """`REPLACE (...)` turning the fixture's plain ids into warehouse ids (`UHUGEINT`).
 
@@ -80,13 +85,7 @@ def _ids_as_integers(con: duckdb.DuckDBPyConnection, extract: str) -> str:
     longer = " OR ".join(f"octet_length(encode({c})) > 16" for c in ids)
     too_long = con.execute(f"SELECT count(*) FROM fixture WHERE {longer}").fetchall()[0][0]
     assert too_long == 0, f"fixture {extract}: ids longer than 16 bytes"
-    return (
-        "REPLACE ("
-        + ", ".join(
-            f"CAST('0x' || rpad(hex(encode({c})), 32, '0') AS UHUGEINT) AS {c}" for c in ids
-        )
-        + ")"
-    )
+    return "REPLACE (" + ", ".join(f"{fixture_id_sql(c)} AS {c}" for c in ids) + ")"
 
 
 def load_fixture(con: duckdb.DuckDBPyConnection, fixtures: Path) -> None:

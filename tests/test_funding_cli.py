@@ -8,6 +8,7 @@ from datetime import date
 import duckdb
 import polars as pl
 import pytest
+from dbt_fixture import fixture_id_sql
 from test_funding_sim import BUDGET, GRANT_YEARS, PAYOUTS, PROOFS
 
 from cli.main import main
@@ -45,8 +46,7 @@ def home(tmp_path):
         for name, frame in tables.items():
             # grant ids as a build stores them: warehouse ids (UHUGEINT), here "G1"'s bytes padded
             as_id = (
-                " REPLACE (CAST('0x' || rpad(hex(encode(grant_id)), 32, '0') AS UHUGEINT) "
-                "AS grant_id)"
+                f" REPLACE ({fixture_id_sql('grant_id')} AS grant_id)"
                 if "grant_id" in frame.columns
                 else ""
             )
