@@ -56,11 +56,15 @@ def carried_stock(
     if reach.max() >= curve.shape[-1]:
         raise ValueError("survival curve too short for the oldest open case and the horizon")
     base = curve[..., ages][..., None]
-    if fallback is not None:
-        fb = fallback[ages][:, None]
-        default = np.divide(fallback[reach], fb, out=np.zeros(reach.shape), where=fb > 0)
-    else:
-        default = np.zeros(reach.shape)
-    default = np.broadcast_to(default, curve[..., reach].shape).copy()
-    ratio = np.divide(curve[..., reach], base, out=default, where=base > 0)
+    ratio = curve[..., reach]
+    np.divide(ratio, base, out=ratio, where=base > 0)
+    # the ratio where S[a] = 0 (rare: only a replicate in which nobody stayed that long)
+    empty = np.broadcast_to(base <= 0, ratio.shape)
+    if empty.any():
+        if fallback is not None:
+            fb = fallback[ages][:, None]
+            default = np.divide(fallback[reach], fb, out=np.zeros(reach.shape), where=fb > 0)
+        else:
+            default = np.zeros(reach.shape)
+        ratio[empty] = np.broadcast_to(default, ratio.shape)[empty]
     return np.einsum("ka,...ah->...kh", age_counts, ratio)

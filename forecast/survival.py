@@ -16,10 +16,25 @@ from statsmodels.duration.survfunc import SurvfuncRight
 
 
 def _cells(durations: np.ndarray, closed: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Distinct (duration, closed) cells and their counts."""
+    """Distinct (duration, closed) cells in ascending order and their counts (one counting
+    pass: durations are days, so the keys are small integers)."""
     key = durations.astype(np.int64) * 2 + closed.astype(np.int64)
-    uniq, counts = np.unique(key, return_counts=True)
-    return uniq // 2, (uniq % 2).astype(bool), counts
+    counts = np.bincount(key)
+    uniq = np.flatnonzero(counts)
+    return uniq // 2, (uniq % 2).astype(bool), counts[uniq]
+
+
+def _by_day(cell_days: np.ndarray, weights: np.ndarray, days: int) -> np.ndarray:
+    """(replicates, days): each column of `weights` (replicates × cells) added into its cell's
+    day, as one segment sum over the cells sorted by day (the weights are counts, so any order
+    of adding gives the same sums)."""
+    order = np.argsort(cell_days, kind="stable")
+    d = cell_days[order]
+    out = np.zeros((weights.shape[0], days))
+    if d.size:
+        starts = np.flatnonzero(np.r_[True, d[1:] != d[:-1]])
+        out[:, d[starts]] = np.add.reduceat(weights[:, order], starts, axis=1)
+    return out
 
 
 def km_curve(durations: np.ndarray, closed: np.ndarray, days: int) -> np.ndarray:
@@ -45,14 +60,11 @@ def km_curves_weighted(
     """Product-limit estimates for each row of `weights` (replicates × cells): shape
     (replicates, days). At risk at d = cases with duration >= d; hazard = closures at d / at
     risk."""
-    reps = weights.shape[0]
     d_clip = np.minimum(cell_durations, days - 1)
     beyond = cell_durations >= days
-    events = np.zeros((reps, days))
-    total = np.zeros((reps, days))
     ev_cols = cell_closed & ~beyond
-    np.add.at(events.T, d_clip[ev_cols], weights[:, ev_cols].T)
-    np.add.at(total.T, d_clip, weights.T)
+    events = _by_day(d_clip[ev_cols], weights[:, ev_cols], days)
+    total = _by_day(d_clip, weights, days)
     at_risk = np.cumsum(total[:, ::-1], axis=1)[:, ::-1]
     hazard = np.divide(events, at_risk, out=np.zeros_like(events), where=at_risk > 0)
     return np.cumprod(1.0 - hazard, axis=1)

@@ -79,6 +79,39 @@ def test_cases_open_at_the_origin_close_by_conditional_survival() -> None:
     assert got[0] == pytest.approx([5, 5, 3, 0])
 
 
+def test_a_replicate_in_which_nobody_stayed_that_long_uses_the_point_curve() -> None:
+    days = np.arange(100)
+    point = (days < 50).astype(float)  # the point curve: every case closes at 50 days
+    boot = np.stack([point, (days < 20).astype(float)])  # replicate 1: everyone closes at 20
+    ages = np.zeros((1, 40))
+    ages[0, 10] = 3  # 3 cases aged 10 days
+    ages[0, 30] = 2  # 2 cases aged 30 days: replicate 1 has S[30] = 0 for them
+    offsets = np.array([5, 15, 25])
+    got = carried_stock(ages, boot, offsets, fallback=point)
+    # replicate 0 is the point curve: the 3 aged 10 are open at ages 15, 25, 35 (3, 3, 3); the
+    # 2 aged 30 at ages 35, 45 but not 55 (2, 2, 0) → 5, 5, 3
+    assert got[0, 0] == pytest.approx([5, 5, 3])
+    # replicate 1: aged 10 by that replicate (S[15] = 1, S[25] = S[35] = 0) → 3, 0, 0; aged 30
+    # from the point curve's S[a + Δ] / S[a] (S[30] = 0 there) → 2, 2, 0; together 5, 2, 0
+    assert got[1, 0] == pytest.approx([5, 2, 0])
+    # without a fallback those 2 cases count 0 in replicate 1
+    assert carried_stock(ages, boot, offsets)[1, 0] == pytest.approx([3, 0, 0])
+
+
+def test_weighted_curves_equal_the_curve_of_the_cases_they_weight() -> None:
+    rng = np.random.default_rng(11)
+    # cells in no particular order, with repeated durations (closed and open at the same day)
+    cell_d = rng.integers(0, 60, 40)
+    cell_e = rng.random(40) < 0.7
+    weights = rng.integers(0, 5, (6, 40)).astype(float)
+    weights[:, 0] += 1  # no replicate without cases
+    got = km_curves_weighted(cell_d, cell_e, weights, 50)  # durations ≥ 50 count only as at risk
+    for r in range(6):
+        # the same replicate as individual cases, through statsmodels' estimate
+        cases = np.repeat(np.arange(40), weights[r].astype(int))
+        assert got[r] == pytest.approx(km_curve(cell_d[cases], cell_e[cases], 50), abs=1e-12)
+
+
 def test_inflow_after_a_level_shift_is_forecast_flat_not_as_a_trend() -> None:
     # 36 months at 30 new cases, then 12 months at 15 (a level shift like 2025's move to
     # Kreis-only funding); ±1 alternating so the fit has a noise variance to estimate
