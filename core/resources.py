@@ -3,8 +3,9 @@
 `IMW_MEMORY_LIMIT` (DuckDB's syntax, e.g. `2GB`, `1.5GiB`; default `DEFAULT_MEMORY_LIMIT`) caps
 each DuckDB database the warehouse opens: the build process's (ingest, gates, forecast, publish,
 reports) and dbt's, which run one after the other. `IMW_THREADS` (default: the CPUs this process
-may run on) is DuckDB's threads and the number of disclosure-control workers
-(`disclosure.engine.workers`). `core.database.connect` opens every connection with
+may run on) is DuckDB's threads, the number of disclosure-control workers
+(`disclosure.engine.workers`) and of the processes that render the report's charts
+(`indicator_report.svg`). `core.database.connect` opens every connection with
 both. Beyond its limit DuckDB spills to disk: for the build database
 into `warehouse/build.duckdb.tmp` in the home (DuckDB's default, beside the database file), for
 in-memory work into `IMW_HOME/warehouse/spill`.

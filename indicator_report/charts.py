@@ -1,18 +1,20 @@
 """The report's charts: Vega-Lite specs built with altair, rendered to static SVG by vl-convert
-(Rust, in-process, no browser and no network), with German number formats.
+(`indicator_report.svg`: no browser and no network), with German number formats.
 
 Every chart gets a title and a description; `svg()` puts them into the SVG as `<title>` and
-`aria-label` (role="img"), so screen readers announce what the chart shows.
+`aria-label` (role="img"), so screen readers announce what the chart shows. `submit()` is the
+same SVG to come, rendered in worker processes while the report builds its other charts.
 """
 
 from __future__ import annotations
 
-import html
+from concurrent.futures import Future
 
 import altair as alt
 import numpy as np
 import polars as pl
-import vl_convert as vlc
+
+from indicator_report import svg as svg_render
 
 FONT = "DejaVu Sans, Liberation Sans, Arial, sans-serif"
 LAND_COLOUR = "#111111"
@@ -40,20 +42,25 @@ def _configure(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
     )
 
 
-def svg(chart: alt.TopLevelMixin, title: str, description: str) -> str:
-    """Static SVG of `chart`, with its title and description for assistive technology."""
+def spec(chart: alt.TopLevelMixin, description: str) -> dict:
+    """The chart's Vega-Lite spec, configured, with its description."""
     # Altair's JSON-schema validation costs more than the rendering itself (≈ 0.4 s a chart);
     # the specs are fixed code, and the tests render every chart in a browser.
     # Without altair's row limit (5,000 rows): it keeps notebooks from embedding large data in
     # a page, but the report embeds only the rendered SVG. The federal bench's delivery calendar
     # (2,615 providers × 8 quarters = 20,920 rows) failed the build's report step on it.
     with alt.data_transformers.disable_max_rows():
-        spec = _configure(chart.properties(description=description)).to_dict(validate=False)
-    out = vlc.vegalite_to_svg(spec, format_locale="de-DE", time_format_locale="de-DE")
-    label = html.escape(f"{title}. {description}", quote=True)
-    head, sep, rest = out.partition(">")
-    head = head.replace("<svg ", f'<svg role="img" aria-label="{label}" ', 1)
-    return f"{head}{sep}<title>{html.escape(title)}</title>{rest}"
+        return _configure(chart.properties(description=description)).to_dict(validate=False)
+
+
+def svg(chart: alt.TopLevelMixin, title: str, description: str) -> str:
+    """Static SVG of `chart`, with its title and description for assistive technology."""
+    return svg_render.render(spec(chart, description), title, description)
+
+
+def submit(chart: alt.TopLevelMixin, title: str, description: str) -> Future[str]:
+    """`svg()` to come: in the worker processes of an enclosing `svg.rendering`, else at once."""
+    return svg_render.submit(spec(chart, description), title, description)
 
 
 def trend(

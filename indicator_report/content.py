@@ -8,6 +8,7 @@ numbers, so nothing the published tables hide can reappear here.
 from __future__ import annotations
 
 import re
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -65,7 +66,12 @@ class Figure:
     number: int
     title: str
     description: str
-    svg: str
+    rendering: Future[str]
+
+    @property
+    def svg(self) -> str:
+        """The rendered chart (waits for its worker when the report renders in a pool)."""
+        return self.rendering.result()
 
 
 @dataclass
@@ -77,7 +83,7 @@ class Counter:
 
     def figure(self, chart, title: str, description: str) -> Figure:
         self.figures += 1
-        return Figure(self.figures, title, description, charts.svg(chart, title, description))
+        return Figure(self.figures, title, description, charts.submit(chart, title, description))
 
     def table(self) -> int:
         self.tables += 1

@@ -194,7 +194,7 @@ def _curve_rows(curves: pl.DataFrame, summary: dict, groups: list[str]) -> pl.Da
     )
     starts = (
         shown.select("outcome", "group")
-        .unique()
+        .unique(maintain_order=True)  # the chart draws its groups in this order: the same always
         .with_columns(
             month=pl.lit(landmark - 1, dtype=shown.schema["month"]),
             incidence=pl.lit(0.0),

@@ -25,7 +25,8 @@ from pathlib import Path
 import jinja2
 
 from core.files import publish_version
-from indicator_report import content, outcomes, queries
+from core.resources import threads
+from indicator_report import content, outcomes, queries, svg
 from indicator_report import formatting as fmt
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -67,12 +68,24 @@ def _environment() -> jinja2.Environment:
 
 
 def render_pages(
-    published_db: Path, period: str | None = None, outcomes_dir: Path | None = None
+    published_db: Path,
+    period: str | None = None,
+    outcomes_dir: Path | None = None,
+    workers: int | None = None,
 ) -> tuple[dict[str, str], str, str]:
     """Every page of the report as {relative path: html}; also the year and the publish id.
 
     `outcomes_dir`: the published outcome analysis (`Settings.published_outcomes_dir`) for the
-    Wirkung page; None or an empty place: the page says that none is published."""
+    Wirkung page; None or an empty place: the page says that none is published. `workers`:
+    processes that render the charts (default `core.resources.threads()`, i.e. `IMW_THREADS` or
+    the CPUs; 1: all in this process); the pages are the same either way."""
+    with svg.rendering(threads() if workers is None else workers):
+        return _render_pages(published_db, period, outcomes_dir)
+
+
+def _render_pages(
+    published_db: Path, period: str | None, outcomes_dir: Path | None
+) -> tuple[dict[str, str], str, str]:
     data = queries.load(published_db)
     wirkung = outcomes.wirkung_page(outcomes.load(outcomes_dir))
     ctx = content.build_context(data, period)

@@ -18,7 +18,7 @@ import pytest
 from cli.main import main as imw_main
 from core.outcome_results import DESIGN_DE
 from indicator_report.queries import PublishedShapeError
-from indicator_report.render import VERSIONS_DIR_NAME, build_report
+from indicator_report.render import VERSIONS_DIR_NAME, build_report, render_pages
 from tests.report_fixture import (
     LEAK_STRINGS,
     OUTCOME_LABELS,
@@ -623,3 +623,36 @@ def test_a_chart_of_more_than_altairs_5000_rows_renders():
     assert dict(alt.data_transformers.options) == before
     with pytest.raises(alt.MaxRowsError):
         charts.calendar(rows, quarters).to_dict(validate=False)
+
+
+def test_charts_rendered_by_worker_processes_give_the_same_pages(tmp_path):
+    """The report's charts render in a pool of processes (vl-convert renders one at a time per
+    process); the pages are byte for byte those of one process rendering every chart."""
+    db = make_published(tmp_path / "published" / "indicators.duckdb")
+    outcomes = make_published_outcomes(tmp_path / "published" / "outcomes")
+    alone, year, publish_id = render_pages(db, outcomes_dir=outcomes, workers=1)
+    pooled = render_pages(db, outcomes_dir=outcomes, workers=2)
+    assert pooled == (alone, year, publish_id)
+    assert sum(page.count("<svg ") for page in alone.values()) > 10  # charts were rendered
+
+
+def test_a_chart_gets_the_same_svg_whatever_its_process_rendered_before():
+    """vega numbers the gradients it defines per process (gradient_0, gradient_1, …): the same
+    chart came out with another id the second time, and two processes could give two charts of
+    one page the same id. The ids are named after the chart."""
+    import altair as alt
+    import polars as pl
+
+    from indicator_report import charts
+
+    def heat(values: list[float]) -> alt.Chart:  # a continuous colour legend: one gradient
+        frame = pl.DataFrame({"x": ["a", "b"], "v": values})
+        return alt.Chart(frame).mark_rect().encode(x="x:N", color="v:Q")
+
+    first = charts.svg(heat([1.0, 3.0]), "Karte", "Zwei Werte")
+    again = charts.svg(heat([1.0, 3.0]), "Karte", "Zwei Werte")
+    other = charts.svg(heat([2.0, 9.0]), "Karte", "Zwei andere Werte")
+    assert first == again  # the old ids: gradient_0, then gradient_1
+    ids = [re.findall(r'id="(gradient[^"]*)"', svg) for svg in (first, other)]
+    assert len(ids[0]) == len(ids[1]) == 1 and ids[0] != ids[1]  # one each, not shared
+    assert f"url(#{ids[0][0]})" in first  # the legend still points at its gradient
