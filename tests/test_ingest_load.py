@@ -298,3 +298,87 @@ def test_a_raw_layer_of_hex_pseudonyms_becomes_warehouse_ids_in_place(tmp_path):
         (warehouse_id(KEY, PROVIDER, "F-1"), warehouse_id(KEY, PROVIDER, "P-1")),
         (warehouse_id(KEY, PROVIDER, "F-2"), None),
     ]
+
+
+def _persons(n_rows: int, bad: dict[int, str] | None = None) -> list[str]:
+    """A personen file of `n_rows` rows; `bad` maps a row number (1-based) to a bad sex code."""
+    bad = bad or {}
+    return [HEADER] + [
+        f"P-{i};1990;{bad.get(i, 'm')};SYR;;2017-03-01;;08115003" for i in range(1, n_rows + 1)
+    ]
+
+
+def _three_providers(settings) -> dict[str, str]:
+    """Three files of one extract, validated and written together (one chunk)."""
+    names = {
+        "clean": "personen_08115001_2026-03-31.csv",
+        "some_bad": "personen_08115002_2026-03-31.csv",
+        "too_bad": "personen_08115003_2026-03-31.csv",
+    }
+    write(settings.landing, names["clean"], *_persons(3))
+    # row 25 (line 26): sex 'q' is no code — 1 of 25 = 4 %: accepted without it
+    write(settings.landing, names["some_bad"], *_persons(25, {25: "q"}))
+    # rows 19 and 20 (lines 20, 21): 2 of 20 = 10 % > 5 %: rejected whole
+    write(settings.landing, names["too_bad"], *_persons(20, {19: "q", 20: "x"}))
+    return names
+
+
+def test_files_validated_together_get_their_own_verdicts_rows_and_quarantine(settings):
+    names = _three_providers(settings)
+    result = run(settings)
+    got = {v.file_name: (v.verdict, v.rows_delivered, v.rows_loaded, v.rows_quarantined)
+           for v in result.verdicts}  # fmt: skip
+    assert got == {
+        names["clean"]: (ACCEPTED, 3, 3, 0),  # every row
+        names["some_bad"]: (ACCEPTED, 25, 24, 1),  # all but line 26
+        names["too_bad"]: (REJECTED, 20, 0, 2),  # nothing loaded, its 2 bad rows quarantined
+    }
+    # each file's rows are in its own load batch (the delivery id of its record)
+    assert query(
+        settings,
+        "SELECT b.file_name, count(*) FROM raw.personen p JOIN raw.load_batches b "
+        "ON b.batch_id = p._batch_id GROUP BY 1 ORDER BY 1",
+    ) == [(names["clean"], 3), (names["some_bad"], 24)]
+    # each quarantined row names its own file and provider
+    assert query(
+        settings,
+        "SELECT q.file_name, q.provider, q.line, q.column_name, q.rule FROM raw.quarantined_rows q "
+        "JOIN raw.deliveries d USING (delivery_id) WHERE d.file_name = q.file_name ORDER BY 1, 3",
+    ) == [
+        (names["some_bad"], "08115002", 26, "geschlecht", "code"),
+        (names["too_bad"], "08115003", 20, "geschlecht", "code"),
+        (names["too_bad"], "08115003", 21, "geschlecht", "code"),
+    ]
+    assert not any(settings.landing.iterdir())  # every file left landing
+
+
+def test_a_failure_while_writing_files_together_keeps_none_of_them(settings, monkeypatch):
+    """The files validated together are written in one transaction: a failure in it (here the
+    quarantine insert, which the clean file alone would not reach) records and loads none of
+    them, and leaves all of them in landing for the next run, which loads them as if nothing had
+    happened. (With a transaction per file the clean file was kept and moved.)"""
+    import ingest.load
+
+    names = _three_providers(settings)
+    write_quarantine = ingest.load._quarantine_rows
+
+    def broken(con, errors, *args):  # fails once there are rows to quarantine
+        if errors.is_empty():
+            return write_quarantine(con, errors, *args)
+        raise RuntimeError("disk gone")
+
+    monkeypatch.setattr(ingest.load, "_quarantine_rows", broken)
+    with pytest.raises(RuntimeError, match="disk gone"):
+        run(settings)
+    assert query(settings, "SELECT count(*) FROM raw.deliveries")[0][0] == 0
+    assert query(settings, "SELECT count(*) FROM raw.personen")[0][0] == 0
+    assert sorted(p.name for p in settings.landing.iterdir()) == sorted(names.values())
+
+    monkeypatch.undo()
+    result = run(settings)
+    assert sorted((v.file_name, v.verdict, v.rows_loaded) for v in result.verdicts) == [
+        (names["clean"], ACCEPTED, 3),
+        (names["some_bad"], ACCEPTED, 24),
+        (names["too_bad"], REJECTED, 0),
+    ]
+    assert query(settings, "SELECT count(*) FROM raw.quarantined_rows")[0][0] == 3  # 1 + 2

@@ -226,15 +226,17 @@ def test_a_full_disk_ends_with_a_clear_message_and_an_intact_publish(built, monk
     assert sha(built.published_db) == before
     assert read_records(built)[-1].result == "failed"
 
-    # The first file's verdict was committed and its move failed, which stopped the ingest:
-    # with space again, the next ingest only completes that move and processes the others —
-    # no file is processed or counted twice.
+    # The three files were validated and written together (one transaction) and committed; the
+    # first move failed, which stopped the ingest with all three still in landing. With space
+    # again, the next ingest only completes their moves — no file is processed (no new verdict)
+    # or counted twice.
     monkeypatch.undo()
     from ingest.load import Folders, ingest_landing
 
+    assert sorted(p.name for p in built.landing.iterdir()) == sorted(names)
     folders = Folders(built.landing, built.archive_dir, built.quarantine_dir, built.home)
     again = ingest_landing(built.build_db, folders, KEY.encode())
-    assert len(again.verdicts) == len(names) - 1 and not list(built.landing.iterdir())
+    assert again.verdicts == [] and not list(built.landing.iterdir())
     with duckdb.connect(str(built.build_db), read_only=True) as con:
         counts = con.execute(
             "SELECT file_name, count(*) FROM raw.deliveries "
