@@ -47,11 +47,10 @@ from ingest.pseudonymise import id_sql_from_text
 from ingest.readers import (
     FIELD_COUNT_RULES,
     FileName,
-    ParsedTable,
     RawTable,
     check_stand,
-    parse_columns,
     parse_file_name,
+    parse_many,
     provider_hint,
     read_table,
     readable_row_count,
@@ -137,9 +136,10 @@ class Delivery:
 
 @dataclass
 class TypedFile:
+    """A delivery read into strings; typed with the other files of its chunk (`_typed_frame`)."""
+
     delivery: Delivery
     table: RawTable
-    parsed: ParsedTable
 
 
 def _left_alone(p: Path) -> bool:
@@ -415,19 +415,22 @@ def _accepted_file_with(con: duckdb.DuckDBPyConnection, fn: FileName, sha: str) 
     return replace(fn, name=rows[0][0], stand=rows[0][1]) if rows else None
 
 
-def _typed_frame(files: list[TypedFile]) -> pl.DataFrame:
-    """All files of one extract as one frame, with `_file` (delivery id) and `_provider`."""
-    return pl.concat(
+def _typed_frame(files: list[TypedFile], ex: Extract) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """All files of one extract typed as one frame, with `_file` (delivery id) and `_provider`;
+    and their type errors (ERROR_COLUMNS)."""
+    parsed = parse_many(
         [
-            f.parsed.frame.with_columns(
-                pl.lit(f.delivery.delivery_id, pl.Int64).alias("_file"),
-                pl.lit(f.delivery.name.provider).alias("_provider"),
-                pl.col("_line").cast(pl.Int64),
-            )
+            ({"_file": f.delivery.delivery_id, "_provider": f.delivery.name.provider}, f.table)
             for f in files
         ],
-        how="vertical_relaxed",
+        ex,
     )
+    frame = parsed.frame.select(
+        *(c for c in parsed.frame.columns if c not in ("_file", "_provider")),
+        pl.col("_file").cast(pl.Int64),
+        pl.col("_provider").cast(pl.Utf8),
+    ).with_columns(pl.col("_line").cast(pl.Int64))
+    return frame, parsed.errors.select(list(ERROR_COLUMNS)).cast(ERROR_COLUMNS)
 
 
 def _pseudonymised(
@@ -550,20 +553,9 @@ def _quarantine_rows(
         con.unregister("quarantined")
 
 
-def _type_errors(f: TypedFile) -> pl.DataFrame:
-    return f.parsed.errors.select(
-        pl.lit(f.delivery.delivery_id, pl.Int64).alias("_file"),
-        pl.col("_line").cast(pl.Int64),
-        pl.col("column").cast(pl.Utf8),
-        pl.col("rule").cast(pl.Utf8),
-        pl.col("value").cast(pl.Utf8),
-    )
-
-
 def _read(rec: _Recorder, d: Delivery, ex: Extract) -> TypedFile | FileVerdict:
     try:
-        table = read_table(d.path, ex)
-        return TypedFile(d, table, parse_columns(table, ex, d.name.stand))
+        return TypedFile(d, read_table(d.path, ex))
     except FileRejection as err:
         # DQ02 counts a file rejected whole with its rows, as far as they can be read
         rows = readable_row_count(d.path, ex)
@@ -589,7 +581,7 @@ def _chunks(files: Iterable[TypedFile]) -> Iterable[list[TypedFile]]:
     rows = 0
     for f in files:
         chunk.append(f)
-        rows += f.parsed.frame.height
+        rows += f.table.frame.height
         if rows >= GATE_CHUNK_ROWS:
             yield chunk
             chunk, rows = [], 0
@@ -615,7 +607,8 @@ def _with_pseudonym_values(errors: pl.DataFrame, frame: pl.DataFrame, ex: Extrac
 
 
 def _gate_errors(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, ex: Extract,
-                 files: list[TypedFile], result: IngestResult) -> pl.DataFrame:  # fmt: skip
+                 files: list[TypedFile], type_errors: pl.DataFrame,
+                 result: IngestResult) -> pl.DataFrame:  # fmt: skip
     """Row errors of the extract gate (Great Expectations), minus cells whose type already failed.
 
     A cell that could not be typed is empty by the time the gate sees it; its `required` error
@@ -624,7 +617,6 @@ def _gate_errors(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, ex: Extrac
     stands = {f.delivery.delivery_id: f.delivery.name.stand for f in files}
     gate = extract_gate.validate_extract(frame, ex, stand_by_file=stands)
     result.gate_results.append(gate)
-    type_errors = pl.concat([_type_errors(f) for f in files], how="vertical")
     gate_errors = gate.errors.select(list(ERROR_COLUMNS)).cast(ERROR_COLUMNS)
     gate_errors = gate_errors.join(
         type_errors.select("_file", "_line", "column").unique(),
@@ -671,8 +663,9 @@ def _load_extract(
                 yield outcome
 
     for files in _chunks(readable()):
-        frame = _pseudonymised(con, ex, _typed_frame(files), unchecked)
-        errors = _gate_errors(con, frame, ex, files, result)
+        typed, type_errors = _typed_frame(files, ex)
+        frame = _pseudonymised(con, ex, typed, unchecked)
+        errors = _gate_errors(con, frame, ex, files, type_errors, result)
         # the chunk in file order as delivered; a file's good rows are its rows without a bad line
         frame = frame.sort("_file", maintain_order=True)
         bad = errors.select("_file", "_line").unique()

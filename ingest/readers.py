@@ -6,7 +6,8 @@ Three steps, each usable on its own:
 - `read_table` turns a CSV or XLSX file into one string column per contract column plus the
   physical line each row starts on, or rejects the file as a whole (`FileRejection`).
 - `parse_columns` converts the strings to the contract's types; a cell that does not convert
-  becomes null and one row in `errors`, so the row verdict can be made later, row by row.
+  becomes null and one row in `errors`, so the row verdict can be made later, row by row;
+  `parse_many` does the same for several files of one extract in one pass (the loader's chunks).
 
 Everything is columnar (polars expressions over whole columns): the whole history of a state is
 millions of rows, and a Python loop per row would dominate the build.
@@ -629,31 +630,72 @@ def parse_columns(raw: RawTable, extract: Extract | str, stand: dt.date) -> Pars
     to validation; `stand` is accepted so both stages share a signature, but no type rule of
     contract v1 depends on it.
     """
-    extract = _resolve(extract)
-    conversions = {c.name: _CONVERTERS[c.type](pl.col(c.name)) for c in extract.columns}
-    frame = raw.frame.select(
-        pl.col(LINE),
-        *(conversions[c.name][0].alias(c.raw_name) for c in extract.columns),
+    return _parse(raw.frame, _resolve(extract), [], _misaligned(raw))
+
+
+def parse_many(
+    raws: list[tuple[dict[str, int | str], RawTable]], extract: Extract | str
+) -> ParsedTable:
+    """`parse_columns` of several files of one extract at once: each file's rows and errors
+    carry its labels (the same names for every file, e.g. its delivery id), as leading columns.
+
+    The same values and errors as one call per file, in the same order (`raws`' order): typing
+    is column by column, so a chunk of files takes one pass instead of ≈ 25 small frame
+    operations per file (no type rule depends on the stand). On `bw` (2,405 files) reading and
+    typing took 27.6 s file by file, ≈ 17 s reading plus 3 s typing by chunk."""
+    keys = list(raws[0][0]) if raws else []
+
+    def labelled(frame: pl.DataFrame, labels: dict[str, int | str]) -> pl.DataFrame:
+        return frame.with_columns(pl.lit(v).alias(k) for k, v in labels.items())
+
+    frame = pl.concat([labelled(raw.frame, labels) for labels, raw in raws], how="vertical_relaxed")
+    misaligned = pl.concat(
+        [labelled(_misaligned(raw), labels) for labels, raw in raws], how="vertical_relaxed"
     )
-    errors = pl.concat(
+    return _parse(frame, _resolve(extract), keys, misaligned)
+
+
+def _misaligned(raw: RawTable) -> pl.DataFrame:
+    """The row errors of rows whose fields do not line up with the header."""
+    return pl.concat(
         [
-            *(_cell_errors(raw.frame, c, conversions[c.name]) for c in extract.columns),
             _row_errors(raw.overlong_lines, FIELD_COUNT_RULES[0]),
             _row_errors(raw.short_lines, FIELD_COUNT_RULES[1]),
         ],
         how="vertical",
     )
-    return ParsedTable(frame, errors.sort(LINE, maintain_order=True))
 
 
-def _cell_errors(cells: pl.DataFrame, column: Column, conversion: Conversion) -> pl.DataFrame:
+def _parse(
+    cells: pl.DataFrame, extract: Extract, keys: list[str], misaligned: pl.DataFrame
+) -> ParsedTable:
+    conversions = {c.name: _CONVERTERS[c.type](pl.col(c.name)) for c in extract.columns}
+    frame = cells.select(
+        *keys,
+        pl.col(LINE),
+        *(conversions[c.name][0].alias(c.raw_name) for c in extract.columns),
+    )
+    errors = pl.concat(
+        [
+            *(_cell_errors(cells, c, conversions[c.name], keys) for c in extract.columns),
+            misaligned.select(*keys, *ERROR_SCHEMA),
+        ],
+        how="vertical",
+    )
+    return ParsedTable(frame, errors.sort(*keys, LINE, maintain_order=True))
+
+
+def _cell_errors(
+    cells: pl.DataFrame, column: Column, conversion: Conversion, keys: list[str]
+) -> pl.DataFrame:
     value, rule = conversion
     if rule is None:
-        return pl.DataFrame(schema=ERROR_SCHEMA)
+        return cells.select(*keys).clear().hstack(pl.DataFrame(schema=ERROR_SCHEMA))
     cell = pl.col(column.name)
     # Ids are pseudonymised only later, and free text is never kept: neither may be echoed.
     echo = pl.lit(None, pl.String) if column.type in (ColumnType.ID, ColumnType.TEXT) else cell
     return cells.filter(cell.is_not_null() & value.is_null()).select(
+        *keys,
         pl.col(LINE),
         pl.lit(column.name).alias("column"),
         pl.lit(rule).alias("rule"),

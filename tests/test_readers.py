@@ -28,6 +28,7 @@ from ingest.readers import (
     RawTable,
     parse_columns,
     parse_file_name,
+    parse_many,
     read_table,
 )
 from ingest.rejections import FileRejection, Problem, RejectReason
@@ -865,3 +866,49 @@ def test_rejection_survives_pickling() -> None:
         "required column(s) missing: person_id.",
     )
     assert str(copy) == copy.message_en
+
+
+def test_files_typed_together_give_each_file_its_own_values_and_errors(tmp_path: Path) -> None:
+    """The loader types a chunk of files in one pass (`parse_many`): every row and error is the
+    one of typing that file alone, labelled with the file, in file order."""
+    tables = [
+        read_table(write_csv(tmp_path, f"kontakte_0811500{n}_2026-03-31.csv", lines), "kontakte")
+        for n, lines in enumerate(
+            [
+                [KONTAKTE_HEADER, "k1;f1;2026-03-02;45;PERSOENLICH;SPRACHE"],  # clean
+                [
+                    KONTAKTE_HEADER,
+                    "k1;f1;31.02.2026;45;PERSOENLICH;SPRACHE",  # line 2: no 31 February
+                    "k2;f1;2026-03-03;viele;TELEFON;ALLTAG",  # line 3: minutes not a number
+                    "k3;f2;2026-03-04;30;TELEFON;ALLTAG;Rückruf",  # line 4: a field too many
+                ],
+                [KONTAKTE_HEADER],  # header only: no rows, no errors
+                [KONTAKTE_HEADER, "k9;f9;2026-03-05;x;TELEFON;ALLTAG"],  # line 2: minutes
+            ]
+        )
+    ]
+    labels = [({"_file": 10 + n, "_provider": f"p{n}"}, t) for n, t in enumerate(tables)]
+    together = parse_many(labels, "kontakte")
+    alone = [parse_columns(t, "kontakte", STAND) for t in tables]
+
+    def with_labels(frame: pl.DataFrame, n: int) -> pl.DataFrame:
+        return frame.select(
+            pl.lit(10 + n).alias("_file"), pl.lit(f"p{n}").alias("_provider"), pl.all()
+        )
+
+    expected_rows = pl.concat(
+        [with_labels(p.frame, n) for n, p in enumerate(alone)], how="vertical_relaxed"
+    )
+    expected_errors = pl.concat(
+        [with_labels(p.errors, n) for n, p in enumerate(alone)], how="vertical_relaxed"
+    )
+    assert together.frame.cast(expected_rows.schema).rows() == expected_rows.rows()
+    assert together.errors.cast(expected_errors.schema).rows() == expected_errors.rows()
+    # the errors by hand: file 11's lines 2 (date), 3 (minutes) and 4 (a field too many, nothing
+    # echoed); file 13's line 2 (minutes)
+    assert [(f, line, column, rule) for f, _, line, column, rule, _ in together.errors.rows()] == [
+        (11, 2, "datum", "type:date"),
+        (11, 3, "dauer_min", "type:int"),
+        (11, 4, ROW_COLUMN, "row:too_many_fields"),
+        (13, 2, "dauer_min", "type:int"),
+    ]
