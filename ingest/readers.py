@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import fastexcel
+import numpy as np
 import polars as pl
 
 from contract import spec as contract
@@ -315,11 +316,17 @@ def _fields_per_record(utf8: bytes, delimiter: str) -> pl.Series:
     has one line per record, and its delimiters separate fields. The CSV parser pads short rows
     silently, so this count is the only way to see them.
     """
-    text = _QUOTED.sub(b"", utf8).decode("utf-8")
-    if text.endswith("\n"):
+    text = _QUOTED.sub(b"", utf8) if b'"' in utf8 else utf8
+    if text.endswith(b"\n"):
         text = text[:-1]
-    lines = pl.Series([text]).str.split("\n").explode()
-    return (lines.str.count_matches(delimiter, literal=True) + 1).cast(pl.Int64)
+    # on the bytes: the delimiter and the line feed are ASCII, which never occurs inside a
+    # multi-byte UTF-8 character (a polars split per file cost ≈ 1 ms, 2.2 s of the `bw` files)
+    data = np.frombuffer(text, dtype=np.uint8)
+    line_ends = np.flatnonzero(data == ord("\n"))
+    delimiters = np.flatnonzero(data == ord(delimiter))
+    # delimiters before each line end, then per line the difference (the last line ends the text)
+    before = np.concatenate(([0], np.searchsorted(delimiters, line_ends), [delimiters.size]))
+    return pl.Series(np.diff(before) + 1, dtype=pl.Int64)
 
 
 def _decode(data: bytes, file_name: str) -> tuple[bytes, str]:

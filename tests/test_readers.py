@@ -17,6 +17,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 import xlsxwriter
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from contract.spec import Column, ColumnType, Extract
 from ingest.readers import (
@@ -912,3 +914,20 @@ def test_files_typed_together_give_each_file_its_own_values_and_errors(tmp_path:
         (11, 4, ROW_COLUMN, "row:too_many_fields"),
         (13, 2, "dauer_min", "type:int"),
     ]
+
+
+@given(
+    text=st.text(alphabet='ab;,"\n\r\u00e4\u20ac', max_size=200),
+    delimiter=st.sampled_from([";", ","]),
+)
+@settings(max_examples=300, deadline=None)
+def test_fields_per_record_counts_delimiters_outside_quotes_line_by_line(text, delimiter):
+    """The field count the reader uses to find short and overlong rows (counted on the bytes)
+    equals the plain definition: quoted sections removed, then per line (a final line end
+    ends the last line) the delimiters + 1."""
+    from ingest.readers import _QUOTED, _fields_per_record
+
+    utf8 = text.encode("utf-8")
+    plain = _QUOTED.sub(b"", utf8).decode("utf-8").removesuffix("\n")
+    expected = [line.count(delimiter) + 1 for line in plain.split("\n")]
+    assert _fields_per_record(utf8, delimiter).to_list() == expected
