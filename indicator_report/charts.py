@@ -1,9 +1,9 @@
 """The report's charts: Vega-Lite specs built with altair, rendered to static SVG by vl-convert
 (`indicator_report.svg`: no browser and no network), with German number formats.
 
-Every chart gets a title and a description; `svg()` puts them into the SVG as `<title>` and
-`aria-label` (role="img"), so screen readers announce what the chart shows. `submit()` is the
-same SVG to come, rendered in worker processes while the report builds its other charts.
+Every chart gets a title and a description; `submit()` puts them into the SVG as `<title>` and
+`aria-label` (role="img"), so screen readers announce what the chart shows. The SVG comes as a
+future: rendered in worker processes while the report builds its other charts.
 """
 
 from __future__ import annotations
@@ -53,13 +53,9 @@ def spec(chart: alt.TopLevelMixin, description: str) -> dict:
         return _configure(chart.properties(description=description)).to_dict(validate=False)
 
 
-def svg(chart: alt.TopLevelMixin, title: str, description: str) -> str:
-    """Static SVG of `chart`, with its title and description for assistive technology."""
-    return svg_render.render(spec(chart, description), title, description)
-
-
 def submit(chart: alt.TopLevelMixin, title: str, description: str) -> Future[str]:
-    """`svg()` to come: in the worker processes of an enclosing `svg.rendering`, else at once."""
+    """Static SVG of `chart`, with its title and description for assistive technology: rendered
+    in the worker processes of an enclosing `svg.rendering`, else at once."""
     return svg_render.submit(spec(chart, description), title, description)
 
 

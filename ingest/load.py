@@ -223,7 +223,8 @@ DELIVERY_SCHEMA = {
     "rows_loaded": pl.Int64, "rows_quarantined": pl.Int64, "encoding": pl.Utf8,
     "delimiter": pl.Utf8, "extra_columns": pl.List(pl.Utf8), "stored_as": pl.Utf8,
 }  # fmt: skip
-"""`raw.deliveries`' columns in their order (`ingest.raw`)."""
+"""`raw.deliveries`' columns (`ingest.raw`) with the polars types its records are built in
+(inserted by name; a test holds them to the table's columns)."""
 
 
 class _Recorder:
@@ -263,7 +264,7 @@ class _Recorder:
         )  # fmt: skip
         self.con.register("delivery_records", rows.to_arrow())
         try:
-            self.con.execute("INSERT INTO raw.deliveries SELECT * FROM delivery_records")
+            self.con.execute("INSERT INTO raw.deliveries BY NAME SELECT * FROM delivery_records")
         finally:
             self.con.unregister("delivery_records")
 

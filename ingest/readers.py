@@ -640,6 +640,11 @@ def parse_columns(raw: RawTable, extract: Extract | str, stand: dt.date) -> Pars
     return _parse(raw.frame, _resolve(extract), [], _misaligned(raw))
 
 
+_PART = "_part"
+"""`parse_many`'s position of a file in its list: the errors' order (file by file), not the
+labels' values."""
+
+
 def parse_many(
     raws: list[tuple[dict[str, int | str], RawTable]], extract: Extract | str
 ) -> ParsedTable:
@@ -652,14 +657,21 @@ def parse_many(
     typing took 27.6 s file by file, ≈ 17 s reading plus 3 s typing by chunk."""
     keys = list(raws[0][0]) if raws else []
 
-    def labelled(frame: pl.DataFrame, labels: dict[str, int | str]) -> pl.DataFrame:
-        return frame.with_columns(pl.lit(v).alias(k) for k, v in labels.items())
+    def labelled(frame: pl.DataFrame, part: int, labels: dict[str, int | str]) -> pl.DataFrame:
+        return frame.with_columns(
+            pl.lit(part, pl.Int64).alias(_PART), *(pl.lit(v).alias(k) for k, v in labels.items())
+        )
 
-    frame = pl.concat([labelled(raw.frame, labels) for labels, raw in raws], how="vertical_relaxed")
-    misaligned = pl.concat(
-        [labelled(_misaligned(raw), labels) for labels, raw in raws], how="vertical_relaxed"
+    frame = pl.concat(
+        [labelled(raw.frame, i, labels) for i, (labels, raw) in enumerate(raws)],
+        how="vertical_relaxed",
     )
-    return _parse(frame, _resolve(extract), keys, misaligned)
+    misaligned = pl.concat(
+        [labelled(_misaligned(raw), i, labels) for i, (labels, raw) in enumerate(raws)],
+        how="vertical_relaxed",
+    )
+    parsed = _parse(frame, _resolve(extract), [_PART, *keys], misaligned)
+    return ParsedTable(parsed.frame.drop(_PART), parsed.errors.drop(_PART))
 
 
 def _misaligned(raw: RawTable) -> pl.DataFrame:
@@ -689,7 +701,8 @@ def _parse(
         ],
         how="vertical",
     )
-    return ParsedTable(frame, errors.sort(*keys, LINE, maintain_order=True))
+    # file by file (the first key, when several files are parsed together), then by line
+    return ParsedTable(frame, errors.sort(*keys[:1], LINE, maintain_order=True))
 
 
 def _cell_errors(

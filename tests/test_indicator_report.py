@@ -596,7 +596,7 @@ def test_report_asset_runs_after_publish_in_the_nightly_build(tmp_path):
 def test_a_chart_of_more_than_altairs_5000_rows_renders():
     """The delivery calendar of a federal-sized programme: 2,615 providers × 8 quarters = 20,920
     rows, over altair's default limit of 5,000 (the federal bench's report step failed on it).
-    The report embeds only the rendered SVG, so `charts.svg` renders without that limit."""
+    The report embeds only the rendered SVG, so `charts.submit` renders without that limit."""
     import altair as alt
     import polars as pl
 
@@ -615,7 +615,9 @@ def test_a_chart_of_more_than_altairs_5000_rows_renders():
     before = dict(alt.data_transformers.options)
     with pytest.raises(alt.MaxRowsError):  # the process's default refuses this chart
         charts.calendar(rows, quarters).to_dict(validate=False)
-    out = charts.svg(charts.calendar(rows, quarters), "Lieferkalender", "Je Träger und Quartal")
+    out = charts.submit(
+        charts.calendar(rows, quarters), "Lieferkalender", "Je Träger und Quartal"
+    ).result()
     assert out.startswith("<svg ") and "<title>Lieferkalender</title>" in out
     # every row drawn: 20,920 rectangles + the legend's 3 status symbols (graphics-symbol role)
     assert out.count('role="graphics-symbol"') == 20_923
@@ -649,9 +651,9 @@ def test_a_chart_gets_the_same_svg_whatever_its_process_rendered_before():
         frame = pl.DataFrame({"x": ["a", "b"], "v": values})
         return alt.Chart(frame).mark_rect().encode(x="x:N", color="v:Q")
 
-    first = charts.svg(heat([1.0, 3.0]), "Karte", "Zwei Werte")
-    again = charts.svg(heat([1.0, 3.0]), "Karte", "Zwei Werte")
-    other = charts.svg(heat([2.0, 9.0]), "Karte", "Zwei andere Werte")
+    first = charts.submit(heat([1.0, 3.0]), "Karte", "Zwei Werte").result()
+    again = charts.submit(heat([1.0, 3.0]), "Karte", "Zwei Werte").result()
+    other = charts.submit(heat([2.0, 9.0]), "Karte", "Zwei andere Werte").result()
     assert first == again  # the old ids: gradient_0, then gradient_1
     ids = [re.findall(r'id="(gradient[^"]*)"', svg) for svg in (first, other)]
     assert len(ids[0]) == len(ids[1]) == 1 and ids[0] != ids[1]  # one each, not shared

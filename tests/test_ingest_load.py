@@ -382,3 +382,18 @@ def test_a_failure_while_writing_files_together_keeps_none_of_them(settings, mon
         (names["too_bad"], REJECTED, 0),
     ]
     assert query(settings, "SELECT count(*) FROM raw.quarantined_rows")[0][0] == 3  # 1 + 2
+
+
+def test_delivery_records_are_built_with_exactly_the_tables_columns(tmp_path):
+    """The loader builds `raw.deliveries` records in polars (`DELIVERY_SCHEMA`) and inserts them
+    by name: a column the table gained or lost must not go unnoticed (NULL or an error)."""
+    from ingest import raw
+    from ingest.load import DELIVERY_SCHEMA
+
+    with duckdb.connect(str(tmp_path / "build.duckdb")) as con:
+        raw.ensure_schema(con)
+        columns = con.execute(
+            "SELECT column_name FROM duckdb_columns() "
+            "WHERE schema_name = 'raw' AND table_name = 'deliveries' ORDER BY column_index"
+        ).fetchall()
+    assert [c for (c,) in columns] == list(DELIVERY_SCHEMA)

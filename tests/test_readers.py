@@ -889,13 +889,14 @@ def test_files_typed_together_give_each_file_its_own_values_and_errors(tmp_path:
             ]
         )
     ]
-    labels = [({"_file": 10 + n, "_provider": f"p{n}"}, t) for n, t in enumerate(tables)]
+    # labels that do not follow the files' order: the order stays the files'
+    labels = [({"_file": 13 - n, "_provider": f"p{n}"}, t) for n, t in enumerate(tables)]
     together = parse_many(labels, "kontakte")
     alone = [parse_columns(t, "kontakte", STAND) for t in tables]
 
     def with_labels(frame: pl.DataFrame, n: int) -> pl.DataFrame:
         return frame.select(
-            pl.lit(10 + n).alias("_file"), pl.lit(f"p{n}").alias("_provider"), pl.all()
+            pl.lit(13 - n).alias("_file"), pl.lit(f"p{n}").alias("_provider"), pl.all()
         )
 
     expected_rows = pl.concat(
@@ -906,13 +907,13 @@ def test_files_typed_together_give_each_file_its_own_values_and_errors(tmp_path:
     )
     assert together.frame.cast(expected_rows.schema).rows() == expected_rows.rows()
     assert together.errors.cast(expected_errors.schema).rows() == expected_errors.rows()
-    # the errors by hand: file 11's lines 2 (date), 3 (minutes) and 4 (a field too many, nothing
-    # echoed); file 13's line 2 (minutes)
+    # the errors by hand: the second file's (labelled 12) lines 2 (date), 3 (minutes) and 4 (a
+    # field too many, nothing echoed); then the fourth file's (labelled 10) line 2 (minutes)
     assert [(f, line, column, rule) for f, _, line, column, rule, _ in together.errors.rows()] == [
-        (11, 2, "datum", "type:date"),
-        (11, 3, "dauer_min", "type:int"),
-        (11, 4, ROW_COLUMN, "row:too_many_fields"),
-        (13, 2, "dauer_min", "type:int"),
+        (12, 2, "datum", "type:date"),
+        (12, 3, "dauer_min", "type:int"),
+        (12, 4, ROW_COLUMN, "row:too_many_fields"),
+        (10, 2, "dauer_min", "type:int"),
     ]
 
 
