@@ -29,6 +29,10 @@ published."""
 AUDIT_MEMO_NAME = "disclosure_audit_memo.parquet"
 """The mart gate's disclosure audit of the last build, per part (`disclosure.memo`), beside
 the build database."""
+PATTERN_AUDIT_NAME = "disclosure_pattern_audit.parquet"
+"""The final audits of the parts the build's suppression pattern protected anew (written by the
+dbt model `disclosure_pattern` beside `BUILD_DB_ENV`, read by the mart gate; per part, keyed as
+the gate keys its audit, `disclosure.memo.pattern_audit_memo`)."""
 DEMO_KEY = "imw-demo-key-not-secret"
 """Fixed key used by `imw demo` only; real builds must bring their own secret key."""
 
@@ -72,6 +76,10 @@ class Settings:
     @property
     def audit_memo(self) -> Path:
         return self.warehouse_dir / AUDIT_MEMO_NAME
+
+    @property
+    def pattern_audit(self) -> Path:
+        return self.warehouse_dir / PATTERN_AUDIT_NAME
 
     @property
     def dbt_target_dir(self) -> Path:

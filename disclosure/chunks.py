@@ -34,6 +34,7 @@ from disclosure.memo import (
     AUDIT_MEMO_SCHEMA,
     MEMO_SCHEMA,
     audit_keeping,
+    pattern_audit_memo,
     protect_keeping,
 )
 from disclosure.tables import CELL_KEY, problem_of
@@ -83,19 +84,21 @@ def _sum_figures(figures: Sequence[dict]) -> dict:
 @dataclass(frozen=True)
 class ChunkedPattern:
     """The pattern of every year: `pattern` (the suppressed cells, `CELL_KEY` + `suppression`,
-    in `CELL_KEY` order), `memo` (every year's parts, `MEMO_SCHEMA`) and `figures` (as
+    in `CELL_KEY` order), `memo` (every year's parts, `MEMO_SCHEMA`), `audit_memo` (the final
+    audits of the parts solved anew, `disclosure.memo.pattern_audit_memo`) and `figures` (as
     `KeptPattern.figures`, added up over the years, with `years`)."""
 
     pattern: pl.DataFrame
     memo: pl.DataFrame
     figures: dict
+    audit_memo: pl.DataFrame
 
 
 def protect_by_year(
     years: Sequence[str], cells_of: CellsOf, memo: pl.DataFrame | None
 ) -> ChunkedPattern:
     """`protect_keeping` of the whole problem, one year's problem at a time."""
-    rows, memos, figures = [], [], []
+    rows, memos, audit_memos, figures = [], [], [], []
     for year in years:
         year_cells = cells_of(year)
         if year_cells.is_empty():
@@ -108,6 +111,7 @@ def protect_by_year(
             .filter(pl.col("suppression").is_not_null())
         )
         memos.append(kept.memo)
+        audit_memos.append(pattern_audit_memo(problem, kept))
         figures.append(kept.figures())
         del problem, numbered, kept  # one year's problem at a time
     pattern = pl.concat([pl.DataFrame(schema=PATTERN_SCHEMA), *rows]).sort(list(CELL_KEY))
@@ -115,6 +119,7 @@ def protect_by_year(
         pattern=pattern,
         memo=pl.concat([pl.DataFrame(schema=MEMO_SCHEMA), *memos]),
         figures={**_sum_figures(figures), "years": len(figures)},
+        audit_memo=pl.concat([pl.DataFrame(schema=AUDIT_MEMO_SCHEMA), *audit_memos]),
     )
 
 
@@ -126,7 +131,8 @@ class ChunkedAudit:
     `problem_of` numbers the whole problem (in `CELL_KEY` order); `result`: the audit with
     ranges and failures in that numbering, None when the published numbers of a year contradict
     its sums (as `expectations.mart_gate` reports it); `memo`: the audit memo of every year
-    (None then too); `n_cells`, `n_equations`, `parts`, `parts_kept` of the whole."""
+    (None then too); `n_cells`, `n_equations`, `parts`, `parts_kept`, `parts_from_pattern` of
+    the whole."""
 
     cells: pl.DataFrame
     result: AuditResult | None
@@ -135,12 +141,18 @@ class ChunkedAudit:
     n_equations: int
     parts: int
     parts_kept: int
+    parts_from_pattern: int = 0
 
 
 def audit_by_year(
-    years: Sequence[str], cells_of: CellsOf, minimum: int, memo: pl.DataFrame | None
+    years: Sequence[str],
+    cells_of: CellsOf,
+    minimum: int,
+    memo: pl.DataFrame | None,
+    from_pattern: pl.DataFrame | None = None,
 ) -> ChunkedAudit:
-    """`audit_keeping` of the published pattern (`hidden`), one year's problem at a time; a year
+    """`audit_keeping` of the published pattern (`hidden`), with the last audit's `memo` and
+    this build's `from_pattern` (`ChunkedPattern.audit_memo`), one year's problem at a time; a year
     whose published numbers contradict its sums (`published_sums_hold`, or the audit finds no
     solution) makes the result None, and the later years are numbered but not audited."""
     started = time.perf_counter()
@@ -148,7 +160,7 @@ def audit_by_year(
     totals = dict.fromkeys(
         ("cells", "equations", "suppressed", "variables", "components", "linear_programs"), 0
     )
-    parts = parts_kept = 0
+    parts = parts_kept = parts_from_pattern = 0
     consistent = True
     for chunk, year in enumerate(years):
         year_cells = cells_of(year)
@@ -171,7 +183,7 @@ def audit_by_year(
             kept = None
             if published_sums_hold(problem, hidden):
                 try:
-                    kept = audit_keeping(problem, hidden, minimum, memo)
+                    kept = audit_keeping(problem, hidden, minimum, memo, from_pattern=from_pattern)
                 except (InconsistentEquations, ValueError):
                     kept = None
             if kept is None:
@@ -185,6 +197,7 @@ def audit_by_year(
                 memos.append(kept.memo)
                 parts += kept.parts
                 parts_kept += kept.parts_kept
+                parts_from_pattern += kept.parts_from_pattern
         del problem, numbered  # one year's problem at a time
 
     every = (
@@ -238,4 +251,5 @@ def audit_by_year(
         n_equations=totals["equations"],
         parts=parts,
         parts_kept=parts_kept,
+        parts_from_pattern=parts_from_pattern,
     )

@@ -38,7 +38,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
 
@@ -68,6 +68,7 @@ __all__ = [
     "audit_keeping",
     "part_keys",
     "parts",
+    "pattern_audit_memo",
     "protect_keeping",
     "read_memo",
     "write_memo",
@@ -149,7 +150,9 @@ def part_keys(
 
     With `hidden` (a flag per cell: suppressed), the key of the part's audit instead: everything
     its ranges depend on, the suppressed cells among it (a key of another kind, never equal to a
-    pattern's)."""
+    pattern's), and their values left out (an audit does not know them, and the published tables
+    hold NULL there): so the problem `protect` solved and the one the mart gate reads from the
+    published tables have the same audit key when they publish the same."""
     n_parts = int(labels.max()) + 1 if len(labels) else 0
     order = np.argsort(labels, kind="stable")
     start = np.searchsorted(labels[order], np.arange(n_parts + 1))
@@ -180,11 +183,14 @@ def part_keys(
         return record, np.searchsorted(part, np.arange(n_parts + 1))
 
     value_cell = problem.values.get_column("cell").to_numpy()
+    value = problem.values.get_column("value").cast(pl.Float64)
+    if hidden is not None:  # what the audit cannot know: the published tables hold NULL there
+        value = value.scatter(np.flatnonzero(np.asarray(hidden, dtype=bool)[value_cell]), None)
     values = problem.values.select(
         pl.Series("part", labels[value_cell]),
         pl.Series("local", local[value_cell]),
         pl.col("measure").replace_strict(codes, return_dtype=pl.Int8),
-        *_significant(problem.values.get_column("value").cast(pl.Float64).to_numpy()),
+        *_significant(value.to_numpy()),
     )
     value_rows, value_start = by_part(values, ["local", "measure", "digits", "exponent"])
     term_cell = problem.terms.get_column("cell").to_numpy()
@@ -223,7 +229,9 @@ def _to_solve(problem: Problem, todo: np.ndarray) -> tuple[Problem, np.ndarray]:
 class KeptPattern:
     """The pattern of a whole problem: `status` per cell, `memo` (the memo of this problem: one
     row per part, `MEMO_SCHEMA`), how many parts and cells were taken from the memo, and
-    `protect`'s result on the parts solved anew (None when every part was kept)."""
+    `protect`'s result on the parts solved anew (None when every part was kept), with the
+    numbers of their cells in the problem (`solved_cells`: `solved`'s cell i is cell
+    `solved_cells[i]`)."""
 
     status: np.ndarray
     memo: pl.DataFrame
@@ -232,6 +240,7 @@ class KeptPattern:
     cells_kept: int
     solved: Pattern | None
     seconds: float
+    solved_cells: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @property
     def suppressed(self) -> np.ndarray:
@@ -286,6 +295,7 @@ def protect_keeping(
             kept[p] = True
 
     solved = None
+    cells = np.zeros(0, dtype=np.int64)
     todo = ~kept[labels]
     if todo.any():
         sub, cells = _to_solve(problem, todo)
@@ -305,6 +315,7 @@ def protect_keeping(
         cells_kept=int(sizes[kept].sum()),
         solved=solved,
         seconds=time.perf_counter() - started,
+        solved_cells=cells,
     )
 
 
@@ -324,12 +335,108 @@ and `check` (as in `MEMO_SCHEMA`)."""
 class KeptAudit:
     """`engine.audit`'s result on a whole problem (`result`; its `components` and
     `linear_programs` count the parts audited anew), this audit's memo (`AUDIT_MEMO_SCHEMA`), and
-    how many parts the memo gave."""
+    how many parts the memo of the last audit gave (`parts_kept`) and how many the final audits
+    of this build's `protect` (`parts_from_pattern`)."""
 
     result: AuditResult
     memo: pl.DataFrame
     parts: int
     parts_kept: int
+    parts_from_pattern: int = 0
+
+
+@dataclass(frozen=True)
+class _AuditLayout:
+    """The suppressed values of a problem as the audit memo stores them: `variables` (cell,
+    measure, var: the audit's order, that of `problem.values`), and per part the positions of
+    its variables in (cell, measure) order (`slices`)."""
+
+    variables: pl.DataFrame
+    slices: list[np.ndarray]
+
+
+def _audit_layout(problem: Problem, labels: np.ndarray, hidden: np.ndarray) -> _AuditLayout:
+    value_cell = problem.values.get_column("cell").to_numpy()
+    variables = (
+        problem.values.select("cell", "measure")
+        .with_columns(pl.Series("part", labels[value_cell]))
+        .filter(pl.Series(hidden[value_cell]))
+        .with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("var"))
+    )
+    canonical = variables.sort("part", "cell", "measure")
+    var_order = canonical.get_column("var").to_numpy()
+    n_parts = int(labels.max()) + 1 if len(labels) else 0
+    var_start = np.searchsorted(canonical.get_column("part").to_numpy(), np.arange(n_parts + 1))
+    slices = [var_order[var_start[p] : var_start[p + 1]] for p in range(n_parts)]
+    return _AuditLayout(variables.drop("part"), slices)
+
+
+def _audit_memo(
+    keys: list[str],
+    slices: list[np.ndarray],
+    ranges: tuple[np.ndarray, np.ndarray, np.ndarray],
+    which: np.ndarray,
+) -> pl.DataFrame:
+    """The audit memo rows (`AUDIT_MEMO_SCHEMA`) of the parts `which` (numbers), each part's
+    ranges (low, high, exact over the audit's variables) in its (cell, measure) order."""
+    low, high, exact = ranges
+    chosen = [slices[p] for p in which]
+    return _memo_frame(
+        [keys[p] for p in which],
+        {
+            "low": [low[i].tobytes() for i in chosen],
+            "high": [high[i].tobytes() for i in chosen],
+            "exact": [exact[i].astype(np.uint8).tobytes() for i in chosen],
+        },
+        AUDIT_MEMO_SCHEMA,
+    )
+
+
+def pattern_audit_memo(
+    problem: Problem, pattern: KeptPattern, minimum: int = CELL_MINIMUM
+) -> pl.DataFrame:
+    """The audit memo (`AUDIT_MEMO_SCHEMA`) of the parts `protect_keeping` solved anew: their
+    ranges from `protect`'s final audit, which is an audit of exactly the final pattern (every
+    suppressed value's range under the published values and the sums, by the same linear
+    programs; `engine.protect`), keyed as `audit_keeping` keys the part (`part_keys` with the
+    suppressed cells, their values left out). The mart gate, reading the published tables, finds
+    a part there only when they publish exactly that part with exactly that pattern; any other
+    part it audits itself. Parts taken from the pattern memo get no row (no audit ran on them in
+    this build: their ranges come from the mart gate's own memo, or it audits them)."""
+    solved = pattern.solved
+    if solved is None:
+        return pl.DataFrame(schema=AUDIT_MEMO_SCHEMA)
+    hidden = pattern.suppressed
+    labels = parts(problem)
+    layout = _audit_layout(problem, labels, hidden)
+    found = solved.audit.ranges.select(
+        pl.Series("cell", pattern.solved_cells[solved.audit.ranges.get_column("cell").to_numpy()]),
+        "measure",
+        "low",
+        "high",
+        "exact",
+    )
+    ranged = layout.variables.join(found, on=["cell", "measure"], how="left", maintain_order="left")
+    low = ranged.get_column("low").to_numpy()
+    covered = np.ones(len(layout.slices), dtype=bool)
+    for p, idx in enumerate(layout.slices):  # a loop over tables, not rows
+        covered[p] = not np.isnan(low[idx]).any()
+    anew = np.zeros(len(layout.slices), dtype=bool)
+    anew[np.unique(labels[pattern.solved_cells])] = True
+    which = np.flatnonzero(anew & covered)
+    if not len(which):
+        return pl.DataFrame(schema=AUDIT_MEMO_SCHEMA)
+    keys = part_keys(problem, labels, minimum, hidden=hidden)
+    return _audit_memo(
+        keys,
+        layout.slices,
+        (
+            low,
+            ranged.get_column("high").to_numpy(),
+            ranged.get_column("exact").fill_null(False).to_numpy(),
+        ),
+        which,
+    )
 
 
 def audit_keeping(
@@ -337,56 +444,50 @@ def audit_keeping(
     suppressed: np.ndarray,
     minimum: int = CELL_MINIMUM,
     memo: pl.DataFrame | None = None,
+    *,
+    from_pattern: pl.DataFrame | None = None,
 ) -> KeptAudit:
     """`engine.audit(problem, suppressed, minimum)`, taking the ranges of each part whose key
-    (with its suppressed cells) is in `memo` from there and auditing the other parts together.
-    A part's ranges depend on that part alone (its components of suppressed values lie inside
-    it), so the result is the audit's. Raises what `audit` raises for the parts it audits."""
+    (with its suppressed cells) is in `memo` (the last audit's) or in `from_pattern` (this
+    build's `pattern_audit_memo`) from there and auditing the other parts together. A part's
+    ranges depend on that part alone (its components of suppressed values lie inside it), so
+    the result is the audit's. Raises what `audit` raises for the parts it audits."""
     started = time.perf_counter()
     hidden = np.asarray(suppressed, dtype=bool)
     labels = parts(problem)
     keys = part_keys(problem, labels, minimum, hidden=hidden)
     n_parts = len(keys)
-    # the suppressed values in the audit's order, and per part in (cell, measure) order
-    value_cell = problem.values.get_column("cell").to_numpy()
-    variables = (
-        problem.values.select("cell", "measure")
-        .with_columns(
-            pl.int_range(pl.len(), dtype=pl.Int64).alias("row"),
-            pl.Series("part", labels[value_cell]),
-        )
-        .filter(pl.Series(hidden[value_cell]))
-        .with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("var"))
-    )
-    canonical = variables.sort("part", "cell", "measure")
-    var_order = canonical.get_column("var").to_numpy()
-    var_start = np.searchsorted(canonical.get_column("part").to_numpy(), np.arange(n_parts + 1))
+    layout = _audit_layout(problem, labels, hidden)
+    variables = layout.variables
     n_vars = variables.height
     low, high = np.full(n_vars, np.nan), np.full(n_vars, np.nan)
     exact = np.zeros(n_vars, dtype=bool)
 
     kept = np.zeros(n_parts, dtype=bool)
-    known = _entries(memo)
-    for p in np.flatnonzero([k in known for k in keys]) if known else ():
-        stored_low, stored_high, stored_exact = (
-            np.frombuffer(known[keys[p]][i], dtype=dtype)
-            for i, dtype in enumerate((np.float64, np.float64, np.uint8))
-        )
-        idx = var_order[var_start[p] : var_start[p + 1]]
-        if not len(stored_low) == len(stored_high) == len(stored_exact) == len(idx):
-            continue  # not this part's ranges (a damaged memo): audited again
-        low[idx], high[idx], exact[idx] = stored_low, stored_high, stored_exact.astype(bool)
-        kept[p] = True
+    seeded = np.zeros(n_parts, dtype=bool)
+    for source, taken in ((_entries(memo), kept), (_entries(from_pattern), seeded)):
+        for p in np.flatnonzero([k in source for k in keys]) if source else ():
+            if kept[p]:
+                continue  # the last audit's ranges already
+            stored_low, stored_high, stored_exact = (
+                np.frombuffer(source[keys[p]][i], dtype=dtype)
+                for i, dtype in enumerate((np.float64, np.float64, np.uint8))
+            )
+            idx = layout.slices[p]
+            if not len(stored_low) == len(stored_high) == len(stored_exact) == len(idx):
+                continue  # not this part's ranges (a damaged memo): audited again
+            low[idx], high[idx], exact[idx] = stored_low, stored_high, stored_exact.astype(bool)
+            taken[p] = True
 
     components = programs = 0
-    todo = ~kept[labels]
+    todo = ~(kept | seeded)[labels]
     if todo.any():
         sub, cells = _to_solve(problem, todo)
         solved = audit(sub, hidden[cells], minimum)
         components, programs = solved.components, solved.linear_programs
         ranges = solved.ranges.with_columns(
             pl.Series("cell", cells[solved.ranges.get_column("cell").to_numpy()])
-        ).join(variables.select("cell", "measure", "var"), on=["cell", "measure"])
+        ).join(variables, on=["cell", "measure"])
         idx = ranges.get_column("var").to_numpy()
         low[idx] = ranges.get_column("low").to_numpy()
         high[idx] = ranges.get_column("high").to_numpy()
@@ -402,17 +503,8 @@ def audit_keeping(
         programs=programs,
         started=started,
     )
-    slices = [var_order[var_start[p] : var_start[p + 1]] for p in range(n_parts)]
-    memo_out = _memo_frame(
-        keys,
-        {
-            "low": [low[i].tobytes() for i in slices],
-            "high": [high[i].tobytes() for i in slices],
-            "exact": [exact[i].astype(np.uint8).tobytes() for i in slices],
-        },
-        AUDIT_MEMO_SCHEMA,
-    )
-    return KeptAudit(result, memo_out, n_parts, int(kept.sum()))
+    memo_out = _audit_memo(keys, layout.slices, (low, high, exact), np.arange(n_parts))
+    return KeptAudit(result, memo_out, n_parts, int(kept.sum()), int(seeded.sum()))
 
 
 def read_memo(

@@ -227,6 +227,7 @@ def check_marts(
     max_move_factor: float = 3.0,
     move_levels: Sequence[str] = ("LAND", "RB"),
     audit_memo: Path | None = None,
+    pattern_audit: Path | None = None,
 ) -> MartGateResult:
     """Validate the published tables of `build_db` (read-only) and compare `move_levels` values
     with `previous_published_db` (the analysts' database as last published; skipped when None
@@ -236,7 +237,13 @@ def check_marts(
     `audit_memo`: where the disclosure audit keeps its ranges per table between builds
     (`disclosure.memo.audit_keeping`); a part (a table's block for one year) published with the
     same values, sums and suppressed cells as in the build before takes its ranges from there,
-    every other part is audited. None: every part is audited."""
+    every other part is audited. None: every part is audited.
+
+    `pattern_audit`: the final audits of the parts the build's suppression pattern protected
+    anew (`disclosure.memo.pattern_audit_memo`, written by the dbt model `disclosure_pattern`).
+    A part published with exactly the values, sums and suppressed cells that audit saw takes
+    its ranges from there: the same linear programs of the same engine (the key holds its
+    source) on the same numbers. Any part published otherwise is audited here."""
     if max_move_factor <= 1:
         raise ValueError(f"max_move_factor must be > 1, got {max_move_factor}")
     timings: dict[str, float] = {}
@@ -252,7 +259,7 @@ def check_marts(
     timings["read"] = time.perf_counter() - step
 
     step = time.perf_counter()
-    disclosure_checks, disclosure = _disclosure_checks(inputs, audit_memo)
+    disclosure_checks, disclosure = _disclosure_checks(inputs, audit_memo, pattern_audit)
     timings["disclosure_audit"] = time.perf_counter() - step
     step = time.perf_counter()
     forecast_checks, forecast_disclosure = _forecast_checks(inputs.forecast)
@@ -511,12 +518,13 @@ def _period_within_reference_date(reference: dt.date | None) -> pl.Expr:
 
 
 def _disclosure_checks(
-    inputs: _Inputs, audit_memo: Path | None = None
+    inputs: _Inputs, audit_memo: Path | None = None, pattern_audit: Path | None = None
 ) -> tuple[list[_Check], dict[str, Any]]:
     """The LP audit of the published pattern (`disclosure.audit`), from the published tables
     alone: their suppressed flags say what is unknown, and the equations are recomputed from
     their keys (`disclosure.tables`), not taken from the pattern the build used. Parts
-    unchanged since the last audit take their ranges from `audit_memo` (see `check_marts`).
+    unchanged since the last audit take their ranges from `audit_memo`, parts the pattern
+    protected anew with exactly these numbers from `pattern_audit` (see `check_marts`).
 
     Two checks: every suppressed (cell, measure) is protected (`_protected`, one row each with
     its range), and the published numbers satisfy the equations (`_consistent`, one row)."""
@@ -534,9 +542,10 @@ def _disclosure_checks(
         return pl.concat(frames)
 
     memo, _ = read_memo(audit_memo, AUDIT_MEMO_SCHEMA)
+    from_pattern, _ = read_memo(pattern_audit, AUDIT_MEMO_SCHEMA)
     try:
         years = years_of(inputs.published, goals, topics)
-        chunked = audit_by_year(years, cells_of, SMALL_CELL, memo)
+        chunked = audit_by_year(years, cells_of, SMALL_CELL, memo, from_pattern)
     except pl.exceptions.ColumnNotFoundError as error:
         raise BrokenGateError(
             f"disclosure audit: a published column is missing: {error}"
@@ -558,7 +567,11 @@ def _disclosure_checks(
         "equations_consistent": consistent,
     }
     if consistent:
-        figures |= {"parts": chunked.parts, "parts_audited_before": chunked.parts_kept}
+        figures |= {
+            "parts": chunked.parts,
+            "parts_audited_before": chunked.parts_kept,
+            "parts_from_pattern": chunked.parts_from_pattern,
+        }
     checks = _audit_checks(
         "published.disclosure_audit", PUBLISHED_VALUES, cells, result, consistent, figures, started
     )

@@ -223,13 +223,21 @@ def disclosure_figures_text(figures: dict[str, Any]) -> str:
 
 
 def _kept_text(figures: dict[str, Any]) -> str:
-    """How many parts took their ranges from the audit of an earlier build (unchanged)."""
-    if not figures.get("parts_audited_before"):
-        return ""
-    return (
-        f"; {figures['parts_audited_before']} of {figures['parts']} parts (a table's block for "
-        "one year) unchanged since the last audit, their ranges from it"
-    )
+    """How many parts took their ranges from the audit of an earlier build (unchanged) and how
+    many from the final audit of this build's suppression pattern."""
+    said = ""
+    if figures.get("parts_audited_before"):
+        said += (
+            f"; {figures['parts_audited_before']} of {figures['parts']} parts (a table's block "
+            "for one year) unchanged since the last audit, their ranges from it"
+        )
+    if figures.get("parts_from_pattern"):
+        said += (
+            f"; {figures['parts_from_pattern']} of {figures['parts']} parts protected anew in "
+            "this build, their ranges from the pattern's final audit of the same published "
+            "values, sums and suppressed cells"
+        )
+    return said
 
 
 # --------------------------------------------------------------------------------------------

@@ -39,7 +39,12 @@ def build_mart_gate_check(dbt_defs: dg.AssetsDefinition) -> dg.AssetChecksDefini
         settings = warehouse.settings()
         previous = settings.published_db if settings.published_db.exists() else None
         progress.report("mart gate", "checking every published table")
-        result = check_marts(settings.build_db, previous, audit_memo=settings.audit_memo)
+        result = check_marts(
+            settings.build_db,
+            previous,
+            audit_memo=settings.audit_memo,
+            pattern_audit=settings.pattern_audit,
+        )
         progress.report(
             "mart gate",
             f"{'passed' if result.passed else 'FAILED'} · {len(result.errors)} failed rules · "

@@ -29,6 +29,7 @@ from disclosure.memo import (
     audit_keeping,
     part_keys,
     parts,
+    pattern_audit_memo,
     protect_keeping,
     read_memo,
     write_memo,
@@ -409,3 +410,113 @@ def test_a_damaged_audit_memo_entry_is_audited_again():
     again = audit_keeping(p, hidden, memo=damaged)
     assert again.parts_kept == 1  # table 1 only
     assert again.result.ranges.equals(audit(p, hidden).ranges)
+
+
+# The pattern's final audit, taken by the mart gate for the parts protected anew
+# --------------------------------------------------------------------------------------------
+def as_published(p: Problem, hidden: np.ndarray) -> Problem:
+    """`p` as the mart gate reads it from the published tables: suppressed cells' values NULL."""
+    values = p.values.with_columns(
+        pl.when(pl.col("cell").is_in(np.flatnonzero(hidden).tolist()))
+        .then(None)
+        .otherwise(pl.col("value"))
+        .alias("value")
+    )
+    return Problem(p.cells, values, p.terms)
+
+
+def test_an_audit_key_does_not_hold_the_suppressed_values():
+    # the audit cannot know them and the published tables hold NULL there: the problem protect
+    # solved and the one read from the published tables share their audit keys
+    p = side_by_side(siblings(4, 50), siblings(40, 50))
+    hidden = protect(p).status > 0
+    labels = parts(p)
+    keys = part_keys(p, labels, hidden=hidden)
+    assert part_keys(as_published(p, hidden), labels, hidden=hidden) == keys
+    # a published value changed (table 2's G3 50 → 51, K 93 → 94): only table 2's key changes
+    other = side_by_side(siblings(4, 50), siblings(40, 51))
+    other_keys = part_keys(as_published(other, hidden), labels, hidden=hidden)
+    assert other_keys[0] == keys[0] and other_keys[1] != keys[1]
+
+
+def test_the_gate_takes_the_ranges_of_the_tables_protected_anew_from_the_pattern_audit():
+    p = side_by_side(siblings(4, 50), siblings(40, 50))
+    kept = protect_keeping(p, None)
+    from_pattern = pattern_audit_memo(p, kept)
+    assert from_pattern.height == 2  # both tables were protected anew
+    published = as_published(p, kept.suppressed)
+    gate = audit_keeping(published, kept.suppressed, from_pattern=from_pattern)
+    assert (gate.parts, gate.parts_kept, gate.parts_from_pattern) == (2, 0, 2)
+    assert gate.result.linear_programs == 0 and gate.result.components == 0  # nothing solved
+    fresh = audit(published, kept.suppressed)
+    # the same verdicts and ranges: table 1's G1 and G2 share 7 cases (each in [0, 7]), table
+    # 2's G1 and G2 share 43 ([0, 43]); none fails
+    assert gate.result.ranges.equals(fresh.ranges)
+    assert gate.result.failures.is_empty() and fresh.failures.is_empty()
+    base_n = gate.result.ranges.filter(pl.col("measure") == BASE_N)
+    assert base_n.get_column("high").to_list() == [7.0, 7.0, 43.0, 43.0]
+    # the gate's memo then holds both tables for the next build
+    assert gate.memo.get_column("key").to_list() == from_pattern.get_column("key").to_list()
+
+
+def test_a_table_published_otherwise_than_the_pattern_audited_is_audited_by_the_gate():
+    p = side_by_side(siblings(4, 50), siblings(40, 50))
+    kept = protect_keeping(p, None)
+    from_pattern = pattern_audit_memo(p, kept)
+    # table 2 published without its secondary cell (cell 6: G2, 40 cases): G1 (3) is then
+    # alone under a published total and pinned — another audit key, so the gate solves it
+    shown = kept.suppressed.copy()
+    shown[6] = False
+    gate = audit_keeping(as_published(p, shown), shown, from_pattern=from_pattern)
+    assert (gate.parts_kept, gate.parts_from_pattern) == (0, 1)  # table 1 only
+    assert gate.result.failures.get_column("cell").unique().to_list() == [5]  # table 2's G1
+    assert gate.result.failures.equals(audit(p, shown).failures)
+    # a table whose published value differs from the one protected (table 1's G3 51, not 50,
+    # K 58): its key differs too, so it is audited anew (and passes: G1 + G2 still share 7)
+    changed = side_by_side(siblings(4, 51), siblings(40, 50))
+    again = audit_keeping(as_published(changed, kept.suppressed), kept.suppressed,
+                          from_pattern=from_pattern)  # fmt: skip
+    assert (again.parts_kept, again.parts_from_pattern) == (0, 1)  # table 2 only
+    assert again.result.passed
+
+
+def test_tables_taken_from_the_pattern_memo_get_no_pattern_audit():
+    # no audit ran on them in this build: the gate's own memo has them, or it audits them
+    p = side_by_side(siblings(4, 50), siblings(40, 50))
+    first = protect_keeping(p, None)
+    again = protect_keeping(p, first.memo)
+    assert again.parts_kept == 2 and again.solved is None
+    assert pattern_audit_memo(p, again).is_empty()
+    # one table changed: only it is protected anew, and only it gets a pattern audit
+    changed = side_by_side(siblings(2, 52), siblings(40, 50))
+    third = protect_keeping(changed, first.memo)
+    rows = pattern_audit_memo(changed, third)
+    assert rows.get_column("key").to_list() == [
+        part_keys(changed, parts(changed), hidden=third.suppressed)[0]
+    ]
+
+
+@settings(max_examples=30, deadline=None)
+@given(hierarchies(), hierarchies(), hierarchies())
+def test_the_pattern_audit_gives_the_gate_the_verdicts_of_its_own_audit(a, b, c):
+    # protect's final audit (its cache and witnesses of earlier rounds) against a fresh audit
+    # of the published tables: the same failures, the same exact ranges, and a span shown by
+    # witnesses never wider than the exact range
+    p = side_by_side(*(hierarchy_problem(h)[0] for h in (a, b, c)))
+    kept = protect_keeping(p, None)
+    published = as_published(p, kept.suppressed)
+    gate = audit_keeping(published, kept.suppressed, from_pattern=pattern_audit_memo(p, kept))
+    assert gate.parts_from_pattern == gate.parts == int(parts(p).max()) + 1
+    fresh = audit(published, kept.suppressed)
+    assert gate.result.failures.select("cell", "measure", "rule").equals(
+        fresh.failures.select("cell", "measure", "rule")
+    )
+    both = gate.result.ranges.join(fresh.ranges, on=["cell", "measure"], suffix="_fresh")
+    assert both.height == fresh.ranges.height
+    exact = both.filter(pl.col("exact") & pl.col("exact_fresh"))
+    assert ((exact["low"] - exact["low_fresh"]).abs() <= 1e-7).all()
+    assert ((exact["high"] - exact["high_fresh"]).abs() <= 1e-7).all()
+    # a fresh exact range bounds what the pattern's witnesses showed
+    bounded = both.filter(pl.col("exact_fresh"))
+    assert (bounded["low"] >= bounded["low_fresh"] - 1e-7).all()
+    assert (bounded["high"] <= bounded["high_fresh"] + 1e-7).all()

@@ -11,6 +11,7 @@ table by table (`bench.compare_published`, floats to 1e-12).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -51,6 +52,12 @@ def gate_text(home: Path) -> str:
     return (
         Settings.from_env(home=home, environ={}).reports_dir / "_betrieb" / "mart_gate.md"
     ).read_text()
+
+
+def gate_disclosure(home: Path) -> dict:
+    """The mart gate's figures of its disclosure audit (`mart_gate.json`)."""
+    path = Settings.from_env(home=home, environ={}).reports_dir / "_betrieb" / "mart_gate.json"
+    return json.loads(path.read_text())["disclosure"]
 
 
 def redeliver(delivered: Path, provider: str, out: Path, days: int, *, keep_rows: bool) -> None:
@@ -105,6 +112,15 @@ def test_builds_keeping_the_pattern_publish_what_a_full_build_publishes(
         f"{unchanged} of {len(audited)} parts (a table's block for one year) unchanged"
         in gate_text(kept_home)
     )
+    # the parts protected anew took their ranges from the pattern's final audit of exactly the
+    # numbers the gate read from the published tables: the gate solved no program of its own
+    figures = gate_disclosure(kept_home)
+    assert figures["parts_from_pattern"] > 0
+    assert figures["parts_audited_before"] + figures["parts_from_pattern"] == figures["parts"]
+    assert figures["linear_programs"] == 0
+    assert "parts protected anew in this build, their ranges from the pattern's final audit" in (
+        gate_text(kept_home)
+    )
 
     # 2. another provider delivers every extract empty (all its cases gone, its cells vanish),
     #    and a third one's contacts are rejected (a header the contract does not know)
@@ -133,7 +149,11 @@ def test_builds_keeping_the_pattern_publish_what_a_full_build_publishes(
     build(kept_home)
     # every table protected anew comes out as the memo had it
     assert pl.read_parquet(memo).sort("key").equals(kept_memo.sort("key"))
+    full_keys = memo_keys(kept_home, audit=True)
     assert "unchanged since the last audit" not in gate_text(kept_home)
+    figures = gate_disclosure(kept_home)  # every part protected anew, its audit the pattern's
+    assert figures["parts_from_pattern"] == figures["parts"] == len(full_keys)
+    assert figures["linear_programs"] == 0
 
     kept = tables(tmp_path / "kept.duckdb")
     full = tables(settings.published_db)

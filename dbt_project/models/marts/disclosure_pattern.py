@@ -10,7 +10,9 @@ The problem is set up and protected one calendar year at a time (`disclosure.chu
 crosses a year, so the pattern is the whole problem's). The pattern of every table that did not
 change since the last build is taken from the memo beside the build database (`disclosure.memo`:
 exactly the pattern `protect` would find again); only the changed tables are protected anew,
-and the memo is replaced by this build's.
+and the memo is replaced by this build's. The final audits of the tables protected anew are
+written beside it for the mart gate (`core.settings.PATTERN_AUDIT_NAME`), which takes them for
+the tables published with exactly the numbers and pattern they audited.
 """
 
 import os
@@ -19,7 +21,7 @@ from pathlib import Path
 
 import polars as pl
 
-from core.settings import BUILD_DB_ENV, DISCLOSURE_MEMO_NAME
+from core.settings import BUILD_DB_ENV, DISCLOSURE_MEMO_NAME, PATTERN_AUDIT_NAME
 from disclosure.chunks import protect_by_year
 from disclosure.memo import read_memo, write_memo
 from disclosure.tables import (
@@ -66,6 +68,8 @@ def model(dbt, session):
     chunked = protect_by_year(_years((values, fields, topics)), cells_of, memo)
     if memo_path is not None:
         write_memo(chunked.memo, memo_path)
+        # the final audits of the parts protected anew, for the mart gate (this build's only)
+        write_memo(chunked.audit_memo, memo_path.with_name(PATTERN_AUDIT_NAME))
     # dbt's log shows the memo used and the engine's figures (parts kept, suppressed, seconds).
     print(f"disclosure_pattern: {memo_note}; {chunked.figures}")
     return chunked.pattern.to_arrow()
