@@ -59,8 +59,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
-from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -83,10 +83,12 @@ __all__ = [
     "InconsistentEquations",
     "Pattern",
     "Problem",
+    "Started",
     "audit",
     "parts",
     "primary_cells",
     "protect",
+    "protect_started",
     "published_sums_hold",
     "split_parts",
     "subproblem",
@@ -1024,12 +1026,39 @@ def protect(problem: Problem, minimum: int = CELL_MINIMUM, *, last_resort: bool 
     alone or beside the others. A problem of at least `PARTS_PARALLEL_MIN_CELLS` cells and more
     than one part is therefore solved part by part on `workers()` processes (`_protect_parts`):
     the same pattern, and a part that is done no longer costs the others' rounds."""
+    return protect_started(problem, minimum, last_resort=last_resort).result()
+
+
+@dataclass(frozen=True)
+class Started:
+    """A `protect` under way: its parts submitted to the workers (`futures`); `result()` waits
+    for them and puts the pattern together, `cancel()` withdraws the parts not begun."""
+
+    finish: Callable[[], Pattern]
+    futures: tuple[Future, ...] = ()
+
+    def result(self) -> Pattern:
+        return self.finish()
+
+    def cancel(self) -> None:
+        for future in self.futures:
+            future.cancel()
+
+
+def protect_started(
+    problem: Problem, minimum: int = CELL_MINIMUM, *, last_resort: bool = True
+) -> Started:
+    """`protect`, begun: where `protect` solves part by part on the workers, the parts are
+    submitted now and the caller may prepare the next problem while they are solved (as
+    `disclosure.chunks.protect_by_year` does, a year ahead); otherwise solved at once. The
+    pattern is `protect`'s either way: each part is solved alone, whenever it runs."""
     n = workers()
     if n >= 2 and problem.n_cells >= PARTS_PARALLEL_MIN_CELLS:
         labels = parts(problem)
         if labels.max(initial=0) > 0:
             return _protect_parts(problem, labels, minimum, last_resort, n)
-    return _protect(problem, minimum, last_resort)
+    pattern = _protect(problem, minimum, last_resort)
+    return Started(lambda: pattern)
 
 
 def _protect(problem: Problem, minimum: int, last_resort: bool) -> Pattern:
@@ -1216,19 +1245,24 @@ def _split(problem: Problem, group: np.ndarray, n_groups: int) -> list[tuple[Pro
 
 def _protect_parts(
     problem: Problem, labels: np.ndarray, minimum: int, last_resort: bool, n: int
-) -> Pattern:
-    """`protect` part by part on `n` worker processes (`_on_workers`), each part solved there in
+) -> Started:
+    """`protect` part by part on `n` worker processes (`_submit`), each part solved there in
     one process (`_protect_alone`), put together as one `Pattern` (`_joined`): the one `_protect`
     finds on the whole problem."""
     started = time.perf_counter()
     pieces = split_parts(problem, labels)
-    solved = _on_workers(n, _protect_alone, [(piece, minimum, last_resort) for piece, _ in pieces])
-    return _joined(
-        problem,
-        [(cells, pattern) for (_, cells), pattern in zip(pieces, solved, strict=True)],
-        minimum,
-        started,
-    )
+    futures = _submit(n, _protect_alone, [(piece, minimum, last_resort) for piece, _ in pieces])
+
+    def finish() -> Pattern:
+        solved = _collect(n, futures)
+        return _joined(
+            problem,
+            [(cells, pattern) for (_, cells), pattern in zip(pieces, solved, strict=True)],
+            minimum,
+            started,
+        )
+
+    return Started(finish, tuple(futures))
 
 
 def _protect_alone(problem: Problem, minimum: int, last_resort: bool) -> Pattern:
@@ -1328,13 +1362,25 @@ def _audit_alone(problem: Problem, hidden: np.ndarray, minimum: int) -> AuditRes
 
 def _on_workers(n: int, function, arguments: list[tuple]) -> list:
     """`function(*a)` for each of `arguments` (each starting with a part's `Problem`), in order,
-    on the pool of `n` workers: the largest parts (cells and terms) first, each to the next free
-    worker (a big one started last would leave one worker alone at the end)."""
+    on the pool of `n` workers (`_submit`, `_collect`)."""
+    return _collect(n, _submit(n, function, arguments))
+
+
+def _submit(n: int, function, arguments: list[tuple]) -> list[Future]:
+    """`function(*a)` for each of `arguments` (each starting with a part's `Problem`) submitted to
+    the pool of `n` workers, the largest parts (cells and terms) first, each to the next free
+    worker (a big one started last would leave one worker alone at the end); the futures in the
+    order of `arguments`."""
     sizes = [a[0].n_cells + a[0].terms.height for a in arguments]
     pool = _pool(n)
     futures = {int(i): pool.submit(function, *arguments[i]) for i in np.argsort(-np.asarray(sizes))}
+    return [futures[i] for i in range(len(arguments))]
+
+
+def _collect(n: int, futures: list[Future]) -> list:
+    """The results of `_submit`'s futures, in order."""
     try:
-        return [futures[i].result() for i in range(len(arguments))]
+        return [future.result() for future in futures]
     except BrokenProcessPool as exc:
         _POOLS.pop(n, None)
         raise RuntimeError(_BROKEN_POOL.format(n=n, exc=exc)) from exc

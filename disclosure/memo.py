@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
@@ -56,7 +56,7 @@ from disclosure.engine import (
     Problem,
     audit,
     parts,
-    protect,
+    protect_started,
     subproblem,
 )
 
@@ -70,6 +70,7 @@ __all__ = [
     "parts",
     "pattern_audit_memo",
     "protect_keeping",
+    "protect_keeping_started",
     "read_memo",
     "write_memo",
 ]
@@ -275,6 +276,34 @@ def protect_keeping(
 ) -> KeptPattern:
     """`engine.protect`'s pattern of `problem`, taking each part whose key is in `memo` (a frame
     of `MEMO_SCHEMA`, or None) from there and protecting the other parts together."""
+    return protect_keeping_started(problem, memo, minimum, last_resort=last_resort).result()
+
+
+@dataclass(frozen=True)
+class KeepingStarted:
+    """A `protect_keeping` under way (`protect_keeping_started`): `result()` waits for the parts
+    solved anew and gives the `KeptPattern`; `cancel()` withdraws the parts not begun."""
+
+    finish: Callable[[], KeptPattern]
+    solving: engine.Started | None
+
+    def result(self) -> KeptPattern:
+        return self.finish()
+
+    def cancel(self) -> None:
+        if self.solving is not None:
+            self.solving.cancel()
+
+
+def protect_keeping_started(
+    problem: Problem,
+    memo: pl.DataFrame | None,
+    minimum: int = CELL_MINIMUM,
+    *,
+    last_resort: bool = True,
+) -> KeepingStarted:
+    """`protect_keeping`, begun: the parts not in `memo` are handed to `engine.protect_started`
+    (on the workers, the caller free meanwhile); `result()` puts the pattern together."""
     started = time.perf_counter()
     labels = parts(problem)
     keys = part_keys(problem, labels, minimum, last_resort=last_resort)
@@ -294,29 +323,34 @@ def protect_keeping(
             status[order[start[p] : start[p + 1]]] = stored
             kept[p] = True
 
-    solved = None
+    solving = None
     cells = np.zeros(0, dtype=np.int64)
     todo = ~kept[labels]
     if todo.any():
         sub, cells = _to_solve(problem, todo)
-        solved = protect(sub, minimum, last_resort=last_resort)
-        status[cells] = solved.status
+        solving = protect_started(sub, minimum, last_resort=last_resort)
 
-    memo_out = _memo_frame(
-        keys,
-        {"status": [status[order[start[p] : start[p + 1]]].tobytes() for p in range(n_parts)]},
-        MEMO_SCHEMA,
-    )
-    return KeptPattern(
-        status=status,
-        memo=memo_out,
-        parts=n_parts,
-        parts_kept=int(kept.sum()),
-        cells_kept=int(sizes[kept].sum()),
-        solved=solved,
-        seconds=time.perf_counter() - started,
-        solved_cells=cells,
-    )
+    def finish() -> KeptPattern:
+        solved = None if solving is None else solving.result()
+        if solved is not None:
+            status[cells] = solved.status
+        memo_out = _memo_frame(
+            keys,
+            {"status": [status[order[start[p] : start[p + 1]]].tobytes() for p in range(n_parts)]},
+            MEMO_SCHEMA,
+        )
+        return KeptPattern(
+            status=status,
+            memo=memo_out,
+            parts=n_parts,
+            parts_kept=int(kept.sum()),
+            cells_kept=int(sizes[kept].sum()),
+            solved=solved,
+            seconds=time.perf_counter() - started,
+            solved_cells=cells,
+        )
+
+    return KeepingStarted(finish, solving)
 
 
 AUDIT_MEMO_SCHEMA = {

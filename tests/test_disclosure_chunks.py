@@ -11,8 +11,9 @@ import pytest
 from polars.testing import assert_frame_equal
 from tiny_world import TinyWorld
 
+from disclosure import engine
 from disclosure.chunks import YEAR, _sum_figures, audit_by_year, protect_by_year, years_of
-from disclosure.memo import audit_keeping, protect_keeping
+from disclosure.memo import KeepingStarted, audit_keeping, protect_keeping
 from disclosure.tables import (
     CELL_KEY,
     contact_topic_cells,
@@ -105,6 +106,51 @@ def test_the_pattern_year_by_year_is_the_whole_pattern(marts):
     )
     assert again.figures["parts_kept"] == again.figures["parts"] == whole.parts
     assert again.pattern.equals(expected)
+
+
+def test_years_solved_a_year_ahead_on_two_workers_give_the_pattern_of_one_process(
+    marts, monkeypatch
+):
+    # every year's parts on two worker processes, the next year's submitted while the year
+    # before is solved: the same pattern, memo and pattern audit as one process year by year
+    years = _years(marts)
+
+    def cells(year: str) -> pl.DataFrame:
+        return _cells(marts, year).with_columns(pl.lit(False).alias("hidden"))
+
+    monkeypatch.setattr(engine, "PARTS_PARALLEL_MIN_CELLS", 0)
+    monkeypatch.setenv(engine.WORKERS_ENV, "2")
+    ahead = protect_by_year(years, cells, None)
+    monkeypatch.setenv(engine.WORKERS_ENV, "1")
+    alone = protect_by_year(years, cells, None)
+    assert ahead.pattern.height > 50 and ahead.pattern.equals(alone.pattern)
+    assert ahead.memo.equals(alone.memo)
+    # the final audits' ranges: the same parts and exact flags, the same bounds to the last
+    # bits (a sum of published floats may add in another order in a part's own problem)
+    assert ahead.audit_memo.height == ahead.figures["parts"]  # every part was protected anew
+    assert ahead.audit_memo["key"].to_list() == alone.audit_memo["key"].to_list()
+    for column, dtype in (("low", np.float64), ("high", np.float64), ("exact", np.uint8)):
+        left = np.concatenate([np.frombuffer(b, dtype=dtype) for b in ahead.audit_memo[column]])
+        right = np.concatenate([np.frombuffer(b, dtype=dtype) for b in alone.audit_memo[column]])
+        np.testing.assert_allclose(left, right, rtol=1e-9, atol=1e-9)
+    # the seconds are the wall time of it all, the engine's share within it
+    assert 0 < ahead.figures["solved_anew"]["pattern_seconds"] <= ahead.figures["seconds"]
+
+
+def test_a_year_that_fails_withdraws_the_year_begun_before_it(marts, monkeypatch):
+    years = _years(marts)
+    withdrawn: list[int] = []
+    monkeypatch.setattr(KeepingStarted, "cancel", lambda self: withdrawn.append(1))
+
+    def cells(year: str) -> pl.DataFrame:
+        if year == years[2]:  # deliberately broken: the third year's marts cannot be read
+            raise OSError("the marts of a year could not be read")
+        return _cells(marts, year).with_columns(pl.lit(False).alias("hidden"))
+
+    with pytest.raises(OSError, match="could not be read"):
+        protect_by_year(years, cells, None)
+    # the first year was collected when the second began; the second, begun, is withdrawn
+    assert withdrawn == [1]
 
 
 def test_the_audit_year_by_year_is_the_whole_audit(published):
