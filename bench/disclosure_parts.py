@@ -4,7 +4,8 @@
   the build's log (`parts`, `parts_kept`, `seconds`; the engine's own seconds on the parts solved
   anew under `solved_anew.pattern_seconds`);
 - the mart gate's audit: `disclosure` in `reports/_betrieb/mart_gate.json` (`parts`,
-  `parts_audited_before`, `seconds`).
+  `parts_audited_before`, `parts_from_pattern`: the parts whose ranges came from the pattern's
+  own final audit in this build, `seconds`).
 
 Either is None when the build wrote none (a failed build, or a build before the memos).
 """
@@ -47,6 +48,7 @@ def gate_figures(reports_dir: Path) -> dict[str, float | int | None] | None:
     return {
         "parts": disclosure["parts"],
         "parts_audited_before": disclosure.get("parts_audited_before", 0),
+        "parts_from_pattern": disclosure.get("parts_from_pattern", 0),
         "seconds": disclosure.get("seconds"),
     }
 
@@ -62,6 +64,7 @@ def text(label: str, pattern: dict | None, gate: dict | None) -> str:
     if gate:
         said.append(
             f"mart gate {gate['parts_audited_before']} of {gate['parts']} parts from the audit "
-            f"before ({gate['seconds']:,.1f} s)"
+            f"before, {gate.get('parts_from_pattern', 0)} from the pattern's final audit "
+            f"({gate['seconds']:,.1f} s)"
         )
     return f"Disclosure control in the {label} build: {'; '.join(said)}." if said else ""

@@ -293,12 +293,18 @@ def test_markdown_marks_targets_and_shows_the_machine():
     assert [t["met"] for t in result["targets"]] == [False, False, True, True]
     result["incremental"]["disclosure"] = {
         "pattern": {"parts": 237, "parts_kept": 212, "seconds": 11.0, "engine_seconds": 4.4},
-        "gate": {"parts": 237, "parts_audited_before": 212, "seconds": 8.9},
+        "gate": {
+            "parts": 237,
+            "parts_audited_before": 212,
+            "parts_from_pattern": 25,
+            "seconds": 8.9,
+        },
     }
     md = markdown(result)
     assert (
         "Disclosure control in the incremental build: pattern 212 of 237 parts kept (11.0 s, of "
-        "which the engine 4.4 s); mart gate 212 of 237 parts from the audit before (8.9 s)."
+        "which the engine 4.4 s); mart gate 212 of 237 parts from the audit before, 25 from the "
+        "pattern's final audit (8.9 s)."
     ) in md
     assert "Disclosure control in the full build" not in md  # the full build reported none
     assert "| dbt | 50.0 | 1.00 | – | – |" in md
@@ -475,8 +481,20 @@ def test_what_disclosure_control_kept_is_read_from_the_build(tmp_path):
     assert gate_figures(reports) is None
     gate.write_text(
         json.dumps({"disclosure": {"parts": 3, "parts_audited_before": 2, "seconds": 1.25}})
-    )
-    assert gate_figures(reports) == {"parts": 3, "parts_audited_before": 2, "seconds": 1.25}
+    )  # a gate before the pattern's audit was handed on: none from it
+    assert gate_figures(reports) == {
+        "parts": 3,
+        "parts_audited_before": 2,
+        "parts_from_pattern": 0,
+        "seconds": 1.25,
+    }
+    gate.write_text(
+        json.dumps(
+            {"disclosure": {"parts": 3, "parts_audited_before": 2, "parts_from_pattern": 1,
+                            "seconds": 0.5}}
+        )
+    )  # fmt: skip
+    assert gate_figures(reports)["parts_from_pattern"] == 1
 
 
 def test_builds_get_the_chosen_memory_limit_and_threads_or_the_defaults():
