@@ -136,15 +136,15 @@ def protect_by_year(
             begun = time.perf_counter()
             running = protect_keeping_started(problem, memo)
             engine_seconds += time.perf_counter() - begun
-            if ahead is not None:
-                collect(*ahead)
-            ahead = (running, problem, numbered)
-            del year_cells, problem, numbered, running  # two years' problems at most
+            previous, ahead = ahead, (running, problem, numbered)
+            if previous is not None:
+                collect(*previous)  # a failure here withdraws the year just begun (below)
+            del year_cells, problem, numbered, running, previous  # two years' problems at most
         if ahead is not None:
             collect(*ahead)
     except BaseException:
         if ahead is not None:
-            ahead[0].cancel()  # a failed year: the next one's parts need not be solved
+            ahead[0].cancel()  # a failed year: the parts of the year begun need not be solved
         raise
     pattern = pl.concat([pl.DataFrame(schema=PATTERN_SCHEMA), *rows]).sort(list(CELL_KEY))
     summed = _sum_figures(figures)

@@ -11,7 +11,7 @@ import pytest
 from polars.testing import assert_frame_equal
 from tiny_world import TinyWorld
 
-from disclosure import engine
+from disclosure import chunks, engine
 from disclosure.chunks import YEAR, _sum_figures, audit_by_year, protect_by_year, years_of
 from disclosure.memo import KeepingStarted, audit_keeping, protect_keeping
 from disclosure.tables import (
@@ -151,6 +151,37 @@ def test_a_year_that_fails_withdraws_the_year_begun_before_it(marts, monkeypatch
         protect_by_year(years, cells, None)
     # the first year was collected when the second began; the second, begun, is withdrawn
     assert withdrawn == [1]
+
+
+def test_a_year_whose_solving_fails_withdraws_the_year_begun_after_it(monkeypatch):
+    # the first year's parts fail on the workers (as a worker that ran out of memory would):
+    # the failure is raised when that year is collected, after the second year was begun — the
+    # second year's parts are withdrawn, and no third year is begun
+    begun: list[str] = []
+    withdrawn: list[str] = []
+
+    class Running(KeepingStarted):
+        year: str = ""
+
+        def cancel(self) -> None:
+            withdrawn.append(self.year)
+
+    def started(problem, memo):
+        def finish():
+            raise MemoryError("a worker ran out of memory")  # deliberately: every year fails
+
+        running = Running(finish, None)
+        object.__setattr__(running, "year", problem)
+        begun.append(problem)
+        return running
+
+    # each year's "problem" is its name: the engine is replaced, only the order is watched
+    monkeypatch.setattr(chunks, "problem_of", lambda cells: (cells["year"][0], cells))
+    monkeypatch.setattr(chunks, "protect_keeping_started", started)
+    with pytest.raises(MemoryError, match="ran out of memory"):
+        protect_by_year(["2017", "2018", "2019"], lambda y: pl.DataFrame({"year": [y]}), None)
+    assert begun == ["2017", "2018"]  # the second begun before the first was collected
+    assert withdrawn == ["2018"]
 
 
 def test_the_audit_year_by_year_is_the_whole_audit(published):
