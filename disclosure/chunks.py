@@ -28,13 +28,14 @@ from disclosure.engine import (
     AuditResult,
     InconsistentEquations,
     Problem,
+    Started,
     _failures,
     published_sums_hold,
 )
 from disclosure.memo import (
     AUDIT_MEMO_SCHEMA,
     MEMO_SCHEMA,
-    KeepingStarted,
+    KeptPattern,
     audit_keeping,
     pattern_audit_memo,
     protect_keeping_started,
@@ -112,7 +113,7 @@ def protect_by_year(
     rows, memos, audit_memos, figures = [], [], [], []
     engine_seconds = 0.0
 
-    def collect(running: KeepingStarted, problem: Problem, numbered: pl.DataFrame) -> None:
+    def collect(running: Started[KeptPattern], problem: Problem, numbered: pl.DataFrame) -> None:
         nonlocal engine_seconds
         waited = time.perf_counter()
         kept = running.result()
@@ -126,7 +127,7 @@ def protect_by_year(
         audit_memos.append(pattern_audit_memo(problem, kept))
         figures.append(kept.figures())
 
-    ahead: tuple[KeepingStarted, Problem, pl.DataFrame] | None = None
+    ahead: tuple[Started[KeptPattern], Problem, pl.DataFrame] | None = None
     try:
         for year in years:
             year_cells = cells_of(year)

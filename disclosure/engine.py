@@ -64,6 +64,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Generic, TypeVar
 
 import numpy as np
 import polars as pl
@@ -1029,15 +1030,19 @@ def protect(problem: Problem, minimum: int = CELL_MINIMUM, *, last_resort: bool 
     return protect_started(problem, minimum, last_resort=last_resort).result()
 
 
-@dataclass(frozen=True)
-class Started:
-    """A `protect` under way: its parts submitted to the workers (`futures`); `result()` waits
-    for them and puts the pattern together, `cancel()` withdraws the parts not begun."""
+_T = TypeVar("_T")
 
-    finish: Callable[[], Pattern]
+
+@dataclass(frozen=True)
+class Started(Generic[_T]):
+    """Work under way (`protect_started`, `disclosure.memo.protect_keeping_started`): its parts
+    submitted to the workers (`futures`); `result()` waits for them and puts the result
+    together, `cancel()` withdraws the parts not begun."""
+
+    finish: Callable[[], _T]
     futures: tuple[Future, ...] = ()
 
-    def result(self) -> Pattern:
+    def result(self) -> _T:
         return self.finish()
 
     def cancel(self) -> None:
@@ -1047,7 +1052,7 @@ class Started:
 
 def protect_started(
     problem: Problem, minimum: int = CELL_MINIMUM, *, last_resort: bool = True
-) -> Started:
+) -> Started[Pattern]:
     """`protect`, begun: where `protect` solves part by part on the workers, the parts are
     submitted now and the caller may prepare the next problem while they are solved (as
     `disclosure.chunks.protect_by_year` does, a year ahead); otherwise solved at once. The
@@ -1245,7 +1250,7 @@ def _split(problem: Problem, group: np.ndarray, n_groups: int) -> list[tuple[Pro
 
 def _protect_parts(
     problem: Problem, labels: np.ndarray, minimum: int, last_resort: bool, n: int
-) -> Started:
+) -> Started[Pattern]:
     """`protect` part by part on `n` worker processes (`_submit`), each part solved there in
     one process (`_protect_alone`), put together as one `Pattern` (`_joined`): the one `_protect`
     finds on the whole problem."""

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
@@ -54,6 +54,7 @@ from disclosure.engine import (
     AuditResult,
     Pattern,
     Problem,
+    Started,
     audit,
     parts,
     protect_started,
@@ -279,31 +280,16 @@ def protect_keeping(
     return protect_keeping_started(problem, memo, minimum, last_resort=last_resort).result()
 
 
-@dataclass(frozen=True)
-class KeepingStarted:
-    """A `protect_keeping` under way (`protect_keeping_started`): `result()` waits for the parts
-    solved anew and gives the `KeptPattern`; `cancel()` withdraws the parts not begun."""
-
-    finish: Callable[[], KeptPattern]
-    solving: engine.Started | None
-
-    def result(self) -> KeptPattern:
-        return self.finish()
-
-    def cancel(self) -> None:
-        if self.solving is not None:
-            self.solving.cancel()
-
-
 def protect_keeping_started(
     problem: Problem,
     memo: pl.DataFrame | None,
     minimum: int = CELL_MINIMUM,
     *,
     last_resort: bool = True,
-) -> KeepingStarted:
+) -> Started[KeptPattern]:
     """`protect_keeping`, begun: the parts not in `memo` are handed to `engine.protect_started`
-    (on the workers, the caller free meanwhile); `result()` puts the pattern together."""
+    (on the workers, the caller free meanwhile); `result()` puts the pattern together,
+    `cancel()` withdraws the parts not begun."""
     started = time.perf_counter()
     labels = parts(problem)
     keys = part_keys(problem, labels, minimum, last_resort=last_resort)
@@ -350,7 +336,7 @@ def protect_keeping_started(
             solved_cells=cells,
         )
 
-    return KeepingStarted(finish, solving)
+    return Started(finish, () if solving is None else solving.futures)
 
 
 AUDIT_MEMO_SCHEMA = {

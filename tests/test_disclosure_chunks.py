@@ -13,7 +13,8 @@ from tiny_world import TinyWorld
 
 from disclosure import chunks, engine
 from disclosure.chunks import YEAR, _sum_figures, audit_by_year, protect_by_year, years_of
-from disclosure.memo import KeepingStarted, audit_keeping, protect_keeping
+from disclosure.engine import Started
+from disclosure.memo import audit_keeping, protect_keeping
 from disclosure.tables import (
     CELL_KEY,
     contact_topic_cells,
@@ -140,7 +141,7 @@ def test_years_solved_a_year_ahead_on_two_workers_give_the_pattern_of_one_proces
 def test_a_year_that_fails_withdraws_the_year_begun_before_it(marts, monkeypatch):
     years = _years(marts)
     withdrawn: list[int] = []
-    monkeypatch.setattr(KeepingStarted, "cancel", lambda self: withdrawn.append(1))
+    monkeypatch.setattr(Started, "cancel", lambda self: withdrawn.append(1))
 
     def cells(year: str) -> pl.DataFrame:
         if year == years[2]:  # deliberately broken: the third year's marts cannot be read
@@ -160,7 +161,7 @@ def test_a_year_whose_solving_fails_withdraws_the_year_begun_after_it(monkeypatc
     begun: list[str] = []
     withdrawn: list[str] = []
 
-    class Running(KeepingStarted):
+    class Running(Started):
         year: str = ""
 
         def cancel(self) -> None:
@@ -170,7 +171,7 @@ def test_a_year_whose_solving_fails_withdraws_the_year_begun_after_it(monkeypatc
         def finish():
             raise MemoryError("a worker ran out of memory")  # deliberately: every year fails
 
-        running = Running(finish, None)
+        running = Running(finish)
         object.__setattr__(running, "year", problem)
         begun.append(problem)
         return running
