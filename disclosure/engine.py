@@ -866,8 +866,12 @@ class _Program:
 
     def __init__(self, a: sp.csr_matrix, b: np.ndarray) -> None:
         import highspy
+        from highspy._core import _Highs
 
-        self._highs = highspy.Highs()
+        # The binding's solver class itself: `highspy.Highs` (its subclass for callbacks and
+        # keyboard interrupts, neither used here) registers a callback while HiGHS's output is
+        # still on, and so wrote HiGHS's copyright banner into the build's output once per process.
+        self._highs = _Highs()
         self._highs.setOptionValue("output_flag", False)
         self._highs.setOptionValue("presolve", "off")
         # The first program (no basis yet) by the dual simplex, every later one by the primal

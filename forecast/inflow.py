@@ -17,6 +17,7 @@ seasonal variants need two full years of data and are skipped otherwise; a serie
 
 from __future__ import annotations
 
+import threading
 import warnings
 from dataclasses import dataclass
 
@@ -29,6 +30,10 @@ CANDIDATES: dict[str, dict[str, object]] = {
 }
 MIN_MONTHS = 6
 FLAT = "mean"
+_STATSMODELS = threading.Lock()
+"""Held around every statsmodels call here: `warnings.catch_warnings` swaps the process's
+warning filters, which is not safe on two threads at once (the backtest's origins run on
+threads, `forecast.backtest`); the fits are a small part of an origin's work."""
 
 
 @dataclass(frozen=True)
@@ -41,7 +46,7 @@ class InflowModel:
         """Simulated inflow, shape (replicates, months), >= 0."""
         if self.params is None:
             return np.full((replicates, months), float(self.series.mean()))
-        with warnings.catch_warnings():
+        with _STATSMODELS, warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model = ETSModel(self.series.astype(float), error="add", **CANDIDATES[self.name])
             res = model.smooth(self.params)  # the fitted parameters, no new optimisation
@@ -50,7 +55,7 @@ class InflowModel:
 
 
 def _fit(series: np.ndarray, name: str, start: np.ndarray | None = None):
-    with warnings.catch_warnings():
+    with _STATSMODELS, warnings.catch_warnings():
         # convergence and frequency notes of statsmodels: the fit is judged by AICc instead
         warnings.simplefilter("ignore")
         model = ETSModel(series.astype(float), error="add", **CANDIDATES[name])

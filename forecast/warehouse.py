@@ -14,6 +14,7 @@ import numpy as np
 import polars as pl
 
 from core.database import connect
+from core.resources import threads
 from forecast import needs
 from forecast.backtest import SCHEMA as BACKTEST_SCHEMA
 from forecast.backtest import BacktestSettings, backtest
@@ -163,6 +164,7 @@ def run_forecast(
                 quantiles=f.quantiles,
             ),
             seed=f.seed,
+            workers=threads(),
         )
         if with_backtest
         else pl.DataFrame(schema=BACKTEST_SCHEMA)

@@ -853,3 +853,24 @@ def test_ranges_of_one_sum_are_the_linear_programs_ranges(terms):
         assert least.status == 0
         assert low[j] == pytest.approx(least.fun, abs=1e-9)
         assert high[j] == (np.inf if most.status == 3 else pytest.approx(-most.fun, abs=1e-9))
+
+
+def test_solving_writes_nothing_to_the_build_output():
+    """HiGHS's copyright banner went to stdout once per process (`highspy.Highs` registers its
+    callback before the output can be switched off): a fresh process that solves a program must
+    print nothing. x0 + x1 = 10, x ≥ 0: min x0 = 0."""
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np, scipy.sparse as sp\n"
+        "from disclosure.engine import _Program\n"
+        "p = _Program(sp.csr_matrix(np.array([[1.0, 1.0]])), np.array([10.0]))\n"
+        "low = p.minimise(np.array([1.0, 0.0]))\n"
+        "assert low is not None and abs(low[0]) < 1e-9, low\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""  # before: "Running HiGHS 1.16.0 (git hash …): Copyright …"

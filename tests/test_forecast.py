@@ -258,6 +258,25 @@ def test_backtest_summaries_are_the_means_of_the_origins() -> None:
     assert first["value"] == open_then
 
 
+def test_backtest_origins_on_threads_give_the_same_rows() -> None:
+    """Each origin draws from its own generator (seed + its index), so simulating the origins on
+    three threads gives the rows of one thread exactly (every float equal)."""
+    cases = _constant_world()
+    origin = date(2025, 12, 31)
+    settings = BacktestSettings(
+        origins=8, horizons=(1, 3), replicates=50, history_months=96,
+        min_events_per_region=200, quantiles=(0.1, 0.5, 0.9),
+    )  # fmt: skip
+    final = simulate(cases, origin, horizon=3, replicates=50, history_months=96,
+                     min_events_per_region=200, rng=np.random.default_rng(2))  # fmt: skip
+    one = backtest(cases, origin, final, settings, seed=3, workers=1)
+    three = backtest(cases, origin, final, settings, seed=3, workers=3)
+    # 7 origins: the month ends 2025-05-31 … 2025-11-30 (7 … 1 months back; the 3-month horizon
+    # only up to 2025-09-30), several per thread
+    assert one["origin"].drop_nulls().n_unique() == 7
+    assert one.equals(three)
+
+
 def test_a_kreis_hidden_alone_cannot_be_its_rb_minus_the_other_kreise() -> None:
     # RB 081 = Kreise 08115 + 08127 + 08128 (the Land = RB 081), open cases at the origin
     # (CM, KB; ALLE = CM + KB): 08115 (9, 1), 08127 (20, 0), 08128 (25, 5); RB and Land (54, 6).
