@@ -1,6 +1,6 @@
 """`imw` — the warehouse's command line.
 
-imw build    [--home DIR] [--landing DIR] [--reference-date YYYY-MM-DD]
+imw build    [--home DIR] [--landing DIR] [--reference-date YYYY-MM-DD] [--full-refresh]
                                               run the nightly_build job once, in-process
 imw status   [--home DIR]                     last build, rejections, published age (exit 0/1)
 imw dagster-home [--home DIR]                 prepare and print the Dagster instance folder
@@ -60,7 +60,13 @@ GENERATOR_SCALES = ("tiny", "demo", "bw", "federal")
 the generator (tests/test_synthetic_parts.py checks that the two agree)."""
 
 
-def run_build(settings: Settings, trigger: str = "cli", reference_date: date | None = None) -> bool:
+def run_build(
+    settings: Settings,
+    trigger: str = "cli",
+    reference_date: date | None = None,
+    *,
+    full_refresh: bool = False,
+) -> bool:
     """Run the `nightly_build` job in-process — the same definitions the UI and schedule use.
 
     The run goes into the warehouse's Dagster instance (`settings.dagster_home`), so it shows in
@@ -79,7 +85,9 @@ def run_build(settings: Settings, trigger: str = "cli", reference_date: date | N
         for dead in reconcile_dead_builds(settings):
             print(f"recorded as FAILED ({dead.describe()}): its process died", file=sys.stderr)
         write_marker(settings, marker)
-        return _run_locked(settings, trigger, started, log_path, run_id, reference_date)
+        return _run_locked(
+            settings, trigger, started, log_path, run_id, reference_date, full_refresh
+        )
 
 
 def _run_locked(
@@ -89,6 +97,7 @@ def _run_locked(
     log_path: Path,
     run_id: str,
     reference_date: date | None,
+    full_refresh: bool = False,
 ) -> bool:
     import dagster as dg
 
@@ -111,6 +120,7 @@ def _run_locked(
                     home=str(settings.home),
                     landing=str(settings.landing),
                     reference_date=reference_date.isoformat() if reference_date else None,
+                    full_refresh=full_refresh,
                 )
             )
             job = defs.resolve_job_def(NIGHTLY_BUILD)
@@ -229,7 +239,9 @@ def cmd_build(args: argparse.Namespace) -> int:
     try:
         with progress.reporting(args.quiet):
             progress.report("build", f"home {settings.home} · landing {settings.landing}")
-            ok = run_build(settings, reference_date=args.reference_date)
+            ok = run_build(
+                settings, reference_date=args.reference_date, full_refresh=args.full_refresh
+            )
             progress.report(
                 "done" if ok else "failed",
                 f"build {'published' if ok else 'FAILED'} in "
@@ -567,6 +579,12 @@ def parser() -> argparse.ArgumentParser:
         help="YYYY-MM-DD: publish as of this earlier reference date R (rows dated after it are "
         "ignored, the funding authority's extracts cut at it); default: the newest stand of the "
         "providers' current snapshots",
+    )
+    b.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="build every dbt model from scratch, not only the rows of the providers whose "
+        "deliveries changed (done by itself when the dbt project changed)",
     )
     b.add_argument("--quiet", action="store_true", help="no progress; output only on failure")
     b.set_defaults(func=cmd_build)

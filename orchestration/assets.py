@@ -14,7 +14,12 @@ from core.settings import applied_environment
 from expectations.extract_gate import GateResult, write_data_docs
 from indicator_report.render import build_report, report_dir
 from ingest.load import ACCEPTED, REJECTED, FileVerdict, Folders, ingest_landing
-from orchestration.dbt_project import dbt_project
+from orchestration.dbt_project import (
+    dbt_project,
+    needs_full_refresh,
+    project_digest,
+    record_built_inputs,
+)
 from orchestration.resources import BuildLockResource, WarehouseResource
 from publish.analyst_db import publish
 from publish.publish_gate import require_gate
@@ -159,9 +164,9 @@ def extract_gate_result(
     )
 
 
-def dbt_build_args() -> list[str]:
+def dbt_build_args(*, full_refresh: bool = False) -> list[str]:
     """The nightly `dbt build` arguments."""
-    return ["build", *NIGHTLY_UNIT_TESTS_EXCLUDED]
+    return ["build", *NIGHTLY_UNIT_TESTS_EXCLUDED, *(["--full-refresh"] if full_refresh else [])]
 
 
 def dbt_build_env(reference_date: str | None = None) -> dict[str, str]:
@@ -228,8 +233,13 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         # dbt fixture build, tests/dbt_fixture.py), not in every nightly build (dbt's advice
         # for production runs). So do the fixture-only data tests (NIGHTLY_FIXTURE_ONLY_EXCLUDED,
         # which dagster-dbt adds to the command as `--exclude` when the whole job runs).
-        target = warehouse.settings().dbt_target_dir
-        args = dbt_build_args()
+        settings = warehouse.settings()
+        target = settings.dbt_target_dir
+        # The models built by provider rebuild only the rows of providers whose inputs changed,
+        # unless asked, or the dbt project is not the one their record was built by.
+        project = project_digest()
+        full_refresh = warehouse.full_refresh or needs_full_refresh(settings.build_db, project)
+        args = dbt_build_args(full_refresh=full_refresh)
         # the op's outputs are one per dbt node and one per asset check (the dbt tests)
         checks = len(context.selected_asset_check_keys)
         counter = DbtCounter(
@@ -241,6 +251,14 @@ def build_dbt_assets() -> dg.AssetsDefinition:
                 counter.count(event)
                 yield event
         counter.flush()
+        # dbt succeeded (it raises otherwise). Recorded only when it built every model: a run of
+        # some of them leaves the others' rows as they were, so the record must stay too.
+        if set(context.selected_asset_keys) >= set(context.assets_def.keys):
+            inputs = record_built_inputs(settings.build_db, project, full_refresh=full_refresh)
+            why = "full refresh" if full_refresh else "their deliveries or shared inputs changed"
+            progress.report(
+                "dbt", f"rows of {inputs.changed} of {inputs.providers} providers rebuilt ({why})"
+            )
 
     return warehouse_dbt
 

@@ -1,12 +1,16 @@
-"""The dbt project as Dagster sees it, prepared once per process."""
+"""The dbt project as Dagster sees it, prepared once per process, and the record behind its
+models built by provider."""
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 from dagster_dbt import DbtProject
 
+from core.database import connect
 from core.project_vars import REFERENCE_DATE_ENV
 from core.settings import DBT_PROJECT_DIR, applied_environment
 from orchestration.resources import dbt_resource
@@ -41,3 +45,68 @@ def dbt_project() -> DbtProject:
         with applied_environment({REFERENCE_DATE_ENV: ""}):
             dbt_resource().cli(["parse", "--quiet"], target_path=project.target_path).wait()
     return project
+
+
+# ------------------------------------------------------------------------------------------
+# The models built by provider (dbt_project/macros/incremental_by_provider.sql)
+# ------------------------------------------------------------------------------------------
+BUILT_INPUTS = "meta.dbt_built_inputs"
+"""What the models built by provider were last built from: per provider the digest of its inputs
+(`intermediate.int_provider_inputs`) and the dbt project's digest (`project_digest`)."""
+
+
+@cache
+def project_digest(project_dir: Path = DBT_PROJECT_DIR) -> str:
+    """SHA-256 of the dbt project's sources (names and bytes): a build whose project differs from
+    the one recorded rebuilds every model from scratch (`--full-refresh`)."""
+    digest = hashlib.sha256()
+    for name in _SOURCES:
+        path = project_dir / name
+        files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+        for file in files:
+            digest.update(str(file.relative_to(project_dir)).encode() + b"\0")
+            digest.update(hashlib.sha256(file.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class ProviderInputs:
+    changed: int
+    """Providers whose rows the models built by provider rebuilt (their inputs changed, or they
+    are gone); all of them in a full refresh."""
+    providers: int
+    """Providers with current snapshots."""
+
+
+def needs_full_refresh(build_db: Path, project: str) -> bool:
+    """True unless the record exists, holds providers and was made by this dbt project."""
+    if not build_db.exists():
+        return True
+    with connect(build_db, read_only=True) as con:
+        exists = con.execute(
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_schema = 'meta' AND table_name = 'dbt_built_inputs'"
+        ).fetchall()[0][0]
+        if not exists:
+            return True
+        recorded = con.execute(f"SELECT DISTINCT project FROM {BUILT_INPUTS}").fetchall()
+    return recorded != [(project,)]
+
+
+def record_built_inputs(build_db: Path, project: str, *, full_refresh: bool) -> ProviderInputs:
+    """After a dbt build of every model: record each provider's inputs as built, and say how many
+    providers' rows were rebuilt (read before the record changes what `changed` means)."""
+    with connect(build_db) as con:
+        changed, providers = con.execute(
+            "SELECT count(*) FILTER (WHERE changed), count(inputs) "
+            "FROM intermediate.int_provider_inputs"
+        ).fetchall()[0]
+        con.execute("BEGIN TRANSACTION")
+        con.execute(f"DELETE FROM {BUILT_INPUTS}")
+        con.execute(
+            f"INSERT INTO {BUILT_INPUTS} SELECT provider, inputs, ? "
+            "FROM intermediate.int_provider_inputs WHERE inputs IS NOT NULL",
+            [project],
+        )
+        con.execute("COMMIT")
+    return ProviderInputs(providers if full_refresh else changed, providers)

@@ -23,6 +23,9 @@ class WarehouseResource(dg.ConfigurableResource):
     reference_date: str | None = None
     """`YYYY-MM-DD`: an earlier reference date R for this build (`imw build --reference-date`);
     None: R is the newest stand of the providers' current snapshots."""
+    full_refresh: bool = False
+    """Build every dbt model from scratch (`imw build --full-refresh`), not only the rows of the
+    providers whose inputs changed (`dbt_project/macros/incremental_by_provider.sql`)."""
 
     def settings(self) -> Settings:
         return Settings.from_env(home=self.home, landing=self.landing)

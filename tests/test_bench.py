@@ -313,6 +313,36 @@ def test_markdown_marks_targets_and_shows_the_machine():
     assert "| int_contact_status | 8.0 | not_null_cases_case_key | 1.5 |" in md
     assert "CPU X, 2 logical cores" in md
 
+    # with the correction under the same stand before it: its own columns, target and line
+    result["correction"] = {
+        "stages": {"ingest": stage},
+        "stages_wall_s": 10.0,
+        "whole": {**whole, "wall_s": 20.0, "peak_rss": 2 * GB},
+        "provider": "08115",
+        "files": {"a": "ACCEPTED", "b": "ACCEPTED"},
+        "stand": "2026-06-30",
+        "dbt_by_provider": bench_run.dbt_by_provider(
+            "[  40.1 s] dbt        rows of 1 of 1101 providers rebuilt (their deliveries …)\n"
+        ),
+    }
+    result["load"]["before_correction"] = {"loadavg": [0.5, 0.5, 0.5]}
+    result["ratios_to_floor"] = bench_run.ratios_to_floor(
+        result["full"], result["incremental"], result["floor"], result["correction"]
+    )
+    assert result["ratios_to_floor"]["correction_wall"] == 0.4  # 20 s / 50 s
+    result["targets"] = targets(result)
+    # 200 s > 75 s; 3 GB > 2.5 GB; correction 20 s <= 25 s; incremental 25 s <= 25 s; 4.0×
+    assert [t["met"] for t in result["targets"]] == [False, False, True, True, True]
+    md = markdown(result)
+    assert "| full build wall s | full peak GB | correction build wall s |" in md
+    assert "| incremental build ≤ 25 s: a correction (same stand, R stays) | 20.0 s | ✓ |" in md
+    assert (
+        "Correction: provider 08115 re-delivered all 2 extracts (stand 2026-06-30), all "
+        "accepted; dbt rebuilt the rows of 1 of 1101 providers."
+    ) in md
+    assert "before the correction 0.50 / 0.50 / 0.50" in md
+    assert bench_run.dbt_by_provider("no such line") is None
+
 
 def test_markdown_of_a_federal_run_without_incremental():
     whole = {

@@ -1,11 +1,14 @@
 """Builds that keep the suppression pattern and the mart gate's audit of unchanged tables
-(`disclosure.memo`) publish what a full build publishes after the same deliveries (#16).
+(`disclosure.memo`), and the dbt models built by provider that rebuild only the rows of providers
+whose inputs changed, publish what a full build publishes after the same deliveries (#16).
 
 The shared tiny world's home (built once, its memo written) is copied, and two re-deliveries
 are built in it one after the other, each taking the pattern of the tables they did not change
 from the memo of the build before (and the gate the ranges of the tables it audited before).
-Then both memos are removed and the same home built again: every table protected and audited
-anew, from the same deliveries. The two published databases must be the same,
+A third delivery corrects one provider's extracts under the same stand (R stays): dbt rebuilds
+that provider's rows only. Then both memos are removed and the same home built again with
+`--full-refresh`: every model built from scratch, every table protected and audited anew, from the
+same deliveries. The two published databases must be the same,
 table by table (`bench.compare_published`, floats to 1e-12).
 """
 
@@ -31,13 +34,30 @@ from ingest.readers import LINE, parse_file_name, read_table
 pytestmark = pytest.mark.slow
 
 
-def build(home: Path) -> None:
+def build(home: Path, *extra: str) -> str:
+    """`imw build` in `home`; its progress output."""
     done = subprocess.run(
-        [sys.executable, "-m", "cli.main", "build", "--home", str(home)],
+        [sys.executable, "-m", "cli.main", "build", "--home", str(home), *extra],
         cwd=PROJECT_ROOT, env={**os.environ, KEY_ENV: TINY_KEY}, capture_output=True, text=True,
         timeout=900, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
+    return done.stderr
+
+
+BY_PROVIDER = (
+    "intermediate.int_contact_status",
+    "intermediate.int_case_periods",
+    "intermediate.int_case_period_contacts",
+    "intermediate.int_person_period_contacts",
+)
+"""The dbt models built by provider (dbt_project/macros/incremental_by_provider.sql)."""
+
+
+def model_tables(build_db: Path) -> dict[str, pl.DataFrame]:
+    """Every model built by provider, its rows in one order."""
+    with duckdb.connect(str(build_db), read_only=True) as con:
+        return {name: con.sql(f"select * from {name} order by all").pl() for name in BY_PROVIDER}
 
 
 def memo_keys(home: Path, *, audit: bool = False) -> list[str]:
@@ -77,11 +97,13 @@ def redeliver(delivered: Path, provider: str, out: Path, days: int, *, keep_rows
 
 
 def accepted(home: Path) -> dict[str, str]:
-    """File name → verdict of every file the build database knows."""
+    """File name → verdict of every file the build database knows (of its latest delivery)."""
     with duckdb.connect(
         str(Settings.from_env(home=home, environ={}).build_db), read_only=True
     ) as con:
-        rows = con.execute("select file_name, verdict from raw.deliveries").fetchall()
+        rows = con.execute(
+            "select file_name, verdict from raw.deliveries order by delivery_id"
+        ).fetchall()
     return dict(rows)
 
 
@@ -101,7 +123,10 @@ def test_builds_keeping_the_pattern_publish_what_a_full_build_publishes(
     before, audited_before = memo_keys(kept_home), memo_keys(kept_home, audit=True)
     redeliver(tiny_world.delivered, first, deliveries / "1", days=1, keep_rows=True)
     shutil.copytree(deliveries / "1", kept_home / "landing", dirs_exist_ok=True)
-    build(kept_home)
+    output = build(kept_home)
+    # R moved (the periods' ends with it): every provider's rows are rebuilt
+    n = len(providers)
+    assert f"rows of {n} of {n} providers rebuilt (their deliveries or shared" in output, output
     after_first = memo_keys(kept_home)
     assert set(before) & set(after_first), "no table kept its pattern: the memo was not used"
     assert set(after_first) - set(before), "no table changed: the re-delivery reached no pattern"
@@ -136,17 +161,47 @@ def test_builds_keeping_the_pattern_publish_what_a_full_build_publishes(
     )
     assert set(after_first) & set(memo_keys(kept_home))
 
+    # 3. the first provider corrects all its extracts under the same stand as in 1. (2026-07-01,
+    #    one more contact less), and the third one's contacts are rejected again: R stays
+    #    2026-07-02, so the models built by provider rebuild the rows of that one provider only
+    redeliver(tiny_world.delivered, first, deliveries / "3", days=1, keep_rows=True)
+    contacts = deliveries / "3" / f"kontakte_{first}_2026-07-01.csv"
+    contacts.write_text("".join(contacts.read_text().splitlines(keepends=True)[:-1]))
+    bad = deliveries / "3" / f"kontakte_{rejected}_2026-07-03.csv"
+    bad.write_text("spalte_x;spalte_y\n3;4\n")  # deliberately bad: no contract column
+    shutil.copytree(deliveries / "3", kept_home / "landing", dirs_exist_ok=True)
+    output = build(kept_home)
+    verdicts = accepted(kept_home)
+    assert verdicts[bad.name] == "REJECTED"
+    assert verdicts[contacts.name] == "ACCEPTED"
+    # the other seven extracts are byte for byte those of 1.: delivered twice, they change nothing
+    assert {verdicts[p.name] for p in (deliveries / "3").iterdir()} - {"REJECTED", "ACCEPTED"} == {
+        "DUPLICATE"
+    }
+    # of the providers besides the funding authority, 1 changed
+    assert f"rows of 1 of {len(providers)} providers rebuilt" in output, output[-2000:]
+
     # the full build: the same home, the same deliveries, without the memo (every table
-    # protected anew). (A new home reading all these files in one run is not the same state: the
-    # ingest then checks the older `ziele` of the emptied provider against its newer, empty
-    # `faelle` and rejects it, and publishes other numbers.)
+    # protected anew) and every dbt model built from scratch. (A new home reading all these
+    # files in one run is not the same state: the ingest then checks the older `ziele` of the
+    # emptied provider against its newer, empty `faelle` and rejects it, and publishes other
+    # numbers.)
     settings = Settings.from_env(home=kept_home, environ={})
     shutil.copy2(settings.published_db, tmp_path / "kept.duckdb")
+    kept_models = model_tables(settings.build_db)
     memo = settings.disclosure_memo
     kept_memo = pl.read_parquet(memo)
     memo.unlink()
     settings.audit_memo.unlink()
-    build(kept_home)
+    output = build(kept_home, "--full-refresh")
+    assert f"rows of {len(providers)} of {len(providers)} providers rebuilt (full refresh)" in (
+        output
+    )
+    # the models built by provider hold the rows a build from scratch gives, row for row
+    full_models = model_tables(settings.build_db)
+    for name in BY_PROVIDER:
+        assert kept_models[name].height > 0, name
+        assert kept_models[name].equals(full_models[name]), name
     # every table protected anew comes out as the memo had it
     assert pl.read_parquet(memo).sort("key").equals(kept_memo.sort("key"))
     full_keys = memo_keys(kept_home, audit=True)

@@ -2,16 +2,27 @@
 -- outside the person's follow-up accommodation. The one range join on the status history
 -- (macros/status_at.sql) is done here, so the eligibility indicators only count. Kept narrow (4.5M rows at BW scale): the
 -- case and the AU dates are in int_contacts and stg_persons.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_changed_providers() }}",
+) }}
+-- Built by provider (macros/incremental_by_provider.sql): only the providers whose inputs changed.
+-- depends_on: {{ ref('int_provider_inputs') }}
 with contacts as (
     select * from {{ ref('int_contacts') }}
+    where {{ changed_providers('provider') }}
 ),
 
 persons as (
     select * from {{ ref('stg_persons') }}
+    where {{ changed_providers('provider') }}
 ),
 
 residence_status as (
     select * from {{ ref('stg_residence_status') }}
+    where {{ changed_providers('provider') }}
 ),
 
 status_codes as (

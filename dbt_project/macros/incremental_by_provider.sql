@@ -1,0 +1,59 @@
+{#- Models built by provider (#16: "incremental by provider"). Such a model's rows of a provider
+    depend only on that provider's current snapshots and on what every provider shares (the
+    reference date, the periods, the funding authority's snapshots); `int_provider_inputs` holds a
+    digest of exactly that per provider and says which changed since the last build that built
+    every such model (`meta.dbt_built_inputs`, recorded by `imw build` after dbt succeeded). A
+    build then deletes and re-inserts the rows of those providers only; a new table, a
+    `--full-refresh` (`imw build --full-refresh`, and every build whose dbt project changed) or an
+    empty record builds all of them.
+
+    A model built by provider:
+        {{ config(materialized='incremental', incremental_strategy='append',
+                  on_schema_change='fail', pre_hook="{{ delete_changed_providers() }}") }}
+        -- depends_on: {{ ref('int_provider_inputs') }}
+    and `where {{ changed_providers('provider') }}` on every provider-keyed input it reads. -#}
+
+{% macro dbt_built_inputs() -%}meta.dbt_built_inputs{%- endmacro %}
+
+{#- The record of the last complete build, created empty when missing (on-run-start). -#}
+{% macro create_dbt_built_inputs() -%}
+    create schema if not exists meta;
+    create table if not exists {{ dbt_built_inputs() }} (
+        provider varchar not null,
+        inputs varchar not null,
+        project varchar not null
+    )
+{%- endmacro %}
+
+{#- The providers to (re)build: a list, or none for all of them (no record to compare with). -#}
+{% macro providers_to_build() -%}
+{%- if not execute -%}{{ return(none) }}{%- endif -%}
+{%- set recorded = run_query("select count(*) from " ~ dbt_built_inputs()) -%}
+{%- if recorded.columns[0].values()[0] == 0 -%}{{ return(none) }}{%- endif -%}
+{%- set changed = run_query(
+    "select provider from " ~ ref('int_provider_inputs') ~ " where changed order by provider"
+) -%}
+{{ return(changed.columns[0].values() | list) }}
+{%- endmacro %}
+
+{#- A condition on `column` (a provider code): true for every row in a full build, else for the
+    rows of the providers whose inputs changed (false when none did). -#}
+{% macro changed_providers(column) -%}
+{%- set providers = providers_to_build() if is_incremental() else none -%}
+{%- if not is_incremental() or providers is none -%}
+true
+{%- elif providers -%}
+{{ column }} in ({% for p in providers %}'{{ p | replace("'", "''") }}'{{ ", " if not loop.last }}{% endfor %})
+{%- else -%}
+false
+{%- endif -%}
+{%- endmacro %}
+
+{#- The pre-hook: the rows about to be rebuilt go first (in the model's transaction). -#}
+{% macro delete_changed_providers() -%}
+{%- if is_incremental() -%}
+delete from {{ this }} where {{ changed_providers('provider') }}
+{%- else -%}
+select 1
+{%- endif -%}
+{%- endmacro %}
