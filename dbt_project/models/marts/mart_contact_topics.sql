@@ -1,15 +1,10 @@
 -- Contacts by topic (kontakte.thema) and topic group (seeds/topic_groups.csv): how much of the
 -- counselling is classic social work (audit finding 5). Full grid of unit x period x topic; shares
 -- are of all contacts of the unit in the period. Unsuppressed (operators); the published copy
--- applies the suppression pattern (disclosure_pattern). At BW scale there are millions of contacts: each is
--- placed in its year and quarter by its date (two rows per contact; periods outside int_periods
--- drop out at the grid), not by a range join over all periods, and counted per provider before
--- the roll-up to the levels.
-with contacts as (
-    select * from {{ ref('stg_contacts') }}
-),
-
-periods as (
+-- applies the suppression pattern (disclosure_pattern). The millions of contacts are counted per
+-- provider, period and topic in int_contact_topic_counts (built by provider); here those counts
+-- are summed over each unit's providers.
+with periods as (
     select * from {{ ref('int_periods') }}
 ),
 
@@ -39,69 +34,30 @@ units as (
     from unit_levels
 ),
 
-dated as (
-    select
-        provider,
-        case_id,
-        topic,
-        unnest({{ periods_of_date('contact_date') }}) as period
-    from contacts
-    -- a contact dated after the reference date R is not yet known
-    where contact_date <= {{ reference_date() }}
-),
-
--- Case ids are unique within a provider and a provider rolls up to one unit per level, so
--- distinct cases per provider add up to the distinct cases of a unit: count them per provider
--- (millions of rows) and only then sum over the unit's providers (thousands of rows).
--- The contacts are grouped once, to one row per case, period and topic; every count below starts
--- from there, so a case counts once per topic (and per topic group) by counting rows, without a
--- distinct over the millions of dated contacts (and without keeping those in memory for three
--- passes).
-per_case_topic as (
-    select
-        dated.provider,
-        dated.case_id,
-        dated.period,
-        dated.topic,
-        topic_groups.topic_group,
-        count(*) as contacts
-    from dated
-    left join topic_groups on dated.topic = topic_groups.topic
-    group by dated.provider, dated.case_id, dated.period, dated.topic, topic_groups.topic_group
+counts as (
+    select * from {{ ref('int_contact_topic_counts') }}
 ),
 
 per_provider_topic as (
     select
         provider,
         period,
-        topic,
-        sum(contacts) as contacts,
-        -- one row per case here; count() skips a NULL case_id as count(distinct) did
-        count(case_id) as base_n
-    from per_case_topic
-    group by provider, period, topic
-),
-
-per_case_topic_group as (
-    select
-        provider,
-        case_id,
-        period,
-        topic_group,
-        sum(contacts) as contacts
-    from per_case_topic
-    group by provider, case_id, period, topic_group
+        code as topic,
+        contacts,
+        base_n
+    from counts
+    where counted_by = 'topic'
 ),
 
 per_provider_topic_group as (
     select
         provider,
         period,
-        topic_group,
-        sum(contacts) as contacts,
-        count(case_id) as base_n
-    from per_case_topic_group
-    group by provider, period, topic_group
+        code as topic_group,
+        contacts,
+        base_n
+    from counts
+    where counted_by = 'topic_group'
 ),
 
 per_provider as (
