@@ -29,8 +29,8 @@ from tiny_world import TINY_KEY, TinyWorld
 
 from bench.compare_published import compare, tables
 from core.settings import KEY_ENV, PROJECT_ROOT, Settings
-from orchestration.dbt_project import dbt_project
 from ingest.readers import LINE, parse_file_name, read_table
+from orchestration.dbt_project import dbt_project
 
 pytestmark = pytest.mark.slow
 
