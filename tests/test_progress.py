@@ -12,6 +12,7 @@ from tiny_world import TinyWorld
 from cli.main import main
 from contract.spec import EXTRACTS
 from core import progress
+from ingest.readers import parse_file_name
 from orchestration.assets import DbtCounter
 
 LINE = re.compile(r"^\[ *(?P<s>[0-9]+\.[0-9]) s\] (?P<stage>[a-z ]{10}) (?P<text>.*)$")
@@ -87,7 +88,12 @@ def test_imw_build_prints_one_line_per_stage_with_counts(tiny_world: TinyWorld):
     # contract has
     assert ingest[0] == f"files 0/{files} · 1 refused unread"
     assert ingest[-1].startswith(f"files {files}/{files} ")
-    final_dbt = [m["text"] for m in lines if m["stage"].strip() == "dbt"][-1]
+    dbt = [m["text"] for m in lines if m["stage"].strip() == "dbt"]
+    # the last line says whose rows the models built by provider rebuilt: the shared world's
+    # first build, without a record, builds every model from scratch
+    providers = len({parse_file_name(f).provider for f in tiny_world.delivered.iterdir()} - {"08"})
+    assert dbt[-1] == f"rows of {providers} of {providers} providers rebuilt (full refresh)"
+    final_dbt = dbt[-2]
     n, total = re.search(r"models (\d+)/(\d+)", final_dbt).groups()
     t, t_total = re.search(r"tests (\d+)/(\d+)", final_dbt).groups()
     # the nightly data tests only: the fixture-only ones run in `make test` (docs/data_rules.md)
