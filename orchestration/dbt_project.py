@@ -104,7 +104,8 @@ def record_built_inputs(build_db: Path, project: str, *, full_refresh: bool) -> 
         con.execute("BEGIN TRANSACTION")
         con.execute(f"DELETE FROM {BUILT_INPUTS}")
         con.execute(
-            f"INSERT INTO {BUILT_INPUTS} SELECT provider, inputs, ? "
+            f"INSERT INTO {BUILT_INPUTS} (provider, inputs, own_inputs, project) "
+            "SELECT provider, inputs, own_inputs, ? "
             "FROM intermediate.int_provider_inputs WHERE inputs IS NOT NULL",
             [project],
         )

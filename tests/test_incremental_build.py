@@ -234,3 +234,20 @@ def test_builds_keeping_the_pattern_publish_what_a_full_build_publishes(
             ).fetchall()
         )
     assert counts.get("primary", 0) > 0 and counts.get("secondary", 0) > 0
+
+    # 4. an explicit, earlier reference date (a publication as of 2025-12-31): rows dated after
+    #    it are no longer known, so every provider's rows are rebuilt — also int_contact_status,
+    #    which a moved R leaves alone when R is the newest stand — and equal a full refresh's
+    output = build(kept_home, "--reference-date", "2025-12-31")
+    n = len(providers)
+    assert f"rows of {n} of {n} providers rebuilt (their deliveries or shared" in output, output
+    explicit_models = model_tables(settings.build_db)
+    build(kept_home, "--reference-date", "2025-12-31", "--full-refresh")
+    refreshed = model_tables(settings.build_db)
+    for name in explicit_models:
+        assert explicit_models[name].equals(refreshed[name]), name
+    # the contacts of 2026 are gone from int_contact_status (R cuts them)
+    assert (
+        explicit_models["intermediate.int_contact_status"].height
+        < kept_models["intermediate.int_contact_status"].height
+    )

@@ -11,7 +11,9 @@
         {{ config(materialized='incremental', incremental_strategy='append',
                   on_schema_change='fail', pre_hook="{{ delete_changed_providers() }}") }}
         -- depends_on: {{ ref('int_provider_inputs') }}
-    and `where {{ changed_providers('provider') }}` on every provider-keyed input it reads. -#}
+    and `where {{ changed_providers('provider') }}` on every provider-keyed input it reads. A model
+    that reads nothing the providers share passes `own_only=true` to both (int_contact_status):
+    a moved R does not rebuild it. -#}
 
 {% macro dbt_built_inputs() -%}meta.dbt_built_inputs{%- endmacro %}
 
@@ -22,24 +24,29 @@
         provider varchar not null,
         inputs varchar not null,
         project varchar not null
-    )
+    );
+    alter table {{ dbt_built_inputs() }} add column if not exists own_inputs varchar
 {%- endmacro %}
 
-{#- The providers to (re)build: a list, or none for all of them (no record to compare with). -#}
-{% macro providers_to_build() -%}
+{#- The providers to (re)build: a list, or none for all of them (no record to compare with).
+    `own_only`: for a model that reads nothing the providers share (not the periods or the
+    authority's snapshots; R only through dates the contract caps at the stand), only the
+    providers whose own snapshots changed (or all when an explicit R changed). -#}
+{% macro providers_to_build(own_only=false) -%}
 {%- if not execute -%}{{ return(none) }}{%- endif -%}
 {%- set recorded = run_query("select count(*) from " ~ dbt_built_inputs()) -%}
 {%- if recorded.columns[0].values()[0] == 0 -%}{{ return(none) }}{%- endif -%}
 {%- set changed = run_query(
-    "select provider from " ~ ref('int_provider_inputs') ~ " where changed order by provider"
+    "select provider from " ~ ref('int_provider_inputs') ~ " where "
+    ~ ("own_changed" if own_only else "changed") ~ " order by provider"
 ) -%}
 {{ return(changed.columns[0].values() | list) }}
 {%- endmacro %}
 
 {#- A condition on `column` (a provider code): true for every row in a full build, else for the
     rows of the providers whose inputs changed (false when none did). -#}
-{% macro changed_providers(column) -%}
-{%- set providers = providers_to_build() if is_incremental() else none -%}
+{% macro changed_providers(column, own_only=false) -%}
+{%- set providers = providers_to_build(own_only) if is_incremental() else none -%}
 {%- if not is_incremental() or providers is none -%}
 true
 {%- elif providers -%}
@@ -50,9 +57,9 @@ false
 {%- endmacro %}
 
 {#- The pre-hook: the rows about to be rebuilt go first (in the model's transaction). -#}
-{% macro delete_changed_providers() -%}
+{% macro delete_changed_providers(own_only=false) -%}
 {%- if is_incremental() -%}
-delete from {{ this }} where {{ changed_providers('provider') }}
+delete from {{ this }} where {{ changed_providers('provider', own_only) }}
 {%- else -%}
 select 1
 {%- endif -%}

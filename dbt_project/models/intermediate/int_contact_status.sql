@@ -6,23 +6,26 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    pre_hook="{{ delete_changed_providers() }}",
+    pre_hook="{{ delete_changed_providers(own_only=true) }}",
 ) }}
--- Built by provider (macros/incremental_by_provider.sql): only the providers whose inputs changed.
+-- Built by provider (macros/incremental_by_provider.sql): only the providers whose own snapshots
+-- changed. It reads nothing the providers share but R, and R only through int_contacts (contacts and
+-- cases known at R, by dates the contract caps at the stand): a moved R rebuilds it only when set
+-- explicitly (int_provider_inputs.own_inputs).
 -- depends_on: {{ ref('int_provider_inputs') }}
 with contacts as (
     select * from {{ ref('int_contacts') }}
-    where {{ changed_providers('provider') }}
+    where {{ changed_providers('provider', own_only=true) }}
 ),
 
 persons as (
     select * from {{ ref('stg_persons') }}
-    where {{ changed_providers('provider') }}
+    where {{ changed_providers('provider', own_only=true) }}
 ),
 
 residence_status as (
     select * from {{ ref('stg_residence_status') }}
-    where {{ changed_providers('provider') }}
+    where {{ changed_providers('provider', own_only=true) }}
 ),
 
 status_codes as (

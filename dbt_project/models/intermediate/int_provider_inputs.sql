@@ -1,8 +1,10 @@
 -- What each provider's rows in the models built by provider are computed from
 -- (macros/incremental_by_provider.sql): the provider's current snapshots (one batch per extract)
 -- and what every provider shares — the reference date R, the periods and the funding
--- authority's current snapshots. `inputs` is a digest of both; `changed` compares it with the
--- record of the last build that built every such model (meta.dbt_built_inputs). A provider in
+-- authority's current snapshots. `inputs` is a digest of both; `own_inputs` of the provider's
+-- snapshots and of R only when set explicitly (for models that read no shared input and no date
+-- the contract leaves uncapped: int_contact_status); `changed` and `own_changed` compare them with
+-- the record of the last build that built every such model (meta.dbt_built_inputs). A provider in
 -- the record but without current snapshots (all refused or gone) is listed with `inputs` NULL:
 -- its rows must go. A view: read live by every model built by provider (also when a run
 -- builds only some models), against the record as it stands until the build records anew.
@@ -42,7 +44,14 @@ shared as (
                 from batches
                 where provider = '08'
             )
-        ) as shared_inputs
+        ) as shared_inputs,
+        -- Without --reference-date, R is the newest stand: no date the contract caps at the
+        -- stand (a case's first contact and closure, a contact) lies after it, so a model
+        -- reading only those dates depends on R only when R is set explicitly.
+        (
+            select case when is_explicit then cast(reference_date as varchar) else 'newest stand' end
+            from reference
+        ) as explicit_reference_date
 ),
 
 per_provider as (
@@ -57,7 +66,9 @@ per_provider as (
 current_inputs as (
     select
         per_provider.provider,
-        sha256(concat_ws('|', per_provider.own_inputs, shared.shared_inputs)) as inputs
+        sha256(concat_ws('|', per_provider.own_inputs, shared.shared_inputs)) as inputs,
+        sha256(concat_ws('|', per_provider.own_inputs, shared.explicit_reference_date))
+            as own_inputs
     from per_provider
     cross join shared
 ),
@@ -65,13 +76,17 @@ current_inputs as (
 recorded as (
     select
         provider,
-        inputs
+        inputs,
+        own_inputs
     from {{ dbt_built_inputs() }}
 )
 
 select
     coalesce(current_inputs.provider, recorded.provider) as provider,
     current_inputs.inputs,
-    not coalesce(current_inputs.inputs = recorded.inputs, false) as changed
+    current_inputs.own_inputs,
+    not coalesce(current_inputs.inputs = recorded.inputs, false) as changed,
+    -- for the models that read nothing shared (changed_providers(column, own_only=true))
+    not coalesce(current_inputs.own_inputs = recorded.own_inputs, false) as own_changed
 from current_inputs
 full outer join recorded on current_inputs.provider = recorded.provider
