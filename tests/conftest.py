@@ -64,6 +64,7 @@ def _no_pdf_in_builds():
 FIRST = (
     "test_build_end_to_end.py",  # builds the shared tiny world (~2 min)
     "test_indicators_reference_date_obligations.py",  # two dbt fixture builds
+    "test_incremental_build.py",  # six builds on a copy of the shared world (~3.5 min)
     "test_mart_gate.py",
     "test_indicators_cm01_cm05.py",
     "test_indicators_eligibility_funding.py",
