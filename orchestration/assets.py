@@ -215,6 +215,8 @@ class Translator(DagsterDbtTranslator):
 
 def build_dbt_assets() -> dg.AssetsDefinition:
     project = dbt_project()
+    # every dbt asset, known once the definition exists (a subset job's context holds only its own)
+    every_model: set[dg.AssetKey] = set()
 
     @dbt_assets(
         manifest=project.manifest_path,
@@ -253,13 +255,14 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         counter.flush()
         # dbt succeeded (it raises otherwise). Recorded only when it built every model: a run of
         # some of them leaves the others' rows as they were, so the record must stay too.
-        if set(context.selected_asset_keys) >= set(context.assets_def.keys):
+        if set(context.selected_asset_keys) >= every_model:
             inputs = record_built_inputs(settings.build_db, project, full_refresh=full_refresh)
             why = "full refresh" if full_refresh else "their deliveries or shared inputs changed"
             progress.report(
                 "dbt", f"rows of {inputs.changed} of {inputs.providers} providers rebuilt ({why})"
             )
 
+    every_model.update(warehouse_dbt.keys)
     return warehouse_dbt
 
 

@@ -172,3 +172,20 @@ def test_imw_check_exit_codes_and_report(tmp_path, capsys):
     assert "Lieferbericht" in out and "Zeilen / lines:" in out
     # Nothing of the check is kept anywhere: the files stay where they are.
     assert all(p.exists() for p in bad)
+
+
+def test_a_build_of_some_models_leaves_the_by_provider_record_alone(builds):
+    """The record of what the models built by provider were built from is written only by a
+    build of every dbt model (orchestration/dbt_project.py): a run of some of them would leave
+    the others' rows behind it. The defective world is built only up to indicator_values (a
+    subset); the shared world's nightly build, all of it."""
+    shared, defective, _ = builds
+    counts = {}
+    for name, settings in (("shared", shared), ("defective", defective)):
+        with duckdb.connect(str(settings.build_db), read_only=True) as con:
+            counts[name] = con.execute("SELECT count(*) FROM meta.dbt_built_inputs").fetchall()[0][
+                0
+            ]
+    assert counts["defective"] == 0  # before: the subset run recorded its providers
+    # the tiny world's three providers besides the funding authority, as built
+    assert counts["shared"] == 3
