@@ -7,11 +7,8 @@
     `--full-refresh` (`imw build --full-refresh`, and every build whose dbt project changed) or an
     empty record builds all of them.
 
-    A model built by provider:
-        {{ config(materialized='incremental', incremental_strategy='append',
-                  on_schema_change='fail', pre_hook="{{ delete_changed_providers() }}") }}
-        -- depends_on: {{ ref('int_provider_inputs') }}
-    and `where {{ changed_providers('provider') }}` on every provider-keyed input it reads. A model
+    A model built by provider starts with `{{ built_by_provider() }}` (its configuration, below)
+    and has `where {{ changed_providers('provider') }}` on every provider-keyed input it reads. A model
     that reads nothing the providers share passes `own_only=true` to both (int_contact_status):
     a moved R does not rebuild it. -#}
 
@@ -63,4 +60,17 @@ delete from {{ this }} where {{ changed_providers('provider', own_only) }}
 {%- else -%}
 select 1
 {%- endif -%}
+{%- endmacro %}
+
+{#- The configuration of every model built by provider: incremental, appending after the pre-hook
+    deleted the rows about to be rebuilt, failing on a changed schema (a changed project builds
+    from scratch anyway), and built after int_provider_inputs, which its filters read. -#}
+{% macro built_by_provider(own_only=false) -%}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_changed_providers(" ~ ("own_only=true" if own_only else "") ~ ") }}",
+) }}
+-- depends_on: {{ ref('int_provider_inputs') }}
 {%- endmacro %}

@@ -3,14 +3,8 @@
 -- of millions of contacts against every period). One row per case and period with contacts, so the
 -- contact indicators (CM07, CM08) start from case grain. Activity of the case in the period is not
 -- implied: a contact may be dated outside its case's first-contact..closure span.
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook="{{ delete_changed_providers() }}",
-) }}
 -- Built by provider (macros/incremental_by_provider.sql): only the providers whose inputs changed.
--- depends_on: {{ ref('int_provider_inputs') }}
+{{ built_by_provider() }}
 with contacts as (
     select * from {{ ref('int_contacts') }}
     where {{ changed_providers('provider') }}

@@ -2,14 +2,8 @@
 -- before P.end and case_end on or after P.start, an open case being infinitely late. Case-days end
 -- at P.eend = min(P.end, R) (v2): nothing is counted after the reference date, and "open at P.end"
 -- is open at P.eend. Cases come from int_cases, which already drops what is not known at R.
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook="{{ delete_changed_providers() }}",
-) }}
 -- Built by provider (macros/incremental_by_provider.sql): only the providers whose inputs changed.
--- depends_on: {{ ref('int_provider_inputs') }}
+{{ built_by_provider() }}
 with cases as (
     select * from {{ ref('int_cases') }}
     where {{ changed_providers('provider') }}

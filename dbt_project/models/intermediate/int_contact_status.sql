@@ -2,17 +2,11 @@
 -- outside the person's follow-up accommodation. The one range join on the status history
 -- (macros/status_at.sql) is done here, so the eligibility indicators only count. Kept narrow (4.5M rows at BW scale): the
 -- case and the AU dates are in int_contacts and stg_persons.
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook="{{ delete_changed_providers(own_only=true) }}",
-) }}
 -- Built by provider (macros/incremental_by_provider.sql): only the providers whose own snapshots
 -- changed. It reads nothing the providers share but R, and R only through int_contacts (contacts and
 -- cases known at R, by dates the contract caps at the stand): a moved R rebuilds it only when set
 -- explicitly (int_provider_inputs.own_inputs).
--- depends_on: {{ ref('int_provider_inputs') }}
+{{ built_by_provider(own_only=true) }}
 with contacts as (
     select * from {{ ref('int_contacts') }}
     where {{ changed_providers('provider', own_only=true) }}

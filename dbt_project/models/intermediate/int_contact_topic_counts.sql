@@ -5,13 +5,7 @@
 -- year and quarter by its date (two rows per contact; periods outside int_periods drop out at the
 -- mart's grid), not by a range join over all periods. Built by provider
 -- (macros/incremental_by_provider.sql): only the providers whose inputs changed.
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook="{{ delete_changed_providers() }}",
-) }}
--- depends_on: {{ ref('int_provider_inputs') }}
+{{ built_by_provider() }}
 with contacts as (
     select * from {{ ref('stg_contacts') }}
     where {{ changed_providers('provider') }}

@@ -2,14 +2,8 @@
 -- the YEAR and the QUARTER that contain its date. The periods are derived from the date (two rows
 -- per contact) rather than range-joined to int_periods, and the result is aggregated to person
 -- grain here, once, so that millions of contacts become one row per person and period.
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook="{{ delete_changed_providers() }}",
-) }}
 -- Built by provider (macros/incremental_by_provider.sql): only the providers whose inputs changed.
--- depends_on: {{ ref('int_provider_inputs') }}
+{{ built_by_provider() }}
 with contacts as (
     select * from {{ ref('int_contact_status') }}
     where {{ changed_providers('provider') }}

@@ -2,14 +2,8 @@
 -- >= 56 days. Numerator: of those, cases whose first signature is <= min(case_end, P.eend), so a
 -- plan signed after closure or after P.eend does not count (it counts in a later P, if active).
 -- effective_end of int_case_periods is min(case_end, P.eend), P.eend = min(P.end, R).
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook="{{ delete_changed_providers() }}",
-) }}
 -- Built by provider (macros/incremental_by_provider.sql): only the providers whose inputs changed.
--- depends_on: {{ ref('int_provider_inputs') }}
+{{ built_by_provider() }}
 with case_periods as (
     select * from {{ ref('int_case_periods') }}
     where {{ changed_providers('provider') }}

@@ -2,14 +2,8 @@
 -- those, cases with first signature - first contact <= 56 days (signed on the first-contact day:
 -- 0 days, counts). One row per case and period: a case has one first signature, so it counts in
 -- the one year and the one quarter that signature falls in.
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook="{{ delete_changed_providers() }}",
-) }}
 -- Built by provider (macros/incremental_by_provider.sql): only the providers whose inputs changed.
--- depends_on: {{ ref('int_provider_inputs') }}
+{{ built_by_provider() }}
 with cases as (
     select * from {{ ref('int_cases') }}
     where {{ changed_providers('provider') }}

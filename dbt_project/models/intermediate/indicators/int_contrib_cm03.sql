@@ -2,14 +2,8 @@
 -- version signed <= P.eend (a plan's first signature <= P.eend). Numerator: of those, plans with at
 -- least one goal agreed <= P.eend. One row per case and period, its plans counted. v2: CM cases
 -- only (short counselling has no plan), and P.eend = min(P.end, R) for P.end.
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook="{{ delete_changed_providers() }}",
-) }}
 -- Built by provider (macros/incremental_by_provider.sql): only the providers whose inputs changed.
--- depends_on: {{ ref('int_provider_inputs') }}
+{{ built_by_provider() }}
 with case_periods as (
     select * from {{ ref('int_case_periods') }}
     where {{ changed_providers('provider') }}

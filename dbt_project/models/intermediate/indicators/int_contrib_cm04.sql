@@ -3,14 +3,8 @@
 -- of a CM case and does not count, as contacts in CM08). Numerator: of those, goals with a target
 -- date and a measurable criterion. One row per case (its goals summed). Goals agreed after R are
 -- not known (int_goals).
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook="{{ delete_changed_providers() }}",
-) }}
 -- Built by provider (macros/incremental_by_provider.sql): only the providers whose inputs changed.
--- depends_on: {{ ref('int_provider_inputs') }}
+{{ built_by_provider() }}
 with goals as (
     select * from {{ ref('int_goals') }}
     where {{ changed_providers('provider') }}

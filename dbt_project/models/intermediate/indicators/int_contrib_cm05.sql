@@ -3,14 +3,8 @@
 -- One row per case (its goals summed). v2: CM cases only; a goal whose case cannot be found (plan
 -- missing from the current snapshot) is not known to be of a CM case and does not count. An
 -- assessment after R has not yet happened (int_goals).
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook="{{ delete_changed_providers() }}",
-) }}
 -- Built by provider (macros/incremental_by_provider.sql): only the providers whose inputs changed.
--- depends_on: {{ ref('int_provider_inputs') }}
+{{ built_by_provider() }}
 with goals as (
     select * from {{ ref('int_goals') }}
     where {{ changed_providers('provider') }}

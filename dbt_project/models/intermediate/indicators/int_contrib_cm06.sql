@@ -4,14 +4,8 @@
 -- due date + 14 days (int_plan_version_reviews). One row per case and period, its versions summed.
 -- v2: CM cases only; a version due less than 14 days before R (or after R) has no known outcome
 -- yet and counts in neither numerator nor denominator, i.e. only due dates <= R - 14 count.
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook="{{ delete_changed_providers() }}",
-) }}
 -- Built by provider (macros/incremental_by_provider.sql): only the providers whose inputs changed.
--- depends_on: {{ ref('int_provider_inputs') }}
+{{ built_by_provider() }}
 with reviews as (
     select * from {{ ref('int_plan_version_reviews') }}
     where {{ changed_providers('provider') }}

@@ -4,14 +4,8 @@
 -- active in P (dated before the first contact or after the closure, or its case missing from the
 -- snapshot) still counts, as its own 'contact' row, so base_n stays "cases active in P".
 -- Case-days end at P.eend = min(P.end, R) (int_case_periods); contacts after R are not known.
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook="{{ delete_changed_providers() }}",
-) }}
 -- Built by provider (macros/incremental_by_provider.sql): only the providers whose inputs changed.
--- depends_on: {{ ref('int_provider_inputs') }}
+{{ built_by_provider() }}
 with case_periods as (
     select * from {{ ref('int_case_periods') }}
     where {{ changed_providers('provider') }}

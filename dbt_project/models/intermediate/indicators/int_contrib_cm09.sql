@@ -1,14 +1,8 @@
 -- CM09 positive closures. Denominator: CM cases closed (abschluss_datum) in P, the first and the
 -- last day of P included. Numerator: of those, closure reason ZIELE_ERREICHT or AUSZUG_AU. One row
 -- per case and period.
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook="{{ delete_changed_providers() }}",
-) }}
 -- Built by provider (macros/incremental_by_provider.sql): only the providers whose inputs changed.
--- depends_on: {{ ref('int_provider_inputs') }}
+{{ built_by_provider() }}
 with cases as (
     select * from {{ ref('int_cases') }}
     where {{ changed_providers('provider') }}

@@ -2,14 +2,8 @@
 -- closed on P.eend is no longer open (open at d means abschluss_datum empty or > d). Denominator:
 -- FTE (vzae) of the positions held at P.eend: beginn <= P.eend and (ende empty or ende >= P.eend). Cases come as 'case'
 -- rows (numerator 1, making base_n), positions as 'position' rows (denominator = their FTE).
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook="{{ delete_changed_providers() }}",
-) }}
 -- Built by provider (macros/incremental_by_provider.sql): only the providers whose inputs changed.
--- depends_on: {{ ref('int_provider_inputs') }}
+{{ built_by_provider() }}
 with case_periods as (
     select * from {{ ref('int_case_periods') }}
     where {{ changed_providers('provider') }}
