@@ -2,7 +2,8 @@
     depend only on that provider's current snapshots and on what every provider shares (the
     reference date, the periods, the funding authority's snapshots); `int_provider_inputs` holds a
     digest of exactly that per provider and says which changed since the last build that built
-    every such model (`meta.dbt_built_inputs`, recorded by `imw build` after dbt succeeded). A
+    every such model (`meta.dbt_built_inputs`, recorded by `imw build` after a dbt run of every model
+    succeeded). A
     build then deletes and re-inserts the rows of those providers only; a new table, a
     `--full-refresh` (`imw build --full-refresh`, and every build whose dbt project changed) or an
     empty record builds all of them.
@@ -20,9 +21,9 @@
     create table if not exists {{ dbt_built_inputs() }} (
         provider varchar not null,
         inputs varchar not null,
+        own_inputs varchar not null,
         project varchar not null
-    );
-    alter table {{ dbt_built_inputs() }} add column if not exists own_inputs varchar
+    )
 {%- endmacro %}
 
 {#- The providers to (re)build: a list, or none for all of them (no record to compare with).
