@@ -487,14 +487,20 @@ def cmd_report(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else report_dir(settings.published_db)
     try:
         result = build_report(
-            settings.published_db, out, args.period, settings.published_outcomes_dir
+            settings.published_db,
+            out,
+            args.period,
+            settings.published_outcomes_dir,
+            chart_cache=settings.report_charts,
         )
     except (FileNotFoundError, PublishedShapeError, OutDirError, ValueError) as err:
         print(f"imw report: {err}", file=sys.stderr)
         return EXIT_USAGE
     print(
         f"Kennzahlenbericht {result.year}: {result.pages} pages, "
-        f"{result.bytes / 1e6:.1f} MB, {result.seconds:.1f} s (publish {result.publish_id})"
+        f"{result.bytes / 1e6:.1f} MB, {result.seconds:.1f} s (publish {result.publish_id}); "
+        f"{result.charts_rendered} of {result.charts} charts rendered "
+        f"({result.charts - result.charts_rendered} unchanged since the last report)"
     )
     print(f"report: {result.index}")
     return EXIT_OK

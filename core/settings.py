@@ -33,6 +33,9 @@ PATTERN_AUDIT_NAME = "disclosure_pattern_audit.parquet"
 """The final audits of the parts the build's suppression pattern protected anew (written by the
 dbt model `disclosure_pattern` beside `BUILD_DB_ENV`, read by the mart gate; per part, keyed as
 the gate keys its audit, `disclosure.memo.pattern_audit_memo`)."""
+REPORT_CHARTS_NAME = "report_charts"
+"""The Kennzahlenbericht's charts as SVG, kept from the last report under a key of their spec
+(`indicator_report.svg`): a chart whose numbers did not change is not rendered again."""
 DEMO_KEY = "imw-demo-key-not-secret"
 """Fixed key used by `imw demo` only; real builds must bring their own secret key."""
 
@@ -80,6 +83,10 @@ class Settings:
     @property
     def pattern_audit(self) -> Path:
         return self.warehouse_dir / PATTERN_AUDIT_NAME
+
+    @property
+    def report_charts(self) -> Path:
+        return self.warehouse_dir / REPORT_CHARTS_NAME
 
     @property
     def dbt_target_dir(self) -> Path:

@@ -39,12 +39,12 @@ import hashlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
+from core.files import code_digest
 from disclosure import engine
 from disclosure.engine import (
     CELL_MINIMUM,
@@ -112,12 +112,9 @@ def _code_version() -> bytes:
     """What else a pattern depends on: the engine's and this module's source, and the versions of
     the solver and of the libraries that compute with the values. A change to any of them
     invalidates every kept pattern."""
-    digest = hashlib.sha256()
-    for source in (Path(engine.__file__), Path(__file__)):
-        digest.update(source.read_bytes())
-    for package in ("highspy", "numpy", "polars", "scipy"):
-        digest.update(f"{package}={version(package)};".encode())
-    return digest.digest()
+    return code_digest(
+        (Path(engine.__file__), Path(__file__)), ("highspy", "numpy", "polars", "scipy")
+    )
 
 
 _CODE_VERSION = _code_version()

@@ -1,10 +1,23 @@
 """The needs forecast and the funding simulator against the build database: read their inputs
 from the dbt models, write their tables into schema `published` (which `publish.analyst_db`
 copies to the analysts) in one transaction, and record the assumptions file's sha256 in
-`meta.published_inputs` (publish puts it into `build_info`)."""
+`meta.published_inputs` (publish puts it into `build_info`).
+
+**The build keeps a forecast whose inputs did not change.** The forecast is a function of what
+`read_inputs` reads (the cases' Kreis, type, first contact and closure; R; the positions; the
+grants), the assumptions file, this code and the versions of the libraries it computes with —
+nothing else: every random draw comes from the assumptions' seed, and the backtest's threads
+give the same tables as one thread. `inputs_digest` hashes all of it; `write_published` records
+the digest beside the forecast tables, in the same transaction; `kept_forecast` returns the
+published tables when the digest is the one recorded. A correction of contacts, goals or
+payouts, which the forecast does not read, re-uses it; a changed case, position, grant, R,
+assumption or line of code computes it anew. The digest is of unsuppressed inputs: it is as
+confidential as the build database it sits in, and nothing publishes it.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -14,6 +27,7 @@ import numpy as np
 import polars as pl
 
 from core.database import connect
+from core.files import code_digest
 from core.resources import threads
 from forecast import needs
 from forecast.backtest import SCHEMA as BACKTEST_SCHEMA
@@ -23,6 +37,13 @@ from forecast.scenarios import Assumptions
 
 META_SCHEMA = "meta"
 INPUTS_TABLE = "published_inputs"
+DIGEST_TABLE = "forecast_inputs"
+"""`meta.forecast_inputs`: the digest of the inputs the published forecast was computed from."""
+CASELOAD_TABLE, BACKTEST_TABLE, ASSUMPTIONS_TABLE = (
+    "forecast_caseload",
+    "forecast_backtest",
+    "forecast_assumptions",
+)
 PROVIDER_EXTRACTS_EXCLUDED = "08"  # the funding authority: its stand is not R (docs/indicators.md)
 
 
@@ -52,18 +73,96 @@ def read_cases(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     )
 
 
+POSITIONS_SCHEMA = {"fte": pl.Float64, "start_date": pl.Date, "end_date": pl.Date}
+GRANTS_SCHEMA = {
+    "period_from": pl.Date,
+    "period_to": pl.Date,
+    "amount_eur": pl.Float64,
+    "fte_granted": pl.Float64,
+}
+
+
 def read_positions(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    return con.sql(
-        "SELECT CAST(fte AS DOUBLE) AS fte, start_date, end_date FROM staging.stg_positions"
-    ).pl()
+    return (
+        con.sql(
+            "SELECT CAST(fte AS DOUBLE) AS fte, start_date, end_date FROM staging.stg_positions"
+        )
+        .pl()
+        .cast(POSITIONS_SCHEMA)
+    )
 
 
 def read_grants(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    return con.sql(
-        "SELECT period_from, period_to, CAST(amount_eur AS DOUBLE) AS amount_eur, "
-        "CAST(fte_granted AS DOUBLE) AS fte_granted FROM staging.stg_grants "
-        "WHERE period_from IS NOT NULL AND period_to IS NOT NULL"
-    ).pl()
+    return (
+        con.sql(
+            "SELECT period_from, period_to, CAST(amount_eur AS DOUBLE) AS amount_eur, "
+            "CAST(fte_granted AS DOUBLE) AS fte_granted FROM staging.stg_grants "
+            "WHERE period_from IS NOT NULL AND period_to IS NOT NULL"
+        )
+        .pl()
+        .cast(GRANTS_SCHEMA)
+    )
+
+
+@dataclass(frozen=True)
+class ForecastInputs:
+    """Everything `run_forecast` reads from the warehouse."""
+
+    cases: pl.DataFrame
+    positions: pl.DataFrame
+    grants: pl.DataFrame
+    reference_date: date | None
+    """R; None without an accepted provider snapshot."""
+
+
+def read_inputs(con: duckdb.DuckDBPyConnection) -> ForecastInputs:
+    has_snapshot = con.execute(
+        "SELECT count(*) FROM staging.stg_current_batches WHERE provider <> ?",
+        [PROVIDER_EXTRACTS_EXCLUDED],
+    ).fetchall()[0][0]
+    if not has_snapshot:  # no R, nothing to forecast (`forecast_from`)
+        return ForecastInputs(
+            pl.DataFrame(schema=needs.CASES_SCHEMA),
+            pl.DataFrame(schema=POSITIONS_SCHEMA),
+            pl.DataFrame(schema=GRANTS_SCHEMA),
+            None,
+        )
+    return ForecastInputs(
+        read_cases(con), read_positions(con), read_grants(con), reference_date(con)
+    )
+
+
+_FORECAST_PACKAGE = Path(__file__).parent
+_CODE_VERSION = code_digest(
+    [
+        *sorted(_FORECAST_PACKAGE.glob("*.py")),
+        *sorted((_FORECAST_PACKAGE.parent / "disclosure").glob("*.py")),
+        *sorted((_FORECAST_PACKAGE.parent / "contract").glob("*.py")),
+    ],
+    ("highspy", "numpy", "polars", "scipy", "statsmodels"),
+)
+"""The forecast's code (this package, the disclosure control it protects its tables with, the
+contract's code lists) and the libraries it computes with."""
+
+
+def _frame_digest(frame: pl.DataFrame) -> bytes:
+    """SHA-256 of a frame's schema and rows, whatever their order (sorted first; one 64-bit hash
+    per row, polars' version is in `_CODE_VERSION`)."""
+    rows = frame.sort(frame.columns, nulls_last=True).hash_rows(seed=0)
+    digest = hashlib.sha256(repr(frame.schema).encode())
+    digest.update(frame.height.to_bytes(8, "little"))
+    digest.update(rows.to_numpy().tobytes())
+    return digest.digest()
+
+
+def inputs_digest(inputs: ForecastInputs, assumptions: Assumptions) -> str:
+    """Hex SHA-256 of everything the build's forecast is computed from (module docstring)."""
+    digest = hashlib.sha256(_CODE_VERSION)
+    digest.update(assumptions.sha256.encode())
+    digest.update(str(inputs.reference_date).encode())
+    for frame in (inputs.cases, inputs.positions, inputs.grants):
+        digest.update(_frame_digest(frame))
+    return digest.hexdigest()
 
 
 CASELOAD_SCHEMA = {
@@ -111,13 +210,27 @@ def run_forecast(
     with_backtest: bool = True,
 ) -> ForecastResult:
     """Everything the three forecast tables hold; raises on any gap (no half forecast)."""
+    return forecast_from(
+        read_inputs(con),
+        assumptions,
+        caseload_target=caseload_target,
+        rate_eur_per_fte=rate_eur_per_fte,
+        with_backtest=with_backtest,
+    )
+
+
+def forecast_from(
+    inputs: ForecastInputs,
+    assumptions: Assumptions,
+    *,
+    caseload_target: float | None = None,
+    rate_eur_per_fte: float | None = None,
+    with_backtest: bool = True,
+) -> ForecastResult:
+    """`run_forecast` of inputs already read."""
     f = assumptions.forecast
-    has_snapshot = con.execute(
-        "SELECT count(*) FROM staging.stg_current_batches WHERE provider <> ?",
-        [PROVIDER_EXTRACTS_EXCLUDED],
-    ).fetchall()[0][0]
-    cases = read_cases(con) if has_snapshot else pl.DataFrame(schema=needs.CASES_SCHEMA)
-    if cases.is_empty():
+    cases = inputs.cases
+    if cases.is_empty() or inputs.reference_date is None:
         # like the indicators without R: empty tables that say why, not a failed build
         return ForecastResult(
             None,
@@ -129,16 +242,14 @@ def run_forecast(
             assumptions.table(),
             reason="no accepted provider snapshot with cases: nothing to forecast",
         )
-    r = reference_date(con)
+    r = inputs.reference_date
     origin = needs.forecast_origin(r)
     target = (
         caseload_target
         or f.caseload_target
-        or needs.caseload_target_from(needs.cut_at(cases, origin), read_positions(con), origin)
+        or needs.caseload_target_from(needs.cut_at(cases, origin), inputs.positions, origin)
     )
-    rate = (
-        rate_eur_per_fte or f.rate_eur_per_fte or needs.current_rate_from(read_grants(con), origin)
-    )
+    rate = rate_eur_per_fte or f.rate_eur_per_fte or needs.current_rate_from(inputs.grants, origin)
     sim = needs.simulate(
         cases,
         origin,
@@ -184,10 +295,43 @@ def run_forecast(
     )
 
 
+def kept_forecast(con: duckdb.DuckDBPyConnection, digest: str) -> ForecastResult | None:
+    """The published forecast when it was computed from inputs with `digest` (written by
+    `write_published` in the same transaction as its tables); else None."""
+    try:
+        recorded = con.execute(f"SELECT digest FROM {META_SCHEMA}.{DIGEST_TABLE}").fetchall()
+        if recorded != [(digest,)]:
+            return None
+        caseload, backtest_table, assumptions = (
+            con.sql(f'SELECT * FROM published."{name}"').pl()
+            for name in (CASELOAD_TABLE, BACKTEST_TABLE, ASSUMPTIONS_TABLE)
+        )
+    except duckdb.CatalogException:  # no digest recorded yet, or a table gone
+        return None
+    if caseload.is_empty():
+        return None
+    first = caseload.row(0, named=True)
+    return ForecastResult(
+        origin=first["origin"],
+        reference_date=first["reference_date"],
+        caseload_target=first["caseload_target"],
+        rate_eur_per_fte=first["rate_eur_per_fte"],
+        caseload=caseload.cast(CASELOAD_SCHEMA),
+        backtest=backtest_table.cast(BACKTEST_SCHEMA),
+        assumptions=assumptions,
+    )
+
+
 def write_published(
-    build_db: Path, tables: dict[str, pl.DataFrame], input_file: str, input_sha256: str
+    build_db: Path,
+    tables: dict[str, pl.DataFrame],
+    input_file: str,
+    input_sha256: str,
+    *,
+    forecast_digest: str | None = None,
 ) -> dict[str, int]:
-    """Replace `published.<name>` for every table and record their input file, atomically."""
+    """Replace `published.<name>` for every table and record their input file, atomically; with
+    `forecast_digest` (the forecast's tables), record that digest of their inputs as well."""
     counts = {}
     with connect(build_db) as con:
         con.execute("BEGIN TRANSACTION")
@@ -207,6 +351,11 @@ def write_published(
                 con.execute(
                     f"INSERT OR REPLACE INTO {META_SCHEMA}.{INPUTS_TABLE} VALUES (?, ?, ?)",
                     [name, input_file, input_sha256],
+                )
+            if forecast_digest is not None:
+                con.execute(
+                    f"CREATE OR REPLACE TABLE {META_SCHEMA}.{DIGEST_TABLE} AS SELECT ? AS digest",
+                    [forecast_digest],
                 )
             con.execute("COMMIT")
         except BaseException:

@@ -45,6 +45,10 @@ class ReportResult:
     seconds: float
     year: str
     publish_id: str
+    charts: int = 0
+    """Charts in the report."""
+    charts_rendered: int = 0
+    """Of them, rendered in this run (the others kept from the report before; `chart_cache`)."""
 
 
 class OutDirError(RuntimeError):
@@ -72,15 +76,28 @@ def render_pages(
     period: str | None = None,
     outcomes_dir: Path | None = None,
     workers: int | None = None,
+    chart_cache: Path | None = None,
 ) -> tuple[dict[str, str], str, str]:
     """Every page of the report as {relative path: html}; also the year and the publish id.
 
     `outcomes_dir`: the published outcome analysis (`Settings.published_outcomes_dir`) for the
     Wirkung page; None or an empty place: the page says that none is published. `workers`:
     processes that render the charts (default `core.resources.threads()`, i.e. `IMW_THREADS` or
-    the CPUs; 1: all in this process); the pages are the same either way."""
-    with svg.rendering(threads() if workers is None else workers):
-        return _render_pages(published_db, period, outcomes_dir)
+    the CPUs; 1: all in this process); `chart_cache`: a folder of the charts rendered before
+    (`Settings.report_charts`, `svg.rendering`). The pages are the same either way."""
+    return _counted_render(published_db, period, outcomes_dir, workers, chart_cache)[0]
+
+
+def _counted_render(
+    published_db: Path,
+    period: str | None,
+    outcomes_dir: Path | None,
+    workers: int | None,
+    chart_cache: Path | None,
+) -> tuple[tuple[dict[str, str], str, str], svg.ChartCount]:
+    count = svg.ChartCount()
+    with svg.rendering(threads() if workers is None else workers, chart_cache, count):
+        return _render_pages(published_db, period, outcomes_dir), count
 
 
 def _render_pages(
@@ -160,10 +177,15 @@ def _write(folder: Path, pages: dict[str, str]) -> int:
 
 
 def build_report(
-    published_db: Path, out: Path, period: str | None = None, outcomes_dir: Path | None = None
+    published_db: Path,
+    out: Path,
+    period: str | None = None,
+    outcomes_dir: Path | None = None,
+    chart_cache: Path | None = None,
 ) -> ReportResult:
     """Render the report of `published_db` and swap it in at `out` (a symlink to a version);
-    the Wirkung page shows the outcome analysis published at `outcomes_dir`, if any."""
+    the Wirkung page shows the outcome analysis published at `outcomes_dir`, if any; charts
+    found in `chart_cache` are not rendered again (`svg.rendering`)."""
     started = time.perf_counter()
     out = out.absolute()
     if out.is_dir() and not out.is_symlink() and any(out.iterdir()):
@@ -171,7 +193,9 @@ def build_report(
             f"{out} is a folder with files in it; the report is swapped in as a link there. "
             "Give a new or empty folder."
         )
-    pages, year, publish_id = render_pages(published_db, period, outcomes_dir)
+    (pages, year, publish_id), count = _counted_render(
+        published_db, period, outcomes_dir, None, chart_cache
+    )
     name = f"{publish_id}-{datetime.now(UTC):%Y%m%dT%H%M%S%f}"
     _, size = publish_version(out, out.parent / VERSIONS_DIR_NAME, name, lambda d: _write(d, pages))
     return ReportResult(
@@ -182,4 +206,6 @@ def build_report(
         seconds=time.perf_counter() - started,
         year=year,
         publish_id=publish_id,
+        charts=count.charts,
+        charts_rendered=count.rendered,
     )

@@ -5,22 +5,40 @@ vl-convert renders one chart at a time per process (one JavaScript runtime behin
 report of a few hundred charts renders them in a pool of processes (`rendering`): the pages
 submit their charts as they build them and read each SVG when a template prints it. Outside
 `rendering` a chart renders at once, in this process. Either way the SVG is the same.
+
+**Charts kept between reports.** An SVG is a function of its spec (data included), title and
+description, this module's code and vl-convert's version — nothing else. `rendering(…, cache=)`
+keeps each SVG in a folder under a SHA-256 key of all of them, and takes a chart whose key it
+finds from there instead of rendering it: a build in which one provider corrected its data
+re-renders the charts whose numbers changed. After a report rendered completely, the folder
+keeps exactly its charts (older ones are removed). The SVGs hold what the report publishes and
+nothing else; a file that cannot be read is rendered again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import html
+import json
 import multiprocessing
+import os
 import re
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import vl_convert as vlc
 
+from core.files import TMP_SUFFIX, code_digest
+
 _POOL: ContextVar[ProcessPoolExecutor | None] = ContextVar("svg_pool", default=None)
+_CACHE: ContextVar[_Cache | None] = ContextVar("svg_cache", default=None)
+_COUNT: ContextVar[ChartCount | None] = ContextVar("svg_count", default=None)
+_RENDERER = code_digest([Path(__file__)], ("vl-convert-python",))
+"""What an SVG depends on besides its spec, title and description."""
 _GENERATED_ID = re.compile(r'(id="|url\(#)((?:gradient|clip|pattern)_?)(\d+)')
 """The ids vega gives the gradients, clip paths and patterns an SVG defines, and their uses."""
 
@@ -51,34 +69,117 @@ def _stable_ids(svg: str) -> str:
     )
 
 
+@dataclass
+class ChartCount:
+    """How many charts a `rendering` was given, and how many of them it rendered."""
+
+    charts: int = 0
+    rendered: int = 0
+
+
+@dataclass
+class _Cache:
+    """The SVGs of the charts rendered before, by key; the keys this report used."""
+
+    folder: Path
+    used: set[str] = field(default_factory=set)
+
+    def read(self, key: str) -> str | None:
+        """The kept SVG; None when there is none, or the file is not a whole SVG (damaged)."""
+        try:
+            text = (self.folder / f"{key}.svg").read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+        return text if text.startswith("<svg ") and text.endswith("</svg>") else None
+
+    def keep(self, key: str, done: Future[str]) -> None:
+        """Write a rendered SVG under its key (a temp file renamed: never half a file)."""
+        if done.cancelled() or done.exception() is not None:
+            return
+        path = self.folder / f"{key}.svg"
+        tmp = path.with_name(f"{path.name}.{os.getpid()}{TMP_SUFFIX}")
+        try:
+            tmp.write_text(done.result(), encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError:  # not kept (a full disk, another report pruning): rendered next time
+            tmp.unlink(missing_ok=True)
+
+    def prune(self) -> None:
+        """Remove every file but the SVGs this report used."""
+        for path in self.folder.iterdir():
+            if path.suffix != ".svg" or path.stem not in self.used:
+                path.unlink(missing_ok=True)
+
+
+def chart_key(spec: dict, title: str, description: str) -> str:
+    """SHA-256 of everything a chart's SVG depends on."""
+    digest = hashlib.sha256(_RENDERER)
+    digest.update(json.dumps([spec, title, description], sort_keys=True).encode())
+    return digest.hexdigest()
+
+
 def submit(spec: dict, title: str, description: str) -> Future[str]:
-    """The SVG to come: rendered by the pool of the enclosing `rendering`, else at once."""
+    """The SVG to come: kept from before by the enclosing `rendering`'s cache, else rendered by
+    its pool, else at once."""
+    cache, count = _CACHE.get(), _COUNT.get()
+    if count is not None:
+        count.charts += 1
+    key = None
+    if cache is not None:
+        key = chart_key(spec, title, description)
+        cache.used.add(key)
+        kept = cache.read(key)
+        if kept is not None:
+            done: Future[str] = Future()
+            done.set_result(kept)
+            return done
+    if count is not None:
+        count.rendered += 1
     pool = _POOL.get()
     if pool is not None:
-        return pool.submit(render, spec, title, description)
-    done: Future[str] = Future()
-    try:
-        done.set_result(render(spec, title, description))
-    except Exception as exc:  # raised where the SVG is read, as from a worker
-        done.set_exception(exc)
-    return done
+        future = pool.submit(render, spec, title, description)
+    else:
+        future = Future()
+        try:
+            future.set_result(render(spec, title, description))
+        except Exception as exc:  # raised where the SVG is read, as from a worker
+            future.set_exception(exc)
+    if cache is not None and key is not None:
+        future.add_done_callback(lambda f: cache.keep(key, f))
+    return future
 
 
 @contextmanager
-def rendering(workers: int) -> Iterator[None]:
+def rendering(
+    workers: int, cache: Path | None = None, count: ChartCount | None = None
+) -> Iterator[None]:
     """Charts submitted inside render in `workers` processes (forkserver: they do not inherit
     the threads of a caller such as DuckDB); 1 or fewer: at once, in this process. Read every
-    SVG inside: on leaving, the pool shuts down (cancelling what nobody read after an error)."""
-    if workers <= 1:
-        yield
-        return
-    context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        token = _POOL.set(pool)
-        try:
+    SVG inside: on leaving, the pool shuts down (cancelling what nobody read after an error).
+    `cache`: a folder of SVGs kept from the reports before (module docstring); the processes
+    start only when a chart is not found there. `count`: counts the charts submitted and those
+    rendered."""
+    kept = None
+    if cache is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+        kept = _Cache(cache)
+    cache_token, count_token = _CACHE.set(kept), _COUNT.set(count)
+    try:
+        if workers <= 1:
             yield
-        except BaseException:
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
-        finally:
-            _POOL.reset(token)
+        else:
+            context = multiprocessing.get_context("forkserver")
+            with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+                token = _POOL.set(pool)
+                try:
+                    yield
+                except BaseException:
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    raise
+                finally:
+                    _POOL.reset(token)
+    finally:
+        _CACHE.reset(cache_token)
+        _COUNT.reset(count_token)
+    if kept is not None:
+        kept.prune()  # only after a report rendered completely

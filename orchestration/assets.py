@@ -321,9 +321,17 @@ def build_report_asset(publish_asset: dg.AssetsDefinition) -> dg.AssetsDefinitio
         published_db = settings.published_db
         progress.report("report", "rendering the Kennzahlenbericht")
         result = build_report(
-            published_db, report_dir(published_db), outcomes_dir=settings.published_outcomes_dir
+            published_db,
+            report_dir(published_db),
+            outcomes_dir=settings.published_outcomes_dir,
+            chart_cache=settings.report_charts,
         )
-        progress.report("report", f"{result.pages} pages → {result.index}")
+        progress.report(
+            "report",
+            f"{result.pages} pages, {result.charts_rendered} of {result.charts} charts rendered "
+            f"({result.charts - result.charts_rendered} unchanged since the last report) "
+            f"→ {result.index}",
+        )
         return dg.MaterializeResult(
             metadata={
                 "path": dg.MetadataValue.path(str(result.index)),
@@ -332,6 +340,8 @@ def build_report_asset(publish_asset: dg.AssetsDefinition) -> dg.AssetsDefinitio
                 "pages": result.pages,
                 "bytes": result.bytes,
                 "seconds": round(result.seconds, 1),
+                "charts": result.charts,
+                "charts_rendered": result.charts_rendered,
             }
         )
 

@@ -6,10 +6,17 @@ from __future__ import annotations
 import dagster as dg
 import polars as pl
 
+from core import progress
 from core.database import connect
 from core.settings import PROJECT_ROOT
 from forecast import scenarios
-from forecast.warehouse import run_forecast, write_published
+from forecast.warehouse import (
+    forecast_from,
+    inputs_digest,
+    kept_forecast,
+    read_inputs,
+    write_published,
+)
 from funding_sim.warehouse import run_simulation
 from orchestration.resources import WarehouseResource
 
@@ -51,18 +58,29 @@ def _input_file(assumptions: scenarios.Assumptions) -> str:
     can_subset=False,
 )
 def needs_forecast(warehouse: WarehouseResource):
-    """Forecast, backtest and the assumptions they rest on, written together or not at all."""
+    """Forecast, backtest and the assumptions they rest on, written together or not at all;
+    the published ones again when nothing they are computed from changed (`forecast.warehouse`:
+    kept, not computed)."""
     settings = warehouse.settings()
     assumptions = scenarios.load()
     with connect(settings.build_db, read_only=True) as con:
-        result = run_forecast(con, assumptions)
+        inputs = read_inputs(con)
+        digest = inputs_digest(inputs, assumptions)
+        kept = None if warehouse.full_refresh else kept_forecast(con, digest)
+    result = kept or forecast_from(inputs, assumptions)
     tables = {
         "forecast_caseload": result.caseload,
         "forecast_backtest": result.backtest,
         "forecast_assumptions": result.assumptions,
     }
+    if kept is not None:
+        progress.report("forecast", "inputs unchanged since the last build: forecast kept")
     counts = write_published(
-        settings.build_db, tables, _input_file(assumptions), assumptions.sha256
+        settings.build_db,
+        tables,
+        _input_file(assumptions),
+        assumptions.sha256,
+        forecast_digest=digest,
     )
     beats = result.backtest.filter(
         (pl.col("metric") == "beats_naive") & (pl.col("level") == "LAND")
@@ -73,6 +91,7 @@ def needs_forecast(warehouse: WarehouseResource):
             metadata={
                 "rows": counts[key.path[-1]],
                 "origin": str(result.origin),
+                "kept": kept is not None,
                 "empty_because": result.reason or "",
                 "caseload_target": result.caseload_target or 0.0,
                 "rate_eur_per_fte": result.rate_eur_per_fte or 0.0,

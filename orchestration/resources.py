@@ -25,7 +25,8 @@ class WarehouseResource(dg.ConfigurableResource):
     None: R is the newest stand of the providers' current snapshots."""
     full_refresh: bool = False
     """Build every dbt model from scratch (`imw build --full-refresh`), not only the rows of the
-    providers whose inputs changed (`dbt_project/macros/incremental_by_provider.sql`)."""
+    providers whose inputs changed (`dbt_project/macros/incremental_by_provider.sql`), and
+    compute the needs forecast anew even if its inputs did not change (`forecast.warehouse`)."""
 
     def settings(self) -> Settings:
         return Settings.from_env(home=self.home, landing=self.landing)

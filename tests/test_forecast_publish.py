@@ -3,6 +3,9 @@ build_info, and are written all together or not at all."""
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import date, timedelta
+
 import duckdb
 import polars as pl
 import pytest
@@ -80,3 +83,104 @@ def test_a_build_without_cases_publishes_empty_forecast_tables(tmp_path):
     assert result.caseload.is_empty() and result.backtest.is_empty()
     assert result.caseload.schema == pl.Schema(CASELOAD_SCHEMA)
     assert not result.assumptions.is_empty()  # the assumptions are published all the same
+
+
+def _inputs(**changes):
+    """Two Kreise's cases, one position, one grant: a forecast's inputs, by hand."""
+    from forecast.warehouse import ForecastInputs
+
+    cases = pl.DataFrame(
+        {
+            "kreis": ["08111", "08111", "08212"],
+            "case_type": ["CM", "KB", "CM"],
+            "first_contact": [date(2025, 1, 6), date(2025, 3, 2), date(2026, 2, 1)],
+            "closure": [date(2025, 9, 30), None, None],  # two cases still open
+        }
+    )
+    positions = pl.DataFrame(
+        {"fte": [1.0], "start_date": [date(2024, 1, 1)], "end_date": [None]},
+        schema={"fte": pl.Float64, "start_date": pl.Date, "end_date": pl.Date},
+    )
+    grants = pl.DataFrame(
+        {
+            "period_from": [date(2025, 1, 1)],
+            "period_to": [date(2026, 12, 31)],
+            "amount_eur": [120_000.0],
+            "fte_granted": [1.5],
+        }
+    )
+    values = {
+        "cases": cases,
+        "positions": positions,
+        "grants": grants,
+        "reference_date": date(2026, 6, 30),
+    }
+    return ForecastInputs(**{**values, **changes})
+
+
+def test_the_forecast_digest_changes_with_every_input_and_not_with_row_order():
+    from forecast import scenarios
+    from forecast.warehouse import inputs_digest
+
+    assumptions = scenarios.load()
+    base = _inputs()
+    digest = inputs_digest(base, assumptions)
+    # the same rows in another order (DuckDB returns them in any): the same forecast
+    assert inputs_digest(_inputs(cases=base.cases.reverse()), assumptions) == digest
+    one_closed = base.cases.with_columns(
+        closure=pl.when(pl.col("case_type") == "KB")
+        .then(date(2026, 5, 31))  # the open KB case closes
+        .otherwise(pl.col("closure"))
+    )
+    changed = {
+        "a case closed": _inputs(cases=one_closed),
+        "a case less": _inputs(cases=base.cases.head(2)),
+        "R a day later": _inputs(reference_date=date(2026, 7, 1)),
+        "a position of half the time": _inputs(positions=base.positions.with_columns(fte=0.5)),
+        "a grant of another amount": _inputs(grants=base.grants.with_columns(amount_eur=1.0)),
+    }
+    digests = {why: inputs_digest(inputs, assumptions) for why, inputs in changed.items()}
+    assert digest not in digests.values()
+    assert len(set(digests.values())) == len(changed)  # and each change another digest
+    other = dataclasses.replace(assumptions, sha256="0" * 64)  # another assumptions file
+    assert inputs_digest(base, other) != digest
+
+
+def test_a_build_keeps_the_forecast_its_inputs_give(tiny_world):
+    """The shared tiny world's build recorded the digest of its forecast's inputs: read again,
+    the inputs give that digest, the kept tables are those a fresh forecast computes, and other
+    inputs find none."""
+    from forecast import scenarios
+    from forecast.warehouse import forecast_from, inputs_digest, kept_forecast, read_inputs
+
+    assumptions = scenarios.load()
+    with duckdb.connect(str(tiny_world.settings.build_db), read_only=True) as con:
+        inputs = read_inputs(con)
+        kept = kept_forecast(con, inputs_digest(inputs, assumptions))
+        later = dataclasses.replace(inputs, reference_date=inputs.reference_date + timedelta(1))
+        assert kept_forecast(con, inputs_digest(later, assumptions)) is None
+    assert kept is not None, "the build recorded no digest, or another one"
+    fresh = forecast_from(inputs, assumptions)
+    assert kept.caseload.height > 0 and kept.backtest.height > 0
+    assert kept.caseload.equals(fresh.caseload)
+    assert kept.backtest.equals(fresh.backtest)
+    assert kept.assumptions.equals(fresh.assumptions)
+    assert (kept.origin, kept.reference_date) == (fresh.origin, fresh.reference_date)
+    assert (kept.caseload_target, kept.rate_eur_per_fte) == (
+        fresh.caseload_target,
+        fresh.rate_eur_per_fte,
+    )
+
+
+def test_tables_written_without_a_digest_leave_the_forecasts_digest(tmp_path):
+    from forecast.warehouse import kept_forecast
+
+    build = tmp_path / "build.duckdb"
+    _build_db(build)
+    with duckdb.connect(str(build), read_only=True) as con:
+        assert kept_forecast(con, "d" * 64) is None  # nothing recorded yet
+    frame = pl.DataFrame({"x": [1]})
+    write_published(build, {"forecast_caseload": frame}, "f.yaml", "s", forecast_digest="d" * 64)
+    write_published(build, {"funding_scenarios": frame}, "f.yaml", "s")  # the simulator's
+    with duckdb.connect(str(build), read_only=True) as con:
+        assert con.execute("SELECT digest FROM meta.forecast_inputs").fetchall() == [("d" * 64,)]

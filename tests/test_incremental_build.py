@@ -33,6 +33,7 @@ from ingest.readers import LINE, parse_file_name, read_table
 from orchestration.dbt_project import dbt_project
 
 pytestmark = pytest.mark.slow
+FORECAST_KEPT = "inputs unchanged since the last build: forecast kept"
 
 
 def build(home: Path, *extra: str) -> str:
@@ -133,6 +134,7 @@ def test_builds_keeping_the_pattern_publish_what_a_full_build_publishes(
     # R moved (the periods' ends with it): every provider's rows are rebuilt
     n = len(providers)
     assert f"rows of {n} of {n} providers rebuilt (their deliveries or shared" in output, output
+    assert FORECAST_KEPT not in output  # R is one of the forecast's inputs
     after_first = memo_keys(kept_home)
     assert set(before) & set(after_first), "no table kept its pattern: the memo was not used"
     assert set(after_first) - set(before), "no table changed: the re-delivery reached no pattern"
@@ -186,6 +188,9 @@ def test_builds_keeping_the_pattern_publish_what_a_full_build_publishes(
     }
     # of the providers besides the funding authority, 1 changed
     assert f"rows of 1 of {len(providers)} providers rebuilt" in output, output[-2000:]
+    # only its contacts changed, which the forecast does not read: the forecast of 2. is kept
+    # (the full refresh below computes it anew, and the published tables must be the same)
+    assert FORECAST_KEPT in output, output[-2000:]
 
     # the full build: the same home, the same deliveries, without the memo (every table
     # protected anew) and every dbt model built from scratch. (A new home reading all these
@@ -203,6 +208,7 @@ def test_builds_keeping_the_pattern_publish_what_a_full_build_publishes(
     assert f"rows of {len(providers)} of {len(providers)} providers rebuilt (full refresh)" in (
         output
     )
+    assert FORECAST_KEPT not in output
     # the models built by provider hold the rows a build from scratch gives, row for row
     full_models = model_tables(settings.build_db)
     assert {

@@ -658,3 +658,52 @@ def test_a_chart_gets_the_same_svg_whatever_its_process_rendered_before():
     ids = [re.findall(r'id="(gradient[^"]*)"', svg) for svg in (first, other)]
     assert len(ids[0]) == len(ids[1]) == 1 and ids[0] != ids[1]  # one each, not shared
     assert f"url(#{ids[0][0]})" in first  # the legend still points at its gradient
+
+
+def test_charts_kept_between_reports_give_the_pages_a_full_rendering_gives(tmp_path):
+    """`svg.rendering(cache=…)`: a chart whose spec did not change is taken from the folder of
+    the last report's charts instead of being rendered again; the pages are those of a rendering
+    without the folder, after a changed number and after a damaged file, and the folder keeps
+    the charts of the last report only."""
+    db = make_published(tmp_path / "published" / "indicators.duckdb", QUICK)
+    cache = tmp_path / "warehouse" / "report_charts"
+    first = build_report(db, tmp_path / "one" / "report", chart_cache=cache)
+    assert first.charts >= 3 and first.charts_rendered == first.charts  # nothing kept yet
+    kept_before = {p.name for p in cache.iterdir()}
+    assert 0 < len(kept_before) <= first.charts  # charts with the same spec share a file
+    again = build_report(db, tmp_path / "two" / "report", chart_cache=cache)
+    assert (again.charts, again.charts_rendered) == (first.charts, 0)  # every chart kept
+    assert _pages(tmp_path / "two" / "report") == _pages(tmp_path / "one" / "report")
+
+    # one number changes (the Land's CM01 in 2025): only the charts that show it are rendered
+    with duckdb.connect(str(db)) as con:
+        con.execute(
+            "UPDATE indicator_values SET numerator = numerator + 1, value = value + 0.01 "
+            "WHERE indicator_id = 'CM01' AND unit_code = '08' AND period = '2025'"
+        )
+    changed = build_report(db, tmp_path / "three" / "report", chart_cache=cache)
+    assert 0 < changed.charts_rendered < changed.charts
+    plain, _, _ = render_pages(db, workers=1)  # the same database, every chart rendered
+    assert _pages(tmp_path / "three" / "report") == _strip_generated(plain)
+    kept_after = {p.name for p in cache.iterdir()}
+    replaced = kept_before - kept_after
+    assert len(replaced) == len(kept_after - kept_before) == changed.charts_rendered
+    assert not any(name.endswith(".tmp") for name in kept_after)
+
+    # a damaged file (cut short) is not taken: that chart is rendered again, the pages the same
+    damaged = cache / sorted(kept_after)[0]
+    damaged.write_text(damaged.read_text(encoding="utf-8")[:100], encoding="utf-8")
+    mended = build_report(db, tmp_path / "four" / "report", chart_cache=cache)
+    assert mended.charts_rendered == 1
+    assert _pages(tmp_path / "four" / "report") == _pages(tmp_path / "three" / "report")
+
+
+def _pages(report: Path) -> dict[str, str]:
+    return _strip_generated(
+        {str(p.relative_to(report)): p.read_text(encoding="utf-8") for p in report.rglob("*.html")}
+    )
+
+
+def _strip_generated(pages: dict[str, str]) -> dict[str, str]:
+    """The pages without the day they were generated (a test running past midnight)."""
+    return {rel: re.sub(r"\d{2}\.\d{2}\.\d{4}", "DD.MM.YYYY", html) for rel, html in pages.items()}
