@@ -33,6 +33,11 @@ PATTERN_AUDIT_NAME = "disclosure_pattern_audit.parquet"
 """The final audits of the parts the build's suppression pattern protected anew (written by the
 dbt model `disclosure_pattern` beside `BUILD_DB_ENV`, read by the mart gate; per part, keyed as
 the gate keys its audit, `disclosure.memo.pattern_audit_memo`)."""
+DISCLOSURE_YEAR_MEMO_NAME = "disclosure_year_memo.parquet"
+"""The suppression pattern of the last build, per year (`disclosure.chunks`): a year whose cells
+did not change is not set up as a problem again. Beside the build database, never published."""
+AUDIT_YEAR_MEMO_NAME = "disclosure_audit_year_memo.parquet"
+"""The mart gate's disclosure audit of the last build, per year (`disclosure.chunks`)."""
 REPORT_CHARTS_NAME = "report_charts"
 """The Kennzahlenbericht's charts as SVG, kept from the last report under a key of their spec
 (`indicator_report.svg`): a chart whose numbers did not change is not rendered again."""
@@ -79,6 +84,14 @@ class Settings:
     @property
     def audit_memo(self) -> Path:
         return self.warehouse_dir / AUDIT_MEMO_NAME
+
+    @property
+    def disclosure_year_memo(self) -> Path:
+        return self.warehouse_dir / DISCLOSURE_YEAR_MEMO_NAME
+
+    @property
+    def audit_year_memo(self) -> Path:
+        return self.warehouse_dir / AUDIT_YEAR_MEMO_NAME
 
     @property
     def pattern_audit(self) -> Path:

@@ -13,18 +13,28 @@ the memos are keyed per part, so they serve either way.
 What is saved is the set-up: `problem_of` unpivots every cell's measures and joins every sum
 of the whole problem at once, and the engine holds its arrays for all of them; a year is about
 a tenth of that on `bw` (README, "Benchmark").
+
+**A year kept whole.** A year's pattern, and its audit, are functions of that year's cells
+alone (above). Each keeps what every year gave in a *year memo* (`disclosure.memo.year_memo`)
+under `year_key`: a SHA-256 of the year's cells as `problem_of` numbers them (flags and, for
+the audit, the published suppression included; values to the parts' precision). A year whose
+key is there is not set up as a problem at all — no sums joined, no parts keyed — and takes its
+pattern (its audit's ranges) and its rows of the part memo from there. A delivery changes the
+years it reaches; the others cost a hash. The year memos hold what the part memos hold (no ids,
+no values; digests of unsuppressed counts), and are as confidential.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 
 from disclosure.engine import (
     _RANGE_SCHEMA,
+    CELL_MINIMUM,
     AuditResult,
     InconsistentEquations,
     Problem,
@@ -35,12 +45,17 @@ from disclosure.engine import (
 from disclosure.memo import (
     AUDIT_MEMO_SCHEMA,
     MEMO_SCHEMA,
+    YEAR_MEMO_SCHEMA,
     KeptPattern,
+    YearEntry,
     audit_keeping,
     pattern_audit_memo,
     protect_keeping_started,
+    year_entries,
+    year_key,
+    year_memo,
 )
-from disclosure.tables import CELL_KEY, problem_of
+from disclosure.tables import CELL_KEY, numbered_cells, problem_of
 
 __all__ = ["YEAR", "ChunkedAudit", "ChunkedPattern", "audit_by_year", "protect_by_year", "years_of"]
 
@@ -51,6 +66,17 @@ CellsOf = Callable[[str], pl.DataFrame]
 """The cells (`disclosure.tables.*_cells`, concatenated) of one year."""
 
 PATTERN_SCHEMA = {**{c: pl.String for c in CELL_KEY}, "suppression": pl.String}
+_FAILURE_SCHEMA = {**_RANGE_SCHEMA, "rule": pl.String}
+_PATTERN_COUNTS = ("cells", "parts", "suppressed_primary", "suppressed_secondary")
+_AUDIT_COUNTS = ("cells", "equations", "suppressed", "variables", "parts")
+
+
+def _fits(entry: YearEntry, *schemas: dict) -> bool:
+    """The entry's frames have the schemas its reader expects (else that year is done again)."""
+    return len(entry.frames) == len(schemas) and all(
+        dict(frame.schema) == dict(schema)
+        for frame, schema in zip(entry.frames, schemas, strict=True)
+    )
 
 
 def years_of(*frames: pl.DataFrame | None) -> list[str]:
@@ -88,17 +114,22 @@ def _sum_figures(figures: Sequence[dict]) -> dict:
 class ChunkedPattern:
     """The pattern of every year: `pattern` (the suppressed cells, `CELL_KEY` + `suppression`,
     in `CELL_KEY` order), `memo` (every year's parts, `MEMO_SCHEMA`), `audit_memo` (the final
-    audits of the parts solved anew, `disclosure.memo.pattern_audit_memo`) and `figures` (as
-    `KeptPattern.figures`, added up over the years, with `years`)."""
+    audits of the parts solved anew, `disclosure.memo.pattern_audit_memo`), `figures` (as
+    `KeptPattern.figures`, added up over the years, with `years` and `years_kept`) and
+    `year_memo` (every year's pattern, `YEAR_MEMO_SCHEMA`)."""
 
     pattern: pl.DataFrame
     memo: pl.DataFrame
     figures: dict
     audit_memo: pl.DataFrame
+    year_memo: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=YEAR_MEMO_SCHEMA))
 
 
 def protect_by_year(
-    years: Sequence[str], cells_of: CellsOf, memo: pl.DataFrame | None
+    years: Sequence[str],
+    cells_of: CellsOf,
+    memo: pl.DataFrame | None,
+    kept_years: pl.DataFrame | None = None,
 ) -> ChunkedPattern:
     """`protect_keeping` of the whole problem, one year's problem at a time, a year ahead: while
     the workers solve one year's parts, the next year's cells are read and its parts submitted
@@ -106,38 +137,65 @@ def protect_by_year(
     `bw` the largest part of a year took half of that year's work and more). At most two years'
     problems are held at once. Each part is solved alone, so the pattern is the same.
 
+    `kept_years`: the year memo of the last build (`ChunkedPattern.year_memo`); a year found
+    there takes its pattern from it (module docstring).
+
     `figures["seconds"]` is the wall time of it all, `solved_anew.pattern_seconds` the part of
     it spent starting and awaiting the engine (reading the cells of the next year overlaps
     it)."""
     started = time.perf_counter()
     rows, memos, audit_memos, figures = [], [], [], []
+    year_rows: list[tuple[str, Sequence[pl.DataFrame | bytes], dict]] = []
+    known = year_entries(kept_years, 2)
     engine_seconds = 0.0
 
-    def collect(running: Started[KeptPattern], problem: Problem, numbered: pl.DataFrame) -> None:
+    def collect(
+        running: Started[KeptPattern], problem: Problem, numbered: pl.DataFrame, key: str
+    ) -> None:
         nonlocal engine_seconds
         waited = time.perf_counter()
         kept = running.result()
         engine_seconds += time.perf_counter() - waited
-        rows.append(
+        suppressed = (
             numbered.select(*CELL_KEY)
             .with_columns(kept.suppression())
             .filter(pl.col("suppression").is_not_null())
         )
+        rows.append(suppressed)
         memos.append(kept.memo)
         audit_memos.append(pattern_audit_memo(problem, kept))
-        figures.append(kept.figures())
+        found = kept.figures()
+        figures.append(found)
+        year_rows.append((key, (suppressed, kept.memo), {k: found[k] for k in _PATTERN_COUNTS}))
 
-    ahead: tuple[Started[KeptPattern], Problem, pl.DataFrame] | None = None
+    ahead: tuple[Started[KeptPattern], Problem, pl.DataFrame, str] | None = None
     try:
         for year in years:
             year_cells = cells_of(year)
             if year_cells.is_empty():
                 continue  # a year of tables no rule suppresses (FI, PA, DQ only)
+            key = year_key(year_cells, "protect", CELL_MINIMUM, last_resort=True)
+            entry = known.get(key)
+            if entry is not None and _fits(entry, PATTERN_SCHEMA, MEMO_SCHEMA):
+                rows.append(entry.frames[0])
+                memos.append(entry.frames[1])
+                counts = entry.figures
+                figures.append(
+                    {
+                        **counts,
+                        "parts_kept": counts["parts"],
+                        "cells_kept": counts["cells"],
+                        "solved_anew": None,
+                        "years_kept": 1,
+                    }
+                )
+                year_rows.append((key, entry.stored, counts))
+                continue
             problem, numbered = problem_of(year_cells)
             begun = time.perf_counter()
             running = protect_keeping_started(problem, memo)
             engine_seconds += time.perf_counter() - begun
-            previous, ahead = ahead, (running, problem, numbered)
+            previous, ahead = ahead, (running, problem, numbered, key)
             if previous is not None:
                 collect(*previous)  # a failure here withdraws the year just begun (below)
             del year_cells, problem, numbered, running, previous  # two years' problems at most
@@ -148,7 +206,7 @@ def protect_by_year(
             ahead[0].cancel()  # a failed year: the parts of the year begun need not be solved
         raise
     pattern = pl.concat([pl.DataFrame(schema=PATTERN_SCHEMA), *rows]).sort(list(CELL_KEY))
-    summed = _sum_figures(figures)
+    summed = {"years_kept": 0, **_sum_figures(figures)}
     if summed.get("solved_anew"):
         summed["solved_anew"]["pattern_seconds"] = round(engine_seconds, 3)
     return ChunkedPattern(
@@ -160,6 +218,7 @@ def protect_by_year(
             "years": len(figures),
         },
         audit_memo=pl.concat([pl.DataFrame(schema=AUDIT_MEMO_SCHEMA), *audit_memos]),
+        year_memo=year_memo(year_rows),
     )
 
 
@@ -172,7 +231,8 @@ class ChunkedAudit:
     ranges and failures in that numbering, None when the published numbers of a year contradict
     its sums (as `expectations.mart_gate` reports it); `memo`: the audit memo of every year
     (None then too); `n_cells`, `n_equations`, `parts`, `parts_kept`, `parts_from_pattern` of
-    the whole."""
+    the whole; `year_memo`: every year's audit (`YEAR_MEMO_SCHEMA`; None with `memo`), and
+    `years_kept`, the years taken from the last one (their parts counted in `parts_kept`)."""
 
     cells: pl.DataFrame
     result: AuditResult | None
@@ -182,6 +242,8 @@ class ChunkedAudit:
     parts: int
     parts_kept: int
     parts_from_pattern: int = 0
+    year_memo: pl.DataFrame | None = None
+    years_kept: int = 0
 
 
 def audit_by_year(
@@ -190,22 +252,52 @@ def audit_by_year(
     minimum: int,
     memo: pl.DataFrame | None,
     from_pattern: pl.DataFrame | None = None,
+    kept_years: pl.DataFrame | None = None,
 ) -> ChunkedAudit:
     """`audit_keeping` of the published pattern (`hidden`), with the last audit's `memo` and
     this build's `from_pattern` (`ChunkedPattern.audit_memo`), one year's problem at a time; a year
     whose published numbers contradict its sums (`published_sums_hold`, or the audit finds no
-    solution) makes the result None, and the later years are numbered but not audited."""
+    solution) makes the result None, and the later years are numbered but not audited.
+    `kept_years`: the last audit's year memo (`ChunkedAudit.year_memo`); a year published as
+    then takes that audit whole (module docstring)."""
     started = time.perf_counter()
     cells, ranges, failures, memos = [], [], [], []
+    year_rows: list[tuple[str, Sequence[pl.DataFrame | bytes], dict]] = []
+    known = year_entries(kept_years, 3)
     totals = dict.fromkeys(
         ("cells", "equations", "suppressed", "variables", "components", "linear_programs"), 0
     )
-    parts = parts_kept = parts_from_pattern = 0
+    parts = parts_kept = parts_from_pattern = years_kept = 0
     consistent = True
     for chunk, year in enumerate(years):
         year_cells = cells_of(year)
         if year_cells.is_empty():
             continue  # a year of tables no rule suppresses (FI, PA, DQ only)
+        key = year_key(year_cells, "audit", minimum, last_resort=True)
+        entry = known.get(key) if consistent else None
+        if entry is not None and _fits(entry, _RANGE_SCHEMA, _FAILURE_SCHEMA, AUDIT_MEMO_SCHEMA):
+            numbered = numbered_cells(year_cells)
+            cells.append(
+                numbered.select(
+                    pl.lit(chunk).alias("chunk"),
+                    pl.col("cell").alias("local"),
+                    *CELL_KEY,
+                    "hidden",
+                    "suppression",
+                )
+            )
+            counts = entry.figures
+            for name in ("cells", "equations", "suppressed", "variables"):
+                totals[name] += counts[name]
+            year_ranges, year_failures, year_memo_rows = entry.frames
+            ranges.append(year_ranges.with_columns(pl.lit(chunk).alias("chunk")))
+            failures.append(year_failures.with_columns(pl.lit(chunk).alias("chunk")))
+            memos.append(year_memo_rows)
+            parts += counts["parts"]
+            parts_kept += counts["parts"]
+            years_kept += 1
+            year_rows.append((key, entry.stored, counts))
+            continue
         problem, numbered = problem_of(year_cells, published=True)
         hidden = numbered.get_column("hidden").to_numpy()
         cells.append(
@@ -230,14 +322,22 @@ def audit_by_year(
                 consistent = False
             else:
                 found = kept.result
-                for key in ("suppressed", "variables", "components", "linear_programs"):
-                    totals[key] += getattr(found, key)
+                for figure in ("suppressed", "variables", "components", "linear_programs"):
+                    totals[figure] += getattr(found, figure)
                 ranges.append(found.ranges.with_columns(pl.lit(chunk).alias("chunk")))
                 failures.append(found.failures.with_columns(pl.lit(chunk).alias("chunk")))
                 memos.append(kept.memo)
                 parts += kept.parts
                 parts_kept += kept.parts_kept
                 parts_from_pattern += kept.parts_from_pattern
+                counts = {
+                    "cells": problem.n_cells,
+                    "equations": problem.n_equations,
+                    "suppressed": found.suppressed,
+                    "variables": found.variables,
+                    "parts": kept.parts,
+                }
+                year_rows.append((key, (found.ranges, found.failures, kept.memo), counts))
         del problem, numbered  # one year's problem at a time
 
     every = (
@@ -292,4 +392,6 @@ def audit_by_year(
         parts=parts,
         parts_kept=parts_kept,
         parts_from_pattern=parts_from_pattern,
+        year_memo=year_memo(year_rows) if consistent else None,
+        years_kept=years_kept,
     )

@@ -36,6 +36,8 @@ used (the part is solved or audited again).
 from __future__ import annotations
 
 import hashlib
+import io
+import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -60,12 +62,15 @@ from disclosure.engine import (
     protect_started,
     subproblem,
 )
+from disclosure.tables import numbered_cells
 
 __all__ = [
     "AUDIT_MEMO_SCHEMA",
     "MEMO_SCHEMA",
+    "YEAR_MEMO_SCHEMA",
     "KeptAudit",
     "KeptPattern",
+    "YearEntry",
     "audit_keeping",
     "part_keys",
     "parts",
@@ -74,6 +79,9 @@ __all__ = [
     "protect_keeping_started",
     "read_memo",
     "write_memo",
+    "year_entries",
+    "year_key",
+    "year_memo",
 ]
 
 MEMO_SCHEMA = {"key": pl.String, "status": pl.Binary, "check": pl.String}
@@ -522,6 +530,95 @@ def audit_keeping(
     )
     memo_out = _audit_memo(keys, layout.slices, (low, high, exact), np.arange(n_parts))
     return KeptAudit(result, memo_out, n_parts, int(kept.sum()), int(seeded.sum()))
+
+
+YEAR_MEMO_SCHEMA = {
+    "key": pl.String,
+    "frames": pl.List(pl.Binary),
+    "figures": pl.String,
+    "check": pl.String,
+}
+"""One row per year of the last build (`disclosure.chunks`): `key` (hex SHA-256, `year_key`),
+`frames` (what that year gave, Arrow IPC), `figures` (its counts, JSON), `check`."""
+
+
+def year_key(cells: pl.DataFrame, purpose: str, minimum: int, *, last_resort: bool) -> str:
+    """The key of one year's cells (`disclosure.tables` shape) for `purpose` ("protect" or
+    "audit"): SHA-256 of the cells `problem_of` numbers (every column, flags, `hidden` and
+    `suppression` included), values to `SIGNIFICANT_DIGITS` as the parts' keys take them, the
+    minimum, the last-resort switch and `_CODE_VERSION`. Equal keys: the same problem, so the
+    same pattern, or the same audit (each a function of the problem alone)."""
+    frame = numbered_cells(cells)
+    floats = [name for name, dtype in frame.schema.items() if dtype == pl.Float64]
+    keyed = frame.with_columns(
+        pl.struct(
+            *(
+                s.alias(f"{s.name}_{name}")
+                for name in floats
+                for s in _significant(frame.get_column(name).to_numpy())
+            )
+        ).alias("values")
+    ).drop(floats)
+    buffer = io.BytesIO()
+    keyed.rechunk().write_ipc(buffer, compression="uncompressed")
+    digest = hashlib.sha256(
+        _CODE_VERSION + f"|year {purpose}|minimum={minimum}|last_resort={last_resort}|".encode()
+    )
+    digest.update(buffer.getvalue())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class YearEntry:
+    """What one year gave in the last build: its frames (in the order its writer chose) and
+    its figures."""
+
+    frames: tuple[pl.DataFrame, ...]
+    figures: dict
+    stored: tuple[bytes, ...] = ()
+    """The frames as stored: a year kept is written back as it was read."""
+
+
+def _frame_bytes(frame: pl.DataFrame | bytes) -> bytes:
+    if isinstance(frame, bytes):
+        return frame
+    buffer = io.BytesIO()
+    frame.write_ipc(buffer, compression="uncompressed")
+    return buffer.getvalue()
+
+
+def year_memo(rows: Sequence[tuple[str, Sequence[pl.DataFrame | bytes], dict]]) -> pl.DataFrame:
+    """A year memo (`YEAR_MEMO_SCHEMA`) of (key, frames, figures) per year; a frame may be given
+    as stored (`YearEntry.stored`)."""
+    keys, frames, figures, checks = [], [], [], []
+    for key, year_frames, year_figures in rows:
+        data = [_frame_bytes(f) for f in year_frames]
+        text = json.dumps(year_figures, sort_keys=True)
+        keys.append(key)
+        frames.append(data)
+        figures.append(text)
+        checks.append(_check(key, [*data, text.encode()]))
+    return pl.DataFrame(
+        {"key": keys, "frames": frames, "figures": figures, "check": checks},
+        schema=YEAR_MEMO_SCHEMA,
+    )
+
+
+def year_entries(memo: pl.DataFrame | None, n_frames: int) -> dict[str, YearEntry]:
+    """key → entry of every row of a year memo whose check holds and whose `n_frames` frames
+    can be read (a damaged row is left out: that year is done again)."""
+    if memo is None:
+        return {}
+    entries = {}
+    for key, data, text, check in memo.iter_rows():  # a loop over years, not rows
+        if data is None or len(data) != n_frames or _check(key, [*data, text.encode()]) != check:
+            continue
+        try:
+            frames = tuple(pl.read_ipc(io.BytesIO(d)) for d in data)
+            entries[key] = YearEntry(frames, json.loads(text), tuple(data))
+        except Exception:  # unreadable: that year is done again
+            continue
+    return entries
 
 
 def read_memo(

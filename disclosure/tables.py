@@ -49,6 +49,7 @@ __all__ = [
     "forecast_cells",
     "goal_field_cells",
     "indicator_cells",
+    "numbered_cells",
     "problem_of",
 ]
 
@@ -250,16 +251,22 @@ def forecast_cells(forecast: pl.DataFrame) -> pl.DataFrame:
 # --------------------------------------------------------------------------------------------
 # The problem
 # --------------------------------------------------------------------------------------------
-def problem_of(cells: pl.DataFrame, *, published: bool = False) -> tuple[Problem, pl.DataFrame]:
-    """The engine's problem for `cells` (concatenated `*_cells` frames) and the cells with
-    their number `cell`. With `published`, hidden cells' values are unknown to the audit (they
-    are NULL in the published tables anyway)."""
-    cells = (
+def numbered_cells(cells: pl.DataFrame) -> pl.DataFrame:
+    """`cells` once per `CELL_KEY` (the first row of a key), in `CELL_KEY` order, with their
+    number `cell`: the cells of `problem_of`'s problem, in its numbering."""
+    return (
         cells.unique(list(CELL_KEY), keep="first")
         .sort(list(CELL_KEY))
         .with_row_index("cell")
         .with_columns(pl.col("cell").cast(pl.Int64))
     )
+
+
+def problem_of(cells: pl.DataFrame, *, published: bool = False) -> tuple[Problem, pl.DataFrame]:
+    """The engine's problem for `cells` (concatenated `*_cells` frames) and the cells with
+    their number `cell`. With `published`, hidden cells' values are unknown to the audit (they
+    are NULL in the published tables anyway)."""
+    cells = numbered_cells(cells)
     publishes = _publishes(cells)
     values = (
         cells.unpivot(index="cell", on=list(MEASURES), variable_name="measure", value_name="value")

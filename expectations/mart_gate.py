@@ -51,7 +51,7 @@ from disclosure.chunks import YEAR, audit_by_year, years_of
 from disclosure.engine import (
     AuditResult,
 )
-from disclosure.memo import AUDIT_MEMO_SCHEMA, read_memo, write_memo
+from disclosure.memo import AUDIT_MEMO_SCHEMA, YEAR_MEMO_SCHEMA, read_memo, write_memo
 from disclosure.tables import (
     CELL_KEY,
     contact_topic_cells,
@@ -228,6 +228,7 @@ def check_marts(
     move_levels: Sequence[str] = ("LAND", "RB"),
     audit_memo: Path | None = None,
     pattern_audit: Path | None = None,
+    audit_year_memo: Path | None = None,
 ) -> MartGateResult:
     """Validate the published tables of `build_db` (read-only) and compare `move_levels` values
     with `previous_published_db` (the analysts' database as last published; skipped when None
@@ -243,7 +244,10 @@ def check_marts(
     anew (`disclosure.memo.pattern_audit_memo`, written by the dbt model `disclosure_pattern`).
     A part published with exactly the values, sums and suppressed cells that audit saw takes
     its ranges from there: the same linear programs of the same engine (the key holds its
-    source) on the same numbers. Any part published otherwise is audited here."""
+    source) on the same numbers. Any part published otherwise is audited here.
+
+    `audit_year_memo`: the audit of each year kept whole (`disclosure.chunks`); a year published
+    exactly as at the last audit takes it without being set up again. None: none kept."""
     if max_move_factor <= 1:
         raise ValueError(f"max_move_factor must be > 1, got {max_move_factor}")
     timings: dict[str, float] = {}
@@ -259,7 +263,9 @@ def check_marts(
     timings["read"] = time.perf_counter() - step
 
     step = time.perf_counter()
-    disclosure_checks, disclosure = _disclosure_checks(inputs, audit_memo, pattern_audit)
+    disclosure_checks, disclosure = _disclosure_checks(
+        inputs, audit_memo, pattern_audit, audit_year_memo
+    )
     timings["disclosure_audit"] = time.perf_counter() - step
     step = time.perf_counter()
     forecast_checks, forecast_disclosure = _forecast_checks(inputs.forecast)
@@ -518,7 +524,10 @@ def _period_within_reference_date(reference: dt.date | None) -> pl.Expr:
 
 
 def _disclosure_checks(
-    inputs: _Inputs, audit_memo: Path | None = None, pattern_audit: Path | None = None
+    inputs: _Inputs,
+    audit_memo: Path | None = None,
+    pattern_audit: Path | None = None,
+    audit_year_memo: Path | None = None,
 ) -> tuple[list[_Check], dict[str, Any]]:
     """The LP audit of the published pattern (`disclosure.audit`), from the published tables
     alone: their suppressed flags say what is unknown, and the equations are recomputed from
@@ -543,15 +552,18 @@ def _disclosure_checks(
 
     memo, _ = read_memo(audit_memo, AUDIT_MEMO_SCHEMA)
     from_pattern, _ = read_memo(pattern_audit, AUDIT_MEMO_SCHEMA)
+    kept_years, _ = read_memo(audit_year_memo, YEAR_MEMO_SCHEMA)
     try:
         years = years_of(inputs.published, goals, topics)
-        chunked = audit_by_year(years, cells_of, SMALL_CELL, memo, from_pattern)
+        chunked = audit_by_year(years, cells_of, SMALL_CELL, memo, from_pattern, kept_years)
     except pl.exceptions.ColumnNotFoundError as error:
         raise BrokenGateError(
             f"disclosure audit: a published column is missing: {error}"
         ) from error
     if chunked.memo is not None and audit_memo is not None:
         write_memo(chunked.memo, audit_memo)
+    if chunked.year_memo is not None and audit_year_memo is not None:
+        write_memo(chunked.year_memo, audit_year_memo)
     cells, result = chunked.cells, chunked.result
     consistent = result is not None
     kinds = cells.get_column("suppression").value_counts()
@@ -571,6 +583,7 @@ def _disclosure_checks(
             "parts": chunked.parts,
             "parts_audited_before": chunked.parts_kept,
             "parts_from_pattern": chunked.parts_from_pattern,
+            "years_audited_before": chunked.years_kept,
         }
     checks = _audit_checks(
         "published.disclosure_audit", PUBLISHED_VALUES, cells, result, consistent, figures, started

@@ -231,6 +231,11 @@ def _kept_text(figures: dict[str, Any]) -> str:
             f"; {figures['parts_audited_before']} of {figures['parts']} parts (a table's block "
             "for one year) unchanged since the last audit, their ranges from it"
         )
+    if figures.get("years_audited_before"):
+        said += (
+            f" ({figures['years_audited_before']} whole years of them published as then, "
+            "not set up again)"
+        )
     if figures.get("parts_from_pattern"):
         said += (
             f"; {figures['parts_from_pattern']} of {figures['parts']} parts protected anew in "

@@ -178,6 +178,7 @@ def test_a_year_whose_solving_fails_withdraws_the_year_begun_after_it(monkeypatc
 
     # each year's "problem" is its name: the engine is replaced, only the order is watched
     monkeypatch.setattr(chunks, "problem_of", lambda cells: (cells["year"][0], cells))
+    monkeypatch.setattr(chunks, "year_key", lambda cells, *_, **__: cells["year"][0])
     monkeypatch.setattr(chunks, "protect_keeping_started", started)
     with pytest.raises(MemoryError, match="ran out of memory"):
         protect_by_year(["2017", "2018", "2019"], lambda y: pl.DataFrame({"year": [y]}), None)
@@ -258,3 +259,81 @@ def test_figures_of_the_years_add_up():
         "narrowest_base_n_range": 4.0,  # the smallest of 7 and 4 (None: no suppressed base_n)
         "solved_anew": {"linear_programs": 5, "narrowest_base_n_range": 9.0},  # 3 + 2; min
     }
+
+
+def _without_topics_of(tables: dict[str, pl.DataFrame], year: str) -> dict[str, pl.DataFrame]:
+    """The tables without the contact topics of `year`: a whole block of one year gone, so its
+    cells change and every sum left still holds (no sum links topics to other tables)."""
+    topics = tables["mart_contact_topics"]
+    assert topics.filter(YEAR.eq(year)).height > 0  # there is something to take away
+    return {**tables, "mart_contact_topics": topics.filter(~YEAR.eq(year))}
+
+
+def test_years_kept_whole_give_the_pattern_and_the_audit_of_every_year_set_up_anew(
+    marts, published
+):
+    """`kept_years`: a year whose cells are those of the last build takes its pattern (its
+    audit) from the year memo without being set up; a changed year is set up and solved; a
+    damaged memo row is not taken. Each result equals the one without the year memo."""
+    years = _years(marts)
+
+    def pattern_cells(tables):
+        return lambda y: _cells(tables, y).with_columns(pl.lit(False).alias("hidden"))
+
+    first = protect_by_year(years, pattern_cells(marts), None)
+    assert first.figures["years_kept"] == 0
+    assert first.year_memo.height == len(years)  # one row per year with cells
+    kept = protect_by_year(years, pattern_cells(marts), first.memo, first.year_memo)
+    assert kept.figures["years_kept"] == len(years)
+    assert kept.figures["parts_kept"] == kept.figures["parts"] == first.figures["parts"]
+    assert kept.figures["solved_anew"] is None
+    assert kept.pattern.equals(first.pattern)
+    assert kept.memo.sort("key").equals(first.memo.sort("key"))  # the next build's part memo
+    assert kept.year_memo.sort("key").equals(first.year_memo.sort("key"))
+
+    # one year's contact topics are gone: that year is set up again, the others are kept
+    changed_year = years[-2]
+    changed = _without_topics_of(marts, changed_year)
+    again = protect_by_year(years, pattern_cells(changed), first.memo, first.year_memo)
+    fresh = protect_by_year(years, pattern_cells(changed), None)
+    assert again.figures["years_kept"] == len(years) - 1
+    assert again.pattern.equals(fresh.pattern)
+    assert again.memo.sort("key").equals(fresh.memo.sort("key"))
+
+    # a damaged row (its check no longer holds) is not taken: that year is set up again
+    damaged = first.year_memo.with_columns(
+        pl.when(pl.int_range(pl.len()) == 0)
+        .then(pl.lit("0" * 64))
+        .otherwise(pl.col("check"))
+        .alias("check")
+    )
+    mended = protect_by_year(years, pattern_cells(marts), first.memo, damaged)
+    assert mended.figures["years_kept"] == len(years) - 1
+    assert mended.pattern.equals(first.pattern)
+
+    # the audit: kept whole, the same ranges and failures; a changed year audited anew
+    audited = audit_by_year(years, lambda y: _cells(published, y), SMALL_CELL, None)
+    assert audited.result is not None and audited.years_kept == 0
+    assert audited.year_memo is not None and audited.year_memo.height == len(years)
+    taken = audit_by_year(
+        years, lambda y: _cells(published, y), SMALL_CELL, None, None, audited.year_memo
+    )
+    assert taken.years_kept == len(years) and taken.parts_kept == taken.parts == audited.parts
+    assert taken.result is not None and taken.result.linear_programs == 0
+    assert taken.cells.equals(audited.cells)
+    assert taken.result.ranges.equals(audited.result.ranges)
+    assert taken.result.failures.equals(audited.result.failures)
+    for figure in ("cells", "equations", "suppressed", "variables"):
+        assert getattr(taken.result, figure) == getattr(audited.result, figure), figure
+    assert (taken.n_cells, taken.n_equations) == (audited.n_cells, audited.n_equations)
+    assert taken.memo is not None and taken.memo.sort("key").equals(audited.memo.sort("key"))
+    changed_published = _without_topics_of(published, changed_year)
+    both = [
+        audit_by_year(years, lambda y: _cells(changed_published, y), SMALL_CELL, None, None, memo)
+        for memo in (audited.year_memo, None)
+    ]
+    assert both[0].years_kept == len(years) - 1 and both[1].years_kept == 0
+    assert both[0].result is not None and both[1].result is not None
+    assert both[0].cells.equals(both[1].cells)
+    assert both[0].result.ranges.equals(both[1].result.ranges)
+    assert both[0].result.failures.equals(both[1].result.failures)

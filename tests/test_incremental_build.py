@@ -75,6 +75,13 @@ def memo_keys(home: Path, *, audit: bool = False) -> list[str]:
     return pl.read_parquet(path).get_column("key").to_list()
 
 
+def tiny_years(home: Path) -> list[str]:
+    """The calendar years of the published indicator values."""
+    with duckdb.connect(str(Settings.from_env(home=home, environ={}).build_db), True) as con:
+        rows = con.sql("select distinct left(period, 4) from published.indicator_values").fetchall()
+    return sorted(year for (year,) in rows)
+
+
 def gate_text(home: Path) -> str:
     return (
         Settings.from_env(home=home, environ={}).reports_dir / "_betrieb" / "mart_gate.md"
@@ -188,6 +195,8 @@ def test_builds_keeping_the_pattern_publish_what_a_full_build_publishes(
     }
     # of the providers besides the funding authority, 1 changed
     assert f"rows of 1 of {len(providers)} providers rebuilt" in output, output[-2000:]
+    # the years its one contact less did not reach were not set up again: audited before
+    assert 0 < gate_disclosure(kept_home)["years_audited_before"] < len(tiny_years(kept_home))
     # only its contacts changed, which the forecast does not read: the forecast of 2. is kept
     # (the full refresh below computes it anew, and the published tables must be the same)
     assert FORECAST_KEPT in output, output[-2000:]
@@ -204,6 +213,8 @@ def test_builds_keeping_the_pattern_publish_what_a_full_build_publishes(
     kept_memo = pl.read_parquet(memo)
     memo.unlink()
     settings.audit_memo.unlink()
+    settings.disclosure_year_memo.unlink()  # and the years kept whole
+    settings.audit_year_memo.unlink()
     output = build(kept_home, "--full-refresh")
     assert f"rows of {len(providers)} of {len(providers)} providers rebuilt (full refresh)" in (
         output
@@ -224,6 +235,7 @@ def test_builds_keeping_the_pattern_publish_what_a_full_build_publishes(
     full_keys = memo_keys(kept_home, audit=True)
     assert "unchanged since the last audit" not in gate_text(kept_home)
     figures = gate_disclosure(kept_home)  # every part protected anew, its audit the pattern's
+    assert figures["years_audited_before"] == 0
     assert figures["parts_from_pattern"] == figures["parts"] == len(full_keys)
     assert figures["linear_programs"] == 0
 

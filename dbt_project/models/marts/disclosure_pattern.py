@@ -10,9 +10,11 @@ The problem is set up and protected one calendar year at a time (`disclosure.chu
 crosses a year, so the pattern is the whole problem's). The pattern of every table that did not
 change since the last build is taken from the memo beside the build database (`disclosure.memo`:
 exactly the pattern `protect` would find again); only the changed tables are protected anew,
-and the memo is replaced by this build's. The final audits of the tables protected anew are
-written beside it for the mart gate (`core.settings.PATTERN_AUDIT_NAME`), which takes them for
-the tables published with exactly the numbers and pattern they audited.
+and the memo is replaced by this build's. A year whose cells did not change at all takes its
+whole pattern from the year memo beside it (`disclosure.chunks`), without being set up again.
+The final audits of the tables protected anew are written beside it for the mart gate
+(`core.settings.PATTERN_AUDIT_NAME`), which takes them for the tables published with exactly
+the numbers and pattern they audited.
 """
 
 import os
@@ -21,9 +23,14 @@ from pathlib import Path
 
 import polars as pl
 
-from core.settings import BUILD_DB_ENV, DISCLOSURE_MEMO_NAME, PATTERN_AUDIT_NAME
+from core.settings import (
+    BUILD_DB_ENV,
+    DISCLOSURE_MEMO_NAME,
+    DISCLOSURE_YEAR_MEMO_NAME,
+    PATTERN_AUDIT_NAME,
+)
 from disclosure.chunks import protect_by_year
-from disclosure.memo import read_memo, write_memo
+from disclosure.memo import YEAR_MEMO_SCHEMA, read_memo, write_memo
 from disclosure.tables import (
     contact_topic_cells,
     goal_field_cells,
@@ -65,9 +72,12 @@ def model(dbt, session):
     build_db = os.environ.get(BUILD_DB_ENV)
     memo_path = Path(build_db).with_name(DISCLOSURE_MEMO_NAME) if build_db else None
     memo, memo_note = read_memo(memo_path)
-    chunked = protect_by_year(_years((values, fields, topics)), cells_of, memo)
-    if memo_path is not None:
+    year_path = memo_path.with_name(DISCLOSURE_YEAR_MEMO_NAME) if memo_path else None
+    kept_years, _ = read_memo(year_path, YEAR_MEMO_SCHEMA)
+    chunked = protect_by_year(_years((values, fields, topics)), cells_of, memo, kept_years)
+    if memo_path is not None and year_path is not None:
         write_memo(chunked.memo, memo_path)
+        write_memo(chunked.year_memo, year_path)
         # the final audits of the parts protected anew, for the mart gate (this build's only)
         write_memo(chunked.audit_memo, memo_path.with_name(PATTERN_AUDIT_NAME))
     # dbt's log shows the memo used and the engine's figures (parts kept, suppressed, seconds).
