@@ -54,13 +54,17 @@ grid as (
 -- distinct count, and since pseudonyms include the provider, entities of two providers never
 -- coincide: a unit's distinct count is the sum of its providers' counts. Much cheaper than a
 -- count(distinct) over millions of rows per level.
+-- Numerators and denominators are summed as DECIMAL(38, 12), which is exact and so the same in
+-- any order: DuckDB's parallel sum of DOUBLE added CM07's and CM10's fractional case-months in
+-- an order that varied between runs, and their last bits with it (a build of unchanged data
+-- then keyed a part of the suppression pattern, or a chart, anew).
 by_provider as (
     select
         contributions.indicator_id,
         contributions.period,
         contributions.provider,
-        sum(contributions.numerator) as numerator,
-        sum(contributions.denominator) as denominator,
+        sum(cast(contributions.numerator as decimal(38, 12))) as numerator,
+        sum(cast(contributions.denominator as decimal(38, 12))) as denominator,
         count(*) filter (where contributions.entity_type = catalogue.base_n_entity) as base_n
     from contributions
     inner join catalogue on contributions.indicator_id = catalogue.indicator_id
@@ -118,6 +122,9 @@ select
     cast(unit_name as varchar) as unit_name,
     cast(numerator as double) as numerator,
     cast(denominator as double) as denominator,
-    cast(case when denominator <> 0 then numerator / denominator end as double) as value,
+    cast(
+        case when denominator <> 0 then cast(numerator as double) / cast(denominator as double) end
+        as double
+    ) as value,
     cast(base_n as bigint) as base_n
 from valued
