@@ -71,8 +71,11 @@ _PATTERN_COUNTS = ("cells", "parts", "suppressed_primary", "suppressed_secondary
 _AUDIT_COUNTS = ("cells", "equations", "suppressed", "variables", "parts")
 
 
-def _fits(entry: YearEntry, *schemas: dict) -> bool:
-    """The entry's frames have the schemas its reader expects (else that year is done again)."""
+def _fits(entry: YearEntry, counts: Sequence[str], *schemas: dict) -> bool:
+    """The entry's frames have the schemas its reader expects and its figures the `counts` (else
+    that year is done again: a memo written by other code)."""
+    if not all(isinstance(entry.figures.get(name), int) for name in counts):
+        return False
     return len(entry.frames) == len(schemas) and all(
         dict(frame.schema) == dict(schema)
         for frame, schema in zip(entry.frames, schemas, strict=True)
@@ -176,7 +179,7 @@ def protect_by_year(
                 continue  # a year of tables no rule suppresses (FI, PA, DQ only)
             key = year_key(year_cells, "protect", CELL_MINIMUM, last_resort=True)
             entry = known.get(key)
-            if entry is not None and _fits(entry, PATTERN_SCHEMA, MEMO_SCHEMA):
+            if entry is not None and _fits(entry, _PATTERN_COUNTS, PATTERN_SCHEMA, MEMO_SCHEMA):
                 rows.append(entry.frames[0])
                 memos.append(entry.frames[1])
                 counts = entry.figures
@@ -246,6 +249,17 @@ class ChunkedAudit:
     years_kept: int = 0
 
 
+def _chunk_cells(numbered: pl.DataFrame, chunk: int) -> pl.DataFrame:
+    """A year's numbered cells as `ChunkedAudit.cells` holds them, before the whole's numbers."""
+    return numbered.select(
+        pl.lit(chunk).alias("chunk"),
+        pl.col("cell").alias("local"),
+        *CELL_KEY,
+        "hidden",
+        "suppression",
+    )
+
+
 def audit_by_year(
     years: Sequence[str],
     cells_of: CellsOf,
@@ -275,19 +289,11 @@ def audit_by_year(
             continue  # a year of tables no rule suppresses (FI, PA, DQ only)
         key = year_key(year_cells, "audit", minimum, last_resort=True)
         entry = known.get(key) if consistent else None
-        if entry is not None and _fits(entry, _RANGE_SCHEMA, _FAILURE_SCHEMA, AUDIT_MEMO_SCHEMA):
-            numbered = numbered_cells(year_cells)
-            cells.append(
-                numbered.select(
-                    pl.lit(chunk).alias("chunk"),
-                    pl.col("cell").alias("local"),
-                    *CELL_KEY,
-                    "hidden",
-                    "suppression",
-                )
-            )
+        schemas = (_RANGE_SCHEMA, _FAILURE_SCHEMA, AUDIT_MEMO_SCHEMA)
+        if entry is not None and _fits(entry, _AUDIT_COUNTS, *schemas):
+            cells.append(_chunk_cells(numbered_cells(year_cells), chunk))
             counts = entry.figures
-            for name in ("cells", "equations", "suppressed", "variables"):
+            for name in _AUDIT_COUNTS[:-1]:  # all but the parts
                 totals[name] += counts[name]
             year_ranges, year_failures, year_memo_rows = entry.frames
             ranges.append(year_ranges.with_columns(pl.lit(chunk).alias("chunk")))
@@ -300,15 +306,7 @@ def audit_by_year(
             continue
         problem, numbered = problem_of(year_cells, published=True)
         hidden = numbered.get_column("hidden").to_numpy()
-        cells.append(
-            numbered.select(
-                pl.lit(chunk).alias("chunk"),
-                pl.col("cell").alias("local"),
-                *CELL_KEY,
-                "hidden",
-                "suppression",
-            )
-        )
+        cells.append(_chunk_cells(numbered, chunk))
         totals["cells"] += problem.n_cells
         totals["equations"] += problem.n_equations
         if consistent:

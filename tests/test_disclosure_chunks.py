@@ -14,7 +14,7 @@ from tiny_world import TinyWorld
 from disclosure import chunks, engine
 from disclosure.chunks import YEAR, _sum_figures, audit_by_year, protect_by_year, years_of
 from disclosure.engine import Started
-from disclosure.memo import audit_keeping, protect_keeping, year_key
+from disclosure.memo import audit_keeping, protect_keeping, year_entries, year_key, year_memo
 from disclosure.tables import (
     CELL_KEY,
     contact_topic_cells,
@@ -319,6 +319,15 @@ def test_years_kept_whole_give_the_pattern_and_the_audit_of_every_year_set_up_an
     mended = protect_by_year(years, pattern_cells(marts), first.memo, damaged)
     assert mended.figures["years_kept"] == len(years) - 1
     assert mended.pattern.equals(first.pattern)
+    # a row whose check holds but whose figures lack a count (a memo of other code) neither
+    entries = list(year_entries(first.year_memo, 2).items())
+    other_code = year_memo(
+        [(key, e.stored, {} if n == 0 else e.figures) for n, (key, e) in enumerate(entries)]
+    )
+    assert (
+        protect_by_year(years, pattern_cells(marts), first.memo, other_code).figures["years_kept"]
+        == len(years) - 1
+    )
 
     # the audit: kept whole, the same ranges and failures; a changed year audited anew
     audited = audit_by_year(years, lambda y: _cells(published, y), SMALL_CELL, None)
