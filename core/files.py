@@ -5,8 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-from collections.abc import Callable, Iterable
-from importlib.metadata import version
+from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
@@ -20,18 +19,6 @@ def sha256_of(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def code_digest(sources: Iterable[Path], packages: Iterable[str]) -> bytes:
-    """SHA-256 of the source files (in the order given) and of the installed versions of
-    `packages`: what a result kept between builds depends on besides its inputs, so that a
-    change to any of them invalidates it."""
-    digest = hashlib.sha256()
-    for source in sources:
-        digest.update(source.name.encode() + b"\0" + source.read_bytes() + b"\0")
-    for package in packages:
-        digest.update(f"{package}={version(package)};".encode())
-    return digest.digest()
 
 
 TMP_SUFFIX = ".tmp"

@@ -46,7 +46,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from core.files import code_digest
+from core.digests import code_digest, frame_digest
 from disclosure import engine
 from disclosure.engine import (
     CELL_MINIMUM,
@@ -558,17 +558,8 @@ def year_key(cells: pl.DataFrame, purpose: str, minimum: int, *, last_resort: bo
     digest = hashlib.sha256(
         _CODE_VERSION + f"|year {purpose}|minimum={minimum}|last_resort={last_resort}|".encode()
     )
-    # as text (Arrow's bytes of equal frames differ: string views, the values under nulls), a
-    # slice at a time (the text of a `bw` year is tens of MB, at the pattern's peak)
-    for start in range(0, max(keyed.height, 1), YEAR_KEY_ROWS):
-        part = keyed.slice(start, YEAR_KEY_ROWS)
-        text = part.write_csv(include_header=start == 0, null_value="\\N", quote_style="always")
-        digest.update(text.encode())
+    digest.update(frame_digest(keyed))
     return digest.hexdigest()
-
-
-YEAR_KEY_ROWS = 8192
-"""Rows of a year's cells turned into text at once by `year_key`."""
 
 
 @dataclass(frozen=True)

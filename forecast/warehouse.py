@@ -27,7 +27,7 @@ import numpy as np
 import polars as pl
 
 from core.database import connect
-from core.files import code_digest
+from core.digests import code_digest, frame_digest
 from core.resources import threads
 from forecast import needs
 from forecast.backtest import SCHEMA as BACKTEST_SCHEMA
@@ -145,23 +145,14 @@ _CODE_VERSION = code_digest(
 contract's code lists) and the libraries it computes with."""
 
 
-def _frame_digest(frame: pl.DataFrame) -> bytes:
-    """SHA-256 of a frame's schema and rows, whatever their order (sorted first; one 64-bit hash
-    per row, polars' version is in `_CODE_VERSION`)."""
-    rows = frame.sort(frame.columns, nulls_last=True).hash_rows(seed=0)
-    digest = hashlib.sha256(repr(frame.schema).encode())
-    digest.update(frame.height.to_bytes(8, "little"))
-    digest.update(rows.to_numpy().tobytes())
-    return digest.digest()
-
-
 def inputs_digest(inputs: ForecastInputs, assumptions: Assumptions) -> str:
     """Hex SHA-256 of everything the build's forecast is computed from (module docstring)."""
     digest = hashlib.sha256(_CODE_VERSION)
     digest.update(assumptions.sha256.encode())
     digest.update(str(inputs.reference_date).encode())
     for frame in (inputs.cases, inputs.positions, inputs.grants):
-        digest.update(_frame_digest(frame))
+        # in any row order (DuckDB returns them in any)
+        digest.update(frame_digest(frame.sort(frame.columns, nulls_last=True)))
     return digest.hexdigest()
 
 
@@ -320,6 +311,29 @@ def kept_forecast(con: duckdb.DuckDBPyConnection, digest: str) -> ForecastResult
         backtest=backtest_table.cast(BACKTEST_SCHEMA),
         assumptions=assumptions,
     )
+
+
+@dataclass(frozen=True)
+class BuildForecast:
+    """The build's forecast: `result`, the digest of its inputs, and whether it is the one
+    published before (`kept`: nothing to write)."""
+
+    result: ForecastResult
+    digest: str
+    kept: bool
+
+
+def build_forecast(
+    con: duckdb.DuckDBPyConnection, assumptions: Assumptions, *, anew: bool = False
+) -> BuildForecast:
+    """The nightly build's forecast: the published one when its inputs did not change (module
+    docstring), else computed; `anew` (`imw build --full-refresh`): computed in any case."""
+    inputs = read_inputs(con)
+    digest = inputs_digest(inputs, assumptions)
+    kept = None if anew else kept_forecast(con, digest)
+    if kept is not None:
+        return BuildForecast(kept, digest, kept=True)
+    return BuildForecast(forecast_from(inputs, assumptions), digest, kept=False)
 
 
 def write_published(

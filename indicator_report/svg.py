@@ -32,7 +32,8 @@ from pathlib import Path
 
 import vl_convert as vlc
 
-from core.files import TMP_SUFFIX, code_digest
+from core.digests import code_digest
+from core.files import TMP_SUFFIX
 
 _POOL: ContextVar[ProcessPoolExecutor | None] = ContextVar("svg_pool", default=None)
 _CACHE: ContextVar[_Cache | None] = ContextVar("svg_cache", default=None)

@@ -10,13 +10,7 @@ from core import progress
 from core.database import connect
 from core.settings import PROJECT_ROOT
 from forecast import scenarios
-from forecast.warehouse import (
-    forecast_from,
-    inputs_digest,
-    kept_forecast,
-    read_inputs,
-    write_published,
-)
+from forecast.warehouse import build_forecast, write_published
 from funding_sim.warehouse import run_simulation
 from orchestration.resources import WarehouseResource
 
@@ -64,24 +58,24 @@ def needs_forecast(warehouse: WarehouseResource):
     settings = warehouse.settings()
     assumptions = scenarios.load()
     with connect(settings.build_db, read_only=True) as con:
-        inputs = read_inputs(con)
-        digest = inputs_digest(inputs, assumptions)
-        kept = None if warehouse.full_refresh else kept_forecast(con, digest)
-    result = kept or forecast_from(inputs, assumptions)
+        built = build_forecast(con, assumptions, anew=warehouse.full_refresh)
+    result = built.result
     tables = {
         "forecast_caseload": result.caseload,
         "forecast_backtest": result.backtest,
         "forecast_assumptions": result.assumptions,
     }
-    if kept is not None:
+    if built.kept:  # published as they are, with their input file and digest
+        counts = {name: frame.height for name, frame in tables.items()}
         progress.report("forecast", "inputs unchanged since the last build: forecast kept")
-    counts = write_published(
-        settings.build_db,
-        tables,
-        _input_file(assumptions),
-        assumptions.sha256,
-        forecast_digest=digest,
-    )
+    else:
+        counts = write_published(
+            settings.build_db,
+            tables,
+            _input_file(assumptions),
+            assumptions.sha256,
+            forecast_digest=built.digest,
+        )
     beats = result.backtest.filter(
         (pl.col("metric") == "beats_naive") & (pl.col("level") == "LAND")
     )
@@ -91,7 +85,7 @@ def needs_forecast(warehouse: WarehouseResource):
             metadata={
                 "rows": counts[key.path[-1]],
                 "origin": str(result.origin),
-                "kept": kept is not None,
+                "kept": built.kept,
                 "empty_because": result.reason or "",
                 "caseload_target": result.caseload_target or 0.0,
                 "rate_eur_per_fte": result.rate_eur_per_fte or 0.0,

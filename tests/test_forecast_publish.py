@@ -151,16 +151,27 @@ def test_a_build_keeps_the_forecast_its_inputs_give(tiny_world):
     the inputs give that digest, the kept tables are those a fresh forecast computes, and other
     inputs find none."""
     from forecast import scenarios
-    from forecast.warehouse import forecast_from, inputs_digest, kept_forecast, read_inputs
+    from forecast.warehouse import (
+        build_forecast,
+        forecast_from,
+        inputs_digest,
+        kept_forecast,
+        read_inputs,
+    )
 
     assumptions = scenarios.load()
     with duckdb.connect(str(tiny_world.settings.build_db), read_only=True) as con:
         inputs = read_inputs(con)
-        kept = kept_forecast(con, inputs_digest(inputs, assumptions))
+        built = build_forecast(con, assumptions)
+        assert built.kept, "the build recorded no digest, or another one"
+        assert built.digest == inputs_digest(inputs, assumptions)
         later = dataclasses.replace(inputs, reference_date=inputs.reference_date + timedelta(1))
         assert kept_forecast(con, inputs_digest(later, assumptions)) is None
-    assert kept is not None, "the build recorded no digest, or another one"
+        anew = build_forecast(con, assumptions, anew=True)  # imw build --full-refresh
+    kept = built.result
+    assert not anew.kept
     fresh = forecast_from(inputs, assumptions)
+    assert anew.result.caseload.equals(fresh.caseload)
     assert kept.caseload.height > 0 and kept.backtest.height > 0
     assert kept.caseload.equals(fresh.caseload)
     assert kept.backtest.equals(fresh.backtest)
