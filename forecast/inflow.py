@@ -22,7 +22,6 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
 CANDIDATES: dict[str, dict[str, object]] = {
     "ETS(A,N,N)": {"trend": None, "seasonal": None},
@@ -31,6 +30,9 @@ CANDIDATES: dict[str, dict[str, object]] = {
 MIN_MONTHS = 6
 FLAT = "mean"
 _STATSMODELS = threading.Lock()
+# statsmodels (with scipy.stats, ≈ 1 s) is imported where a model is fitted or simulated, not with
+# this module: `imw build` imports the forecast's assets at start-up and keeps the forecast
+# whenever its inputs did not change (forecast.warehouse.build_forecast).
 """Held around every statsmodels call here: `warnings.catch_warnings` swaps the process's
 warning filters, which is not safe on two threads at once (the backtest's origins run on
 threads, `forecast.backtest`); the fits are a small part of an origin's work."""
@@ -46,6 +48,8 @@ class InflowModel:
         """Simulated inflow, shape (replicates, months), >= 0."""
         if self.params is None:
             return np.full((replicates, months), float(self.series.mean()))
+        from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
         with _STATSMODELS, warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model = ETSModel(self.series.astype(float), error="add", **CANDIDATES[self.name])
@@ -55,6 +59,8 @@ class InflowModel:
 
 
 def _fit(series: np.ndarray, name: str, start: np.ndarray | None = None):
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
     with _STATSMODELS, warnings.catch_warnings():
         # convergence and frequency notes of statsmodels: the fit is judged by AICc instead
         warnings.simplefilter("ignore")

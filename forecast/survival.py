@@ -12,7 +12,6 @@ replicates. Beyond the longest observed duration a curve stays flat (no data say
 from __future__ import annotations
 
 import numpy as np
-from statsmodels.duration.survfunc import SurvfuncRight
 
 
 def _cells(durations: np.ndarray, closed: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -48,6 +47,8 @@ def km_curve(durations: np.ndarray, closed: np.ndarray, days: int) -> np.ndarray
     t, e, n = _cells(durations, closed)
     if not e.any():
         return np.ones(days)
+    from statsmodels.duration.survfunc import SurvfuncRight  # ≈ 1 s to import: only when used
+
     sf = SurvfuncRight(t.astype(float), e.astype(float), freq_weights=n.astype(float))
     # surv_prob[i] = S just after surv_times[i]; S(d) uses every event time <= d
     idx = np.searchsorted(sf.surv_times, np.arange(days), side="right") - 1

@@ -5,7 +5,6 @@ export/evaluator.py and export/outcome_analysis.py."""
 import dagster as dg
 
 from export.evaluator import run_export
-from export.outcome_analysis import analyse_export
 from orchestration.export_job import EvaluatorExportConfig, export_params
 from orchestration.resources import WarehouseResource
 
@@ -16,6 +15,10 @@ OUTCOME_ANALYSIS = "outcome_analysis"
 def outcome_analysis_op(
     context: dg.OpExecutionContext, config: EvaluatorExportConfig, warehouse: WarehouseResource
 ) -> dg.Output[str]:
+    # statsmodels (≈ 1 s to import) only when the job runs: every `imw build` loads these
+    # definitions
+    from export.outcome_analysis import analyse_export
+
     exported = run_export(warehouse.settings(), export_params(config))
     context.log.info(exported.summary())
     result = analyse_export(exported.out)
