@@ -40,6 +40,7 @@ import datetime as dt
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
@@ -262,31 +263,34 @@ def check_marts(
         previous = _read_previous(Path(previous_published_db))
     timings["read"] = time.perf_counter() - step
 
-    step = time.perf_counter()
-    disclosure_checks, disclosure = _disclosure_checks(
-        inputs, audit_memo, pattern_audit, audit_year_memo
-    )
-    timings["disclosure_audit"] = time.perf_counter() - step
-    step = time.perf_counter()
-    forecast_checks, forecast_disclosure = _forecast_checks(inputs.forecast)
-    timings["forecast_disclosure_audit"] = time.perf_counter() - step
-
-    step = time.perf_counter()
-    checks = [*_checks(inputs), *disclosure_checks, *forecast_checks]
-    if previous is not None:
-        checks.append(
-            _movement_check(inputs.published, previous, max_move_factor, tuple(move_levels))
+    # The disclosure audits (polars and the LP solver, which let go of the GIL) run on a thread
+    # of their own while Great Expectations (Python and pandas) validates the other suites: the
+    # audit of a `bw` build took 2.9 s and those suites 2.4 s, one after the other (2026-12-05).
+    with ThreadPoolExecutor(1, thread_name_prefix="mart-gate-audit") as pool:
+        audits = pool.submit(_audits, inputs, audit_memo, pattern_audit, audit_year_memo)
+        step = time.perf_counter()
+        table_checks = list(_checks(inputs))
+        movement = (
+            [_movement_check(inputs.published, previous, max_move_factor, tuple(move_levels))]
+            if previous is not None
+            else []
         )
-    timings["prepare"] = time.perf_counter() - step
+        timings["prepare"] = time.perf_counter() - step
+        validated = [_timed_validation(check, timings) for check in [*table_checks, *movement]]
+        audited = audits.result()
+    timings |= audited.timings
+    disclosure, forecast_disclosure = audited.disclosure, audited.forecast_disclosure
+    validated += [_timed_validation(check, timings) for check in audited.checks]
 
     errors: list[Finding] = []
     warnings: list[Finding] = []
     validations: dict[str, ExpectationSuiteValidationResult] = {}
     suites: dict[str, gx.ExpectationSuite] = {}
     summary: list[dict[str, Any]] = []
-    for check in checks:
-        step = time.perf_counter()
-        suite, result = _validate(check)
+    # reported in one order: the tables' checks, the audits', the movement check
+    by_name = {check.name: (check, suite, result) for check, suite, result in validated}
+    for name in [c.name for c in (*table_checks, *audited.checks, *movement)]:
+        check, suite, result = by_name[name]
         for finding in _findings(check, result):
             (warnings if finding["severity"] == WARNING else errors).append(finding)
         summary += _summary_rows(check, result)
@@ -295,7 +299,6 @@ def check_marts(
                 r.result.pop(key, None)
         validations[check.name] = result
         suites[check.name] = suite
-        timings[check.name] = time.perf_counter() - step
     timings["total"] = time.perf_counter() - started
     return MartGateResult(
         errors=errors,
@@ -307,6 +310,44 @@ def check_marts(
         disclosure=disclosure,
         forecast_disclosure=forecast_disclosure,
     )
+
+
+@dataclass(frozen=True)
+class _Audited:
+    checks: list[_Check]
+    """The disclosure audit's checks, then the forecast's."""
+    disclosure: dict[str, Any]
+    forecast_disclosure: dict[str, Any]
+    timings: dict[str, float]
+
+
+def _audits(
+    inputs: _Inputs,
+    audit_memo: Path | None,
+    pattern_audit: Path | None,
+    audit_year_memo: Path | None,
+) -> _Audited:
+    """The disclosure audit of the published values and the forecast's, as checks."""
+    step = time.perf_counter()
+    disclosure_checks, disclosure = _disclosure_checks(
+        inputs, audit_memo, pattern_audit, audit_year_memo
+    )
+    timings = {"disclosure_audit": time.perf_counter() - step}
+    step = time.perf_counter()
+    forecast_checks, forecast_disclosure = _forecast_checks(inputs.forecast)
+    timings["forecast_disclosure_audit"] = time.perf_counter() - step
+    return _Audited(
+        [*disclosure_checks, *forecast_checks], disclosure, forecast_disclosure, timings
+    )
+
+
+def _timed_validation(
+    check: _Check, timings: dict[str, float]
+) -> tuple[_Check, gx.ExpectationSuite, ExpectationSuiteValidationResult]:
+    step = time.perf_counter()
+    suite, result = _validate(check)
+    timings[check.name] = time.perf_counter() - step
+    return check, suite, result
 
 
 # --------------------------------------------------------------------------------------------
