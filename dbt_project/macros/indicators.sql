@@ -24,3 +24,20 @@
 {% macro authority_cutoff() -%}
     (select authority_cutoff from {{ ref('int_reference_date') }})
 {%- endmacro %}
+
+{#- The indicators computed from the providers' own snapshots alone (cases, plans, goals, contacts,
+    positions, persons' residence status; the catalogue's case_management and eligibility
+    domains): a provider's contributions to them change only when its inputs do
+    (macros/incremental_by_provider.sql), so int_indicator_values_by_provider sums them by
+    provider. The funding, payout and data-quality indicators read the funding authority's
+    snapshots, which also give rows to providers without snapshots of their own (a delivery
+    obligation never met); indicator_values sums those anew in every build. -#}
+{% macro provider_data_indicators() -%}
+    {%- set ids = [] -%}
+    {%- for domain in ['case_management', 'eligibility'] -%}
+        {%- for indicator in domain_indicators(domain) -%}
+            {%- do ids.append(indicator['indicator_id']) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {{ return(ids) }}
+{%- endmacro %}

@@ -1,11 +1,15 @@
 -- "First signature" of a case (docs/indicators.md): the earliest signed_on over all versions of all its
 -- plans. One row per case; NULL when the case has no plan or only unsigned drafts.
+-- Built by provider (macros/incremental_by_provider.sql): only the providers whose inputs changed.
+{{ built_by_provider() }}
 with cases as (
     select * from {{ ref('int_cases') }}
+    where {{ changed_providers('provider') }}
 ),
 
 plans as (
     select * from {{ ref('int_plans') }}
+    where {{ changed_providers('provider') }}
 )
 
 select

@@ -2,8 +2,11 @@
 -- which means "infinitely late"; compare through the case_end() macro, never through closure_date.
 -- Only what is known at the reference date R: a case first contacted after R is not yet known, and
 -- a closure after R has not yet happened (the case is open at R).
+-- Built by provider (macros/incremental_by_provider.sql): only the providers whose inputs changed.
+{{ built_by_provider() }}
 with cases as (
     select * from {{ ref('stg_cases') }}
+    where {{ changed_providers('provider') }}
 ),
 
 known as (

@@ -2,12 +2,16 @@
 -- version). case_id is NULL when the goal's plan is not in the current plan snapshot.
 -- Only what is known at the reference date R: a goal agreed after R is not yet known, and an
 -- assessment after R has not yet happened (the goal is OFFEN at R, without bewertet_am).
+-- Built by provider (macros/incremental_by_provider.sql): only the providers whose inputs changed.
+{{ built_by_provider() }}
 with goals as (
     select * from {{ ref('stg_goals') }}
+    where {{ changed_providers('provider') }}
 ),
 
 plans as (
     select * from {{ ref('int_plans') }}
+    where {{ changed_providers('provider') }}
 )
 
 select

@@ -2,16 +2,21 @@
 -- higher version of the same plan was drawn up by due date + 14 days — any higher version, so a
 -- follow-up drawn up early, even before the due date, is on time. The case (the plan's case, as
 -- in int_plans) comes with its closure date, for "not closed before the due date".
+-- Built by provider (macros/incremental_by_provider.sql): only the providers whose inputs changed.
+{{ built_by_provider() }}
 with versions as (
     select * from {{ ref('int_plan_versions') }}
+    where {{ changed_providers('provider') }}
 ),
 
 plans as (
     select * from {{ ref('int_plans') }}
+    where {{ changed_providers('provider') }}
 ),
 
 cases as (
     select * from {{ ref('int_cases') }}
+    where {{ changed_providers('provider') }}
 ),
 
 chained as (

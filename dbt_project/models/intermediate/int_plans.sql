@@ -1,12 +1,16 @@
 -- One row per integration plan (versions known at R, int_plan_versions). All versions of a plan
 -- belong to one case (contract rule); should deliveries disagree, the case of the highest version
 -- wins. is_case_management: the case is known and a CM case (CM03–CM06 count CM cases only).
+-- Built by provider (macros/incremental_by_provider.sql): only the providers whose inputs changed.
+{{ built_by_provider() }}
 with versions as (
     select * from {{ ref('int_plan_versions') }}
+    where {{ changed_providers('provider') }}
 ),
 
 cases as (
     select * from {{ ref('int_cases') }}
+    where {{ changed_providers('provider') }}
 ),
 
 highest_version as (

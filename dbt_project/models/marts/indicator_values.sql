@@ -58,7 +58,19 @@ grid as (
 -- any order: DuckDB's parallel sum of DOUBLE added CM07's and CM10's fractional case-months in
 -- an order that varied between runs, and their last bits with it (a build of unchanged data
 -- then keyed a part of the suppression pattern, or a chart, anew).
+-- per provider: the provider-data indicators as summed by provider (built by provider), the
+-- others (funding, payouts, data quality: the authority's snapshots) summed here, anew
 by_provider as (
+    select
+        indicator_id,
+        period,
+        provider,
+        numerator,
+        denominator,
+        base_n
+    from {{ ref('int_indicator_values_by_provider') }}
+    where indicator_id in ({{ sql_list(provider_data_indicators()) }})
+    union all
     select
         contributions.indicator_id,
         contributions.period,
@@ -68,6 +80,7 @@ by_provider as (
         count(*) filter (where contributions.entity_type = catalogue.base_n_entity) as base_n
     from contributions
     inner join catalogue on contributions.indicator_id = catalogue.indicator_id
+    where contributions.indicator_id not in ({{ sql_list(provider_data_indicators()) }})
     group by contributions.indicator_id, contributions.period, contributions.provider
 ),
 

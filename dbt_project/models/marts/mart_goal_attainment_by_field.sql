@@ -5,9 +5,9 @@
 -- applies the suppression pattern (disclosure_pattern). A goal whose case is unknown (plan missing
 -- from the current snapshot) is not known to be of a CM case and does not count — as in the
 -- indicators (v2: CM04 and CM05 count goals of CM cases only). int_goals drops what is not known
--- at R.
-with goals as (
-    select * from {{ ref('int_goals') }}
+-- at R. The counts per provider come from int_goal_fields_by_provider (built by provider).
+with by_provider as (
+    select * from {{ ref('int_goal_fields_by_provider') }}
 ),
 
 periods as (
@@ -34,87 +34,37 @@ units as (
     from unit_levels
 ),
 
-agreed as (
-    select
-        provider,
-        field,
-        case_id,
-        target_date is not null and coalesce(has_measurable_criterion, false) as is_smart,
-        unnest({{ periods_of_date('agreed_on') }}) as period
-    from goals
-    where is_case_management
-),
-
-assessed as (
-    select
-        provider,
-        field,
-        case_id,
-        status,
-        unnest({{ periods_of_date('assessed_on') }}) as period
-    from goals
-    where is_case_management and status in ('ERREICHT', 'TEILWEISE', 'NICHT_ERREICHT')
-),
-
--- Case ids are unique within a provider and a provider rolls up to one unit per level, so
--- distinct cases per provider add up to the distinct cases of a unit; count(distinct case_id)
--- skips goals without a known case.
-agreed_per_provider as (
-    select
-        provider,
-        period,
-        field,
-        count(*) as goals_agreed,
-        count(*) filter (where is_smart) as goals_smart,
-        count(distinct case_id) as base_n
-    from agreed
-    group by provider, period, field
-),
-
-assessed_per_provider as (
-    select
-        provider,
-        period,
-        field,
-        count(*) as goals_assessed,
-        count(*) filter (where status = 'ERREICHT') as goals_met,
-        count(*) filter (where status = 'TEILWEISE') as goals_partly_met,
-        count(distinct case_id) as base_n
-    from assessed
-    group by provider, period, field
-),
-
 agreed_per_unit as (
     select
         unit_levels.level,
         unit_levels.unit_code,
-        agreed_per_provider.period,
-        agreed_per_provider.field,
-        sum(agreed_per_provider.goals_agreed) as goals_agreed,
-        sum(agreed_per_provider.goals_smart) as goals_smart,
-        sum(agreed_per_provider.base_n) as base_n
-    from agreed_per_provider
-    inner join unit_levels on agreed_per_provider.provider = unit_levels.provider
-    group by unit_levels.level, unit_levels.unit_code, agreed_per_provider.period, agreed_per_provider.field
+        by_provider.period,
+        by_provider.field,
+        sum(by_provider.goals_agreed) as goals_agreed,
+        sum(by_provider.goals_smart) as goals_smart,
+        sum(by_provider.cm04_base_n) as base_n
+    from by_provider
+    inner join unit_levels on by_provider.provider = unit_levels.provider
+    group by unit_levels.level, unit_levels.unit_code, by_provider.period, by_provider.field
 ),
 
 assessed_per_unit as (
     select
         unit_levels.level,
         unit_levels.unit_code,
-        assessed_per_provider.period,
-        assessed_per_provider.field,
-        sum(assessed_per_provider.goals_assessed) as goals_assessed,
-        sum(assessed_per_provider.goals_met) as goals_met,
-        sum(assessed_per_provider.goals_partly_met) as goals_partly_met,
-        sum(assessed_per_provider.base_n) as base_n
-    from assessed_per_provider
-    inner join unit_levels on assessed_per_provider.provider = unit_levels.provider
+        by_provider.period,
+        by_provider.field,
+        sum(by_provider.goals_assessed) as goals_assessed,
+        sum(by_provider.goals_met) as goals_met,
+        sum(by_provider.goals_partly_met) as goals_partly_met,
+        sum(by_provider.cm05_base_n) as base_n
+    from by_provider
+    inner join unit_levels on by_provider.provider = unit_levels.provider
     group by
         unit_levels.level,
         unit_levels.unit_code,
-        assessed_per_provider.period,
-        assessed_per_provider.field
+        by_provider.period,
+        by_provider.field
 ),
 
 grid as (
