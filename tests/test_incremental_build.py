@@ -94,6 +94,16 @@ def gate_disclosure(home: Path) -> dict:
     return json.loads(path.read_text())["disclosure"]
 
 
+def unique_contact_test(home: Path) -> str:
+    """The SQL the last build ran for int_contact_status' uniqueness test, which passed."""
+    target = Settings.from_env(home=home, environ={}).dbt_target_dir
+    name = "unique_combination_int_contact_status_provider__contact_id"
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    assert [r["status"] for r in results if name in r["unique_id"]] == ["pass"]
+    [executed] = (target / "run").rglob(f"{name}*.sql")
+    return executed.read_text()
+
+
 def redeliver(delivered: Path, provider: str, out: Path, days: int, *, keep_rows: bool) -> None:
     """Every extract of `provider` again, stand + `days`, as UTF-8 `;` CSV: the same rows but
     the contacts' last one (`keep_rows`), or only the header line (all its cases gone)."""
@@ -200,6 +210,9 @@ def test_builds_keeping_the_pattern_publish_what_a_full_build_publishes(
     # only its contacts changed, which the forecast does not read: the forecast of 2. is kept
     # (the full refresh below computes it anew, and the published tables must be the same)
     assert FORECAST_KEPT in output, output[-2000:]
+    # the uniqueness of int_contact_status was tested on the rebuilt provider's rows only
+    # (`where: __changed_providers__`, macros/incremental_by_provider.sql), and passed
+    assert "where changed" in unique_contact_test(kept_home)
 
     # the full build: the same home, the same deliveries, without the memo (every table
     # protected anew) and every dbt model built from scratch. (A new home reading all these
@@ -220,6 +233,7 @@ def test_builds_keeping_the_pattern_publish_what_a_full_build_publishes(
         output
     )
     assert FORECAST_KEPT not in output
+    assert "int_provider_inputs" not in unique_contact_test(kept_home)  # every row tested
     # the models built by provider hold the rows a build from scratch gives, row for row
     full_models = model_tables(settings.build_db)
     assert {

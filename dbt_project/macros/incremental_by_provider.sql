@@ -75,3 +75,23 @@ select 1
 ) }}
 -- depends_on: {{ ref('int_provider_inputs') }}
 {%- endmacro %}
+
+{#- A data test of a model built by provider that needs to look at the rebuilt providers only gets
+    `config: {where: "__changed_providers__"}`: the rows of the other providers are the rows that
+    passed it in the last build of every model (the record is written only after a dbt run in which
+    every test passed, so a failing provider stays "changed" until it passes), and they have not
+    changed since. In a --full-refresh every row is tested. dbt's own `get_where_subquery`
+    otherwise, for any other `where`. -#}
+{% macro get_where_subquery(relation) -%}
+{%- set where = config.get('where', '') -%}
+{%- if where == '__changed_providers__' -%}
+{%- if flags.FULL_REFRESH -%}{%- do return(relation) -%}{%- endif -%}
+{%- set filtered -%}
+(select * from {{ relation }} where provider in (
+    select provider from {{ relation.database }}.intermediate.int_provider_inputs where changed
+)) dbt_subquery
+{%- endset -%}
+{%- do return(filtered) -%}
+{%- endif -%}
+{%- do return(dbt.default__get_where_subquery(relation)) -%}
+{%- endmacro %}
