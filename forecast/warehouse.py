@@ -18,6 +18,7 @@ confidential as the build database it sits in, and nothing publishes it.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -286,13 +287,21 @@ def forecast_from(
     )
 
 
+def recorded_digest(con: duckdb.DuckDBPyConnection, digest_table: str) -> str | None:
+    """The digest `write_published` recorded in `meta.<digest_table>`; None when there is none."""
+    try:
+        recorded = con.execute(f"SELECT digest FROM {META_SCHEMA}.{digest_table}").fetchall()
+    except duckdb.CatalogException:
+        return None
+    return recorded[0][0] if len(recorded) == 1 else None
+
+
 def kept_forecast(con: duckdb.DuckDBPyConnection, digest: str) -> ForecastResult | None:
     """The published forecast when it was computed from inputs with `digest` (written by
     `write_published` in the same transaction as its tables); else None."""
+    if recorded_digest(con, DIGEST_TABLE) != digest:
+        return None
     try:
-        recorded = con.execute(f"SELECT digest FROM {META_SCHEMA}.{DIGEST_TABLE}").fetchall()
-        if recorded != [(digest,)]:
-            return None
         caseload, backtest_table, assumptions = (
             con.sql(f'SELECT * FROM published."{name}"').pl()
             for name in (CASELOAD_TABLE, BACKTEST_TABLE, ASSUMPTIONS_TABLE)
@@ -342,10 +351,11 @@ def write_published(
     input_file: str,
     input_sha256: str,
     *,
-    forecast_digest: str | None = None,
+    digests: Mapping[str, str] | None = None,
 ) -> dict[str, int]:
     """Replace `published.<name>` for every table and record their input file, atomically; with
-    `forecast_digest` (the forecast's tables), record that digest of their inputs as well."""
+    `digests` ({`meta` table: digest}, e.g. {DIGEST_TABLE: …} for the forecast's tables), record
+    the digest of the inputs they were computed from as well."""
     counts = {}
     with connect(build_db) as con:
         con.execute("BEGIN TRANSACTION")
@@ -366,10 +376,10 @@ def write_published(
                     f"INSERT OR REPLACE INTO {META_SCHEMA}.{INPUTS_TABLE} VALUES (?, ?, ?)",
                     [name, input_file, input_sha256],
                 )
-            if forecast_digest is not None:
+            for digest_table, digest in (digests or {}).items():
                 con.execute(
-                    f"CREATE OR REPLACE TABLE {META_SCHEMA}.{DIGEST_TABLE} AS SELECT ? AS digest",
-                    [forecast_digest],
+                    f"CREATE OR REPLACE TABLE {META_SCHEMA}.{digest_table} AS SELECT ? AS digest",
+                    [digest],
                 )
             con.execute("COMMIT")
         except BaseException:

@@ -10,8 +10,10 @@ from core import progress
 from core.database import connect
 from core.settings import PROJECT_ROOT
 from forecast import scenarios
+from forecast.warehouse import DIGEST_TABLE as FORECAST_DIGEST_TABLE
 from forecast.warehouse import build_forecast, write_published
-from funding_sim.warehouse import run_simulation
+from funding_sim.warehouse import DIGEST_TABLE as FUNDING_DIGEST_TABLE
+from funding_sim.warehouse import build_simulation
 from orchestration.resources import WarehouseResource
 
 FORECAST_TABLES = ("forecast_caseload", "forecast_backtest", "forecast_assumptions")
@@ -74,7 +76,7 @@ def needs_forecast(warehouse: WarehouseResource):
             tables,
             _input_file(assumptions),
             assumptions.sha256,
-            forecast_digest=built.digest,
+            digests={FORECAST_DIGEST_TABLE: built.digest},
         )
     beats = result.backtest.filter(
         (pl.col("metric") == "beats_naive") & (pl.col("level") == "LAND")
@@ -111,10 +113,23 @@ def funding_scenarios(warehouse: WarehouseResource) -> dg.MaterializeResult:
     settings = warehouse.settings()
     assumptions = scenarios.load()
     with connect(settings.build_db, read_only=True) as con:
-        table = run_simulation(con, assumptions.funding)
-    counts = write_published(
-        settings.build_db, {FUNDING_TABLE: table}, _input_file(assumptions), assumptions.sha256
-    )
+        built = build_simulation(
+            con, assumptions.funding, assumptions.sha256, FUNDING_TABLE, anew=warehouse.full_refresh
+        )
+    if built.table is None:  # published as it is, with its input file and digest
+        progress.report("simulator", "inputs unchanged since the last build: simulation kept")
+    else:
+        write_published(
+            settings.build_db,
+            {FUNDING_TABLE: built.table},
+            _input_file(assumptions),
+            assumptions.sha256,
+            digests={FUNDING_DIGEST_TABLE: built.digest},
+        )
     return dg.MaterializeResult(
-        metadata={"rows": counts[FUNDING_TABLE], "scenarios_sha256": assumptions.sha256}
+        metadata={
+            "rows": built.rows,
+            "kept": built.kept,
+            "scenarios_sha256": assumptions.sha256,
+        }
     )

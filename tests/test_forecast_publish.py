@@ -191,7 +191,99 @@ def test_tables_written_without_a_digest_leave_the_forecasts_digest(tmp_path):
     with duckdb.connect(str(build), read_only=True) as con:
         assert kept_forecast(con, "d" * 64) is None  # nothing recorded yet
     frame = pl.DataFrame({"x": [1]})
-    write_published(build, {"forecast_caseload": frame}, "f.yaml", "s", forecast_digest="d" * 64)
+    write_published(
+        build, {"forecast_caseload": frame}, "f.yaml", "s", digests={"forecast_inputs": "d" * 64}
+    )
     write_published(build, {"funding_scenarios": frame}, "f.yaml", "s")  # the simulator's
     with duckdb.connect(str(build), read_only=True) as con:
         assert con.execute("SELECT digest FROM meta.forecast_inputs").fetchall() == [("d" * 64,)]
+
+
+def _simulator_inputs() -> dict[str, pl.DataFrame]:
+    """One grant-year with its payout and proof of use, a budget year, two cases: the funding
+    simulator's inputs (`funding_sim.warehouse.read_inputs`), by hand."""
+    from funding_sim.simulate import (
+        BUDGET_SCHEMA,
+        CASES_SCHEMA,
+        GRANT_YEARS_SCHEMA,
+        PAYOUTS_SCHEMA,
+        PROOFS_SCHEMA,
+    )
+
+    return {
+        "grant_years": pl.DataFrame(
+            [("g1", "08111", 2025, 90_000.0, 1.5, 0.0, 100_000.0)],
+            schema=GRANT_YEARS_SCHEMA,
+            orient="row",
+        ),
+        "payouts": pl.DataFrame(
+            [("g1", 2025, date(2025, 3, 1), 100_000.0)], schema=PAYOUTS_SCHEMA, orient="row"
+        ),
+        "proofs": pl.DataFrame(
+            [("g1", 2025, date(2026, 3, 1), None)], schema=PROOFS_SCHEMA, orient="row"
+        ),
+        "budget": pl.DataFrame([(2025, 5e6, 0.0)], schema=BUDGET_SCHEMA, orient="row"),
+        "cases": pl.DataFrame(
+            [
+                ("08111", "CM", date(2025, 1, 6), date(2025, 9, 30)),
+                ("08111", "KB", date(2025, 3, 2), None),  # still open
+            ],
+            schema=CASES_SCHEMA,
+            orient="row",
+        ),
+    }
+
+
+def test_the_simulation_digest_changes_with_every_input_and_not_with_row_order():
+    from funding_sim.warehouse import inputs_digest
+
+    base, r, sha = _simulator_inputs(), date(2026, 6, 30), "ab" * 32
+    digest = inputs_digest(base, r, sha)
+    # the same rows in another order (DuckDB returns them in any): the same simulation
+    assert inputs_digest({**base, "cases": base["cases"].reverse()}, r, sha) == digest
+
+    def changed(name: str, **values) -> dict[str, pl.DataFrame]:
+        return {**base, name: base[name].with_columns(**values)}
+
+    variants = {
+        "another actual cost": (changed("grant_years", actual_cost_eur=80_000.0), r, sha),
+        "paid a day later": (changed("payouts", paid_on=date(2025, 3, 2)), r, sha),
+        "the proof checked": (changed("proofs", checked_on=date(2026, 4, 1)), r, sha),
+        "a carryover": (changed("budget", carryover_eur=1.0), r, sha),
+        "the open case closed": (changed("cases", closure=date(2026, 1, 31)), r, sha),
+        "a case less": ({**base, "cases": base["cases"].head(1)}, r, sha),
+        "R a day later": (base, date(2026, 7, 1), sha),
+        "no R": (base, None, sha),
+        "another assumptions file": (base, r, "0" * 64),
+    }
+    digests = {why: inputs_digest(*args) for why, args in variants.items()}
+    assert digest not in digests.values()
+    assert len(set(digests.values())) == len(variants)  # and each change another digest
+
+
+def test_a_build_keeps_the_simulation_its_inputs_give(tiny_world):
+    """The shared tiny world's build recorded the digest of its simulation's inputs: read again,
+    the inputs give that digest and the published table is kept, and computed anew (`imw build
+    --full-refresh`) it is the table published."""
+    from forecast import scenarios
+    from funding_sim.warehouse import build_simulation
+
+    assumptions = scenarios.load()
+    with duckdb.connect(str(tiny_world.settings.build_db), read_only=True) as con:
+        published = con.sql("SELECT * FROM published.funding_scenarios").pl()
+        built = build_simulation(con, assumptions.funding, assumptions.sha256, "funding_scenarios")
+        assert built.kept, "the build recorded no digest, or another one"
+        assert built.rows == published.height > 0
+        anew = build_simulation(
+            con, assumptions.funding, assumptions.sha256, "funding_scenarios", anew=True
+        )
+        other = build_simulation(con, assumptions.funding, "0" * 64, "funding_scenarios")
+    assert not anew.kept and anew.digest == built.digest
+    assert not other.kept  # another assumptions file: computed
+    assert anew.table is not None
+    order = list(published.columns)
+    assert (
+        anew.table.select(order)
+        .sort(order, nulls_last=True)
+        .equals(published.sort(order, nulls_last=True))
+    )

@@ -34,6 +34,7 @@ from orchestration.dbt_project import dbt_project
 
 pytestmark = pytest.mark.slow
 FORECAST_KEPT = "inputs unchanged since the last build: forecast kept"
+SIMULATION_KEPT = "inputs unchanged since the last build: simulation kept"
 
 
 def build(home: Path, *extra: str) -> str:
@@ -152,6 +153,7 @@ def test_builds_keeping_the_pattern_publish_what_a_full_build_publishes(
     n = len(providers)
     assert f"rows of {n} of {n} providers rebuilt (their deliveries or shared" in output, output
     assert FORECAST_KEPT not in output  # R is one of the forecast's inputs
+    assert SIMULATION_KEPT not in output  # and of the funding simulator's
     after_first = memo_keys(kept_home)
     assert set(before) & set(after_first), "no table kept its pattern: the memo was not used"
     assert set(after_first) - set(before), "no table changed: the re-delivery reached no pattern"
@@ -210,6 +212,7 @@ def test_builds_keeping_the_pattern_publish_what_a_full_build_publishes(
     # only its contacts changed, which the forecast does not read: the forecast of 2. is kept
     # (the full refresh below computes it anew, and the published tables must be the same)
     assert FORECAST_KEPT in output, output[-2000:]
+    assert SIMULATION_KEPT in output  # nor does the funding simulator
     # the uniqueness of int_contact_status was tested on the rebuilt provider's rows only
     # (`where: __changed_providers__`, macros/incremental_by_provider.sql), and passed
     assert "where changed" in unique_contact_test(kept_home)
@@ -233,6 +236,7 @@ def test_builds_keeping_the_pattern_publish_what_a_full_build_publishes(
         output
     )
     assert FORECAST_KEPT not in output
+    assert SIMULATION_KEPT not in output
     assert "int_provider_inputs" not in unique_contact_test(kept_home)  # every row tested
     # the models built by provider hold the rows a build from scratch gives, row for row
     full_models = model_tables(settings.build_db)
