@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import polars as pl
 
 from disclosure.engine import (
@@ -49,6 +50,7 @@ from disclosure.memo import (
     KeptPattern,
     YearEntry,
     audit_keeping,
+    numbered_year_key,
     pattern_audit_memo,
     protect_keeping_started,
     year_entries,
@@ -260,6 +262,15 @@ def _chunk_cells(numbered: pl.DataFrame, chunk: int) -> pl.DataFrame:
     )
 
 
+def _by_local(numbered: pl.DataFrame) -> np.ndarray:
+    """One year's whole-problem cell numbers (`cell`) in the order of its own (`local`), which
+    must be 0…n-1."""
+    ordered = numbered.sort("local")
+    if not np.array_equal(ordered.get_column("local").to_numpy(), np.arange(ordered.height)):
+        raise ValueError("a year's cells are not numbered 0…n-1")
+    return ordered.get_column("cell").to_numpy()
+
+
 def audit_by_year(
     years: Sequence[str],
     cells_of: CellsOf,
@@ -287,11 +298,12 @@ def audit_by_year(
         year_cells = cells_of(year)
         if year_cells.is_empty():
             continue  # a year of tables no rule suppresses (FI, PA, DQ only)
-        key = year_key(year_cells, "audit", minimum, last_resort=True)
+        numbered_year = numbered_cells(year_cells)  # for the key, and a kept year's cells
+        key = numbered_year_key(numbered_year, "audit", minimum, last_resort=True)
         entry = known.get(key) if consistent else None
         schemas = (_RANGE_SCHEMA, _FAILURE_SCHEMA, AUDIT_MEMO_SCHEMA)
         if entry is not None and _fits(entry, _AUDIT_COUNTS, *schemas):
-            cells.append(_chunk_cells(numbered_cells(year_cells), chunk))
+            cells.append(_chunk_cells(numbered_year, chunk))
             counts = entry.figures
             for name in _AUDIT_COUNTS[:-1]:  # all but the parts
                 totals[name] += counts[name]
@@ -350,19 +362,28 @@ def audit_by_year(
     )
     result = None
     if consistent:
-        number = every.select("chunk", "local", "cell")
+        # A year's cells are numbered 0…n-1 (`numbered_cells`), so its whole-problem numbers in
+        # that order are an array its rows' numbers index: a gather, not a join per year (the
+        # joins took 0.9 s of the gate's audit on `bw`, 2026-12-05).
+        numbers = {
+            chunk: _by_local(frame)
+            for (chunk,), frame in every.select("chunk", "local", "cell")
+            .partition_by("chunk", as_dict=True)
+            .items()
+        }
 
         def renumbered(frames: list[pl.DataFrame]) -> pl.DataFrame:
             """The years' rows with the whole problem's cell numbers, in (cell, measure) order
             (the order of the whole problem's values)."""
-            joined = [
-                frame.rename({"cell": "local"})
-                .join(number, on=["chunk", "local"], how="left")
-                .select(frame.columns)
-                .drop("chunk")
-                for frame in frames
-            ]
-            return pl.concat(joined).sort("cell", "measure")
+            global_numbered = []
+            for frame in frames:
+                (chunk,) = frame.get_column("chunk").unique().to_list() or [None]
+                local = frame.get_column("cell").to_numpy()
+                cell = numbers[chunk][local] if frame.height else local
+                global_numbered.append(
+                    frame.with_columns(pl.Series("cell", cell, dtype=pl.Int64)).drop("chunk")
+                )
+            return pl.concat(global_numbered).sort("cell", "measure")
 
         if ranges:
             merged_ranges, merged_failures = renumbered(ranges), renumbered(failures)

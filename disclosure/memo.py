@@ -548,7 +548,11 @@ def year_key(cells: pl.DataFrame, purpose: str, minimum: int, *, last_resort: bo
     `suppression` included), values to `SIGNIFICANT_DIGITS` as the parts' keys take them, the
     minimum, the last-resort switch and `_CODE_VERSION`. Equal keys: the same problem, so the
     same pattern, or the same audit (each a function of the problem alone)."""
-    frame = numbered_cells(cells)
+    return numbered_year_key(numbered_cells(cells), purpose, minimum, last_resort=last_resort)
+
+
+def numbered_year_key(frame: pl.DataFrame, purpose: str, minimum: int, *, last_resort: bool) -> str:
+    """`year_key` of cells already numbered (`disclosure.tables.numbered_cells`)."""
     floats = [name for name, dtype in frame.schema.items() if dtype == pl.Float64]
     keyed = frame.drop(floats).with_columns(
         s.alias(f"{name}_{s.name}")
