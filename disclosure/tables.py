@@ -254,9 +254,11 @@ def forecast_cells(forecast: pl.DataFrame) -> pl.DataFrame:
 def numbered_cells(cells: pl.DataFrame) -> pl.DataFrame:
     """`cells` once per `CELL_KEY` (the first row of a key), in `CELL_KEY` order, with their
     number `cell`: the cells of `problem_of`'s problem, in its numbering."""
+    # a stable sort, then the first row of each key: the rows `unique(keep="first")` keeps, in
+    # CELL_KEY order, in 0.03 instead of 0.05 s a year (`bw`)
     return (
-        cells.unique(list(CELL_KEY), keep="first")
-        .sort(list(CELL_KEY))
+        cells.sort(list(CELL_KEY), maintain_order=True)
+        .unique(list(CELL_KEY), keep="first", maintain_order=True)
         .with_row_index("cell")
         .with_columns(pl.col("cell").cast(pl.Int64))
     )

@@ -52,3 +52,22 @@ def test_cells_take_part_with_the_measures_their_table_publishes():
 
 
 LAND_RB = (("LAND", "08"), ("RB", "081"))
+
+
+def test_numbered_cells_keep_each_keys_first_row_in_key_order():
+    from disclosure.tables import numbered_cells
+
+    rows = [
+        {**cell(INDICATOR_VALUES, "CM02", "LAND", "08", "", None), "base_n": 1.0},
+        {**cell(INDICATOR_VALUES, "CM01", "RB", "081", "", None), "base_n": 2.0},
+        # the same key as the first row, later: not a cell of its own, and not its numbers
+        {**cell(INDICATOR_VALUES, "CM02", "LAND", "08", "", None), "base_n": 3.0},
+        {**cell(INDICATOR_VALUES, "CM01", "LAND", "08", "", None), "base_n": 4.0},
+    ]
+    numbered = numbered_cells(pl.DataFrame(rows, schema=_TYPES))
+    assert numbered.select("cell", "block", "level", "base_n").rows() == [
+        (0, "CM01", "LAND", 4.0),  # CM01 before CM02, LAND before RB
+        (1, "CM01", "RB", 2.0),
+        (2, "CM02", "LAND", 1.0),  # the key's first row (base_n 1), not its second (3)
+    ]
+    assert numbered.get_column("cell").dtype == pl.Int64
