@@ -41,3 +41,18 @@
     {%- endfor -%}
     {{ return(ids) }}
 {%- endmacro %}
+
+{#- A provider's sums of its contributions (aliased `contributions`, joined to the catalogue as
+    `catalogue`), grouped by indicator, period and provider: numerator and denominator summed
+    exactly as DECIMAL (CM07's and CM10's denominators are fractional case-months, and a DOUBLE
+    sum depends on the order of adding), base_n the rows of the catalogue's base_n entity (the
+    contributions are unique per entity, so that is the distinct count).
+    int_indicator_values_by_provider and indicator_values sum this way. -#}
+{% macro provider_contribution_sums() -%}
+    contributions.indicator_id,
+    contributions.period,
+    contributions.provider,
+    sum(cast(contributions.numerator as decimal(38, 12))) as numerator,
+    sum(cast(contributions.denominator as decimal(38, 12))) as denominator,
+    count(*) filter (where contributions.entity_type = catalogue.base_n_entity) as base_n
+{%- endmacro %}

@@ -71,13 +71,7 @@ by_provider as (
     from {{ ref('int_indicator_values_by_provider') }}
     where indicator_id in ({{ sql_list(provider_data_indicators()) }})
     union all
-    select
-        contributions.indicator_id,
-        contributions.period,
-        contributions.provider,
-        sum(cast(contributions.numerator as decimal(38, 12))) as numerator,
-        sum(cast(contributions.denominator as decimal(38, 12))) as denominator,
-        count(*) filter (where contributions.entity_type = catalogue.base_n_entity) as base_n
+    select {{ provider_contribution_sums() }}
     from contributions
     inner join catalogue on contributions.indicator_id = catalogue.indicator_id
     where contributions.indicator_id not in ({{ sql_list(provider_data_indicators()) }})
