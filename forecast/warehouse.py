@@ -306,7 +306,7 @@ def kept_forecast(con: duckdb.DuckDBPyConnection, digest: str) -> ForecastResult
             con.sql(f'SELECT * FROM published."{name}"').pl()
             for name in (CASELOAD_TABLE, BACKTEST_TABLE, ASSUMPTIONS_TABLE)
         )
-    except duckdb.CatalogException:  # no digest recorded yet, or a table gone
+    except duckdb.CatalogException:  # a table gone since its digest was recorded
         return None
     if caseload.is_empty():
         return None

@@ -81,7 +81,9 @@ select 1
     passed it in the last build of every model (the record is written only after a dbt run in which
     every test passed, so a failing provider stays "changed" until it passes), and they have not
     changed since. In a --full-refresh every row is tested. dbt's own `get_where_subquery`
-    otherwise, for any other `where`. -#}
+    otherwise, for any other `where`. int_provider_inputs is named, not `ref`'d: a ref made while
+    the test runs is a dependency dbt did not see when it parsed the test (and it is built before
+    every model built by provider, so before their tests). -#}
 {% macro get_where_subquery(relation) -%}
 {%- set where = config.get('where', '') -%}
 {%- if where == '__changed_providers__' -%}
