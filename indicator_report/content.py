@@ -426,7 +426,7 @@ def indicator_page(ctx: Context, indicator_id: str) -> dict:
         )
         figures.append(
             counter.figure(
-                charts.trend(land, regions, band, unit, quarterly),
+                charts.Later(charts.trend, land, regions, band, unit, quarterly),
                 f"{d['name_de']}: Land und Regierungsbezirke je "
                 f"{'Quartal' if quarterly else 'Jahr'}",
                 f"Landeswert ({fmt.UNIT_LABEL_DE.get(unit, unit)}) als schwarze Linie, "
@@ -452,7 +452,7 @@ def indicator_page(ctx: Context, indicator_id: str) -> dict:
         )
         figures.append(
             counter.figure(
-                charts.funnel(points, limits, p, unit),
+                charts.Later(charts.funnel, points, limits, p, unit),
                 f"{d['name_de']} {ctx.label(ctx.year)}: Trichterdiagramm der Kreise",
                 f"Jeder Punkt ist ein Kreis: Wert gegen Nenner (logarithmische Achse), "
                 f"{limit_text}; die waagrechte Linie ist der Landeswert "
@@ -582,7 +582,7 @@ def finance_section(ctx: Context, counter: Counter) -> dict:
         ).unpivot(index="year", variable_name="series", value_name="amount")
         figures.append(
             counter.figure(
-                charts.grouped_bars(bars, "Euro"),
+                charts.Later(charts.grouped_bars, bars, "Euro"),
                 "Förderung und Ist-Kosten je Förderjahr (FI01, Land)",
                 "Ausgezahlte Förderung gegen die Ist-Kosten der Förderjahre mit "
                 "Verwendungsnachweis; liegt die Förderung über den Kosten, ist überfinanziert.",
@@ -608,7 +608,9 @@ def finance_section(ctx: Context, counter: Counter) -> dict:
         )
         figures.append(
             counter.figure(
-                charts.histogram(grants.select("value"), "Förderquote (Förderung ÷ Ist-Kosten)"),
+                charts.Later(
+                    charts.histogram, grants.select("value"), "Förderquote (Förderung ÷ Ist-Kosten)"
+                ),
                 f"Verteilung der Förderquote über die Antragsteller {ctx.label(ctx.year)} (FI01)",
                 "Anzahl der Antragsteller je Klasse der Förderquote; rechts der roten Linie bei "
                 "1 ist die Förderung höher als die Kosten.",
@@ -616,7 +618,8 @@ def finance_section(ctx: Context, counter: Counter) -> dict:
         )
     fi02 = _land_years(ctx, "FI02").filter(pl.col("value").is_not_null())
     if fi02.height:
-        chart = charts.lines(
+        chart = charts.Later(
+            charts.lines,
             fi02.select(
                 pl.col("period").alias("period_label"),
                 pl.lit("FI02 Förderung je VZÄ (Land)").alias("series"),
@@ -631,7 +634,7 @@ def finance_section(ctx: Context, counter: Counter) -> dict:
         )
         figures.append(
             counter.figure(
-                charts.with_reference_lines(chart, refs),
+                charts.Later(charts.with_reference_lines, chart, refs),
                 "Förderung je VZÄ und Jahr (FI02, Land)",
                 "Ausgezahlte Förderung je Ist-VZÄ gegen die zitierten Fördersätze "
                 "(51.000 € niedrigster Satz, 64.000 € Durchschnitt).",
@@ -647,7 +650,7 @@ def finance_section(ctx: Context, counter: Counter) -> dict:
         ).unpivot(index="year", variable_name="series", value_name="amount")
         figures.append(
             counter.figure(
-                charts.grouped_bars(bars, "Euro"),
+                charts.Later(charts.grouped_bars, bars, "Euro"),
                 "Mittelabfluss und Ausgabereste je Haushaltsjahr (FI04, Land)",
                 "Verfügbare Mittel (Ansatz und Reste des Vorjahres), Auszahlungen im Jahr und der "
                 "nicht abgeflossene Rest.",
@@ -657,7 +660,7 @@ def finance_section(ctx: Context, counter: Counter) -> dict:
     if rows.height:
         figures.append(
             counter.figure(
-                charts.lines(rows, "share", True, order),
+                charts.Later(charts.lines, rows, "share", True, order),
                 "Auszahlungen binnen 30 Tagen je Quartal (PA01, Land)",
                 "Anteil der Mittelabrufe, die binnen 30 Tagen nach Eingang ausgezahlt wurden.",
             )
@@ -666,7 +669,7 @@ def finance_section(ctx: Context, counter: Counter) -> dict:
     if rows.height:
         figures.append(
             counter.figure(
-                charts.lines(rows, "queries per request", True, order),
+                charts.Later(charts.lines, rows, "queries per request", True, order),
                 "Rückfragen je Mittelabruf je Quartal (PA02, Land)",
                 "Durchschnittliche Zahl der Rückfragen der Bewilligungsstelle je eingegangenem "
                 "Mittelabruf.",
@@ -682,7 +685,7 @@ def eligibility_section(ctx: Context, counter: Counter) -> dict:
     if rows.height:
         figures.append(
             counter.figure(
-                charts.lines(rows, "share", True, order),
+                charts.Later(charts.lines, rows, "share", True, order),
                 "Förderberechtigung der Beratung je Quartal (EL01–EL03, Land)",
                 "Anteile der Beratungskontakte mit Bleibeperspektive, mit Ausreisepflichtigen und "
                 "außerhalb der Anschlussunterbringung.",
@@ -893,7 +896,9 @@ def provider_section(ctx: Context, counter: Counter, kreis: dict) -> dict:
     if d.calendar.height:
         figures.append(
             counter.figure(
-                charts.calendar(d.calendar.select("provider", "period_label", "status"), labels),
+                charts.Later(
+                    charts.calendar, d.calendar.select("provider", "period_label", "status"), labels
+                ),
                 f"Lieferkalender der meldepflichtigen Träger im Kreis {kreis['unit_name']} (DQ01)",
                 "Je Träger und Quartal: vollständig (alle 8 Extrakte mit Stand bis "
                 "Quartalsende), unvollständig (im Quartal geliefert, aber nicht vollständig) oder "
@@ -954,7 +959,8 @@ def data_quality_section(ctx: Context, counter: Counter) -> dict:
     if cells.height:
         figures.append(
             counter.figure(
-                charts.kreis_calendar(
+                charts.Later(
+                    charts.kreis_calendar,
                     cells,
                     quarters["short_label"].to_list(),
                     cells["kreis"].unique(maintain_order=True).to_list(),

@@ -300,7 +300,7 @@ def wirkung_page(found: Outcomes | None) -> dict:
     if forest_rows.height:
         shown_labels = [o for o in labels if o in set(forest_rows["outcome"].to_list())]
         forest = counter.figure(
-            charts.forest(forest_rows, shown_labels, term_labels),
+            charts.Later(charts.forest, forest_rows, shown_labels, term_labels),
             "Hazard-Ratios der Fallarbeit je Ergebnis",
             "Punkt: geschätztes Hazard-Ratio (Verhältnis der monatlichen Chance auf das "
             "Ergebnis), Linie: 95-%-Konfidenzintervall, gestrichelt: 1 = kein Unterschied. "
@@ -330,7 +330,8 @@ def wirkung_page(found: Outcomes | None) -> dict:
             pl.col("outcome").replace_strict(curve_labels, default=pl.col("outcome"))
         )
         curves_figure = counter.figure(
-            charts.incidence_curves(
+            charts.Later(
+                charts.incidence_curves,
                 chart_rows,
                 [o for o in labels if o in set(chart_rows["outcome"].to_list())],
                 groups,

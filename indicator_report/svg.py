@@ -9,7 +9,9 @@ submit their charts as they build them and read each SVG when a template prints 
 **Charts kept between reports.** An SVG is a function of its spec (data included), title and
 description, this module's code and vl-convert's version — nothing else. `rendering(…, cache=)`
 keeps each SVG in a folder under a SHA-256 key of all of them, and takes a chart whose key it
-finds from there instead of rendering it: a build in which one provider corrected its data
+finds from there instead of rendering it. A spec given with what it is built from (`submit(…,
+built_from=)`: the report's builder, its inputs, its code) is keyed by that instead, and built
+only when the chart is not kept: a build in which one provider corrected its data
 re-renders the charts whose numbers changed. After a report rendered completely, the folder
 keeps exactly its charts (older ones are removed). The SVGs hold what the report publishes and
 nothing else; a file that cannot be read is rendered again.
@@ -23,7 +25,7 @@ import json
 import multiprocessing
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -112,22 +114,37 @@ class _Cache:
                 path.unlink(missing_ok=True)
 
 
-def chart_key(spec: dict, title: str, description: str) -> str:
-    """SHA-256 of everything a chart's SVG depends on."""
+def chart_key(spec: dict, title: str, description: str, *, built_from: bytes | None = None) -> str:
+    """SHA-256 of everything a chart's SVG depends on: its spec, or what the spec is built from
+    (`built_from`, a digest of the builder and its inputs, `indicator_report.charts.Later`)."""
     digest = hashlib.sha256(_RENDERER)
-    digest.update(json.dumps([spec, title, description], sort_keys=True).encode())
+    if built_from is not None:
+        digest.update(b"built from " + built_from)
+        digest.update(json.dumps([title, description]).encode())
+    else:
+        digest.update(json.dumps([spec, title, description], sort_keys=True).encode())
     return digest.hexdigest()
 
 
-def submit(spec: dict, title: str, description: str) -> Future[str]:
+def submit(
+    spec: dict | Callable[[], dict],
+    title: str,
+    description: str,
+    *,
+    built_from: bytes | None = None,
+) -> Future[str]:
     """The SVG to come: kept from before by the enclosing `rendering`'s cache, else rendered by
-    its pool, else at once."""
+    its pool, else at once. With `built_from` (what the spec is a function of), `spec` may be a
+    function that builds it: called only for a chart not kept."""
     cache, count = _CACHE.get(), _COUNT.get()
     if count is not None:
         count.charts += 1
+    if built_from is None and callable(spec):
+        spec = spec()
     key = None
     if cache is not None:
-        key = chart_key(spec, title, description)
+        key = chart_key(spec if isinstance(spec, dict) else {}, title, description,
+                        built_from=built_from)  # fmt: skip
         cache.used.add(key)
         kept = cache.read(key)
         if kept is not None:
@@ -136,6 +153,8 @@ def submit(spec: dict, title: str, description: str) -> Future[str]:
             return done
     if count is not None:
         count.rendered += 1
+    if callable(spec):
+        spec = spec()
     pool = _POOL.get()
     if pool is not None:
         future = pool.submit(render, spec, title, description)

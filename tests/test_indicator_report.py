@@ -660,6 +660,50 @@ def test_a_chart_gets_the_same_svg_whatever_its_process_rendered_before():
     assert f"url(#{ids[0][0]})" in first  # the legend still points at its gradient
 
 
+def test_a_later_chart_is_built_only_when_its_svg_is_not_kept(tmp_path):
+    """`charts.Later` (every chart of the report): keyed by its builder and arguments, a chart
+    kept from an earlier report is taken without being built (no altair objects, no spec); its
+    SVG is the one of the chart built at once; a changed number, dtype, argument or inner chart
+    gives another key, an equal copy of a frame the same."""
+    import polars as pl
+
+    from indicator_report import charts, svg
+
+    built: list[str] = []
+
+    def bars(frame: pl.DataFrame, title: str):  # charts.grouped_bars, counting its builds
+        built.append(title)
+        return charts.grouped_bars(frame, title)
+
+    def amounts(values: list) -> pl.DataFrame:
+        return pl.DataFrame({"year": ["2024", "2025"], "series": ["A", "A"], "amount": values})
+
+    at_once = charts.submit(charts.grouped_bars(amounts([1.0, 2.0]), "Euro"), "T", "D").result()
+    cache = tmp_path / "charts"
+    # built and rendered in the first report, kept in the second (neither built nor rendered)
+    for builds, rendered in ((1, 1), (1, 0)):
+        count = svg.ChartCount()
+        with svg.rendering(1, cache=cache, count=count):
+            later = charts.submit(charts.Later(bars, amounts([1.0, 2.0]), "Euro"), "T", "D")
+            assert later.result() == at_once
+        assert len(built) == builds
+        assert (count.charts, count.rendered) == (1, rendered)
+
+    key = charts.Later(bars, amounts([1.0, 2.0]), "Euro").key()
+    assert charts.Later(bars, amounts([1.0, 2.0]), "Euro").key() == key  # an equal copy
+    assert charts.Later(bars, amounts([1.0, 2.5]), "Euro").key() != key  # a number
+    assert charts.Later(bars, amounts([1, 2]), "Euro").key() != key  # integers, not floats
+    assert charts.Later(bars, amounts([1.0, 2.0]), "EUR").key() != key  # an argument
+    assert charts.Later(charts.grouped_bars, amounts([1.0, 2.0]), "Euro").key() != key  # builder
+    refs = pl.DataFrame({"amount": [1.5], "label": ["Satz"]})
+    lines = charts.Later(charts.lines, amounts([1.0, 2.0]).rename({"year": "period_label"}),
+                         "Euro", False, ["2024", "2025"])  # fmt: skip
+    outer = charts.Later(charts.with_reference_lines, lines, refs).key()
+    lines.args = (lines.args[0], "EUR", *lines.args[2:])
+    assert charts.Later(charts.with_reference_lines, lines, refs).key() != outer  # inner chart
+    assert built == ["Euro"]  # keys are made without building
+
+
 def test_charts_kept_between_reports_give_the_pages_a_full_rendering_gives(tmp_path):
     """`svg.rendering(cache=…)`: a chart whose spec did not change is taken from the folder of
     the last report's charts instead of being rendered again; the pages are those of a rendering
