@@ -19,10 +19,9 @@ SHIPPED_DAGSTER_YAML = PROJECT_ROOT / "orchestration" / "dagster.yaml"
 KEY_ENV = "IMW_PSEUDONYM_KEY"
 BUILD_DB_NAME = "build.duckdb"
 """The build database's file name, the one `dbt_project/profiles.yml` names in dbt's working
-directory (the build's dbt and `imw-dbt` run in the folder of `BUILD_DB_ENV`)."""
+directory (`imw-dbt` runs dbt in the folder of `BUILD_DB_ENV`)."""
 BUILD_DB_ENV = "IMW_BUILD_DB"
-"""Where dbt (in the build's process, or through `imw-dbt`) finds the build database
-(`Settings.env`)."""
+"""Where child processes (dbt, through `imw-dbt`) find the build database (`Settings.env`)."""
 DISCLOSURE_MEMO_NAME = "disclosure_memo.parquet"
 """The suppression pattern of the last build, per part (`disclosure.memo`), beside the build
 database (the dbt model finds it beside `BUILD_DB_ENV`): as confidential as it, never

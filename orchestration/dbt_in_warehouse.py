@@ -6,10 +6,8 @@ profile's connection fields: with the home's absolute path in the profile, every
 nightly build in a new home, every test home — would parse the whole project again (13 s of a
 `tiny` build, measured 2026-12-03). So the database's location comes from the working directory:
 this entry point changes into the folder of `IMW_BUILD_DB` (set by `core.settings.Settings.env`
-for every build, `dbt_working_dir`) and runs dbt's own command line in this process. Without
-`IMW_BUILD_DB` (a parse) it stays where it was started. The nightly build runs dbt in its own
-process, in the same folder (`orchestration.dbt_in_process`); `imw-dbt` serves the project's
-parse, `make docs` and whoever runs dbt by hand.
+for every build) and runs dbt's own command line in this process. Without `IMW_BUILD_DB` (a parse)
+it stays where it was started.
 
 `imw-dbt --version` answers from the installed packages' metadata. dagster-dbt asks it once per
 process that runs dbt (to tell dbt Core from the Fusion engine), and dbt's own `--version` imports
@@ -22,35 +20,22 @@ from __future__ import annotations
 import gc
 import os
 import sys
-from collections.abc import Mapping
 from pathlib import Path
 
 from core.settings import BUILD_DB_ENV, BUILD_DB_NAME
-
-
-def dbt_working_dir(environ: Mapping[str, str] | None = None) -> Path | None:
-    """The folder dbt runs in: that of the build database (`IMW_BUILD_DB`, which must name
-    `build.duckdb`), created if missing; None without it (a parse: dbt stays where it is)."""
-    build_db = (os.environ if environ is None else environ).get(BUILD_DB_ENV)
-    if not build_db:
-        return None
-    path = Path(build_db)
-    if path.name != BUILD_DB_NAME:
-        raise ValueError(f"{BUILD_DB_ENV} must name a file called {BUILD_DB_NAME}: {build_db}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path.parent
 
 
 def main() -> None:
     if sys.argv[1:] == ["--version"]:
         print(version_text())
         return
-    try:
-        folder = dbt_working_dir()
-    except ValueError as error:
-        sys.exit(f"imw-dbt: {error}")
-    if folder is not None:
-        os.chdir(folder)
+    build_db = os.environ.get(BUILD_DB_ENV)
+    if build_db:
+        path = Path(build_db)
+        if path.name != BUILD_DB_NAME:
+            sys.exit(f"imw-dbt: {BUILD_DB_ENV} must name a file called {BUILD_DB_NAME}: {build_db}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.chdir(path.parent)
     from dbt.cli.main import cli
 
     # dbt's modules (≈ 300,000 objects) live as long as the process: moved out of the collector's

@@ -43,8 +43,7 @@ def dbt_project() -> DbtProject:
         # Parsed as a build without an explicit reference date runs (an empty variable, which
         # dbt records apart from an unset one), so such builds parse no file again.
         with applied_environment({REFERENCE_DATE_ENV: ""}):
-            parser = dbt_resource(in_process=False)
-            parser.cli(["parse", "--quiet"], target_path=project.target_path).wait()
+            dbt_resource().cli(["parse", "--quiet"], target_path=project.target_path).wait()
     return project
 
 

@@ -6,13 +6,11 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import dagster as dg
-from dagster_dbt import DbtCliInvocation, DbtCliResource
+from dagster_dbt import DbtCliResource
 
 from core.settings import DBT_PROJECT_DIR, Settings, pseudonym_key
-from orchestration.dbt_in_process import invocations_in_process
 from reports.build_guard import home_lock, markers, new_marker, remove_marker, write_marker
 from reports.build_record import trigger_of
 
@@ -72,36 +70,19 @@ def dbt_executable() -> str:
 
 
 class WarehouseDbtResource(DbtCliResource):
-    """dagster-dbt's resource, with dbt's commands run in this process, and without the dbt
-    adapter dagster-dbt opens in this process for every command.
-
-    - `in_process` (the build's resource): a command runs in a thread of this process
-      (`orchestration.dbt_in_process`), not in a subprocess of its own — a Python start, dbt's
-      imports and an exit less, ≈ 1.5 s of every build (`bw`, 2026-12-05). The project's parse
-      (`orchestration.dbt_project.dbt_project`, when the manifest is stale) keeps its
-      subprocess: it runs where the definitions load, in commands that freeze their heap at exit
-      (`cli.main.run`), where dbt's process-wide semaphore would be reported leaked.
-    - the adapter only serves `fetch_row_counts` and `fetch_column_metadata`, which the warehouse
-      does not ask for (row counts are in the gate's and the publish step's metadata), and
-      setting it up loads the profile, the project and dbt's macros here — 1.3 s of every build
-      before dbt starts (py-spy, `bw`, 2026-12-05)."""
-
-    in_process: bool = True
+    """dagster-dbt's resource without the dbt adapter it opens in this process for every `dbt`
+    command: the adapter only serves `fetch_row_counts` and `fetch_column_metadata`, which the
+    warehouse does not ask for (row counts are in the gate's and the publish step's metadata), and
+    setting it up loads the profile, the project and dbt's macros here — 1.3 s of every build
+    before dbt starts (py-spy, `bw`, 2026-12-05)."""
 
     def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:
         return None
 
-    def cli(self, args: Sequence[str], **kwargs: Any) -> DbtCliInvocation:
-        if not self.in_process:
-            return super().cli(args, **kwargs)
-        with invocations_in_process():
-            return super().cli(args, **kwargs)
 
-
-def dbt_resource(*, in_process: bool = True) -> WarehouseDbtResource:
+def dbt_resource() -> DbtCliResource:
     return WarehouseDbtResource(
         project_dir=str(DBT_PROJECT_DIR),
         profiles_dir=str(DBT_PROJECT_DIR),
         dbt_executable=dbt_executable(),
-        in_process=in_process,
     )
