@@ -281,14 +281,15 @@ def says_out_of_memory(text: str) -> bool:
 
 def out_of_memory_message(environ: Mapping[str, str] | None = None) -> str:
     """What an operator does when DuckDB ran out of its limit: which setting, its value now."""
-    from core.resources import MEMORY_LIMIT_ENV, memory_limit
+    from core.resources import MEMORY_LIMIT_ENV, doubled_memory_limit, memory_limit
 
+    limit = memory_limit(environ)
     return (
         f"imw build: FAILED — DuckDB needed more memory than {MEMORY_LIMIT_ENV}="
-        f"{memory_limit(environ)} (the limit of each of its databases). Nothing new was "
-        "published; the last good published database stays in place. Set a higher limit, "
-        f"e.g. {MEMORY_LIMIT_ENV}=5GB, and build again (README, Operators: ten times the `bw` "
-        "data failed at the default 1GB and built at 5GB)."
+        f"{limit} (the limit of each of its databases). Nothing new was published; the last "
+        "good published database stays in place. Set a higher limit, e.g. "
+        f"{MEMORY_LIMIT_ENV}={doubled_memory_limit(limit)} (twice this one), and build again "
+        "(README, Operators: ten times the `bw` data failed at the default 1GB and built at 5GB)."
     )
 
 

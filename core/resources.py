@@ -49,6 +49,15 @@ def memory_limit(environ: Mapping[str, str] | None = None) -> str:
     return value
 
 
+def doubled_memory_limit(value: str) -> str:
+    """A memory limit twice `value`, in its unit ("5GB" → "10GB", "1.5GiB" → "3GiB")."""
+    match = re.match(r"^(\d+(?:\.\d+)?)\s*([A-Za-z]+)$", value.strip())
+    if match is None or not _MEMORY.match(value.strip()):
+        raise ResourceSettingError(f"not an amount of memory: {value!r}")
+    amount = float(match.group(1)) * 2
+    return f"{amount:g}{match.group(2)}"
+
+
 def threads(environ: Mapping[str, str] | None = None) -> int:
     return count_setting(THREADS_ENV, environ) or len(os.sched_getaffinity(0))
 

@@ -152,3 +152,22 @@ def test_a_build_out_of_duckdb_memory_says_which_setting_to_raise():
     assert "IMW_MEMORY_LIMIT=1536MiB" in message  # the value the build ran with
     assert "last good published database stays" in message
     assert f"IMW_MEMORY_LIMIT={DEFAULT_MEMORY_LIMIT}" in out_of_memory_message({})
+    # the limit it suggests is above the one that failed (the federal bench at 5GB was told 5GB)
+    assert "e.g. IMW_MEMORY_LIMIT=3072MiB (twice this one)" in message
+    assert "e.g. IMW_MEMORY_LIMIT=10GB" in out_of_memory_message({MEMORY_LIMIT_ENV: "5GB"})
+
+
+@pytest.mark.parametrize(
+    ("limit", "doubled"),
+    [
+        ("1GB", "2GB"),
+        ("5GB", "10GB"),
+        ("1536MiB", "3072MiB"),
+        ("1.5GiB", "3GiB"),
+        ("0.75 TB", "1.5TB"),
+    ],
+)
+def test_a_raised_memory_limit_is_twice_the_one_given(limit, doubled):
+    from core.resources import doubled_memory_limit
+
+    assert doubled_memory_limit(limit) == doubled
