@@ -239,8 +239,8 @@ def markdown(result: Mapping) -> str:
         f"{result['timestamp']}.",
         f"Load average (1/5/15 min) {', '.join(before)}, "
         f"after {_load(load['after'])}{_mean_loads(runs)}. "
-        f"Peak = summed RSS of the build's process tree (the build process, dbt in a thread of "
-        f"it, and its workers: the disclosure engine's, the chart renderer's), sampled every "
+        f"Peak = summed RSS of the build's process tree (the build process, its dbt child and "
+        f"their workers: the disclosure engine's, the chart renderer's), sampled every "
         f"{result['sample_interval_s']} s; the largest single process peaked at {singles}. "
         "GB = 2³⁰ bytes.",
     ]
