@@ -51,11 +51,11 @@ def memory_limit(environ: Mapping[str, str] | None = None) -> str:
 
 def doubled_memory_limit(value: str) -> str:
     """A memory limit twice `value`, in its unit ("5GB" → "10GB", "1.5GiB" → "3GiB")."""
-    match = re.match(r"^(\d+(?:\.\d+)?)\s*([A-Za-z]+)$", value.strip())
-    if match is None or not _MEMORY.match(value.strip()):
+    found = _MEMORY.match(value.strip())
+    if found is None:
         raise ResourceSettingError(f"not an amount of memory: {value!r}")
-    amount = float(match.group(1)) * 2
-    return f"{amount:g}{match.group(2)}"
+    amount = float(value.strip()[: found.start(2)])
+    return f"{amount * 2:g}{found.group(2)}"
 
 
 def threads(environ: Mapping[str, str] | None = None) -> int:

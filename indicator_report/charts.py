@@ -60,10 +60,10 @@ def spec(chart: alt.TopLevelMixin, description: str) -> dict:
 class Later:
     """A chart of this module not built yet: `build(*args)`, an argument itself a `Later` built
     first. Its `key` is a digest of what the chart's spec is a function of — the builder, its
-    arguments (a frame by its values and schema), this module's code and the versions of altair
-    and polars — so `submit` finds a chart kept from an earlier report without building it:
-    building a chart and its Vega-Lite spec with altair took ≈ 1.2 s of a report of 94 charts
-    (`bw`, 2026-12-05), rendering none of them."""
+    arguments (a frame by `frame_digest`: its names, types and values), this module's code and
+    the versions of altair and polars — so `submit` finds a chart kept from an earlier report
+    without building it: building a chart and its Vega-Lite spec with altair took ≈ 1.2 s of a
+    report of 94 charts (`bw`, 2026-12-05), rendering none of them."""
 
     __slots__ = ("args", "build")
 
@@ -88,7 +88,7 @@ def _argument_digest(arg: object) -> bytes:
     if isinstance(arg, Later):
         return b"chart " + arg.key()
     if isinstance(arg, pl.DataFrame):
-        return b"frame " + repr(arg.schema).encode() + frame_digest(arg)
+        return b"frame " + frame_digest(arg)  # its names and types included
     return f"{type(arg).__qualname__} {arg!r}".encode()
 
 

@@ -114,15 +114,18 @@ class _Cache:
                 path.unlink(missing_ok=True)
 
 
-def chart_key(spec: dict, title: str, description: str, *, built_from: bytes | None = None) -> str:
-    """SHA-256 of everything a chart's SVG depends on: its spec, or what the spec is built from
-    (`built_from`, a digest of the builder and its inputs, `indicator_report.charts.Later`)."""
+def chart_key(spec: dict, title: str, description: str) -> str:
+    """SHA-256 of everything a chart's SVG depends on."""
     digest = hashlib.sha256(_RENDERER)
-    if built_from is not None:
-        digest.update(b"built from " + built_from)
-        digest.update(json.dumps([title, description]).encode())
-    else:
-        digest.update(json.dumps([spec, title, description], sort_keys=True).encode())
+    digest.update(json.dumps([spec, title, description], sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def built_chart_key(built_from: bytes, title: str, description: str) -> str:
+    """`chart_key` of a spec by what it is built from (`built_from`: a digest of the builder, its
+    inputs and its code, `indicator_report.charts.Later`) instead of the spec itself."""
+    digest = hashlib.sha256(_RENDERER + b"built from " + built_from)
+    digest.update(json.dumps([title, description]).encode())
     return digest.hexdigest()
 
 
@@ -143,8 +146,10 @@ def submit(
         spec = spec()
     key = None
     if cache is not None:
-        key = chart_key(spec if isinstance(spec, dict) else {}, title, description,
-                        built_from=built_from)  # fmt: skip
+        if built_from is None:
+            key = chart_key(spec, title, description)  # type: ignore[arg-type]
+        else:
+            key = built_chart_key(built_from, title, description)
         cache.used.add(key)
         kept = cache.read(key)
         if kept is not None:
