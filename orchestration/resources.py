@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
+from dagster_dbt import DbtCliInvocation, DbtCliResource
+from pydantic import PrivateAttr
 
 from core.settings import DBT_PROJECT_DIR, Settings, pseudonym_key
+from orchestration import dbt_prestart
 from reports.build_guard import home_lock, markers, new_marker, remove_marker, write_marker
 from reports.build_record import trigger_of
 
@@ -70,11 +74,39 @@ def dbt_executable() -> str:
 
 
 class WarehouseDbtResource(DbtCliResource):
-    """dagster-dbt's resource without the dbt adapter it opens in this process for every `dbt`
-    command: the adapter only serves `fetch_row_counts` and `fetch_column_metadata`, which the
-    warehouse does not ask for (row counts are in the gate's and the publish step's metadata), and
-    setting it up loads the profile, the project and dbt's macros here — 1.3 s of every build
-    before dbt starts (py-spy, `bw`, 2026-12-05)."""
+    """dagster-dbt's resource, with the run's dbt process started when the run starts, and without
+    the dbt adapter dagster-dbt opens in this process for every `dbt` command.
+
+    - `prestart`: in a run, `imw-dbt --prestarted` starts with the resource, imports dbt and the
+      models' modules beside the steps before dbt, and the run's first dbt command is handed to it
+      (`orchestration.dbt_prestart`); outside a run (the project's parse) a command starts its
+      process as in dagster-dbt.
+    - the adapter only serves `fetch_row_counts` and `fetch_column_metadata`, which the warehouse
+      does not ask for (row counts are in the gate's and the publish step's metadata), and
+      setting it up loads the profile, the project and dbt's macros here — 1.3 s of every build
+      before dbt starts (py-spy, `bw`, 2026-12-05)."""
+
+    prestart: bool = True
+    _prestarted: subprocess.Popen | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        super().setup_for_execution(context)
+        if self.prestart:
+            self._prestarted = dbt_prestart.prestart(self.dbt_executable, self.project_dir)
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        process, self._prestarted = self._prestarted, None
+        dbt_prestart.release(process)
+
+    def cli(self, args: Sequence[str], **kwargs: Any) -> DbtCliInvocation:
+        process, self._prestarted = self._prestarted, None
+        if process is None:
+            return super().cli(args, **kwargs)
+        with dbt_prestart.invocations_on(process):
+            invocation = super().cli(args, **kwargs)
+        if invocation.process is not process:  # it could not take the command: not used
+            dbt_prestart.release(process)
+        return invocation
 
     def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:
         return None

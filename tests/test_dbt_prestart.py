@@ -1,0 +1,147 @@
+"""The build's dbt process started before it is needed (`orchestration.dbt_prestart`, the
+prestarted entry point in `orchestration.dbt_in_warehouse`): the command handed over runs as a
+process started for it would — its arguments, environment and folder —, a run's first dbt command
+goes to it, and a prestarted process nobody used ends without running anything."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+
+from orchestration import dbt_prestart
+from orchestration.dbt_in_warehouse import PRESTART_FLAG
+from orchestration.resources import dbt_executable, dbt_resource
+
+
+def messages(output: bytes) -> list[str]:
+    """The messages of dbt's JSON log lines."""
+    return [json.loads(line)["info"]["msg"] for line in output.splitlines() if line.strip()]
+
+
+def test_the_command_handed_over_runs_with_its_arguments_environment_and_folder(tmp_path):
+    # dbt looks for profiles.yml in its working folder first: `debug --config-dir` names it
+    folder = tmp_path / "handed"
+    folder.mkdir()
+    (folder / "profiles.yml").touch()
+    process = dbt_prestart.prestart(dbt_executable(), cwd=tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DBT_", "IMW_"))}
+    env["DBT_LOG_FORMAT"] = "json"  # only in the environment handed over, not the prestart's
+    args = [dbt_executable(), "debug", "--config-dir"]
+    assert dbt_prestart.hand_over(process, args, env, folder)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 0
+    assert process.args == args  # what dagster-dbt reports as the command
+    said = messages(output)  # JSON lines: the handed environment's log format
+    assert any(m.startswith("Running with dbt=") for m in said)
+    assert any(str(folder) in m for m in said), said  # the handed folder, not tmp_path
+
+
+def test_the_prestarted_process_takes_the_whole_environment_it_is_handed(tmp_path):
+    script = (
+        f"import json, os, sys; sys.argv = ['imw-dbt', {PRESTART_FLAG!r}]\n"
+        "from orchestration.dbt_in_warehouse import wait_for_command\n"
+        "ok = wait_for_command()\n"
+        "print(json.dumps([ok, os.getcwd(), sys.argv[1:], dict(os.environ)]))\n"
+    )
+    started_with = {**os.environ, "ONLY_AT_START": "1"}
+    handed = {"PATH": os.environ["PATH"], "ONLY_HANDED": "2"}
+    command = {"args": ["build", "--select", "x"], "env": handed, "cwd": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        input=json.dumps(command) + "\n",
+        capture_output=True,
+        text=True,
+        env=started_with,
+        cwd=Path(__file__).resolve().parents[1],
+        check=True,
+    )
+    ok, cwd, argv, environ = json.loads(done.stdout)
+    assert ok
+    assert Path(cwd) == tmp_path
+    assert argv == ["build", "--select", "x"]
+    assert environ == handed  # ONLY_AT_START gone: replaced as a whole
+
+
+def test_a_command_without_its_environment_is_refused_by_name():
+    process = dbt_prestart.prestart(dbt_executable(), cwd=Path.cwd())
+    output, _ = process.communicate(json.dumps({"args": ["--version"]}).encode() + b"\n", 60)
+    assert process.returncode == 1
+    assert b"the command lacks ['env', 'cwd']" in output
+
+
+def test_an_unused_prestarted_process_ends_having_run_nothing():
+    process = dbt_prestart.prestart(dbt_executable(), cwd=Path.cwd())
+    dbt_prestart.release(process)
+    assert process.returncode == 0  # its input closed: it ended by itself, not killed
+    assert process.stdout.closed
+
+
+def test_a_process_that_ended_takes_no_command():
+    process = dbt_prestart.prestart(dbt_executable(), cwd=Path.cwd())
+    process.kill()
+    process.wait()
+    assert not dbt_prestart.hand_over(process, [dbt_executable(), "--version"], {}, Path.cwd())
+    dbt_prestart.release(process)
+
+
+def run_with_dbt(tmp_path, body) -> dg.ExecuteInProcessResult:
+    """A run of one asset that uses the warehouse's dbt resource: `body(dbt)`'s result is the
+    asset's value."""
+
+    @dg.asset
+    def uses_dbt(dbt: dg.ResourceParam[object]):
+        return body(dbt)
+
+    return dg.materialize([uses_dbt], resources={"dbt": dbt_resource()})
+
+
+def version(dbt, target: Path) -> subprocess.Popen:
+    invocation = dbt.cli(["--version"], target_path=target)
+    invocation.wait()
+    return invocation.process
+
+
+def test_a_runs_first_dbt_command_goes_to_the_prestarted_process_the_second_to_its_own(tmp_path):
+    seen = {}
+
+    def body(dbt):
+        seen["prestarted"] = dbt._prestarted
+        seen["first"] = version(dbt, tmp_path / "first")
+        seen["second"] = version(dbt, tmp_path / "second")
+        return 1
+
+    assert run_with_dbt(tmp_path, body).success
+    assert seen["first"] is seen["prestarted"]
+    assert seen["second"] is not seen["prestarted"]
+    assert seen["first"].returncode == seen["second"].returncode == 0
+
+
+def test_a_run_that_never_calls_dbt_leaves_no_dbt_process(tmp_path):
+    seen = {}
+
+    def body(dbt):
+        seen["prestarted"] = dbt._prestarted
+        return 1
+
+    assert run_with_dbt(tmp_path, body).success
+    assert seen["prestarted"].returncode == 0  # released at the run's end: exited by itself
+
+
+def test_a_command_goes_to_a_process_of_its_own_when_the_prestarted_one_has_died(tmp_path):
+    seen = {}
+
+    def body(dbt):
+        seen["prestarted"] = prestarted = dbt._prestarted
+        prestarted.kill()
+        prestarted.wait()
+        seen["used"] = version(dbt, tmp_path / "own")
+        return 1
+
+    assert run_with_dbt(tmp_path, body).success
+    assert seen["used"] is not seen["prestarted"]
+    assert seen["used"].returncode == 0
