@@ -99,11 +99,15 @@ class WarehouseDbtResource(DbtCliResource):
         dbt_prestart.release(process)
 
     def cli(self, args: Sequence[str], **kwargs: Any) -> DbtCliInvocation:
-        process, self._prestarted = self._prestarted, None
+        process, self._prestarted = self._prestarted, None  # one command only
         if process is None:
             return super().cli(args, **kwargs)
-        with dbt_prestart.invocations_on(process):
-            invocation = super().cli(args, **kwargs)
+        try:
+            with dbt_prestart.invocations_on(process):
+                invocation = super().cli(args, **kwargs)
+        except BaseException:  # no invocation owns it: ended here, not at the run's end
+            dbt_prestart.release(process)
+            raise
         if invocation.process is not process:  # it could not take the command: not used
             dbt_prestart.release(process)
         return invocation

@@ -145,3 +145,21 @@ def test_a_command_goes_to_a_process_of_its_own_when_the_prestarted_one_has_died
     assert run_with_dbt(tmp_path, body).success
     assert seen["used"] is not seen["prestarted"]
     assert seen["used"].returncode == 0
+
+
+def test_a_command_that_fails_before_it_starts_ends_the_prestarted_process(tmp_path):
+    seen = {}
+
+    def body(dbt):
+        seen["prestarted"] = dbt._prestarted
+        try:
+            dbt.cli(["--version"], target_path=tmp_path, no_such_argument=True)
+        except TypeError as error:
+            seen["error"] = error
+        # ended by the failed call itself, not left waiting until the run ends
+        seen["code"] = seen["prestarted"].returncode
+        return 1
+
+    assert run_with_dbt(tmp_path, body).success
+    assert "no_such_argument" in str(seen["error"])
+    assert seen["code"] == 0
