@@ -144,20 +144,22 @@ def test_a_year_that_fails_withdraws_the_year_begun_before_it(marts, monkeypatch
     monkeypatch.setattr(Started, "cancel", lambda self: withdrawn.append(1))
 
     def cells(year: str) -> pl.DataFrame:
-        if year == years[2]:  # deliberately broken: the third year's marts cannot be read
+        if year == years[-3]:  # deliberately broken: the third newest year's marts cannot be read
             raise OSError("the marts of a year could not be read")
         return _cells(marts, year).with_columns(pl.lit(False).alias("hidden"))
 
     with pytest.raises(OSError, match="could not be read"):
         protect_by_year(years, cells, None)
-    # the first year was collected when the second began; the second, begun, is withdrawn
+    # newest first: the newest year was collected when the second newest began; the second,
+    # begun, is withdrawn
     assert withdrawn == [1]
 
 
 def test_a_year_whose_solving_fails_withdraws_the_year_begun_after_it(monkeypatch):
-    # the first year's parts fail on the workers (as a worker that ran out of memory would):
-    # the failure is raised when that year is collected, after the second year was begun — the
-    # second year's parts are withdrawn, and no third year is begun
+    # the first year's parts (the newest year's: years are taken newest first) fail on the
+    # workers (as a worker that ran out of memory would): the failure is raised when that year
+    # is collected, after the second year was begun — the second year's parts are withdrawn, and
+    # no third year is begun
     begun: list[str] = []
     withdrawn: list[str] = []
 
@@ -182,7 +184,8 @@ def test_a_year_whose_solving_fails_withdraws_the_year_begun_after_it(monkeypatc
     monkeypatch.setattr(chunks, "protect_keeping_started", started)
     with pytest.raises(MemoryError, match="ran out of memory"):
         protect_by_year(["2017", "2018", "2019"], lambda y: pl.DataFrame({"year": [y]}), None)
-    assert begun == ["2017", "2018"]  # the second begun before the first was collected
+    # newest first, the second begun before the first was collected
+    assert begun == ["2019", "2018"]
     assert withdrawn == ["2018"]
 
 
