@@ -7,7 +7,7 @@ dagster-dbt starts a process for each dbt command when the command is due (`DbtC
 after the ingest. The build's dbt resource therefore starts `imw-dbt --prestarted` when the run
 starts (`WarehouseDbtResource.setup_for_execution`): it imports all that beside the ingest, on
 the core the ingest leaves (a correction's ingest is mostly one thread: Great Expectations and
-small files), and waits. When dagster-dbt runs the command, `PrestartedInvocation` hands it the
+small files), and waits. When dagster-dbt runs the command, its `subprocess.Popen` hands it the
 command — its arguments, the environment dagster-dbt made for it and its folder — instead of
 starting a process, and dagster-dbt reads, waits for and signals that process as it would its own
 subprocess: it is one (`subprocess.Popen`), started earlier.
@@ -27,18 +27,14 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation, _get_dbt_target_path
-
 from orchestration.dbt_in_warehouse import PRESTART_FLAG
 
-PARTIAL_PARSE_FILE_NAME = "partial_parse.msgpack"
 RELEASE_TIMEOUT_S = 10.0
 """How long an unused prestarted process may take to end once its input is closed."""
 STARTUP_ENV = {"PYTHONUNBUFFERED": "1", "PYTHONLEGACYWINDOWSSTDIO": "1"}
@@ -95,69 +91,38 @@ def release(process: subprocess.Popen | None) -> None:
         process.stdout.close()
 
 
-def _copy_partial_parse(project_dir: Path, target_path: Path) -> None:
-    """As dagster-dbt does before each command: the project's parse cache copied into the
-    command's new target folder, so dbt need not parse the project again."""
-    prepared = _get_dbt_target_path()
-    cache = (prepared if prepared.is_absolute() else project_dir / prepared).joinpath(
-        PARTIAL_PARSE_FILE_NAME
-    )
-    destination = target_path.joinpath(PARTIAL_PARSE_FILE_NAME)
-    if cache.exists() and not destination.exists():
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(cache, destination)
+class _HandingOver:
+    """dagster-dbt's `subprocess` while a command is handed over: its `Popen` gives the command to
+    the prestarted process, or starts one as `subprocess.Popen` would when that process cannot
+    take it (it ended, or the output is asked for otherwise than it was started with); anything
+    else is `subprocess`'s own. So dagster-dbt's `DbtCliInvocation.run` does all it does — the
+    parse cache copied into the new target folder, the invocation made — around the one call
+    that differs."""
 
+    def __init__(self, process: subprocess.Popen):
+        self._process = process
 
-def _invocation_class(process: subprocess.Popen) -> type[DbtCliInvocation]:
-    """dagster-dbt's invocation whose command goes to `process` (or, when it cannot take it, to a
-    process started for it, as dagster-dbt does)."""
+    def __getattr__(self, name: str) -> Any:
+        return getattr(subprocess, name)
 
-    class PrestartedInvocation(DbtCliInvocation):
-        @classmethod
-        def run(  # type: ignore[override]
-            cls,
-            args: Sequence[str],
-            env: dict[str, str],
-            manifest: Mapping[str, Any],
-            dagster_dbt_translator: Any,
-            project_dir: Path,
-            target_path: Path,
-            raise_on_error: bool,
-            context: Any,
-            adapter: Any,
-            cli_version: Any,
-            dbt_project: Any = None,
-        ) -> DbtCliInvocation:
-            _copy_partial_parse(project_dir, target_path)
-            if not hand_over(process, args, env, project_dir):
-                return DbtCliInvocation.run(
-                    args, env, manifest, dagster_dbt_translator, project_dir, target_path,
-                    raise_on_error, context, adapter, cli_version, dbt_project,
-                )  # fmt: skip
-            return cls(
-                process=process,
-                manifest=manifest,
-                project=dbt_project,
-                dagster_dbt_translator=dagster_dbt_translator,
-                project_dir=project_dir,
-                target_path=target_path,
-                raise_on_error=raise_on_error,
-                context=context,
-                adapter=adapter,
-                cli_version=cli_version,
-            )
-
-    return PrestartedInvocation
+    def Popen(self, args: Sequence[str], **kwargs: Any) -> subprocess.Popen:
+        as_started = kwargs.keys() == {"stdout", "stderr", "env", "cwd"} and (
+            kwargs["stdout"],
+            kwargs["stderr"],
+        ) == (subprocess.PIPE, subprocess.STDOUT)
+        if as_started and hand_over(self._process, args, kwargs["env"], kwargs["cwd"]):
+            return self._process
+        return subprocess.Popen(args, **kwargs)
 
 
 @contextmanager
 def invocations_on(process: subprocess.Popen) -> Iterator[None]:
     """dagster-dbt's `DbtCliResource.cli` hands its command to `process` in this block."""
-    from dagster_dbt.core import resource
+    from dagster_dbt.core import dbt_cli_invocation
 
-    before = resource.DbtCliInvocation
-    resource.DbtCliInvocation = _invocation_class(process)  # type: ignore[misc]
+    before = dbt_cli_invocation.subprocess
+    dbt_cli_invocation.subprocess = _HandingOver(process)  # type: ignore[assignment]
     try:
         yield
     finally:
-        resource.DbtCliInvocation = before  # type: ignore[misc]
+        dbt_cli_invocation.subprocess = before

@@ -77,8 +77,8 @@ class WarehouseDbtResource(DbtCliResource):
     """dagster-dbt's resource, with the run's dbt process started when the run starts, and without
     the dbt adapter dagster-dbt opens in this process for every `dbt` command.
 
-    - `prestart`: in a run, `imw-dbt --prestarted` starts with the resource, imports dbt and the
-      models' modules beside the steps before dbt, and the run's first dbt command is handed to it
+    - in a run, `imw-dbt --prestarted` starts with the resource, imports dbt and the models'
+      modules beside the steps before dbt, and the run's first dbt command is handed to it
       (`orchestration.dbt_prestart`); outside a run (the project's parse) a command starts its
       process as in dagster-dbt.
     - the adapter only serves `fetch_row_counts` and `fetch_column_metadata`, which the warehouse
@@ -86,13 +86,11 @@ class WarehouseDbtResource(DbtCliResource):
       setting it up loads the profile, the project and dbt's macros here — 1.3 s of every build
       before dbt starts (py-spy, `bw`, 2026-12-05)."""
 
-    prestart: bool = True
     _prestarted: subprocess.Popen | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         super().setup_for_execution(context)
-        if self.prestart:
-            self._prestarted = dbt_prestart.prestart(self.dbt_executable, self.project_dir)
+        self._prestarted = dbt_prestart.prestart(self.dbt_executable, self.project_dir)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         process, self._prestarted = self._prestarted, None

@@ -163,3 +163,20 @@ def test_a_command_that_fails_before_it_starts_ends_the_prestarted_process(tmp_p
     assert run_with_dbt(tmp_path, body).success
     assert "no_such_argument" in str(seen["error"])
     assert seen["code"] == 0
+
+
+def test_a_command_that_asks_for_its_output_otherwise_gets_a_process_of_its_own():
+    process = dbt_prestart.prestart(dbt_executable(), cwd=Path.cwd())
+    handing = dbt_prestart._HandingOver(process)
+    assert handing.PIPE is subprocess.PIPE  # the rest of `subprocess` as it is
+    own = handing.Popen(
+        [sys.executable, "-c", "print('own')"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,  # not merged into stdout, as the prestarted process's is
+        env=dict(os.environ),
+        cwd=Path.cwd(),
+    )
+    assert own is not process
+    assert own.communicate(timeout=60)[0].strip() == b"own"
+    dbt_prestart.release(process)
+    assert process.returncode == 0  # never handed a command: ended by itself
