@@ -1,11 +1,13 @@
 """Assets of the nightly build: ingest → dbt → publish. Wiring only; the work is in the layers."""
 
+import json
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import polars as pl
 from dagster import AssetExecutionContext
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from contract.spec import EXTRACTS
 from core import progress
@@ -14,6 +16,7 @@ from core.settings import applied_environment
 from expectations.extract_gate import GateResult, write_data_docs
 from indicator_report.render import build_report, report_dir
 from ingest.load import ACCEPTED, REJECTED, FileVerdict, Folders, ingest_landing
+from orchestration.dagster_dbt_api import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from orchestration.dbt_project import (
     dbt_project,
     needs_full_refresh,
@@ -34,10 +37,10 @@ EXTRACT_GATE = "extract_gate"
 NIGHTLY_UNIT_TESTS_EXCLUDED = ("--exclude-resource-type", "unit_test")
 """dbt arguments that leave the unit tests out of the nightly `dbt build` (they run in `make
 test`)."""
-NIGHTLY_FIXTURE_ONLY_EXCLUDED = f"tag:{FIXTURE_ONLY_TAG}"
+NIGHTLY_FIXTURE_ONLY_EXCLUDED = ("--exclude", f"tag:{FIXTURE_ONLY_TAG}")
 """The data tests that restate their model's construction or a gate rule (docs/data_rules.md):
-left out of the dbt assets, so they are no asset checks and the nightly `dbt build` is given
-`--exclude` this selection; they run on the fixtures in `make test` (tests/dbt_fixture.py)."""
+left out of the nightly `dbt build` and of the dbt assets (`nightly_manifest`), so they are no
+asset checks; they run on the fixtures in `make test` (tests/dbt_fixture.py)."""
 BOOKKEEPING_KEYS = {
     "deliveries": "Every processed file with its verdict.",
     "current_batches": "The newest accepted snapshot per provider and extract.",
@@ -166,7 +169,12 @@ def extract_gate_result(
 
 def dbt_build_args(*, full_refresh: bool = False) -> list[str]:
     """The nightly `dbt build` arguments."""
-    return ["build", *NIGHTLY_UNIT_TESTS_EXCLUDED, *(["--full-refresh"] if full_refresh else [])]
+    return [
+        "build",
+        *NIGHTLY_UNIT_TESTS_EXCLUDED,
+        *NIGHTLY_FIXTURE_ONLY_EXCLUDED,
+        *(["--full-refresh"] if full_refresh else []),
+    ]
 
 
 def dbt_build_env(reference_date: str | None = None) -> dict[str, str]:
@@ -213,16 +221,39 @@ class Translator(DagsterDbtTranslator):
         return dbt_resource_props.get("config", {}).get("schema") or "dbt"
 
 
+def nightly_manifest(path: Path) -> dict[str, Any]:
+    """The dbt manifest at `path` without the fixture-only data tests: what the dbt assets are
+    made from (their checks are the nightly tests).
+
+    Left out here rather than by dagster-dbt's `exclude=` selection, which evaluates the
+    selection with dbt Core's Python package, and this process does not import dbt Core
+    (`orchestration.dagster_dbt_api`). The `dbt build` command leaves them out by the same tag
+    (`NIGHTLY_FIXTURE_ONLY_EXCLUDED`)."""
+    manifest = json.loads(path.read_bytes())
+    dropped = {
+        unique_id
+        for unique_id, node in manifest["nodes"].items()
+        if node["resource_type"] == "test" and FIXTURE_ONLY_TAG in (node.get("tags") or ())
+    }
+    manifest["nodes"] = {k: v for k, v in manifest["nodes"].items() if k not in dropped}
+    for links in ("child_map", "parent_map"):
+        manifest[links] = {
+            k: [n for n in v if n not in dropped]
+            for k, v in (manifest.get(links) or {}).items()
+            if k not in dropped
+        }
+    return manifest
+
+
 def build_dbt_assets() -> dg.AssetsDefinition:
     project = dbt_project()
     # every dbt asset, known once the definition exists (a subset job's context holds only its own)
     every_model: set[dg.AssetKey] = set()
 
     @dbt_assets(
-        manifest=project.manifest_path,
+        manifest=nightly_manifest(project.manifest_path),
         project=project,
         dagster_dbt_translator=Translator(),
-        exclude=NIGHTLY_FIXTURE_ONLY_EXCLUDED,
     )
     def warehouse_dbt(
         context: AssetExecutionContext,
@@ -233,8 +264,7 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         # dbt's run artefacts live in the warehouse home, not in the project tree. Unit tests
         # check SQL logic on fixed inputs, not the night's data: they run in `make test` (one
         # dbt fixture build, tests/dbt_fixture.py), not in every nightly build (dbt's advice
-        # for production runs). So do the fixture-only data tests (NIGHTLY_FIXTURE_ONLY_EXCLUDED,
-        # which dagster-dbt adds to the command as `--exclude` when the whole job runs).
+        # for production runs). So do the fixture-only data tests (NIGHTLY_FIXTURE_ONLY_EXCLUDED).
         settings = warehouse.settings()
         target = settings.dbt_target_dir
         # The models built by provider rebuild only the rows of providers whose inputs changed,

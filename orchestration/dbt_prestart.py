@@ -118,7 +118,7 @@ class _HandingOver:
 @contextmanager
 def invocations_on(process: subprocess.Popen) -> Iterator[None]:
     """dagster-dbt's `DbtCliResource.cli` hands its command to `process` in this block."""
-    from dagster_dbt.core import dbt_cli_invocation
+    from orchestration.dagster_dbt_api import dbt_cli_invocation
 
     before = dbt_cli_invocation.subprocess
     dbt_cli_invocation.subprocess = _HandingOver(process)  # type: ignore[assignment]

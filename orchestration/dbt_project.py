@@ -8,11 +8,10 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from dagster_dbt import DbtProject
-
 from core.database import connect
 from core.project_vars import REFERENCE_DATE_ENV
 from core.settings import DBT_PROJECT_DIR, applied_environment
+from orchestration.dagster_dbt_api import DbtProject
 from orchestration.resources import dbt_resource
 
 _SOURCES = ("dbt_project.yml", "profiles.yml", "models", "seeds", "macros", "tests")

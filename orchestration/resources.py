@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DbtCliInvocation, DbtCliResource
 from pydantic import PrivateAttr
 
 from core.settings import DBT_PROJECT_DIR, Settings, pseudonym_key
 from orchestration import dbt_prestart
+from orchestration.dagster_dbt_api import DbtCliInvocation, DbtCliResource
 from reports.build_guard import home_lock, markers, new_marker, remove_marker, write_marker
 from reports.build_record import trigger_of
 

@@ -9,7 +9,12 @@ from cli.main import parser, reference_date_line
 from core.periods import period_label
 from core.project_vars import REFERENCE_DATE_ENV
 from core.settings import PROJECT_ROOT
-from orchestration.assets import NIGHTLY_UNIT_TESTS_EXCLUDED, dbt_build_args, dbt_build_env
+from orchestration.assets import (
+    NIGHTLY_FIXTURE_ONLY_EXCLUDED,
+    NIGHTLY_UNIT_TESTS_EXCLUDED,
+    dbt_build_args,
+    dbt_build_env,
+)
 
 
 def test_reference_date_option_is_parsed_as_a_date():
@@ -20,7 +25,11 @@ def test_reference_date_option_is_parsed_as_a_date():
 
 def test_dbt_gets_an_explicit_reference_date_in_its_environment():
     # the same arguments with or without R: a dbt var would make dbt parse the whole project
-    assert dbt_build_args() == ["build", *NIGHTLY_UNIT_TESTS_EXCLUDED]
+    assert dbt_build_args() == [
+        "build",
+        *NIGHTLY_UNIT_TESTS_EXCLUDED,
+        *NIGHTLY_FIXTURE_ONLY_EXCLUDED,
+    ]
     # the model int_reference_date reads env_var('IMW_REFERENCE_DATE', '')
     assert dbt_build_env("2025-12-31") == {"IMW_REFERENCE_DATE": "2025-12-31"}
     # empty without R, also when the operator's shell has the variable set
