@@ -15,7 +15,8 @@ dbt and asks PyPI for the latest release: 4.4 s of every build (measured 2026-12
 network call nothing in a build may make.
 
 `imw-dbt --prestarted` (the build's dbt, `orchestration.dbt_prestart`) is started before it is
-needed: it imports dbt and what a build's models import, then waits for its command — arguments,
+needed: it imports dbt and what a build's models import, starts the disclosure engine's worker
+processes (`disclosure.engine.start_workers`), then waits for its command — arguments,
 environment and working folder as one JSON line on its standard input (`COMMAND_KEYS`) — and runs
 it as `imw-dbt <arguments>` would. Its input closed with no command, it ends without running one.
 """
@@ -60,6 +61,10 @@ def wait_for_command() -> bool:
     folder. False when the input closed with no command."""
     for module in PREIMPORTED:
         importlib.import_module(module)
+    # the disclosure engine's workers too, which the pattern model would wait for otherwise
+    from disclosure.engine import start_workers
+
+    start_workers()
     gc.freeze()
     line = sys.stdin.readline()
     if not line.strip():

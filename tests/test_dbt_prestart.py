@@ -9,9 +9,11 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import dagster as dg
+import psutil
 
 from orchestration import dbt_prestart
 from orchestration.dbt_in_warehouse import PRESTART_FLAG
@@ -79,6 +81,23 @@ def test_an_unused_prestarted_process_ends_having_run_nothing():
     dbt_prestart.release(process)
     assert process.returncode == 0  # its input closed: it ended by itself, not killed
     assert process.stdout.closed
+
+
+def test_the_prestarted_process_starts_the_disclosure_engines_workers_while_it_waits():
+    env = {**os.environ, "IMW_DISCLOSURE_WORKERS": "2"}
+    process = subprocess.Popen(
+        [dbt_executable(), PRESTART_FLAG], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
+    )
+    try:
+        parent = psutil.Process(process.pid)
+        deadline = time.monotonic() + 60
+        # the forkserver, and the two workers it forked (its children)
+        while time.monotonic() < deadline and len(parent.children(recursive=True)) < 3:
+            time.sleep(0.1)
+        assert len(parent.children(recursive=True)) >= 3
+    finally:
+        dbt_prestart.release(process)
+    assert process.returncode == 0  # and it ends as one that never got a command
 
 
 def test_a_process_that_ended_takes_no_command():

@@ -575,6 +575,20 @@ def test_the_audit_on_two_processes_is_the_audit_on_one(monkeypatch, on_two_proc
     assert parallel_targeted.failures.equals(serial_targeted.failures)
 
 
+def test_start_workers_starts_the_pool_the_engine_then_uses(monkeypatch):
+    monkeypatch.setenv(engine.WORKERS_ENV, "1")
+    assert engine.start_workers() == 0  # one worker: the engine solves in-process, no pool
+    monkeypatch.setenv(engine.WORKERS_ENV, "3")  # a size no other test uses: a pool of its own
+    monkeypatch.setattr(engine, "_POOLS", {})
+    assert engine.start_workers() == 3
+    pool = engine._POOLS[3]
+    # its three processes were started by the call (a pool starts them only on use otherwise)
+    assert len(pool._processes) == 3
+    assert all(p.is_alive() for p in pool._processes.values())
+    assert engine._pool(3) is pool  # the engine's first use takes that pool
+    pool.shutdown()
+
+
 @settings(max_examples=15, deadline=None)
 @given(hierarchies())
 def test_protect_on_two_processes_chooses_the_same_pattern(providers):
