@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -667,14 +668,19 @@ def workers() -> int:
 _POOLS: dict[int, ProcessPoolExecutor] = {}
 
 
+_POOLS_LOCK = threading.Lock()
+
+
 def _pool(n: int) -> ProcessPoolExecutor:
     """One pool of `n` worker processes per process, started on first use (forkserver: the
-    workers do not inherit the threads of a caller such as dbt or DuckDB)."""
-    if n not in _POOLS:
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["disclosure.engine"])
-        _POOLS[n] = ProcessPoolExecutor(max_workers=n, mp_context=context)
-    return _POOLS[n]
+    workers do not inherit the threads of a caller such as dbt or DuckDB); one also when two
+    threads ask at once (`start_workers` on a thread of its own)."""
+    with _POOLS_LOCK:
+        if n not in _POOLS:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["disclosure.engine"])
+            _POOLS[n] = ProcessPoolExecutor(max_workers=n, mp_context=context)
+        return _POOLS[n]
 
 
 WARM_UP_S = 1.0
@@ -685,10 +691,10 @@ is idle before the last is started (a pool starts a worker for a task only while
 def start_workers() -> int:
     """Start the pool of `workers()` processes now instead of at the engine's first use, where
     the caller waits for the forkserver to start and fork each worker: 0.39 s of the
-    `disclosure_pattern` model in a `bw` correction (cProfile, 2026-12-05). For a process with
-    time to spare before it runs the engine (the build's prestarted dbt process,
-    `orchestration.dbt_in_warehouse`). Returns the number started (0: the engine solves in this
-    process)."""
+    `disclosure_pattern` model in a `bw` correction (cProfile, 2026-12-05). For a process that
+    will run the engine and can start it beside other work (the build's dbt process, on a thread
+    of its own while dbt starts: `orchestration.dbt_in_warehouse`). Returns the number started
+    (0: the engine solves in this process)."""
     n = workers()
     if n <= 1:
         return 0

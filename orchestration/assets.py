@@ -12,6 +12,7 @@ from dagster import AssetExecutionContext
 from contract.spec import EXTRACTS
 from core import progress
 from core.project_vars import FIXTURE_ONLY_TAG, REFERENCE_DATE_ENV
+from core.resources import release_memory
 from core.settings import applied_environment
 from expectations.extract_gate import GateResult, write_data_docs
 from indicator_report.render import build_report, report_dir
@@ -126,6 +127,8 @@ def raw_extracts(
     yield dg.MaterializeResult(
         asset_key=["raw", "provider_issues"], metadata={"open_problems": issues.height}
     )
+    del result, reports, issues, gates
+    release_memory()  # before dbt runs beside this process
 
 
 def extract_gate_result(

@@ -15,10 +15,10 @@ dbt and asks PyPI for the latest release: 4.4 s of every build (measured 2026-12
 network call nothing in a build may make.
 
 `imw-dbt --prestarted` (the build's dbt, `orchestration.dbt_prestart`) is started before it is
-needed: it imports dbt and what a build's models import, starts the disclosure engine's worker
-processes (`disclosure.engine.start_workers`), then waits for its command — arguments,
+needed: it imports dbt and what a build's models import, then waits for its command — arguments,
 environment and working folder as one JSON line on its standard input (`COMMAND_KEYS`) — and runs
-it as `imw-dbt <arguments>` would. Its input closed with no command, it ends without running one.
+it as `imw-dbt <arguments>` would, starting the disclosure engine's worker processes beside it
+(`disclosure.engine.start_workers`). Its input closed with no command, it ends without running one.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import importlib
 import json
 import os
 import sys
+import threading
 from pathlib import Path
 
 from core.settings import BUILD_DB_ENV, BUILD_DB_NAME
@@ -61,10 +62,6 @@ def wait_for_command() -> bool:
     folder. False when the input closed with no command."""
     for module in PREIMPORTED:
         importlib.import_module(module)
-    # the disclosure engine's workers too, which the pattern model would wait for otherwise
-    from disclosure.engine import start_workers
-
-    start_workers()
     gc.freeze()
     line = sys.stdin.readline()
     if not line.strip():
@@ -80,8 +77,21 @@ def wait_for_command() -> bool:
     return True
 
 
+def engine_workers_beside() -> threading.Thread:
+    """The disclosure engine's worker processes started on a thread beside dbt
+    (`disclosure.engine.start_workers`), for a prestarted command: ready when the pattern model
+    first needs them instead of started then, while it waits. Not while the process waits for
+    its command: they would hold their memory beside the build's ingest."""
+    from disclosure.engine import start_workers
+
+    thread = threading.Thread(target=start_workers, name="imw-start-workers", daemon=True)
+    thread.start()
+    return thread
+
+
 def main() -> None:
-    if sys.argv[1:] == [PRESTART_FLAG] and not wait_for_command():
+    prestarted = sys.argv[1:] == [PRESTART_FLAG]
+    if prestarted and not wait_for_command():
         return
     if sys.argv[1:] == ["--version"]:
         print(version_text())
@@ -101,10 +111,15 @@ def main() -> None:
     # module's garbage, walking all of it each time — 1.0 s after a `bw` build's last model
     # (2026-12-05), time the nightly build waits for.
     gc.freeze()
+    starting = engine_workers_beside() if prestarted else None
     try:
         cli()
     finally:
         gc.freeze()
+        if starting is not None:
+            # a command done before they are started (not a build) lets them start: at the
+            # interpreter's exit their pool takes no task and their start would fail
+            starting.join()
 
 
 def version_text() -> str:

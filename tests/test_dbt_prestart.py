@@ -9,11 +9,9 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import dagster as dg
-import psutil
 
 from orchestration import dbt_prestart
 from orchestration.dbt_in_warehouse import PRESTART_FLAG
@@ -83,21 +81,39 @@ def test_an_unused_prestarted_process_ends_having_run_nothing():
     assert process.stdout.closed
 
 
-def test_the_prestarted_process_starts_the_disclosure_engines_workers_while_it_waits():
-    env = {**os.environ, "IMW_DISCLOSURE_WORKERS": "2"}
-    process = subprocess.Popen(
-        [dbt_executable(), PRESTART_FLAG], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
+_TAKE_A_COMMAND = """
+import json, sys, threading
+import dbt.cli.main
+from disclosure import engine
+from orchestration import dbt_in_warehouse
+
+def dbt_cli():  # dbt's command line, here only what the prestarted process holds when it runs
+    for thread in threading.enumerate():
+        if thread.name == "imw-start-workers":
+            thread.join()
+    pool = engine._POOLS.get(2)
+    print(json.dumps({"args": sys.argv[1:], "workers": len(pool._processes) if pool else 0}))
+    sys.exit(0)
+
+dbt.cli.main.cli = dbt_cli
+sys.argv = [sys.argv[0], dbt_in_warehouse.PRESTART_FLAG]
+dbt_in_warehouse.main()
+"""
+
+
+def test_a_prestarted_command_has_the_disclosure_engines_workers_started_beside_it(tmp_path):
+    # the workers' count comes from the environment handed over (2), not the one it started with
+    command = {"args": ["build"], "env": {**os.environ, "IMW_DISCLOSURE_WORKERS": "2"}}
+    command["cwd"] = str(tmp_path)
+    out = subprocess.run(
+        [sys.executable, "-c", _TAKE_A_COMMAND],
+        input=json.dumps(command) + "\n",
+        env={**os.environ, "IMW_DISCLOSURE_WORKERS": "1"},
+        capture_output=True,
+        text=True,
+        check=True,
     )
-    try:
-        parent = psutil.Process(process.pid)
-        deadline = time.monotonic() + 60
-        # the forkserver, and the two workers it forked (its children)
-        while time.monotonic() < deadline and len(parent.children(recursive=True)) < 3:
-            time.sleep(0.1)
-        assert len(parent.children(recursive=True)) >= 3
-    finally:
-        dbt_prestart.release(process)
-    assert process.returncode == 0  # and it ends as one that never got a command
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == {"args": ["build"], "workers": 2}
 
 
 def test_a_process_that_ended_takes_no_command():
