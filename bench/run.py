@@ -3,6 +3,7 @@
     .venv/bin/python -m bench.run [--seed 1] [--scale bw|federal|demo|tiny]
                                   [--stand 2026-06-30] [--out bench/results] [--keep]
                                   [--[no-]incremental] [--memory-limit 1GB] [--threads N]
+                                  [--repeat N]
 
 1. Generates the data set once per (scale, seed, stand) into `bench/.cache/` (`bench.data`), in
    a sampled subprocess: the generator's wall time and peak go into the cache's manifest.
@@ -11,6 +12,9 @@
 4. Two incremental `imw build`s on the same home (not for `federal` unless `--incremental`: its
    targets are the generator and a full build): one provider corrects all its extracts under the
    same stand (R stays), then re-delivers them a day later (R moves into a new quarter).
+5. Steps 2–4 are one round; `--repeat` rounds (3, for `federal` 1), each on an empty home of its
+   own, and the figures reported are the median round's of each (#16: medians of 3), with every
+   round's in `repeats`; peak memory is the largest of all rounds.
 
 Builds and floor are timed and their process trees' RSS sampled (`bench.measure`); the build
 record (`$IMW_HOME/logs/builds.jsonl`) splits both by stage. Results go to
@@ -27,7 +31,7 @@ import re
 import shutil
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import get_args
@@ -172,9 +176,11 @@ def redelivery_build(
     home: Path,
     env: Mapping[str, str],
     load: dict[str, object],
+    tag: str = "",
 ) -> dict[str, object]:
     """`provider` re-delivers all its extracts with stand + `days` (0: a correction under the
-    same stand, which the contract allows), then an `imw build`, measured."""
+    same stand, which the contract allows), then an `imw build`, measured (`tag`: the round's,
+    for the load readings)."""
     files = bench_data.redeliver(dataset, provider, home / "landing", days=days)
     rows = sum(bench_data.describe_file(f).rows for f in files)
     print(
@@ -182,8 +188,8 @@ def redelivery_build(
         f"(stand {parse_file_name(files[0]).stand})",
         flush=True,
     )
-    load[f"before_{label}"] = load_average()
-    run, record = timed_build(label, home, env)
+    load[f"before_{label}{tag}"] = load_average()
+    run, record = timed_build(label + tag.replace("_", "-"), home, env)
     measured = summarise_build(run, record)
     measured["dbt_nodes"] = read_node_times(Settings.from_env(home=home, environ={}).dbt_target_dir)
     measured["disclosure"] = disclosure_kept(record, home)
@@ -335,29 +341,14 @@ def benchmark(args: argparse.Namespace, run_dir: Path) -> dict[str, object]:
         raise BenchFailure("the cached files do not hold the rows the generator reported")
     chosen = {MEMORY_LIMIT_ENV: args.memory_limit or "", THREADS_ENV: args.threads or ""}
     env = build_env(resources=chosen)
-    home = run_dir / "home"
-    load = {"before_floor": load_average()}
-    floor = run_floor(dataset, run_dir / "floor.duckdb")
-
-    bench_data.link_files([dataset.landing / f.name for f in dataset.files], home / "landing")
-    load["before_full"] = load_average()
-    full_run, full_record = timed_build("full", home, env)
-    full = summarise_build(full_run, full_record)
-    full["verdicts"] = verdict_counts(home / "warehouse" / "build.duckdb")
-    dbt_target = Settings.from_env(home=home, environ={}).dbt_target_dir
-    full["dbt_nodes"] = read_node_times(dbt_target)
-    full["disclosure"] = disclosure_kept(full_record, home)
-
-    correction = incremental = None
-    if with_incremental(args):
-        provider = bench_data.medium_provider(dataset)
-        # first a correction under the same stand (R stays: dbt rebuilds that provider's rows),
-        # then the next day's delivery (R moves into a new quarter: every provider's rows)
-        correction, incremental = (
-            redelivery_build(label, days, dataset, provider, home, env, load)
-            for label, days in (("correction", 0), ("incremental", 1))
-        )
+    load: dict[str, object] = {}
+    rounds = [
+        bench_round(args, dataset, env, run_dir, n, load) for n in range(1, repeats(args) + 1)
+    ]
     load["after"] = load_average()
+    floor, full = median_of(r["floor"] for r in rounds), median_of(r["full"] for r in rounds)
+    correction = median_of(r["correction"] for r in rounds)
+    incremental = median_of(r["incremental"] for r in rounds)
 
     result: dict[str, object] = {
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -375,9 +366,82 @@ def benchmark(args: argparse.Namespace, run_dir: Path) -> dict[str, object]:
         "ratio_full_to_floor": round(full["whole"]["wall_s"] / floor["wall_s"], 2),
         "ratio_full_record_to_floor_read": round(full["record_duration_s"] / floor["read_s"], 2),
         "ratios_to_floor": ratios_to_floor(full, incremental, floor, correction),
+        "repeats": {
+            label: [figures_of(r[label]) for r in rounds]
+            for label in ("floor", "full", "correction", "incremental")
+            if all(r[label] is not None for r in rounds)
+        },
     }
     result["targets"] = targets(result)
     return result
+
+
+def repeats(args: argparse.Namespace) -> int:
+    """`--repeat`; by default 3 rounds (#16: medians of 3), one for `federal` (35 minutes a
+    full build)."""
+    return args.repeat if args.repeat is not None else (1 if args.scale == "federal" else 3)
+
+
+def bench_round(
+    args: argparse.Namespace,
+    dataset: bench_data.Dataset,
+    env: Mapping[str, str],
+    run_dir: Path,
+    n: int,
+    load: dict[str, object],
+) -> dict[str, dict | None]:
+    """Round `n`: the floor, a full build in an empty home, then (`with_incremental`) the
+    correction and the next day's delivery on that home. The homes of later rounds are removed
+    unless kept (`--keep`)."""
+    suffix = "" if n == 1 else f"-{n}"
+    home = run_dir / f"home{suffix}"
+    tag = "" if n == 1 else f"_{n}"
+    load[f"before_floor{tag}"] = load_average()
+    floor_db = run_dir / f"floor{suffix}.duckdb"
+    floor = run_floor(dataset, floor_db)
+    if n > 1:
+        floor_db.unlink()
+    bench_data.link_files([dataset.landing / f.name for f in dataset.files], home / "landing")
+    load[f"before_full{tag}"] = load_average()
+    full_run, full_record = timed_build(f"full{suffix}", home, env)
+    full = summarise_build(full_run, full_record)
+    full["verdicts"] = verdict_counts(home / "warehouse" / "build.duckdb")
+    dbt_target = Settings.from_env(home=home, environ={}).dbt_target_dir
+    full["dbt_nodes"] = read_node_times(dbt_target)
+    full["disclosure"] = disclosure_kept(full_record, home)
+    correction = incremental = None
+    if with_incremental(args):
+        provider = bench_data.medium_provider(dataset)
+        # first a correction under the same stand (R stays: dbt rebuilds that provider's rows),
+        # then the next day's delivery (R moves into a new quarter: every provider's rows)
+        correction, incremental = (
+            redelivery_build(label, days, dataset, provider, home, env, load, tag)
+            for label, days in (("correction", 0), ("incremental", 1))
+        )
+    if n > 1 and not args.keep:
+        shutil.rmtree(home)
+    return {"floor": floor, "full": full, "correction": correction, "incremental": incremental}
+
+
+def _wall(run: Mapping) -> float:
+    return run["whole"]["wall_s"] if "whole" in run else run["wall_s"]
+
+
+def median_of(runs: Iterable[dict | None]) -> dict | None:
+    """The run of median wall time (of an odd number; the lower middle of an even one), or
+    None when a round did not measure it."""
+    found = list(runs)
+    if not found or any(r is None for r in found):
+        return None
+    return sorted(found, key=_wall)[(len(found) - 1) // 2]
+
+
+def figures_of(run: Mapping) -> dict[str, object]:
+    """A repeated run's wall time, peak and load, for the results' `repeats`."""
+    if "whole" in run:
+        whole = run["whole"]
+        return {k: whole[k] for k in ("wall_s", "peak_rss", "mean_load_1min")}
+    return {k: run[k] for k in ("wall_s", "peak_rss", "mean_load_1min")}
 
 
 def write_results(result: Mapping, out: Path) -> str:
@@ -415,6 +479,12 @@ def parser() -> argparse.ArgumentParser:
         help=f"{MEMORY_LIMIT_ENV} for both builds (default: the warehouse's, core/resources.py)",
     )
     p.add_argument("--threads", help=f"{THREADS_ENV} for both builds (default: the CPUs)")
+    p.add_argument(
+        "--repeat",
+        type=int,
+        help="rounds (floor, full build, re-deliveries), the median of each reported "
+        "(default: 3, for federal 1)",
+    )
     return p
 
 

@@ -341,7 +341,51 @@ def test_markdown_marks_targets_and_shows_the_machine():
         "accepted; dbt rebuilt the rows of 1 of 1101 providers."
     ) in md
     assert "before the correction 0.50 / 0.50 / 0.50" in md
+    assert "Median of" not in md  # one round: no line of rounds
+    result["repeats"] = {
+        "full": [{"wall_s": w, "peak_rss": GB, "mean_load_1min": 1.0} for w in (200.0, 190.0)],
+    }
+    assert (
+        "Median of 2 rounds (each: the floor, a full build on an empty home, then the "
+        "re-deliveries on that home); the tables show each figure's median run, the peak target "
+        "the largest of all rounds. Every round, in order: full build 200.0 / 190.0 s (peak "
+        "1.00 / 1.00 GB)."
+    ) in markdown(result)
     assert bench_run.dbt_by_provider("no such line") is None
+
+
+def _run(wall: float, peak: int) -> dict:
+    return {"whole": {"wall_s": wall, "peak_rss": peak, "mean_load_1min": 1.0}}
+
+
+def test_three_rounds_report_the_median_run_and_the_largest_peak():
+    args = bench_run.parser().parse_args([])
+    assert bench_run.repeats(args) == 3  # bw: medians of 3 (#16)
+    assert bench_run.repeats(bench_run.parser().parse_args(["--scale", "federal"])) == 1
+    assert bench_run.repeats(bench_run.parser().parse_args(["--repeat", "5"])) == 5
+    # walls 160, 150, 170 s: the median run is the 160 s one, whatever its peak
+    fulls = [_run(160.0, 2 * GB), _run(150.0, 3 * GB), _run(170.0, GB)]
+    assert bench_run.median_of(fulls) is fulls[0]
+    assert bench_run.median_of([fulls[1], fulls[2]]) is fulls[1]  # even: the lower middle
+    assert bench_run.median_of([fulls[0], None]) is None  # a round without it: no figure
+    floors = [{"wall_s": w, "peak_rss": GB, "mean_load_1min": 0.5} for w in (8.0, 7.0, 9.0)]
+    assert bench_run.median_of(floors) is floors[0]  # 8 s of 7, 8, 9
+    assert bench_run.figures_of(fulls[1]) == {
+        "wall_s": 150.0,
+        "peak_rss": 3 * GB,
+        "mean_load_1min": 1.0,
+    }
+    result = {
+        "scale": "bw",
+        "full": fulls[0],
+        "correction": None,
+        "incremental": None,
+        "ratio_full_to_floor": 20.0,
+        "repeats": {"full": [bench_run.figures_of(r) for r in fulls]},
+    }
+    found = {t["target"]: t["value"] for t in targets(result)}
+    assert found["full `bw` build ≤ 75 s (2 cores)"] == 160.0  # the median's wall
+    assert found["peak memory ≤ 2.5 GB"] == 3 * GB  # the largest peak of any round (150 s's)
 
 
 def test_markdown_of_a_federal_run_without_incremental():
