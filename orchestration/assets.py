@@ -239,12 +239,13 @@ def nightly_manifest(path: Path) -> dict[str, Any]:
         if node["resource_type"] == "test" and FIXTURE_ONLY_TAG in (node.get("tags") or ())
     }
     manifest["nodes"] = {k: v for k, v in manifest["nodes"].items() if k not in dropped}
-    for links in ("child_map", "parent_map"):
-        manifest[links] = {
-            k: [n for n in v if n not in dropped]
-            for k, v in (manifest.get(links) or {}).items()
-            if k not in dropped
-        }
+    for links in ("child_map", "parent_map"):  # absent: dagster-dbt builds them itself
+        if links in manifest:
+            manifest[links] = {
+                k: [n for n in v if n not in dropped]
+                for k, v in manifest[links].items()
+                if k not in dropped
+            }
     return manifest
 
 

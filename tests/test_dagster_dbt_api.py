@@ -66,3 +66,8 @@ def test_nightly_manifest_leaves_out_the_fixture_only_tests_and_their_links(tmp_
     assert set(nightly["nodes"]) == {"model.p.m", "test.p.nightly", "model.p.tagged"}
     assert nightly["child_map"] == {"model.p.m": ["test.p.nightly"]}
     assert nightly["parent_map"] == {"test.p.nightly": ["model.p.m"]}
+    # a manifest without the maps keeps none (dagster-dbt makes them from the nodes then)
+    bare = json.loads(_manifest(tmp_path).read_text())
+    del bare["child_map"], bare["parent_map"]
+    (tmp_path / "bare.json").write_text(json.dumps(bare))
+    assert set(nightly_manifest(tmp_path / "bare.json")) == {"nodes"}
