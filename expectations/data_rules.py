@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from contract.spec import RuleKind
-from core.project_vars import FIXTURE_ONLY_TAG
+from core.project_vars import FIXTURE_ONLY_TAG, is_fixture_only_test
 from expectations import extract_suites
 from expectations.mart_suites import RULES, WARNING_RULES
 
@@ -189,7 +189,7 @@ def dbt_rules(manifest: Mapping[str, Any]) -> list[DbtRule]:
         if node["resource_type"] != "test":
             continue
         meta = node["config"].get("meta") or {}
-        fixture_only = FIXTURE_ONLY_TAG in set(node.get("tags") or ())
+        fixture_only = is_fixture_only_test(node)
         mart_gate = _rule_list(meta, "mart_gate")
         extract_gate = _rule_list(meta, "extract_gate")
         name = node["name"]

@@ -11,7 +11,7 @@ from dagster import AssetExecutionContext
 
 from contract.spec import EXTRACTS
 from core import progress
-from core.project_vars import FIXTURE_ONLY_TAG, REFERENCE_DATE_ENV
+from core.project_vars import FIXTURE_ONLY_TAG, REFERENCE_DATE_ENV, is_fixture_only_test
 from core.resources import release_memory
 from core.settings import applied_environment
 from expectations.extract_gate import GateResult, write_data_docs
@@ -234,9 +234,7 @@ def nightly_manifest(path: Path) -> dict[str, Any]:
     (`NIGHTLY_FIXTURE_ONLY_EXCLUDED`)."""
     manifest = json.loads(path.read_bytes())
     dropped = {
-        unique_id
-        for unique_id, node in manifest["nodes"].items()
-        if node["resource_type"] == "test" and FIXTURE_ONLY_TAG in (node.get("tags") or ())
+        unique_id for unique_id, node in manifest["nodes"].items() if is_fixture_only_test(node)
     }
     manifest["nodes"] = {k: v for k, v in manifest["nodes"].items() if k not in dropped}
     for links in ("child_map", "parent_map"):  # absent: dagster-dbt builds them itself
