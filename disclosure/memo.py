@@ -536,10 +536,13 @@ YEAR_MEMO_SCHEMA = {
     "key": pl.String,
     "frames": pl.List(pl.Binary),
     "figures": pl.String,
+    "fingerprint": pl.String,
     "check": pl.String,
 }
 """One row per year of the last build (`disclosure.chunks`): `key` (hex SHA-256, `year_key`),
-`frames` (what that year gave, Arrow IPC), `figures` (its counts, JSON), `check`."""
+`frames` (what that year gave, Arrow IPC), `figures` (its counts, JSON), `fingerprint` (of the
+tables the year's cells were made from, `disclosure.chunks.year_fingerprints`; null where none
+was taken), `check` (over all of them)."""
 
 
 def year_key(cells: pl.DataFrame, purpose: str, minimum: int, *, last_resort: bool) -> str:
@@ -575,6 +578,8 @@ class YearEntry:
     figures: dict
     stored: tuple[bytes, ...] = ()
     """The frames as stored: a year kept is written back as it was read."""
+    fingerprint: str | None = None
+    """The fingerprint of the tables the year's cells were made from (None: not taken)."""
 
 
 def _frame_bytes(frame: pl.DataFrame | bytes) -> bytes:
@@ -585,19 +590,34 @@ def _frame_bytes(frame: pl.DataFrame | bytes) -> bytes:
     return buffer.getvalue()
 
 
-def year_memo(rows: Sequence[tuple[str, Sequence[pl.DataFrame | bytes], dict]]) -> pl.DataFrame:
-    """A year memo (`YEAR_MEMO_SCHEMA`) of (key, frames, figures) per year; a frame may be given
-    as stored (`YearEntry.stored`)."""
-    keys, frames, figures, checks = [], [], [], []
-    for key, year_frames, year_figures in rows:
+YearRow = tuple[str, Sequence[pl.DataFrame | bytes], dict, str | None]
+"""A year memo's row as written: key, frames, figures, fingerprint (or None)."""
+
+
+def _year_check(key: str, data: Sequence[bytes], figures: str, fingerprint: str | None) -> str:
+    return _check(key, [*data, figures.encode(), (fingerprint or "").encode()])
+
+
+def year_memo(rows: Sequence[YearRow]) -> pl.DataFrame:
+    """A year memo (`YEAR_MEMO_SCHEMA`) of (key, frames, figures, fingerprint) per year; a frame
+    may be given as stored (`YearEntry.stored`)."""
+    keys, frames, figures, fingerprints, checks = [], [], [], [], []
+    for key, year_frames, year_figures, fingerprint in rows:
         data = [_frame_bytes(f) for f in year_frames]
         text = json.dumps(year_figures, sort_keys=True)
         keys.append(key)
         frames.append(data)
         figures.append(text)
-        checks.append(_check(key, [*data, text.encode()]))
+        fingerprints.append(fingerprint)
+        checks.append(_year_check(key, data, text, fingerprint))
     return pl.DataFrame(
-        {"key": keys, "frames": frames, "figures": figures, "check": checks},
+        {
+            "key": keys,
+            "frames": frames,
+            "figures": figures,
+            "fingerprint": fingerprints,
+            "check": checks,
+        },
         schema=YEAR_MEMO_SCHEMA,
     )
 
@@ -608,12 +628,17 @@ def year_entries(memo: pl.DataFrame | None, n_frames: int) -> dict[str, YearEntr
     if memo is None:
         return {}
     entries = {}
-    for key, data, text, check in memo.iter_rows():  # a loop over years, not rows
-        if data is None or len(data) != n_frames or _check(key, [*data, text.encode()]) != check:
+    for row in memo.iter_rows(named=True):  # a loop over years, not rows
+        key, data, text, fingerprint = row["key"], row["frames"], row["figures"], row["fingerprint"]
+        if (
+            data is None
+            or len(data) != n_frames
+            or _year_check(key, data, text, fingerprint) != row["check"]
+        ):
             continue
         try:
             frames = tuple(pl.read_ipc(io.BytesIO(d)) for d in data)
-            entries[key] = YearEntry(frames, json.loads(text), tuple(data))
+            entries[key] = YearEntry(frames, json.loads(text), tuple(data), fingerprint)
         except Exception:  # unreadable: that year is done again
             continue
     return entries

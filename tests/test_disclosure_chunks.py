@@ -325,7 +325,10 @@ def test_years_kept_whole_give_the_pattern_and_the_audit_of_every_year_set_up_an
     # a row whose check holds but whose figures lack a count (a memo of other code) neither
     entries = list(year_entries(first.year_memo, 2).items())
     other_code = year_memo(
-        [(key, e.stored, {} if n == 0 else e.figures) for n, (key, e) in enumerate(entries)]
+        [
+            (key, e.stored, {} if n == 0 else e.figures, e.fingerprint)
+            for n, (key, e) in enumerate(entries)
+        ]
     )
     assert (
         protect_by_year(years, pattern_cells(marts), first.memo, other_code).figures["years_kept"]
@@ -358,3 +361,85 @@ def test_years_kept_whole_give_the_pattern_and_the_audit_of_every_year_set_up_an
     assert both[0].cells.equals(both[1].cells)
     assert both[0].result.ranges.equals(both[1].result.ranges)
     assert both[0].result.failures.equals(both[1].result.failures)
+
+
+def _relations(tables: dict[str, pl.DataFrame]) -> tuple[duckdb.DuckDBPyConnection, list]:
+    """The three tables in an in-memory DuckDB, as the pattern model gets them (relations)."""
+    con = duckdb.connect()
+    for name in SOURCES:
+        con.register(f"{name}_frame", tables[name].to_arrow())
+        con.execute(f"CREATE TABLE {name} AS SELECT * FROM {name}_frame")
+    return con, [con.table(name) for name in SOURCES]
+
+
+def test_a_year_whose_tables_are_unchanged_is_taken_by_its_fingerprint_without_being_read(marts):
+    """`fingerprints`: a year whose rows are those of the last build takes its memo row without
+    its cells being read or keyed; a changed year is read and set up anew; the pattern, the part
+    memo and the year memo are those of a build without fingerprints."""
+    con, relations = _relations(marts)
+    catalogue = marts["catalogue"]
+    years = chunks.relation_years(*relations)
+    assert years == _years(marts)
+    read: list[str] = []
+    cells_of = chunks.pattern_cells_of(*relations, catalogue)
+
+    def counted(year: str) -> pl.DataFrame:
+        read.append(year)
+        return cells_of(year)
+
+    def without_fingerprints(tables):
+        return protect_by_year(
+            years, lambda y: _cells(tables, y).with_columns(pl.lit(False).alias("hidden")), None
+        )
+
+    prints = chunks.year_fingerprints(relations, catalogue)
+    assert sorted(prints) == years
+    first = protect_by_year(years, counted, None, None, prints)
+    assert sorted(read) == years  # nothing kept yet: every year read
+    plain = without_fingerprints(marts)
+    assert first.pattern.equals(plain.pattern)
+    assert first.memo.sort("key").equals(plain.memo.sort("key"))
+    # the year memo has the keys and figures of the one without fingerprints (its frames hold
+    # the rows above, in the order the cells were read), each row with its year's fingerprint
+    assert (
+        first.year_memo.select("key", "figures")
+        .sort("key")
+        .equals(plain.year_memo.select("key", "figures").sort("key"))
+    )
+    assert sorted(first.year_memo["fingerprint"].to_list()) == sorted(prints.values())
+
+    read.clear()
+    kept = protect_by_year(years, counted, first.memo, first.year_memo, prints)
+    assert read == []  # no year read, none keyed
+    assert kept.figures["years_kept"] == len(years) and kept.figures["solved_anew"] is None
+    assert kept.pattern.equals(first.pattern)
+    assert kept.memo.sort("key").equals(first.memo.sort("key"))
+    assert kept.year_memo.sort("key").equals(first.year_memo.sort("key"))
+
+    # one year's contact topics are gone: only its fingerprint changes, only it is read
+    changed_year = years[-2]
+    con.execute(f"DELETE FROM mart_contact_topics WHERE left(period, 4) = '{changed_year}'")
+    new_prints = chunks.year_fingerprints(relations, catalogue)
+    assert [y for y in years if new_prints[y] != prints[y]] == [changed_year]
+    read.clear()
+    again = protect_by_year(years, counted, first.memo, first.year_memo, new_prints)
+    assert read == [changed_year]
+    assert again.figures["years_kept"] == len(years) - 1
+    fresh = without_fingerprints(_without_topics_of(marts, changed_year))
+    assert again.pattern.equals(fresh.pattern)
+    assert again.memo.sort("key").equals(fresh.memo.sort("key"))
+
+    # a fingerprint damaged in the memo (its check no longer holds): that year is read again
+    # (and, its cells unchanged, taken by its key)
+    damaged = first.year_memo.with_columns(
+        pl.when(pl.int_range(pl.len()) == 0)
+        .then(pl.lit(prints[years[0]]))
+        .otherwise(pl.col("fingerprint"))
+        .alias("fingerprint")
+    )
+    assert damaged["fingerprint"][0] != first.year_memo["fingerprint"][0]  # newest year's row
+    read.clear()
+    mended = protect_by_year(years, counted, first.memo, damaged, new_prints)
+    assert len(read) == 2 and changed_year in read  # the changed year and the damaged row's
+    assert mended.pattern.equals(again.pattern)
+    con.close()

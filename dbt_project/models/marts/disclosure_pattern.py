@@ -11,17 +11,16 @@ crosses a year, so the pattern is the whole problem's). The pattern of every tab
 change since the last build is taken from the memo beside the build database (`disclosure.memo`:
 exactly the pattern `protect` would find again); only the changed tables are protected anew,
 and the memo is replaced by this build's. A year whose cells did not change at all takes its
-whole pattern from the year memo beside it (`disclosure.chunks`), without being set up again.
+whole pattern from the year memo beside it (`disclosure.chunks`), without being set up again;
+a year whose three tables' rows are those of the last build (their fingerprint, computed in
+DuckDB) takes it without its cells being read at all.
 The final audits of the tables protected anew are written beside it for the mart gate
 (`core.settings.PATTERN_AUDIT_NAME`), which takes them for the tables published with exactly
 the numbers and pattern they audited.
 """
 
 import os
-import re
 from pathlib import Path
-
-import polars as pl
 
 from core.settings import (
     BUILD_DB_ENV,
@@ -29,25 +28,13 @@ from core.settings import (
     DISCLOSURE_YEAR_MEMO_NAME,
     PATTERN_AUDIT_NAME,
 )
-from disclosure.chunks import protect_by_year
-from disclosure.memo import YEAR_MEMO_SCHEMA, read_memo, write_memo
-from disclosure.tables import (
-    contact_topic_cells,
-    goal_field_cells,
-    indicator_cells,
+from disclosure.chunks import (
+    pattern_cells_of,
+    protect_by_year,
+    relation_years,
+    year_fingerprints,
 )
-
-
-def _years(relations) -> list[str]:
-    """The calendar years of the periods of the three tables (`disclosure.chunks.YEAR`)."""
-    found = set()
-    for relation in relations:
-        rows = relation.project("left(period, 4) AS year").distinct().fetchall()
-        found |= {year for (year,) in rows if year is not None}
-    bad = [y for y in found if not re.fullmatch(r"[0-9]{4}", y)]
-    if bad:
-        raise ValueError(f"disclosure_pattern: periods that start with no year: {bad[:5]}")
-    return sorted(found)
+from disclosure.memo import YEAR_MEMO_SCHEMA, read_memo, write_memo
 
 
 def model(dbt, session):
@@ -58,23 +45,18 @@ def model(dbt, session):
     fields = dbt.ref("mart_goal_attainment_by_field")
     topics = dbt.ref("mart_contact_topics")
 
-    def cells_of(year: str) -> pl.DataFrame:
-        """One year's cells: the tables read a year at a time (a checked 4-digit year)."""
-        where = f"left(period, 4) = '{year}'"
-        return pl.concat(
-            [
-                indicator_cells(values.filter(where).pl(), catalogue),
-                goal_field_cells(fields.filter(where).pl()),
-                contact_topic_cells(topics.filter(where).pl()),
-            ]
-        ).with_columns(pl.lit(False).alias("hidden"))
-
     build_db = os.environ.get(BUILD_DB_ENV)
     memo_path = Path(build_db).with_name(DISCLOSURE_MEMO_NAME) if build_db else None
     memo, memo_note = read_memo(memo_path)
     year_path = memo_path.with_name(DISCLOSURE_YEAR_MEMO_NAME) if memo_path else None
     kept_years, _ = read_memo(year_path, YEAR_MEMO_SCHEMA)
-    chunked = protect_by_year(_years((values, fields, topics)), cells_of, memo, kept_years)
+    chunked = protect_by_year(
+        relation_years(values, fields, topics),
+        pattern_cells_of(values, fields, topics, catalogue),
+        memo,
+        kept_years,
+        year_fingerprints((values, fields, topics), catalogue),
+    )
     if memo_path is not None and year_path is not None:
         write_memo(chunked.memo, memo_path)
         write_memo(chunked.year_memo, year_path)
