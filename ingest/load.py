@@ -523,7 +523,8 @@ def _reference_lookup(c: Column, unchecked: frozenset[str]) -> str:
         return f"SELECT *, CAST(NULL AS BOOLEAN) AS found FROM ({distinct})"
     held = (
         f"SELECT DISTINCT _provider, {c.ref.column} AS id "
-        f"FROM raw.{EXTRACTS[c.ref.extract].raw_table}_current"
+        f"FROM raw.{EXTRACTS[c.ref.extract].raw_table}_current "
+        "WHERE _provider IN (SELECT DISTINCT _provider FROM incoming)"
     )
     return (
         f"SELECT d.*, held.id IS NOT NULL AS found FROM ({distinct}) AS d "

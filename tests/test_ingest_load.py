@@ -397,3 +397,42 @@ def test_delivery_records_are_built_with_exactly_the_tables_columns(tmp_path):
             "WHERE schema_name = 'raw' AND table_name = 'deliveries' ORDER BY column_index"
         ).fetchall()
     assert [c for (c,) in columns] == list(DELIVERY_SCHEMA)
+
+
+def test_a_reference_is_found_only_in_its_own_providers_snapshot(settings):
+    """The referenced extract's current snapshot is read for the providers of the chunk only
+    (`ingest.load._reference_lookup`): an id another provider holds does not resolve."""
+    other = "08115004"
+    person = HEADER.replace("08115003", other)  # the header has no AGS; only the rows do
+    # provider A holds P-1; provider B holds P-9 only
+    write(settings.landing, f"personen_{PROVIDER}_2026-03-31.csv", HEADER, PERSON_1)
+    write(settings.landing, f"personen_{other}_2026-03-31.csv", person,
+          f"P-9;1990;m;SYR;2016-01-10;2017-03-01;;{other}")  # fmt: skip
+    aufenthalt = "person_id;status_code;gueltig_ab;gueltig_bis"
+    # A's rows, validated together with B's file below: line 2 names its own person (found);
+    # line 3 (deliberately bad) names P-9, which only provider B holds: no such person at A
+    write(settings.landing, f"aufenthalt_{PROVIDER}_2026-03-31.csv", aufenthalt,
+          "P-1;AE_25_1;2017-03-01;", "P-9;AE_25_1;2017-03-01;")  # fmt: skip
+    # B's one row names its own P-9 (found)
+    write(settings.landing, f"aufenthalt_{other}_2026-03-31.csv", aufenthalt,
+          "P-9;AE_25_1;2017-03-01;")  # fmt: skip
+    result = run(settings)
+
+    quarantined = query(
+        settings,
+        "SELECT provider, extract, line, column_name, rule FROM raw.quarantined_rows "
+        "ORDER BY provider, line",
+    )
+    # exactly A's line 3, on its reference to personen (A's line 2 and B's line 2 resolve)
+    assert quarantined == [
+        (PROVIDER, "aufenthalt", 3, "person_id", "ref:personen.person_id"),
+    ]
+    verdicts = {v.file_name: v.verdict for v in result.verdicts if v.extract == "aufenthalt"}
+    # A's file: 1 of its 2 rows bad, over the five-per-cent rule, so rejected whole; B's loaded
+    assert verdicts == {
+        f"aufenthalt_{PROVIDER}_2026-03-31.csv": REJECTED,
+        f"aufenthalt_{other}_2026-03-31.csv": ACCEPTED,
+    }
+    loaded = query(settings, "SELECT person_id FROM raw.aufenthalt_current")
+    # B's P-9, as B's own warehouse id
+    assert [r[0] for r in loaded] == [warehouse_id(KEY, other, "P-9")]
