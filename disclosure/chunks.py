@@ -79,14 +79,7 @@ from disclosure.memo import (
     year_key,
     year_memo,
 )
-from disclosure.tables import (
-    CELL_KEY,
-    contact_topic_cells,
-    goal_field_cells,
-    indicator_cells,
-    numbered_cells,
-    problem_of,
-)
+from disclosure.tables import CELL_KEY, numbered_cells, problem_of, published_table_cells
 
 __all__ = [
     "YEAR",
@@ -95,7 +88,6 @@ __all__ = [
     "audit_by_year",
     "pattern_cells_of",
     "protect_by_year",
-    "relation_years",
     "year_fingerprints",
     "years_of",
 ]
@@ -106,8 +98,8 @@ YEAR = pl.col("period").str.slice(0, 4)
 CellsOf = Callable[[str], pl.DataFrame]
 """The cells (`disclosure.tables.*_cells`, concatenated) of one year."""
 Relation = Any
-"""A DuckDB relation (`duckdb.DuckDBPyRelation`: `filter`, `pl`, `project`, `query`, `columns`,
-`types`), as a dbt Python model gets it from `dbt.ref`."""
+"""A DuckDB relation (`duckdb.DuckDBPyRelation`: `filter`, `pl`, `query`, `columns`, `types`), as
+a dbt Python model gets it from `dbt.ref`."""
 
 PATTERN_SCHEMA = {**{c: pl.String for c in CELL_KEY}, "suppression": pl.String}
 _FAILURE_SCHEMA = {**_RANGE_SCHEMA, "rule": pl.String}
@@ -137,34 +129,17 @@ def pattern_cells_of(
     year at a time, none of its cells hidden."""
 
     def cells_of(year: str) -> pl.DataFrame:
-        where = f"left(period, 4) = '{_checked_year(year)}'"
-        return pl.concat(
-            [
-                indicator_cells(values.filter(where).pl(), catalogue),
-                goal_field_cells(fields.filter(where).pl()),
-                contact_topic_cells(topics.filter(where).pl()),
-            ]
+        if not re.fullmatch(r"[0-9]{4}", year):  # the year goes into SQL text
+            raise ValueError(f"not a calendar year: {year!r}")
+        where = f"left(period, 4) = '{year}'"
+        return published_table_cells(
+            values.filter(where).pl(),
+            fields.filter(where).pl(),
+            topics.filter(where).pl(),
+            catalogue,
         ).with_columns(pl.lit(False).alias("hidden"))
 
     return cells_of
-
-
-def _checked_year(year: str) -> str:
-    if not re.fullmatch(r"[0-9]{4}", year):
-        raise ValueError(f"not a calendar year: {year!r}")
-    return year
-
-
-def relation_years(*relations: Relation) -> list[str]:
-    """The calendar years of the periods of DuckDB relations (each with a `period`)."""
-    found: set[str] = set()
-    for relation in relations:
-        rows = relation.project("left(period, 4) AS year").distinct().fetchall()
-        found |= {year for (year,) in rows if year is not None}
-    bad = sorted(y for y in found if not re.fullmatch(r"[0-9]{4}", y))
-    if bad:
-        raise ValueError(f"periods that start with no year: {bad[:5]}")
-    return sorted(found)
 
 
 def year_fingerprints(relations: Sequence[Relation], catalogue: pl.DataFrame) -> dict[str, str]:
@@ -174,7 +149,9 @@ def year_fingerprints(relations: Sequence[Relation], catalogue: pl.DataFrame) ->
     `hash` of each row, its floating-point values to `SIGNIFICANT_DIGITS` as `year_key` takes
     them — a multiset of rows, their order not counted. With it go the catalogue, the pattern's
     parameters, the code that makes and keys the cells (`disclosure.tables`, this module, the
-    engine and the memo: `_CODE_VERSION`) and DuckDB's version (its `hash`).
+    engine and the memo: `_CODE_VERSION`) and DuckDB's version (its `hash`). Its keys are the
+    years with rows in any of the tables: `protect_by_year`'s years (a period that does not
+    start with a year raises).
 
     What it is for (module docstring, "A year's fingerprint"): a year whose fingerprint is
     unchanged takes its memo row without being read. Equal rows give equal fingerprints; rows
@@ -192,6 +169,9 @@ def year_fingerprints(relations: Sequence[Relation], catalogue: pl.DataFrame) ->
         }
         per_relation.append((repr(list(zip(names, types, strict=True))), found))
     years = sorted({year for _, found in per_relation for year in found if year is not None})
+    bad = [y for y in years if not re.fullmatch(r"[0-9]{4}", y)]
+    if bad:
+        raise ValueError(f"periods that start with no year: {bad[:5]}")
     fingerprints = {}
     for year in years:
         digest = base.copy()

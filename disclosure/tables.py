@@ -51,6 +51,7 @@ __all__ = [
     "indicator_cells",
     "numbered_cells",
     "problem_of",
+    "published_table_cells",
 ]
 
 INDICATOR_VALUES = "indicator_values"
@@ -221,6 +222,22 @@ def contact_topic_cells(topics: pl.DataFrame) -> pl.DataFrame:
             ),
         ]
     )
+
+
+def published_table_cells(
+    values: pl.DataFrame,
+    fields: pl.DataFrame | None,
+    topics: pl.DataFrame | None,
+    catalogue: pl.DataFrame,
+) -> pl.DataFrame:
+    """The cells of the three tables disclosure control protects, concatenated: `indicator_values`,
+    `mart_goal_attainment_by_field` and `mart_contact_topics` (None: a table not there)."""
+    frames = [indicator_cells(values, catalogue)]
+    if fields is not None:
+        frames.append(goal_field_cells(fields))
+    if topics is not None:
+        frames.append(contact_topic_cells(topics))
+    return pl.concat(frames)
 
 
 def forecast_cells(forecast: pl.DataFrame) -> pl.DataFrame:

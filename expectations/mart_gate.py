@@ -53,13 +53,7 @@ from disclosure.engine import (
     AuditResult,
 )
 from disclosure.memo import AUDIT_MEMO_SCHEMA, YEAR_MEMO_SCHEMA, read_memo, write_memo
-from disclosure.tables import (
-    CELL_KEY,
-    contact_topic_cells,
-    forecast_cells,
-    goal_field_cells,
-    indicator_cells,
-)
+from disclosure.tables import CELL_KEY, forecast_cells, published_table_cells
 from expectations import gx_runtime
 from expectations.gx_runtime import (
     DATASOURCE,
@@ -584,12 +578,12 @@ def _disclosure_checks(
 
     def cells_of(year: str) -> pl.DataFrame:
         """One year's cells (`disclosure.chunks`: no sum crosses a year)."""
-        frames = [indicator_cells(inputs.published.filter(YEAR.eq(year)), inputs.catalogue)]
-        if goals is not None:
-            frames.append(goal_field_cells(goals.filter(YEAR.eq(year))))
-        if topics is not None:
-            frames.append(contact_topic_cells(topics.filter(YEAR.eq(year))))
-        return pl.concat(frames)
+        return published_table_cells(
+            inputs.published.filter(YEAR.eq(year)),
+            None if goals is None else goals.filter(YEAR.eq(year)),
+            None if topics is None else topics.filter(YEAR.eq(year)),
+            inputs.catalogue,
+        )
 
     memo, _ = read_memo(audit_memo, AUDIT_MEMO_SCHEMA)
     from_pattern, _ = read_memo(pattern_audit, AUDIT_MEMO_SCHEMA)

@@ -8,6 +8,7 @@ from collections import Counter
 import duckdb
 import hypothesis.strategies as st
 import polars as pl
+import pytest
 from hypothesis import given, settings
 
 from disclosure.chunks import year_fingerprints
@@ -92,3 +93,9 @@ def test_each_table_schema_and_catalogue_counts():
     # a year's fingerprint does not change when only another year's rows do
     more = fingerprints(frame([*rows, ("2024Q3", "081", 9, 1.0)]), frame([]))
     assert more["2025"] == base["2025"] and set(more) == {"2024", "2025"}
+
+
+def test_a_period_that_does_not_start_with_a_year_raises():
+    # the fingerprints' keys are the years the pattern protects, each put into SQL text
+    with pytest.raises(ValueError, match="start with no year"):
+        fingerprints(frame([("2025", "081", 3, 0.5), ("x025", "081", 3, 0.5)]))

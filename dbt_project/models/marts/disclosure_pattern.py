@@ -28,12 +28,7 @@ from core.settings import (
     DISCLOSURE_YEAR_MEMO_NAME,
     PATTERN_AUDIT_NAME,
 )
-from disclosure.chunks import (
-    pattern_cells_of,
-    protect_by_year,
-    relation_years,
-    year_fingerprints,
-)
+from disclosure.chunks import pattern_cells_of, protect_by_year, year_fingerprints
 from disclosure.memo import YEAR_MEMO_SCHEMA, read_memo, write_memo
 
 
@@ -50,12 +45,14 @@ def model(dbt, session):
     memo, memo_note = read_memo(memo_path)
     year_path = memo_path.with_name(DISCLOSURE_YEAR_MEMO_NAME) if memo_path else None
     kept_years, _ = read_memo(year_path, YEAR_MEMO_SCHEMA)
+    # one grouped scan of each table: the years with rows, and each year's fingerprint
+    fingerprints = year_fingerprints((values, fields, topics), catalogue)
     chunked = protect_by_year(
-        relation_years(values, fields, topics),
+        sorted(fingerprints),
         pattern_cells_of(values, fields, topics, catalogue),
         memo,
         kept_years,
-        year_fingerprints((values, fields, topics), catalogue),
+        fingerprints,
     )
     if memo_path is not None and year_path is not None:
         write_memo(chunked.memo, memo_path)
