@@ -202,17 +202,27 @@ def record_from_run(
                 root, file = root or message, file or named
         if not reasons:
             reasons.append(f"run ended {run.status.value}")
+    # Dagster counts a run whose steps were skipped — a step before them did not yield an output
+    # they wait for — as a success. For a build it is not one: what the skipped steps publish
+    # was not published.
+    skipped = [s.step for s in steps if s.status == "skipped"]
+    ok = run.status == dg.DagsterRunStatus.SUCCESS and not skipped
+    if skipped and not reasons:
+        reasons.append(
+            f"step(s) skipped, not run: {', '.join(skipped)} (a step before them did not yield "
+            "an output they wait for)"
+        )
     if log is None:
         log = run_log_dir(instance, run_id)
     return BuildRecord(
         run_id=run_id,
         job=run.job_name,
         trigger=trigger_of(dict(run.tags)),
-        result=SUCCESS if run.status == dg.DagsterRunStatus.SUCCESS else FAILED,
+        result=SUCCESS if ok else FAILED,
         started_at=_iso(started),
         finished_at=_iso(finished),
         duration_s=round(finished - started, 3),
-        failed_steps=[s.step for s in steps if s.status == "failure"],
+        failed_steps=[s.step for s in steps if s.status == "failure"] or skipped,
         reason="; ".join(reasons) or None,
         log=str(log) if log else None,
         steps=steps,

@@ -28,6 +28,7 @@ import pytest
 from tiny_world import TINY_KEY, TinyWorld
 
 from bench.compare_published import compare, tables
+from core.project_vars import is_fixture_only_test
 from core.settings import KEY_ENV, PROJECT_ROOT, Settings
 from ingest.readers import LINE, parse_file_name, read_table
 from orchestration.dbt_project import dbt_project
@@ -119,6 +120,39 @@ def redeliver(delivered: Path, provider: str, out: Path, days: int, *, keep_rows
         )
         stand = (name.stand + timedelta(days=days)).isoformat()
         frame.write_csv(out / f"{name.extract}_{provider}_{stand}.csv", separator=";")
+
+
+def dbt_nodes() -> tuple[set[str], set[str], set[str], set[str]]:
+    """From the prepared manifest: the unique ids of the seeds and views, of the other models,
+    of the nightly data tests (not fixture-only), and of those of them on a seed or view."""
+    nodes = json.loads(dbt_project().manifest_path.read_text())["nodes"].values()
+    kept = {
+        n["unique_id"]
+        for n in nodes
+        if n["resource_type"] == "seed"
+        or (n["resource_type"] == "model" and n["config"]["materialized"] == "view")
+    }
+    built = {n["unique_id"] for n in nodes if n["resource_type"] == "model"} - kept
+    tests = {
+        n["unique_id"]
+        for n in nodes
+        if n["resource_type"] == "test" and not is_fixture_only_test(n)
+    }
+    on_kept = {
+        n["unique_id"]
+        for n in nodes
+        if n["unique_id"] in tests and kept & set(n["depends_on"]["nodes"])
+    }
+    return kept, built, tests, on_kept
+
+
+def dbt_ran(home: Path) -> set[str]:
+    """The unique ids of every node the home's last dbt build ran, each once."""
+    target = Settings.from_env(home=home, environ={}).dbt_target_dir
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    ran = [r["unique_id"] for r in results if not r["unique_id"].startswith("operation.")]
+    assert len(ran) == len(set(ran))
+    return set(ran)
 
 
 def accepted(home: Path) -> dict[str, str]:
@@ -216,6 +250,12 @@ def test_builds_keeping_the_pattern_publish_what_a_full_build_publishes(
     # the uniqueness of int_contact_status was tested on the rebuilt provider's rows only
     # (`where: __changed_providers__`, macros/incremental_by_provider.sql), and passed
     assert "where changed" in unique_contact_test(kept_home)
+    # no full refresh: dbt left the seeds and views out (they change only with the project),
+    # built every other model and ran every nightly data test, those on views among them
+    kept_nodes, built_nodes, nightly_tests, on_kept = dbt_nodes()
+    assert dbt_ran(kept_home) == built_nodes | nightly_tests
+    assert on_kept  # tests on the views left out, which ran all the same
+    assert f"{len(kept_nodes)} views and seeds kept" in output
 
     # the full build: the same home, the same deliveries, without the memo (every table
     # protected anew) and every dbt model built from scratch. (A new home reading all these
@@ -238,6 +278,8 @@ def test_builds_keeping_the_pattern_publish_what_a_full_build_publishes(
     assert FORECAST_KEPT not in output
     assert SIMULATION_KEPT not in output
     assert "int_provider_inputs" not in unique_contact_test(kept_home)  # every row tested
+    assert dbt_ran(kept_home) == kept_nodes | built_nodes | nightly_tests  # and every node built
+    assert "views and seeds kept" not in output
     # the models built by provider hold the rows a build from scratch gives, row for row
     full_models = model_tables(settings.build_db)
     assert {
