@@ -49,13 +49,17 @@ def build(home: Path, *extra: str) -> str:
     return done.stderr
 
 
+def manifest_nodes() -> list[dict]:
+    """The nodes of the prepared dbt manifest."""
+    return list(json.loads(dbt_project().manifest_path.read_text())["nodes"].values())
+
+
 def by_provider_models() -> list[str]:
     """The dbt models built by provider (dbt_project/macros/incremental_by_provider.sql: the
     project's incremental models), as schema.name, from the prepared manifest."""
-    manifest = json.loads(dbt_project().manifest_path.read_text())
     return sorted(
         f"{node['schema']}.{node['name']}"
-        for node in manifest["nodes"].values()
+        for node in manifest_nodes()
         if node["resource_type"] == "model" and node["config"]["materialized"] == "incremental"
     )
 
@@ -125,7 +129,7 @@ def redeliver(delivered: Path, provider: str, out: Path, days: int, *, keep_rows
 def dbt_nodes() -> tuple[set[str], set[str], set[str], set[str]]:
     """From the prepared manifest: the unique ids of the seeds and views, of the other models,
     of the nightly data tests (not fixture-only), and of those of them on a seed or view."""
-    nodes = json.loads(dbt_project().manifest_path.read_text())["nodes"].values()
+    nodes = manifest_nodes()
     kept = {
         n["unique_id"]
         for n in nodes

@@ -87,8 +87,9 @@ def test_dbt_leaves_the_seeds_and_views_out_only_when_asked_and_never_in_a_full_
     assert dbt_build_args() == nightly
     assert dbt_build_args(keep_definitions=True) == [*nightly, *NIGHTLY_KEPT_DEFINITIONS_EXCLUDED]
     assert dbt_build_args(full_refresh=True, keep_definitions=True) == [*nightly, "--full-refresh"]
-    # the tests of a left-out view stay: indirect selection `empty` keeps excluding a model from
-    # excluding its tests (tests/test_incremental_build.py runs every nightly test in such a build)
+    # the tests of a left-out view stay: with indirect selection `empty`, excluding a model does
+    # not exclude its tests (tests/test_incremental_build.py: every nightly test runs in such a
+    # build)
     assert NIGHTLY_KEPT_DEFINITIONS_EXCLUDED[-2:] == ("--indirect-selection", "empty")
 
 
