@@ -9,6 +9,7 @@ import duckdb
 import pytest
 
 from cli.main import print_build_summary
+from core.settings import Settings
 from ingest.load import ACCEPTED, DUPLICATE, REJECTED, Folders, ingest_landing
 from ingest.pseudonymise import warehouse_id
 from reports.delivery import md, write_delivery_reports
@@ -436,3 +437,58 @@ def test_a_reference_is_found_only_in_its_own_providers_snapshot(settings):
     loaded = query(settings, "SELECT person_id FROM raw.aufenthalt_current")
     # B's P-9, as B's own warehouse id
     assert [r[0] for r in loaded] == [warehouse_id(KEY, other, "P-9")]
+
+
+def _landing_of_five_providers(landing) -> None:
+    """Five person files, each of its own provider, 25 rows each; the second is rejected whole
+    when read and the fourth has one bad row."""
+    for n, provider in enumerate(("08115003", "08115004", "08115005", "08115006", "08115007")):
+        name = f"personen_{provider}_2026-03-31.csv"
+        rows = [f"P-{i};1990;m;SYR;;2017-03-01;;{provider}" for i in range(1, 26)]
+        if n == 1:  # required column au_beginn missing: read, rejected whole, its 25 rows counted
+            write(landing, name, HEADER.replace(";au_beginn", ""),
+                  *(row.replace(";2017-03-01;", ";") for row in rows))  # fmt: skip
+            continue
+        if n == 3:  # line 26: sex 'q' is no code; 1 bad row of 25 = 4 %, the file is loaded
+            rows[-1] = f"P-25;1990;q;SYR;;2017-03-01;;{provider}"
+        write(landing, name, HEADER, *rows)
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 30, 60])
+def test_files_validated_in_chunks_load_as_in_one_chunk(settings, tmp_path, monkeypatch,
+                                                        chunk_rows):  # fmt: skip
+    """The files of an extract are read and typed a chunk ahead on another thread
+    (`ingest.load._read_chunks`, `core.read_ahead`). Cut into chunks of one file (1 row), of
+    two files (30 rows: 25 + 25 ≥ 30) or of three (60 rows), every file has the verdict, rows
+    and quarantined rows it has in one chunk, and the raw layer holds the same rows."""
+
+    def load_five(s):
+        _landing_of_five_providers(s.landing)
+        return run(s)
+
+    whole = load_five(settings)  # 4 files × 25 rows: one chunk
+    other = Settings.from_env(home=tmp_path / "chunked", environ={})
+    other.ensure_dirs()
+    monkeypatch.setattr("ingest.load.GATE_CHUNK_ROWS", chunk_rows)
+    chunked = load_five(other)
+
+    def verdicts(result):
+        return [(v.file_name, v.verdict, v.rows_delivered, v.rows_loaded, v.rows_quarantined)
+                for v in result.verdicts]  # fmt: skip
+
+    # a file rejected whole is recorded when read, before the files of its chunk (as it was
+    # before the read-ahead), so the lists' order follows the chunks: compare by file
+    assert sorted(verdicts(chunked)) == sorted(verdicts(whole))
+    assert [v[1:] for v in sorted(verdicts(chunked))] == [
+        (ACCEPTED, 25, 25, 0),
+        (REJECTED, 25, 0, 0),  # a required column missing: rejected whole
+        (ACCEPTED, 25, 25, 0),
+        (ACCEPTED, 25, 24, 1),  # line 26 quarantined
+        (ACCEPTED, 25, 25, 0),
+    ]
+    sql = ("SELECT _provider, person_id, geburtsjahr, geschlecht FROM raw.personen "
+           "ORDER BY ALL")  # fmt: skip
+    assert query(other, sql) == query(settings, sql)
+    assert len(query(other, sql)) == 99  # 4 files × 25 rows − 1 quarantined
+    quarantined = "SELECT line, column_name, rule FROM raw.quarantined_rows ORDER BY ALL"
+    assert query(other, quarantined) == query(settings, quarantined) == [(26, "geschlecht", "code")]
