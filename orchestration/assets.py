@@ -18,6 +18,7 @@ from core.settings import applied_environment
 from expectations.extract_gate import GateResult, write_data_docs
 from indicator_report.render import build_report, report_dir
 from ingest.load import ACCEPTED, REJECTED, FileVerdict, Folders, ingest_landing
+from orchestration import dbt_prestart
 from orchestration.dagster_dbt_api import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from orchestration.dbt_project import (
     dbt_project,
@@ -370,12 +371,15 @@ def build_dbt_assets() -> dg.AssetsDefinition:
 
         yield from kept_outputs()
         with applied_environment(dbt_build_env(warehouse.reference_date)):
-            for event in dbt.cli(args, context=context, target_path=target).stream():
-                counter.count(event)
-                yield event
-                if pending and isinstance(event, dg.Output):
-                    yielded.add(outputs[event.output_name])
-                    yield from kept_outputs()
+            invocation = dbt.cli(args, context=context, target_path=target)
+            # an error of this code while dbt runs ends dbt before the step fails
+            with dbt_prestart.ended_with(invocation.process):
+                for event in invocation.stream():
+                    counter.count(event)
+                    yield event
+                    if pending and isinstance(event, dg.Output):
+                        yielded.add(outputs[event.output_name])
+                        yield from kept_outputs()
         if pending:  # dbt succeeded, so every input was built: a mistake of this code
             raise RuntimeError(f"kept dbt assets never due: {pending}")
         counter.flush(len(kept))

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
@@ -37,6 +38,9 @@ from orchestration.dbt_in_warehouse import PRESTART_FLAG
 
 RELEASE_TIMEOUT_S = 10.0
 """How long an unused prestarted process may take to end once its input is closed."""
+STOP_TIMEOUT_S = 30.0
+"""How long a dbt process that is stopped (`stop`) may take to end after its interrupt: dbt
+cancels its queries, and the disclosure engine's workers finish the program they solve."""
 STARTUP_ENV = {"PYTHONUNBUFFERED": "1", "PYTHONLEGACYWINDOWSSTDIO": "1"}
 """What dagster-dbt gives every dbt process for its start (unbuffered output, streamed)."""
 
@@ -89,6 +93,41 @@ def release(process: subprocess.Popen | None) -> None:
         process.wait()
     if process.stdout is not None:
         process.stdout.close()
+
+
+def stop(process: subprocess.Popen, timeout: float = STOP_TIMEOUT_S) -> None:
+    """End a dbt process whose events nobody reads any more, because the step that streamed them
+    failed in the warehouse's own code (`ended_with`): an interrupt, which dbt takes as a cancel
+    (it cancels its queries and ends, releasing the build database); killed if it has not ended
+    after `timeout`. Its output is closed first: no one reads it, and a process blocked writing
+    to a full pipe would never end. Nothing to do for a process that has ended."""
+    if process.stdout is not None:
+        process.stdout.close()
+    if process.poll() is not None:
+        return
+    with suppress(ProcessLookupError):
+        process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@contextmanager
+def ended_with(process: subprocess.Popen) -> Iterator[None]:
+    """The block that reads `process`'s events: if it raises (or is closed), the process is
+    stopped (`stop`) before the error goes on, so no dbt runs on after its step — holding the
+    build database's lock while the build records its failure and the next build starts.
+
+    A failure of dbt itself needs nothing: dagster-dbt raises it once the process has ended, and
+    an interrupt of the run (Dagster's termination) is forwarded to dbt by dagster-dbt; both
+    pass through here with the process ended."""
+    try:
+        yield
+    except BaseException:
+        stop(process)
+        raise
 
 
 class _HandingOver:

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from orchestration import dbt_prestart
 from orchestration.dbt_in_warehouse import PRESTART_FLAG
@@ -215,3 +218,56 @@ def test_a_command_that_asks_for_its_output_otherwise_gets_a_process_of_its_own(
     assert own.communicate(timeout=60)[0].strip() == b"own"
     dbt_prestart.release(process)
     assert process.returncode == 0  # never handed a command: ended by itself
+
+
+def python_process(script: str) -> subprocess.Popen:
+    """A process as dagster-dbt reads dbt's: its output piped; `ready` on it once it runs."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    assert process.stdout.readline() == b"ready\n"
+    return process
+
+
+def test_a_dbt_process_nobody_reads_any_more_is_stopped_by_its_interrupt():
+    # as dbt does: an interrupt (KeyboardInterrupt) ends it
+    process = python_process("import time; print('ready', flush=True); time.sleep(600)")
+    started = time.monotonic()
+    dbt_prestart.stop(process, timeout=60)
+    assert process.returncode not in (None, -signal.SIGKILL)  # ended by itself, not killed
+    assert time.monotonic() - started < 30  # by the interrupt, not the timeout
+    assert process.stdout.closed
+
+
+def test_a_process_blocked_writing_to_its_unread_output_still_ends():
+    # it fills the pipe nobody reads and blocks there; the pipe is closed, so its write fails
+    script = "import sys; print('ready', flush=True)\nwhile True: sys.stdout.write('x' * 4096)"
+    process = python_process(script)
+    dbt_prestart.stop(process, timeout=60)
+    assert process.returncode not in (None, -signal.SIGKILL)
+
+
+def test_a_process_that_ignores_its_interrupt_is_killed_after_the_timeout():
+    script = (
+        "import signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+        "print('ready', flush=True); time.sleep(600)"
+    )
+    process = python_process(script)
+    dbt_prestart.stop(process, timeout=0.5)
+    assert process.returncode == -signal.SIGKILL
+
+
+def test_an_error_while_dbt_is_read_stops_dbt_and_goes_on():
+    process = python_process("import time; print('ready', flush=True); time.sleep(600)")
+    with (
+        pytest.raises(RuntimeError, match="the step's own mistake"),
+        dbt_prestart.ended_with(process),
+    ):
+        raise RuntimeError("the step's own mistake")
+    assert process.returncode is not None
+    # a block that ends well leaves dbt to dagster-dbt, which waits for it
+    process = python_process("import time; print('ready', flush=True); time.sleep(600)")
+    with dbt_prestart.ended_with(process):
+        pass
+    assert process.poll() is None
+    dbt_prestart.stop(process)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import psutil
 import pytest
 
 from cli.main import main
@@ -244,6 +245,51 @@ def test_a_full_disk_ends_with_a_clear_message_and_an_intact_publish(built, monk
             [names],
         ).fetchall()
     assert sorted(counts) == sorted((n, 1) for n in names)
+
+
+# --------------------------------------------------------------------------------------------
+# An error of the warehouse's own code while dbt runs
+# --------------------------------------------------------------------------------------------
+def is_dbt(process: psutil.Process) -> bool:
+    try:
+        return "imw-dbt" in " ".join(process.cmdline())
+    except psutil.Error:  # ended meanwhile
+        return False
+
+
+def test_an_error_in_the_dbt_step_while_dbt_runs_ends_dbt_before_the_build_fails(
+    built, monkeypatch, capsys
+):
+    """The dbt step reads dbt's events as they come; if its own code raises in between, dbt must
+    not run on: it held the build database's lock, so the build's closing summary failed with a
+    traceback, and the next build would have found the database taken."""
+    import orchestration.assets
+
+    monkeypatch.setenv(KEY_ENV, KEY)
+    deliver_next_day(built, "kontakte")
+    count = orchestration.assets.DbtCounter.count
+
+    def count_then_fail(self, event):
+        count(self, event)
+        if self.nodes_done == 3:  # dbt has built 3 models and goes on with the others
+            raise RuntimeError("a mistake of the dbt step's own code")
+
+    monkeypatch.setattr(orchestration.assets.DbtCounter, "count", count_then_fail)
+    capsys.readouterr()
+    assert main(["build", "--home", str(built.home)]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    record = read_records(built)[-1]
+    assert record.result == "failed" and record.failed_steps == ["warehouse_dbt"]
+    assert "a mistake of the dbt step's own code" in record.error
+    # no dbt left running, and the build database is free at once
+    assert [p for p in psutil.Process().children(recursive=True) if is_dbt(p)] == []
+    with duckdb.connect(str(built.build_db)) as con:
+        assert con.execute("SELECT count(*) FROM raw.deliveries").fetchall()[0][0] > 0
+
+    monkeypatch.setattr(orchestration.assets.DbtCounter, "count", count)
+    assert main(["build", "--home", str(built.home)]) == 0  # the next build goes through
+    assert read_records(built)[-1].result == "success"
 
 
 # --------------------------------------------------------------------------------------------
