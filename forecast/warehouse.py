@@ -10,16 +10,25 @@ nothing else: every random draw comes from the assumptions' seed, and the backte
 give the same tables as one thread. `inputs_digest` hashes all of it; `write_published` records
 the digest beside the forecast tables, in the same transaction; `kept_forecast` returns the
 published tables when the digest is the one recorded. A correction of contacts, goals or
-payouts, which the forecast does not read, re-uses it; a changed case, position, grant, R,
+payouts, which the forecast does not read, re-uses it; a changed case, position, grant,
 assumption or line of code computes it anew. The digest is of unsuppressed inputs: it is as
 confidential as the build database it sits in, and nothing publishes it.
+
+**Of R and the cases, the forecast reads only what was known at its origin**: the last month
+end on or before R (`needs.forecast_origin`), and the cases as known then (`needs.cut_at`:
+started by the origin, a later closure not yet known). The simulation cuts the cases there, the
+backtest's origins and targets lie on or before it, and the caseload target is taken from the
+cases cut there. So the digest hashes the origin and the cases cut at it, not R and every case.
+A delivery that moves R within the month, or closes or opens cases after the origin, keeps the
+forecast: its tables are those a computation would give, with R in `reference_date`
+(`restamped`). A new month's origin, or a change to a case before it, computes it anew.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -150,8 +159,12 @@ def inputs_digest(inputs: ForecastInputs, assumptions: Assumptions) -> str:
     """Hex SHA-256 of everything the build's forecast is computed from (module docstring)."""
     digest = hashlib.sha256(_CODE_VERSION)
     digest.update(assumptions.sha256.encode())
-    digest.update(str(inputs.reference_date).encode())
-    for frame in (inputs.cases, inputs.positions, inputs.grants):
+    # R and the cases only as far as the forecast reads them (module docstring)
+    r = inputs.reference_date
+    origin = needs.forecast_origin(r) if r is not None else None
+    known = needs.cut_at(inputs.cases, origin) if origin is not None else inputs.cases
+    digest.update(str(origin).encode())
+    for frame in (known, inputs.positions, inputs.grants):
         # in any row order (DuckDB returns them in any)
         digest.update(frame_digest(frame.sort(frame.columns, nulls_last=True)))
     return digest.hexdigest()
@@ -324,25 +337,41 @@ def kept_forecast(con: duckdb.DuckDBPyConnection, digest: str) -> ForecastResult
 
 @dataclass(frozen=True)
 class BuildForecast:
-    """The build's forecast: `result`, the digest of its inputs, and whether it is the one
-    published before (`kept`: nothing to write)."""
+    """The build's forecast: `result`, the digest of its inputs, whether it is the one published
+    before (`kept`: nothing to write), and whether it is that one with R moved within its origin's
+    month (`restamped`: its tables written again, with the new R)."""
 
     result: ForecastResult
     digest: str
     kept: bool
+    restamped: bool = False
+
+
+def restamped(result: ForecastResult, reference_date: date) -> ForecastResult:
+    """A forecast with R set to `reference_date`: in the result and in every caseload row."""
+    return replace(
+        result,
+        reference_date=reference_date,
+        caseload=result.caseload.with_columns(
+            pl.lit(reference_date, pl.Date).alias("reference_date")
+        ),
+    )
 
 
 def build_forecast(
     con: duckdb.DuckDBPyConnection, assumptions: Assumptions, *, anew: bool = False
 ) -> BuildForecast:
     """The nightly build's forecast: the published one when its inputs did not change (module
-    docstring), else computed; `anew` (`imw build --full-refresh`): computed in any case."""
+    docstring), with R restamped when only R moved within the month; else computed; `anew`
+    (`imw build --full-refresh`): computed in any case."""
     inputs = read_inputs(con)
     digest = inputs_digest(inputs, assumptions)
     kept = None if anew else kept_forecast(con, digest)
-    if kept is not None:
+    if kept is None:
+        return BuildForecast(forecast_from(inputs, assumptions), digest, kept=False)
+    if kept.reference_date == inputs.reference_date:
         return BuildForecast(kept, digest, kept=True)
-    return BuildForecast(forecast_from(inputs, assumptions), digest, kept=False)
+    return BuildForecast(restamped(kept, inputs.reference_date), digest, kept=False, restamped=True)
 
 
 def write_published(

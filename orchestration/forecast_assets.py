@@ -78,6 +78,12 @@ def needs_forecast(warehouse: WarehouseResource):
             assumptions.sha256,
             digests={FORECAST_DIGEST_TABLE: built.digest},
         )
+        if built.restamped:
+            progress.report(
+                "forecast",
+                f"R moved to {result.reference_date}, the cases known at the origin "
+                f"{result.origin} did not change: forecast kept, with the new R",
+            )
     beats = result.backtest.filter(
         (pl.col("metric") == "beats_naive") & (pl.col("level") == "LAND")
     )
@@ -87,7 +93,7 @@ def needs_forecast(warehouse: WarehouseResource):
             metadata={
                 "rows": counts[key.path[-1]],
                 "origin": str(result.origin),
-                "kept": built.kept,
+                "kept": built.kept or built.restamped,
                 "empty_because": result.reason or "",
                 "caseload_target": result.caseload_target or 0.0,
                 "rate_eur_per_fte": result.rate_eur_per_fte or 0.0,

@@ -135,13 +135,33 @@ def test_the_forecast_digest_changes_with_every_input_and_not_with_row_order():
     changed = {
         "a case closed": _inputs(cases=one_closed),
         "a case less": _inputs(cases=base.cases.head(2)),
-        "R a day later": _inputs(reference_date=date(2026, 7, 1)),
+        # R 2026-07-31: the origin moves from 2026-06-30 to 2026-07-31
+        "R a month later": _inputs(reference_date=date(2026, 7, 31)),
         "a position of half the time": _inputs(positions=base.positions.with_columns(fte=0.5)),
         "a grant of another amount": _inputs(grants=base.grants.with_columns(amount_eur=1.0)),
     }
     digests = {why: inputs_digest(inputs, assumptions) for why, inputs in changed.items()}
     assert digest not in digests.values()
     assert len(set(digests.values())) == len(changed)  # and each change another digest
+    # What the forecast does not read: R within its origin's month (R 2026-06-30 and 2026-07-15
+    # both have the origin 2026-06-30), and what happens to the cases after the origin.
+    closed_later = base.cases.with_columns(
+        closure=pl.when(pl.col("case_type") == "KB")
+        .then(date(2026, 7, 3))  # the open KB case closes after the origin: open at it
+        .otherwise(pl.col("closure"))
+    )
+    after_origin = {"kreis": "08111", "case_type": "CM", "first_contact": date(2026, 7, 2)}
+    opened_later = pl.concat(  # a case first contacted after the origin
+        [base.cases, pl.DataFrame([{**after_origin, "closure": None}], schema=base.cases.schema)]
+    )
+    unread = {
+        "R later in the month": _inputs(reference_date=date(2026, 7, 15)),
+        "a closure after the origin": _inputs(cases=closed_later, reference_date=date(2026, 7, 15)),
+        "a case after the origin": _inputs(cases=opened_later, reference_date=date(2026, 7, 15)),
+    }
+    assert {why: inputs_digest(i, assumptions) for why, i in unread.items()} == dict.fromkeys(
+        unread, digest
+    )
     other = dataclasses.replace(assumptions, sha256="0" * 64)  # another assumptions file
     assert inputs_digest(base, other) != digest
 
@@ -165,7 +185,9 @@ def test_a_build_keeps_the_forecast_its_inputs_give(tiny_world):
         built = build_forecast(con, assumptions)
         assert built.kept, "the build recorded no digest, or another one"
         assert built.digest == inputs_digest(inputs, assumptions)
-        later = dataclasses.replace(inputs, reference_date=inputs.reference_date + timedelta(1))
+        # R a month later: another origin, nothing kept
+        later = dataclasses.replace(inputs, reference_date=inputs.reference_date + timedelta(31))
+        assert later.reference_date.month != inputs.reference_date.month
         assert kept_forecast(con, inputs_digest(later, assumptions)) is None
         anew = build_forecast(con, assumptions, anew=True)  # imw build --full-refresh
     kept = built.result
@@ -180,6 +202,38 @@ def test_a_build_keeps_the_forecast_its_inputs_give(tiny_world):
     assert (kept.caseload_target, kept.rate_eur_per_fte) == (
         fresh.caseload_target,
         fresh.rate_eur_per_fte,
+    )
+
+
+def test_a_forecast_kept_with_r_later_in_the_month_is_the_one_computed_for_that_r(
+    tiny_world, monkeypatch
+):
+    """R a day later, in the same month as the forecast's origin, and the same cases: the build
+    keeps the published forecast with the new R (`restamped`), and that is exactly the forecast
+    computed for the new R."""
+    import forecast.warehouse
+    from forecast import scenarios
+    from forecast.needs import forecast_origin
+    from forecast.warehouse import build_forecast, forecast_from, read_inputs
+
+    assumptions = scenarios.load()
+    with duckdb.connect(str(tiny_world.settings.build_db), read_only=True) as con:
+        inputs = read_inputs(con)
+        r = inputs.reference_date
+        later = dataclasses.replace(inputs, reference_date=r + timedelta(1))
+        assert forecast_origin(later.reference_date) == forecast_origin(r)  # the same origin
+        monkeypatch.setattr(forecast.warehouse, "read_inputs", lambda _: later)
+        built = build_forecast(con, assumptions)
+    assert built.restamped and not built.kept  # kept, but its tables must be written again
+    fresh = forecast_from(later, assumptions)
+    assert built.result.caseload.height > 0
+    assert built.result.caseload.equals(fresh.caseload)
+    assert built.result.caseload["reference_date"].unique().to_list() == [r + timedelta(1)]
+    assert built.result.backtest.equals(fresh.backtest)
+    assert built.result.assumptions.equals(fresh.assumptions)
+    assert (built.result.origin, built.result.reference_date) == (
+        fresh.origin,
+        fresh.reference_date,
     )
 
 
