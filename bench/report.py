@@ -198,6 +198,7 @@ def markdown(result: Mapping) -> str:
         f"| whole `imw build` process (incl. start-up) | {cells(whole)} |",
         "",
     ]
+    lines += _cpu_lines(runs, m.get("usable_cores"))
     for label, run in redeliveries:
         lines.append(_redelivery_line(label, run))
     if not redeliveries:
@@ -249,6 +250,61 @@ def markdown(result: Mapping) -> str:
         "GB = 2³⁰ bytes.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _cpu_lines(runs: list[tuple[str, Mapping]], cores: int | None) -> list[str]:
+    """CPU time per stage and cores busy, and what the CPU time makes the least wall time on
+    these cores; nothing for results measured before CPU time was (no `cpu_s`)."""
+    if any(run["whole"].get("cpu_s") is None for _, run in runs):
+        return []
+    head = " | ".join(f"{label} CPU s | {label} busy cores" for label, _ in runs)
+
+    def cells(figures: list[Mapping | None]) -> str:
+        return " | ".join(
+            f"{_s(f and f.get('cpu_s'))} | {_cores(f and f.get('busy_cores'))}" for f in figures
+        )
+
+    lines = [
+        "CPU time of the build's process tree (user + system, every process's own, sampled with "
+        "the memory; `bench/measure.py`, `TreeCpu`) and the cores it kept busy on average "
+        "(CPU s / wall s):",
+        "",
+        f"| stage | {head} |",
+        "|---|" + "---:|---:|" * len(runs),
+    ]
+    for stage in STAGES:
+        found = [run["stages"].get(stage) for _, run in runs]
+        if all(f is None for f in found):
+            continue
+        lines.append(f"| {STAGE_LABELS[stage]} | {cells(found)} |")
+    outside = [
+        {
+            "cpu_s": r["whole"].get("outside_steps_cpu_s"),
+            "busy_cores": (r["whole"].get("outside_steps_cpu_s") or 0)
+            / r["whole"]["outside_steps_wall_s"]
+            if r["whole"].get("outside_steps_wall_s")
+            else None,
+        }
+        for _, r in runs
+    ]
+    lines += [
+        f"| outside the steps | {cells(outside)} |",
+        f"| whole `imw build` process | {cells([r['whole'] for _, r in runs])} |",
+        "",
+    ]
+    if cores:
+        full = runs[0][1]["whole"]
+        lines += [
+            f"The full build's work took {_s(full['cpu_s'])} CPU-seconds: on {cores} cores no "
+            f"schedule of that work ends in less than {_s(full['cpu_s'] / cores)} s, so a wall "
+            "time below that needs less work, not more overlap.",
+            "",
+        ]
+    return lines
+
+
+def _cores(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}"
 
 
 BUILDS = ("full", "correction", "incremental")

@@ -45,6 +45,7 @@ from bench.measure import (
     STAGE_LABELS,
     ProcessRun,
     attribute,
+    cpu_in,
     failed_stages,
     read_records,
     run_sampled,
@@ -90,7 +91,7 @@ def imw_command(home: Path) -> list[str]:
 
 def summarise_build(run: ProcessRun, record: Mapping) -> dict[str, object]:
     """Stage figures, whole-process figures and the record's own times for one build."""
-    stages = attribute(run.samples, record)
+    stages = attribute(run.samples, record, run.cpu)
     windows = [w for spans in step_windows(record).values() for w in spans]
     outside = [rss for t, rss in run.samples if not any(a <= t <= b for a, b in windows)]
     in_steps = union_length(windows)
@@ -106,6 +107,8 @@ def summarise_build(run: ProcessRun, record: Mapping) -> dict[str, object]:
                 "peak_rss": f.peak_rss,
                 "samples": f.samples,
                 "steps": f.steps,
+                "cpu_s": _rounded(f.cpu_s),
+                "busy_cores": _rounded(f.busy_cores),
             }
             for stage, f in stages.items()
         },
@@ -118,9 +121,18 @@ def summarise_build(run: ProcessRun, record: Mapping) -> dict[str, object]:
             "outside_steps_peak_rss": max(outside, default=0),
             "samples": len(run.samples),
             "mean_load_1min": run.mean_load,
+            "cpu_s": _rounded(run.cpu_s),
+            "busy_cores": _rounded(run.cpu_s / run.wall_s if run.cpu_s and run.wall_s else None),
+            "outside_steps_cpu_s": _rounded(
+                run.cpu_s - cpu_in(run.cpu, windows) if run.cpu_s is not None else None
+            ),
         },
         "samples": [[round(t - run.started, 2), rss // 2**20] for t, rss in run.samples],
     }
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
 
 
 def timed_build(label: str, home: Path, env: Mapping[str, str]) -> tuple[ProcessRun, dict]:

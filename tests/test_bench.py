@@ -16,7 +16,7 @@ from bench import run as bench_run
 from bench.dbt_nodes import node_times, read_node_times
 from bench.disclosure_parts import gate_figures, pattern_figures
 from bench.floor import read_floor
-from bench.measure import attribute, failed_stages, read_records, run_sampled
+from bench.measure import attribute, cpu_in, failed_stages, read_records, run_sampled
 from bench.report import GB, markdown, targets
 from contract.spec import EXTRACTS
 from core.resources import DEFAULT_MEMORY_LIMIT
@@ -104,6 +104,59 @@ def test_stage_peaks_and_walls_from_a_hand_made_record():
     assert stages["dbt"].steps == ["warehouse_dbt", "warehouse_dbt_docs"]
     assert stages["ingest"].wall_s == pytest.approx(8.0)
     assert max(rss for _, rss in _samples()) == 900  # the whole: start-up is its peak
+
+
+# (seconds after T0, CPU seconds the tree has used so far), sampled with the memory
+CPU = [
+    (0, 0.0),
+    (2, 1.0),  # start-up: 0.5 cores
+    (10, 13.0),  # ingest 2–10 s: 12 CPU s in 8 s, 1.5 cores
+    (20, 33.0),  # dbt 10–20 s: both cores busy, 20 CPU s
+    (25, 38.0),  # the gap between the dbt steps: 1 core
+    (30, 48.0),  # dbt 25–30 s: 10 CPU s
+    (40, 53.0),  # mart gate 30–35 s and publish 35–40 s: 5 CPU s between them
+]
+
+
+def _cpu() -> list[tuple[float, float]]:
+    return [((T0 + timedelta(seconds=s)).timestamp(), c) for s, c in CPU]
+
+
+def test_stage_cpu_time_and_busy_cores_from_hand_made_samples():
+    stages = attribute(_samples(), RECORD, _cpu())
+    assert stages["ingest"].cpu_s == pytest.approx(12.0)  # 13 − 1
+    assert stages["ingest"].busy_cores == pytest.approx(1.5)  # 12 CPU s in 8 s
+    assert stages["dbt"].cpu_s == pytest.approx(30.0)  # 20 + 10: the gap's 5 not counted
+    assert stages["dbt"].busy_cores == pytest.approx(2.0)  # 30 CPU s in 15 s
+    # between samples the CPU time is taken as linear: 5 CPU s over 30–40 s, half in each
+    assert stages["mart_gate"].cpu_s == pytest.approx(2.5)
+    assert stages["publish"].cpu_s == pytest.approx(2.5)
+    # windows overlapping within a stage count each moment once
+    assert cpu_in(_cpu(), [(_epoch(2), _epoch(10)), (_epoch(5), _epoch(10))]) == pytest.approx(12)
+    # outside the samples: flat
+    assert cpu_in(_cpu(), [(_epoch(40), _epoch(50))]) == 0
+    assert attribute(_samples(), RECORD)["dbt"].cpu_s is None  # no CPU samples: not measured
+
+
+def _epoch(seconds: float) -> float:
+    return (T0 + timedelta(seconds=seconds)).timestamp()
+
+
+def test_the_cpu_time_of_a_tree_counts_a_child_that_ended():
+    # the child burns CPU for ≈ 0.6 s and ends before the parent; its time stays counted
+    burn = "import time; t = time.process_time()\nwhile time.process_time() - t < 0.6: pass"
+    script = (
+        "import subprocess, sys, time\n"
+        f"subprocess.run([sys.executable, '-c', {burn!r}], check=True)\n"
+        "time.sleep(0.5)"
+    )
+    run = run_sampled([sys.executable, "-c", script], interval=0.05)
+    assert run.returncode == 0
+    cpu = [c for _, c in run.cpu]
+    assert cpu == sorted(cpu)  # it only grows
+    # the child's 0.6 s (its last 0.05 s may fall after its last sample) and the parent's start
+    assert run.cpu_s >= 0.5
+    assert run.cpu_s <= run.wall_s * (os.cpu_count() or 1)
 
 
 def test_overlapping_steps_of_one_stage_count_once():
@@ -312,6 +365,32 @@ def test_markdown_marks_targets_and_shows_the_machine():
     assert "full build wall 4.0×, peak 3.0×; incremental wall 0.5×, peak 1.0×" in md
     assert "| int_contact_status | 8.0 | not_null_cases_case_key | 1.5 |" in md
     assert "CPU X, 2 logical cores" in md
+    assert "CPU time of the build's process tree" not in md  # results from before CPU time
+
+    # with CPU time: its own table per stage, and the least wall time it makes on 2 cores
+    result["full"]["whole"] = {**whole, "cpu_s": 300.0, "busy_cores": 1.5}
+    result["full"]["whole"]["outside_steps_cpu_s"] = 50.0  # in 100 s: 0.5 cores
+    result["full"]["stages"] = {
+        "ingest": {**stage, "cpu_s": 75.0, "busy_cores": 1.5},  # 75 CPU s in 50 s
+        "dbt": {**stage, "cpu_s": 100.0, "busy_cores": 2.0},  # both cores busy
+    }
+    result["incremental"]["whole"] = {
+        **result["incremental"]["whole"],
+        "cpu_s": 30.0,  # in 25 s: 1.2 cores
+        "busy_cores": 1.2,
+        "outside_steps_cpu_s": 5.0,  # in 100 s: 0.05 cores
+    }
+    result["incremental"]["stages"] = {"ingest": {**stage, "cpu_s": 20.0, "busy_cores": 0.4}}
+    md = markdown(result)
+    assert "| stage | full CPU s | full busy cores | incremental CPU s | incremental busy" in md
+    assert "| ingest + extract gate | 75.0 | 1.50 | 20.0 | 0.40 |" in md
+    assert "| dbt | 100.0 | 2.00 | – |  |" in md  # no dbt in the incremental build
+    assert "| outside the steps | 50.0 | 0.50 | 5.0 | 0.05 |" in md
+    assert "| whole `imw build` process | 300.0 | 1.50 | 30.0 | 1.20 |" in md
+    assert (
+        "The full build's work took 300.0 CPU-seconds: on 2 cores no schedule of that work ends "
+        "in less than 150.0 s"  # 300 / 2
+    ) in md
 
     # with the correction under the same stand before it: its own columns, target and line
     result["correction"] = {
