@@ -19,6 +19,14 @@ needed: it imports dbt and what a build's models import, then waits for its comm
 environment and working folder as one JSON line on its standard input (`COMMAND_KEYS`) — and runs
 it as `imw-dbt <arguments>` would, starting the disclosure engine's worker processes beside it
 (`disclosure.engine.start_workers`). Its input closed with no command, it ends without running one.
+
+A prestarted `imw-dbt` ends with the build that started it (`end_with_parent`): killed alone (an
+operator's `kill`, the kernel's out-of-memory killer), the build process leaves its dbt behind,
+and that dbt, its output read by no one, never finished — it held the build database's lock, and
+every later build failed on it until someone killed it by hand (seen 2026-12-05: a build killed
+alone during dbt left its `imw-dbt` waiting for over a minute, until killed). So it watches its
+parent: once that has gone, it interrupts itself as dagster-dbt would (dbt cancels its queries
+and ends), and ends outright if that takes longer than `ORPHAN_GRACE_S`.
 """
 
 from __future__ import annotations
@@ -27,8 +35,10 @@ import gc
 import importlib
 import json
 import os
+import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 from core.settings import BUILD_DB_ENV, BUILD_DB_NAME
@@ -77,6 +87,34 @@ def wait_for_command() -> bool:
     return True
 
 
+ORPHAN_POLL_S = 1.0
+"""How often a prestarted `imw-dbt` looks whether the build that started it is still there."""
+ORPHAN_GRACE_S = 30.0
+"""How long it gives dbt to end by its interrupt once that build has gone, before it ends."""
+ORPHAN_EXIT_CODE = 3
+
+
+def end_with_parent(
+    parent: int, poll_s: float = ORPHAN_POLL_S, grace_s: float = ORPHAN_GRACE_S
+) -> threading.Thread:
+    """A daemon thread that ends this process once its parent `parent` has gone (this process
+    handed to another parent): first an interrupt (SIGINT, `KeyboardInterrupt` in the main
+    thread: dbt cancels its queries and ends), and if the process still runs after `grace_s`,
+    an immediate end (`os._exit`, exit code `ORPHAN_EXIT_CODE`) — a dbt whose output pipe has no
+    reader can hang on its way out."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_s)
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(grace_s)
+        os._exit(ORPHAN_EXIT_CODE)
+
+    thread = threading.Thread(target=watch, name="imw-end-with-parent", daemon=True)
+    thread.start()
+    return thread
+
+
 def engine_workers_beside() -> threading.Thread:
     """The disclosure engine's worker processes started on a thread beside dbt
     (`disclosure.engine.start_workers`), for a prestarted command: ready when the pattern model
@@ -91,6 +129,8 @@ def engine_workers_beside() -> threading.Thread:
 
 def main() -> None:
     prestarted = sys.argv[1:] == [PRESTART_FLAG]
+    if prestarted:
+        end_with_parent(os.getppid())
     if prestarted and not wait_for_command():
         return
     if sys.argv[1:] == ["--version"]:

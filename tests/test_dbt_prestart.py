@@ -271,3 +271,67 @@ def test_an_error_while_dbt_is_read_stops_dbt_and_goes_on():
         pass
     assert process.poll() is None
     dbt_prestart.stop(process)
+
+
+_WATCHED = """
+import os, signal, sys, time
+from orchestration.dbt_in_warehouse import end_with_parent
+if sys.argv[1] == "deaf":  # a dbt that does not end on its interrupt
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+end_with_parent(os.getppid(), poll_s=0.05, grace_s=1.0)
+print(os.getpid(), flush=True)
+try:
+    time.sleep(600)
+except KeyboardInterrupt:  # ended by its interrupt, as dbt ends
+    open(sys.argv[2], "w").write("interrupted")
+    raise
+"""
+_PARENT = """
+import os, subprocess, sys, time
+child = subprocess.Popen([sys.executable, "-c", *sys.argv[1:4]], stdout=subprocess.PIPE)
+print(child.stdout.readline().decode().strip(), flush=True)
+time.sleep(float(sys.argv[4]))  # then gone, as if killed: nobody waits for the child
+os._exit(0)
+"""
+
+
+def watched_child(tmp_path: Path, mode: str, parent_lives_s: float):
+    """A process watching its parent (`end_with_parent`, 1 s grace), and that parent, which
+    ends after `parent_lives_s` without waiting for it; the child's marker file."""
+    import psutil
+
+    marker = tmp_path / "interrupted"
+    parent = subprocess.Popen(
+        [sys.executable, "-c", _PARENT, _WATCHED, mode, str(marker), str(parent_lives_s)],
+        stdout=subprocess.PIPE,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    return parent, psutil.Process(int(parent.stdout.readline())), marker
+
+
+@pytest.mark.parametrize(
+    ("mode", "interrupted"),
+    [
+        ("listening", True),  # its interrupt ends it, as it ends dbt
+        ("deaf", False),  # it ignores the interrupt: ended outright after the grace
+    ],
+)
+def test_a_prestarted_dbt_whose_build_has_gone_ends(tmp_path, mode, interrupted):
+    parent, child, marker = watched_child(tmp_path, mode, 0)
+    parent.wait(30)
+    child.wait(10)  # raises psutil.TimeoutExpired if it runs on
+    assert marker.exists() == interrupted
+
+
+def test_a_prestarted_dbt_whose_build_is_there_runs_on(tmp_path):
+    import psutil
+
+    parent, child, marker = watched_child(tmp_path, "listening", 600)
+    try:
+        with pytest.raises(psutil.TimeoutExpired):
+            child.wait(1.5)  # 30 polls of its parent, and the grace's length: still running
+    finally:
+        parent.kill()
+        parent.wait()
+    child.wait(10)  # and once the parent is gone, it ends
+    assert marker.exists()
