@@ -253,15 +253,17 @@ def markdown(result: Mapping) -> str:
 
 
 def _cpu_lines(runs: list[tuple[str, Mapping]], cores: int | None) -> list[str]:
-    """CPU time per stage and cores busy, and what the CPU time makes the least wall time on
-    these cores; nothing for results measured before CPU time was (no `cpu_s`)."""
+    """CPU time per stage and the cores it kept busy (CPU s / wall s), and the least wall time
+    the full build's CPU time allows on these cores; nothing for results measured before CPU
+    time was (no `cpu_s`)."""
     if any(run["whole"].get("cpu_s") is None for _, run in runs):
         return []
     head = " | ".join(f"{label} CPU s | {label} busy cores" for label, _ in runs)
 
-    def cells(figures: list[Mapping | None]) -> str:
+    def cells(figures: list[tuple[float | None, float | None]]) -> str:
         return " | ".join(
-            f"{_s(f and f.get('cpu_s'))} | {_cores(f and f.get('busy_cores'))}" for f in figures
+            f"{_s(cpu)} | {'' if cpu is None or not wall else f'{cpu / wall:.2f}'}"
+            for cpu, wall in figures
         )
 
     lines = [
@@ -276,35 +278,24 @@ def _cpu_lines(runs: list[tuple[str, Mapping]], cores: int | None) -> list[str]:
         found = [run["stages"].get(stage) for _, run in runs]
         if all(f is None for f in found):
             continue
-        lines.append(f"| {STAGE_LABELS[stage]} | {cells(found)} |")
-    outside = [
-        {
-            "cpu_s": r["whole"].get("outside_steps_cpu_s"),
-            "busy_cores": (r["whole"].get("outside_steps_cpu_s") or 0)
-            / r["whole"]["outside_steps_wall_s"]
-            if r["whole"].get("outside_steps_wall_s")
-            else None,
-        }
-        for _, r in runs
-    ]
+        figures = [(f.get("cpu_s"), f["wall_s"]) if f else (None, None) for f in found]
+        lines.append(f"| {STAGE_LABELS[stage]} | {cells(figures)} |")
+    wholes = [r["whole"] for _, r in runs]
+    outside = [(w.get("outside_steps_cpu_s"), w["outside_steps_wall_s"]) for w in wholes]
     lines += [
         f"| outside the steps | {cells(outside)} |",
-        f"| whole `imw build` process | {cells([r['whole'] for _, r in runs])} |",
+        f"| whole `imw build` process | {cells([(w['cpu_s'], w['wall_s']) for w in wholes])} |",
         "",
     ]
     if cores:
-        full = runs[0][1]["whole"]
+        cpu_s = wholes[0]["cpu_s"]
         lines += [
-            f"The full build's work took {_s(full['cpu_s'])} CPU-seconds: on {cores} cores no "
-            f"schedule of that work ends in less than {_s(full['cpu_s'] / cores)} s, so a wall "
-            "time below that needs less work, not more overlap.",
+            f"The full build's work took {_s(cpu_s)} CPU-seconds: on {cores} cores no schedule "
+            f"of that work ends in less than {_s(cpu_s / cores)} s, so a wall time below that "
+            "needs less work, not more overlap.",
             "",
         ]
     return lines
-
-
-def _cores(value: float | None) -> str:
-    return "" if value is None else f"{value:.2f}"
 
 
 BUILDS = ("full", "correction", "incremental")

@@ -108,7 +108,6 @@ def summarise_build(run: ProcessRun, record: Mapping) -> dict[str, object]:
                 "samples": f.samples,
                 "steps": f.steps,
                 "cpu_s": _rounded(f.cpu_s),
-                "busy_cores": _rounded(f.busy_cores),
             }
             for stage, f in stages.items()
         },
@@ -122,7 +121,6 @@ def summarise_build(run: ProcessRun, record: Mapping) -> dict[str, object]:
             "samples": len(run.samples),
             "mean_load_1min": run.mean_load,
             "cpu_s": _rounded(run.cpu_s),
-            "busy_cores": _rounded(run.cpu_s / run.wall_s if run.cpu_s and run.wall_s else None),
             "outside_steps_cpu_s": _rounded(
                 run.cpu_s - cpu_in(run.cpu, windows) if run.cpu_s is not None else None
             ),

@@ -368,19 +368,18 @@ def test_markdown_marks_targets_and_shows_the_machine():
     assert "CPU time of the build's process tree" not in md  # results from before CPU time
 
     # with CPU time: its own table per stage, and the least wall time it makes on 2 cores
-    result["full"]["whole"] = {**whole, "cpu_s": 300.0, "busy_cores": 1.5}
+    result["full"]["whole"] = {**whole, "cpu_s": 300.0}  # in 200 s: 1.5 cores
     result["full"]["whole"]["outside_steps_cpu_s"] = 50.0  # in 100 s: 0.5 cores
     result["full"]["stages"] = {
-        "ingest": {**stage, "cpu_s": 75.0, "busy_cores": 1.5},  # 75 CPU s in 50 s
-        "dbt": {**stage, "cpu_s": 100.0, "busy_cores": 2.0},  # both cores busy
+        "ingest": {**stage, "cpu_s": 75.0},  # 75 CPU s in 50 s: 1.5 cores
+        "dbt": {**stage, "cpu_s": 100.0},  # in 50 s: both cores busy
     }
     result["incremental"]["whole"] = {
         **result["incremental"]["whole"],
         "cpu_s": 30.0,  # in 25 s: 1.2 cores
-        "busy_cores": 1.2,
         "outside_steps_cpu_s": 5.0,  # in 100 s: 0.05 cores
     }
-    result["incremental"]["stages"] = {"ingest": {**stage, "cpu_s": 20.0, "busy_cores": 0.4}}
+    result["incremental"]["stages"] = {"ingest": {**stage, "cpu_s": 20.0}}  # in 50 s: 0.4
     md = markdown(result)
     assert "| stage | full CPU s | full busy cores | incremental CPU s | incremental busy" in md
     assert "| ingest + extract gate | 75.0 | 1.50 | 20.0 | 0.40 |" in md
