@@ -840,7 +840,12 @@ def _component_ranges(
         return value
 
     def proven(j: int) -> bool:
-        return bool(_shown_wide(seen_low[j], seen_high[j], needed[j]))
+        """`_shown_wide` of one variable, in plain floats (called once or twice per program:
+        numpy's error-state context cost more than the test)."""
+        spread, need = seen_high[j] - seen_low[j], needed[j]
+        if need != need:  # NaN: not base_n
+            return bool(spread > 10 * PIN_TOLERANCE * max(1.0, abs(seen_high[j])))
+        return bool(spread >= need)
 
     solve(np.ones(k))
     objective = np.zeros(k)
@@ -901,6 +906,12 @@ class _Program:
         self._highs = _Highs()
         self._highs.setOptionValue("output_flag", False)
         self._highs.setOptionValue("presolve", "off")
+        # One thread: the solves here are serial simplex (the workers are processes), and with
+        # the default (0: as many as the machine has) HiGHS counts the cores again on every
+        # solve — 27 µs of a no-op re-solve against 13 µs (highspy 1.15.1; 1.16 reads /sys for
+        # it, 92 µs against 44 µs, pyproject.toml). Every `_Program` sets the same: HiGHS keeps
+        # its scheduler per thread, and another number on a thread that solved fails ("Not Set").
+        self._highs.setOptionValue("threads", 1)
         # The first program (no basis yet) by the dual simplex, every later one by the primal
         # (`minimise`): a new objective leaves the last basis feasible, so primal goes on from
         # it (measured on `bw`, both cores, the same pattern and ranges' verdicts: `protect`
@@ -924,14 +935,18 @@ class _Program:
         lp.a_matrix_.value_ = columns.data
         self._highs.passModel(lp)
         self._k = k
+        self._columns = np.arange(k, dtype=np.int32)
+        self._primal = False
         self._feasible = False
 
     def minimise(self, objective: np.ndarray) -> tuple[float, np.ndarray] | None:
         """(optimum, solution), or None when unbounded below."""
         highs = self._highs
-        highs.changeColsCost(self._k, np.arange(self._k, dtype=np.int32), objective)
+        highs.changeColsCost(self._k, self._columns, objective)
         highs.run()
-        highs.setOptionValue("simplex_strategy", PRIMAL_SIMPLEX)  # from the basis now held
+        if not self._primal:
+            highs.setOptionValue("simplex_strategy", PRIMAL_SIMPLEX)  # from the basis now held
+            self._primal = True
         status = highs.getModelStatus()
         if status == self._status.kUnknown:
             # the warm start from the last basis can stall on a degenerate program (seen at
@@ -946,7 +961,7 @@ class _Program:
         if status == self._status.kOptimal:
             self._feasible = True
             solution = np.asarray(highs.getSolution().col_value)
-            return float(highs.getInfo().objective_function_value), solution
+            return highs.getObjectiveValue(), solution
         if status == self._status.kUnbounded or (
             self._feasible and status == self._status.kUnboundedOrInfeasible
         ):

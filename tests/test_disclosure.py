@@ -895,3 +895,33 @@ def test_solving_writes_nothing_to_the_build_output():
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout == ""  # before: "Running HiGHS 1.16.0 (git hash …): Copyright …"
+
+
+def test_programs_solve_on_one_highs_thread_from_any_python_thread():
+    """`_Program` sets HiGHS's `threads` to 1: with the default HiGHS counts the machine's cores
+    again on every solve. HiGHS keeps its scheduler per thread, and a program asking another
+    number of threads on a thread where one has run fails ("HiGHS failed: Not Set"), so every
+    program of a fresh process — on its main thread and on others, as the mart gate's audit
+    runs, one after another — must ask the same and solve. x0 + x1 = 10, x ≥ 0: max x0 = 10,
+    min x0 = 0."""
+    import subprocess
+    import sys
+
+    code = (
+        "from concurrent.futures import ThreadPoolExecutor\n"
+        "import numpy as np, scipy.sparse as sp\n"
+        "from disclosure.engine import _Program\n"
+        "def solve(_=None):\n"
+        "    p = _Program(sp.csr_matrix(np.array([[1.0, 1.0]])), np.array([10.0]))\n"
+        "    assert p._highs.getOptionValue('threads')[1] == 1\n"
+        "    most, least = p.minimise(np.array([-1.0, 0.0])), p.minimise(np.array([1.0, 0.0]))\n"
+        "    assert abs(most[0] + 10) < 1e-9 and abs(least[0]) < 1e-9, (most, least)\n"
+        "solve()\n"
+        "with ThreadPoolExecutor(2) as pool:\n"
+        "    list(pool.map(solve, range(4)))\n"
+        "solve()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
