@@ -876,13 +876,21 @@ def test_ranges_of_one_sum_are_the_linear_programs_ranges(terms):
         assert high[j] == (np.inf if most.status == 3 else pytest.approx(-most.fun, abs=1e-9))
 
 
+def run_in_a_fresh_process(code: str):
+    """`code` run by this Python in a process of its own: HiGHS's output and its scheduler are set
+    once per process and thread, so only a fresh process shows what a first solve does."""
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
 def test_solving_writes_nothing_to_the_build_output():
     """HiGHS's copyright banner went to stdout once per process (`highspy.Highs` registers its
     callback before the output can be switched off): a fresh process that solves a program must
     print nothing. x0 + x1 = 10, x ≥ 0: min x0 = 0."""
-    import subprocess
-    import sys
-
     code = (
         "import numpy as np, scipy.sparse as sp\n"
         "from disclosure.engine import _Program\n"
@@ -890,9 +898,7 @@ def test_solving_writes_nothing_to_the_build_output():
         "low = p.minimise(np.array([1.0, 0.0]))\n"
         "assert low is not None and abs(low[0]) < 1e-9, low\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
-    )
+    done = run_in_a_fresh_process(code)
     assert done.returncode == 0, done.stderr
     assert done.stdout == ""  # before: "Running HiGHS 1.16.0 (git hash …): Copyright …"
 
@@ -904,9 +910,6 @@ def test_programs_solve_on_one_highs_thread_from_any_python_thread():
     program of a fresh process — on its main thread and on others, as the mart gate's audit
     runs, one after another — must ask the same and solve. x0 + x1 = 10, x ≥ 0: max x0 = 10,
     min x0 = 0."""
-    import subprocess
-    import sys
-
     code = (
         "from concurrent.futures import ThreadPoolExecutor\n"
         "import numpy as np, scipy.sparse as sp\n"
@@ -921,7 +924,5 @@ def test_programs_solve_on_one_highs_thread_from_any_python_thread():
         "    list(pool.map(solve, range(4)))\n"
         "solve()\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
-    )
+    done = run_in_a_fresh_process(code)
     assert done.returncode == 0, done.stderr
