@@ -876,6 +876,25 @@ def test_ranges_of_one_sum_are_the_linear_programs_ranges(terms):
         assert high[j] == (np.inf if most.status == 3 else pytest.approx(-most.fun, abs=1e-9))
 
 
+_witness = st.one_of(
+    st.floats(-1e6, 1e6),
+    st.sampled_from([0.0, 4.999999, 5.0, 1e-6, np.inf, -np.inf]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_witness, _witness, st.one_of(st.just(np.nan), st.sampled_from([1.0, 5.0, 10.0])))
+@example(np.inf, -np.inf, 5.0)  # no witness yet: low +inf, high -inf
+@example(0.0, 1e-5, np.nan)  # a numerator 10 pin tolerances apart: not yet shown wide
+@example(0.0, 5.0, 5.0)  # base_n shown exactly 5 wide: enough
+def test_one_value_is_shown_wide_as_the_vector_says(low, high, needed):
+    """`proven` asks `_shown_wide_one` of one value at a time, in plain floats; the whole
+    component is asked `_shown_wide`: both must give the same answer, including for a value
+    without witnesses and for the NaN that marks a measure other than base_n."""
+    vector = engine._shown_wide(np.array([low]), np.array([high]), np.array([needed]))
+    assert engine._shown_wide_one(low, high, needed) == bool(vector[0])
+
+
 def run_in_a_fresh_process(code: str):
     """`code` run by this Python in a process of its own: HiGHS's output and its scheduler are set
     once per process and thread, so only a fresh process shows what a first solve does."""
