@@ -606,29 +606,28 @@ def _solve_jobs(jobs: list[_Job], audit_size: int) -> list[_Ranges]:
     # a new chunk wherever the load before a task passes another n·CHUNKS_PER_WORKER-th of it all
     before = (np.cumsum(cost[order]) - cost[order]) // (cost.sum() / (n * CHUNKS_PER_WORKER))
     chunks = [c.tolist() for c in np.split(order, np.flatnonzero(np.diff(before)) + 1)]
-    futures = [
-        _pool(n).submit(
-            _solve_chunk,
-            [
-                (
-                    jobs[tasks[t][0]].a,
-                    jobs[tasks[t][0]].b,
-                    jobs[tasks[t][0]].needed,
-                    tasks[t][1],
-                    jobs[tasks[t][0]].seen,
-                )
-                for t in chunk
-            ],
-        )
-        for chunk in chunks
-    ]
     by_task: dict[int, _Ranges] = {}
     try:
+        futures = [
+            _pool(n).submit(
+                _solve_chunk,
+                [
+                    (
+                        jobs[tasks[t][0]].a,
+                        jobs[tasks[t][0]].b,
+                        jobs[tasks[t][0]].needed,
+                        tasks[t][1],
+                        jobs[tasks[t][0]].seen,
+                    )
+                    for t in chunk
+                ],
+            )
+            for chunk in chunks
+        ]
         for chunk, future in zip(chunks, futures, strict=True):
             by_task.update(zip(chunk, future.result(), strict=True))
     except BrokenProcessPool as exc:
-        _POOLS.pop(n, None)
-        raise RuntimeError(_BROKEN_POOL.format(n=n, exc=exc)) from exc
+        raise _pool_failure(n, exc) from exc
     results: list[_Ranges | None] = [None] * len(jobs)
     for t, (i, mask) in enumerate(tasks):
         lo, hi, solved, solves = by_task[t]
@@ -646,6 +645,20 @@ _BROKEN_POOL = (
     "engine must keep its top level under `if __name__ == '__main__':` (the workers import "
     "it, as with any multiprocessing), or set " + WORKERS_ENV + "=1 to solve in-process."
 )
+
+
+class EngineStopped(RuntimeError):
+    """The engine's worker processes were stopped on purpose (`stop_workers`): the work asked of
+    them will not be done."""
+
+
+def _pool_failure(n: int, exc: BrokenProcessPool) -> RuntimeError:
+    """The error for a pool of `n` workers that broke: `EngineStopped` with the reason when
+    `stop_workers` stopped it, else the hint for a script whose workers could not start."""
+    _POOLS.pop(n, None)
+    if _STOPPED:
+        return EngineStopped(f"the disclosure engine was stopped: {_STOPPED[-1]}")
+    return RuntimeError(_BROKEN_POOL.format(n=n, exc=exc))
 
 
 def _solve_chunk(
@@ -675,16 +688,43 @@ _POOLS: dict[int, ProcessPoolExecutor] = {}
 _POOLS_LOCK = threading.Lock()
 
 
+_STOPPED: list[str] = []
+"""Why `stop_workers` stopped the engine (empty: it was not): no pool starts again after it."""
+
+
 def _pool(n: int) -> ProcessPoolExecutor:
     """One pool of `n` worker processes per process, started on first use (forkserver: the
     workers do not inherit the threads of a caller such as dbt or DuckDB); one also when two
-    threads ask at once (`start_workers` on a thread of its own)."""
+    threads ask at once (`start_workers` on a thread of its own). After `stop_workers`,
+    `EngineStopped`."""
     with _POOLS_LOCK:
+        if _STOPPED:
+            raise EngineStopped(f"the disclosure engine was stopped: {_STOPPED[-1]}")
         if n not in _POOLS:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["disclosure.engine"])
             _POOLS[n] = ProcessPoolExecutor(max_workers=n, mp_context=context)
         return _POOLS[n]
+
+
+def stop_workers(reason: str) -> int:
+    """End this process's worker processes now (SIGTERM), for a process that was interrupted:
+    the work they hold is not wanted, and without this its caller — dbt waiting for the model
+    that runs the engine, the interpreter's exit waiting for the pool — waits until they have
+    done all of it (measured on `bw`, 2026-12-06: a build interrupted during the pattern ended
+    after 38 s, when dagster-dbt's wait for dbt ran out). Every caller waiting for their results
+    gets `EngineStopped` with `reason`, and so does any later use of the engine in this process.
+    Safe in a signal handler: it only sends signals. Returns the number of processes ended."""
+    _STOPPED.append(reason)
+    ended = 0
+    for pool in list(_POOLS.values()):
+        # the executor's own table of its worker processes (CPython's, 3.8–3.14; 3.14's
+        # `terminate_workers` ends the same processes)
+        for process in list(getattr(pool, "_processes", {}).values()):
+            if process.is_alive():
+                process.terminate()
+                ended += 1
+    return ended
 
 
 WARM_UP_S = 1.0
@@ -700,7 +740,7 @@ def start_workers() -> int:
     of its own while dbt starts: `orchestration.dbt_in_warehouse`). Returns the number started
     (0: the engine solves in this process)."""
     n = workers()
-    if n <= 1:
+    if n <= 1 or _STOPPED:
         return 0
     pool = _pool(n)
     for _ in range(n):
@@ -1433,7 +1473,12 @@ def _submit(n: int, function, arguments: list[tuple]) -> list[Future]:
     order of `arguments`."""
     sizes = [a[0].n_cells + a[0].terms.height for a in arguments]
     pool = _pool(n)
-    futures = {int(i): pool.submit(function, *arguments[i]) for i in np.argsort(-np.asarray(sizes))}
+    try:
+        futures = {
+            int(i): pool.submit(function, *arguments[i]) for i in np.argsort(-np.asarray(sizes))
+        }
+    except BrokenProcessPool as exc:
+        raise _pool_failure(n, exc) from exc
     return [futures[i] for i in range(len(arguments))]
 
 
@@ -1442,8 +1487,7 @@ def _collect(n: int, futures: list[Future]) -> list:
     try:
         return [future.result() for future in futures]
     except BrokenProcessPool as exc:
-        _POOLS.pop(n, None)
-        raise RuntimeError(_BROKEN_POOL.format(n=n, exc=exc)) from exc
+        raise _pool_failure(n, exc) from exc
 
 
 KEY = ["cell", "measure"]

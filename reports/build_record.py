@@ -100,6 +100,27 @@ _DELIVERY_FILE = re.compile(
 """A delivery's file name, `<extract>_<AGS>_<stand>.<csv|xlsx>` (contract.spec)."""
 
 
+_INTERRUPT = "DagsterExecutionInterruptedError"
+INTERRUPTED = (
+    "interrupted: the build was stopped by a signal (SIGTERM or SIGINT: an operator, Dagster's "
+    "run termination or the machine shutting down)"
+)
+
+
+def _interrupted(error) -> bool:
+    """Whether Dagster's interrupt is anywhere in `error`'s chain, as cause or as context."""
+    seen, todo = 0, [error]
+    while todo and seen < 50:
+        current = todo.pop()
+        if current is None:
+            continue
+        seen += 1
+        if current.cls_name == _INTERRUPT:
+            return True
+        todo += [current.cause, current.context]
+    return False
+
+
 def root_error(error) -> tuple[str, str | None]:
     """`Type: message` of the innermost exception behind a Dagster error, and the delivery file
     any exception of the chain names.
@@ -107,6 +128,7 @@ def root_error(error) -> tuple[str, str | None]:
     Dagster wraps what a step raised ("Error occurred while executing op raw_extracts:"); the
     reason an operator can act on is the cause at the end of the chain of `raise … from`, e.g.
     `MissingKeyError: IMW_PSEUDONYM_KEY is not set …` or DuckDB's lock error naming the holder.
+    A build stopped by a signal says so (`INTERRUPTED`) instead of Dagster's class name.
     """
     chain = []
     current = error
@@ -122,6 +144,10 @@ def root_error(error) -> tuple[str, str | None]:
         # Dagster writes `module.path.Class: message`; the class name is enough.
         message = re.sub(rf"^(?:[\w.]+\.)?{re.escape(root.cls_name)}: ", "", message)
         message = f"{root.cls_name}: {message}"
+    if _interrupted(error):
+        # Dagster's interrupt says only its own class. What the step ended with on its way out
+        # (a timeout waiting for dbt, …) follows the cause.
+        message = INTERRUPTED if root.cls_name == _INTERRUPT else f"{INTERRUPTED}; then {message}"
     found = None
     for e in reversed(chain):
         match = _DELIVERY_FILE.search(e.message)

@@ -589,6 +589,27 @@ def test_start_workers_starts_the_pool_the_engine_then_uses(monkeypatch):
     pool.shutdown()
 
 
+def test_stopped_workers_end_their_work_and_the_engine_with_them(monkeypatch):
+    """`stop_workers` (an interrupted process): the waiting caller gets `EngineStopped` at once,
+    not the workers' results after their work, and no pool starts again in the process."""
+    import time
+
+    monkeypatch.setattr(engine, "_POOLS", {})  # a pool of this test's own
+    monkeypatch.setattr(engine, "_STOPPED", [])  # the process's record, put back after the test
+    monkeypatch.setenv(engine.WORKERS_ENV, "2")  # `start_workers` below would start two
+    futures = [engine._pool(2).submit(time.sleep, 120) for _ in range(3)]  # 2, then 1 waiting
+    time.sleep(0.5)  # both started on their work
+    started = time.monotonic()
+    assert engine.stop_workers("a test stopped it") == 2  # both worker processes ended
+    with pytest.raises(engine.EngineStopped, match="the disclosure engine was stopped: a test"):
+        engine._collect(2, futures)
+    assert time.monotonic() - started < 30  # not the 2 minutes of work (≈ 0.1 s measured)
+    assert engine._POOLS == {}  # the broken pool let go
+    with pytest.raises(engine.EngineStopped):
+        engine._pool(2)  # nothing starts again
+    assert engine.start_workers() == 0
+
+
 @settings(max_examples=15, deadline=None)
 @given(hierarchies())
 def test_protect_on_two_processes_chooses_the_same_pattern(providers):

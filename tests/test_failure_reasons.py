@@ -14,7 +14,7 @@ from dagster._utils.error import SerializableErrorInfo
 
 from cli.main import main, run_build
 from core.settings import KEY_ENV
-from reports.build_record import read_records, root_error
+from reports.build_record import INTERRUPTED, read_records, root_error
 from reports.status import status_report
 
 KEY = "failure-reasons-key-0123456789"
@@ -47,6 +47,23 @@ def test_root_error_is_the_end_of_the_chain_and_names_the_delivery_file():
         "ValueError: bad value in /x/ingest/load.py",
         None,
     )
+
+
+def test_a_build_stopped_by_a_signal_says_it_was_interrupted():
+    # Dagster's interrupt alone: its message is only its class path
+    interrupt = _error(
+        "DagsterExecutionInterruptedError", "dagster._core.errors.DagsterExecutionInterruptedError"
+    )
+    assert root_error(interrupt) == (INTERRUPTED, None)
+    # what the step ended with on its way out, raised while the interrupt was handled (before
+    # dbt ended on the interrupt: dagster-dbt's wait for it timed out): the interrupt first
+    waited = "Command 'imw-dbt build' timed out after 25 seconds"
+    timeout = _error("TimeoutExpired", waited, context=interrupt)
+    message, _ = root_error(_error("DagsterExecutionStepExecutionError", "Error", cause=timeout))
+    assert message == f"{INTERRUPTED}; then TimeoutExpired: {waited}"
+    # the same error without the interrupt behind it is the error alone
+    alone = _error("TimeoutExpired", waited)
+    assert root_error(alone)[0] == f"TimeoutExpired: {waited}"
 
 
 def test_a_build_without_a_key_records_the_cause_step_and_log(settings, monkeypatch, capsys):
