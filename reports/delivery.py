@@ -17,8 +17,6 @@ from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 
-import polars as pl
-
 from contract.spec import EXTRACTS, ColumnType
 from core.csv_safety import neutralise
 from core.database import connect
@@ -231,16 +229,16 @@ def _errors_csv(build_db: Path, delivery_ids: list[int]) -> str:
     if not delivery_ids:
         return "\ufeff" + header
     with connect(build_db, read_only=True) as con:
-        frame = con.execute(
+        frame = con.sql(
             """
             SELECT file_name AS datei, line AS zeile, column_name AS spalte, rule AS regel,
                    value AS wert
             FROM raw.quarantined_rows WHERE delivery_id IN (SELECT unnest(?::BIGINT[]))
             ORDER BY file_name, line, column_name, rule
             """,
-            [delivery_ids],
-        ).to_arrow_table()
-    return "\ufeff" + neutralise(pl.from_arrow(frame)).write_csv(separator=";")
+            params=[delivery_ids],
+        ).pl()
+    return "\ufeff" + neutralise(frame).write_csv(separator=";")
 
 
 def write_delivery_reports(result: IngestResult, build_db: Path, reports_dir: Path) -> list[Path]:

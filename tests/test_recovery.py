@@ -36,7 +36,7 @@ def demo_build(demo_world):
 def values(settings: Settings, sql: str, params: list) -> pl.DataFrame:
     # The build database keeps unsuppressed values; recovery is about the computation, not privacy.
     with duckdb.connect(str(settings.build_db), read_only=True) as con:
-        return pl.from_arrow(con.execute(sql, params).to_arrow_table())
+        return con.sql(sql, params=params).pl()
 
 
 @pytest.mark.parametrize("indicator", sorted(LAND_TOLERANCE))
