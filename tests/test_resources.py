@@ -171,3 +171,67 @@ def test_a_raised_memory_limit_is_twice_the_one_given(limit, doubled):
     from core.resources import doubled_memory_limit
 
     assert doubled_memory_limit(limit) == doubled
+
+
+def _cached(con) -> int:
+    """Bytes DuckDB holds for `con`'s database (`duckdb_memory()`: every tag, cache included)."""
+    return con.sql("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchall()[0][0]
+
+
+@pytest.fixture(scope="module")
+def cache_db(tmp_path_factory):
+    """A database file with one table of 1 M rows (about 17 MB in DuckDB's blocks)."""
+    path = tmp_path_factory.mktemp("cache") / "cache.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute(
+            "CREATE TABLE t AS SELECT range AS a, md5(range::VARCHAR) AS b FROM range(1000000)"
+        )
+    return path
+
+
+@pytest.fixture
+def cached_table(cache_db):
+    """That database opened anew and its table just read: its blocks stay cached after the
+    query."""
+    path = cache_db
+    con = duckdb.connect(str(path))
+    con.execute("SET memory_limit = '1GB'")
+    con.execute("SELECT max(hash(a, b)) FROM t").fetchall()
+    yield con
+    con.close()
+
+
+def test_the_cache_is_given_back_and_the_builds_limit_kept(unset, cached_table, monkeypatch):
+    monkeypatch.setattr(resources, "CACHE_FLOOR", "4MB")  # below this table's 17 MB
+    unset.setenv(MEMORY_LIMIT_ENV, "1GB")  # the build's setting, as `imw build` passes it
+    before = cached_table.sql("SELECT current_setting('memory_limit')").fetchall()
+    assert _cached(cached_table) > 12 * 2**20  # the table's blocks, cached by the read
+    assert resources.release_duckdb_cache(cached_table)
+    assert _cached(cached_table) <= 4 * 2**20  # evicted down to the floor
+    # the limit is the build's again, exactly (1GB: DuckDB prints 953.6 MiB)
+    assert cached_table.sql("SELECT current_setting('memory_limit')").fetchall() == before
+    # and the data is all there: evicted blocks are read back from the file
+    assert cached_table.sql("SELECT count(*), count(DISTINCT b) FROM t").fetchall() == [
+        (1_000_000, 1_000_000)
+    ]
+
+
+def test_without_the_setting_the_limit_it_had_is_put_back(unset, cached_table, monkeypatch):
+    monkeypatch.setattr(resources, "CACHE_FLOOR", "4MB")
+    cached_table.execute("SET memory_limit = '700MB'")  # a dbt run outside `imw`: its own value
+    assert resources.release_duckdb_cache(cached_table)
+    limit = cached_table.sql("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    assert limit == "667.5 MiB"  # 700 MB as DuckDB prints it (700e6 / 2**20 = 667.57)
+
+
+def test_pinned_memory_above_the_floor_keeps_the_limit(unset, cached_table, monkeypatch):
+    monkeypatch.setattr(resources, "CACHE_FLOOR", "4MB")
+    unset.setenv(MEMORY_LIMIT_ENV, "1GB")
+    # another cursor's query still open: its hash table over 1 M distinct strings stays pinned
+    # (about 110 MB), more than the floor
+    open_query = cached_table.cursor().execute("SELECT b, count(*) FROM t GROUP BY b")
+    open_query.fetchmany(1)
+    assert not resources.release_duckdb_cache(cached_table)
+    limit = cached_table.sql("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    assert limit == "953.6 MiB"  # 1GB: kept (1e9 / 2**20 = 953.67)
+    assert open_query.fetchmany(1)  # the open query goes on

@@ -22,6 +22,7 @@ the numbers and pattern they audited.
 import os
 from pathlib import Path
 
+from core.resources import release_duckdb_cache
 from core.settings import (
     BUILD_DB_ENV,
     DISCLOSURE_MEMO_NAME,
@@ -34,6 +35,9 @@ from disclosure.memo import YEAR_MEMO_SCHEMA, read_memo, write_memo
 
 def model(dbt, session):
     dbt.config(materialized="table")
+    # DuckDB's cache of the models before this one, given back before the engine's workers take
+    # their memory beside this process: the build's peak (core.resources.release_duckdb_cache)
+    released = release_duckdb_cache(session)
     catalogue = dbt.ref("indicator_catalogue").pl()
     # literal names: dbt finds a Python model's dependencies by reading its source
     values = dbt.ref("indicator_values")
@@ -60,5 +64,7 @@ def model(dbt, session):
         # the final audits of the parts protected anew, for the mart gate (this build's only)
         write_memo(chunked.audit_memo, memo_path.with_name(PATTERN_AUDIT_NAME))
     # dbt's log shows the memo used and the engine's figures (parts kept, suppressed, seconds).
-    print(f"disclosure_pattern: {memo_note}; {chunked.figures}")
+    # (the figures last: bench/disclosure_parts.py reads them from the end of the line)
+    cache = "DuckDB's cache given back" if released else "DuckDB's cache kept (pinned)"
+    print(f"disclosure_pattern: {memo_note}; {cache}; {chunked.figures}")
     return chunked.pattern.to_arrow()
