@@ -179,6 +179,11 @@ class Problem:
         return {m: i for i, m in enumerate(sorted(self.values.get_column("measure").unique()))}
 
     @cached_property
+    def layout(self) -> _Layout:
+        """The values and terms as arrays, for the many audits of one problem (`_layout`)."""
+        return _layout(self)
+
+    @cached_property
     def zero_links(self) -> _ZeroLinks:
         """The sums that can make a value 0 from published zeros (`_zero_links`)."""
         return _zero_links(self)
@@ -362,72 +367,15 @@ def audit(
             labels = parts(problem)
             if labels.max(initial=0) > 0:
                 return _audit_parts(problem, labels, hidden, minimum, n)
-    values = problem.values.with_columns(
-        pl.Series(hidden).gather(problem.values.get_column("cell")).alias("hidden")
-    )
-    variables = (
-        values.filter("hidden")
-        .select("cell", "measure")
-        .with_row_index("var")
-        .with_columns(pl.col("var").cast(pl.Int64))
-    )
-    # (cell, measure) as one integer, the identity of a variable across audits
-    measure_codes = problem.measure_codes
-    identity = (
-        variables.get_column("cell").to_numpy() * len(measure_codes)
-        + variables.get_column("measure")
-        .replace_strict(measure_codes, return_dtype=pl.Int64)
-        .to_numpy()
-    )
-    n_vars = variables.height
-    terms = problem.terms.join(
-        variables, on=["cell", "measure"], how="left", maintain_order="left"
-    ).join(
-        values.select("cell", "measure", pl.col("value").alias("published"), "hidden"),
-        on=["cell", "measure"],
-        how="left",
-        maintain_order="left",
-    )
-    unknown_term = terms.filter(pl.col("hidden").is_null())
-    if not unknown_term.is_empty():
-        raise ValueError(f"terms name (cell, measure) without a value: {unknown_term.head(3)}")
-    blank = terms.filter(~pl.col("hidden") & pl.col("published").is_null())
-    if not blank.is_empty():
-        raise ValueError(f"a published cell in an equation has no value: {blank.head(3)}")
-
-    constants = (
-        terms.filter(pl.col("var").is_null())
-        .group_by("equation")
-        .agg((pl.col("coefficient") * pl.col("published")).sum().alias("constant"))
-    )
-    linked = terms.filter(pl.col("var").is_not_null())
-    rows = (
-        linked.select("equation")
-        .unique()
-        .sort("equation")
-        .with_row_index("row")
-        .with_columns(pl.col("row").cast(pl.Int64))
-        .join(constants, on="equation", how="left")
-        .with_columns(pl.col("constant").fill_null(0.0))
-    )
-    linked = linked.join(rows.select("equation", "row"), on="equation")
-    n_rows = rows.height
-    a = sp.csr_matrix(
-        (
-            linked.get_column("coefficient").to_numpy(),
-            (linked.get_column("row").to_numpy(), linked.get_column("var").to_numpy()),
-        ),
-        shape=(n_rows, n_vars),
-    )
-    a.sum_duplicates()
-    b = -rows.get_column("constant").to_numpy()
+    variables, identity, hidden_rows, a, b = _system(problem, hidden)
+    n_vars, n_rows = a.shape[1], a.shape[0]
 
     low = np.zeros(n_vars)
     high = np.full(n_vars, np.inf)
     exact = np.ones(n_vars, dtype=bool)
     # the width a witness must show before a variable passes without its own programs
     # (NaN: not base_n, so any spread beyond the pin tolerance)
-    needed = np.where(variables.get_column("measure").to_numpy() == BASE_N, float(minimum), np.nan)
+    needed = np.where(problem.layout.value_base_n[hidden_rows], float(minimum), np.nan)
     wanted = (
         None
         if targets is None
@@ -456,6 +404,9 @@ def audit(
             np.asarray(a[row_of, in_one]).ravel(), b[row_of], row_of
         )
     jobs: list[_Job] = []
+    # a with its rows and columns in component order: each component's equations are one
+    # block of it (the rows `row_idx`, the columns `var_idx`, in their order)
+    blocks = a[order_r][:, order_v] if n_vars and n_rows else a
     for component in range(n_components):
         if one_sum[component]:
             continue
@@ -477,7 +428,9 @@ def audit(
             _Job(
                 var_idx,
                 key,
-                a[row_idx][:, var_idx],
+                blocks[bounds_r[component] : bounds_r[component + 1]][
+                    :, bounds_v[component] : bounds_v[component + 1]
+                ],
                 b[row_idx],
                 needed[var_idx],
                 None if wanted is None else wanted[var_idx],
@@ -504,6 +457,63 @@ def audit(
         started=started,
         wanted=wanted,
     )
+
+
+def _system(
+    problem: Problem, hidden: np.ndarray
+) -> tuple[pl.DataFrame, np.ndarray, np.ndarray, sp.csr_matrix, np.ndarray]:
+    """The audit's linear system for the suppressed cells `hidden` (a flag per cell):
+    (variables, identity, hidden_rows, a, b) with a·x = b over the suppressed values x ≥ 0.
+
+    - `variables`: cell, measure of each suppressed value, in the order of `problem.values`;
+      `identity`: each one's (cell, measure) as one integer, the same across audits;
+    - `hidden_rows`: per row of `problem.values`, whether it is suppressed;
+    - one row of `a` and `b` per equation with a suppressed term, in the equations' order: the
+      suppressed terms' coefficients in `a`, minus the sum of the published terms in `b`.
+
+    In arrays over `Problem.layout`, made once per problem (`protect` audits one problem again
+    and again): joining the frames per audit cost 14 of the 149 s of a `bw` pattern in one
+    process (cProfile, 2026-12-06)."""
+    layout = problem.layout
+    hidden_rows = hidden[layout.value_cell]
+    # the variable each suppressed row is: they are numbered in the rows' order
+    var_of_row = np.cumsum(hidden_rows) - 1
+    variables = problem.values.select("cell", "measure").filter(pl.Series(hidden_rows))
+    identity = layout.value_identity[hidden_rows]
+    unknown_term = layout.term_row < 0
+    if unknown_term.any():
+        raise ValueError(
+            "terms name (cell, measure) without a value: "
+            f"{problem.terms.filter(pl.Series(unknown_term)).head(3)}"
+        )
+    term_hidden = hidden_rows[layout.term_row]
+    blank = ~term_hidden & layout.value_null[layout.term_row]
+    if blank.any():
+        raise ValueError(
+            "a published cell in an equation has no value: "
+            f"{problem.terms.filter(pl.Series(blank)).head(3)}"
+        )
+    equation = layout.term_equation
+    published = ~term_hidden
+    constant = np.bincount(
+        equation[published],
+        weights=layout.term_coefficient[published] * layout.value[layout.term_row[published]],
+        minlength=layout.n_equations,
+    )
+    has_variable = np.bincount(equation[term_hidden], minlength=layout.n_equations) > 0
+    row_of_equation = np.cumsum(has_variable) - 1
+    a = sp.csr_matrix(
+        (
+            layout.term_coefficient[term_hidden],
+            (
+                row_of_equation[equation[term_hidden]],
+                var_of_row[layout.term_row[term_hidden]],
+            ),
+        ),
+        shape=(int(has_variable.sum()), variables.height),
+    )
+    a.sum_duplicates()
+    return variables, identity, hidden_rows, a, -constant[has_variable]
 
 
 def _audit_result(
@@ -1035,6 +1045,61 @@ class _ZeroLinks:
     n_parts: np.ndarray
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """A problem's values and terms as arrays, made once for its many audits (`protect` audits
+    one problem again and again, each time with more suppressed cells): per audit only the
+    suppressed flags change, and array indexing replaces the joins of the frames (measured on
+    `bw`, one process, cProfile: the audits' own work beside the solver 25.6 → 12.0 s).
+
+    Per row of `values`: `value_cell`; `value_identity` (cell · the number of measures + the
+    measure's number, `Problem.measure_codes`); `value_base_n` (the measure is base_n);
+    `value_null` (not published); `value` (0 where null). Per row of `terms`: `term_row` (the
+    row of `values` with its (cell, measure), −1 for none); `term_equation` (the equation's
+    rank, 0 … `n_equations` − 1 in the equations' order); `term_coefficient`."""
+
+    value_cell: np.ndarray
+    value_identity: np.ndarray
+    value_base_n: np.ndarray
+    value_null: np.ndarray
+    value: np.ndarray
+    term_row: np.ndarray
+    term_equation: np.ndarray
+    term_coefficient: np.ndarray
+    n_equations: int
+
+
+def _layout(problem: Problem) -> _Layout:
+    values = problem.values
+    codes = problem.measure_codes
+    cell = values.get_column("cell").cast(pl.Int64).to_numpy()
+    measure = values.get_column("measure")
+    terms = problem.terms.select(
+        "cell",
+        "measure",
+        (pl.col("equation").rank("dense") - 1).cast(pl.Int64).alias("equation"),
+        pl.col("coefficient").cast(pl.Float64),
+    ).join(
+        values.select("cell", "measure", pl.int_range(pl.len(), dtype=pl.Int64).alias("row")),
+        on=["cell", "measure"],
+        how="left",
+        maintain_order="left",
+    )
+    equation = terms.get_column("equation").to_numpy()
+    return _Layout(
+        value_cell=cell,
+        value_identity=cell * len(codes)
+        + measure.replace_strict(codes, return_dtype=pl.Int64).to_numpy(),
+        value_base_n=(measure == BASE_N).to_numpy(),
+        value_null=values.get_column("value").is_null().to_numpy(),
+        value=values.get_column("value").cast(pl.Float64).fill_null(0.0).to_numpy(),
+        term_row=terms.get_column("row").fill_null(-1).to_numpy(),
+        term_equation=equation,
+        term_coefficient=terms.get_column("coefficient").to_numpy(),
+        n_equations=int(equation.max()) + 1 if len(equation) else 0,
+    )
+
+
 def _zero_links(problem: Problem) -> _ZeroLinks:
     """Only the sums whose total or whose every part is 0 (or not given) can make a value 0, so
     the fixed point of `_zero_forced` runs over those (the ones of `tiny`: 31,709 of 56,924)."""
@@ -1183,6 +1248,8 @@ def _protect(problem: Problem, minimum: int, last_resort: bool) -> Pattern:
         on="cell",
         how="left",
     )
+    # (equation, cell) of every term, for `_candidates_for`: the same rows in both frames
+    by_cell = terms.select("equation", "cell").unique()
     given_up = pl.DataFrame(schema={"cell": pl.Int64, "measure": pl.String})
     neighbours = _Neighbours(problem)
     proven = rescuable = stuck_before = given_up.clear()
@@ -1226,7 +1293,7 @@ def _protect(problem: Problem, minimum: int, last_resort: bool) -> Pattern:
         proven = pl.concat([proven, _keys(fixable)]).unique()
         stuck = failures.join(fixable, on=KEY, how="anti")
         stuck_before = pl.concat([stuck_before, _keys(stuck)]).unique()
-        picks = [_candidates_for(fixable, terms, status).get_column("pick")]
+        picks = [_candidates_for(fixable, terms, status, by_cell).get_column("pick")]
         if not stuck.is_empty() and last_resort:
             rescued = pl.concat(
                 [
@@ -1249,9 +1316,9 @@ def _protect(problem: Problem, minimum: int, last_resort: bool) -> Pattern:
             given_up = pl.concat([given_up, _keys(stuck.join(rescued, on=KEY, how="anti"))])
             # a fallback cell in an equation of the failing value itself first (a LAND quarter
             # is freed by another LAND quarter, and every part below it with it)
-            last = _candidates_for(rescued, fallback_terms, status, max_hops=1)
+            last = _candidates_for(rescued, fallback_terms, status, by_cell, max_hops=1)
             if last.is_empty():
-                last = _candidates_for(rescued, fallback_terms, status)
+                last = _candidates_for(rescued, fallback_terms, status, by_cell)
             taken_last.append(last.get_column("pick").unique().to_numpy())
             picks.append(last.get_column("pick"))
         elif not stuck.is_empty():
@@ -1562,8 +1629,9 @@ class _Neighbours:
 
 
 def _term_frame(problem: Problem, base_n: np.ndarray, candidate: np.ndarray) -> pl.DataFrame:
-    """Terms with their value, the cell's base_n and whether it may be chosen; per equation the
-    total's measure and whether every term is a base_n."""
+    """Terms with their value, the cell's base_n and whether it may be chosen; per equation
+    whether every term is a base_n, and its rank (`equation_rank`: 0, 1, … in the equations'
+    order, for counting per equation in arrays)."""
     cells = pl.DataFrame(
         {
             "cell": np.arange(problem.n_cells, dtype=np.int64),
@@ -1577,64 +1645,80 @@ def _term_frame(problem: Problem, base_n: np.ndarray, candidate: np.ndarray) -> 
         .with_columns(
             (pl.col("measure") == BASE_N).all().over("equation").alias("base_n_equation"),
             pl.col("value").fill_null(0.0),
+            (pl.col("equation").rank("dense").cast(pl.Int64) - 1).alias("equation_rank"),
         )
     )
 
 
 def _suppress_until_equations_hold(terms: pl.DataFrame, status: np.ndarray, minimum: int) -> None:
-    """Step 1 of `protect`, in place on `status`."""
+    """Step 1 of `protect`, in place on `status`: while an equation asks for another suppressed
+    cell (one suppressed term; or suppressed parts, total published, that sum to less than the
+    minimum (base_n) or to 0 (other measures, total not 0)), each such equation gets its
+    candidate with the smallest base_n (then cell number) among those not suppressed (a cell
+    with a term of 0 does not count where two or more terms are suppressed already).
+
+    In arrays per term and per equation (the equations' ranks, `_term_frame`): `protect` runs it
+    after every audit on the whole problem, where a frame's group-by per pass cost 9 of 149 s
+    of a `bw` pattern in one process (cProfile, 2026-12-06)."""
+    equation = terms.get_column("equation_rank").to_numpy()
+    n_equations = int(equation.max()) + 1 if len(equation) else 0
+    cell = terms.get_column("cell").to_numpy()
+    is_part = terms.get_column("coefficient").to_numpy() < 0
+    magnitude = np.abs(terms.get_column("value").to_numpy())
+    nonzero = magnitude > PIN_TOLERANCE
+    candidate = terms.get_column("candidate").to_numpy()
+    base_n_equation = np.zeros(n_equations, dtype=bool)
+    base_n_equation[equation] = terms.get_column("base_n_equation").to_numpy()
+    total_value = np.bincount(
+        equation, weights=np.where(is_part, 0.0, magnitude), minlength=n_equations
+    )
+    cell_base_n = terms.get_column("cell_base_n").to_numpy()
     while True:
-        hidden = pl.Series(status > NONE).gather(terms.get_column("cell"))
-        frame = terms.with_columns(hidden.alias("hidden"))
-        is_part = pl.col("coefficient") < 0
-        per_equation = frame.group_by("equation").agg(
-            pl.col("hidden").sum().alias("n_hidden"),
-            (pl.col("hidden") & ~is_part).any().alias("total_hidden"),
-            pl.col("value").filter(pl.col("hidden") & is_part).abs().sum().alias("hidden_parts"),
-            pl.col("value").filter(~is_part).abs().sum().alias("total_value"),
-            pl.col("base_n_equation").first(),
+        hidden = (status > NONE)[cell]
+        n_hidden = np.bincount(equation[hidden], minlength=n_equations)
+        total_hidden = np.bincount(equation[hidden & ~is_part], minlength=n_equations) > 0
+        hidden_parts = np.bincount(
+            equation, weights=np.where(hidden & is_part, magnitude, 0.0), minlength=n_equations
         )
-        partial = (pl.col("n_hidden") >= 2) & ~pl.col("total_hidden")
-        needy = per_equation.filter(
-            (pl.col("n_hidden") == 1)
-            | (partial & pl.col("base_n_equation") & (pl.col("hidden_parts") < minimum))
+        partial = (n_hidden >= 2) & ~total_hidden
+        needy = (
+            (n_hidden == 1)
+            | (partial & base_n_equation & (hidden_parts < minimum))
             | (
                 partial
-                & ~pl.col("base_n_equation")
-                & (pl.col("hidden_parts") <= PIN_TOLERANCE)
-                & (pl.col("total_value") > PIN_TOLERANCE)
+                & ~base_n_equation
+                & (hidden_parts <= PIN_TOLERANCE)
+                & (total_value > PIN_TOLERANCE)
             )
-        ).select("equation", pl.col("n_hidden") >= 2)
-        needy = needy.rename({"n_hidden": "needs_nonzero"})
-        picks = (
-            frame.join(needy, on="equation")
-            .filter(
-                pl.col("candidate")
-                & ~pl.col("hidden")
-                & (~pl.col("needs_nonzero") | (pl.col("value").abs() > PIN_TOLERANCE))
-            )
-            .sort("equation", "cell_base_n", "cell")
-            .group_by("equation", maintain_order=True)
-            .first()
-            .get_column("cell")
-            .unique()
-            .to_numpy()
         )
-        if len(picks) == 0:
+        needs_nonzero = n_hidden >= 2
+        eligible = needy[equation] & candidate & ~hidden & (~needs_nonzero[equation] | nonzero)
+        chosen = np.flatnonzero(eligible)
+        if len(chosen) == 0:
             return
-        status[picks] = SECONDARY
+        # by equation, then base_n, then cell: the first one of each equation is taken
+        ranked = chosen[np.lexsort((cell[chosen], cell_base_n[chosen], equation[chosen]))]
+        first = np.ones(len(ranked), dtype=bool)
+        first[1:] = equation[ranked[1:]] != equation[ranked[:-1]]
+        status[cell[ranked[first]]] = SECONDARY
 
 
 def _candidates_for(
-    failures: pl.DataFrame, terms: pl.DataFrame, status: np.ndarray, max_hops: int = 6
+    failures: pl.DataFrame,
+    terms: pl.DataFrame,
+    status: np.ndarray,
+    by_cell: pl.DataFrame,
+    max_hops: int = 6,
 ) -> pl.DataFrame:
     """Per failing (cell, measure): `pick`, the smallest candidate in an equation holding it;
     where those equations have none left, in an equation of a suppressed cell that shares an
-    equation with it, and so on outwards (at most `max_hops` steps through suppressed cells)."""
+    equation with it, and so on outwards (at most `max_hops` steps through suppressed cells).
+    `by_cell`: the distinct (equation, cell) of `terms`, which `protect` makes once (a `bw`
+    pattern spent 6 of its 135 s making them and the suppressed ones anew per call; the
+    suppressed ones are now made only when a step outwards is taken)."""
     hidden = pl.Series(status > NONE).gather(terms.get_column("cell"))
     frame = terms.with_columns(hidden.alias("hidden"))
-    by_cell = frame.select("equation", "cell").unique()
-    hidden_members = frame.filter("hidden").select("equation", "cell").unique()
+    hidden_members: pl.DataFrame | None = None
     options = frame.filter(pl.col("candidate") & ~pl.col("hidden")).select(
         "equation",
         pl.col("cell").alias("pick"),
@@ -1666,6 +1750,8 @@ def _candidates_for(
         if reach.is_empty():
             break
         # one step outwards: equations of the suppressed cells in the equations reached
+        if hidden_members is None:
+            hidden_members = frame.filter("hidden").select("equation", "cell").unique()
         reach = (
             reach.join(hidden_members.rename({"cell": "via"}), on="equation")
             .drop("equation")

@@ -1,0 +1,208 @@
+"""The engine's array forms of its per-audit work against the frames they replaced.
+
+`audit`'s linear system (`engine._system`, over `Problem.layout`) and step 1 of `protect`
+(`engine._suppress_until_equations_hold`) run in numpy arrays since 2026-12-06, because
+`protect` repeats them on one problem with more cells suppressed each round (README,
+"Benchmark"). The frame versions below are the code they replaced, kept here as the plain
+statement of what each must compute; on random hierarchies with random suppressed cells and
+equation numbers that are neither 0-based nor contiguous, both give the same.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from disclosure import engine
+from disclosure.engine import BASE_N, NONE, PIN_TOLERANCE, PRIMARY, SECONDARY, Problem
+from tests.test_disclosure import ALL, hierarchies, hierarchy_problem, problem
+
+
+# --------------------------------------------------------------------------------------------
+# The frame versions (the code before 2026-12-06)
+# --------------------------------------------------------------------------------------------
+def frame_system(problem: Problem, hidden: np.ndarray):
+    """`audit`'s system by joining the frames: (variables, dense a, b)."""
+    values = problem.values.with_columns(
+        pl.Series(hidden).gather(problem.values.get_column("cell")).alias("hidden")
+    )
+    variables = (
+        values.filter("hidden")
+        .select("cell", "measure")
+        .with_row_index("var")
+        .with_columns(pl.col("var").cast(pl.Int64))
+    )
+    terms = problem.terms.join(
+        variables, on=["cell", "measure"], how="left", maintain_order="left"
+    ).join(
+        values.select("cell", "measure", pl.col("value").alias("published"), "hidden"),
+        on=["cell", "measure"],
+        how="left",
+        maintain_order="left",
+    )
+    constants = (
+        terms.filter(pl.col("var").is_null())
+        .group_by("equation")
+        .agg((pl.col("coefficient") * pl.col("published")).sum().alias("constant"))
+    )
+    linked = terms.filter(pl.col("var").is_not_null())
+    rows = (
+        linked.select("equation")
+        .unique()
+        .sort("equation")
+        .with_row_index("row")
+        .with_columns(pl.col("row").cast(pl.Int64))
+        .join(constants, on="equation", how="left")
+        .with_columns(pl.col("constant").fill_null(0.0))
+    )
+    linked = linked.join(rows.select("equation", "row"), on="equation")
+    a = np.zeros((rows.height, variables.height))
+    np.add.at(
+        a,
+        (linked.get_column("row").to_numpy(), linked.get_column("var").to_numpy()),
+        linked.get_column("coefficient").to_numpy(),
+    )
+    return variables.select("cell", "measure"), a, -rows.get_column("constant").to_numpy()
+
+
+def frame_step_one(terms: pl.DataFrame, status: np.ndarray, minimum: int) -> None:
+    """Step 1 of `protect` by grouping the frame, in place on `status`."""
+    while True:
+        hidden = pl.Series(status > NONE).gather(terms.get_column("cell"))
+        frame = terms.with_columns(hidden.alias("hidden"))
+        is_part = pl.col("coefficient") < 0
+        per_equation = frame.group_by("equation").agg(
+            pl.col("hidden").sum().alias("n_hidden"),
+            (pl.col("hidden") & ~is_part).any().alias("total_hidden"),
+            pl.col("value").filter(pl.col("hidden") & is_part).abs().sum().alias("hidden_parts"),
+            pl.col("value").filter(~is_part).abs().sum().alias("total_value"),
+            pl.col("base_n_equation").first(),
+        )
+        partial = (pl.col("n_hidden") >= 2) & ~pl.col("total_hidden")
+        needy = per_equation.filter(
+            (pl.col("n_hidden") == 1)
+            | (partial & pl.col("base_n_equation") & (pl.col("hidden_parts") < minimum))
+            | (
+                partial
+                & ~pl.col("base_n_equation")
+                & (pl.col("hidden_parts") <= PIN_TOLERANCE)
+                & (pl.col("total_value") > PIN_TOLERANCE)
+            )
+        ).select("equation", (pl.col("n_hidden") >= 2).alias("needs_nonzero"))
+        picks = (
+            frame.join(needy, on="equation")
+            .filter(
+                pl.col("candidate")
+                & ~pl.col("hidden")
+                & (~pl.col("needs_nonzero") | (pl.col("value").abs() > PIN_TOLERANCE))
+            )
+            .sort("equation", "cell_base_n", "cell")
+            .group_by("equation", maintain_order=True)
+            .first()
+            .get_column("cell")
+            .unique()
+            .to_numpy()
+        )
+        if len(picks) == 0:
+            return
+        status[picks] = SECONDARY
+
+
+def renumbered(p: Problem, step: int, offset: int) -> Problem:
+    """The same problem with equation numbers `step · e + offset` in reverse order of the rows:
+    the arrays must use the equations' order, not assume 0 … n−1."""
+    terms = p.terms.with_columns(pl.col("equation") * step + offset).reverse()
+    return Problem(p.cells, p.values, terms)
+
+
+# --------------------------------------------------------------------------------------------
+# Hand-checked case
+# --------------------------------------------------------------------------------------------
+def test_system_of_two_sums_by_hand():
+    # T = A + B (30 = 20 + 10) and A = C + D (20 = 12 + 8), base_n only
+    p, names = problem(
+        {"T": (30, 0, 30), "A": (20, 0, 20), "B": (10, 0, 10), "C": (12, 0, 12), "D": (8, 0, 8)},
+        [("T", ["A", "B"], (BASE_N,)), ("A", ["C", "D"], (BASE_N,))],
+    )
+    hidden = np.array([n in ("A", "C") for n in names])
+    variables, identity, hidden_rows, a, b = engine._system(renumbered(p, 7, 3), hidden)
+    # the suppressed values in the order of `values` (cell, then measure in ALL's order there)
+    assert variables.rows() == [(1, m) for m in ALL] + [(3, m) for m in ALL]
+    # identity: cell · 3 measures + the measure's number in name order (base_n 0, denominator
+    # 1, numerator 2)
+    assert identity.tolist() == [3, 5, 4, 9, 11, 10]
+    assert hidden_rows.sum() == 6  # 2 cells × 3 measures
+    # rows in the equations' order: T = A + B is 3 (0 · 7 + 3), A = C + D is 10 (1 · 7 + 3)
+    # T − A − B = 0 → −A = −T + B = −30 + 10 = −20;  A − C − D = 0 → A − C = D = 8
+    assert a.toarray().tolist() == [[-1, 0, 0, 0, 0, 0], [1, 0, 0, -1, 0, 0]]
+    assert b.tolist() == [-20.0, 8.0]
+
+
+# --------------------------------------------------------------------------------------------
+# Bad input: the audit names the terms it cannot read
+# --------------------------------------------------------------------------------------------
+def test_a_term_without_a_value_is_named():
+    p, _ = problem({"T": (9, 0, 9), "A": (4, 0, 4), "B": (5, 0, 5)}, [("T", ["A", "B"], ALL)])
+    # deliberately bad: a term for measure "fte", which no cell has a value for
+    bad = pl.DataFrame(
+        {"equation": [99], "cell": [0], "measure": ["fte"], "coefficient": [1.0]},
+        schema=p.terms.schema,
+    )
+    broken = Problem(p.cells, p.values, pl.concat([p.terms, bad]))
+    with pytest.raises(ValueError, match=r"(?s)terms name \(cell, measure\) without a value.*fte"):
+        engine.audit(broken, np.array([False, True, False]))
+
+
+def test_a_published_term_without_a_value_is_named():
+    p, _ = problem({"T": (9, 0, 9), "A": (4, 0, 4), "B": (5, 0, 5)}, [("T", ["A", "B"], ALL)])
+    # deliberately bad: B's numerator withheld (null) though B is published and in a sum
+    values = p.values.with_columns(
+        pl.when((pl.col("cell") == 2) & (pl.col("measure") == "numerator"))
+        .then(None)
+        .otherwise(pl.col("value"))
+        .alias("value")
+    )
+    broken = Problem(p.cells, values, p.terms)
+    with pytest.raises(ValueError, match="a published cell in an equation has no value"):
+        engine.audit(broken, np.array([False, True, False]))
+    # suppressed, the same null is a variable like any other: no error
+    assert engine.audit(broken, np.array([False, True, True])).suppressed == 2
+
+
+# --------------------------------------------------------------------------------------------
+# Property tests: arrays and frames agree
+# --------------------------------------------------------------------------------------------
+@settings(max_examples=60, deadline=None)
+@given(hierarchies(), st.data(), st.integers(1, 9), st.integers(-50, 50))
+def test_the_system_is_the_one_the_frames_give(providers, data, step, offset):
+    p, _ = hierarchy_problem(providers)
+    p = renumbered(p, step, offset)
+    hidden = np.array(data.draw(st.lists(st.booleans(), min_size=p.n_cells, max_size=p.n_cells)))
+    variables, identity, hidden_rows, a, b = engine._system(p, hidden)
+    want_variables, want_a, want_b = frame_system(p, hidden)
+    assert variables.equals(want_variables)
+    assert np.array_equal(a.toarray(), want_a)
+    assert np.array_equal(b, want_b)  # sums of whole numbers: exact either way
+    codes = p.measure_codes
+    assert identity.tolist() == [c * len(codes) + codes[m] for c, m in variables.rows()]
+    assert hidden_rows.sum() == variables.height
+
+
+@settings(max_examples=60, deadline=None)
+@given(hierarchies(), st.data(), st.integers(1, 9), st.integers(-50, 50))
+def test_step_one_suppresses_what_the_frames_suppress(providers, data, step, offset):
+    p, _ = hierarchy_problem(providers)
+    p = renumbered(p, step, offset)
+    status = np.where(engine.primary_cells(p), PRIMARY, NONE).astype(np.int8)
+    # some more cells suppressed at random, as after a round of `protect`
+    extra = np.array(data.draw(st.lists(st.booleans(), min_size=p.n_cells, max_size=p.n_cells)))
+    status[extra & (status == NONE)] = SECONDARY
+    candidate = p.cells.get_column("may_be_secondary").to_numpy()
+    terms = engine._term_frame(p, p.base_n(), candidate)
+    by_arrays, by_frames = status.copy(), status.copy()
+    engine._suppress_until_equations_hold(terms, by_arrays, engine.CELL_MINIMUM)
+    frame_step_one(terms, by_frames, engine.CELL_MINIMUM)
+    assert np.array_equal(by_arrays, by_frames)
