@@ -52,8 +52,10 @@ class BuildLockResource(dg.ConfigurableResource):
     @contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[BuildLockResource]:
         settings = Settings.from_env(home=self.home)
-        run = context.dagster_run
-        marker = new_marker(context.run_id or "unknown", trigger_of(dict(run.tags) if run else {}))
+        run = context.run  # None outside a run (`dagster_run` and `run_id` are deprecated)
+        marker = new_marker(
+            run.run_id if run else "unknown", trigger_of(dict(run.tags) if run else {})
+        )
         with home_lock(settings, marker, wait=True, on_wait=context.log.warning):
             mine = all(m.run_id != marker.run_id for m in markers(settings))
             if mine:
