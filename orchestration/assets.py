@@ -415,7 +415,7 @@ def build_publish_asset(
         settings = warehouse.settings()
         # Refuses (the step fails, saying why) unless the mart gate passed in this run on
         # exactly these tables: materialising this asset alone cannot publish ungated data.
-        gate = require_gate(settings.build_db, context.run_id, settings.dbt_target_dir)
+        gate = require_gate(settings.build_db, context.run.run_id, settings.dbt_target_dir)
         report = write_data_quality_report(settings.build_db, settings.reports_dir)
         progress.report("publish", "writing the analyst database and Parquet")
         result = publish(settings.build_db, settings.published_db)
