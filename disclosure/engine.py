@@ -1630,8 +1630,8 @@ class _Neighbours:
 
 def _term_frame(problem: Problem, base_n: np.ndarray, candidate: np.ndarray) -> pl.DataFrame:
     """Terms with their value, the cell's base_n and whether it may be chosen; per equation
-    whether every term is a base_n, and its rank (`equation_rank`: 0, 1, … in the equations'
-    order, for counting per equation in arrays)."""
+    whether every term is a base_n, and its rank (`equation_rank`, `Problem.layout`'s: 0, 1, …
+    in the equations' order, for counting per equation in arrays)."""
     cells = pl.DataFrame(
         {
             "cell": np.arange(problem.n_cells, dtype=np.int64),
@@ -1640,12 +1640,12 @@ def _term_frame(problem: Problem, base_n: np.ndarray, candidate: np.ndarray) -> 
         }
     )
     return (
-        problem.terms.join(problem.values, on=["cell", "measure"], how="left")
+        problem.terms.with_columns(pl.Series("equation_rank", problem.layout.term_equation))
+        .join(problem.values, on=["cell", "measure"], how="left")
         .join(cells, on="cell", how="left")
         .with_columns(
             (pl.col("measure") == BASE_N).all().over("equation").alias("base_n_equation"),
             pl.col("value").fill_null(0.0),
-            (pl.col("equation").rank("dense").cast(pl.Int64) - 1).alias("equation_rank"),
         )
     )
 
