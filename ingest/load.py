@@ -469,7 +469,11 @@ def _typed_frame(files: list[TypedFile], ex: Extract) -> tuple[pl.DataFrame, pl.
 
 
 def _pseudonymised(
-    con: duckdb.DuckDBPyConnection, ex: Extract, frame: pl.DataFrame, unchecked: frozenset[str]
+    con: duckdb.DuckDBPyConnection,
+    ex: Extract,
+    frame: pl.DataFrame,
+    unchecked: frozenset[str],
+    key: bytes,
 ) -> pl.DataFrame:
     """Ids replaced by their HMAC pseudonyms, and `_ref_<column>` for every reference column.
 
@@ -483,17 +487,33 @@ def _pseudonymised(
     # is unique in its file); a reference column repeats its ids (4.5 M contacts name 0.6 M
     # cases), so each distinct (provider, id) of the chunk is hashed and checked once, in `h_<c>`,
     # and joined back on the delivered id — in this connection's memory only, never stored.
+    # The hashing is polars' (`pseudonymise.id_text`), before the frame reaches DuckDB.
+    provider = pl.col("_provider")
+    own = [
+        pseudonymise.id_text(key, provider, pl.col(c.name)).alias(c.name)
+        for c in ex.columns
+        if c.type is ColumnType.ID and c.ref is None
+    ]
+    incoming = frame.with_columns(own) if own else frame
     inner = ["incoming._file", "incoming._provider", "incoming._line"]
-    lookups, joins = [], []
+    lookups, joins, registered = [], [], {"incoming": incoming}
     for c in ex.columns:
         if c.ref is not None and c.type is not ColumnType.ID:
             raise ValueError(f"{ex.name}.{c.name}: a reference must be an id column")
         if c.type is not ColumnType.ID:
             inner.append(f"incoming.{c.raw_name}")
         elif c.ref is None:
-            inner.append(f"imw_id_text(incoming._provider, incoming.{c.name}) AS {c.name}")
+            inner.append(f"incoming.{c.name}")
         else:
             h = f"h_{c.name}"
+            registered[f"d_{c.name}"] = (
+                frame.select("_provider", pl.col(c.name).alias("delivered"))
+                .drop_nulls("delivered")
+                .unique()
+                .with_columns(
+                    pseudonymise.id_text(key, provider, pl.col("delivered")).alias("id_text")
+                )
+            )
             lookups.append(f"{h} AS ({_reference_lookup(c, unchecked)})")
             joins.append(
                 f"LEFT JOIN {h} ON {h}._provider = incoming._provider "
@@ -506,21 +526,20 @@ def _pseudonymised(
             ]
     with_ = f"WITH {', '.join(lookups)} " if lookups else ""
     sql = f"{with_}SELECT {', '.join(inner)} FROM incoming {' '.join(joins)}"
-    con.register("incoming", frame.to_arrow())
+    for name, registered_frame in registered.items():
+        con.register(name, registered_frame.to_arrow())
     try:
         return con.sql(sql).pl()
     finally:
-        con.unregister("incoming")
+        for name in registered:
+            con.unregister(name)
 
 
 def _reference_lookup(c: Column, unchecked: frozenset[str]) -> str:
-    """Each distinct (provider, id) of the chunk's reference column `c`, its warehouse id's text
-    and whether the referenced extract's current snapshot holds it (`found`; NULL unchecked)."""
-    distinct = (
-        f"SELECT _provider, delivered, imw_id_text(_provider, delivered) AS id_text FROM "
-        f"(SELECT DISTINCT _provider, {c.name} AS delivered FROM incoming "
-        f"WHERE {c.name} IS NOT NULL)"
-    )
+    """Each distinct (provider, id) of the chunk's reference column `c` (registered as
+    `d_<c>` with its warehouse id's text, `_pseudonymised`) and whether the referenced extract's
+    current snapshot holds it (`found`; NULL unchecked)."""
+    distinct = f"SELECT _provider, delivered, id_text FROM d_{c.name}"
     if c.ref.extract in unchecked:
         return f"SELECT *, CAST(NULL AS BOOLEAN) AS found FROM ({distinct})"
     held = (
@@ -723,7 +742,7 @@ def _echo_safe(errors: pl.DataFrame) -> pl.DataFrame:
 
 def _load_extract(
     con: duckdb.DuckDBPyConnection, rec: _Recorder, ex: Extract, deliveries: list[Delivery],
-    result: IngestResult, unchecked: frozenset[str],
+    result: IngestResult, unchecked: frozenset[str], key: bytes,
 ) -> list[FileVerdict]:  # fmt: skip
     verdicts: list[FileVerdict] = []
     # closing: an error here stops the reading thread at once (`read_ahead`)
@@ -734,17 +753,17 @@ def _load_extract(
                 verdict = _rejection(d.delivery_id, d.path.name, d.name, u.rejection, u.rows)
                 verdicts.append(rec.finish(verdict, d.path, d.sha))
             if chunk.files:
-                verdicts += _load_chunk(con, rec, ex, chunk, result, unchecked)
+                verdicts += _load_chunk(con, rec, ex, chunk, result, unchecked, key)
     return verdicts
 
 
 def _load_chunk(
     con: duckdb.DuckDBPyConnection, rec: _Recorder, ex: Extract, chunk: _Chunk,
-    result: IngestResult, unchecked: frozenset[str],
+    result: IngestResult, unchecked: frozenset[str], key: bytes,
 ) -> list[FileVerdict]:  # fmt: skip
     """The chunk's files pseudonymised, validated, decided and written in one transaction."""
     files = chunk.files
-    frame = _pseudonymised(con, ex, chunk.typed, unchecked)
+    frame = _pseudonymised(con, ex, chunk.typed, unchecked, key)
     errors = _gate_errors(con, frame, ex, files, chunk.type_errors, result)
     # the chunk in file order as delivered; a file's good rows are its rows without a bad line
     frame = frame.sort("_file", maintain_order=True)
@@ -830,7 +849,6 @@ def ingest_landing(
         raw.ensure_schema(con)
         if not precheck:
             pseudonymise.check_key(con, key)
-        pseudonymise.install(con, key)
         rec = _Recorder(con, folders, result.started_at)
         paths = files if files is not None else landing_files(folders.landing)
         verdicts, pending = _screen(con, rec, paths)
@@ -848,7 +866,9 @@ def ingest_landing(
         for name in load_order():
             mine = [d for d in pending if d.name.extract == name]
             if mine:
-                result.verdicts += _load_extract(con, rec, EXTRACTS[name], mine, result, unchecked)
+                result.verdicts += _load_extract(
+                    con, rec, EXTRACTS[name], mine, result, unchecked, key
+                )
                 progress.report(
                     "ingest",
                     f"files {len(result.verdicts)}/{total} ({name}) · "

@@ -1,9 +1,16 @@
 """Pseudonymisation at the door: HMAC-SHA256 over `provider:id` with the warehouse key.
 
-The HMAC is computed inside DuckDB (`sha256` over blobs, RFC 2104 construction) so millions of ids
-are hashed in bulk without a Python loop; `pseudonym()` is the byte-for-byte reference used for
-single values and in tests. The key lives only in session variables of the connection, never in
-a table, view or macro that DuckDB persists.
+`pseudonym()` is the byte-for-byte reference, for single values and in tests. Millions of ids are
+hashed in bulk without a Python loop, in two places that tests hold to the reference:
+
+- the ingest, on the typed frames before anything is written: `id_text`, a polars expression
+  (`polars-hash`'s HMAC-SHA256, in Rust). Measured on 3,000,000 ids (2 cores, 2026-12-06):
+  1.26 CPU-s, against 6.04 CPU-s (3.1 s on both cores) for the same HMAC in DuckDB's SQL;
+- SQL, for what is computed inside DuckDB (the evaluators' study pseudonyms over warehouse ids):
+  `install` makes the macro `imw_pseudonym` (`sha256` over blobs, RFC 2104 construction).
+
+The key lives only in memory: in the expression while it runs, and in session variables of a
+connection, never in a table, view or macro that DuckDB persists.
 
 **The warehouse id** (#16, "compact keys") is the HMAC's first 128 bits, stored as DuckDB's
 `UHUGEINT` (16 bytes, fixed width) in the raw layer and everything built on it: joins and
@@ -24,6 +31,8 @@ import hashlib
 import hmac
 
 import duckdb
+import polars as pl
+import polars_hash  # noqa: F401  (registers the `chash` namespace that `id_text` uses)
 
 from contract.spec import DUCKDB_TYPES, ColumnType
 
@@ -73,14 +82,28 @@ def id_sql_from_text(expr: str) -> str:
     return f"CAST('0x' || left({expr}, {ID_HEX_CHARS}) AS {ID_TYPE})"
 
 
+def id_text(key: bytes, provider: pl.Expr, local_id: pl.Expr) -> pl.Expr:
+    """`warehouse_id_text` of each (provider, id) as a polars expression: the first 128 bits of
+    `pseudonym`, in 32 lowercase hex characters; NULL where either is NULL.
+
+    The key is text (`core.settings.pseudonym_key`: the environment's string in UTF-8), which is
+    how `polars-hash` takes it; its bytes are the same."""
+    try:
+        text_key = key.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ValueError("the pseudonymisation key must be UTF-8 text") from error
+    message = pl.concat_str(provider, pl.lit(":"), local_id)
+    return message.chash.hmac_sha256(key=text_key).str.slice(0, ID_HEX_CHARS)
+
+
 def collision_bound(n_ids: float) -> float:
     """Upper bound on the probability that any two of `n_ids` ids share a warehouse id."""
     return n_ids * (n_ids - 1) / 2 / 2.0**ID_BITS
 
 
 def install(con: duckdb.DuckDBPyConnection, key: bytes) -> None:
-    """Make `imw_pseudonym(provider, id)` (64 hex characters) and `imw_id_text(provider, id)`
-    (the warehouse id's 32 hex characters) available on this connection only."""
+    """Make `imw_pseudonym(provider, id)` (64 hex characters) available on this connection
+    only."""
     ipad, opad = _pads(key)
     con.execute("SET VARIABLE imw_ipad = ?::BLOB", [ipad])
     con.execute("SET VARIABLE imw_opad = ?::BLOB", [opad])
@@ -90,10 +113,6 @@ def install(con: duckdb.DuckDBPyConnection, key: bytes) -> None:
             sha256(getvariable('imw_opad') || unhex(sha256(
                 getvariable('imw_ipad') || encode(provider || ':' || local_id))))
         """
-    )
-    con.execute(
-        f"CREATE OR REPLACE TEMP MACRO imw_id_text(provider, local_id) AS "
-        f"left(imw_pseudonym(provider, local_id), {ID_HEX_CHARS})"
     )
 
 

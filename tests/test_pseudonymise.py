@@ -1,10 +1,13 @@
-"""The SQL HMAC must equal Python's hmac byte for byte, and the key must never be persisted."""
+"""The bulk HMACs (polars' for the ingest, SQL's for the evaluators' exports) must equal
+Python's hmac byte for byte, and the key must never be persisted."""
 
 from __future__ import annotations
 
 import duckdb
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core.settings import MissingKeyError, pseudonym_key
 from ingest import pseudonymise
@@ -24,6 +27,49 @@ def test_sql_hmac_matches_python_hmac(key, provider, local_id):
     got = con.execute("SELECT imw_pseudonym(?, ?)", [provider, local_id]).fetchone()[0]
     assert got == pseudonymise.pseudonym(key, provider, local_id)
     assert len(got) == 64
+
+
+@pytest.mark.parametrize(
+    ("key", "provider", "local_id"),
+    [
+        (b"k", "08115003", "P-1"),
+        (b"a much longer key " * 8, "08115", "Ärger-ß-17"),  # key longer than a block
+        ("Schlüssel-€-0123".encode(), "08", "ZB-2025/0001"),  # key of multi-byte chars
+        (b"k", "08115003", ""),  # an empty id is a message too ("08115003:")
+    ],
+)
+def test_ingest_hmac_matches_python_hmac(key, provider, local_id):
+    frame = pl.DataFrame({"provider": [provider], "id": [local_id]})
+    got = frame.select(pseudonymise.id_text(key, pl.col("provider"), pl.col("id"))).item()
+    assert got == pseudonymise.pseudonym(key, provider, local_id)[:32]
+    assert got == pseudonymise.warehouse_id_text(pseudonymise.warehouse_id(key, provider, local_id))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    key=st.text(min_size=1, max_size=100).map(str.encode),  # any text, up to 400 bytes
+    provider=st.text(alphabet="0123456789", min_size=2, max_size=8),
+    local_ids=st.lists(st.one_of(st.none(), st.text(max_size=40)), min_size=1, max_size=20),
+)
+def test_ingest_hmac_equals_the_reference_on_any_ids(key, provider, local_ids):
+    # in bulk, row by row as the reference computes it; a NULL id stays NULL
+    frame = pl.DataFrame({"id": local_ids}, schema={"id": pl.String})
+    got = frame.select(pseudonymise.id_text(key, pl.lit(provider), pl.col("id"))).to_series()
+    expected = [
+        None if local_id is None else pseudonymise.pseudonym(key, provider, local_id)[:32]
+        for local_id in local_ids
+    ]
+    assert got.to_list() == expected
+
+
+def test_ingest_hmac_nulls_and_a_key_that_is_not_text():
+    frame = pl.DataFrame({"provider": ["08", None, "08"], "id": ["a", "a", None]})
+    got = frame.select(pseudonymise.id_text(b"k", pl.col("provider"), pl.col("id"))).to_series()
+    # a NULL provider or id has no pseudonym; the one complete row has the reference's
+    assert got.to_list() == [pseudonymise.pseudonym(b"k", "08", "a")[:32], None, None]
+    # the key comes from the environment as text; bytes that are no UTF-8 cannot be that key
+    with pytest.raises(ValueError, match="UTF-8"):
+        pseudonymise.id_text(b"\xff\xfe-not-text", pl.col("provider"), pl.col("id"))
 
 
 def test_provider_is_part_of_the_message():
@@ -70,14 +116,17 @@ def test_warehouse_id_is_the_first_128_bits_of_the_pseudonym(key, provider, loca
     wid = pseudonymise.warehouse_id(key, provider, local_id)
     assert wid == int(full[:32], 16) and 0 <= wid < 2**128
     assert pseudonymise.warehouse_id_text(wid) == full[:32]
+    text = (
+        pl.DataFrame({"provider": [provider], "id": [local_id]})
+        .select(pseudonymise.id_text(key, pl.col("provider"), pl.col("id")))
+        .item()
+    )
     con = duckdb.connect()
-    pseudonymise.install(con, key)
-    # SQL: the text the ingest carries, the integer the raw layer stores, the text shown again
-    text, stored, shown = con.execute(
-        f"SELECT t, {pseudonymise.id_sql_from_text('t')}, "
-        f"{pseudonymise.id_sql_text(pseudonymise.id_sql_from_text('t'))} "
-        "FROM (SELECT imw_id_text(?, ?) AS t)",
-        [provider, local_id],
+    # the text the ingest carries, the integer the raw layer stores (SQL), the text shown again
+    stored, shown = con.execute(
+        f"SELECT {pseudonymise.id_sql_from_text('?')}, "
+        f"{pseudonymise.id_sql_text(pseudonymise.id_sql_from_text('?'))}",
+        [text, text],
     ).fetchall()[0]
     assert (text, stored, shown) == (full[:32], wid, full[:32])
     # the full 64-character pseudonym converts to the same id (the raw layer's migration)
