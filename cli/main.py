@@ -381,10 +381,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Pre-check files with the same gate as the warehouse, on a throw-away database."""
-    import secrets
     import tempfile
 
     from ingest.load import ACCEPTED, DUPLICATE, Folders, ingest_landing
+    from ingest.pseudonymise import throwaway_key
     from reports.delivery import write_delivery_reports
 
     paths = [Path(f) for f in args.files]
@@ -405,7 +405,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         folders = Folders(settings.landing, settings.archive_dir, settings.quarantine_dir,
                           settings.home)  # fmt: skip
         # A throw-away key: nothing of this run is kept, and no real pseudonym is ever shown.
-        result = ingest_landing(settings.build_db, folders, secrets.token_bytes(32), copies,
+        result = ingest_landing(settings.build_db, folders, throwaway_key(), copies,
                                 precheck=True)  # fmt: skip
         reports = write_delivery_reports(result, settings.build_db, settings.reports_dir)
         for report in reports:

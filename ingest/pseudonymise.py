@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 
 import duckdb
 import polars as pl
@@ -94,6 +95,12 @@ def id_text(key: bytes, provider: pl.Expr, local_id: pl.Expr) -> pl.Expr:
         raise ValueError("the pseudonymisation key must be UTF-8 text") from error
     message = pl.concat_str(provider, pl.lit(":"), local_id)
     return message.chash.hmac_sha256(key=text_key).str.slice(0, ID_HEX_CHARS)
+
+
+def throwaway_key() -> bytes:
+    """A random key for a run that keeps nothing (`imw check`, the clerks' check service): 256
+    random bits, as text like every key from the environment (`id_text`)."""
+    return secrets.token_urlsafe(32).encode("ascii")
 
 
 def collision_bound(n_ids: float) -> float:

@@ -92,6 +92,7 @@ class Limits:
 def check_uploads(files: list[tuple[str, bytes]]) -> str:
     """The German HTML report of these files (the extract gate on a throw-away database)."""
     from ingest.load import Folders, ingest_landing
+    from ingest.pseudonymise import throwaway_key
     from reports.delivery import write_delivery_reports
 
     with tempfile.TemporaryDirectory(prefix="imw-serve-check-") as tmp:
@@ -104,7 +105,7 @@ def check_uploads(files: list[tuple[str, bytes]]) -> str:
             paths.append(path)
         folders = Folders(settings.landing, settings.archive_dir, settings.quarantine_dir,
                           settings.home)  # fmt: skip
-        result = ingest_landing(settings.build_db, folders, secrets.token_bytes(32), paths,
+        result = ingest_landing(settings.build_db, folders, throwaway_key(), paths,
                                 precheck=True)  # fmt: skip
         write_delivery_reports(result, settings.build_db, settings.reports_dir)
         pages = sorted(settings.reports_dir.glob("*/aktuell.html"))
