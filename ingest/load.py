@@ -486,73 +486,73 @@ def _pseudonymised(
     # operator's quarantine values read text; polars has no unsigned 128-bit integer); the raw
     # layer stores the integer (`_insert_rows`). The extract's own ids are hashed row by row (each
     # is unique in its file); a reference column repeats its ids (4.5 M contacts name 0.6 M
-    # cases), so each distinct (provider, id) of the chunk is hashed and checked once, in `h_<c>`,
-    # and joined back on the delivered id — in this connection's memory only, never stored.
-    # The hashing is polars' (`pseudonymise.id_text`), before the frame reaches DuckDB.
+    # cases), so each distinct (provider, id) of the chunk is hashed and checked once
+    # (`_references`) and joined back on the delivered id, in the rows' order. Only the distinct
+    # ids go to DuckDB, which holds the snapshots they are checked against; the chunk stays in
+    # polars (`pseudonymise.id_text` hashes there).
     provider = pl.col("_provider")
-    own = [
-        pseudonymise.id_text(key, provider, pl.col(c.name)).alias(c.name)
-        for c in ex.columns
-        if c.type is ColumnType.ID and c.ref is None
-    ]
-    incoming = frame.with_columns(own) if own else frame
-    inner = ["incoming._file", "incoming._provider", "incoming._line"]
-    lookups, joins, registered = [], [], {"incoming": incoming}
+    selected: list[pl.Expr] = [pl.col("_file"), provider, pl.col("_line")]
+    rows = frame
     for c in ex.columns:
         if c.ref is not None and c.type is not ColumnType.ID:
             raise ValueError(f"{ex.name}.{c.name}: a reference must be an id column")
         if c.type is not ColumnType.ID:
-            inner.append(f"incoming.{c.raw_name}")
+            selected.append(pl.col(c.raw_name))
         elif c.ref is None:
-            inner.append(f"incoming.{c.name}")
+            selected.append(pseudonymise.id_text(key, provider, pl.col(c.name)).alias(c.name))
         else:
-            h = f"h_{c.name}"
-            registered[f"d_{c.name}"] = (
-                frame.select("_provider", pl.col(c.name).alias("delivered"))
-                .drop_nulls("delivered")
-                .unique()
-                .with_columns(
-                    pseudonymise.id_text(key, provider, pl.col("delivered")).alias("id_text")
-                )
-            )
-            lookups.append(f"{h} AS ({_reference_lookup(c, unchecked)})")
-            joins.append(
-                f"LEFT JOIN {h} ON {h}._provider = incoming._provider "
-                f"AND {h}.delivered = incoming.{c.name}"
+            checked = _references(con, c, frame, unchecked, key)
+            rows = rows.join(
+                checked.rename({"id_text": f"_id_{c.name}", "found": f"_found_{c.name}"}),
+                left_on=["_provider", c.name],
+                right_on=["_provider", "delivered"],
+                how="left",
+                maintain_order="left",
             )
             # NULL where the id is empty (an optional reference) or the check is off
-            inner += [
-                f"{h}.id_text AS {c.name}",
-                f"CASE WHEN incoming.{c.name} IS NOT NULL THEN {h}.found END AS _ref_{c.name}",
+            selected += [
+                pl.col(f"_id_{c.name}").alias(c.name),
+                pl.when(pl.col(c.name).is_not_null())
+                .then(pl.col(f"_found_{c.name}"))
+                .alias(f"_ref_{c.name}"),
             ]
-    with_ = f"WITH {', '.join(lookups)} " if lookups else ""
-    sql = f"{with_}SELECT {', '.join(inner)} FROM incoming {' '.join(joins)}"
-    for name, registered_frame in registered.items():
-        con.register(name, registered_frame.to_arrow())
-    try:
-        return con.sql(sql).pl()
-    finally:
-        for name in registered:
-            con.unregister(name)
+    return rows.select(selected)
 
 
-def _reference_lookup(c: Column, unchecked: frozenset[str]) -> str:
-    """Each distinct (provider, id) of the chunk's reference column `c` (registered as
-    `d_<c>` with its warehouse id's text, `_pseudonymised`) and whether the referenced extract's
-    current snapshot holds it (`found`; NULL unchecked)."""
-    distinct = f"SELECT _provider, delivered, id_text FROM d_{c.name}"
+def _references(
+    con: duckdb.DuckDBPyConnection,
+    c: Column,
+    frame: pl.DataFrame,
+    unchecked: frozenset[str],
+    key: bytes,
+) -> pl.DataFrame:
+    """Each distinct (provider, id) of the chunk's reference column `c` as `delivered`, its
+    warehouse id's text (`id_text`) and whether the referenced extract's current snapshot holds
+    it (`found`; NULL unchecked)."""
+    distinct = (
+        frame.select("_provider", pl.col(c.name).alias("delivered"))
+        .drop_nulls("delivered")
+        .unique()
+        .with_columns(
+            pseudonymise.id_text(key, pl.col("_provider"), pl.col("delivered")).alias("id_text")
+        )
+    )
     if c.ref.extract in unchecked:
-        return f"SELECT *, CAST(NULL AS BOOLEAN) AS found FROM ({distinct})"
+        return distinct.with_columns(pl.lit(None, pl.Boolean).alias("found"))
     held = (
         f"SELECT DISTINCT _provider, {c.ref.column} AS id "
         f"FROM raw.{EXTRACTS[c.ref.extract].raw_table}_current "
-        "WHERE _provider IN (SELECT DISTINCT _provider FROM incoming)"
+        "WHERE _provider IN (SELECT DISTINCT _provider FROM distinct_ids)"
     )
-    return (
-        f"SELECT d.*, held.id IS NOT NULL AS found FROM ({distinct}) AS d "
-        f"LEFT JOIN ({held}) AS held ON held._provider = d._provider "
-        f"AND held.id = {id_sql_from_text('d.id_text')}"
-    )
+    con.register("distinct_ids", distinct.to_arrow())
+    try:
+        return con.sql(
+            "SELECT d._provider, d.delivered, d.id_text, held.id IS NOT NULL AS found "
+            f"FROM distinct_ids AS d LEFT JOIN ({held}) AS held "
+            f"ON held._provider = d._provider AND held.id = {id_sql_from_text('d.id_text')}"
+        ).pl()
+    finally:
+        con.unregister("distinct_ids")
 
 
 def _insert_rows(con: duckdb.DuckDBPyConnection, ex: Extract, rows: pl.DataFrame) -> None:

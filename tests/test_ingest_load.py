@@ -402,7 +402,7 @@ def test_delivery_records_are_built_with_exactly_the_tables_columns(tmp_path):
 
 def test_a_reference_is_found_only_in_its_own_providers_snapshot(settings):
     """The referenced extract's current snapshot is read for the providers of the chunk only
-    (`ingest.load._reference_lookup`): an id another provider holds does not resolve."""
+    (`ingest.load._references`): an id another provider holds does not resolve."""
     other = "08115004"
     person = HEADER.replace("08115003", other)  # the header has no AGS; only the rows do
     # provider A holds P-1; provider B holds P-9 only
