@@ -855,6 +855,7 @@ def ingest_landing(
     `precheck` (for `imw check`, on a throw-away database): references to an extract that is not
     among the files cannot be resolved, so they are not checked — and the result says so.
     """
+    pseudonymise.text_key(key)  # a key the hashing cannot take fails before anything is written
     result = IngestResult(started_at=datetime.now(UTC).replace(tzinfo=None))
     build_db.parent.mkdir(parents=True, exist_ok=True)
     with connect(build_db) as con:

@@ -87,14 +87,19 @@ def id_text(key: bytes, provider: pl.Expr, local_id: pl.Expr) -> pl.Expr:
     """`warehouse_id_text` of each (provider, id) as a polars expression: the first 128 bits of
     `pseudonym`, in 32 lowercase hex characters; NULL where either is NULL.
 
-    The key is text (`core.settings.pseudonym_key`: the environment's string in UTF-8), which is
-    how `polars-hash` takes it; its bytes are the same."""
+    The key is text (`text_key`), which is how `polars-hash` takes it; its bytes are the same."""
+    message = pl.concat_str(provider, pl.lit(":"), local_id)
+    return message.chash.hmac_sha256(key=text_key(key)).str.slice(0, ID_HEX_CHARS)
+
+
+def text_key(key: bytes) -> str:
+    """The key as the text it came as (`core.settings.pseudonym_key`: the environment's string
+    in UTF-8; `throwaway_key`); `ValueError` for bytes that are no UTF-8 (the ingest asks before
+    it touches anything, `ingest.load.ingest_landing`)."""
     try:
-        text_key = key.decode("utf-8")
+        return key.decode("utf-8")
     except UnicodeDecodeError as error:
         raise ValueError("the pseudonymisation key must be UTF-8 text") from error
-    message = pl.concat_str(provider, pl.lit(":"), local_id)
-    return message.chash.hmac_sha256(key=text_key).str.slice(0, ID_HEX_CHARS)
 
 
 def throwaway_key() -> bytes:

@@ -492,3 +492,15 @@ def test_files_validated_in_chunks_load_as_in_one_chunk(settings, tmp_path, monk
     assert len(query(other, sql)) == 99  # 4 files × 25 rows − 1 quarantined
     quarantined = "SELECT line, column_name, rule FROM raw.quarantined_rows ORDER BY ALL"
     assert query(other, quarantined) == query(settings, quarantined) == [(26, "geschlecht", "code")]
+
+
+def test_a_key_that_is_no_text_fails_before_anything_is_touched(settings):
+    # a good file waits in the landing folder; the key's bytes are no UTF-8, which the hashing
+    # cannot take: the ingest must refuse at once, not after some files are recorded or moved
+    write(settings.landing, f"personen_{PROVIDER}_2026-03-31.csv", HEADER, PERSON_1)
+    with pytest.raises(ValueError, match="UTF-8"):
+        ingest_landing(settings.build_db, folders_of(settings), b"\xff\xfe-not-text-key")
+    assert not settings.build_db.exists()  # no database made
+    # the file is still in the landing folder, nowhere else
+    assert [p.name for p in settings.landing.iterdir()] == [f"personen_{PROVIDER}_2026-03-31.csv"]
+    assert not any(settings.archive_dir.rglob("*.csv"))
