@@ -76,10 +76,9 @@ from disclosure.memo import (
     pattern_audit_memo,
     protect_keeping_started,
     year_entries,
-    year_key,
     year_memo,
 )
-from disclosure.tables import CELL_KEY, numbered_cells, problem_of, published_table_cells
+from disclosure.tables import CELL_KEY, numbered_cells, numbered_problem, published_table_cells
 
 __all__ = [
     "YEAR",
@@ -340,10 +339,11 @@ def protect_by_year(
             year_cells = cells_of(year)
             if year_cells.is_empty():
                 continue  # a year of tables no rule suppresses (FI, PA, DQ only)
-            key = year_key(year_cells, "protect", CELL_MINIMUM, last_resort=True)
+            numbered = numbered_cells(year_cells)
+            key = numbered_year_key(numbered, "protect", CELL_MINIMUM, last_resort=True)
             if take(key, known.get(key), fingerprint):
                 continue
-            problem, numbered = problem_of(year_cells)
+            problem, numbered = numbered_problem(numbered)
             begun = time.perf_counter()
             running = protect_keeping_started(problem, memo)
             engine_seconds += time.perf_counter() - begun
@@ -463,7 +463,7 @@ def audit_by_year(
             years_kept += 1
             year_rows.append((key, entry.stored, counts, None))
             continue
-        problem, numbered = problem_of(year_cells, published=True)
+        problem, numbered = numbered_problem(numbered_year, published=True)
         hidden = numbered.get_column("hidden").to_numpy()
         cells.append(_chunk_cells(numbered, chunk))
         totals["cells"] += problem.n_cells

@@ -184,7 +184,7 @@ def part_keys(
 
     def by_part(frame: pl.DataFrame, columns: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """The frame's rows as bytes records, sorted by part, and where each part starts."""
-        frame = frame.sort(["part", *columns])
+        frame = frame.sort(["part", *columns], maintain_order=True)
         record = np.rec.fromarrays([frame.get_column(c).to_numpy() for c in columns], names=columns)
         part = frame.get_column("part").to_numpy()
         return record, np.searchsorted(part, np.arange(n_parts + 1))

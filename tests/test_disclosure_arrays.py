@@ -111,6 +111,51 @@ def frame_step_one(terms: pl.DataFrame, status: np.ndarray, minimum: int) -> Non
         status[picks] = SECONDARY
 
 
+def frame_sums_hold(problem: Problem, suppressed: np.ndarray) -> bool:
+    """`published_sums_hold` by joining the frames (the code before 2026-12-06)."""
+    hidden = pl.Series(np.flatnonzero(np.asarray(suppressed, dtype=bool)), dtype=pl.Int64)
+    terms = problem.terms.join(problem.values, on=["cell", "measure"], how="left").with_columns(
+        pl.col("cell").is_in(hidden.implode()).alias("hidden")
+    )
+    sums = terms.group_by("equation").agg(
+        (pl.col("hidden") | pl.col("value").is_null()).any().alias("open"),
+        (pl.col("coefficient") * pl.col("value")).sum().alias("residual"),
+        (pl.col("coefficient").abs() * pl.col("value").abs()).sum().alias("scale"),
+    )
+    return sums.filter(
+        ~pl.col("open")
+        & (pl.col("residual").abs() > PIN_TOLERANCE * pl.max_horizontal("scale", 1.0))
+    ).is_empty()
+
+
+def frame_zero_links(problem: Problem) -> tuple[set[tuple[int, int, int]], list[int]]:
+    """`_zero_links` by joining the frames (the code before 2026-12-06): the links as a set of
+    (part row, total row, sum) — their order is not part of the result — and the parts per sum."""
+    rows = problem.values.select(
+        "cell",
+        "measure",
+        pl.int_range(pl.len(), dtype=pl.Int64).alias("row"),
+        (pl.col("value").abs() <= PIN_TOLERANCE).fill_null(True).alias("zero"),
+    )
+    terms = problem.terms.join(rows, on=["cell", "measure"], how="left")
+    useful = (
+        terms.group_by("equation")
+        .agg(
+            (pl.col("zero") & (pl.col("coefficient") > 0)).any().alias("zero_total"),
+            pl.col("zero").filter(pl.col("coefficient") < 0).all().alias("zero_parts"),
+        )
+        .filter(pl.col("zero_total") | pl.col("zero_parts"))
+        .select("equation")
+        .sort("equation")
+        .with_row_index("sum")
+    )
+    terms = terms.join(useful, on="equation")
+    totals = terms.filter(pl.col("coefficient") > 0).select("sum", pl.col("row").alias("total"))
+    links = terms.filter(pl.col("coefficient") < 0).select("sum", "row").join(totals, on="sum")
+    found = set(links.select("row", "total", pl.col("sum").cast(pl.Int64)).iter_rows())
+    return found, np.bincount(links.get_column("sum").to_numpy(), minlength=useful.height).tolist()
+
+
 def renumbered(p: Problem, step: int, offset: int) -> Problem:
     """The same problem with equation numbers `step · e + offset` in reverse order of the rows:
     the arrays must use the equations' order, not assume 0 … n−1."""
@@ -172,6 +217,36 @@ def test_a_published_term_without_a_value_is_named():
     assert engine.audit(broken, np.array([False, True, True])).suppressed == 2
 
 
+def test_each_term_finds_its_value_row_and_a_term_without_one_gets_minus_one():
+    p, _ = problem({"T": (9, 0, 9), "A": (4, 0, 4), "B": (5, 0, 5)}, [("T", ["A", "B"], ALL)])
+    # deliberately bad: a term for measure "fte", which no cell has a value for
+    bad = pl.DataFrame(
+        {"equation": [99], "cell": [0], "measure": ["fte"], "coefficient": [1.0]},
+        schema=p.terms.schema,
+    )
+    broken = Problem(p.cells, p.values, pl.concat([p.terms, bad]))
+    rows = broken.term_rows
+    # values are in (cell, measure) order with the measures of ALL as `problem` writes them:
+    # row = cell · 3 + the measure's place in ALL (base_n 0, numerator 1, denominator 2)
+    place = {m: i for i, m in enumerate(ALL)}
+    want = [c * 3 + place[m] for c, m in p.terms.select("cell", "measure").iter_rows()]
+    assert rows.tolist() == [*want, -1]
+    assert rows is broken.term_rows  # found once per problem
+    with pytest.raises(ValueError, match="read-only"):
+        rows[0] = 5  # shared by every user of the problem: nobody may change it
+
+
+def test_the_parts_of_a_problem_are_found_once_and_cannot_be_changed():
+    p, _ = problem(
+        {"T": (9, 0, 9), "A": (4, 0, 4), "B": (5, 0, 5), "X": (3, 0, 3)}, [("T", ["A", "B"], ALL)]
+    )
+    labels = engine.parts(p)
+    assert labels.tolist() == [0, 0, 0, 1]  # T, A, B linked; X in no sum: a part of its own
+    assert engine.parts(p) is labels
+    with pytest.raises(ValueError, match="read-only"):
+        labels[3] = 0
+
+
 # --------------------------------------------------------------------------------------------
 # Property tests: arrays and frames agree
 # --------------------------------------------------------------------------------------------
@@ -206,3 +281,28 @@ def test_step_one_suppresses_what_the_frames_suppress(providers, data, step, off
     engine._suppress_until_equations_hold(terms, by_arrays, engine.CELL_MINIMUM)
     frame_step_one(terms, by_frames, engine.CELL_MINIMUM)
     assert np.array_equal(by_arrays, by_frames)
+
+
+@settings(max_examples=60, deadline=None)
+@given(hierarchies(), st.data(), st.integers(1, 9), st.integers(-50, 50))
+def test_sums_hold_and_zero_links_as_the_frames_give(providers, data, step, offset):
+    p, _ = hierarchy_problem(providers)
+    p = renumbered(p, step, offset)
+    n_values = p.values.height
+    # some published values off by one (the sums through them no longer hold), some withheld
+    # (NULL, as in a published table), some hidden cells
+    nudged = np.array(data.draw(st.lists(st.booleans(), min_size=n_values, max_size=n_values)))
+    withheld = np.array(data.draw(st.lists(st.booleans(), min_size=n_values, max_size=n_values)))
+    value = p.values.get_column("value").to_numpy() + nudged
+    p = Problem(
+        p.cells,
+        p.values.with_columns(pl.Series("value", value).scatter(np.flatnonzero(withheld), None)),
+        p.terms,
+    )
+    hidden = np.array(data.draw(st.lists(st.booleans(), min_size=p.n_cells, max_size=p.n_cells)))
+    assert engine.published_sums_hold(p, hidden) == frame_sums_hold(p, hidden)
+    links = p.zero_links
+    want_links, want_parts = frame_zero_links(p)
+    found = zip(links.part.tolist(), links.total.tolist(), links.equation.tolist(), strict=True)
+    assert set(found) == want_links
+    assert links.n_parts.tolist() == want_parts

@@ -179,8 +179,9 @@ def test_a_year_whose_solving_fails_withdraws_the_year_begun_after_it(monkeypatc
         return running
 
     # each year's "problem" is its name: the engine is replaced, only the order is watched
-    monkeypatch.setattr(chunks, "problem_of", lambda cells: (cells["year"][0], cells))
-    monkeypatch.setattr(chunks, "year_key", lambda cells, *_, **__: cells["year"][0])
+    monkeypatch.setattr(chunks, "numbered_cells", lambda cells: cells)
+    monkeypatch.setattr(chunks, "numbered_problem", lambda cells: (cells["year"][0], cells))
+    monkeypatch.setattr(chunks, "numbered_year_key", lambda cells, *_, **__: cells["year"][0])
     monkeypatch.setattr(chunks, "protect_keeping_started", started)
     with pytest.raises(MemoryError, match="ran out of memory"):
         protect_by_year(["2017", "2018", "2019"], lambda y: pl.DataFrame({"year": [y]}), None)

@@ -5,8 +5,16 @@ on `bw` it gives the same problem, frame for frame, README "Benchmark")."""
 from __future__ import annotations
 
 import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from disclosure.tables import _TYPES, CONTACT_TOPICS, INDICATOR_VALUES, problem_of
+from disclosure.tables import (
+    _TYPES,
+    CONTACT_TOPICS,
+    INDICATOR_VALUES,
+    _equation_number,
+    problem_of,
+)
 
 
 def cell(table: str, block: str, level: str, unit: str, breakdown: str, group: str | None):
@@ -71,3 +79,26 @@ def test_numbered_cells_keep_each_keys_first_row_in_key_order():
         (2, "CM02", "LAND", 1.0),  # the key's first row (base_n 1), not its second (3)
     ]
     assert numbered.get_column("cell").dtype == pl.Int64
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["hierarchy", "quarters", "last_quarter", "fields", "topics"]),
+            st.integers(0, 40),
+            st.sampled_from(["base_n", "numerator", "denominator", "partly"]),
+        ),
+        min_size=1,
+        max_size=60,
+    )
+)
+def test_sums_are_numbered_in_the_order_of_kind_total_and_measure(links):
+    frame = pl.DataFrame(links, schema=["kind", "total", "total_measure"], orient="row")
+    numbered = frame.select(_equation_number(frame, 41)).to_series()
+    # the plain statement: the dense rank of the (kind, total, measure) triple
+    want = frame.select(pl.struct("kind", "total", "total_measure").rank("dense")).to_series()
+    assert numbered.to_list() == want.cast(pl.Int64).to_list()
+    # and by hand: numbers 1 … k in the sorted order of the distinct triples
+    order = {t: i + 1 for i, t in enumerate(sorted(set(links)))}
+    assert numbered.to_list() == [order[t] for t in links]
