@@ -292,6 +292,55 @@ def test_required_code_range_and_date_order():
     assert result.failed_rows().height == 6
 
 
+def test_an_expectations_configuration_is_built_once_inside_a_validation_only():
+    import threading
+
+    gx_runtime.context()
+    expectation = build_suite(EXTRACTS["stellen"]).expectations[0]
+    # GX's own property: a new configuration at every look-up, equal each time
+    assert expectation.configuration is not expectation.configuration
+    assert expectation.configuration == expectation.configuration
+    elsewhere = []
+    with gx_runtime.configurations_kept():
+        kept = expectation.configuration
+        assert expectation.configuration is kept
+        assert kept == build_suite(EXTRACTS["stellen"]).expectations[0].configuration
+        # another thread meanwhile gets GX's own: the kept ones belong to this thread
+        thread = threading.Thread(target=lambda: elsewhere.append(expectation.configuration))
+        thread.start()
+        thread.join()
+        with gx_runtime.configurations_kept():  # nested: the same ones
+            assert expectation.configuration is kept
+        assert expectation.configuration is kept
+    assert elsewhere[0] is not kept and elsewhere[0] == kept
+    assert expectation.configuration is not kept  # GX's own again
+
+
+def test_keeping_configurations_changes_no_verdict(monkeypatch):
+    import contextlib
+
+    frame = parsed(
+        "stellen",
+        [
+            stelle(),  # 2: clean
+            stelle(stellen_id="S2", vzae="0,2"),  # 3: deliberately bad: below 0,25
+            stelle(stellen_id="S4", qualifikation="MASTER"),  # 4: deliberately bad: no code
+            stelle(stellen_id="S6", ende="2024-12-31"),  # 5: deliberately bad: ende < beginn
+            stelle(stellen_id="S6"),  # 6: deliberately bad: S6 twice
+        ],
+    )
+    kept = run(frame, "stellen")
+    monkeypatch.setattr(gx_runtime, "configurations_kept", contextlib.nullcontext)
+    built = run(frame, "stellen")
+    assert kept.errors.equals(built.errors) and kept.summary.equals(built.summary)
+    assert len(reported(kept)) == 5  # lines 3, 4, 5 and both S6 lines: the run found them
+
+    def results(r: GateResult) -> list[dict]:
+        return [x.to_json_dict() for x in r.validation.results]
+
+    assert results(kept) == results(built)
+
+
 def test_strict_minimum():
     frame = parsed(
         "bewilligungen",
