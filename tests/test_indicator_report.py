@@ -751,3 +751,50 @@ def _pages(report: Path) -> dict[str, str]:
 def _strip_generated(pages: dict[str, str]) -> dict[str, str]:
     """The pages without the day they were generated (a test running past midnight)."""
     return {rel: re.sub(r"\d{2}\.\d{2}\.\d{4}", "DD.MM.YYYY", html) for rel, html in pages.items()}
+
+
+def test_every_chart_gets_the_spec_altairs_own_calls_give(tmp_path, monkeypatch):
+    """`charts.spec` writes the description and the report's config into the spec's dict
+    instead of asking altair for them (altair copies the whole chart at each call): every chart
+    of the fixture's report, of every kind, gets the spec `.properties(description=…)` and
+    `_configure` give."""
+    import altair as alt
+    import polars as pl
+
+    from indicator_report import charts
+
+    real, kinds = charts.spec, []
+
+    def both(chart, description):
+        got = real(chart, description)
+        with alt.data_transformers.disable_max_rows():
+            want = charts._configure(chart.properties(description=description)).to_dict(
+                validate=False
+            )
+        assert got == want
+        kinds.append(type(chart).__name__)
+        return got
+
+    monkeypatch.setattr(charts, "spec", both)
+    db = make_published(tmp_path / "published" / "indicators.duckdb")
+    outcomes = make_published_outcomes(tmp_path / "published" / "outcomes")
+    render_pages(db, outcomes_dir=outcomes, workers=1)
+    assert len(kinds) > 10  # every chart compared, not one
+    assert {"Chart", "LayerChart", "FacetChart"} <= set(kinds)
+    # a chart with a config of its own gets the report's instead, as `configure(font=…)`
+    # replaced it
+    own = (
+        alt.Chart(pl.DataFrame({"x": [1, 2]}))
+        .mark_bar()
+        .encode(x="x:Q")
+        .configure_axis(grid=False)
+        .configure_header(labelFontSize=9)
+    )
+    assert real(own, "zwei Balken") == both(own, "zwei Balken")
+    assert "header" not in real(own, "zwei Balken")["config"]
+    assert "grid" not in real(own, "zwei Balken")["config"]["axis"]
+    # each spec has a config of its own: changing one changes no other
+    first, second = real(own, "eins"), real(own, "zwei")
+    first["config"]["axis"]["labelColor"] = "#f00"
+    assert second["config"]["axis"]["labelColor"] == "#222"
+    assert charts._config()["axis"]["labelColor"] == "#222"
