@@ -1279,10 +1279,8 @@ def _protect(problem: Problem, minimum: int, last_resort: bool) -> Pattern:
             & (base_n > 0)
         )
     terms = _term_frame(problem, base_n, candidate)
-    fallback_terms = terms.drop("candidate").join(
-        pl.DataFrame({"cell": np.arange(problem.n_cells, dtype=np.int64), "candidate": fallback}),
-        on="cell",
-        how="left",
+    fallback_terms = terms.with_columns(
+        pl.Series("candidate", fallback[terms.get_column("cell").to_numpy()])
     )
     # (equation, cell) of every term, for `_candidates_for`: the same rows in both frames
     by_cell = terms.select("equation", "cell").unique()
@@ -1673,22 +1671,16 @@ def _term_frame(problem: Problem, base_n: np.ndarray, candidate: np.ndarray) -> 
     """Terms with their value, the cell's base_n and whether it may be chosen; per equation
     whether every term is a base_n, and its rank (`equation_rank`, `Problem.layout`'s: 0, 1, …
     in the equations' order, for counting per equation in arrays)."""
-    cells = pl.DataFrame(
-        {
-            "cell": np.arange(problem.n_cells, dtype=np.int64),
-            "cell_base_n": base_n,
-            "candidate": candidate,
-        }
-    )
-    return (
-        problem.terms.with_columns(pl.Series("equation_rank", problem.layout.term_equation))
-        .join(problem.values, on=["cell", "measure"], how="left")
-        .join(cells, on="cell", how="left")
-        .with_columns(
-            (pl.col("measure") == BASE_N).all().over("equation").alias("base_n_equation"),
-            pl.col("value").fill_null(0.0),
-        )
-    )
+    # gathered by each term's value row and cell (`Problem.term_rows`), not joined: 23 against
+    # 92 ms for one `bw` year's problem (2026-12-06)
+    cell = problem.terms.get_column("cell").to_numpy()
+    value = problem.values.get_column("value").cast(pl.Float64).fill_null(0.0).to_numpy()
+    return problem.terms.with_columns(
+        pl.Series("equation_rank", problem.layout.term_equation),
+        _by_term_row(problem, "value", value).fill_null(0.0),  # 0 where a term has no value
+        pl.Series("cell_base_n", np.asarray(base_n)[cell]),
+        pl.Series("candidate", np.asarray(candidate)[cell]),
+    ).with_columns((pl.col("measure") == BASE_N).all().over("equation").alias("base_n_equation"))
 
 
 def _suppress_until_equations_hold(terms: pl.DataFrame, status: np.ndarray, minimum: int) -> None:

@@ -156,6 +156,26 @@ def frame_zero_links(problem: Problem) -> tuple[set[tuple[int, int, int]], list[
     return found, np.bincount(links.get_column("sum").to_numpy(), minlength=useful.height).tolist()
 
 
+def frame_term_frame(problem: Problem, base_n: np.ndarray, candidate: np.ndarray) -> pl.DataFrame:
+    """`_term_frame` by joining the frames (the code before 2026-12-06)."""
+    cells = pl.DataFrame(
+        {
+            "cell": np.arange(problem.n_cells, dtype=np.int64),
+            "cell_base_n": base_n,
+            "candidate": candidate,
+        }
+    )
+    return (
+        problem.terms.with_columns(pl.Series("equation_rank", problem.layout.term_equation))
+        .join(problem.values, on=["cell", "measure"], how="left")
+        .join(cells, on="cell", how="left")
+        .with_columns(
+            (pl.col("measure") == BASE_N).all().over("equation").alias("base_n_equation"),
+            pl.col("value").fill_null(0.0),
+        )
+    )
+
+
 def renumbered(p: Problem, step: int, offset: int) -> Problem:
     """The same problem with equation numbers `step · e + offset` in reverse order of the rows:
     the arrays must use the equations' order, not assume 0 … n−1."""
@@ -306,3 +326,26 @@ def test_sums_hold_and_zero_links_as_the_frames_give(providers, data, step, offs
     found = zip(links.part.tolist(), links.total.tolist(), links.equation.tolist(), strict=True)
     assert set(found) == want_links
     assert links.n_parts.tolist() == want_parts
+
+
+@settings(max_examples=60, deadline=None)
+@given(hierarchies(), st.data(), st.integers(1, 9), st.integers(-50, 50))
+def test_the_term_frame_is_the_one_the_joins_give(providers, data, step, offset):
+    p, _ = hierarchy_problem(providers)
+    p = renumbered(p, step, offset)
+    n_values = p.values.height
+    # some values withheld (NULL): the term frame takes 0 for them
+    withheld = np.array(data.draw(st.lists(st.booleans(), min_size=n_values, max_size=n_values)))
+    values = p.values.with_columns(
+        p.values.get_column("value").scatter(np.flatnonzero(withheld), None)
+    )
+    p = Problem(p.cells, values, p.terms)
+    candidate = np.array(data.draw(st.lists(st.booleans(), min_size=p.n_cells, max_size=p.n_cells)))
+    base_n = p.base_n()
+    got = engine._term_frame(p, base_n, candidate)
+    want = frame_term_frame(p, base_n, candidate)
+    key = ["equation", "cell", "measure"]
+    assert got.columns == want.columns
+    assert got.sort(key).equals(want.sort(key))
+    # and in the terms' own order
+    assert got.select(key).equals(p.terms.select(key))
