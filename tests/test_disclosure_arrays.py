@@ -183,6 +183,24 @@ def renumbered(p: Problem, step: int, offset: int) -> Problem:
     return Problem(p.cells, p.values, terms)
 
 
+def flags(data, n: int) -> np.ndarray:
+    return np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)))
+
+
+def drawn_problem(providers, data, step: int, offset: int, *, nudge: bool) -> Problem:
+    """A random hierarchy's problem with renumbered sums, some values withheld (NULL) and, with
+    `nudge`, some values off by one."""
+    p, _ = hierarchy_problem(providers)
+    p = renumbered(p, step, offset)
+    value = p.values.get_column("value").to_numpy().copy()
+    if nudge:
+        value += flags(data, len(value))
+    withheld = np.flatnonzero(flags(data, len(value)))
+    return Problem(
+        p.cells, p.values.with_columns(pl.Series("value", value).scatter(withheld, None)), p.terms
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # Hand-checked case
 # --------------------------------------------------------------------------------------------
@@ -306,20 +324,10 @@ def test_step_one_suppresses_what_the_frames_suppress(providers, data, step, off
 @settings(max_examples=60, deadline=None)
 @given(hierarchies(), st.data(), st.integers(1, 9), st.integers(-50, 50))
 def test_sums_hold_and_zero_links_as_the_frames_give(providers, data, step, offset):
-    p, _ = hierarchy_problem(providers)
-    p = renumbered(p, step, offset)
-    n_values = p.values.height
     # some published values off by one (the sums through them no longer hold), some withheld
     # (NULL, as in a published table), some hidden cells
-    nudged = np.array(data.draw(st.lists(st.booleans(), min_size=n_values, max_size=n_values)))
-    withheld = np.array(data.draw(st.lists(st.booleans(), min_size=n_values, max_size=n_values)))
-    value = p.values.get_column("value").to_numpy() + nudged
-    p = Problem(
-        p.cells,
-        p.values.with_columns(pl.Series("value", value).scatter(np.flatnonzero(withheld), None)),
-        p.terms,
-    )
-    hidden = np.array(data.draw(st.lists(st.booleans(), min_size=p.n_cells, max_size=p.n_cells)))
+    p = drawn_problem(providers, data, step, offset, nudge=True)
+    hidden = flags(data, p.n_cells)
     assert engine.published_sums_hold(p, hidden) == frame_sums_hold(p, hidden)
     links = p.zero_links
     want_links, want_parts = frame_zero_links(p)
@@ -331,16 +339,9 @@ def test_sums_hold_and_zero_links_as_the_frames_give(providers, data, step, offs
 @settings(max_examples=60, deadline=None)
 @given(hierarchies(), st.data(), st.integers(1, 9), st.integers(-50, 50))
 def test_the_term_frame_is_the_one_the_joins_give(providers, data, step, offset):
-    p, _ = hierarchy_problem(providers)
-    p = renumbered(p, step, offset)
-    n_values = p.values.height
     # some values withheld (NULL): the term frame takes 0 for them
-    withheld = np.array(data.draw(st.lists(st.booleans(), min_size=n_values, max_size=n_values)))
-    values = p.values.with_columns(
-        p.values.get_column("value").scatter(np.flatnonzero(withheld), None)
-    )
-    p = Problem(p.cells, values, p.terms)
-    candidate = np.array(data.draw(st.lists(st.booleans(), min_size=p.n_cells, max_size=p.n_cells)))
+    p = drawn_problem(providers, data, step, offset, nudge=False)
+    candidate = flags(data, p.n_cells)
     base_n = p.base_n()
     got = engine._term_frame(p, base_n, candidate)
     want = frame_term_frame(p, base_n, candidate)
