@@ -1,5 +1,6 @@
 """The Great Expectations runtime both gates share: one ephemeral context per process (in-memory
-stores, no analytics, no progress bars), releasing a validated frame, telling a broken gate (an
+stores, no analytics, no progress bars), each expectation's configuration built once per
+validation (`configurations_kept`), releasing a validated frame, telling a broken gate (an
 expectation that raised or returned nothing usable) from a data failure, and the one Data Docs
 writer.
 
