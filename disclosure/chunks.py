@@ -72,10 +72,10 @@ from disclosure.memo import (
     YearEntry,
     YearRow,
     audit_keeping,
-    numbered_year_key,
     pattern_audit_memo,
     protect_keeping_started,
     year_entries,
+    year_key,
     year_memo,
 )
 from disclosure.tables import CELL_KEY, numbered_cells, numbered_problem, published_table_cells
@@ -340,7 +340,7 @@ def protect_by_year(
             if year_cells.is_empty():
                 continue  # a year of tables no rule suppresses (FI, PA, DQ only)
             numbered = numbered_cells(year_cells)
-            key = numbered_year_key(numbered, "protect", CELL_MINIMUM, last_resort=True)
+            key = year_key(numbered, "protect", CELL_MINIMUM, last_resort=True)
             if take(key, known.get(key), fingerprint):
                 continue
             problem, numbered = numbered_problem(numbered)
@@ -446,7 +446,7 @@ def audit_by_year(
         if year_cells.is_empty():
             continue  # a year of tables no rule suppresses (FI, PA, DQ only)
         numbered_year = numbered_cells(year_cells)  # for the key, and a kept year's cells
-        key = numbered_year_key(numbered_year, "audit", minimum, last_resort=True)
+        key = year_key(numbered_year, "audit", minimum, last_resort=True)
         entry = known.get(key) if consistent else None
         schemas = (_RANGE_SCHEMA, _FAILURE_SCHEMA, AUDIT_MEMO_SCHEMA)
         if entry is not None and _fits(entry, _AUDIT_COUNTS, *schemas):

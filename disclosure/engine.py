@@ -184,11 +184,7 @@ class Problem:
         join on a whole number per (cell, measure) (`measure_codes`), made once for the joins
         that need it (`_layout`, `_zero_links`, `published_sums_hold`): 30–40 ms, against 58–64 ms
         for each join on (cell, measure name) it replaces (one `bw` year). Read-only: shared."""
-        codes, cell = self.measure_codes, pl.col("cell").cast(pl.Int64)
-        identity = (
-            cell * len(codes)
-            + pl.col("measure").replace_strict(codes, default=None, return_dtype=pl.Int64)
-        ).alias("identity")
+        identity = _identity(self.measure_codes).alias("identity")
         rows = (
             self.terms.select(identity)
             .join(
@@ -334,9 +330,8 @@ def published_sums_hold(problem: Problem, suppressed: Sequence[bool] | np.ndarra
     suppressed term and finds their contradictions itself (`InconsistentEquations`); together
     they say whether the published numbers agree with every sum."""
     hidden = np.asarray(suppressed, dtype=bool)[problem.terms.get_column("cell").to_numpy()]
-    value = problem.values.get_column("value").cast(pl.Float64).to_numpy()  # NaN where null
     terms = problem.terms.select("equation", "coefficient").with_columns(
-        _by_term_row(problem, "value", value).fill_nan(None), pl.Series("hidden", hidden)
+        _by_term_row(problem, problem.values.get_column("value")), pl.Series("hidden", hidden)
     )
     sums = terms.group_by("equation").agg(
         (pl.col("hidden") | pl.col("value").is_null()).any().alias("open"),
@@ -1106,7 +1101,6 @@ class _Layout:
 
 def _layout(problem: Problem) -> _Layout:
     values = problem.values
-    codes = problem.measure_codes
     cell = values.get_column("cell").cast(pl.Int64).to_numpy()
     measure = values.get_column("measure")
     terms = problem.terms.select(
@@ -1116,8 +1110,7 @@ def _layout(problem: Problem) -> _Layout:
     equation = terms.get_column("equation").to_numpy()
     return _Layout(
         value_cell=cell,
-        value_identity=cell * len(codes)
-        + measure.replace_strict(codes, return_dtype=pl.Int64).to_numpy(),
+        value_identity=values.select(_identity(problem.measure_codes)).to_series().to_numpy(),
         value_base_n=(measure == BASE_N).to_numpy(),
         value_null=values.get_column("value").is_null().to_numpy(),
         value=values.get_column("value").cast(pl.Float64).fill_null(0.0).to_numpy(),
@@ -1128,14 +1121,19 @@ def _layout(problem: Problem) -> _Layout:
     )
 
 
-def _by_term_row(problem: Problem, name: str, per_value: np.ndarray) -> pl.Series:
-    """`per_value` (an array over the rows of `problem.values`) for each term, null where the
-    term's (cell, measure) has no value: what a left join of the terms on the values gives."""
-    rows = problem.term_rows
-    found = rows >= 0
-    return pl.Series(name, per_value[np.where(found, rows, 0)]).scatter(
-        np.flatnonzero(~found), None
+def _identity(codes: dict[str, int]) -> pl.Expr:
+    """(cell, measure) as one whole number: cell · the number of measures + the measure's number
+    (`Problem.measure_codes`); null for a measure not among them."""
+    return pl.col("cell").cast(pl.Int64) * len(codes) + pl.col("measure").replace_strict(
+        codes, default=None, return_dtype=pl.Int64
     )
+
+
+def _by_term_row(problem: Problem, per_value: pl.Series) -> pl.Series:
+    """`per_value` (a column of `problem.values`, or one per its rows) for each term, null where
+    the term's (cell, measure) has no value: what a left join of the terms on the values gives."""
+    rows = pl.Series(problem.term_rows)
+    return per_value.gather(rows.scatter(np.flatnonzero(problem.term_rows < 0), None))
 
 
 def _zero_links(problem: Problem) -> _ZeroLinks:
@@ -1143,9 +1141,9 @@ def _zero_links(problem: Problem) -> _ZeroLinks:
     the fixed point of `_zero_forced` runs over those (the ones of `tiny`: 31,709 of 56,924)."""
     # a value not given (a published table's withheld cell) may be 0
     zero = problem.values.select((pl.col("value").abs() <= PIN_TOLERANCE).fill_null(True))
+    rows = pl.int_range(problem.values.height, dtype=pl.Int64, eager=True).alias("row")
     terms = problem.terms.select("equation", "coefficient").with_columns(
-        _by_term_row(problem, "row", np.arange(problem.values.height)),
-        _by_term_row(problem, "zero", zero.to_series().to_numpy()),
+        _by_term_row(problem, rows), _by_term_row(problem, zero.to_series().alias("zero"))
     )
     useful = (
         terms.group_by("equation")
@@ -1674,10 +1672,9 @@ def _term_frame(problem: Problem, base_n: np.ndarray, candidate: np.ndarray) -> 
     # gathered by each term's value row and cell (`Problem.term_rows`), not joined: 23 against
     # 92 ms for one `bw` year's problem (2026-12-06)
     cell = problem.terms.get_column("cell").to_numpy()
-    value = problem.values.get_column("value").cast(pl.Float64).fill_null(0.0).to_numpy()
     return problem.terms.with_columns(
         pl.Series("equation_rank", problem.layout.term_equation),
-        _by_term_row(problem, "value", value).fill_null(0.0),  # 0 where a term has no value
+        _by_term_row(problem, problem.values.get_column("value")).fill_null(0.0),
         pl.Series("cell_base_n", np.asarray(base_n)[cell]),
         pl.Series("candidate", np.asarray(candidate)[cell]),
     ).with_columns((pl.col("measure") == BASE_N).all().over("equation").alias("base_n_equation"))

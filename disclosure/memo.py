@@ -62,7 +62,6 @@ from disclosure.engine import (
     protect_started,
     subproblem,
 )
-from disclosure.tables import numbered_cells
 
 __all__ = [
     "AUDIT_MEMO_SCHEMA",
@@ -545,17 +544,13 @@ tables the year's cells were made from, `disclosure.chunks.year_fingerprints`; n
 was taken), `check` (over all of them)."""
 
 
-def year_key(cells: pl.DataFrame, purpose: str, minimum: int, *, last_resort: bool) -> str:
-    """The key of one year's cells (`disclosure.tables` shape) for `purpose` ("protect" or
-    "audit"): SHA-256 of the cells `problem_of` numbers (every column, flags, `hidden` and
-    `suppression` included), values to `SIGNIFICANT_DIGITS` as the parts' keys take them, the
-    minimum, the last-resort switch and `_CODE_VERSION`. Equal keys: the same problem, so the
-    same pattern, or the same audit (each a function of the problem alone)."""
-    return numbered_year_key(numbered_cells(cells), purpose, minimum, last_resort=last_resort)
-
-
-def numbered_year_key(frame: pl.DataFrame, purpose: str, minimum: int, *, last_resort: bool) -> str:
-    """`year_key` of cells already numbered (`disclosure.tables.numbered_cells`)."""
+def year_key(frame: pl.DataFrame, purpose: str, minimum: int, *, last_resort: bool) -> str:
+    """The key of one year's cells for `purpose` ("protect" or "audit"), numbered already
+    (`disclosure.tables.numbered_cells`: a year is numbered once, for its key and its
+    problem): SHA-256 of those cells (every column, flags, `hidden` and `suppression`
+    included), values to `SIGNIFICANT_DIGITS` as the parts' keys take them, the minimum, the
+    last-resort switch and `_CODE_VERSION`. Equal keys: the same problem, so the same pattern,
+    or the same audit (each a function of the problem alone)."""
     floats = [name for name, dtype in frame.schema.items() if dtype == pl.Float64]
     keyed = frame.drop(floats).with_columns(
         s.alias(f"{name}_{s.name}")

@@ -270,6 +270,11 @@ def test_each_term_finds_its_value_row_and_a_term_without_one_gets_minus_one():
     want = [c * 3 + place[m] for c, m in p.terms.select("cell", "measure").iter_rows()]
     assert rows.tolist() == [*want, -1]
     assert rows is broken.term_rows  # found once per problem
+    # each term's value as the left join gives it: the "fte" term's is null; the rows unchanged
+    values = engine._by_term_row(broken, broken.values.get_column("value"))
+    want_values = p.values.get_column("value").gather(want).to_list()
+    assert values.to_list() == [*want_values, None]
+    assert rows.tolist() == [*want, -1]
     with pytest.raises(ValueError, match="read-only"):
         rows[0] = 5  # shared by every user of the problem: nobody may change it
 

@@ -20,6 +20,7 @@ from disclosure.tables import (
     contact_topic_cells,
     goal_field_cells,
     indicator_cells,
+    numbered_cells,
     problem_of,
 )
 from expectations.mart_suites import SMALL_CELL
@@ -181,7 +182,7 @@ def test_a_year_whose_solving_fails_withdraws_the_year_begun_after_it(monkeypatc
     # each year's "problem" is its name: the engine is replaced, only the order is watched
     monkeypatch.setattr(chunks, "numbered_cells", lambda cells: cells)
     monkeypatch.setattr(chunks, "numbered_problem", lambda cells: (cells["year"][0], cells))
-    monkeypatch.setattr(chunks, "numbered_year_key", lambda cells, *_, **__: cells["year"][0])
+    monkeypatch.setattr(chunks, "year_key", lambda cells, *_, **__: cells["year"][0])
     monkeypatch.setattr(chunks, "protect_keeping_started", started)
     with pytest.raises(MemoryError, match="ran out of memory"):
         protect_by_year(["2017", "2018", "2019"], lambda y: pl.DataFrame({"year": [y]}), None)
@@ -290,8 +291,8 @@ def test_years_kept_whole_give_the_pattern_and_the_audit_of_every_year_set_up_an
     half = cells.height // 2
     moved = pl.concat([cells.slice(half), cells.slice(0, half)], rechunk=False)
     for frame in (moved, moved.sample(fraction=1.0, shuffle=True, seed=7)):
-        assert year_key(frame, "protect", 5, last_resort=True) == year_key(
-            cells, "protect", 5, last_resort=True
+        assert year_key(numbered_cells(frame), "protect", 5, last_resort=True) == year_key(
+            numbered_cells(cells), "protect", 5, last_resort=True
         )
     first = protect_by_year(years, pattern_cells(marts), None)
     assert first.figures["years_kept"] == 0
