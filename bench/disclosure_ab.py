@@ -17,6 +17,7 @@ import hashlib
 import json
 import sys
 import time
+from collections.abc import Callable
 
 import duckdb
 import polars as pl
@@ -31,8 +32,9 @@ from disclosure.tables import (
 )
 
 
-def main(build_db: str) -> None:
-    con = duckdb.connect(build_db, read_only=True)
+def marts_cells(con: duckdb.DuckDBPyConnection) -> tuple[list[str], Callable[[str], pl.DataFrame]]:
+    """The years of a build database's unsuppressed marts and a reader of one year's cells, as the
+    `disclosure_pattern` model reads them (none hidden)."""
 
     def relation(name: str) -> str:
         schema = con.execute(
@@ -63,6 +65,13 @@ def main(build_db: str) -> None:
                 ),
             ]
         ).with_columns(pl.lit(False).alias("hidden"))
+
+    return years, cells_of
+
+
+def main(build_db: str) -> None:
+    con = duckdb.connect(build_db, read_only=True)
+    years, cells_of = marts_cells(con)
 
     started = time.perf_counter()
     pattern = protect_by_year(years, cells_of, None).pattern

@@ -1,0 +1,486 @@
+"""What a full build's work costs at its libraries' own speed: the floor under #16's targets.
+
+    .venv/bin/python -m bench.work_floor --home DIR [--parts sql,solver,gx,forecast]
+                                         [--threads 2] [--memory-limit 1GB] [--json FILE]
+
+`DIR` is a home whose last build was a full one (`python -m bench.run --keep` keeps the last
+round's; `imw build --full-refresh` makes one). Each part repeats, alone and in this process, one
+piece of that build's work that the build hands to a library, and measures the time spent inside
+the library. The parts run one after the other (`--parts` picks some), so on an idle machine
+each has the cores to itself:
+
+- **sql**: every SQL model and data test of the home's last dbt run, executed by DuckDB alone from
+  the SQL dbt ran (`warehouse/dbt-target/run/`), one after the other on a copy of the build
+  database with the build's threads and memory limit. Each model writes a table beside its own
+  (`<name>__floor`, dropped at once), so it reads exactly the rows the build's model read. No
+  dbt: no parsing, no Jinja, no threads of its own, no bookkeeping. Python models (the disclosure
+  pattern) are left out.
+- **solver**: the disclosure pattern of the build's marts in one process (`protect_by_year`, no
+  memo: every part anew; `IMW_DISCLOSURE_WORKERS=1`), and within it the CPU time spent inside
+  HiGHS (`highspy`): the simplex (`run`), every other call on a solver (passing the model, a new
+  objective, reading the solution), and the set-up of each linear program (`_Program.__init__`).
+- **gx**: the ingest of the home's delivered files (`archive/`) into a fresh home in a temporary
+  folder, and within it the CPU time of the extract gate's Great Expectations validation
+  (`gx_runtime.validate` as `expectations.extract_gate` calls it) and of the whole gate
+  (`validate_extract`: the frame handed to GX and the validation).
+- **forecast**: the needs forecast of the build database computed anew
+  (`build_forecast(anew=True)`), and within it the CPU time of statsmodels' ETS fits and
+  simulations (`forecast.inflow`) and of numpy's multinomial draws of the survival bootstrap.
+
+The CPU times of library calls are thread CPU times (`time.thread_time`) of the calling thread:
+the simplex runs on one thread (`threads=1`), GX validates on the loader's thread, and the
+forecast's draws and fits on the thread that asks for them. DuckDB's SQL runs on its own
+threads, so **sql** reports the process's CPU time around each statement.
+
+The sum of these is the work the build needs of its libraries as it is designed (the same
+statements, the same linear programs, the same expectations, the same simulations); a wall time
+on 2 cores cannot fall below half of it. What the build spends beyond it is its own code and
+orchestration. The figures are printed as a Markdown table (and written as JSON with `--json`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PARTS = ("sql", "solver", "gx", "forecast")
+_CREATES = re.compile(r"\bcreate\s+(or\s+replace\s+)?(temp\w*\s+)?(table|view)\b", re.IGNORECASE)
+"""How a model's SQL begins in a full build (a table or view made anew); an incremental run's
+inserts into the table and deletes from it instead."""
+_MISSED = (
+    "{what} were not seen: the code no longer calls them where this measurement times them "
+    "(bench/work_floor.py must follow it); no figure rather than a zero"
+)
+
+
+@dataclass
+class Clock:
+    """CPU seconds of the calling threads, added up across threads (thread-safe)."""
+
+    seconds: float = 0.0
+    calls: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @contextmanager
+    def timing(self) -> Iterator[None]:
+        started = time.thread_time()
+        try:
+            yield
+        finally:
+            spent = time.thread_time() - started
+            with self._lock:
+                self.seconds += spent
+                self.calls += 1
+
+    def wrap(self, function: Callable) -> Callable:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            with self.timing():
+                return function(*args, **kwargs)
+
+        return timed
+
+
+def _process_cpu() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+# --------------------------------------------------------------------------------------------
+# sql
+# --------------------------------------------------------------------------------------------
+def sql_statements(home: Path) -> list[dict]:
+    """The SQL models and data tests of the home's last dbt run, in the order they finished
+    (a node finishes after the nodes it reads, so the order is one dbt could have run them in):
+    unique_id, kind, materialization, the SQL dbt ran, the relation a model writes (None for a
+    test) and dbt's own time for the node."""
+    target = home / "warehouse" / "dbt-target"
+    manifest = json.loads((target / "manifest.json").read_text())
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    statements = []
+    for result in results:
+        node = manifest["nodes"].get(result["unique_id"])
+        if node is None or node["resource_type"] not in ("model", "test"):
+            continue  # hooks, seeds
+        if node.get("language") == "python":
+            continue  # the disclosure pattern: the solver part
+        compiled = Path(node["compiled_path"])
+        if not compiled.is_absolute():
+            compiled = home / "warehouse" / compiled
+        run_sql = Path(str(compiled).replace("/dbt-target/compiled/", "/dbt-target/run/", 1))
+        sql = run_sql.read_text()
+        if node["resource_type"] == "model" and not _CREATES.search(sql):
+            raise ValueError(
+                f"{home}: the last dbt run built {result['unique_id']} incrementally (its SQL "
+                "only adds rows): the floor is that of a full build. Run `imw build "
+                "--full-refresh` on the home first."
+            )
+        statements.append(
+            {
+                "unique_id": result["unique_id"],
+                "kind": node["resource_type"],
+                "materialized": node["config"].get("materialized"),
+                "sql": sql,
+                "relation": node.get("relation_name") if node["resource_type"] == "model" else None,
+                "dbt_s": float(result.get("execution_time") or 0.0),
+            }
+        )
+    return statements
+
+
+def beside(sql: str, relation: str) -> tuple[str, str]:
+    """A model's SQL writing `<name>__floor` instead of its relation (or dbt's `__dbt_tmp` of
+    it), and that relation. A model's SQL names its own relation only as its target."""
+    floor = relation[:-1] + '__floor"'
+    return sql.replace(relation[:-1] + '__dbt_tmp"', floor).replace(relation, floor), floor
+
+
+def measure_sql(home: Path, threads: int, memory_limit: str, scratch: Path | None = None) -> dict:
+    """`sql` (module docstring): the copy of the build database in a folder of `scratch` (the
+    home by default: the copy is as large as the database)."""
+    import duckdb
+
+    statements = sql_statements(home)
+    if not statements:
+        raise ValueError(f"{home}: the last dbt run has no SQL model or test to measure")
+    with tempfile.TemporaryDirectory(prefix="imw-floor-sql-", dir=scratch or home) as folder:
+        # dbt's SQL names the database by the file's stem: a copy of the same name
+        copy = Path(folder) / "build.duckdb"
+        shutil.copy(home / "warehouse" / "build.duckdb", copy)
+        con = duckdb.connect(str(copy))
+        con.execute(f"SET threads = {int(threads)}")
+        con.execute("SET memory_limit = ?", [memory_limit])
+        con.execute(f"SET temp_directory = '{Path(folder) / 'spill'}'")
+        nodes = []
+        for statement in statements:
+            sql, written = statement["sql"], None
+            if statement["relation"]:
+                sql, written = beside(sql, statement["relation"])
+            wall, cpu = time.perf_counter(), _process_cpu()
+            con.execute(sql)
+            if statement["kind"] == "test":
+                con.fetchall()
+            wall, cpu = time.perf_counter() - wall, _process_cpu() - cpu
+            if written:
+                kind = "VIEW" if statement["materialized"] == "view" else "TABLE"
+                con.execute(f"DROP {kind} IF EXISTS {written}")
+            nodes.append(
+                {
+                    "unique_id": statement["unique_id"],
+                    "kind": statement["kind"],
+                    "wall_s": round(wall, 3),
+                    "cpu_s": round(cpu, 3),
+                    "dbt_s": round(statement["dbt_s"], 3),
+                }
+            )
+        con.close()
+    figures: dict[str, Any] = {}
+    for kind in ("model", "test"):
+        own = [n for n in nodes if n["kind"] == kind]
+        figures[f"{kind}s"] = {
+            "nodes": len(own),
+            "wall_s": round(sum(n["wall_s"] for n in own), 1),
+            "cpu_s": round(sum(n["cpu_s"] for n in own), 1),
+            "dbt_node_s": round(sum(n["dbt_s"] for n in own), 1),
+        }
+    figures["slowest"] = sorted(nodes, key=lambda n: -n["cpu_s"])[:10]
+    figures["threads"], figures["memory_limit"] = threads, memory_limit
+    return figures
+
+
+# --------------------------------------------------------------------------------------------
+# solver
+# --------------------------------------------------------------------------------------------
+class _TimedSolver:
+    """A HiGHS object whose calls are timed: `run` on `simplex`, every other call on `other`."""
+
+    def __init__(self, highs: Any, simplex: Clock, other: Clock) -> None:
+        object.__setattr__(self, "_highs", highs)
+        object.__setattr__(self, "_clocks", (simplex, other))
+
+    def run(self) -> Any:
+        with self._clocks[0].timing():
+            return self._highs.run()
+
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(self._highs, name)
+        return self._clocks[1].wrap(found) if callable(found) else found
+
+
+@contextmanager
+def solver_timed(simplex: Clock, other: Clock, setup: Clock) -> Iterator[None]:
+    """Within the scope, every `engine._Program` times its calls into HiGHS (this process
+    only: run it with `IMW_DISCLOSURE_WORKERS=1`)."""
+    from disclosure import engine
+
+    original = engine._Program.__init__
+
+    def init(self: Any, a: Any, b: Any) -> None:
+        with setup.timing():
+            original(self, a, b)
+        self._highs = _TimedSolver(self._highs, simplex, other)
+
+    engine._Program.__init__ = init
+    try:
+        yield
+    finally:
+        engine._Program.__init__ = original
+
+
+def measure_solver(home: Path) -> dict:
+    os.environ["IMW_DISCLOSURE_WORKERS"] = "1"
+    import duckdb
+
+    from bench.disclosure_ab import marts_cells
+    from disclosure.chunks import protect_by_year
+
+    con = duckdb.connect(str(home / "warehouse" / "build.duckdb"), read_only=True)
+    years, cells_of = marts_cells(con)
+    simplex, other, setup = Clock(), Clock(), Clock()
+    wall, cpu = time.perf_counter(), _process_cpu()
+    with solver_timed(simplex, other, setup):
+        chunked = protect_by_year(years, cells_of, None)
+    wall, cpu = time.perf_counter() - wall, _process_cpu() - cpu
+    con.close()
+    if chunked.pattern.height and not simplex.calls:
+        raise RuntimeError(_MISSED.format(what="the disclosure engine's calls into HiGHS"))
+    return {
+        "pattern_wall_s": round(wall, 1),
+        "pattern_cpu_s": round(cpu, 1),
+        "suppressed": chunked.pattern.height,
+        "programs": simplex.calls,
+        "simplex_cpu_s": round(simplex.seconds, 1),
+        "other_calls_cpu_s": round(other.seconds, 1),
+        "setup_cpu_s": round(setup.seconds, 1),
+        "setups": setup.calls,
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# gx
+# --------------------------------------------------------------------------------------------
+def delivered_files(home: Path) -> list[Path]:
+    """The files the home's builds accepted or refused, as delivered (`archive/`, `quarantine/`)."""
+    found = []
+    for folder in ("archive", "quarantine"):
+        root = home / folder
+        if root.is_dir():
+            found += [p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".")]
+    return sorted(found)
+
+
+def measure_gx(home: Path, scratch: Path | None = None) -> dict:
+    """`gx` (module docstring): the fresh home in a folder of `scratch` (the home by default)."""
+    import expectations.extract_gate as gate
+    from bench.data import link_files
+    from core.settings import Settings
+    from ingest.load import Folders, ingest_landing
+
+    files = delivered_files(home)
+    validation, whole = Clock(), Clock()
+    originals = gate.validate, gate.validate_extract
+    gate.validate = validation.wrap(gate.validate)
+    gate.validate_extract = whole.wrap(gate.validate_extract)
+    try:
+        with tempfile.TemporaryDirectory(prefix="imw-floor-gx-", dir=scratch or home) as folder:
+            scratch = Path(folder)
+            link_files(files, scratch / "landing")
+            settings = Settings.from_env(home=scratch)
+            settings.ensure_dirs()
+            folders = Folders(
+                landing=settings.landing,
+                archive=settings.archive_dir,
+                quarantine=settings.quarantine_dir,
+                home=settings.home,
+            )
+            key = b"work-floor-measurement-key-0123456789"
+            wall, cpu = time.perf_counter(), _process_cpu()
+            result = ingest_landing(settings.build_db, folders, key)
+            wall, cpu = time.perf_counter() - wall, _process_cpu() - cpu
+    finally:
+        gate.validate, gate.validate_extract = originals
+    if not validation.calls or not whole.calls:
+        raise RuntimeError(_MISSED.format(what="the extract gate's calls into Great Expectations"))
+    return {
+        "files": len(files),
+        "verdicts": len(result.verdicts),
+        "ingest_wall_s": round(wall, 1),
+        "ingest_cpu_s": round(cpu, 1),
+        "gx_validate_cpu_s": round(validation.seconds, 1),
+        "gx_validations": validation.calls,
+        "extract_gate_cpu_s": round(whole.seconds, 1),
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# forecast
+# --------------------------------------------------------------------------------------------
+class _TimedDraws:
+    """A numpy Generator whose `multinomial` is timed (the bootstrap draws nothing else)."""
+
+    def __init__(self, rng: Any, clock: Clock) -> None:
+        self._rng, self._clock = rng, clock
+
+    def multinomial(self, *args: Any, **kwargs: Any) -> Any:
+        with self._clock.timing():
+            return self._rng.multinomial(*args, **kwargs)
+
+
+def measure_forecast(home: Path) -> dict:
+    from core.database import connect
+    from forecast import inflow, needs, scenarios
+    from forecast.warehouse import build_forecast
+
+    ets, draws = Clock(), Clock()
+    bootstrap = needs.bootstrap_curves
+    originals = inflow._fit, inflow.InflowModel.paths, bootstrap
+    inflow._fit = ets.wrap(inflow._fit)
+    inflow.InflowModel.paths = ets.wrap(inflow.InflowModel.paths)
+    needs.bootstrap_curves = lambda d, c, days, n, rng: bootstrap(
+        d, c, days, n, _TimedDraws(rng, draws)
+    )
+    try:
+        with connect(home / "warehouse" / "build.duckdb", read_only=True) as con:
+            wall, cpu = time.perf_counter(), _process_cpu()
+            built = build_forecast(con, scenarios.load(), anew=True)
+            wall, cpu = time.perf_counter() - wall, _process_cpu() - cpu
+    finally:
+        inflow._fit, inflow.InflowModel.paths, needs.bootstrap_curves = originals
+    # (a series too short for ETS is forecast flat, without a fit; a forecast always draws)
+    if built.result.caseload.height and not draws.calls:
+        raise RuntimeError(_MISSED.format(what="the forecast's bootstrap draws"))
+    return {
+        "forecast_wall_s": round(wall, 1),
+        "forecast_cpu_s": round(cpu, 1),
+        "rows": built.result.caseload.height + built.result.backtest.height,
+        "ets_cpu_s": round(ets.seconds, 1),
+        "ets_calls": ets.calls,
+        "multinomial_cpu_s": round(draws.seconds, 1),
+        "multinomial_calls": draws.calls,
+    }
+
+
+# --------------------------------------------------------------------------------------------
+MEASURES: dict[str, Callable[..., dict]] = {
+    "sql": measure_sql,
+    "solver": measure_solver,
+    "gx": measure_gx,
+    "forecast": measure_forecast,
+}
+
+
+def library_cpu(figures: dict) -> dict[str, float]:
+    """The CPU seconds spent inside the libraries, per part (the rows of the floor)."""
+    rows: dict[str, float] = {}
+    if "sql" in figures:
+        rows["DuckDB: dbt's SQL models"] = figures["sql"]["models"]["cpu_s"]
+        rows["DuckDB: dbt's data tests"] = figures["sql"]["tests"]["cpu_s"]
+    if "solver" in figures:
+        s = figures["solver"]
+        rows["HiGHS: the pattern's linear programs"] = round(
+            s["simplex_cpu_s"] + s["other_calls_cpu_s"] + s["setup_cpu_s"], 1
+        )
+    if "gx" in figures:
+        rows["Great Expectations: the extract gate's validation"] = figures["gx"][
+            "gx_validate_cpu_s"
+        ]
+    if "forecast" in figures:
+        f = figures["forecast"]
+        rows["statsmodels and numpy: the forecast's fits and draws"] = round(
+            f["ets_cpu_s"] + f["multinomial_cpu_s"], 1
+        )
+    return rows
+
+
+def markdown(figures: dict) -> str:
+    lines = [
+        "| work at the library's own speed | CPU s | beside it, the part alone |",
+        "|---|---:|---|",
+    ]
+    context = {
+        "DuckDB: dbt's SQL models": lambda f: (
+            f"{f['sql']['models']['nodes']} models, {f['sql']['models']['wall_s']} s wall "
+            f"({f['sql']['threads']} threads); "
+            f"dbt's node times {f['sql']['models']['dbt_node_s']} s"
+        ),
+        "DuckDB: dbt's data tests": lambda f: (
+            f"{f['sql']['tests']['nodes']} tests, {f['sql']['tests']['wall_s']} s wall; "
+            f"dbt's node times {f['sql']['tests']['dbt_node_s']} s"
+        ),
+        "HiGHS: the pattern's linear programs": lambda f: (
+            f"simplex {f['solver']['simplex_cpu_s']} s in {f['solver']['programs']:,} programs, "
+            f"other calls {f['solver']['other_calls_cpu_s']} s, set-up of "
+            f"{f['solver']['setups']:,} programs {f['solver']['setup_cpu_s']} s; the pattern in "
+            f"one process {f['solver']['pattern_cpu_s']} CPU-s"
+        ),
+        "Great Expectations: the extract gate's validation": lambda f: (
+            f"{f['gx']['gx_validations']} validations; the whole extract gate "
+            f"{f['gx']['extract_gate_cpu_s']} s; the ingest in one process "
+            f"{f['gx']['ingest_wall_s']} s wall, {f['gx']['ingest_cpu_s']} CPU-s"
+        ),
+        "statsmodels and numpy: the forecast's fits and draws": lambda f: (
+            f"ETS {f['forecast']['ets_cpu_s']} s, multinomial draws "
+            f"{f['forecast']['multinomial_cpu_s']} s; the forecast alone "
+            f"{f['forecast']['forecast_wall_s']} s wall, {f['forecast']['forecast_cpu_s']} CPU-s"
+        ),
+    }
+    rows = library_cpu(figures)
+    for name, cpu in rows.items():
+        lines.append(f"| {name} | {cpu} | {context[name](figures)} |")
+    total = round(sum(rows.values()), 1)
+    lines.append(f"| **in all** | **{total}** | on 2 cores at least {total / 2:.1f} s of wall |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.work_floor",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--home", type=Path, required=True)
+    parser.add_argument("--parts", default=",".join(PARTS))
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--memory-limit", default="1GB")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    parts = [p.strip() for p in args.parts.split(",") if p.strip()]
+    unknown = sorted(set(parts) - set(PARTS))
+    if unknown:
+        parser.error(f"unknown parts {unknown}: choose from {', '.join(PARTS)}")
+    home = args.home.resolve()
+    if not (home / "warehouse" / "build.duckdb").is_file():
+        parser.error(f"{home}: no warehouse/build.duckdb (a home built once is needed)")
+    figures: dict[str, Any] = {"home": str(home)}
+    for part in parts:
+        print(f"[work_floor] {part} …", file=sys.stderr, flush=True)
+        started = time.perf_counter()
+        if part == "sql":
+            figures[part] = measure_sql(home, args.threads, args.memory_limit)
+        else:
+            figures[part] = MEASURES[part](home)
+        print(
+            f"[work_floor] {part}: {time.perf_counter() - started:.1f} s",
+            file=sys.stderr,
+            flush=True,
+        )
+    figures["library_cpu_s"] = library_cpu(figures)
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=1))
+    print(markdown(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
