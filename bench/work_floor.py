@@ -1,6 +1,7 @@
 """What a full build's work costs at its libraries' own speed: the floor under #16's targets.
 
-    .venv/bin/python -m bench.work_floor --home DIR [--parts sql,solver,gx,forecast]
+    .venv/bin/python -m bench.work_floor --home DIR [--data DIR]
+                                         [--parts read,sql,solver,gx,forecast]
                                          [--threads 2] [--memory-limit 1GB] [--json FILE]
 
 `DIR` is a home whose last build was a full one (`python -m bench.run --keep` keeps the last
@@ -9,6 +10,9 @@ piece of that build's work that the build hands to a library, and measures the t
 the library. The parts run one after the other (`--parts` picks some), so on an idle machine
 each has the cores to itself:
 
+- **read** (with `--data`, the bench's data folder the home's files came from,
+  `bench/.cache/<scale>-seed<seed>-<stand>`): the bench's floor (`bench.floor`) in this process,
+  plain DuckDB reading the same files into text tables, with its CPU time.
 - **sql**: every SQL model and data test of the home's last dbt run, executed by DuckDB alone from
   the SQL dbt ran (`warehouse/dbt-target/run/`), one after the other on a copy of the build
   database with the build's threads and memory limit. Each model writes a table beside its own
@@ -55,7 +59,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-PARTS = ("sql", "solver", "gx", "forecast")
+PARTS = ("read", "sql", "solver", "gx", "forecast")
 _CREATES = re.compile(r"\bcreate\s+(or\s+replace\s+)?(temp\w*\s+)?(table|view)\b", re.IGNORECASE)
 """How a model's SQL begins in a full build (a table or view made anew); an incremental run's
 inserts into the table and deletes from it instead."""
@@ -95,6 +99,28 @@ class Clock:
 def _process_cpu() -> float:
     times = os.times()
     return times.user + times.system
+
+
+# --------------------------------------------------------------------------------------------
+# read
+# --------------------------------------------------------------------------------------------
+def measure_read(data: Path, scratch: Path) -> dict:
+    """`read` (module docstring): the bench's floor on the data folder `data`, its database in a
+    folder of `scratch`."""
+    from bench.data import load_dataset
+    from bench.floor import read_floor
+
+    dataset = load_dataset(data)
+    with tempfile.TemporaryDirectory(prefix="imw-floor-read-", dir=scratch) as folder:
+        wall, cpu = time.perf_counter(), _process_cpu()
+        figures = read_floor(dataset, Path(folder) / "floor.duckdb")
+        wall, cpu = time.perf_counter() - wall, _process_cpu() - cpu
+    return {
+        "files": len(dataset.files),
+        "rows": figures["rows"],
+        "wall_s": round(wall, 1),
+        "cpu_s": round(cpu, 1),
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -298,12 +324,7 @@ def measure_gx(home: Path, scratch: Path | None = None) -> dict:
             link_files(files, scratch / "landing")
             settings = Settings.from_env(home=scratch)
             settings.ensure_dirs()
-            folders = Folders(
-                landing=settings.landing,
-                archive=settings.archive_dir,
-                quarantine=settings.quarantine_dir,
-                home=settings.home,
-            )
+            folders = Folders.of(settings)
             key = b"work-floor-measurement-key-0123456789"
             wall, cpu = time.perf_counter(), _process_cpu()
             result = ingest_landing(settings.build_db, folders, key)
@@ -372,8 +393,7 @@ def measure_forecast(home: Path) -> dict:
 
 
 # --------------------------------------------------------------------------------------------
-MEASURES: dict[str, Callable[..., dict]] = {
-    "sql": measure_sql,
+MEASURES: dict[str, Callable[[Path], dict]] = {
     "solver": measure_solver,
     "gx": measure_gx,
     "forecast": measure_forecast,
@@ -381,8 +401,11 @@ MEASURES: dict[str, Callable[..., dict]] = {
 
 
 def library_cpu(figures: dict) -> dict[str, float]:
-    """The CPU seconds spent inside the libraries, per part (the rows of the floor)."""
+    """The CPU seconds spent inside the libraries, per part (the rows of the floor). `MEASURES`
+    holds the parts that need only the home; `read` and `sql` take more (`main`)."""
     rows: dict[str, float] = {}
+    if "read" in figures:
+        rows["DuckDB: reading the delivered files (the bench's floor)"] = figures["read"]["cpu_s"]
     if "sql" in figures:
         rows["DuckDB: dbt's SQL models"] = figures["sql"]["models"]["cpu_s"]
         rows["DuckDB: dbt's data tests"] = figures["sql"]["tests"]["cpu_s"]
@@ -409,6 +432,10 @@ def markdown(figures: dict) -> str:
         "|---|---:|---|",
     ]
     context = {
+        "DuckDB: reading the delivered files (the bench's floor)": lambda f: (
+            f"{f['read']['files']:,} files, {f['read']['rows']:,} rows into text tables, "
+            f"{f['read']['wall_s']} s wall"
+        ),
         "DuckDB: dbt's SQL models": lambda f: (
             f"{f['sql']['models']['nodes']} models, {f['sql']['models']['wall_s']} s wall "
             f"({f['sql']['threads']} threads); "
@@ -450,15 +477,23 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--home", type=Path, required=True)
-    parser.add_argument("--parts", default=",".join(PARTS))
+    parser.add_argument(
+        "--data", type=Path, help="the bench's data folder of the home's files (for `read`)"
+    )
+    parser.add_argument(
+        "--parts", help=f"some of {','.join(PARTS)} (default: all; `read` needs --data)"
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--memory-limit", default="1GB")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
-    parts = [p.strip() for p in args.parts.split(",") if p.strip()]
+    chosen = args.parts or ",".join(p for p in PARTS if p != "read" or args.data)
+    parts = [p.strip() for p in chosen.split(",") if p.strip()]
     unknown = sorted(set(parts) - set(PARTS))
     if unknown:
         parser.error(f"unknown parts {unknown}: choose from {', '.join(PARTS)}")
+    if "read" in parts and args.data is None:
+        parser.error("the part `read` needs --data (the bench's data folder of the home's files)")
     home = args.home.resolve()
     if not (home / "warehouse" / "build.duckdb").is_file():
         parser.error(f"{home}: no warehouse/build.duckdb (a home built once is needed)")
@@ -466,7 +501,9 @@ def main(argv: list[str] | None = None) -> int:
     for part in parts:
         print(f"[work_floor] {part} …", file=sys.stderr, flush=True)
         started = time.perf_counter()
-        if part == "sql":
+        if part == "read":
+            figures[part] = measure_read(args.data.resolve(), home)
+        elif part == "sql":
             figures[part] = measure_sql(home, args.threads, args.memory_limit)
         else:
             figures[part] = MEASURES[part](home)

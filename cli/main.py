@@ -402,8 +402,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             copy.parent.mkdir()
             shutil.copyfile(path, copy)
             copies.append(copy)
-        folders = Folders(settings.landing, settings.archive_dir, settings.quarantine_dir,
-                          settings.home)  # fmt: skip
+        folders = Folders.of(settings)
         # A throw-away key: nothing of this run is kept, and no real pseudonym is ever shown.
         result = ingest_landing(settings.build_db, folders, throwaway_key(), copies,
                                 precheck=True)  # fmt: skip

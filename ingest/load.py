@@ -27,6 +27,7 @@ from functools import partial
 from graphlib import TopologicalSorter
 from itertools import groupby
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import polars as pl
@@ -58,6 +59,9 @@ from ingest.readers import (
     read_table,
     readable_row_count,
 )
+
+if TYPE_CHECKING:
+    from core.settings import Settings
 from ingest.rejections import FileRejection, RejectReason
 
 ACCEPTED = "ACCEPTED"
@@ -125,6 +129,11 @@ class Folders:
     archive: Path
     quarantine: Path
     home: Path
+
+    @classmethod
+    def of(cls, settings: Settings) -> Folders:
+        """The folders of a home's settings."""
+        return cls(settings.landing, settings.archive_dir, settings.quarantine_dir, settings.home)
 
 
 @dataclass

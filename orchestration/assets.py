@@ -93,13 +93,7 @@ def raw_extracts(
     """Load the landing folder into the raw layer and write a report per provider."""
     settings = warehouse.settings()
     settings.ensure_dirs()
-    folders = Folders(
-        landing=settings.landing,
-        archive=settings.archive_dir,
-        quarantine=settings.quarantine_dir,
-        home=settings.home,
-    )
-    result = ingest_landing(settings.build_db, folders, warehouse.key())
+    result = ingest_landing(settings.build_db, Folders.of(settings), warehouse.key())
     reports = write_delivery_reports(result, settings.build_db, settings.reports_dir)
     write_intake_report(result, settings.reports_dir)
     issues = write_open_issues(settings.build_db, settings.reports_dir)

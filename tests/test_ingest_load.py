@@ -30,7 +30,7 @@ def write(folder, name: str, *lines: str, encoding: str = "utf-8") -> None:
 
 
 def folders_of(settings) -> Folders:
-    return Folders(settings.landing, settings.archive_dir, settings.quarantine_dir, settings.home)
+    return Folders.of(settings)
 
 
 def run(settings):

@@ -28,8 +28,7 @@ def persons(n: int, bad_lines: dict[int, str] | None = None) -> list[str]:
 
 def deliver(settings, name: str, lines: list[str]) -> None:
     (settings.landing / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
-    folders = Folders(settings.landing, settings.archive_dir, settings.quarantine_dir,
-                      settings.home)  # fmt: skip
+    folders = Folders.of(settings)
     ingest_landing(settings.build_db, folders, KEY)
     write_open_issues(settings.build_db, settings.reports_dir)
 

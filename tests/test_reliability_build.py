@@ -235,7 +235,7 @@ def test_a_full_disk_ends_with_a_clear_message_and_an_intact_publish(built, monk
     from ingest.load import Folders, ingest_landing
 
     assert sorted(p.name for p in built.landing.iterdir()) == sorted(names)
-    folders = Folders(built.landing, built.archive_dir, built.quarantine_dir, built.home)
+    folders = Folders.of(built)
     again = ingest_landing(built.build_db, folders, KEY.encode())
     assert again.verdicts == [] and not list(built.landing.iterdir())
     with duckdb.connect(str(built.build_db), read_only=True) as con:

@@ -7,13 +7,22 @@ dbt run, on a small disclosure problem and on a seeded generator."""
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import duckdb
 import numpy as np
 import pytest
 
+from bench import data as bench_data
 from bench import work_floor
-from bench.work_floor import Clock, beside, measure_sql, solver_timed, sql_statements
+from bench.work_floor import (
+    Clock,
+    beside,
+    measure_read,
+    measure_sql,
+    solver_timed,
+    sql_statements,
+)
 from disclosure import engine
 from disclosure.engine import audit, primary_cells
 from tests.test_disclosure import _many_providers, hierarchy_problem
@@ -140,6 +149,18 @@ def test_timing_the_solver_keeps_the_ranges_and_counts_every_program(monkeypatch
     assert simplex.calls >= len(runs)  # one run per program (two where a stalled one restarts)
     assert other.calls >= 2 * len(runs)  # a new cost and a status per program at least
     assert setup.calls >= 1 and simplex.seconds > 0
+
+
+def test_the_read_part_is_the_benchs_floor_on_the_same_files(tmp_path):
+    data, _ = bench_data.cached_dataset(tmp_path / "cache", "tiny", 1, date(2026, 6, 30))
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    figures = measure_read(data.folder, scratch)
+    # every file of the data set read, every row the generator wrote counted
+    assert figures["files"] == len(data.files)
+    assert figures["rows"] == sum(data.generator_rows.values()) > 0
+    assert figures["wall_s"] >= 0 and figures["cpu_s"] >= 0
+    assert not list(scratch.iterdir())  # its database removed
 
 
 def test_timed_draws_are_the_generators_own_draws():
