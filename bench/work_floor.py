@@ -2,7 +2,8 @@
 
     .venv/bin/python -m bench.work_floor --home DIR [--data DIR]
                                          [--parts read,sql,solver,gx,forecast]
-                                         [--threads 2] [--memory-limit 1GB] [--json FILE]
+                                         [--years 2017,...] [--threads 2]
+                                         [--memory-limit 1GB] [--json FILE]
 
 `DIR` is a home whose last build was a full one (`python -m bench.run --keep` keeps the last
 round's; `imw build --full-refresh` makes one). Each part repeats, alone and in this process, one
@@ -23,6 +24,8 @@ each has the cores to itself:
   memo: every part anew; `IMW_DISCLOSURE_WORKERS=1`), and within it the CPU time spent inside
   HiGHS (`highspy`): the simplex (`run`), every other call on a solver (passing the model, a new
   objective, reading the solution), and the set-up of each linear program (`_Program.__init__`).
+  `--years` protects only those years' parts (each year's pattern is its own: a `federal` year
+  takes a quarter of an hour in one process).
 - **gx**: the ingest of the home's delivered files (`archive/`) into a fresh home in a temporary
   folder, and within it the CPU time of the extract gate's Great Expectations validation
   (`gx_runtime.validate` as `expectations.extract_gate` calls it) and of the whole gate
@@ -264,24 +267,38 @@ def solver_timed(simplex: Clock, other: Clock, setup: Clock) -> Iterator[None]:
         engine._Program.__init__ = original
 
 
-def measure_solver(home: Path) -> dict:
-    os.environ["IMW_DISCLOSURE_WORKERS"] = "1"
+def measure_solver(home: Path, years: frozenset[str] | None = None) -> dict:
+    """`solver` (module docstring); `years`: only these years' parts (all when None)."""
     import duckdb
 
     from bench.disclosure_ab import marts_cells
     from disclosure.chunks import protect_by_year
+    from disclosure.engine import WORKERS_ENV
 
-    con = duckdb.connect(str(home / "warehouse" / "build.duckdb"), read_only=True)
-    years, cells_of = marts_cells(con)
-    simplex, other, setup = Clock(), Clock(), Clock()
-    wall, cpu = time.perf_counter(), _process_cpu()
-    with solver_timed(simplex, other, setup):
-        chunked = protect_by_year(years, cells_of, None)
-    wall, cpu = time.perf_counter() - wall, _process_cpu() - cpu
-    con.close()
-    if chunked.pattern.height and not simplex.calls:
+    with duckdb.connect(str(home / "warehouse" / "build.duckdb"), read_only=True) as con:
+        every_year, cells_of = marts_cells(con)
+        chosen = [y for y in every_year if years is None or y in years]
+        if not chosen:
+            raise ValueError(f"none of the years {sorted(years or ())} in the marts {every_year}")
+        simplex, other, setup = Clock(), Clock(), Clock()
+        before = os.environ.get(WORKERS_ENV)
+        os.environ[WORKERS_ENV] = "1"  # every program in this process, where it is timed
+        try:
+            wall, cpu = time.perf_counter(), _process_cpu()
+            with solver_timed(simplex, other, setup):
+                chunked = protect_by_year(chosen, cells_of, None)
+            wall, cpu = time.perf_counter() - wall, _process_cpu() - cpu
+        finally:
+            if before is None:
+                os.environ.pop(WORKERS_ENV, None)
+            else:
+                os.environ[WORKERS_ENV] = before
+    # the engine counts the programs of its final audits: none of them seen is a miss
+    solved = (chunked.figures.get("solved_anew") or {}).get("linear_programs") or 0
+    if solved and not simplex.calls:
         raise RuntimeError(_MISSED.format(what="the disclosure engine's calls into HiGHS"))
     return {
+        "years": chosen,
         "pattern_wall_s": round(wall, 1),
         "pattern_cpu_s": round(cpu, 1),
         "suppressed": chunked.pattern.height,
@@ -483,6 +500,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--parts", help=f"some of {','.join(PARTS)} (default: all; `read` needs --data)"
     )
+    parser.add_argument(
+        "--years", help="solver: only these years' parts (comma-separated; default: all)"
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--memory-limit", default="1GB")
     parser.add_argument("--json", type=Path)
@@ -505,6 +525,8 @@ def main(argv: list[str] | None = None) -> int:
             figures[part] = measure_read(args.data.resolve(), home)
         elif part == "sql":
             figures[part] = measure_sql(home, args.threads, args.memory_limit)
+        elif part == "solver" and args.years:
+            figures[part] = measure_solver(home, frozenset(args.years.split(",")))
         else:
             figures[part] = MEASURES[part](home)
         print(

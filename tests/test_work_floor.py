@@ -6,7 +6,9 @@ dbt run, on a small disclosure problem and on a seeded generator."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 from datetime import date
 
 import duckdb
@@ -15,15 +17,18 @@ import pytest
 
 from bench import data as bench_data
 from bench import work_floor
+from bench.disclosure_ab import marts_cells
 from bench.work_floor import (
     Clock,
     beside,
     measure_read,
+    measure_solver,
     measure_sql,
     solver_timed,
     sql_statements,
 )
 from disclosure import engine
+from disclosure.chunks import protect_by_year
 from disclosure.engine import audit, primary_cells
 from tests.test_disclosure import _many_providers, hierarchy_problem
 from tests.tiny_world import TinyWorld
@@ -149,6 +154,30 @@ def test_timing_the_solver_keeps_the_ranges_and_counts_every_program(monkeypatch
     assert simplex.calls >= len(runs)  # one run per program (two where a stalled one restarts)
     assert other.calls >= 2 * len(runs)  # a new cost and a status per program at least
     assert setup.calls >= 1 and simplex.seconds > 0
+
+
+def test_the_solver_part_protects_the_years_asked_and_times_their_programs(
+    tiny_world: TinyWorld, monkeypatch
+):
+    home = tiny_world.settings.home
+    monkeypatch.delenv(engine.WORKERS_ENV, raising=False)
+    with duckdb.connect(str(home / "warehouse" / "build.duckdb"), read_only=True) as con:
+        years, cells_of = marts_cells(con)
+        year = years[-1]  # the newest year: the build's largest (the most providers)
+        untimed = protect_by_year([year], cells_of, None)
+    figures = measure_solver(home, frozenset({year}))
+    assert figures["years"] == [year]
+    assert figures["suppressed"] == untimed.pattern.height > 0  # the same pattern's size
+    # its programs were timed: at least those of the final audit the engine counts itself
+    final = untimed.figures["solved_anew"]["linear_programs"]
+    assert figures["programs"] >= final > 0 and figures["setups"] > 0
+    assert engine.WORKERS_ENV not in os.environ  # one process for the measurement only
+    with pytest.raises(ValueError, match="none of the years"):
+        measure_solver(home, frozenset({"1999"}))
+    # were the engine's programs no longer made where the measurement times them, it says so
+    monkeypatch.setattr(work_floor, "solver_timed", lambda *clocks: contextlib.nullcontext())
+    with pytest.raises(RuntimeError, match="were not seen"):
+        measure_solver(home, frozenset({year}))
 
 
 def test_the_read_part_is_the_benchs_floor_on_the_same_files(tmp_path):
