@@ -5,11 +5,13 @@
                                          [--years 2017,...] [--threads 2]
                                          [--memory-limit 1GB] [--json FILE]
 
-`DIR` is a home whose last build was a full one (`python -m bench.run --keep` keeps the last
-round's; `imw build --full-refresh` makes one). Each part repeats, alone and in this process, one
-piece of that build's work that the build hands to a library, and measures the time spent inside
-the library. The parts run one after the other (`--parts` picks some), so on an idle machine
-each has the cores to itself:
+`DIR` is a home whose last build was a full one: `python -m bench.run --keep --no-incremental`
+keeps the last round's, and `imw build --full-refresh --home DIR` makes one of any home (with
+re-deliveries the last build is incremental, and **sql** refuses it).
+
+Each part repeats, alone and in this process, one piece of that build's work that the build
+hands to a library, and measures the time spent inside the library. The parts run one after the
+other (`--parts` picks some), so on an idle machine each has the cores to itself:
 
 - **read** (with `--data`, the bench's data folder the home's files came from,
   `bench/.cache/<scale>-seed<seed>-<stand>`): the bench's floor (`bench.floor`) in this process,
