@@ -64,6 +64,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.settings import BUILD_DB_NAME, Settings, applied_environment
+
 PARTS = ("read", "sql", "solver", "gx", "forecast")
 _CREATES = re.compile(r"\bcreate\s+(or\s+replace\s+)?(temp\w*\s+)?(table|view)\b", re.IGNORECASE)
 """How a model's SQL begins in a full build (a table or view made anew); an incremental run's
@@ -106,6 +108,11 @@ def _process_cpu() -> float:
     return times.user + times.system
 
 
+def _settings(home: Path) -> Settings:
+    """The home's folders and files as the build names them (no environment read)."""
+    return Settings.from_env(home=home, environ={})
+
+
 # --------------------------------------------------------------------------------------------
 # read
 # --------------------------------------------------------------------------------------------
@@ -136,7 +143,7 @@ def sql_statements(home: Path) -> list[dict]:
     (a node finishes after the nodes it reads, so the order is one dbt could have run them in):
     unique_id, kind, materialization, the SQL dbt ran, the relation a model writes (None for a
     test) and dbt's own time for the node."""
-    target = home / "warehouse" / "dbt-target"
+    target = _settings(home).dbt_target_dir
     manifest = json.loads((target / "manifest.json").read_text())
     results = json.loads((target / "run_results.json").read_text())["results"]
     statements = []
@@ -148,7 +155,7 @@ def sql_statements(home: Path) -> list[dict]:
             continue  # the disclosure pattern: the solver part
         compiled = Path(node["compiled_path"])
         if not compiled.is_absolute():
-            compiled = home / "warehouse" / compiled
+            compiled = _settings(home).warehouse_dir / compiled
         run_sql = Path(str(compiled).replace("/dbt-target/compiled/", "/dbt-target/run/", 1))
         sql = run_sql.read_text()
         if node["resource_type"] == "model" and not _CREATES.search(sql):
@@ -187,8 +194,8 @@ def measure_sql(home: Path, threads: int, memory_limit: str, scratch: Path | Non
         raise ValueError(f"{home}: the last dbt run has no SQL model or test to measure")
     with tempfile.TemporaryDirectory(prefix="imw-floor-sql-", dir=scratch or home) as folder:
         # dbt's SQL names the database by the file's stem: a copy of the same name
-        copy = Path(folder) / "build.duckdb"
-        shutil.copy(home / "warehouse" / "build.duckdb", copy)
+        copy = Path(folder) / BUILD_DB_NAME
+        shutil.copy(_settings(home).build_db, copy)
         con = duckdb.connect(str(copy))
         con.execute(f"SET threads = {int(threads)}")
         con.execute("SET memory_limit = ?", [memory_limit])
@@ -277,24 +284,17 @@ def measure_solver(home: Path, years: frozenset[str] | None = None) -> dict:
     from disclosure.chunks import protect_by_year
     from disclosure.engine import WORKERS_ENV
 
-    with duckdb.connect(str(home / "warehouse" / "build.duckdb"), read_only=True) as con:
+    with duckdb.connect(str(_settings(home).build_db), read_only=True) as con:
         every_year, cells_of = marts_cells(con)
         chosen = [y for y in every_year if years is None or y in years]
         if not chosen:
             raise ValueError(f"none of the years {sorted(years or ())} in the marts {every_year}")
         simplex, other, setup = Clock(), Clock(), Clock()
-        before = os.environ.get(WORKERS_ENV)
-        os.environ[WORKERS_ENV] = "1"  # every program in this process, where it is timed
-        try:
+        # every program in this process, where it is timed
+        with applied_environment({WORKERS_ENV: "1"}), solver_timed(simplex, other, setup):
             wall, cpu = time.perf_counter(), _process_cpu()
-            with solver_timed(simplex, other, setup):
-                chunked = protect_by_year(chosen, cells_of, None)
+            chunked = protect_by_year(chosen, cells_of, None)
             wall, cpu = time.perf_counter() - wall, _process_cpu() - cpu
-        finally:
-            if before is None:
-                os.environ.pop(WORKERS_ENV, None)
-            else:
-                os.environ[WORKERS_ENV] = before
     # the engine counts the programs of its final audits: none of them seen is a miss
     solved = (chunked.figures.get("solved_anew") or {}).get("linear_programs") or 0
     if solved and not simplex.calls:
@@ -317,9 +317,9 @@ def measure_solver(home: Path, years: frozenset[str] | None = None) -> dict:
 # --------------------------------------------------------------------------------------------
 def delivered_files(home: Path) -> list[Path]:
     """The files the home's builds accepted or refused, as delivered (`archive/`, `quarantine/`)."""
+    settings = _settings(home)
     found = []
-    for folder in ("archive", "quarantine"):
-        root = home / folder
+    for root in (settings.archive_dir, settings.quarantine_dir):
         if root.is_dir():
             found += [p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".")]
     return sorted(found)
@@ -329,7 +329,6 @@ def measure_gx(home: Path, scratch: Path | None = None) -> dict:
     """`gx` (module docstring): the fresh home in a folder of `scratch` (the home by default)."""
     import expectations.extract_gate as gate
     from bench.data import link_files
-    from core.settings import Settings
     from ingest.load import Folders, ingest_landing
 
     files = delivered_files(home)
@@ -339,9 +338,8 @@ def measure_gx(home: Path, scratch: Path | None = None) -> dict:
     gate.validate_extract = whole.wrap(gate.validate_extract)
     try:
         with tempfile.TemporaryDirectory(prefix="imw-floor-gx-", dir=scratch or home) as folder:
-            scratch = Path(folder)
-            link_files(files, scratch / "landing")
-            settings = Settings.from_env(home=scratch)
+            settings = _settings(Path(folder))
+            link_files(files, settings.landing)
             settings.ensure_dirs()
             folders = Folders.of(settings)
             key = b"work-floor-measurement-key-0123456789"
@@ -391,7 +389,7 @@ def measure_forecast(home: Path) -> dict:
         d, c, days, n, _TimedDraws(rng, draws)
     )
     try:
-        with connect(home / "warehouse" / "build.duckdb", read_only=True) as con:
+        with connect(_settings(home).build_db, read_only=True) as con:
             wall, cpu = time.perf_counter(), _process_cpu()
             built = build_forecast(con, scenarios.load(), anew=True)
             wall, cpu = time.perf_counter() - wall, _process_cpu() - cpu
@@ -412,35 +410,62 @@ def measure_forecast(home: Path) -> dict:
 
 
 # --------------------------------------------------------------------------------------------
-MEASURES: dict[str, Callable[[Path], dict]] = {
-    "solver": measure_solver,
-    "gx": measure_gx,
-    "forecast": measure_forecast,
-}
-
-
-def library_cpu(figures: dict) -> dict[str, float]:
-    """The CPU seconds spent inside the libraries, per part (the rows of the floor). `MEASURES`
-    holds the parts that need only the home; `read` and `sql` take more (`main`)."""
-    rows: dict[str, float] = {}
+def floor_rows(figures: dict) -> list[tuple[str, float, str]]:
+    """The rows of the floor, per part measured: what the library did, its CPU seconds, and the
+    part's own figures beside it."""
+    rows: list[tuple[str, float, str]] = []
     if "read" in figures:
-        rows["DuckDB: reading the delivered files (the bench's floor)"] = figures["read"]["cpu_s"]
+        r = figures["read"]
+        rows.append(
+            (
+                "DuckDB: reading the delivered files (the bench's floor)",
+                r["cpu_s"],
+                f"{r['files']:,} files, {r['rows']:,} rows into text tables, {r['wall_s']} s wall",
+            )
+        )
     if "sql" in figures:
-        rows["DuckDB: dbt's SQL models"] = figures["sql"]["models"]["cpu_s"]
-        rows["DuckDB: dbt's data tests"] = figures["sql"]["tests"]["cpu_s"]
+        q = figures["sql"]
+        for kind, name in (("models", "dbt's SQL models"), ("tests", "dbt's data tests")):
+            rows.append(
+                (
+                    f"DuckDB: {name}",
+                    q[kind]["cpu_s"],
+                    f"{q[kind]['nodes']} {kind}, {q[kind]['wall_s']} s wall ({q['threads']} "
+                    f"threads); dbt's node times {q[kind]['dbt_node_s']} s",
+                )
+            )
     if "solver" in figures:
-        s = figures["solver"]
-        rows["HiGHS: the pattern's linear programs"] = round(
-            s["simplex_cpu_s"] + s["other_calls_cpu_s"] + s["setup_cpu_s"], 1
+        v = figures["solver"]
+        rows.append(
+            (
+                "HiGHS: the pattern's linear programs",
+                round(v["simplex_cpu_s"] + v["other_calls_cpu_s"] + v["setup_cpu_s"], 1),
+                f"simplex {v['simplex_cpu_s']} s in {v['programs']:,} programs, other calls "
+                f"{v['other_calls_cpu_s']} s, set-up of {v['setups']:,} programs "
+                f"{v['setup_cpu_s']} s; the pattern ({', '.join(v['years'])}) in one process "
+                f"{v['pattern_wall_s']} s wall, {v['pattern_cpu_s']} CPU-s",
+            )
         )
     if "gx" in figures:
-        rows["Great Expectations: the extract gate's validation"] = figures["gx"][
-            "gx_validate_cpu_s"
-        ]
+        g = figures["gx"]
+        rows.append(
+            (
+                "Great Expectations: the extract gate's validation",
+                g["gx_validate_cpu_s"],
+                f"{g['gx_validations']} validations; the whole extract gate "
+                f"{g['extract_gate_cpu_s']} s; the ingest in one process {g['ingest_wall_s']} s "
+                f"wall, {g['ingest_cpu_s']} CPU-s",
+            )
+        )
     if "forecast" in figures:
         f = figures["forecast"]
-        rows["statsmodels and numpy: the forecast's fits and draws"] = round(
-            f["ets_cpu_s"] + f["multinomial_cpu_s"], 1
+        rows.append(
+            (
+                "statsmodels and numpy: the forecast's fits and draws",
+                round(f["ets_cpu_s"] + f["multinomial_cpu_s"], 1),
+                f"ETS {f['ets_cpu_s']} s, multinomial draws {f['multinomial_cpu_s']} s; the "
+                f"forecast alone {f['forecast_wall_s']} s wall, {f['forecast_cpu_s']} CPU-s",
+            )
         )
     return rows
 
@@ -450,41 +475,9 @@ def markdown(figures: dict) -> str:
         "| work at the library's own speed | CPU s | beside it, the part alone |",
         "|---|---:|---|",
     ]
-    context = {
-        "DuckDB: reading the delivered files (the bench's floor)": lambda f: (
-            f"{f['read']['files']:,} files, {f['read']['rows']:,} rows into text tables, "
-            f"{f['read']['wall_s']} s wall"
-        ),
-        "DuckDB: dbt's SQL models": lambda f: (
-            f"{f['sql']['models']['nodes']} models, {f['sql']['models']['wall_s']} s wall "
-            f"({f['sql']['threads']} threads); "
-            f"dbt's node times {f['sql']['models']['dbt_node_s']} s"
-        ),
-        "DuckDB: dbt's data tests": lambda f: (
-            f"{f['sql']['tests']['nodes']} tests, {f['sql']['tests']['wall_s']} s wall; "
-            f"dbt's node times {f['sql']['tests']['dbt_node_s']} s"
-        ),
-        "HiGHS: the pattern's linear programs": lambda f: (
-            f"simplex {f['solver']['simplex_cpu_s']} s in {f['solver']['programs']:,} programs, "
-            f"other calls {f['solver']['other_calls_cpu_s']} s, set-up of "
-            f"{f['solver']['setups']:,} programs {f['solver']['setup_cpu_s']} s; the pattern in "
-            f"one process {f['solver']['pattern_cpu_s']} CPU-s"
-        ),
-        "Great Expectations: the extract gate's validation": lambda f: (
-            f"{f['gx']['gx_validations']} validations; the whole extract gate "
-            f"{f['gx']['extract_gate_cpu_s']} s; the ingest in one process "
-            f"{f['gx']['ingest_wall_s']} s wall, {f['gx']['ingest_cpu_s']} CPU-s"
-        ),
-        "statsmodels and numpy: the forecast's fits and draws": lambda f: (
-            f"ETS {f['forecast']['ets_cpu_s']} s, multinomial draws "
-            f"{f['forecast']['multinomial_cpu_s']} s; the forecast alone "
-            f"{f['forecast']['forecast_wall_s']} s wall, {f['forecast']['forecast_cpu_s']} CPU-s"
-        ),
-    }
-    rows = library_cpu(figures)
-    for name, cpu in rows.items():
-        lines.append(f"| {name} | {cpu} | {context[name](figures)} |")
-    total = round(sum(rows.values()), 1)
+    rows = floor_rows(figures)
+    lines += [f"| {name} | {cpu} | {note} |" for name, cpu, note in rows]
+    total = round(sum(cpu for _, cpu, _ in rows), 1)
     lines.append(f"| **in all** | **{total}** | on 2 cores at least {total / 2:.1f} s of wall |")
     return "\n".join(lines)
 
@@ -517,7 +510,7 @@ def main(argv: list[str] | None = None) -> int:
     if "read" in parts and args.data is None:
         parser.error("the part `read` needs --data (the bench's data folder of the home's files)")
     home = args.home.resolve()
-    if not (home / "warehouse" / "build.duckdb").is_file():
+    if not _settings(home).build_db.is_file():
         parser.error(f"{home}: no warehouse/build.duckdb (a home built once is needed)")
     figures: dict[str, Any] = {"home": str(home)}
     for part in parts:
@@ -527,16 +520,19 @@ def main(argv: list[str] | None = None) -> int:
             figures[part] = measure_read(args.data.resolve(), home)
         elif part == "sql":
             figures[part] = measure_sql(home, args.threads, args.memory_limit)
-        elif part == "solver" and args.years:
-            figures[part] = measure_solver(home, frozenset(args.years.split(",")))
+        elif part == "solver":
+            years = frozenset(args.years.split(",")) if args.years else None
+            figures[part] = measure_solver(home, years)
+        elif part == "gx":
+            figures[part] = measure_gx(home)
         else:
-            figures[part] = MEASURES[part](home)
+            figures[part] = measure_forecast(home)
         print(
             f"[work_floor] {part}: {time.perf_counter() - started:.1f} s",
             file=sys.stderr,
             flush=True,
         )
-    figures["library_cpu_s"] = library_cpu(figures)
+    figures["library_cpu_s"] = {name: cpu for name, cpu, _ in floor_rows(figures)}
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1))
     print(markdown(figures))

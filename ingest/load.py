@@ -59,10 +59,10 @@ from ingest.readers import (
     read_table,
     readable_row_count,
 )
+from ingest.rejections import FileRejection, RejectReason
 
 if TYPE_CHECKING:
     from core.settings import Settings
-from ingest.rejections import FileRejection, RejectReason
 
 ACCEPTED = "ACCEPTED"
 REJECTED = "REJECTED"

@@ -29,12 +29,8 @@ def write(folder, name: str, *lines: str, encoding: str = "utf-8") -> None:
     (folder / name).write_bytes(("\n".join(lines) + "\n").encode(encoding))
 
 
-def folders_of(settings) -> Folders:
-    return Folders.of(settings)
-
-
 def run(settings):
-    result = ingest_landing(settings.build_db, folders_of(settings), KEY)
+    result = ingest_landing(settings.build_db, Folders.of(settings), KEY)
     write_delivery_reports(result, settings.build_db, settings.reports_dir)
     return result
 
@@ -499,7 +495,7 @@ def test_a_key_that_is_no_text_fails_before_anything_is_touched(settings):
     # cannot take: the ingest must refuse at once, not after some files are recorded or moved
     write(settings.landing, f"personen_{PROVIDER}_2026-03-31.csv", HEADER, PERSON_1)
     with pytest.raises(ValueError, match="UTF-8"):
-        ingest_landing(settings.build_db, folders_of(settings), b"\xff\xfe-not-text-key")
+        ingest_landing(settings.build_db, Folders.of(settings), b"\xff\xfe-not-text-key")
     assert not settings.build_db.exists()  # no database made
     # the file is still in the landing folder, nowhere else
     assert [p.name for p in settings.landing.iterdir()] == [f"personen_{PROVIDER}_2026-03-31.csv"]

@@ -21,17 +21,24 @@ from bench.disclosure_ab import marts_cells
 from bench.work_floor import (
     Clock,
     beside,
+    delivered_files,
+    measure_forecast,
+    measure_gx,
     measure_read,
     measure_solver,
     measure_sql,
     solver_timed,
     sql_statements,
 )
+from core.database import connect
 from disclosure import engine
 from disclosure.chunks import protect_by_year
 from disclosure.engine import audit, primary_cells
+from expectations import extract_gate, gx_runtime
+from forecast import inflow, needs, scenarios
+from forecast.warehouse import build_forecast
 from tests.test_disclosure import _many_providers, hierarchy_problem
-from tests.tiny_world import TinyWorld
+from tests.tiny_world import REJECTED_FILE, TinyWorld
 
 
 def test_a_models_sql_writes_beside_its_own_relation():
@@ -178,6 +185,60 @@ def test_the_solver_part_protects_the_years_asked_and_times_their_programs(
     monkeypatch.setattr(work_floor, "solver_timed", lambda *clocks: contextlib.nullcontext())
     with pytest.raises(RuntimeError, match="were not seen"):
         measure_solver(home, frozenset({year}))
+
+
+def test_the_gx_part_ingests_every_delivered_file_again_and_times_gx(
+    tiny_world: TinyWorld, tmp_path
+):
+    home = tiny_world.settings.home
+    files = delivered_files(home)
+    # every file the build was given: accepted (archive) or refused (quarantine, the bad one)
+    assert len(files) == tiny_world.files
+    assert REJECTED_FILE in {f.name for f in files}
+    figures = measure_gx(home, scratch=tmp_path)
+    assert figures["verdicts"] == len(files)
+    assert figures["gx_validations"] > 0
+    # validation is part of the extract gate, which is part of the ingest
+    assert 0 < figures["gx_validate_cpu_s"] <= figures["extract_gate_cpu_s"]
+    assert figures["extract_gate_cpu_s"] <= figures["ingest_cpu_s"]
+    assert extract_gate.validate is gx_runtime.validate  # put back
+    assert not list(tmp_path.iterdir())  # the fresh home removed
+
+
+def test_the_forecast_part_computes_the_builds_forecast_and_times_its_draws(
+    tiny_world: TinyWorld,
+):
+    home = tiny_world.settings.home
+    fit, bootstrap = inflow._fit, needs.bootstrap_curves
+    figures = measure_forecast(home)
+    with connect(tiny_world.settings.build_db, read_only=True) as con:
+        plain = build_forecast(con, scenarios.load(), anew=True).result
+    # the same forecast: as many rows as without the timing
+    assert figures["rows"] == plain.caseload.height + plain.backtest.height > 0
+    assert figures["multinomial_calls"] > 0 and figures["multinomial_cpu_s"] >= 0
+    assert (inflow._fit, needs.bootstrap_curves) == (fit, bootstrap)  # put back
+
+
+def test_the_floor_adds_up_its_rows():
+    figures = {
+        "read": {"files": 3, "rows": 10, "wall_s": 1.0, "cpu_s": 1.5},
+        "forecast": {
+            "forecast_wall_s": 2.0,
+            "forecast_cpu_s": 3.0,
+            "ets_cpu_s": 0.5,
+            "multinomial_cpu_s": 0.25,
+        },
+    }
+    rows = work_floor.floor_rows(figures)
+    # the read's CPU as measured; the forecast's fits (0.5) and draws (0.25) together: 0.75
+    assert [(name.split(":")[0], cpu) for name, cpu, _ in rows] == [
+        ("DuckDB", 1.5),
+        ("statsmodels and numpy", 0.8),  # 0.75 to one decimal (round half to even: 0.8)
+    ]
+    # 1.5 + 0.8 = 2.3 CPU-s in all; on 2 cores 1.15 s, printed 1.1 (the float is just under)
+    assert work_floor.markdown(figures).splitlines()[-1] == (
+        "| **in all** | **2.3** | on 2 cores at least 1.1 s of wall |"
+    )
 
 
 def test_the_read_part_is_the_benchs_floor_on_the_same_files(tmp_path):
