@@ -418,6 +418,35 @@ def test_one_surplus_field_is_a_row_error_and_trailing_delimiters_are_harmless(
     assert errors_of(parsed) == [(3, ROW_COLUMN, "row:too_many_fields", None)]
 
 
+def test_field_counts_the_usual_row_length_is_the_longest_of_the_most_common(
+    tmp_path: Path,
+) -> None:
+    # 6 header fields. Non-blank rows have 6, 7, 6, 7 and 5 fields: 6 and 7 are equally common,
+    # and the longer, 7, is the usual length, so the rows ending in an empty seventh field are a
+    # trailing-delimiter dialect, not shifted rows (with 6 as the usual length, lines 3 and 5
+    # would be overlong).
+    path = write_csv(
+        tmp_path,
+        "kontakte_08115003_2026-03-31.csv",
+        [
+            KONTAKTE_HEADER,
+            "k1;f1;2026-03-02;45;PERSOENLICH;SPRACHE",  # line 2: 6 fields
+            "k2;f1;2026-03-03;30;TELEFON;ALLTAG;",  # line 3: 7, the seventh empty
+            "k3;f1;2026-03-04;20;TELEFON;ALLTAG",  # line 4: 6
+            "k4;f1;2026-03-05;25;TELEFON;ALLTAG;",  # line 5: 7, the seventh empty
+            ";;;;;",  # line 6: blank, not a delivered row (and not counted for the usual length)
+            "k6;f1;2026-03-06;15;TELEFON",  # bad, line 7: 5 fields, short of the 6 named
+        ],
+    )
+    table = read_table(path, "kontakte")
+    assert table.rows_delivered == 5  # lines 2, 3, 4, 5, 7
+    assert table.overlong_lines == []
+    assert table.short_lines == [7]
+    # the short row's cells are blanked (they may have shifted); the others are read
+    by_line = dict(zip(table.frame["_line"], table.frame["kontakt_id"], strict=True))
+    assert by_line == {2: "k1", 3: "k2", 4: "k3", 5: "k4", 7: None}
+
+
 def test_unnamed_column_with_values_is_reported_by_position(tmp_path: Path) -> None:
     path = write_csv(
         tmp_path,
