@@ -526,8 +526,8 @@ def _pseudonymised(
                 .alias(f"_ref_{c.name}"),
             ]
     # The streaming engine hashes on every core; in memory polars runs one expression over one
-    # column on one thread. All 32 chunks of the `bw` files: 6.8–6.9 s against 9.6–10.3 s, the
-    # same CPU time (11.7–12.2 CPU-s; 2026-12-06, Intel Xeon, 2 cores).
+    # column on one thread. All 32 chunks of the `bw` files, alternating: 6.8, 6.9, 8.7 s against
+    # 9.6, 9.7, 10.3 s; 11.7, 12.2, 15.5 against 12.0, 12.1, 12.9 CPU-s (2026-12-06, Intel Xeon).
     return rows.select(selected).collect(engine="streaming")
 
 
