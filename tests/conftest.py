@@ -33,8 +33,9 @@ def key_env(monkeypatch) -> bytes:
 def _own_dagster_home():
     """Builds in tests keep their run history in their own home, never in the developer's
     DAGSTER_HOME or IMW_HOME — `make` exports an absolute IMW_HOME — (session-wide, so
-    module-scoped build fixtures see it too)."""
-    names = ("DAGSTER_HOME", "IMW_HOME", "IMW_LANDING", "IMW_BUILD_DB")
+    module-scoped build fixtures see it too); and dbt logs at the level a build sets, not at
+    one the developer's shell names (DBT_LOG_LEVEL_FILE; the shared world asks for its own)."""
+    names = ("DAGSTER_HOME", "IMW_HOME", "IMW_LANDING", "IMW_BUILD_DB", "DBT_LOG_LEVEL_FILE")
     saved = {name: os.environ.pop(name, None) for name in names}
     yield
     for name, value in saved.items():

@@ -257,7 +257,9 @@ def test_the_build_in_a_new_home_starts_from_the_prepared_parse(built):
     parse `make manifest` prepared (dagster-dbt copies dbt_project/target/partial_parse.msgpack),
     because the profile names the database relatively and `imw-dbt` runs dbt in its folder
     (orchestration/dbt_in_warehouse.py). With the home's path in the profile dbt logged
-    "Unable to do partial parsing because profile has changed" and parsed for 13 s."""
+    "Unable to do partial parsing because profile has changed" and parsed for 13 s. Its dbt log
+    is at `debug` (tiny_world.TINY_DBT_ENV, the operator's level over the nightly `info`), where
+    dbt says how it parsed."""
     settings, _ = built
     messages = [
         json.loads(line)["info"]["msg"]

@@ -85,3 +85,23 @@ def test_a_storage_chosen_in_dagster_yaml_is_kept(tmp_path):
         assert DEFS.resolve_job_def("two_assets").execute_in_process(instance=instance).success
     assert (other / "history" / "runs.db").exists()  # the operator's storage was written
     assert not (home / "history").exists()
+
+
+def test_the_event_log_commits_to_its_write_ahead_log_without_waiting_for_the_disk(tmp_path):
+    """Every file of the pooled event log — the index and each run's — is in WAL mode (Dagster
+    makes it so) and its connection at `synchronous=NORMAL` (1; SQLite's default is FULL, 2)."""
+    home = _home(tmp_path)
+    with build_instance(home) as instance:
+        run_id = DEFS.resolve_job_def("two_assets").execute_in_process(instance=instance).run_id
+        storage = instance.event_log_storage
+        assert isinstance(storage, PooledSqliteEventLogStorage)
+        shards = {"index", run_id}  # the run's own file and the index of every run
+        assert shards <= set(storage._engines)
+        for shard in shards:
+            with storage._connect(shard) as conn:
+                assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+                assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1
+    # a connection of its own (the stock instance's, the UI's) keeps SQLite's default
+    with dg.DagsterInstance.from_config(str(home)) as stock:
+        with stock.event_log_storage.run_connection(run_id) as conn:
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2

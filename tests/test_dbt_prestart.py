@@ -70,6 +70,46 @@ def test_the_prestarted_process_takes_the_whole_environment_it_is_handed(tmp_pat
     assert environ == handed  # ONLY_AT_START gone: replaced as a whole
 
 
+_SCHEMAS_BUILT_BY_A_COMMAND = """
+import importlib, json, sys
+import dbt_common.dataclass_schema as schemas
+from orchestration import dbt_in_warehouse
+
+for module in dbt_in_warehouse.PREIMPORTED:
+    importlib.import_module(module)
+dbt_in_warehouse.warm_schemas()
+built = []
+build_json_schema = schemas.build_json_schema
+
+def counted(cls, *args, **kwargs):  # what dbt builds from here on
+    built.append(cls.__name__)
+    return build_json_schema(cls, *args, **kwargs)
+
+schemas.build_json_schema = counted
+from dbt.cli.main import dbtRunner
+
+done = dbtRunner().invoke(["ls", "--project-dir", ".", "--profiles-dir", "."])
+print(json.dumps({"success": done.success, "built": built}))
+"""
+
+
+def test_a_dbt_command_after_the_warm_up_builds_no_schema(tmp_path):
+    """`warm_schemas` (run by a prestarted `imw-dbt` while it waits) builds every JSON schema that
+    a dbt command builds when it starts: `dbt ls` on a project of its own, in a fresh interpreter,
+    builds none after it. A dbt release that validates another class at start fails here, naming
+    it."""
+    (tmp_path / "dbt_project.yml").write_text('name: p\nversion: "1.0"\nprofile: p\n')
+    profile = "p:\n  target: t\n  outputs:\n    t:\n      type: duckdb\n      path: ':memory:'\n"
+    (tmp_path / "profiles.yml").write_text(profile)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DBT_")}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    out = subprocess.run(
+        [sys.executable, "-c", _SCHEMAS_BUILT_BY_A_COMMAND],
+        capture_output=True, text=True, env=env, cwd=tmp_path, check=True,
+    )  # fmt: skip
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == {"success": True, "built": []}
+
+
 def test_a_command_without_its_environment_is_refused_by_name():
     process = dbt_prestart.prestart(dbt_executable(), cwd=Path.cwd())
     output, _ = process.communicate(json.dumps({"args": ["--version"]}).encode() + b"\n", 60)

@@ -19,6 +19,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
@@ -114,6 +115,19 @@ def unique_contact_test(home: Path) -> str:
     return executed.read_text()
 
 
+def dbt_log_levels(home: Path) -> Counter:
+    """The levels of the lines the home's last dbt command wrote to its log file, counted."""
+    lines = [
+        json.loads(line)["info"]
+        for line in (Settings.from_env(home=home, environ={}).dbt_target_dir / "dbt.log")
+        .read_text()
+        .splitlines()
+        if line.startswith("{")
+    ]
+    last = lines[-1]["invocation_id"]
+    return Counter(line["level"] for line in lines if line["invocation_id"] == last)
+
+
 def redeliver(delivered: Path, provider: str, out: Path, days: int, *, keep_rows: bool) -> None:
     """Every extract of `provider` again, stand + `days`, as UTF-8 `;` CSV: the same rows but
     the contacts' last one (`keep_rows`), or only the header line (all its cases gone)."""
@@ -191,6 +205,10 @@ def test_builds_keeping_the_pattern_publish_what_a_full_build_publishes(
     redeliver(tiny_world.delivered, first, deliveries / "1", days=1, keep_rows=True)
     shutil.copytree(deliveries / "1", kept_home / "landing", dirs_exist_ok=True)
     output = build(kept_home)
+    # dbt's log file at the nightly level (orchestration.assets.NIGHTLY_FILE_LOG_LEVEL, the
+    # shared world's debug no longer asked for): each node's result, no debug line
+    levels = dbt_log_levels(kept_home)
+    assert levels["info"] > 0 and "debug" not in levels, levels
     # R moved (the periods' ends with it): every provider's rows are rebuilt
     n = len(providers)
     assert f"rows of {n} of {n} providers rebuilt (their deliveries or shared" in output, output

@@ -31,9 +31,9 @@ def test_dbt_gets_an_explicit_reference_date_in_its_environment():
         *NIGHTLY_FIXTURE_ONLY_EXCLUDED,
     ]
     # the model int_reference_date reads env_var('IMW_REFERENCE_DATE', '')
-    assert dbt_build_env("2025-12-31") == {"IMW_REFERENCE_DATE": "2025-12-31"}
+    assert dbt_build_env("2025-12-31", {})["IMW_REFERENCE_DATE"] == "2025-12-31"
     # empty without R, also when the operator's shell has the variable set
-    assert dbt_build_env(None) == {"IMW_REFERENCE_DATE": ""}
+    assert dbt_build_env(None, {"IMW_REFERENCE_DATE": "2025-12-31"})["IMW_REFERENCE_DATE"] == ""
     sql = (PROJECT_ROOT / "dbt_project/models/intermediate/int_reference_date.sql").read_text()
     assert f"env_var('{REFERENCE_DATE_ENV}', '')" in sql
 
@@ -53,3 +53,12 @@ def test_a_period_to_date_is_labelled_with_the_day_of_r():
     assert period_label("2026", False, r) == "2026 (bis 30.06.)"
     assert period_label("2026Q2", True, r) == "2026Q2"  # ends on R: complete
     assert period_label("2025", True, r) == "2025"
+
+
+def test_dbt_logs_to_its_file_at_info_unless_the_operator_names_a_level():
+    # the nightly level; dbt's own default would be debug (orchestration.assets)
+    assert dbt_build_env(None, {}) == {"IMW_REFERENCE_DATE": "", "DBT_LOG_LEVEL_FILE": "info"}
+    # an operator's DBT_LOG_LEVEL_FILE=debug reaches dbt as it is
+    assert dbt_build_env(None, {"DBT_LOG_LEVEL_FILE": "debug"})["DBT_LOG_LEVEL_FILE"] == "debug"
+    # set but empty: as if unset
+    assert dbt_build_env(None, {"DBT_LOG_LEVEL_FILE": ""})["DBT_LOG_LEVEL_FILE"] == "info"

@@ -16,6 +16,7 @@ from pathlib import Path
 from core.resources import MEMORY_LIMIT_ENV, THREADS_ENV
 from core.settings import KEY_ENV, PROJECT_ROOT, Settings
 from disclosure.engine import WORKERS_ENV
+from orchestration.assets import DBT_FILE_LOG_ENV
 
 TINY_SEED = 7
 TINY_KEY = "shared-tiny-key-0123456789"
@@ -26,6 +27,10 @@ REJECTED_FILE = "liste_08115_2026-06-30.csv"
 # (test_build_end_to_end); values no default has (3 threads on CI's 2 cores), so that the check
 # cannot pass by chance. The disclosure workers stay at the engine's own setting: 2 processes.
 TINY_RESOURCES = {MEMORY_LIMIT_ENV: "1536MiB", THREADS_ENV: "3", WORKERS_ENV: "2"}
+# dbt's log file at `debug`, as an operator asks for it (the nightly level is `info`): the
+# end-to-end test reads dbt's debug messages about its parse there, which holds that the
+# operator's level reaches dbt.
+TINY_DBT_ENV = {DBT_FILE_LOG_ENV: "debug"}
 
 
 @dataclass(frozen=True)
@@ -63,7 +68,7 @@ def build_tiny_world(root: Path) -> None:
     # the environment holds no IMW_HOME or DAGSTER_HOME here (conftest's autouse fixture)
     done = subprocess.run(
         [sys.executable, "-m", "cli.main", "build", "--home", str(home)],
-        cwd=PROJECT_ROOT, env={**os.environ, KEY_ENV: TINY_KEY, **TINY_RESOURCES},
+        cwd=PROJECT_ROOT, env={**os.environ, KEY_ENV: TINY_KEY, **TINY_RESOURCES, **TINY_DBT_ENV},
         capture_output=True, text=True, timeout=1800, check=False,
     )  # fmt: skip
     record = {"files": files, "returncode": done.returncode, "stderr": done.stderr}
