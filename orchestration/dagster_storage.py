@@ -88,7 +88,8 @@ def _commit_without_sync(connection: Any, _record: Any) -> None:
     Waiting for the disk at each commit (a run stores ≈ 1,600 of them: every event and every
     planned materialization) cost the build's thread 0.87 and 1.09 s of a `bw` correction and
     0.81 s of a full `bw` build; without, 0.08 s in either correction and 0.13 s in the full
-    build (the commits timed, 2026-12-06; the corrections took 20.7, 21.0 s against 19.8, 20.2 s)."""
+    build (the commits timed, 2026-12-06; the corrections took 20.7, 21.0 s against 19.8 and
+    20.2 s)."""
     cursor = connection.cursor()
     cursor.execute("PRAGMA synchronous = NORMAL")
     cursor.close()

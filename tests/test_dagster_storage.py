@@ -102,6 +102,8 @@ def test_the_event_log_commits_to_its_write_ahead_log_without_waiting_for_the_di
                 assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
                 assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1
     # a connection of its own (the stock instance's, the UI's) keeps SQLite's default
-    with dg.DagsterInstance.from_config(str(home)) as stock:
-        with stock.event_log_storage.run_connection(run_id) as conn:
-            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
+    with (
+        dg.DagsterInstance.from_config(str(home)) as stock,
+        stock.event_log_storage.run_connection(run_id) as conn,
+    ):
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
