@@ -16,6 +16,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from core.resources import THREADS_ENV
 from publish.analyst_db import LOCK_NAME, VERSIONS_DIR_NAME, publish
 
 
@@ -111,6 +112,41 @@ def test_parquet_files_match_the_database_and_the_manifest(tmp_path):
         data = (result.parquet_dir / entry["file"]).read_bytes()
         assert entry["sha256"] == hashlib.sha256(data).hexdigest()
         assert entry["bytes"] == len(data)
+
+
+@pytest.mark.parametrize("threads", ["1", "3"])
+def test_tables_copied_on_several_threads_publish_what_one_thread_publishes(
+    tmp_path, monkeypatch, threads
+):
+    """publish copies the tables on the warehouse's threads (IMW_THREADS): with one or three,
+    every table is whole in the database and in its Parquet file, build_info and the manifest
+    list them in the schema's order (by name), and no temp file is left."""
+    monkeypatch.setenv(THREADS_ENV, threads)
+    build, pub = tmp_path / "build.duckdb", tmp_path / "pub" / "indicators.duckdb"
+    make_build_db(build, 1)
+    sizes = {"t_a": 5, "t_b": 0, "t_c": 70_000, "t_d": 3, "t_e": 12_345}  # t_b: an empty table
+    with duckdb.connect(str(build)) as con:
+        for name, n in sizes.items():
+            con.execute(f"CREATE TABLE published.{name} AS SELECT range AS i FROM range({n})")
+    result = publish(build, pub)
+    expected = {"indicator_values": 1, **sizes}  # indicator_values: make_build_db's one row
+    assert result.row_counts == expected
+    assert list(result.row_counts) == sorted(expected)  # the schema's order
+    with duckdb.connect(str(pub), read_only=True) as con:
+        assert con.execute("SELECT table_name, row_count FROM build_info").fetchall() == list(
+            expected.items()
+        )
+        for name, n in sizes.items():  # each row once: the sum of 0..n-1
+            assert con.execute(f"SELECT count(*), sum(i) FROM {name}").fetchall() == [
+                (n, n * (n - 1) // 2 if n else None)
+            ]
+    manifest = json.loads(result.manifest.read_text())
+    assert [(t["table"], t["rows"]) for t in manifest["tables"]] == list(expected.items())
+    for name, n in sizes.items():
+        assert pd.read_parquet(result.parquet_files[name])["i"].tolist() == list(range(n))
+    assert published_entries(pub.parent) == sorted(
+        [LOCK_NAME, VERSIONS_DIR_NAME, "indicators.duckdb", "parquet"]
+    )
 
 
 def test_parquet_folder_is_swapped_as_a_whole_and_the_previous_set_is_kept(tmp_path):
