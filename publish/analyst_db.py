@@ -223,8 +223,8 @@ def _write_tables(
     cursor of its own: one after the other, the publish step kept 1.2 of 2 cores busy (the
     bench). `publish` alone on the build database of a `bw` correction (15 tables, 2 cores,
     2026-12-06, alternating with the code before): 1.52–1.64 s one table after the other,
-    1.09–1.31 s on two threads, the same CPU time; the published tables and the Parquet files
-    byte for byte the same."""
+    1.09–1.31 s on two threads, the same CPU time; the same published tables
+    (`bench.compare_published`), the Parquet files byte for byte."""
     con.execute(f"ATTACH ? AS pub (STORAGE_VERSION '{STORAGE_VERSION}')", [str(tmp)])
     folder.mkdir(parents=True)
 
