@@ -110,6 +110,106 @@ def test_a_dbt_command_after_the_warm_up_builds_no_schema(tmp_path):
     assert json.loads(out.stdout.strip().splitlines()[-1]) == {"success": True, "built": []}
 
 
+_SERIALIZERS_MADE_BY_A_COMMAND = """
+import importlib, json, sys
+from pathlib import Path
+from mashumaro.core.meta.code.builder import CodeBuilder
+from orchestration import dbt_in_warehouse
+
+for module in dbt_in_warehouse.PREIMPORTED:
+    importlib.import_module(module)
+dbt_in_warehouse.warm_schemas()  # their schemas make serializers too (`CC`), made anyway
+warm = sys.argv[1] == "warm"
+warmed = dbt_in_warehouse.warm_serializers(Path("target")) if warm else None
+made = []
+for method in ("add_unpack_method", "add_pack_method"):
+    original = getattr(CodeBuilder, method)
+
+    def counted(self, _original=original, _method=method):  # what dbt makes from here on
+        made.append(f"{self.cls.__name__}.{_method}")
+        return _original(self)
+
+    setattr(CodeBuilder, method, counted)
+from dbt.cli.main import dbtRunner
+
+done = dbtRunner().invoke(["parse", "--project-dir", ".", "--profiles-dir", "."])
+print(json.dumps({"success": done.success, "warmed": warmed, "made": made}))
+"""
+
+
+def test_a_dbt_command_after_the_warm_up_makes_no_serializer(tmp_path):
+    """`warm_serializers` (run by a prestarted `imw-dbt` while it waits) makes every reader and
+    writer that a command reading the parse cache and writing `manifest.json` makes: `dbt parse`
+    of an unchanged project (a model, its data test, a seed, a source), in a fresh interpreter,
+    makes none after it, and makes some without it — so the count sees them. A dbt release that
+    reads or writes another class fails here, naming it."""
+    (tmp_path / "dbt_project.yml").write_text('name: p\nversion: "1.0"\nprofile: p\n')
+    profile = "p:\n  target: t\n  outputs:\n    t:\n      type: duckdb\n      path: ':memory:'\n"
+    (tmp_path / "profiles.yml").write_text(profile)
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "m.sql").write_text("select * from {{ ref('s') }}\n")
+    (tmp_path / "models" / "m.yml").write_text(
+        "models:\n  - name: m\n    columns:\n      - name: a\n        data_tests: [not_null]\n"
+        "sources:\n  - name: src\n    tables:\n      - name: t\n"
+    )
+    (tmp_path / "seeds").mkdir()
+    (tmp_path / "seeds" / "s.csv").write_text("a\n1\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DBT_")}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+
+    def parse(mode: str) -> dict:
+        out = subprocess.run(
+            [sys.executable, "-c", _SERIALIZERS_MADE_BY_A_COMMAND, mode],
+            capture_output=True, text=True, env=env, cwd=tmp_path, check=True,
+        )  # fmt: skip
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    parse("cold")  # the project's parse cache, as `orchestration.dbt_project` prepares it
+    cold = parse("cold")  # an unchanged project: the cache read, the manifest written
+    warm = parse("warm")
+    assert cold["success"] and warm["success"] and warm["warmed"]
+    # without the warm-up: the manifest's and its nodes' readers and writers (82 with dbt 1.11)
+    assert {
+        "Manifest.add_unpack_method",
+        "ModelNode.add_unpack_method",
+        "SeedNode.add_unpack_method",
+        "Model.add_pack_method",
+        "WritableManifest.add_pack_method",
+    } <= set(cold["made"])
+    # with it: only the command's own settings, read when it starts (0.06 s for all of them)
+    assert set(warm["made"]) <= _COMMAND_SETTINGS
+
+
+_COMMAND_SETTINGS = {
+    f"{name}.add_{way}_method"
+    for name, ways in {
+        "ProjectFlags": ("unpack",),
+        "Project": ("unpack",),
+        "PackageConfig": ("unpack", "pack"),
+        "SelectorFile": ("unpack",),
+        "DuckDBCredentials": ("unpack", "pack"),
+        "QueryComment": ("pack",),
+        "Policy": ("unpack", "pack"),
+        "DuckDBRelation": ("unpack",),
+        "Path": ("unpack",),
+        # `dbt parse` writes its timings (`perf_info.json`); a build does not
+        "ManifestLoaderInfo": ("pack",),
+        "ProjectLoaderInfo": ("pack",),
+    }.items()
+    for way in ways
+}
+"""What a command makes when it starts whatever was warmed: the project's, profile's and
+selectors' settings as read from their files."""
+
+
+def test_warming_the_serializers_without_a_parse_cache_does_nothing(tmp_path):
+    """A target without `partial_parse.msgpack` (a project not parsed yet): nothing to make them
+    from, False, and no error — the command then makes them itself."""
+    from orchestration.dbt_in_warehouse import warm_serializers
+
+    assert warm_serializers(tmp_path) is False
+
+
 def test_a_command_without_its_environment_is_refused_by_name():
     process = dbt_prestart.prestart(dbt_executable(), cwd=Path.cwd())
     output, _ = process.communicate(json.dumps({"args": ["--version"]}).encode() + b"\n", 60)
