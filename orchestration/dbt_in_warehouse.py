@@ -196,6 +196,48 @@ def engine_workers_beside() -> threading.Thread:
     return thread
 
 
+def lines_only_at_their_level() -> None:
+    """dbt's loggers made to leave out, before writing it, a line their level would drop.
+
+    dbt's loggers (standard output, read by dagster-dbt, and `dbt.log`) pass every event but the
+    cache's through their filter, write it as a JSON line, and only then hand the line to a
+    Python logger that drops it below the logger's level (`dbt_common.events.logger`). Every
+    statement of every node is a `debug` event with its whole SQL, so at `info` each was made
+    into JSON twice and dropped twice: 1.1 s of py-spy's samples of a `bw` correction's dbt
+    (2026-12-06), its threads' largest part after the SQL itself and the macros'.
+
+    Each logger dbt adds from now on keeps its filter, after the level its Python logger applies
+    (`_log_level_map`; a print event goes out as an error, as `_Logger.write_line` sends it).
+    What is written is what was written: the lines a level drops are not made. An event of a
+    level dbt does not know goes on to the logger, which raises as before."""
+    from dbt_common.events import event_manager
+    from dbt_common.events.base_types import EventLevel
+    from dbt_common.events.logger import _is_print_event, _log_level_map
+
+    manager = event_manager.EventManager
+    if getattr(manager.add_logger, "lines_only_at_their_level", False):
+        return
+    add_logger = manager.add_logger
+
+    def at_level(keeps, level: EventLevel):
+        threshold = _log_level_map[level]
+
+        def keeps_at_level(msg) -> bool:
+            shown = EventLevel.ERROR if _is_print_event(msg) else msg.info.level
+            known = shown in EventLevel._value2member_map_
+            return (not known or _log_level_map[EventLevel(shown)] >= threshold) and keeps(msg)
+
+        return keeps_at_level
+
+    def add_logger_at_level(self, config) -> None:
+        add_logger(self, config)
+        added = self.loggers[-1]
+        added.filter = at_level(added.filter, added.level)
+
+    add_logger_at_level.lines_only_at_their_level = True  # type: ignore[attr-defined]
+    manager.add_logger = add_logger_at_level  # type: ignore[method-assign]
+
+
 STOPPED_BY_INTERRUPT = "dbt was interrupted (the build was stopped)"
 
 
@@ -259,6 +301,7 @@ def main() -> None:
     # module's garbage, walking all of it each time — 1.0 s after a `bw` build's last model
     # (2026-12-05), time the nightly build waits for.
     gc.freeze()
+    lines_only_at_their_level()
     starting = engine_workers_beside() if prestarted else None
     try:
         cli()

@@ -210,6 +210,80 @@ def test_warming_the_serializers_without_a_parse_cache_does_nothing(tmp_path):
     assert warm_serializers(tmp_path) is False
 
 
+_LINES_OF_A_BUILD = """
+import json, sys
+from orchestration import dbt_in_warehouse
+
+patched, file_level, log_path = sys.argv[1] == "patched", sys.argv[2], sys.argv[3]
+if patched:
+    dbt_in_warehouse.lines_only_at_their_level()
+from dbt_common.events.logger import _JsonLogger
+
+made = []
+create_line = _JsonLogger.create_line
+
+def counted(self, msg):  # every line a logger makes, whether written or not
+    made.append(msg.info.name)
+    return create_line(self, msg)
+
+_JsonLogger.create_line = counted
+from dbt.cli.main import dbtRunner
+
+args = ["build", "--project-dir", ".", "--profiles-dir", ".", "--threads", "1"]
+args += ["--log-format", "json", "--log-level-file", file_level, "--log-path", log_path]
+done = dbtRunner().invoke(args)
+print(json.dumps({"success": done.success, "made": len(made)}))
+"""
+
+
+def test_dbt_writes_the_same_lines_without_making_those_its_levels_drop(tmp_path):
+    """`lines_only_at_their_level` (every `imw-dbt` command): a `dbt build` writes the same
+    events to standard output (at `info`, what dagster-dbt reads) and to `dbt.log` (at `debug`
+    and at `info`) as without it, and makes no line that is not written; without it dbt makes a
+    JSON line for every `debug` event and drops it."""
+    (tmp_path / "dbt_project.yml").write_text('name: p\nversion: "1.0"\nprofile: p\n')
+    profile = "p:\n  target: t\n  outputs:\n    t:\n      type: duckdb\n      path: ':memory:'\n"
+    (tmp_path / "profiles.yml").write_text(profile)
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "m.sql").write_text("select 1 as a\n")
+    (tmp_path / "models" / "m.yml").write_text(
+        "models:\n  - name: m\n    columns:\n      - name: a\n        data_tests: [not_null]\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DBT_")}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+
+    def build(mode: str, file_level: str, folder: str = "") -> tuple[list[dict], list[dict], int]:
+        logs = tmp_path / (folder or f"logs-{mode}-{file_level}")
+        out = subprocess.run(
+            [sys.executable, "-c", _LINES_OF_A_BUILD, mode, file_level, str(logs)],
+            capture_output=True, text=True, env=env, cwd=tmp_path, check=True,
+        )  # fmt: skip
+        *lines, summary = out.stdout.strip().splitlines()
+        done = json.loads(summary)
+        assert done["success"]
+        stdout = [json.loads(line)["info"] for line in lines]
+        file = [json.loads(line)["info"] for line in (logs / "dbt.log").read_text().splitlines()]
+        return stdout, file, done["made"]
+
+    def names(infos: list[dict]) -> list[str]:
+        return [info["name"] for info in infos]
+
+    build("stock", "debug", "logs-first")  # parsed: the runs compared read its parse cache alike
+    stock_out, stock_file, stock_made = build("stock", "debug")
+    out, file, made = build("patched", "debug")
+    out_info, file_info, made_info = build("patched", "info")
+    assert names(out) == names(out_info) == names(stock_out)
+    assert "SQLQuery" not in names(stock_out)  # standard output at `info`
+    assert names(file) == names(stock_file)
+    assert "SQLQuery" in names(stock_file)  # the file at `debug`: every statement
+    at_info = [i["name"] for i in stock_file if i["level"] in ("info", "warn", "error")]
+    assert names(file_info) == at_info
+    # lines made: exactly those written; without it, every debug event's too
+    assert made == len(out) + len(file)
+    assert made_info == len(out_info) + len(file_info)
+    assert stock_made > len(stock_out) + len(stock_file)
+
+
 def test_a_command_without_its_environment_is_refused_by_name():
     process = dbt_prestart.prestart(dbt_executable(), cwd=Path.cwd())
     output, _ = process.communicate(json.dumps({"args": ["--version"]}).encode() + b"\n", 60)
