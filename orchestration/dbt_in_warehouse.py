@@ -108,8 +108,10 @@ def warm_serializers(target: Path = PREPARED_TARGET) -> bool:
     call looks at every module loaded (0.09 s after `PREIMPORTED`, 0.28 s in py-spy's samples of
     a `bw` correction's dbt; later calls look only at modules loaded since).
 
-    False when the prepared target has no parse cache (nothing to read it from: a command then
-    makes them itself, as before)."""
+    False when the prepared target has no parse cache, or one this dbt cannot read — another
+    dbt's, or one that a parse in another process is writing at that moment (dbt writes it in
+    place): the command then makes them itself, as before. Nothing the command reads comes from
+    here, only the code mashumaro made."""
     import inspect
     from argparse import Namespace
 
@@ -121,11 +123,13 @@ def warm_serializers(target: Path = PREPARED_TARGET) -> bool:
     cache = target / "partial_parse.msgpack"
     if not cache.is_file():
         return False
-    manifest = Manifest.from_msgpack(cache.read_bytes(), decoder=extended_mashumuro_decoder)
     before = flags.get_flags()
     flags.set_flags(Namespace(SEND_ANONYMOUS_USAGE_STATS=False))
     try:
+        manifest = Manifest.from_msgpack(cache.read_bytes(), decoder=extended_mashumuro_decoder)
         manifest.writable_manifest().to_dict(omit_none=False, context={"artifact": True})
+    except Exception:  # a warm-up: the command reads and writes for itself
+        return False
     finally:
         flags.set_flags(before)
     return True

@@ -70,6 +70,30 @@ def test_the_prestarted_process_takes_the_whole_environment_it_is_handed(tmp_pat
     assert environ == handed  # ONLY_AT_START gone: replaced as a whole
 
 
+def _small_project(
+    root: Path, *, model: str | None = None, sources: str = "", seed: str | None = None
+) -> dict[str, str]:
+    """A dbt project `p` in `root` on an in-memory DuckDB: with `model`, the model `m` (its
+    column `a` tested `not_null`) and `sources` in its YAML; with `seed`, the seed `s`. Returns
+    the environment to run dbt in from this repository: none of the caller's `DBT_*`."""
+    (root / "dbt_project.yml").write_text('name: p\nversion: "1.0"\nprofile: p\n')
+    profile = "p:\n  target: t\n  outputs:\n    t:\n      type: duckdb\n      path: ':memory:'\n"
+    (root / "profiles.yml").write_text(profile)
+    if model is not None:
+        (root / "models").mkdir()
+        (root / "models" / "m.sql").write_text(model)
+        (root / "models" / "m.yml").write_text(
+            "models:\n  - name: m\n    columns:\n      - name: a\n        data_tests: [not_null]\n"
+            + sources
+        )
+    if seed is not None:
+        (root / "seeds").mkdir()
+        (root / "seeds" / "s.csv").write_text(seed)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DBT_")}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    return env
+
+
 _SCHEMAS_BUILT_BY_A_COMMAND = """
 import importlib, json, sys
 import dbt_common.dataclass_schema as schemas
@@ -98,11 +122,7 @@ def test_a_dbt_command_after_the_warm_up_builds_no_schema(tmp_path):
     a dbt command builds when it starts: `dbt ls` on a project of its own, in a fresh interpreter,
     builds none after it. A dbt release that validates another class at start fails here, naming
     it."""
-    (tmp_path / "dbt_project.yml").write_text('name: p\nversion: "1.0"\nprofile: p\n')
-    profile = "p:\n  target: t\n  outputs:\n    t:\n      type: duckdb\n      path: ':memory:'\n"
-    (tmp_path / "profiles.yml").write_text(profile)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DBT_")}
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    env = _small_project(tmp_path)
     out = subprocess.run(
         [sys.executable, "-c", _SCHEMAS_BUILT_BY_A_COMMAND],
         capture_output=True, text=True, env=env, cwd=tmp_path, check=True,
@@ -143,19 +163,12 @@ def test_a_dbt_command_after_the_warm_up_makes_no_serializer(tmp_path):
     of an unchanged project (a model, its data test, a seed, a source), in a fresh interpreter,
     makes none after it, and makes some without it — so the count sees them. A dbt release that
     reads or writes another class fails here, naming it."""
-    (tmp_path / "dbt_project.yml").write_text('name: p\nversion: "1.0"\nprofile: p\n')
-    profile = "p:\n  target: t\n  outputs:\n    t:\n      type: duckdb\n      path: ':memory:'\n"
-    (tmp_path / "profiles.yml").write_text(profile)
-    (tmp_path / "models").mkdir()
-    (tmp_path / "models" / "m.sql").write_text("select * from {{ ref('s') }}\n")
-    (tmp_path / "models" / "m.yml").write_text(
-        "models:\n  - name: m\n    columns:\n      - name: a\n        data_tests: [not_null]\n"
-        "sources:\n  - name: src\n    tables:\n      - name: t\n"
+    env = _small_project(
+        tmp_path,
+        model="select * from {{ ref('s') }}\n",
+        sources="sources:\n  - name: src\n    tables:\n      - name: t\n",
+        seed="a\n1\n",
     )
-    (tmp_path / "seeds").mkdir()
-    (tmp_path / "seeds" / "s.csv").write_text("a\n1\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DBT_")}
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
 
     def parse(mode: str) -> dict:
         out = subprocess.run(
@@ -202,12 +215,21 @@ _COMMAND_SETTINGS = {
 selectors' settings as read from their files."""
 
 
-def test_warming_the_serializers_without_a_parse_cache_does_nothing(tmp_path):
-    """A target without `partial_parse.msgpack` (a project not parsed yet): nothing to make them
-    from, False, and no error — the command then makes them itself."""
-    from orchestration.dbt_in_warehouse import warm_serializers
+def test_warming_the_serializers_without_a_readable_parse_cache_does_nothing(tmp_path):
+    """A target without `partial_parse.msgpack` (a project not parsed yet), or with one cut off
+    (another process's parse writing it in place) or not dbt's: nothing to make them from,
+    False, and no error — the command then makes them itself. dbt's flags are as before."""
+    from dbt import flags
 
+    from orchestration.dbt_in_warehouse import PREPARED_TARGET, warm_serializers
+
+    before = flags.get_flags()
     assert warm_serializers(tmp_path) is False
+    whole = (PREPARED_TARGET / "partial_parse.msgpack").read_bytes()
+    for broken in (whole[: len(whole) // 2], b"not a parse cache"):
+        (tmp_path / "partial_parse.msgpack").write_bytes(broken)
+        assert warm_serializers(tmp_path) is False
+    assert flags.get_flags() is before
 
 
 _LINES_OF_A_BUILD = """
@@ -241,16 +263,7 @@ def test_dbt_writes_the_same_lines_without_making_those_its_levels_drop(tmp_path
     events to standard output (at `info`, what dagster-dbt reads) and to `dbt.log` (at `debug`
     and at `info`) as without it, and makes no line that is not written; without it dbt makes a
     JSON line for every `debug` event and drops it."""
-    (tmp_path / "dbt_project.yml").write_text('name: p\nversion: "1.0"\nprofile: p\n')
-    profile = "p:\n  target: t\n  outputs:\n    t:\n      type: duckdb\n      path: ':memory:'\n"
-    (tmp_path / "profiles.yml").write_text(profile)
-    (tmp_path / "models").mkdir()
-    (tmp_path / "models" / "m.sql").write_text("select 1 as a\n")
-    (tmp_path / "models" / "m.yml").write_text(
-        "models:\n  - name: m\n    columns:\n      - name: a\n        data_tests: [not_null]\n"
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DBT_")}
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    env = _small_project(tmp_path, model="select 1 as a\n")
 
     def build(mode: str, file_level: str, folder: str = "") -> tuple[list[dict], list[dict], int]:
         logs = tmp_path / (folder or f"logs-{mode}-{file_level}")
