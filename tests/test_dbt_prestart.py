@@ -75,7 +75,8 @@ def _small_project(
 ) -> dict[str, str]:
     """A dbt project `p` in `root` on an in-memory DuckDB: with `model`, the model `m` (its
     column `a` tested `not_null`) and `sources` in its YAML; with `seed`, the seed `s`. Returns
-    the environment to run dbt in from this repository: none of the caller's `DBT_*`."""
+    the environment to run dbt in from this repository: none of the caller's `DBT_*`, and dbt's
+    usage statistics off, as dagster-dbt runs it."""
     (root / "dbt_project.yml").write_text('name: p\nversion: "1.0"\nprofile: p\n')
     profile = "p:\n  target: t\n  outputs:\n    t:\n      type: duckdb\n      path: ':memory:'\n"
     (root / "profiles.yml").write_text(profile)
@@ -91,6 +92,7 @@ def _small_project(
         (root / "seeds" / "s.csv").write_text(seed)
     env = {k: v for k, v in os.environ.items() if not k.startswith("DBT_")}
     env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    env["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"  # as in a build: no call out, no thread for it
     return env
 
 
@@ -258,6 +260,19 @@ print(json.dumps({"success": done.success, "made": len(made)}))
 """
 
 
+_BOOKKEEPING = {
+    "NewConnection",
+    "ConnectionReused",
+    "ConnectionUsed",
+    "ConnectionClosed",
+    "ConnectionLeftOpen",
+    "ConnectionClosedInCleanup",
+    "ConnectionLeftOpenInCleanup",
+    "FlushEvents",
+    "FlushEventsFailure",
+}
+
+
 def test_dbt_writes_the_same_lines_without_making_those_its_levels_drop(tmp_path):
     """`lines_only_at_their_level` (every `imw-dbt` command): a `dbt build` writes the same
     events to standard output (at `info`, what dagster-dbt reads) and to `dbt.log` (at `debug`
@@ -279,7 +294,10 @@ def test_dbt_writes_the_same_lines_without_making_those_its_levels_drop(tmp_path
         return stdout, file, done["made"]
 
     def names(infos: list[dict]) -> list[str]:
-        return [info["name"] for info in infos]
+        """The events' names, those of dbt's connection and flushing bookkeeping left out: when
+        a connection is opened anew or reused, and whether the last flush is logged, depends on
+        how dbt's threads were scheduled (seen under load), not on the loggers."""
+        return [info["name"] for info in infos if info["name"] not in _BOOKKEEPING]
 
     build("stock", "debug", "logs-first")  # parsed: the runs compared read its parse cache alike
     stock_out, stock_file, stock_made = build("stock", "debug")
@@ -289,8 +307,8 @@ def test_dbt_writes_the_same_lines_without_making_those_its_levels_drop(tmp_path
     assert "SQLQuery" not in names(stock_out)  # standard output at `info`
     assert names(file) == names(stock_file)
     assert "SQLQuery" in names(stock_file)  # the file at `debug`: every statement
-    at_info = [i["name"] for i in stock_file if i["level"] in ("info", "warn", "error")]
-    assert names(file_info) == at_info
+    at_info = [i for i in stock_file if i["level"] in ("info", "warn", "error")]
+    assert names(file_info) == names(at_info)
     # lines made: exactly those written; without it, every debug event's too
     assert made == len(out) + len(file)
     assert made_info == len(out_info) + len(file_info)
