@@ -223,13 +223,14 @@ def lines_only_at_their_level() -> None:
         return
     add_logger = manager.add_logger
 
+    rank = {level.value: _log_level_map[level] for level in EventLevel}
+
     def at_level(keeps, level: EventLevel):
         threshold = _log_level_map[level]
 
         def keeps_at_level(msg) -> bool:
-            shown = EventLevel.ERROR if _is_print_event(msg) else msg.info.level
-            known = shown in EventLevel._value2member_map_
-            return (not known or _log_level_map[EventLevel(shown)] >= threshold) and keeps(msg)
+            shown = rank.get(EventLevel.ERROR.value if _is_print_event(msg) else msg.info.level)
+            return (shown is None or shown >= threshold) and keeps(msg)
 
         return keeps_at_level
 

@@ -315,6 +315,43 @@ def test_dbt_writes_the_same_lines_without_making_those_its_levels_drop(tmp_path
     assert stock_made > len(stock_out) + len(stock_file)
 
 
+def test_a_logger_at_error_still_writes_print_events_and_makes_no_lower_line(monkeypatch):
+    """dbt sends a print event (`PrintEvent`, `ShowNode`, `CompiledNode`: what `dbt show` and
+    `--quiet` print) as an error whatever its own level, so a logger at `error` writes it; the
+    level filter keeps that, and makes no line for an `info` or `debug` event there."""
+    import io
+
+    from dbt.adapters.events.types import SQLQuery
+    from dbt.events.types import MainReportVersion
+    from dbt_common.events.base_types import EventLevel
+    from dbt_common.events.event_manager import EventManager
+    from dbt_common.events.functions import get_stdout_config
+    from dbt_common.events.logger import LineFormat, _JsonLogger
+    from dbt_common.events.types import PrintEvent
+
+    from orchestration.dbt_in_warehouse import lines_only_at_their_level
+
+    monkeypatch.setattr(EventManager, "add_logger", EventManager.add_logger)  # put back after
+    lines_only_at_their_level()
+    made: list[str] = []
+    create_line = _JsonLogger.create_line
+
+    def counted(self, msg):
+        made.append(msg.info.name)
+        return create_line(self, msg)
+
+    monkeypatch.setattr(_JsonLogger, "create_line", counted)
+    manager, out = EventManager(), io.StringIO()
+    config = get_stdout_config(LineFormat.Json, False, EventLevel.ERROR, False)
+    config.output_stream = out
+    manager.add_logger(config)
+    manager.fire_event(PrintEvent(msg="printed"))  # level info, sent as an error: written
+    manager.fire_event(MainReportVersion(version="1", log_version=3))  # info: dropped
+    manager.fire_event(SQLQuery(conn_name="c", sql="select 1", node_info={}))  # debug: dropped
+    written = [json.loads(line)["info"]["name"] for line in out.getvalue().splitlines()]
+    assert written == made == ["PrintEvent"]
+
+
 def test_a_command_without_its_environment_is_refused_by_name():
     process = dbt_prestart.prestart(dbt_executable(), cwd=Path.cwd())
     output, _ = process.communicate(json.dumps({"args": ["--version"]}).encode() + b"\n", 60)
