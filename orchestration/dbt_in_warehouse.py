@@ -119,16 +119,16 @@ def warm_serializers(target: Path = PREPARED_TARGET) -> bool:
     from dbt.contracts.graph.manifest import Manifest
     from dbt.parser.manifest import extended_mashumuro_decoder
 
-    inspect.stack()
     cache = target / "partial_parse.msgpack"
-    if not cache.is_file():
-        return False
     before = flags.get_flags()
     flags.set_flags(Namespace(SEND_ANONYMOUS_USAGE_STATS=False))
-    try:
+    try:  # a warm-up: whatever fails here, the command makes for itself; none may end the process
+        inspect.stack()
+        if not cache.is_file():
+            return False
         manifest = Manifest.from_msgpack(cache.read_bytes(), decoder=extended_mashumuro_decoder)
         manifest.writable_manifest().to_dict(omit_none=False, context={"artifact": True})
-    except Exception:  # a warm-up: the command reads and writes for itself
+    except Exception:
         return False
     finally:
         flags.set_flags(before)
