@@ -49,6 +49,8 @@ class ReportResult:
     """Charts in the report."""
     charts_rendered: int = 0
     """Of them, rendered in this run (the others kept from the report before; `chart_cache`)."""
+    workers_started_before: bool = False
+    """Its chart processes were started before it (`start_workers`)."""
 
 
 class OutDirError(RuntimeError):
@@ -58,6 +60,16 @@ class OutDirError(RuntimeError):
 def report_dir(published_db: Path) -> Path:
     """Where the report of `published_db` goes by default: `report` beside it."""
     return published_db.parent / REPORT_DIR_NAME
+
+
+def start_workers(workers: int | None = None) -> int:
+    """Start the processes the next report of this process renders its charts with
+    (`svg.start_workers`; `workers` as in `render_pages`), for a caller with CPU to spare
+    before it: the build starts them when dbt has built its last model. A `bw` correction's
+    report, six of its 94 charts rendered, took 1.81–2.25 s with its processes started by its
+    first chart and 1.14–1.53 s with them started 1.2 s before (2026-12-06). Returns the number
+    started."""
+    return svg.start_workers(threads() if workers is None else workers)
 
 
 def _environment() -> jinja2.Environment:
@@ -208,4 +220,5 @@ def build_report(
         publish_id=publish_id,
         charts=count.charts,
         charts_rendered=count.rendered,
+        workers_started_before=count.started_before,
     )

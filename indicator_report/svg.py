@@ -25,6 +25,7 @@ import json
 import multiprocessing
 import os
 import re
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
@@ -74,10 +75,12 @@ def _stable_ids(svg: str) -> str:
 
 @dataclass
 class ChartCount:
-    """How many charts a `rendering` was given, and how many of them it rendered."""
+    """How many charts a `rendering` was given, how many of them it rendered, and with what."""
 
     charts: int = 0
     rendered: int = 0
+    started_before: bool = False
+    """Its processes were started before it (`start_workers`), not by its first chart."""
 
 
 @dataclass
@@ -174,6 +177,83 @@ def submit(
     return future
 
 
+_STARTED: list[tuple[int, Future[ProcessPoolExecutor]]] = []
+"""The pool `start_workers` starts for the next `rendering` (at most one), with its size."""
+_STARTED_LOCK = threading.Lock()
+
+_WARM_SPEC = {
+    "data": {"values": [{"x": 0, "y": 0}, {"x": 1, "y": 1}]},
+    "mark": "line",
+    "encoding": {
+        "x": {"field": "x", "type": "quantitative"},
+        "y": {"field": "y", "type": "quantitative"},
+    },
+}
+"""A chart of two points: what a worker renders first, so its JavaScript runtime is running."""
+
+
+def _new_pool(workers: int) -> ProcessPoolExecutor:
+    """`workers` processes (started on first use) from the forkserver, which imports this
+    module (and vl-convert) once for all of them when this process starts it."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+
+
+def _warm() -> None:
+    """A worker's first task: vl-convert's runtime started (0.45–0.56 s in a fresh process, its
+    first chart; a chart after it takes 0.02–0.2 s)."""
+    vlc.vegalite_to_svg(_WARM_SPEC, format_locale="de-DE", time_format_locale="de-DE")
+
+
+def start_workers(workers: int) -> int:
+    """Start, for the next `rendering(workers, …)` of this process, its `workers` processes now,
+    each with vl-convert's runtime running, instead of when the report submits its first chart:
+    for a caller that knows a report comes and has time to spare before it. Started on a thread
+    of its own: the caller does not wait for the forkserver. A `rendering` with another number
+    of workers leaves them unused (and ends them); with none to come, they end with this process.
+    Returns the number started (0: `workers` <= 1 renders in the report's own process)."""
+    if workers <= 1:
+        return 0
+    ready: Future[ProcessPoolExecutor] = Future()
+    with _STARTED_LOCK:
+        for _, earlier in _STARTED:
+            earlier.add_done_callback(_shut_down)
+        _STARTED[:] = [(workers, ready)]
+
+    def start() -> None:
+        try:
+            pool = _new_pool(workers)
+            # a pool starts a process for a task only while none is idle: every task keeps
+            # its process busy while its runtime starts, so each of the `workers` gets one
+            for _ in range(workers):
+                pool.submit(_warm)
+            ready.set_result(pool)
+        except BaseException as error:  # the report starts its own pool then
+            ready.set_exception(error)
+
+    threading.Thread(target=start, name="imw-chart-workers", daemon=True).start()
+    return workers
+
+
+def _shut_down(ready: Future[ProcessPoolExecutor]) -> None:
+    if ready.exception() is None:
+        ready.result().shutdown(wait=False, cancel_futures=True)
+
+
+def _take_started(workers: int) -> ProcessPoolExecutor | None:
+    """The pool `start_workers` started, if it has `workers` processes and could be started
+    (one that has not is ended: nothing else would use it)."""
+    with _STARTED_LOCK:
+        if not _STARTED:
+            return None
+        size, ready = _STARTED.pop()
+    if size != workers:
+        ready.add_done_callback(_shut_down)
+        return None
+    return ready.result() if ready.exception() is None else None
+
+
 @contextmanager
 def rendering(
     workers: int, cache: Path | None = None, count: ChartCount | None = None
@@ -188,13 +268,15 @@ def rendering(
     if cache is not None:
         cache.mkdir(parents=True, exist_ok=True)
         kept = _Cache(cache)
+    started = _take_started(workers)
+    if count is not None:
+        count.started_before = started is not None
     cache_token, count_token = _CACHE.set(kept), _COUNT.set(count)
     try:
         if workers <= 1:
             yield
         else:
-            context = multiprocessing.get_context("forkserver")
-            with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            with started or _new_pool(workers) as pool:
                 token = _POOL.set(pool)
                 try:
                     yield

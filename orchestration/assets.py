@@ -18,6 +18,7 @@ from core.resources import release_memory
 from core.settings import applied_environment
 from expectations.extract_gate import GateResult, write_data_docs
 from indicator_report.render import build_report, report_dir
+from indicator_report.render import start_workers as start_report_workers
 from ingest.load import ACCEPTED, REJECTED, FileVerdict, Folders, ingest_landing
 from orchestration import dbt_prestart
 from orchestration.dagster_dbt_api import DagsterDbtTranslator, DbtCliResource, dbt_assets
@@ -391,9 +392,15 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         with applied_environment(dbt_build_env(warehouse.reference_date)):
             invocation = dbt.cli(args, context=context, target_path=target)
             # an error of this code while dbt runs ends dbt before the step fails
+            charts_started = not whole  # a subset run: no report after it
             with dbt_prestart.ended_with(invocation.process):
                 for event in invocation.stream():
                     counter.count(event)
+                    if not charts_started and counter.nodes_done >= counter.nodes:
+                        # every model built; while dbt runs its last tests and ends, the CPU
+                        # it leaves starts the report's chart processes (not waited for)
+                        start_report_workers()
+                        charts_started = True
                     yield event
                     if pending and isinstance(event, dg.Output):
                         yielded.add(outputs[event.output_name])
@@ -490,6 +497,7 @@ def build_report_asset(publish_asset: dg.AssetsDefinition) -> dg.AssetsDefinitio
                 "seconds": round(result.seconds, 1),
                 "charts": result.charts,
                 "charts_rendered": result.charts_rendered,
+                "chart_workers_started_before": result.workers_started_before,
             }
         )
 

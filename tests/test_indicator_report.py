@@ -638,6 +638,46 @@ def test_charts_rendered_by_worker_processes_give_the_same_pages(tmp_path):
     assert sum(page.count("<svg ") for page in alone.values()) > 10  # charts were rendered
 
 
+def test_charts_rendered_by_workers_started_before_the_report_give_the_same_pages(
+    tmp_path, monkeypatch
+):
+    """`render.start_workers` (the build calls it when dbt has built its last model) starts the
+    next report's chart processes ahead: the report renders with exactly those (no pool of its
+    own), its pages are byte for byte those of one process, and the started pool is used once.
+    Started with another number of processes than the report uses, they are ended and the
+    report starts its own; one process starts none."""
+    from indicator_report import render, svg
+
+    db = make_published(tmp_path / "published" / "indicators.duckdb", QUICK)
+    alone = render_pages(db, workers=1)
+    pools: list[object] = []
+    new_pool = svg._new_pool
+
+    def counted(workers: int):
+        pools.append(new_pool(workers))
+        return pools[-1]
+
+    monkeypatch.setattr(svg, "_new_pool", counted)
+    assert render.start_workers(2) == 2
+    ready = svg._STARTED[0][1].result(timeout=60)  # the pool, its two warm-up tasks submitted
+    assert len(ready._processes) == 2  # both processes started before any chart (CPython's)
+    count = svg.ChartCount()
+    with svg.rendering(2, count=count):
+        pooled = render._render_pages(db, None, None)
+    assert pooled == alone
+    assert count.rendered >= 3 and pools == [ready]  # every chart rendered by the started pool
+    assert count.started_before
+    assert svg._STARTED == []  # taken by that report: the next one starts its own
+    assert render_pages(db, workers=2) == alone and len(pools) == 2
+
+    assert render.start_workers(3) == 3  # three processes, for a report that uses two
+    svg._STARTED[0][1].result(timeout=60)
+    assert render_pages(db, workers=2) == alone
+    assert len(pools) == 4 and pools[2]._shutdown_thread  # the three ended, a pool of two made
+    assert svg._STARTED == []
+    assert render.start_workers(1) == 0 and svg._STARTED == []  # one process: nothing to start
+
+
 def test_a_chart_gets_the_same_svg_whatever_its_process_rendered_before():
     """vega numbers the gradients it defines per process (gradient_0, gradient_1, …): the same
     chart came out with another id the second time, and two processes could give two charts of
