@@ -202,18 +202,6 @@ def test_the_run_and_its_checks_are_in_the_warehouse_dagster_instance(built):
         assert fresh[0].status.value == "SUCCEEDED"
 
 
-def test_the_report_renders_with_chart_processes_started_while_dbt_ended(built):
-    """The dbt step starts the report's chart processes once dbt has built its last model
-    (`indicator_report.render.start_workers`): the report of the build renders with those, not
-    with processes its first chart starts."""
-    settings, _ = built
-    with dg.DagsterInstance.from_config(str(settings.dagster_home)) as instance:
-        event = instance.get_latest_materialization_event(dg.AssetKey("report"))
-        metadata = event.asset_materialization.metadata
-    assert metadata["charts_rendered"].value > 0  # a first report: every chart rendered
-    assert metadata["chart_workers_started_before"].value is True
-
-
 def test_build_without_key_exits_2(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv(KEY_ENV, raising=False)
     assert main(["build", "--home", str(tmp_path / "h")]) == 2

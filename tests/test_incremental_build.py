@@ -93,6 +93,17 @@ def tiny_years(home: Path) -> list[str]:
     return sorted(year for (year,) in rows)
 
 
+def chart_workers_started_before(home: Path) -> bool:
+    """Whether the last report of the home rendered with chart processes the build started
+    before it (when dbt had built its last model), from the report's metadata."""
+    import dagster as dg
+
+    dagster_home = Settings.from_env(home=home, environ={}).dagster_home
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        event = instance.get_latest_materialization_event(dg.AssetKey("report"))
+    return event.asset_materialization.metadata["chart_workers_started_before"].value
+
+
 def gate_text(home: Path) -> str:
     return (
         Settings.from_env(home=home, environ={}).reports_dir / "_betrieb" / "mart_gate.md"
@@ -277,6 +288,8 @@ def test_builds_keeping_the_pattern_publish_what_a_full_build_publishes(
     # (the full refresh below computes it anew, and the published tables must be the same)
     assert FORECAST_KEPT in output, output[-2000:]
     assert SIMULATION_KEPT in output  # nor does the funding simulator
+    # the report's chart processes were started while dbt ran its last tests and ended
+    assert chart_workers_started_before(kept_home)
     # the uniqueness of int_contact_status was tested on the rebuilt provider's rows only
     # (`where: __changed_providers__`, macros/incremental_by_provider.sql), and passed
     assert "where changed" in unique_contact_test(kept_home)
@@ -310,6 +323,8 @@ def test_builds_keeping_the_pattern_publish_what_a_full_build_publishes(
     assert "int_provider_inputs" not in unique_contact_test(kept_home)  # every row tested
     assert dbt_ran(kept_home) == kept_nodes | built_nodes | nightly_tests  # and every node built
     assert "views and seeds kept" not in output
+    # a full refresh computes the forecast anew: no chart process waits beside it
+    assert not chart_workers_started_before(kept_home)
     # the models built by provider hold the rows a build from scratch gives, row for row
     full_models = model_tables(settings.build_db)
     assert {
