@@ -56,7 +56,6 @@ shares its components among the workers, each solved exactly as in one process (
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import threading
 import time
@@ -72,6 +71,7 @@ import polars as pl
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from core import worker_processes
 from core.project_vars import project_vars
 from core.resources import count_setting, threads
 
@@ -741,9 +741,7 @@ def _pool(n: int) -> ProcessPoolExecutor:
         if _STOPPED:
             raise EngineStopped(f"the disclosure engine was stopped: {_STOPPED[-1]}")
         if n not in _POOLS:
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["disclosure.engine"])
-            _POOLS[n] = ProcessPoolExecutor(max_workers=n, mp_context=context)
+            _POOLS[n] = worker_processes.pool(n, "disclosure.engine")
         return _POOLS[n]
 
 

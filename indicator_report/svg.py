@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import html
 import json
-import multiprocessing
 import os
 import re
 import threading
@@ -31,11 +30,11 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
 from pathlib import Path
 
 import vl_convert as vlc
 
+from core import worker_processes
 from core.digests import code_digest
 from core.files import TMP_SUFFIX
 
@@ -193,48 +192,10 @@ _WARM_SPEC = {
 """A chart of two points: what a worker renders first, so its JavaScript runtime is running."""
 
 
-_OWNER: list[Connection] = []
-"""This process's end of the pipe its chart processes watch (`_end_with_owner`): kept open for
-as long as this process lives; they see the pipe close when it ends, however it ends."""
-_OWNER_LOCK = threading.Lock()
-
-
-def _owner_end() -> Connection:
-    """The reading end of this process's pipe, for its chart processes (made once)."""
-    with _OWNER_LOCK:
-        if not _OWNER:
-            reader, writer = multiprocessing.Pipe(duplex=False)
-            _OWNER[:] = [writer, reader]
-        return _OWNER[1]
-
-
-def _end_with_owner(owner: Connection) -> None:
-    """A chart process's first act: a thread that ends it once the process it renders for has
-    gone (its end of `owner` closed). Killed without a word (SIGKILL), that process left its
-    chart processes — idle, 0.1 GB each — and their server running for good; the build now
-    starts them while dbt ends, so they wait through the gate and the publication."""
-
-    def watch() -> None:
-        try:
-            owner.poll(None)  # nothing is ever sent: returns when the other end is closed
-        finally:
-            os._exit(0)
-
-    threading.Thread(target=watch, name="imw-chart-end-with-owner", daemon=True).start()
-
-
 def _new_pool(workers: int) -> ProcessPoolExecutor:
-    """`workers` processes (started on first use) from the forkserver, which imports this
-    module (and vl-convert) once for all of them when this process starts it; each ends with
-    this process (`_end_with_owner`)."""
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__])
-    return ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=context,
-        initializer=_end_with_owner,
-        initargs=(_owner_end(),),
-    )
+    """`workers` processes from the forkserver, which imports this module (and vl-convert) once
+    for all of them; each ends with this process (`core.worker_processes`)."""
+    return worker_processes.pool(workers, __name__)
 
 
 def _warm() -> None:

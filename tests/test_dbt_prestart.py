@@ -359,7 +359,16 @@ def test_a_command_without_its_environment_is_refused_by_name():
     assert b"the command lacks ['env', 'cwd']" in output
 
 
-def test_an_unused_prestarted_process_ends_having_run_nothing():
+@pytest.fixture
+def patient_release(monkeypatch):
+    """`release` waits up to 120 s for the process to end by itself: it reads its input (and sees
+    it closed) only after its warm-up (imports, schemas, serializers: ≈ 2.5 s on an idle
+    machine), which with a second suite beside this one on 2 cores outran the 10 s a build
+    allows (killed: returncode -9, 2026-12-06)."""
+    monkeypatch.setattr(dbt_prestart, "RELEASE_TIMEOUT_S", 120.0)
+
+
+def test_an_unused_prestarted_process_ends_having_run_nothing(patient_release):
     process = dbt_prestart.prestart(dbt_executable(), cwd=Path.cwd())
     dbt_prestart.release(process)
     assert process.returncode == 0  # its input closed: it ended by itself, not killed
@@ -485,7 +494,7 @@ def test_a_command_that_fails_before_it_starts_ends_the_prestarted_process(tmp_p
     assert seen["code"] == 0
 
 
-def test_a_command_that_asks_for_its_output_otherwise_gets_a_process_of_its_own():
+def test_a_command_that_asks_for_its_output_otherwise_gets_a_process_of_its_own(patient_release):
     process = dbt_prestart.prestart(dbt_executable(), cwd=Path.cwd())
     handing = dbt_prestart._HandingOver(process)
     assert handing.PIPE is subprocess.PIPE  # the rest of `subprocess` as it is

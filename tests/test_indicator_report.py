@@ -678,56 +678,6 @@ def test_charts_rendered_by_workers_started_before_the_report_give_the_same_page
     assert render.start_workers(1) == 0 and svg._STARTED == []  # one process: nothing to start
 
 
-_OWNER_KILLED = """
-import os, signal, sys
-sys.path.insert(0, sys.argv[1])
-from indicator_report import svg
-
-if __name__ == "__main__":
-    svg.start_workers(2)
-    pool = svg._STARTED[0][1].result(timeout=60)
-    for future in [pool.submit(os.getpid) for _ in range(4)]:
-        future.result(timeout=60)  # both processes started and idle
-    print(*pool._processes, flush=True)
-    os.kill(os.getpid(), signal.SIGKILL)  # no exit handler, no shutdown of the pool
-"""
-
-
-def test_chart_processes_end_when_the_process_they_render_for_is_killed(tmp_path):
-    """Started while dbt ends, the chart processes wait through the gate and the publication: a
-    build killed with SIGKILL then (an operator's `kill -9`, the OOM killer) left them and their
-    server running for good. Each watches a pipe its owner holds, and ends when it closes."""
-    import subprocess
-    import sys
-    import time
-
-    import psutil
-
-    script, out, err = tmp_path / "owner.py", tmp_path / "out.txt", tmp_path / "err.txt"
-    script.write_text(_OWNER_KILLED)
-    # into files, not pipes: processes left behind would hold a pipe open, and the test wait
-    with out.open("w") as stdout, err.open("w") as stderr:
-        done = subprocess.run(
-            [sys.executable, str(script), str(Path(__file__).parents[1])],
-            stdout=stdout, stderr=stderr, timeout=120, check=False,
-        )  # fmt: skip
-    assert done.returncode == -9, err.read_text()[-2000:]  # killed, as it killed itself
-    workers = [int(pid) for pid in out.read_text().split()]
-    assert len(workers) == 2
-    deadline = time.monotonic() + 20
-    alive = workers
-    while alive and time.monotonic() < deadline:
-        time.sleep(0.2)
-        alive = [
-            pid
-            for pid in workers
-            if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-        ]
-    for pid in alive:  # not left to the machine when the test fails
-        psutil.Process(pid).kill()
-    assert alive == [], f"chart processes {alive} outlived their owner"
-
-
 def test_a_chart_gets_the_same_svg_whatever_its_process_rendered_before():
     """vega numbers the gradients it defines per process (gradient_0, gradient_1, …): the same
     chart came out with another id the second time, and two processes could give two charts of
