@@ -391,11 +391,12 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         yield from kept_outputs()
         with applied_environment(dbt_build_env(warehouse.reference_date)):
             invocation = dbt.cli(args, context=context, target_path=target)
-            # an error of this code while dbt runs ends dbt before the step fails
-            # Not in a subset run (no report after it), nor in a full refresh: that computes the
-            # forecast anew, whose step holds the build's peak at `federal` scale (README), and
-            # the chart processes would wait beside it with ≈ 0.27 GB.
+            # The report's chart processes start once dbt has built every model. Not in a subset
+            # run (no report after it), nor in a full refresh: that computes the forecast anew,
+            # whose step holds the build's peak at `federal` scale (README), and the chart
+            # processes would wait beside it with ≈ 0.27 GB.
             charts_started = not whole or full_refresh
+            # an error of this code while dbt runs ends dbt before the step fails
             with dbt_prestart.ended_with(invocation.process):
                 for event in invocation.stream():
                     counter.count(event)
