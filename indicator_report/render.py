@@ -69,7 +69,12 @@ def start_workers(workers: int | None = None) -> int:
     report, six of its 94 charts rendered, took 1.81–2.25 s with its processes started by its
     first chart and 1.14–1.53 s with them started 1.2 s before (2026-12-06). Returns the number
     started."""
-    return svg.start_workers(threads() if workers is None else workers)
+    return svg.start_workers(_workers(workers))
+
+
+def _workers(workers: int | None) -> int:
+    """The report's chart processes: `workers`, by default the warehouse's threads."""
+    return threads() if workers is None else workers
 
 
 def _environment() -> jinja2.Environment:
@@ -108,7 +113,7 @@ def _counted_render(
     chart_cache: Path | None,
 ) -> tuple[tuple[dict[str, str], str, str], svg.ChartCount]:
     count = svg.ChartCount()
-    with svg.rendering(threads() if workers is None else workers, chart_cache, count):
+    with svg.rendering(_workers(workers), chart_cache, count):
         return _render_pages(published_db, period, outcomes_dir), count
 
 

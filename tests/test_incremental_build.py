@@ -101,6 +101,8 @@ def chart_workers_started_before(home: Path) -> bool:
     dagster_home = Settings.from_env(home=home, environ={}).dagster_home
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
         event = instance.get_latest_materialization_event(dg.AssetKey("report"))
+        (last,) = instance.get_run_records(limit=1)
+    assert event.run_id == last.dagster_run.run_id  # the last build's report, not an earlier one
     return event.asset_materialization.metadata["chart_workers_started_before"].value
 
 

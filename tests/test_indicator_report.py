@@ -661,9 +661,7 @@ def test_charts_rendered_by_workers_started_before_the_report_give_the_same_page
     assert render.start_workers(2) == 2
     ready = svg._STARTED[0][1].result(timeout=60)  # the pool, its two warm-up tasks submitted
     assert len(ready._processes) == 2  # both processes started before any chart (CPython's)
-    count = svg.ChartCount()
-    with svg.rendering(2, count=count):
-        pooled = render._render_pages(db, None, None)
+    pooled, count = render._counted_render(db, None, None, 2, None)
     assert pooled == alone
     assert count.rendered >= 3 and pools == [ready]  # every chart rendered by the started pool
     assert count.started_before
