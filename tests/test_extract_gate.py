@@ -301,7 +301,7 @@ def test_an_expectations_configuration_is_built_once_inside_a_validation_only():
     assert expectation.configuration is not expectation.configuration
     assert expectation.configuration == expectation.configuration
     elsewhere = []
-    with gx_runtime.configurations_kept():
+    with gx_runtime.kept_within_validation():
         kept = expectation.configuration
         assert expectation.configuration is kept
         assert kept == build_suite(EXTRACTS["stellen"]).expectations[0].configuration
@@ -309,31 +309,106 @@ def test_an_expectations_configuration_is_built_once_inside_a_validation_only():
         thread = threading.Thread(target=lambda: elsewhere.append(expectation.configuration))
         thread.start()
         thread.join()
-        with gx_runtime.configurations_kept():  # nested: the same ones
+        with gx_runtime.kept_within_validation():  # nested: the same ones
             assert expectation.configuration is kept
         assert expectation.configuration is kept
     assert elsewhere[0] is not kept and elsewhere[0] == kept
     assert expectation.configuration is not kept  # GX's own again
 
 
-def test_keeping_configurations_changes_no_verdict(monkeypatch):
+def test_a_row_condition_filters_a_frame_once_inside_a_validation_only():
+    import threading
+
+    import pandas as pd
+    from great_expectations.execution_engine.pandas_execution_engine import (
+        PandasExecutionEngine,
+    )
+    from great_expectations.expectations.row_conditions import Column as Where
+
+    gx_runtime.context()
+    engine = PandasExecutionEngine()
+    # "a" holds the number 1 in row 0 and the text "1" in row 1: conditions whose `repr` is the
+    # same (`a == 1`) but whose rows differ
+    data = pd.DataFrame({"a": [1, "1", 2], "b": [None, 5, 6]})
+    number, text = Where("a") == 1, Where("a") == "1"
+    assert repr(number) == repr(text)
+
+    def rows(frame: pd.DataFrame) -> list[int]:
+        return frame.index.to_list()
+
+    def apply(condition, frame=data):
+        # as GX's pandas engine calls it, once for every metric of an expectation
+        return engine._apply_row_condition_filter(frame, condition, {})
+
+    assert apply(number) is not apply(number)  # GX's own: filtered anew each time
+    elsewhere = []
+    with gx_runtime.kept_within_validation():
+        kept = apply(number)
+        assert rows(kept) == [0]
+        assert apply(Where("a") == 1) is kept  # an equal condition: the same filtered frame
+        assert apply(number.dict()) is kept  # the serialised form GX also passes
+        assert rows(apply(text)) == [1]  # not the number's rows
+        assert rows(apply(Where("b").is_null())) == [0]
+        # another frame with the same condition is filtered on its own
+        assert rows(apply(number, data.iloc[1:])) == []
+        # another thread meanwhile gets GX's own
+        thread = threading.Thread(target=lambda: elsewhere.append(apply(number)))
+        thread.start()
+        thread.join()
+        with gx_runtime.kept_within_validation():  # nested: the same ones
+            assert apply(number) is kept
+    assert elsewhere[0] is not kept and rows(elsewhere[0]) == [0]
+    assert apply(number) is not kept  # GX's own again
+
+
+@pytest.mark.parametrize(
+    ("extract", "rows", "found"),
+    [
+        (
+            "stellen",
+            [
+                stelle(),  # 2: clean
+                stelle(stellen_id="S2", vzae="0,2"),  # 3: deliberately bad: below 0,25
+                stelle(stellen_id="S4", qualifikation="MASTER"),  # 4: deliberately bad: no code
+                stelle(stellen_id="S6", ende="2024-12-31"),  # 5: deliberately bad: ende < beginn
+                stelle(stellen_id="S6"),  # 6: deliberately bad: S6 twice
+            ],
+            5,  # lines 3, 4, 5 and both S6 lines
+        ),
+        (
+            # two expectations with row conditions: abschluss_grund given exactly when
+            # abschluss_datum is (is_not_null / is_null)
+            "faelle",
+            [
+                fall(),  # 2: clean, open case
+                fall(fall_id="F2", abschluss_datum="2025-06-01", abschluss_grund="WEGZUG"),  # 3
+                fall(fall_id="F3", abschluss_datum="2025-06-01"),  # 4: bad: closed, no reason
+                fall(fall_id="F4", abschluss_grund="WEGZUG"),  # 5: bad: a reason, not closed
+            ],
+            2,  # lines 4 and 5
+        ),
+        (
+            # one expectation per bereich, each with the row condition bereich == key
+            "ergebnisse",
+            [
+                ergebnis("F1", "2025-01-01", "WOHNEN", "A1"),  # 2: bad: A1 is a language level
+                ergebnis("F1", "2025-01-01", "SPRACHE", "B1"),  # 3: clean
+                ergebnis("F2", "2025-02-01", "BILDUNG", "SCHULE"),  # 4: clean
+                ergebnis("F3", "2025-02-01", "SPRACHE", "SCHULE"),  # 5: bad: not a level
+            ],
+            2,  # lines 2 and 5
+        ),
+    ],
+)
+def test_keeping_configurations_and_filters_changes_no_verdict(monkeypatch, extract, rows, found):
     import contextlib
 
-    frame = parsed(
-        "stellen",
-        [
-            stelle(),  # 2: clean
-            stelle(stellen_id="S2", vzae="0,2"),  # 3: deliberately bad: below 0,25
-            stelle(stellen_id="S4", qualifikation="MASTER"),  # 4: deliberately bad: no code
-            stelle(stellen_id="S6", ende="2024-12-31"),  # 5: deliberately bad: ende < beginn
-            stelle(stellen_id="S6"),  # 6: deliberately bad: S6 twice
-        ],
-    )
-    kept = run(frame, "stellen")
-    monkeypatch.setattr(gx_runtime, "configurations_kept", contextlib.nullcontext)
-    built = run(frame, "stellen")
+    frame = parsed(extract, rows)
+    kept = run(frame, extract)
+    monkeypatch.setattr(gx_runtime, "kept_within_validation", contextlib.nullcontext)
+    built = run(frame, extract)
     assert kept.errors.equals(built.errors) and kept.summary.equals(built.summary)
-    assert len(reported(kept)) == 5  # lines 3, 4, 5 and both S6 lines: the run found them
+    assert len(reported(kept)) == found  # the run found them
 
     def results(r: GateResult) -> list[dict]:
         return [x.to_json_dict() for x in r.validation.results]
