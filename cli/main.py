@@ -44,6 +44,7 @@ from cli.forecast import add_parsers as add_forecast_parsers
 from cli.serve_check import add_parser as add_serve_check_parser
 from cli.services import add_parsers as add_service_parsers
 from core import progress
+from core.collector import long_lived
 from core.settings import (
     DEMO_KEY,
     KEY_ENV,
@@ -100,11 +101,15 @@ def _run_locked(
     reference_date: date | None,
     full_refresh: bool = False,
 ) -> bool:
-    from orchestration.automation import active_runs
-    from orchestration.dagster_storage import build_instance
-    from orchestration.definitions import NIGHTLY_BUILD, build_definitions
-    from orchestration.resources import WarehouseResource
-    from reports.build_record import failed_before_run, record_from_run, save_record
+    # The build's modules and its definitions live as long as the process: made without the
+    # collector running and moved out of its way (`core.collector`), so none of its
+    # collections during the build walks them. Given back to it when the run ends.
+    with long_lived():
+        from orchestration.automation import active_runs
+        from orchestration.dagster_storage import build_instance
+        from orchestration.definitions import NIGHTLY_BUILD, build_definitions
+        from orchestration.resources import WarehouseResource
+        from reports.build_record import failed_before_run, record_from_run, save_record
 
     try:
         # dbt's event stream goes to the build log; the console gets warnings and the summary.
@@ -115,20 +120,19 @@ def _run_locked(
             build_instance(settings.ensure_dagster_home()) as instance,
         ):
             active_runs(instance, NIGHTLY_BUILD)  # marks runs of killed `imw build`s failed
-            defs = build_definitions(
-                WarehouseResource(
-                    home=str(settings.home),
-                    landing=str(settings.landing),
-                    reference_date=reference_date.isoformat() if reference_date else None,
-                    full_refresh=full_refresh,
+            # ≈ 600,000 objects with the modules: a full collection during the build no longer
+            # walks them (the build's 9 full collections took 1.5 s of a `bw` build without a
+            # delivery, 2026-12-05)
+            with long_lived():
+                defs = build_definitions(
+                    WarehouseResource(
+                        home=str(settings.home),
+                        landing=str(settings.landing),
+                        reference_date=reference_date.isoformat() if reference_date else None,
+                        full_refresh=full_refresh,
+                    )
                 )
-            )
-            job = defs.resolve_job_def(NIGHTLY_BUILD)
-            # The ≈ 600,000 objects of the imported modules and definitions live as long as the
-            # process: moved out of the collector's way, a full collection during the build no
-            # longer walks them (the build's 9 full collections took 1.5 s of a `bw` build
-            # without a delivery, 2026-12-05). Given back to it when the run ends.
-            gc.freeze()
+                job = defs.resolve_job_def(NIGHTLY_BUILD)
             result = job.execute_in_process(
                 instance=instance,
                 run_id=run_id,

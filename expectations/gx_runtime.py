@@ -21,6 +21,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from core.collector import long_lived
+
 if TYPE_CHECKING:
     import great_expectations as gx
     from great_expectations.core import (
@@ -52,7 +54,19 @@ class BrokenGateError(RuntimeError):
     """The gate could not check what it must: no verdict may be drawn from this run."""
 
 
+@functools.cache
+def imported() -> None:
+    """Import Great Expectations (what the gates use of it), once per process, with the
+    collector switched off and its ≈ 235,000 objects frozen afterwards (`core.collector`):
+    0.87 → 0.76 s after a build's modules, and no later full collection walks them."""
+    with long_lived():
+        import great_expectations
+        import great_expectations.expectations  # noqa: F401
+        from great_expectations.execution_engine import pandas_execution_engine  # noqa: F401
+
+
 def new_context() -> gx.data_context.EphemeralDataContext:
+    imported()
     import great_expectations as gx
     from great_expectations.data_context.types.base import (
         DataContextConfig,
@@ -70,6 +84,7 @@ def new_context() -> gx.data_context.EphemeralDataContext:
 
 @functools.cache
 def context() -> gx.data_context.EphemeralDataContext:
+    imported()
     from great_expectations.execution_engine import pandas_execution_engine
 
     # GX fingerprints every pandas batch under 1 GB (md5 over pandas' hash of every cell), and

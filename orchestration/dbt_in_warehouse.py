@@ -41,6 +41,7 @@ import threading
 import time
 from pathlib import Path
 
+from core.collector import long_lived
 from core.settings import BUILD_DB_ENV, BUILD_DB_NAME, DBT_PROJECT_DIR
 
 PRESTART_FLAG = "--prestarted"
@@ -140,12 +141,14 @@ def wait_for_command() -> bool:
     `warm_serializers`, then the command read from standard input and made this process's:
     `sys.argv`, `os.environ` (replaced as a whole), the working folder. False when the input
     closed with no command."""
-    for module in PREIMPORTED:
-        importlib.import_module(module)
-    warm_schemas()
-    warm_serializers()
-    gc.collect()  # the warm-up's manifest, before what is left is frozen for good
-    gc.freeze()
+    # What the warm-up makes lives as long as the process but for its manifest: made without the
+    # collector running, the manifest collected, the rest frozen for good (`core.collector`:
+    # 2.45 → 1.9 s alone, 2026-12-06 — dbt's command waits for this in a correction)
+    with long_lived(collect=True):
+        for module in PREIMPORTED:
+            importlib.import_module(module)
+        warm_schemas()
+        warm_serializers()
     line = sys.stdin.readline()
     if not line.strip():
         return False

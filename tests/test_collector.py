@@ -1,0 +1,111 @@
+"""`core.collector.long_lived`: no collection runs inside, what exists on leaving is frozen, the
+collector is on again afterwards exactly when it was on before, and `collect=True` frees the
+garbage made inside before freezing what is left."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+from collections.abc import Iterator
+
+import pytest
+
+from core.collector import long_lived
+
+
+@pytest.fixture(autouse=True)
+def collector_as_it_was() -> Iterator[None]:
+    """Each test leaves this worker's collector as it found it: on, nothing frozen by the test."""
+    enabled = gc.isenabled()
+    gc.collect()
+    frozen = gc.get_freeze_count()
+    yield
+    gc.unfreeze()
+    if frozen:  # what was frozen before the test, frozen again (all of it: unfreeze is global)
+        gc.freeze()
+    (gc.enable if enabled else gc.disable)()
+
+
+class Node:
+    """A container the collector tracks; two of them pointing at each other are a cycle that
+    only the collector can free."""
+
+    def __init__(self) -> None:
+        self.other: Node | None = None
+
+
+def cycle() -> weakref.ref:
+    a, b = Node(), Node()
+    a.other, b.other = b, a
+    return weakref.ref(a)
+
+
+def collections_while(make) -> int:
+    """How many collections run while `make()` runs."""
+    seen = []
+
+    def count(phase: str, info: dict) -> None:
+        if phase == "start":
+            seen.append(info["generation"])
+
+    gc.callbacks.append(count)
+    try:
+        make()
+    finally:
+        gc.callbacks.remove(count)
+    return len(seen)
+
+
+def make_many() -> list:
+    # 100,000 new containers: a young collection every 700 while the collector is on
+    return [Node() for _ in range(100_000)]
+
+
+def test_no_collection_runs_inside_and_the_collector_is_on_again_afterwards():
+    gc.enable()
+    assert collections_while(make_many) > 0  # the collector on: young collections run
+    with long_lived():
+        assert not gc.isenabled()
+        assert collections_while(make_many) == 0
+    assert gc.isenabled()
+
+
+def test_what_exists_on_leaving_is_frozen():
+    gc.enable()
+    before = gc.get_freeze_count()
+    with long_lived():
+        kept = make_many()
+    # the 100,000 nodes (and the list) made inside are out of the collector's way now
+    assert gc.get_freeze_count() >= before + len(kept)
+
+
+def test_a_garbage_cycle_made_inside_is_frozen_without_collect_and_freed_with_it():
+    gc.enable()
+    with long_lived():
+        dead = cycle()
+    gc.collect()
+    assert dead() is not None  # frozen: no collection frees it any more
+
+    with long_lived(collect=True):
+        freed = cycle()
+    assert freed() is None  # collected before the rest was frozen
+
+
+def test_nested_the_outer_one_switches_the_collector_back_on():
+    gc.enable()
+    with long_lived():
+        with long_lived():
+            pass
+        assert not gc.isenabled()  # still inside the outer one
+    assert gc.isenabled()
+
+
+def test_a_collector_that_was_off_stays_off_and_an_error_inside_still_restores():
+    gc.disable()
+    with long_lived():
+        pass
+    assert not gc.isenabled()
+    gc.enable()
+    with pytest.raises(RuntimeError, match="inside"), long_lived():
+        raise RuntimeError("inside")
+    assert gc.isenabled()
