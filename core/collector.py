@@ -15,8 +15,13 @@ collector running, 0.76 s without.
 
 What `gc.freeze` moves is never collected as a cycle again: garbage cycles that exist at that
 moment stay in memory until the process ends, and so does a cycle that later runs through a
-frozen object. Freeze only where what exists then is kept anyway (at a process's start, at a
-library's first import); reference counting frees frozen objects as before.
+frozen object. Freeze only where the process holds nothing it will let go of (at its start,
+before any data is read); reference counting frees frozen objects as before. Measured: Great
+Expectations imported and frozen at the extract gate's first validation, in the middle of a
+`bw` ingest, kept the build process 0.35 GB larger through dbt's step (0.99 against 0.65 GB,
+the process tree's peak 2.60 against 2.21–2.28 GB); imported and frozen before the ingest reads
+a file, it does not. `uncollected()` switches the collector off without freezing, for a
+library imported where that moment is not known.
 """
 
 from __future__ import annotations
@@ -24,6 +29,19 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+
+@contextmanager
+def uncollected() -> Iterator[None]:
+    """Inside, no collection runs; on leaving, the collector is switched back on if it was on.
+    Nothing is frozen: what is made inside is collected as usual afterwards."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @contextmanager

@@ -1,6 +1,7 @@
-"""`core.collector.long_lived`: no collection runs inside, what exists on leaving is frozen, the
-collector is on again afterwards exactly when it was on before, and `collect=True` frees the
-garbage made inside before freezing what is left."""
+"""`core.collector`: inside `long_lived` and `uncollected` no collection runs and the collector
+is on again afterwards exactly when it was on before; on leaving `long_lived` what exists is
+frozen (`collect=True` frees the garbage made inside first), on leaving `uncollected` nothing
+is."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from core.collector import long_lived
+from core.collector import long_lived, uncollected
 
 
 @pytest.fixture(autouse=True)
@@ -109,3 +110,16 @@ def test_a_collector_that_was_off_stays_off_and_an_error_inside_still_restores()
     with pytest.raises(RuntimeError, match="inside"), long_lived():
         raise RuntimeError("inside")
     assert gc.isenabled()
+
+
+def test_uncollected_freezes_nothing_and_its_garbage_is_collected_afterwards():
+    gc.enable()
+    before = gc.get_freeze_count()
+    with uncollected():
+        assert not gc.isenabled()
+        assert collections_while(make_many) == 0
+        dead = cycle()
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == before  # nothing frozen
+    gc.collect()
+    assert dead() is None  # an ordinary cycle: collected as usual
