@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.collector import uncollected
+from core.collector import long_lived, uncollected
 
 if TYPE_CHECKING:
     import great_expectations as gx
@@ -59,12 +59,21 @@ def imported() -> None:
     """Import Great Expectations (what the gates use of it), once per process, with the
     collector switched off (`core.collector.uncollected`): 0.87 → 0.76 s after a build's
     modules. Its ≈ 235,000 objects are frozen only where the caller knows the process holds
-    nothing else it will let go of: the ingest calls this before it reads a file, inside
-    `long_lived`."""
+    nothing else it will let go of (`imported_and_frozen`)."""
     with uncollected():
         import great_expectations
         import great_expectations.expectations  # noqa: F401
         from great_expectations.execution_engine import pandas_execution_engine  # noqa: F401
+
+
+@functools.cache
+def imported_and_frozen() -> None:
+    """`imported()`, then everything the process holds frozen (`core.collector.long_lived`),
+    once per process: for the ingest, before it reads a file, when the process holds nothing it
+    will let go of. A process that ingests again and again (the clerks' check service, one
+    ingest per upload) freezes at its first ingest only, not what it holds at every one."""
+    with long_lived():
+        imported()
 
 
 def new_context() -> gx.data_context.EphemeralDataContext:

@@ -41,7 +41,6 @@ from contract.spec import (
     Extract,
 )
 from core import progress
-from core.collector import long_lived
 from core.database import connect
 from core.files import sha256_of
 from core.read_ahead import read_ahead
@@ -872,11 +871,10 @@ def ingest_landing(
     """
     pseudonymise.text_key(key)  # a key the hashing cannot take fails before anything is written
     # Great Expectations, which the extract gate needs, imported before any file is read and
-    # frozen with what the process holds then (`core.collector`): no collection walks its
-    # ≈ 235,000 objects again. Frozen at the first validation instead, in the middle of the
-    # ingest, a `bw` build process stayed 0.35 GB larger through dbt's step.
-    with long_lived():
-        gx_runtime.imported()
+    # frozen with what the process holds then (`core.collector`; once per process): no
+    # collection walks its ≈ 235,000 objects again. Frozen at the first validation instead, in
+    # the middle of the ingest, a `bw` build process stayed 0.35 GB larger through dbt's step.
+    gx_runtime.imported_and_frozen()
     result = IngestResult(started_at=datetime.now(UTC).replace(tzinfo=None))
     build_db.parent.mkdir(parents=True, exist_ok=True)
     with connect(build_db) as con:

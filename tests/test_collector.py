@@ -123,3 +123,20 @@ def test_uncollected_freezes_nothing_and_its_garbage_is_collected_afterwards():
     assert gc.get_freeze_count() == before  # nothing frozen
     gc.collect()
     assert dead() is None  # an ordinary cycle: collected as usual
+
+
+def test_the_ingest_freezes_what_the_process_holds_once_not_at_every_ingest():
+    """`gx_runtime.imported_and_frozen`: the check service ingests once per upload; what it
+    holds at its second ingest (here 100,000 new nodes) is not frozen."""
+    from expectations import gx_runtime
+
+    gc.enable()
+    gx_runtime.imported_and_frozen.cache_clear()
+    gx_runtime.imported_and_frozen()
+    assert gc.isenabled()
+    first = gc.get_freeze_count()
+    assert first > 0  # Great Expectations' modules among what it froze
+    held = make_many()
+    gx_runtime.imported_and_frozen()
+    assert gc.get_freeze_count() == first  # nothing frozen the second time
+    assert len(held) == 100_000
