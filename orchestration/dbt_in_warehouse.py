@@ -31,6 +31,7 @@ and ends), and ends outright if that takes longer than `ORPHAN_GRACE_S`.
 
 from __future__ import annotations
 
+import functools
 import gc
 import importlib
 import json
@@ -40,6 +41,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from core.collector import long_lived
 from core.settings import BUILD_DB_ENV, BUILD_DB_NAME, DBT_PROJECT_DIR
@@ -246,6 +248,32 @@ def lines_only_at_their_level() -> None:
     manager.add_logger = add_logger_at_level  # type: ignore[method-assign]
 
 
+def frozen_when_nodes_start() -> None:
+    """What dbt holds when it starts running nodes — the manifest it read, the graph, the
+    adapter — lives until the command ends: frozen then (`gc.freeze`, `core.collector`), so the
+    collections during the run walk only what the nodes make.
+
+    dbt's own process spent 0.66–0.78 s of a `bw` correction in the collector, nine full
+    collections walking the run's manifest (gc callbacks, 2026-12-06). Frozen when the nodes
+    start: dbt's step 8.52 → 8.21 s on average over five corrections alternating, the process
+    tree's peak in a full build the same (2.22 GB). Nothing is collected first: a collection
+    there would cost the run what it saves, and the peak did not move without one. Wraps
+    `GraphRunnableTask.execute_nodes` once per process; another dbt without it runs as it is."""
+    from dbt.task.runnable import GraphRunnableTask
+
+    execute = GraphRunnableTask.__dict__.get("execute_nodes")
+    if not callable(execute) or getattr(execute, "frozen_when_nodes_start", False):
+        return
+
+    @functools.wraps(execute)
+    def execute_nodes(self: Any, *args: Any, **kwargs: Any) -> Any:
+        gc.freeze()
+        return execute(self, *args, **kwargs)
+
+    execute_nodes.frozen_when_nodes_start = True  # type: ignore[attr-defined]
+    GraphRunnableTask.execute_nodes = execute_nodes  # type: ignore[method-assign]
+
+
 STOPPED_BY_INTERRUPT = "dbt was interrupted (the build was stopped)"
 
 
@@ -310,6 +338,7 @@ def main() -> None:
     # (2026-12-05), time the nightly build waits for.
     gc.freeze()
     lines_only_at_their_level()
+    frozen_when_nodes_start()
     starting = engine_workers_beside() if prestarted else None
     try:
         cli()

@@ -140,3 +140,29 @@ def test_the_ingest_freezes_what_the_process_holds_once_not_at_every_ingest():
     gx_runtime.imported_and_frozen()
     assert gc.get_freeze_count() == first  # nothing frozen the second time
     assert len(held) == 100_000
+
+
+def test_dbt_freezes_what_it_holds_when_its_nodes_start_once_wrapped(monkeypatch):
+    """`dbt_in_warehouse.frozen_when_nodes_start`: `execute_nodes` runs with what dbt holds
+    then frozen, and installing it twice wraps it once."""
+    from dbt.task.runnable import GraphRunnableTask
+
+    from orchestration import dbt_in_warehouse
+
+    seen = []
+
+    def execute_nodes(self):  # dbt's own, standing in: what it sees when it starts
+        seen.append(gc.get_freeze_count())
+        return "results"
+
+    monkeypatch.setattr(GraphRunnableTask, "execute_nodes", execute_nodes)
+    dbt_in_warehouse.frozen_when_nodes_start()
+    dbt_in_warehouse.frozen_when_nodes_start()  # a second time: not wrapped again
+    wrapped = GraphRunnableTask.__dict__["execute_nodes"]
+    assert wrapped.__wrapped__ is execute_nodes
+
+    gc.enable()
+    gc.unfreeze()
+    held = make_many()  # the manifest, standing in
+    assert GraphRunnableTask.execute_nodes(object()) == "results"
+    assert seen[0] >= len(held)  # frozen before the nodes ran
