@@ -77,7 +77,6 @@ def imported_and_frozen() -> None:
 
 
 def new_context() -> gx.data_context.EphemeralDataContext:
-    imported()
     import great_expectations as gx
     from great_expectations.data_context.types.base import (
         DataContextConfig,
@@ -182,14 +181,14 @@ def kept_within_validation() -> Iterator[None]:
 
 
 @functools.cache
-def _install_kept_configuration() -> bool:
+def _install_kept_configuration() -> None:
     """Replace `Expectation.configuration` once per process by a property that answers from
     `_KEPT.configurations` inside `kept_within_validation` and is GX's own elsewhere."""
     from great_expectations.expectations.expectation import Expectation
 
     built = Expectation.__dict__.get("configuration")
     if not isinstance(built, property) or built.fget is None:
-        return False
+        return  # another GX: its own property everywhere
     build = built.fget
 
     def configuration(self: Any) -> Any:
@@ -204,11 +203,10 @@ def _install_kept_configuration() -> bool:
 
     configuration.__doc__ = build.__doc__
     Expectation.configuration = property(configuration, doc=built.__doc__)  # type: ignore[method-assign]
-    return True
 
 
 @functools.cache
-def _install_kept_row_filters() -> bool:
+def _install_kept_row_filters() -> None:
     """Wrap `PandasExecutionEngine._apply_row_condition_filter` once per process: inside
     `kept_within_validation` it answers from `_KEPT.filtered`, elsewhere it is GX's own."""
     from great_expectations.execution_engine.pandas_execution_engine import (
@@ -217,7 +215,7 @@ def _install_kept_row_filters() -> bool:
 
     apply = PandasExecutionEngine.__dict__.get("_apply_row_condition_filter")
     if not callable(apply):
-        return False
+        return  # another GX: its own filter everywhere
 
     def _apply_row_condition_filter(
         self: Any, data: Any, row_condition: Any, domain_kwargs: dict
@@ -235,7 +233,6 @@ def _install_kept_row_filters() -> bool:
 
     _apply_row_condition_filter.__doc__ = apply.__doc__
     PandasExecutionEngine._apply_row_condition_filter = _apply_row_condition_filter  # type: ignore[method-assign]
-    return True
 
 
 def condition_key(row_condition: Any, domain_kwargs: Mapping[str, Any]) -> tuple | None:

@@ -395,16 +395,16 @@ def build_dbt_assets() -> dg.AssetsDefinition:
             # run (no report after it), nor in a full refresh: that computes the forecast anew,
             # whose step holds the build's peak at `federal` scale (README), and the chart
             # processes would wait beside it with ≈ 0.27 GB.
-            charts_started = not whole or full_refresh
+            charts_due = whole and not full_refresh
             # an error of this code while dbt runs ends dbt before the step fails
             with dbt_prestart.ended_with(invocation.process):
                 for event in invocation.stream():
                     counter.count(event)
-                    if not charts_started and counter.nodes_done >= counter.nodes:
+                    if charts_due and counter.nodes_done >= counter.nodes:
                         # every model built; while dbt runs its last tests and ends, the CPU
                         # it leaves starts the report's chart processes (not waited for)
                         start_report_workers()
-                        charts_started = True
+                        charts_due = False
                     yield event
                     if pending and isinstance(event, dg.Output):
                         yielded.add(outputs[event.output_name])
