@@ -223,33 +223,76 @@ def test_a_year_whose_published_numbers_contradict_its_sums_fails_the_audit(publ
     # one published Land numerator of the second year set to -1000: a count below 0 that
     # its sums cannot give (Land = Σ RB, year = Σ quarters), whether or not a term of them is
     # suppressed (a suppressed count is at least 0)
-    values = published["indicator_values"]
-    target = values.filter(
-        (pl.col("level") == "LAND")
-        & YEAR.eq(years[1])
-        & (pl.col("period_type") == "YEAR")
-        & (pl.col("indicator_id") == "EL01")
-        & ~pl.col("suppressed").fill_null(False)
-    )
-    assert target.height == 1
-    key = ["indicator_id", "period", "level", "unit_code"]
-    flagged = target.select(key).with_columns(pl.lit(True).alias("_bad"))
-    bad = (
-        values.join(flagged, on=key, how="left")
-        .with_columns(
-            pl.when(pl.col("_bad"))
-            .then(pl.lit(-1000.0))
-            .otherwise(pl.col("numerator"))
-            .alias("numerator")
-        )
-        .drop("_bad")
-    )
-    tampered = {**published, "indicator_values": bad}
+    tampered = _tampered(published, years[1])
     chunked = audit_by_year(years, lambda y: _cells(tampered, y), SMALL_CELL, None)
     assert chunked.result is None and chunked.memo is None
     # every year's cells are still numbered and counted (the gate's figures)
     whole, _ = problem_of(_cells(tampered), published=True)
     assert chunked.cells.height == chunked.n_cells == whole.n_cells
+
+
+def _tampered(published: dict[str, pl.DataFrame], year: str) -> dict[str, pl.DataFrame]:
+    """The published tables with one Land numerator of `year` set to -1000: a count below 0
+    that its sums cannot give, so that year contradicts its sums."""
+    values = published["indicator_values"]
+    bad = (
+        (pl.col("level") == "LAND")
+        & YEAR.eq(year)
+        & (pl.col("period_type") == "YEAR")
+        & (pl.col("indicator_id") == "EL01")
+        & ~pl.col("suppressed").fill_null(False)
+    )
+    assert values.filter(bad).height == 1
+    numerator = pl.when(bad).then(pl.lit(-1000.0)).otherwise(pl.col("numerator"))
+    return {**published, "indicator_values": values.with_columns(numerator.alias("numerator"))}
+
+
+def _same_audit(a: chunks.ChunkedAudit, b: chunks.ChunkedAudit) -> None:
+    assert a.cells.equals(b.cells)
+    assert (a.result is None) == (b.result is None)
+    if a.result is not None:
+        assert a.result.ranges.equals(b.result.ranges)
+        assert a.result.failures.equals(b.result.failures)
+        for figure in ("cells", "equations", "suppressed", "variables", "components"):
+            assert getattr(a.result, figure) == getattr(b.result, figure), figure
+    assert (a.memo is None) == (b.memo is None)
+    if a.memo is not None:
+        assert a.memo.equals(b.memo)
+    for figure in ("n_cells", "n_equations", "parts", "parts_kept", "years_kept"):
+        assert getattr(a, figure) == getattr(b, figure), figure
+
+
+def test_years_audited_side_by_side_give_what_one_after_the_other_gives(published, monkeypatch):
+    """`AUDIT_THREADS` years at a time, joined in their order: the same cells, ranges, memo and
+    figures as one year after the other — also when a year contradicts its sums and the years
+    after it are in the last audit's year memo (counted, neither taken nor audited)."""
+    years = _years(published)
+    audited = audit_by_year(years, lambda y: _cells(published, y), SMALL_CELL, None)
+    tampered = _tampered(published, years[1])
+    runs = {}
+    for threads in (1, 2):
+        monkeypatch.setattr(chunks, "AUDIT_THREADS", threads)
+        runs[threads] = [
+            audit_by_year(years, lambda y: _cells(published, y), SMALL_CELL, None),
+            audit_by_year(
+                years, lambda y: _cells(published, y), SMALL_CELL, None, None, audited.year_memo
+            ),
+            audit_by_year(
+                years, lambda y: _cells(tampered, y), SMALL_CELL, None, None, audited.year_memo
+            ),
+        ]
+    for one, two in zip(runs[1], runs[2], strict=True):
+        _same_audit(one, two)
+    fresh, kept, contradicted = runs[2]
+    assert fresh.result is not None and fresh.years_kept == 0
+    assert kept.years_kept == len(years)
+    # the first year is taken from the memo, the second contradicts its sums, and the seven
+    # after it — all in the memo — are counted but not taken: no result, no memo
+    assert contradicted.result is None and contradicted.memo is None
+    assert contradicted.years_kept == 1
+    whole, _ = problem_of(_cells(tampered), published=True)
+    assert contradicted.n_cells == whole.n_cells == contradicted.cells.height
+    assert contradicted.n_equations == whole.n_equations
 
 
 def test_figures_of_the_years_add_up():

@@ -157,6 +157,21 @@ def redeliver(delivered: Path, provider: str, out: Path, days: int, *, keep_rows
         frame.write_csv(out / f"{name.extract}_{provider}_{stand}.csv", separator=";")
 
 
+def how_built(home: Path) -> dict[str, str]:
+    """How the home's last dbt build wrote each model built by provider, from the statement it
+    ran last for it (`dbt-target/run/`): "anew" (a table made anew and put in its place:
+    `should_full_refresh`, macros/incremental_by_provider.sql) or "by provider" (the changed
+    providers' rows inserted after the pre-hook deleted theirs)."""
+    run = Settings.from_env(home=home, environ={}).dbt_target_dir / "run"
+    found = {}
+    for name in by_provider_models():
+        [executed] = run.rglob(f"{name.split('.')[-1]}.sql")
+        sql = " ".join(executed.read_text().split()).lower()
+        assert sql.startswith(("create table", "insert into")), sql[:200]
+        found[name] = "anew" if sql.startswith("create table") else "by provider"
+    return found
+
+
 def dbt_nodes() -> tuple[set[str], set[str], set[str], set[str]]:
     """From the prepared manifest: the unique ids of the seeds and views, of the other models,
     of the nightly data tests (not fixture-only), and of those of them on a seed or view."""
@@ -225,6 +240,12 @@ def test_builds_keeping_the_pattern_publish_what_a_full_build_publishes(
     # R moved (the periods' ends with it): every provider's rows are rebuilt
     n = len(providers)
     assert f"rows of {n} of {n} providers rebuilt (their deliveries or shared" in output, output
+    # ... and so each such model's table was made anew, as a full build makes it, not deleted
+    # and inserted by provider; int_contact_status reads no input a moved R changes: only the
+    # re-delivering provider's rows were inserted anew
+    built = how_built(kept_home)
+    assert built.pop("intermediate.int_contact_status") == "by provider"
+    assert set(built.values()) == {"anew"}, built
     # R moved within the month of the forecast's origin (2026-06-30), and no case known at the
     # origin changed: the forecast is kept with the new R (the full refresh at the end computes
     # it anew, and the published tables must be the same)
@@ -284,6 +305,7 @@ def test_builds_keeping_the_pattern_publish_what_a_full_build_publishes(
     }
     # of the providers besides the funding authority, 1 changed
     assert f"rows of 1 of {len(providers)} providers rebuilt" in output, output[-2000:]
+    assert set(how_built(kept_home).values()) == {"by provider"}  # that provider's rows only
     # the years its one contact less did not reach were not set up again: audited before
     assert 0 < gate_disclosure(kept_home)["years_audited_before"] < len(tiny_years(kept_home))
     # only its contacts changed, which the forecast does not read: the forecast of 2. is kept
@@ -366,6 +388,7 @@ def test_builds_keeping_the_pattern_publish_what_a_full_build_publishes(
     output = build(kept_home, "--reference-date", "2025-12-31")
     n = len(providers)
     assert f"rows of {n} of {n} providers rebuilt (their deliveries or shared" in output, output
+    assert set(how_built(kept_home).values()) == {"anew"}  # int_contact_status too
     explicit_models = model_tables(settings.build_db)
     build(kept_home, "--reference-date", "2025-12-31", "--full-refresh")
     refreshed = model_tables(settings.build_db)
