@@ -27,61 +27,58 @@
     )
 {%- endmacro %}
 
-{#- The providers to (re)build: a list, or none for all of them (no record to compare with).
-    `own_only`: for a model that reads nothing the providers share (not the periods or the
-    authority's snapshots; R only through dates the contract caps at the stand), only the
-    providers whose own snapshots changed (or all when an explicit R changed). -#}
+{#- The providers to (re)build: a list, or none for all of them — no record to compare with, or
+    the inputs (`own_only`: the own inputs) of every provider changed (R moved, the periods or the
+    funding authority's snapshots changed). `own_only`: for a model that reads nothing the
+    providers share (not the periods or the authority's snapshots; R only through dates the
+    contract caps at the stand), only the providers whose own snapshots changed (or all when an
+    explicit R changed). One query of one row (each query costs dbt ≈ 10–20 ms, and a model built
+    by provider asks four to six times). -#}
 {% macro providers_to_build(own_only=false) -%}
 {%- if not execute -%}{{ return(none) }}{%- endif -%}
-{%- set recorded = run_query("select count(*) from " ~ dbt_built_inputs()) -%}
-{%- if recorded.columns[0].values()[0] == 0 -%}{{ return(none) }}{%- endif -%}
-{%- set changed = run_query(
-    "select provider from " ~ ref('int_provider_inputs') ~ " where "
-    ~ ("own_changed" if own_only else "changed") ~ " order by provider"
-) -%}
-{{ return(changed.columns[0].values() | list) }}
-{%- endmacro %}
-
-{#- True when every provider's rows are to be rebuilt: no record to compare with, or the inputs
-    (`own_only`: the own inputs) of every provider changed — R moved, the periods or the funding
-    authority's snapshots changed. -#}
-{% macro every_provider_changed(own_only=false) -%}
-{%- if not execute -%}{{ return(false) }}{%- endif -%}
+{%- set flag = "own_changed" if own_only else "changed" -%}
 {%- set found = run_query(
-    "select (select count(*) from " ~ dbt_built_inputs() ~ ") = 0"
-    ~ " or coalesce(bool_and(" ~ ("own_changed" if own_only else "changed") ~ "), false)"
-    ~ " from " ~ ref('int_provider_inputs')
+    "select (select count(*) from " ~ dbt_built_inputs() ~ ") = 0 or coalesce(bool_and("
+    ~ flag ~ "), false), to_json(coalesce(list(provider order by provider) filter (where "
+    ~ flag ~ "), []::varchar[]))::varchar from " ~ ref('int_provider_inputs')
 ) -%}
-{{ return(found.columns[0].values()[0]) }}
+{%- if found.rows[0][0] -%}{{ return(none) }}{%- endif -%}
+{{ return(fromjson(found.rows[0][1])) }}
 {%- endmacro %}
 
 {#- dbt's `should_full_refresh` (the `full_refresh` config, else the --full-refresh flag), and for
-    a model built by provider also when every provider's rows are to be rebuilt: its table is then
-    made anew (dbt's incremental materialization in full-refresh mode: one `create table as` and a
-    rename), as a full build makes it, instead of every row deleted, written to a temporary table
-    and inserted from there. The rows are the same. On `bw` the day after (R moved: all 300
-    providers; 2026-12-07, AMD EPYC, 2 cores, five pairs alternating) the 20 models built by
-    provider took 29.2 s of node time by provider and 26.0 s made anew (one pair), and dbt's
-    step 21.4 s by provider and 20.4 s made anew (means of five). dbt takes a project's macro
-    of this name before its own; `is_incremental()` asks it too, so the model's SQL then reads
-    every provider's rows. -#}
+    a model built by provider also when every provider's rows are to be rebuilt
+    (`providers_to_build` is none): its table is then made anew (dbt's incremental materialization
+    in full-refresh mode: one `create table as` and a rename), as a full build makes it, instead
+    of every row deleted, written to a temporary table and inserted from there. The rows are the
+    same. On `bw` the day after (R moved: all 300 providers; 2026-12-07 01:09–01:12, AMD EPYC, 2
+    cores, three pairs alternating) dbt's step took 22.0, 19.1, 18.9 s by provider and 18.2, 18.3,
+    18.0 s made anew, the whole build 33.9, 30.8, 30.6 against 29.3, 29.4, 29.1 s; a correction
+    (one provider, R stays) the same either way (dbt 8.0, 7.8, 7.5 against 7.6, 7.7, 7.9 s).
+    dbt takes a project's macro of this name before its own; `is_incremental()` asks it too, so
+    the model's SQL then reads every provider's rows and its pre-hook deletes none. -#}
 {% macro should_full_refresh() -%}
 {%- set configured = config.get('full_refresh') -%}
 {%- if configured is none -%}{%- set configured = flags.FULL_REFRESH -%}{%- endif -%}
 {%- if not configured and execute and model is defined and model.resource_type == 'model' -%}
 {%- set by_provider = (config.get('meta') or {}).get('built_by_provider') -%}
 {%- if by_provider -%}
-{%- set configured = every_provider_changed(own_only=(by_provider == 'own_only')) -%}
+{%- set configured = providers_to_build(own_only=(by_provider == 'own_only')) is none -%}
 {%- endif -%}
 {%- endif -%}
 {{ return(configured) }}
 {%- endmacro %}
 
-{#- A condition on `column` (a provider code): true for every row in a full build, else for the
-    rows of the providers whose inputs changed (false when none did). -#}
+{#- A condition on `column` (a provider code): true for every row in a build that makes the table
+    anew (`should_full_refresh`), else for the rows of the providers whose inputs changed (false
+    when none did). -#}
 {% macro changed_providers(column, own_only=false) -%}
-{%- set providers = providers_to_build(own_only) if is_incremental() else none -%}
-{%- if not is_incremental() or providers is none -%}
+{{ provider_condition(column, providers_to_build(own_only) if is_incremental() else none) }}
+{%- endmacro %}
+
+{#- `column` in `providers` (a list of provider codes; false when empty; true for none: all). -#}
+{% macro provider_condition(column, providers) -%}
+{%- if providers is none -%}
 true
 {%- elif providers -%}
 {{ column }} in ({% for p in providers %}'{{ p | replace("'", "''") }}'{{ ", " if not loop.last }}{% endfor %})
@@ -90,10 +87,11 @@ false
 {%- endif -%}
 {%- endmacro %}
 
-{#- The pre-hook: the rows about to be rebuilt go first (in the model's transaction). -#}
+{#- The pre-hook: the rows about to be rebuilt go first (in the model's transaction); none when the
+    table is made anew. -#}
 {% macro delete_changed_providers(own_only=false) -%}
 {%- if is_incremental() -%}
-delete from {{ this }} where {{ changed_providers('provider', own_only) }}
+delete from {{ this }} where {{ provider_condition('provider', providers_to_build(own_only)) }}
 {%- else -%}
 select 1
 {%- endif -%}
