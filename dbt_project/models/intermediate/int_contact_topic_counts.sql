@@ -4,11 +4,16 @@
 -- in the period, `base_n` the distinct cases with such a contact. Each contact is placed in its
 -- year and quarter by its date (two rows per contact; periods outside int_periods drop out at the
 -- mart's grid), not by a range join over all periods. Built by provider
--- (macros/incremental_by_provider.sql): only the providers whose inputs changed.
-{{ built_by_provider() }}
+-- (macros/incremental_by_provider.sql): only the providers whose own snapshots changed. It reads
+-- nothing the providers share but R and the topic groups (a seed: it changes with the project,
+-- which builds every model anew), and R only to leave out contacts dated after it — a date the
+-- contract caps at the stand (kontakte.datum <= Stand), so none is after the newest stand: a moved
+-- R rebuilds it only when set explicitly (int_provider_inputs.own_inputs), as int_contact_status.
+-- On `bw` the day after (R moved) this model took 5.0 of dbt's 17.0 s, all 300 providers again.
+{{ built_by_provider(own_only=true) }}
 with contacts as (
     select * from {{ ref('stg_contacts') }}
-    where {{ changed_providers('provider') }}
+    where {{ changed_providers('provider', own_only=true) }}
 ),
 
 topic_groups as (
