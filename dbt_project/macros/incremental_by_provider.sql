@@ -115,17 +115,25 @@ select 1
     `config: {where: "__changed_providers__"}`: the rows of the other providers are the rows that
     passed it in the last build of every model (the record is written only after a dbt run in which
     every test passed, so a failing provider stays "changed" until it passes), and they have not
-    changed since. In a --full-refresh every row is tested. dbt's own `get_where_subquery`
-    otherwise, for any other `where`. int_provider_inputs is named, not `ref`'d: a ref made while
-    the test runs is a dependency dbt did not see when it parsed the test (and it is built before
-    every model built by provider, so before their tests). -#}
+    changed since. For a model built by its providers' own snapshots (`own_only`, read from the
+    tested model's configuration in the graph) those are the providers whose own inputs changed:
+    a moved R rebuilt none of the others' rows (int_contact_status' uniqueness on `bw` the day
+    after: 0.8 s over all 4.5 M rows). In a --full-refresh every row is tested. dbt's own
+    `get_where_subquery` otherwise, for any other `where`. int_provider_inputs is named, not
+    `ref`'d: a ref made while the test runs is a dependency dbt did not see when it parsed the
+    test (and it is built before every model built by provider, so before their tests). -#}
 {% macro get_where_subquery(relation) -%}
 {%- set where = config.get('where', '') -%}
 {%- if where == '__changed_providers__' -%}
 {%- if flags.FULL_REFRESH -%}{%- do return(relation) -%}{%- endif -%}
+{%- set tested = [] -%}
+{%- for uid in model.depends_on.nodes if uid in graph.nodes -%}
+{%- do tested.append((graph.nodes[uid].config.meta or {}).get('built_by_provider')) -%}
+{%- endfor -%}
+{%- set flag = 'own_changed' if tested == ['own_only'] else 'changed' -%}
 {%- set filtered -%}
 (select * from {{ relation }} where provider in (
-    select provider from {{ relation.database }}.intermediate.int_provider_inputs where changed
+    select provider from {{ relation.database }}.intermediate.int_provider_inputs where {{ flag }}
 )) dbt_subquery
 {%- endset -%}
 {%- do return(filtered) -%}
