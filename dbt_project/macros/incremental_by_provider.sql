@@ -76,6 +76,10 @@
     pre-hook. -#}
 {% macro rebuilt_providers(own_only=false) -%}
 {%- if not execute -%}{{ return(none) }}{%- endif -%}
+{%- if this is none -%}
+{#- a dbt unit test (no relation of its own): its `is_incremental` override decides -#}
+{{ return(providers_to_build(own_only) if is_incremental() else none) }}
+{%- endif -%}
 {%- set configured = config.get('full_refresh') -%}
 {%- if configured is none -%}{%- set configured = flags.FULL_REFRESH -%}{%- endif -%}
 {%- set relation = adapter.get_relation(this.database, this.schema, this.table) -%}
