@@ -69,6 +69,7 @@ from disclosure.memo import (
     MEMO_SCHEMA,
     SIGNIFICANT_DIGITS,
     YEAR_MEMO_SCHEMA,
+    KeptAudit,
     KeptPattern,
     YearEntry,
     YearRow,
@@ -432,7 +433,7 @@ class _AuditedYear:
     cells: pl.DataFrame
     entry: YearEntry | None = None
     problem_size: tuple[int, int] = (0, 0)
-    kept: Any = None
+    kept: KeptAudit | None = None
     error: BaseException | None = None
 
 
