@@ -3,11 +3,12 @@
 -- and what every provider shares — the reference date R, the periods and the funding
 -- authority's current snapshots. `inputs` is a digest of both; `own_inputs` of the provider's
 -- snapshots and of R only when set explicitly (for models that read no shared input and no date
--- the contract leaves uncapped: int_contact_status); `changed` and `own_changed` compare them with
--- the record of the last build that built every such model (meta.dbt_built_inputs). A provider in
--- the record but without current snapshots (all refused or gone) is listed with `inputs` NULL:
--- its rows must go. A view: read live by every model built by provider (also when a run
--- builds only some models), against the record as it stands until the build records anew.
+-- the contract leaves uncapped: int_cases, int_contact_status, int_contact_topic_counts); `changed`
+-- and `own_changed` compare them with the record of the last build that built every such model
+-- (meta.dbt_built_inputs). A provider in the record but without current snapshots (all refused or
+-- gone) is listed with `inputs` NULL: its rows must go. A view: read live by every model built by
+-- provider (also when a run builds only some models), against the record as it stands until the
+-- build records anew.
 {{ config(materialized='view') }}
 
 with batches as (
