@@ -45,6 +45,13 @@
 {{ return(fromjson(found.rows[0][1])) }}
 {%- endmacro %}
 
+{#- dbt's own answer to "make the table anew?": the model's `full_refresh` config, else the
+    --full-refresh flag (dbt's `should_full_refresh`, which the project's below extends). -#}
+{% macro full_refresh_configured() -%}
+{%- set configured = config.get('full_refresh') -%}
+{{ return(flags.FULL_REFRESH if configured is none else configured) }}
+{%- endmacro %}
+
 {#- dbt's `should_full_refresh` (the `full_refresh` config, else the --full-refresh flag), and for
     a model built by provider also when every provider's rows are to be rebuilt
     (`providers_to_build` is none): its table is then made anew (dbt's incremental materialization
@@ -57,8 +64,7 @@
     dbt takes a project's macro of this name before its own; `is_incremental()` asks it too, so
     the model's SQL then reads every provider's rows and its pre-hook deletes none. -#}
 {% macro should_full_refresh() -%}
-{%- set configured = config.get('full_refresh') -%}
-{%- if configured is none -%}{%- set configured = flags.FULL_REFRESH -%}{%- endif -%}
+{%- set configured = full_refresh_configured() -%}
 {%- if not configured and execute and model is defined and model.resource_type == 'model' -%}
 {%- set by_provider = (config.get('meta') or {}).get('built_by_provider') -%}
 {%- if by_provider -%}
@@ -80,8 +86,7 @@
 {#- a dbt unit test (no relation of its own): its `is_incremental` override decides -#}
 {{ return(providers_to_build(own_only) if is_incremental() else none) }}
 {%- endif -%}
-{%- set configured = config.get('full_refresh') -%}
-{%- if configured is none -%}{%- set configured = flags.FULL_REFRESH -%}{%- endif -%}
+{%- set configured = full_refresh_configured() -%}
 {%- set relation = adapter.get_relation(this.database, this.schema, this.table) -%}
 {%- if configured or relation is none or relation.type != 'table' -%}{{ return(none) }}{%- endif -%}
 {{ return(providers_to_build(own_only)) }}
