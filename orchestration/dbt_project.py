@@ -52,6 +52,9 @@ def dbt_project() -> DbtProject:
 BUILT_INPUTS = "meta.dbt_built_inputs"
 """What the models built by provider were last built from: per provider the digest of its inputs
 (`intermediate.int_provider_inputs`) and the dbt project's digest (`project_digest`)."""
+BUILT_PERIODS = "meta.dbt_built_periods"
+"""... and the periods (`intermediate.int_periods`: start, end, effective end), which the models
+built by provider and period compare with (`intermediate.int_period_inputs`)."""
 
 
 @cache
@@ -93,8 +96,9 @@ def needs_full_refresh(build_db: Path, project: str) -> bool:
 
 
 def record_built_inputs(build_db: Path, project: str, *, full_refresh: bool) -> ProviderInputs:
-    """After a dbt build of every model: record each provider's inputs as built, and say how many
-    providers' rows were rebuilt (read before the record changes what `changed` means)."""
+    """After a dbt build of every model: record each provider's inputs and the periods as built,
+    and say how many providers' rows were rebuilt (read before the record changes what `changed`
+    means)."""
     with connect(build_db) as con:
         changed, providers = con.execute(
             "SELECT count(*) FILTER (WHERE changed), count(inputs) "
@@ -107,6 +111,11 @@ def record_built_inputs(build_db: Path, project: str, *, full_refresh: bool) -> 
             "SELECT provider, inputs, own_inputs, ? "
             "FROM intermediate.int_provider_inputs WHERE inputs IS NOT NULL",
             [project],
+        )
+        con.execute(f"DELETE FROM {BUILT_PERIODS}")
+        con.execute(
+            f"INSERT INTO {BUILT_PERIODS} (period, period_start, period_end, period_eend) "
+            "SELECT period, period_start, period_end, period_eend FROM intermediate.int_periods"
         )
         con.execute("COMMIT")
     return ProviderInputs(providers if full_refresh else changed, providers)

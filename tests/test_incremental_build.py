@@ -59,15 +59,17 @@ def manifest_nodes() -> list[dict]:
     return list(json.loads(dbt_project().manifest_path.read_text())["nodes"].values())
 
 
-def own_only_models() -> set[str]:
-    """The models built by provider that read nothing the providers share but R, and R only
-    through dates the contract caps at the stand (`built_by_provider(own_only=true)`), as
-    schema.name, from the prepared manifest."""
+def models_built(how: str) -> set[str]:
+    """The models built by provider whose meta says `built_by_provider: how`, as schema.name,
+    from the prepared manifest: "own_only", those that read nothing the providers share but R,
+    and R only through dates the contract caps at the stand (`built_by_provider(own_only=true)`);
+    "by_period", those that read of the shared inputs only the periods
+    (`built_by_provider(by_period=true)`)."""
     return {
         f"{node['schema']}.{node['name']}"
         for node in manifest_nodes()
         if node["resource_type"] == "model"
-        and node["config"].get("meta", {}).get("built_by_provider") == "own_only"
+        and node["config"].get("meta", {}).get("built_by_provider") == how
     }
 
 
@@ -169,16 +171,24 @@ def redeliver(delivered: Path, provider: str, out: Path, days: int, *, keep_rows
         frame.write_csv(out / f"{name.extract}_{provider}_{stand}.csv", separator=";")
 
 
+def executed(home: Path, model: str, kind: str = "run") -> str:
+    """The statement the home's last dbt build ran last for `model` (`dbt-target/run/`), or the
+    model's SQL as it compiled it (`kind="compiled"`), its white space made single spaces, in
+    lower case."""
+    run = Settings.from_env(home=home, environ={}).dbt_target_dir / kind
+    [path] = run.rglob(f"{model}.sql")
+    return " ".join(path.read_text().split()).lower()
+
+
 def how_built(home: Path) -> dict[str, str]:
     """How the home's last dbt build wrote each model built by provider, from the statement it
-    ran last for it (`dbt-target/run/`): "anew" (a table made anew and put in its place:
-    `should_full_refresh`, macros/incremental_by_provider.sql) or "by provider" (the changed
-    providers' rows inserted after the pre-hook deleted theirs)."""
-    run = Settings.from_env(home=home, environ={}).dbt_target_dir / "run"
+    ran last for it: "anew" (a table made anew and put in its place: `should_full_refresh`,
+    macros/incremental_by_provider.sql) or "by provider" (the changed providers' rows, and for a
+    model built by provider and period those of the changed periods, inserted after the
+    pre-hook deleted theirs)."""
     found = {}
     for name in by_provider_models():
-        [executed] = run.rglob(f"{name.split('.')[-1]}.sql")
-        sql = " ".join(executed.read_text().split()).lower()
+        sql = executed(home, name.split(".")[-1])
         assert sql.startswith(("create table", "insert into")), sql[:200]
         found[name] = "anew" if sql.startswith("create table") else "by provider"
     return found
@@ -254,18 +264,37 @@ def test_builds_keeping_the_pattern_publish_what_a_full_build_publishes(
     assert f"rows of {n} of {n} providers rebuilt (their deliveries or shared" in output, output
     # ... and so each such model's table was made anew, as a full build makes it, not deleted
     # and inserted by provider; the three that read no input a moved R changes (R only through
-    # dates capped at the stand) had only the re-delivering provider's rows inserted anew
+    # dates capped at the stand) had only the re-delivering provider's rows inserted anew, and
+    # the six that read of the shared inputs only the periods those and the changed periods' rows
     built = how_built(kept_home)
-    own_only = own_only_models()
+    own_only, by_period = models_built("own_only"), models_built("by_period")
     assert own_only == {
         "intermediate.int_cases",
         "intermediate.int_contact_status",
         "intermediate.int_contact_topic_counts",
     }
-    assert {name: how for name, how in built.items() if name in own_only} == dict.fromkeys(
-        own_only, "by provider"
+    assert by_period == {
+        "intermediate.int_case_periods",
+        "intermediate.int_case_period_contacts",
+        "intermediate.int_person_period_contacts",
+        "intermediate.int_contrib_cm07",
+        "intermediate.int_contrib_cm09",
+        "intermediate.int_contrib_cm10",
+    }
+    assert {name: how for name, how in built.items() if name in own_only | by_period} == (
+        dict.fromkeys(own_only | by_period, "by provider")
     )
-    assert {how for name, how in built.items() if name not in own_only} == {"anew"}, built
+    assert {how for name, how in built.items() if name not in own_only | by_period} == {"anew"}
+    # the changed periods: the year 2026, whose effective end moved from 2026-06-30 to
+    # 2026-07-01, and 2026Q3, new; 2026Q2 ends on 2026-06-30 under either R, and the years and
+    # quarters before did not change. int_case_periods joins the cases with them in two parts:
+    # the re-delivering provider's cases with every period, every other case with those two
+    case_periods = executed(kept_home, "int_case_periods", "compiled")
+    assert f"where cases.provider in ('{first}') union all" in case_periods, case_periods
+    assert (
+        f"where not cases.provider in ('{first}') and periods.period in ('2026', '2026q3')"
+        in case_periods
+    )
     # and int_contact_status' uniqueness was tested on the rows rebuilt, not on every provider's
     assert "where own_changed" in unique_contact_test(kept_home)
     # R moved within the month of the forecast's origin (2026-06-30), and no case known at the
@@ -308,6 +337,21 @@ def test_builds_keeping_the_pattern_publish_what_a_full_build_publishes(
     )
     assert set(after_first) & set(memo_keys(kept_home))
 
+    # a period recorded by the last build that is none now (as when the first year with data
+    # moves later): its rows must go from the models built by provider and period. Made here by
+    # hand: a year long before any data, recorded, with rows copied into each such model
+    settings = Settings.from_env(home=kept_home, environ={})
+    with duckdb.connect(str(settings.build_db)) as con:
+        con.execute(
+            "insert into meta.dbt_built_periods "
+            "values ('1999', date '1999-01-01', date '1999-12-31', date '1999-12-31')"
+        )
+        for name in sorted(models_built("by_period")):
+            copied = f"select * replace ('1999' as period) from {name} limit 3"
+            con.execute(f"insert into {name} {copied}")
+        gone = con.sql("select period from intermediate.int_period_inputs where changed").fetchall()
+    assert gone == [("1999",)]  # the only period int_period_inputs calls changed
+
     # 3. the first provider corrects all its extracts under the same stand as in 1. (2026-07-01,
     #    one more contact less), and the third one's contacts are rejected again: R stays
     #    2026-07-02, so the models built by provider rebuild the rows of that one provider only
@@ -328,6 +372,8 @@ def test_builds_keeping_the_pattern_publish_what_a_full_build_publishes(
     # of the providers besides the funding authority, 1 changed
     assert f"rows of 1 of {len(providers)} providers rebuilt" in output, output[-2000:]
     assert set(how_built(kept_home).values()) == {"by provider"}  # that provider's rows only
+    # ... and the rows of the period gone (the pre-hook deleted them; nothing was inserted)
+    assert "periods.period in ('1999')" in executed(kept_home, "int_case_periods", "compiled")
     # the years its one contact less did not reach were not set up again: audited before
     assert 0 < gate_disclosure(kept_home)["years_audited_before"] < len(tiny_years(kept_home))
     # only its contacts changed, which the forecast does not read: the forecast of 2. is kept
@@ -352,7 +398,6 @@ def test_builds_keeping_the_pattern_publish_what_a_full_build_publishes(
     # files in one run is not the same state: the ingest then checks the older `ziele` of the
     # emptied provider against its newer, empty `faelle` and rejects it, and publishes other
     # numbers.)
-    settings = Settings.from_env(home=kept_home, environ={})
     shutil.copy2(settings.published_db, tmp_path / "kept.duckdb")
     kept_models = model_tables(settings.build_db)
     memo = settings.disclosure_memo

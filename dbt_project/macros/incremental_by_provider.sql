@@ -12,9 +12,23 @@
     A model built by provider starts with `{{ built_by_provider() }}` (its configuration, below)
     and has `where {{ changed_providers('provider') }}` on every provider-keyed input it reads. A model
     that reads nothing the providers share passes `own_only=true` to both (int_contact_status):
-    a moved R does not rebuild it. -#}
+    a moved R does not rebuild it.
+
+    A model whose rows are keyed by provider and period and read of the shared inputs only the
+    periods (R only through a period's effective end and through dates the contract caps at the
+    stand) is built by provider and period: `{{ built_by_provider(by_period=true) }}`. It rebuilds
+    the rows of the providers whose own snapshots changed and, of every provider, the rows of the
+    periods whose start, end or effective end changed (`int_period_inputs`, against the periods
+    recorded with the inputs, `meta.dbt_built_periods`). R moving from 2026-06-30 to 2026-07-01
+    changes two periods: the year 2026 (its effective end) and 2026Q3 (new); the years and
+    quarters before keep their rows. Its inputs are filtered with `changed_rows` (on a provider
+    and a period column), `changed_dates` (on a provider and a date column: the dates in a
+    rebuilt period) or, for a join of provider rows with the periods, `changed_parts` (one
+    condition per part of a `union all`, each on one side of the join). -#}
 
 {% macro dbt_built_inputs() -%}meta.dbt_built_inputs{%- endmacro %}
+
+{% macro dbt_built_periods() -%}meta.dbt_built_periods{%- endmacro %}
 
 {#- The record of the last complete build, created empty when missing (on-run-start). -#}
 {% macro create_dbt_built_inputs() -%}
@@ -24,6 +38,12 @@
         inputs varchar not null,
         own_inputs varchar not null,
         project varchar not null
+    );
+    create table if not exists {{ dbt_built_periods() }} (
+        period varchar not null,
+        period_start date not null,
+        period_end date not null,
+        period_eend date not null
     )
 {%- endmacro %}
 
@@ -68,7 +88,7 @@
 {%- if not configured and execute and model is defined and model.resource_type == 'model' -%}
 {%- set by_provider = (config.get('meta') or {}).get('built_by_provider') -%}
 {%- if by_provider -%}
-{%- set configured = providers_to_build(own_only=(by_provider == 'own_only')) is none -%}
+{%- set configured = providers_to_build(own_only=(by_provider != 'shared')) is none -%}
 {%- endif -%}
 {%- endif -%}
 {{ return(configured) }}
@@ -81,15 +101,95 @@
     alone on `bw`, dbt's own cost per query besides), and a model asks in its SQL and in its
     pre-hook. -#}
 {% macro rebuilt_providers(own_only=false) -%}
-{%- if not execute -%}{{ return(none) }}{%- endif -%}
-{%- if this is none -%}
-{#- a dbt unit test (no relation of its own): its `is_incremental` override decides -#}
-{{ return(providers_to_build(own_only) if is_incremental() else none) }}
-{%- endif -%}
-{%- set configured = full_refresh_configured() -%}
-{%- set relation = adapter.get_relation(this.database, this.schema, this.table) -%}
-{%- if configured or relation is none or relation.type != 'table' -%}{{ return(none) }}{%- endif -%}
+{%- if not execute or table_made_anew() -%}{{ return(none) }}{%- endif -%}
 {{ return(providers_to_build(own_only)) }}
+{%- endmacro %}
+
+{#- Whether this model's table is made anew whatever the providers' inputs: a full refresh, no
+    such table yet (what `is_incremental()` checks besides `should_full_refresh`). In a dbt unit
+    test (no relation of its own) its `is_incremental` override decides. -#}
+{% macro table_made_anew() -%}
+{%- if this is none -%}{{ return(not is_incremental()) }}{%- endif -%}
+{%- set relation = adapter.get_relation(this.database, this.schema, this.table) -%}
+{{ return(full_refresh_configured() or relation is none or relation.type != 'table') }}
+{%- endmacro %}
+
+{#- The rows a model built by provider and period rebuilds: none when its table is made anew
+    (`table_made_anew`, or the own snapshots of every provider changed: `should_full_refresh`),
+    else `{'providers': [the providers whose own snapshots changed], 'periods': [{'period',
+    'start', 'end'}: the periods whose start, end or effective end changed, new ones and recorded
+    ones gone, with their calendar start and end]}`. One query of one row. -#}
+{% macro rebuilt_rows() -%}
+{%- if not execute or table_made_anew() -%}{{ return(none) }}{%- endif -%}
+{%- set found = run_query(
+    "select (select count(*) from " ~ dbt_built_inputs() ~ ") = 0"
+    ~ " or coalesce(bool_and(own_changed), false),"
+    ~ " to_json(coalesce(list(provider order by provider) filter (where own_changed), []::varchar[]))::varchar,"
+    ~ " (select coalesce(to_json(list({'period': period, 'start': period_start, 'end': period_end}"
+    ~ " order by period) filter (where changed)), '[]') from " ~ ref('int_period_inputs') ~ ")::varchar"
+    ~ " from " ~ ref('int_provider_inputs')
+) -%}
+{%- if found.rows[0][0] -%}{{ return(none) }}{%- endif -%}
+{{ return({'providers': fromjson(found.rows[0][1]), 'periods': fromjson(found.rows[0][2])}) }}
+{%- endmacro %}
+
+{#- For a model built by provider and period: a condition on a provider and a period column (a
+    period code), true for the rows it rebuilds (every row when its table is made anew). -#}
+{% macro changed_rows(provider_column, period_column) -%}
+{{ rows_condition(rebuilt_rows(), provider_column, period_column) }}
+{%- endmacro %}
+
+{#- ... on a provider and a date column: the rows of the changed providers, and of every
+    provider those dated in a changed period (its calendar start to end). For an input whose
+    periods a model derives from a date (`periods_of_date`): it reads only the dates that can
+    fall in a rebuilt period, and `changed_rows` then keeps the rows of those periods. -#}
+{% macro changed_dates(provider_column, date_column) -%}
+{{ rows_condition(rebuilt_rows(), provider_column, none, date_column) }}
+{%- endmacro %}
+
+{#- `rows` (rebuilt_rows) as a condition on the columns given: `provider in (...)` or a period
+    condition (`period_column in (...)`, or `date_column` in one of the periods' spans). -#}
+{% macro rows_condition(rows, provider_column, period_column=none, date_column=none) -%}
+{%- if rows is none -%}
+true
+{%- else -%}
+{%- set any_of = [] -%}
+{%- if rows.providers -%}
+{%- do any_of.append(provider_condition(provider_column, rows.providers)) -%}
+{%- endif -%}
+{%- if rows.periods -%}
+{%- do any_of.append(period_condition(rows.periods, period_column, date_column)) -%}
+{%- endif -%}
+({{ any_of | join(' or ') if any_of else 'false' }})
+{%- endif -%}
+{%- endmacro %}
+
+{#- `period_column` in the periods' codes, or `date_column` in one of their calendar spans. -#}
+{% macro period_condition(periods, period_column=none, date_column=none) -%}
+{%- if period_column -%}
+{{ period_column }} in ({% for p in periods %}'{{ p.period }}'{{ ", " if not loop.last }}{% endfor %})
+{%- else -%}
+({% for p in periods %}{{ date_column }} between date '{{ p.start }}' and date '{{ p.end }}'{{ " or " if not loop.last }}{% endfor %})
+{%- endif -%}
+{%- endmacro %}
+
+{#- For a join of provider rows with the periods in a model built by provider and period: the
+    conditions of the parts of a `union all`, each on the provider side and the period side
+    apart, so that DuckDB filters each side before the join: the changed providers' rows with
+    every period, the others' with the changed periods. ['true'] when the table is made anew,
+    ['false'] when nothing changed. -#}
+{% macro changed_parts(provider_column, period_column) -%}
+{%- set rows = rebuilt_rows() -%}
+{%- if rows is none -%}{{ return(['true']) }}{%- endif -%}
+{%- set parts = [] -%}
+{%- if rows.providers -%}
+{%- do parts.append(provider_condition(provider_column, rows.providers)) -%}
+{%- endif -%}
+{%- if rows.periods -%}
+{%- set others = ('not ' ~ provider_condition(provider_column, rows.providers) ~ ' and ') if rows.providers else '' -%}
+{%- do parts.append(others ~ period_condition(rows.periods, period_column)) -%}
+{%- endif -%}
+{{ return(parts or ['false']) }}
 {%- endmacro %}
 
 {#- A condition on `column` (a provider code): true for every row in a build that makes the table
@@ -120,10 +220,31 @@ delete from {{ this }} where {{ provider_condition('provider', providers) }}
 {%- endif -%}
 {%- endmacro %}
 
+{#- ... of a model built by provider and period. -#}
+{% macro delete_changed_rows() -%}
+{%- set rows = rebuilt_rows() -%}
+{%- if rows is none -%}
+select 1
+{%- else -%}
+delete from {{ this }} where {{ rows_condition(rows, 'provider', 'period') }}
+{%- endif -%}
+{%- endmacro %}
+
 {#- The configuration of every model built by provider: incremental, appending after the pre-hook
     deleted the rows about to be rebuilt, failing on a changed schema (a changed project builds
-    from scratch anyway), and built after int_provider_inputs, which its filters read. -#}
-{% macro built_by_provider(own_only=false) -%}
+    from scratch anyway), and built after int_provider_inputs (and int_period_inputs), which its
+    filters read. -#}
+{% macro built_by_provider(own_only=false, by_period=false) -%}
+{%- if by_period -%}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_changed_rows() }}",
+    meta={'built_by_provider': 'by_period'},
+) }}
+-- depends_on: {{ ref('int_provider_inputs') }}, {{ ref('int_period_inputs') }}
+{%- else -%}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
@@ -132,6 +253,7 @@ delete from {{ this }} where {{ provider_condition('provider', providers) }}
     meta={'built_by_provider': 'own_only' if own_only else 'shared'},
 ) }}
 -- depends_on: {{ ref('int_provider_inputs') }}
+{%- endif -%}
 {%- endmacro %}
 
 {#- A data test of a model built by provider that needs to look at the rebuilt providers only gets
@@ -141,7 +263,9 @@ delete from {{ this }} where {{ provider_condition('provider', providers) }}
     changed since. For a model built by its providers' own snapshots (`own_only`, read from the
     tested model's configuration in the graph) those are the providers whose own inputs changed:
     a moved R rebuilt none of the others' rows (int_contact_status' uniqueness on `bw` the day
-    after: 0.8 s over all 4.5 M rows). In a --full-refresh every row is tested. dbt's own
+    after: 0.8 s over all 4.5 M rows). For any other model those whose inputs (own or shared)
+    changed: of a model built by provider and period that is every provider when R moved, more
+    than it rebuilt, never less. In a --full-refresh every row is tested. dbt's own
     `get_where_subquery` otherwise, for any other `where`. int_provider_inputs is named, not
     `ref`'d: a ref made while the test runs is a dependency dbt did not see when it parsed the
     test (and it is built before every model built by provider, so before their tests). -#}

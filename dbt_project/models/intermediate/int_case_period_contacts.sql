@@ -3,11 +3,12 @@
 -- of millions of contacts against every period). One row per case and period with contacts, so the
 -- contact indicators (CM07, CM08) start from case grain. Activity of the case in the period is not
 -- implied: a contact may be dated outside its case's first-contact..closure span.
--- Built by provider (macros/incremental_by_provider.sql): only the providers whose inputs changed.
-{{ built_by_provider() }}
+-- Built by provider and period (macros/incremental_by_provider.sql): the rows of the providers
+-- whose snapshots changed, and of every provider those of the periods that changed.
+{{ built_by_provider(by_period=true) }}
 with contacts as (
     select * from {{ ref('int_contacts') }}
-    where {{ changed_providers('provider') }}
+    where {{ changed_dates('provider', 'contact_date') }}
 ),
 
 periods as (
@@ -25,6 +26,11 @@ contact_periods as (
     from contacts
 ),
 
+rebuilt_contact_periods as (
+    select * from contact_periods
+    where {{ changed_rows('provider', 'period') }}
+),
+
 per_case_period as (
     select
         provider,
@@ -35,7 +41,7 @@ per_case_period as (
         bool_or(is_case_management) as is_case_management,
         count(*) as contacts,
         count(*) filter (where is_goal_linked) as goal_linked_contacts
-    from contact_periods
+    from rebuilt_contact_periods
     group by provider, case_id, period
 )
 

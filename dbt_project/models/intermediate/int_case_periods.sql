@@ -2,11 +2,12 @@
 -- before P.end and case_end on or after P.start, an open case being infinitely late. Case-days end
 -- at P.eend = min(P.end, R) (v2): nothing is counted after the reference date, and "open at P.end"
 -- is open at P.eend. Cases come from int_cases, which already drops what is not known at R.
--- Built by provider (macros/incremental_by_provider.sql): only the providers whose inputs changed.
-{{ built_by_provider() }}
+-- Built by provider and period (macros/incremental_by_provider.sql): the rows of the providers
+-- whose snapshots changed, and of every provider the rows of the periods that changed (R moved:
+-- the current year and a new quarter) — two parts, each filtered on one side of the join.
+{{ built_by_provider(by_period=true) }}
 with cases as (
     select * from {{ ref('int_cases') }}
-    where {{ changed_providers('provider') }}
 ),
 
 periods as (
@@ -14,27 +15,33 @@ periods as (
 ),
 
 active as (
-    select
-        cases.provider,
-        cases.case_id,
-        cases.person_id,
-        cases.position_id,
-        cases.case_type,
-        cases.is_case_management,
-        cases.first_contact_date,
-        cases.closure_date,
-        periods.period,
-        periods.period_type,
-        periods.period_start,
-        periods.period_end,
-        periods.period_eend,
-        greatest(cases.first_contact_date, periods.period_start) as effective_start,
-        least({{ case_end('cases.closure_date') }}, periods.period_eend) as effective_end
-    from cases
-    inner join periods
-        on
-            cases.first_contact_date <= periods.period_end
-            and {{ case_end('cases.closure_date') }} >= periods.period_start
+    {%- for part in changed_parts('cases.provider', 'periods.period') %}
+        select
+            cases.provider,
+            cases.case_id,
+            cases.person_id,
+            cases.position_id,
+            cases.case_type,
+            cases.is_case_management,
+            cases.first_contact_date,
+            cases.closure_date,
+            periods.period,
+            periods.period_type,
+            periods.period_start,
+            periods.period_end,
+            periods.period_eend,
+            greatest(cases.first_contact_date, periods.period_start) as effective_start,
+            least({{ case_end('cases.closure_date') }}, periods.period_eend) as effective_end
+        from cases
+        inner join periods
+            on
+                cases.first_contact_date <= periods.period_end
+                and {{ case_end('cases.closure_date') }} >= periods.period_start
+        where {{ part }}
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
+    {%- endfor %}
 )
 
 select

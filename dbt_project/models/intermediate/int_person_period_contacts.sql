@@ -2,18 +2,19 @@
 -- the YEAR and the QUARTER that contain its date. The periods are derived from the date (two rows
 -- per contact) rather than range-joined to int_periods, and the result is aggregated to person
 -- grain here, once, so that millions of contacts become one row per person and period.
--- Built by provider (macros/incremental_by_provider.sql): only the providers whose inputs changed.
-{{ built_by_provider() }}
+-- Built by provider and period (macros/incremental_by_provider.sql): the rows of the providers
+-- whose snapshots changed, and of every provider those of the periods that changed.
+{{ built_by_provider(by_period=true) }}
 with contacts as (
     select * from {{ ref('int_contact_status') }}
-    where {{ changed_providers('provider') }}
+    where {{ changed_dates('provider', 'contact_date') }}
 ),
 
 periods as (
     select * from {{ ref('int_periods') }}
 ),
 
-dated as (
+contact_periods as (
     select
         provider,
         contact_id,
@@ -23,6 +24,11 @@ dated as (
         is_outside_au,
         unnest({{ periods_of_date('contact_date') }}) as period
     from contacts
+),
+
+dated as (
+    select * from contact_periods
+    where {{ changed_rows('provider', 'period') }}
 )
 
 select

@@ -3,7 +3,8 @@
 -- and what every provider shares — the reference date R, the periods and the funding
 -- authority's current snapshots. `inputs` is a digest of both; `own_inputs` of the provider's
 -- snapshots and of R only when set explicitly (for models that read no shared input and no date
--- the contract leaves uncapped: int_cases, int_contact_status, int_contact_topic_counts); `changed`
+-- the contract leaves uncapped: int_cases, int_contact_status, int_contact_topic_counts; and for
+-- the models built by provider and period, whose periods int_period_inputs compares); `changed`
 -- and `own_changed` compare them with the record of the last build that built every such model
 -- (meta.dbt_built_inputs). A provider in the record but without current snapshots (all refused or
 -- gone) is listed with `inputs` NULL: its rows must go. A view: read live by every model built by

@@ -4,23 +4,24 @@
 -- active in P (dated before the first contact or after the closure, or its case missing from the
 -- snapshot) still counts, as its own 'contact' row, so base_n stays "cases active in P".
 -- Case-days end at P.eend = min(P.end, R) (int_case_periods); contacts after R are not known.
--- Built by provider (macros/incremental_by_provider.sql): only the providers whose inputs changed.
-{{ built_by_provider() }}
+-- Built by provider and period (macros/incremental_by_provider.sql): the rows of the providers
+-- whose snapshots changed, and of every provider those of the periods that changed.
+{{ built_by_provider(by_period=true) }}
 with case_periods as (
     select * from {{ ref('int_case_periods') }}
-    where {{ changed_providers('provider') }}
+    where {{ changed_rows('provider', 'period') }}
 ),
 
 case_period_contacts as (
     select * from {{ ref('int_case_period_contacts') }}
-    where {{ changed_providers('provider') }}
+    where {{ changed_rows('provider', 'period') }}
 ),
 
 -- only the contacts' own columns are needed here (not the case attributes int_contacts joins on),
 -- so the millions of contacts are read without that join
 contacts as (
     select * from {{ ref('stg_contacts') }}
-    where {{ changed_providers('provider') }}
+    where {{ changed_dates('provider', 'contact_date') }}
 ),
 
 -- one pass over both sides: active cases with or without contacts, and contacts without an

@@ -1,18 +1,19 @@
 -- CM09 positive closures. Denominator: CM cases closed (abschluss_datum) in P, the first and the
 -- last day of P included. Numerator: of those, closure reason ZIELE_ERREICHT or AUSZUG_AU. One row
 -- per case and period.
--- Built by provider (macros/incremental_by_provider.sql): only the providers whose inputs changed.
-{{ built_by_provider() }}
+-- Built by provider and period (macros/incremental_by_provider.sql): the rows of the providers
+-- whose snapshots changed, and of every provider those of the periods that changed.
+{{ built_by_provider(by_period=true) }}
 with cases as (
     select * from {{ ref('int_cases') }}
-    where {{ changed_providers('provider') }}
+    where {{ changed_dates('provider', 'closure_date') }}
 ),
 
 periods as (
     select * from {{ ref('int_periods') }}
 ),
 
-closed as (
+closures as (
     select
         provider,
         case_id,
@@ -22,6 +23,11 @@ closed as (
     where
         is_case_management
         and closure_date is not null
+),
+
+closed as (
+    select * from closures
+    where {{ changed_rows('provider', 'period') }}
 )
 
 select

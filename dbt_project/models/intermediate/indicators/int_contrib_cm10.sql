@@ -2,16 +2,16 @@
 -- closed on P.eend is no longer open (open at d means abschluss_datum empty or > d). Denominator:
 -- FTE (vzae) of the positions held at P.eend: beginn <= P.eend and (ende empty or ende >= P.eend). Cases come as 'case'
 -- rows (numerator 1, making base_n), positions as 'position' rows (denominator = their FTE).
--- Built by provider (macros/incremental_by_provider.sql): only the providers whose inputs changed.
-{{ built_by_provider() }}
+-- Built by provider and period (macros/incremental_by_provider.sql): the rows of the providers
+-- whose snapshots changed, and of every provider those of the periods that changed.
+{{ built_by_provider(by_period=true) }}
 with case_periods as (
     select * from {{ ref('int_case_periods') }}
-    where {{ changed_providers('provider') }}
+    where {{ changed_rows('provider', 'period') }}
 ),
 
 positions as (
     select * from {{ ref('stg_positions') }}
-    where {{ changed_providers('provider') }}
 ),
 
 periods as (
@@ -45,6 +45,8 @@ held_positions as (
         on
             positions.start_date <= periods.period_eend
             and (positions.end_date is null or positions.end_date >= periods.period_eend)
+    -- a few positions per provider: the condition after the join
+    where {{ changed_rows('positions.provider', 'periods.period') }}
 )
 
 select
