@@ -416,10 +416,7 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         # some of them leaves the others' rows as they were, so the record must stay too.
         if whole:
             inputs = record_built_inputs(settings.build_db, project, full_refresh=full_refresh)
-            why = "full refresh" if full_refresh else "their deliveries or shared inputs changed"
-            progress.report(
-                "dbt", f"rows of {inputs.changed} of {inputs.providers} providers rebuilt ({why})"
-            )
+            progress.report("dbt", inputs.summary(full_refresh=full_refresh))
 
     every_model.update(warehouse_dbt.keys)
     return warehouse_dbt

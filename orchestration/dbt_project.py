@@ -78,6 +78,26 @@ class ProviderInputs:
     are gone); all of them in a full refresh."""
     providers: int
     """Providers with current snapshots."""
+    own_changed: int
+    """Of them, the providers whose own snapshots changed (or are gone): the rows the models built
+    by their own snapshots (`own_only`) and by provider and period rebuilt."""
+    periods: tuple[str, ...] = ()
+    """The periods whose rows of every provider the models built by provider and period rebuilt
+    (none when they made their tables anew)."""
+
+    def summary(self, *, full_refresh: bool) -> str:
+        """The dbt step's progress line: whose rows were rebuilt, and why."""
+        if full_refresh:
+            return f"rows of {self.providers} of {self.providers} providers rebuilt (full refresh)"
+        line = (
+            f"rows of {self.changed} of {self.providers} providers rebuilt "
+            "(their deliveries or shared inputs changed)"
+        )
+        if self.own_changed < self.changed or self.periods:
+            line += f"; of {self.own_changed} in the models built by their own snapshots"
+            if self.periods:
+                line += f", and of the periods {', '.join(self.periods)} in those built by period"
+        return line
 
 
 def needs_full_refresh(build_db: Path, project: str) -> bool:
@@ -100,10 +120,17 @@ def record_built_inputs(build_db: Path, project: str, *, full_refresh: bool) -> 
     and say how many providers' rows were rebuilt (read before the record changes what `changed`
     means)."""
     with connect(build_db) as con:
-        changed, providers = con.execute(
-            "SELECT count(*) FILTER (WHERE changed), count(inputs) "
+        changed, providers, own_changed, all_own = con.execute(
+            "SELECT count(*) FILTER (WHERE changed), count(inputs), "
+            "count(*) FILTER (WHERE own_changed), coalesce(bool_and(own_changed), true) "
             "FROM intermediate.int_provider_inputs"
         ).fetchall()[0]
+        # a period's rows of every provider are rebuilt only when some provider's own snapshots
+        # stayed (macros/incremental_by_provider.sql, `rebuilt_rows`): else the tables are made anew
+        periods = con.execute(
+            "SELECT period FROM intermediate.int_period_inputs WHERE changed AND ? ORDER BY period",
+            [not all_own],
+        ).fetchall()
         con.execute("BEGIN TRANSACTION")
         con.execute(f"DELETE FROM {BUILT_INPUTS}")
         con.execute(
@@ -118,4 +145,6 @@ def record_built_inputs(build_db: Path, project: str, *, full_refresh: bool) -> 
             "SELECT period, period_start, period_end, period_eend FROM intermediate.int_periods"
         )
         con.execute("COMMIT")
-    return ProviderInputs(providers if full_refresh else changed, providers)
+    if full_refresh:
+        return ProviderInputs(providers, providers, providers)
+    return ProviderInputs(changed, providers, own_changed, tuple(period for (period,) in periods))

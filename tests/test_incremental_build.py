@@ -262,6 +262,12 @@ def test_builds_keeping_the_pattern_publish_what_a_full_build_publishes(
     # R moved (the periods' ends with it): every provider's rows are rebuilt
     n = len(providers)
     assert f"rows of {n} of {n} providers rebuilt (their deliveries or shared" in output, output
+    # ... but of one provider in the models that read of the shared inputs at most R (through
+    # dates capped at the stand) or the periods, besides the periods R moved
+    assert (
+        "inputs changed); of 1 in the models built by their own snapshots, and of the periods "
+        "2026, 2026Q3 in those built by period" in output
+    )
     # ... and so each such model's table was made anew, as a full build makes it, not deleted
     # and inserted by provider; the three that read no input a moved R changes (R only through
     # dates capped at the stand) had only the re-delivering provider's rows inserted anew, and
@@ -369,8 +375,12 @@ def test_builds_keeping_the_pattern_publish_what_a_full_build_publishes(
     assert {verdicts[p.name] for p in (deliveries / "3").iterdir()} - {"REJECTED", "ACCEPTED"} == {
         "DUPLICATE"
     }
-    # of the providers besides the funding authority, 1 changed
-    assert f"rows of 1 of {len(providers)} providers rebuilt" in output, output[-2000:]
+    # of the providers besides the funding authority, 1 changed; and the period gone
+    assert (
+        f"rows of 1 of {len(providers)} providers rebuilt (their deliveries or shared inputs "
+        "changed); of 1 in the models built by their own snapshots, and of the periods 1999 in "
+        "those built by period\n"
+    ) in output, output[-2000:]
     assert set(how_built(kept_home).values()) == {"by provider"}  # that provider's rows only
     # ... and the rows of the period gone (the pre-hook deleted them; nothing was inserted)
     assert "periods.period in ('1999')" in executed(kept_home, "int_case_periods", "compiled")
