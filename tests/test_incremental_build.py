@@ -249,6 +249,20 @@ def test_builds_keeping_the_pattern_publish_what_a_full_build_publishes(
     first, emptied, rejected = providers[0], providers[1], providers[2]
     deliveries = tmp_path / "deliveries"
 
+    # a goal of the third provider, as if delivered in its snapshot agreed on 2026-07-01, after R
+    # (the contract caps no goal date at the stand): not yet known at R 2026-06-30, as the home
+    # was built, and known from R 2026-07-01 on, which 1. moves R to, although that provider
+    # delivers nothing new (int_provider_dates counts its goals agreed up to R). A new goal id
+    # (one more than the largest) in a plan it has, open
+    with duckdb.connect(str(Settings.from_env(home=kept_home, environ={}).build_db)) as con:
+        con.execute(
+            "insert into raw.ziele select * replace ("
+            "(select max(ziel_id) + 1 from raw.ziele) as ziel_id, "
+            "date '2026-07-01' as vereinbart_am, 'OFFEN' as status, null as bewertet_am) "
+            "from raw.ziele_current where _provider = ? order by ziel_id limit 1",
+            [rejected],
+        )
+
     # 1. one provider re-delivers all 8 extracts a day later with one contact less: the new
     #    quarter (R moves from 2026-06-30 to 2026-07-01) changes that year's tables
     before, audited_before = memo_keys(kept_home), memo_keys(kept_home, audit=True)
@@ -262,10 +276,11 @@ def test_builds_keeping_the_pattern_publish_what_a_full_build_publishes(
     # R moved (the periods' ends with it): every provider's rows are rebuilt
     n = len(providers)
     assert f"rows of {n} of {n} providers rebuilt (their deliveries or shared" in output, output
-    # ... but of one provider in the models that read of the shared inputs at most R (through
-    # dates capped at the stand) or the periods, besides the periods R moved
+    # ... but of two in the models that read of the shared inputs at most R (through dates
+    # capped at the stand, and plan and goal dates) or the periods: the re-delivering one, and
+    # the third, whose goal agreed on 2026-07-01 is now known; besides the periods R moved
     assert (
-        "inputs changed); of 1 in the models built by their own snapshots, and of the periods "
+        "inputs changed); of 2 in the models built by their own snapshots, and of the periods "
         "2026, 2026Q3 in those built by period" in output
     )
     # ... and so each such model's table was made anew, as a full build makes it, not deleted
@@ -278,15 +293,17 @@ def test_builds_keeping_the_pattern_publish_what_a_full_build_publishes(
         "intermediate.int_cases",
         "intermediate.int_contact_status",
         "intermediate.int_contact_topic_counts",
+        "intermediate.int_plans",
+        "intermediate.int_goals",
+        "intermediate.int_case_first_signature",
+        "intermediate.int_plan_version_reviews",
     }
     assert by_period == {
         "intermediate.int_case_periods",
         "intermediate.int_case_period_contacts",
         "intermediate.int_person_period_contacts",
-        "intermediate.int_contrib_cm07",
-        "intermediate.int_contrib_cm09",
-        "intermediate.int_contrib_cm10",
-    }
+        "intermediate.int_goal_fields_by_provider",
+    } | {f"intermediate.int_contrib_cm{n:02}" for n in (1, 2, 3, 4, 5, 7, 9, 10)}
     assert {name: how for name, how in built.items() if name in own_only | by_period} == (
         dict.fromkeys(own_only | by_period, "by provider")
     )
@@ -294,11 +311,12 @@ def test_builds_keeping_the_pattern_publish_what_a_full_build_publishes(
     # the changed periods: the year 2026, whose effective end moved from 2026-06-30 to
     # 2026-07-01, and 2026Q3, new; 2026Q2 ends on 2026-06-30 under either R, and the years and
     # quarters before did not change. int_case_periods joins the cases with them in two parts:
-    # the re-delivering provider's cases with every period, every other case with those two
+    # the two providers' cases with every period, every other case with those two
     case_periods = executed(kept_home, "int_case_periods", "compiled")
-    assert f"where cases.provider in ('{first}') union all" in case_periods, case_periods
+    both = f"('{first}', '{rejected}')"
+    assert f"where cases.provider in {both} union all" in case_periods, case_periods
     assert (
-        f"where not cases.provider in ('{first}') and periods.period in ('2026', '2026q3')"
+        f"where not cases.provider in {both} and periods.period in ('2026', '2026q3')"
         in case_periods
     )
     # and int_contact_status' uniqueness was tested on the rows rebuilt, not on every provider's

@@ -11,20 +11,24 @@
 
     A model built by provider starts with `{{ built_by_provider() }}` (its configuration, below)
     and has `where {{ changed_providers('provider') }}` on every provider-keyed input it reads. A model
-    that reads nothing the providers share passes `own_only=true` to both (int_contact_status):
-    a moved R does not rebuild it.
+    that reads of the shared inputs only R, and R only through dates the contract caps at the
+    stand or through plan and goal dates, passes `own_only=true` to both (int_contact_status,
+    int_goals): its providers' own inputs count how many of their plan and goal dates lie on or
+    before R (`int_provider_dates`), so a moved R rebuilds only the providers with such a date
+    between the old R and the new one.
 
     A model whose rows are keyed by provider and period and read of the shared inputs only the
-    periods (R only through a period's effective end and through dates the contract caps at the
-    stand) is built by provider and period: `{{ built_by_provider(by_period=true) }}`. It rebuilds
+    periods (R only through a period's effective end and through the dates above) is built by
+    provider and period: `{{ built_by_provider(by_period=true) }}`. It rebuilds
     the rows of the providers whose own snapshots changed and, of every provider, the rows of the
     periods whose start, end or effective end changed (`int_period_inputs`, against the periods
     recorded with the inputs, `meta.dbt_built_periods`). R moving from 2026-06-30 to 2026-07-01
     changes two periods: the year 2026 (its effective end) and 2026Q3 (new); the years and
     quarters before keep their rows. Its inputs are filtered with `changed_rows` (on a provider
     and a period column), `changed_dates` (on a provider and a date column: the dates in a
-    rebuilt period) or, for a join of provider rows with the periods, `changed_parts` (one
-    condition per part of a `union all`, each on one side of the join). -#}
+    rebuilt period), `changed_inputs` (on a provider column of an input without periods or
+    dates) or, for a join of provider rows with the periods, `changed_parts` (one condition per
+    part of a `union all`, each on one side of the join). -#}
 
 {% macro dbt_built_inputs() -%}meta.dbt_built_inputs{%- endmacro %}
 
@@ -145,6 +149,18 @@
     fall in a rebuilt period, and `changed_rows` then keeps the rows of those periods. -#}
 {% macro changed_dates(provider_column, date_column) -%}
 {{ rows_condition(rebuilt_rows(), provider_column, none, date_column) }}
+{%- endmacro %}
+
+{#- ... on an input keyed by provider alone (no period or date to tell the rows of a period by)
+    that a model built by provider and period joins to its period rows: the changed providers'
+    rows, every provider's when a period changed. -#}
+{% macro changed_inputs(provider_column) -%}
+{%- set rows = rebuilt_rows() -%}
+{%- if rows is not none and not rows.periods -%}
+{{ provider_condition(provider_column, rows.providers) }}
+{%- else -%}
+true
+{%- endif -%}
 {%- endmacro %}
 
 {#- `rows` (rebuilt_rows) as a condition on the columns given: `provider in (...)` or a period

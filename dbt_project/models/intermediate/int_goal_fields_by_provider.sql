@@ -1,14 +1,15 @@
 -- CM04 (SMART goals) and CM05 (goals met) by field of action, per provider, period and field: the
 -- counts mart_goal_attainment_by_field sums to its units (see there for the definitions). Goals
 -- agreed in P and goals assessed in P, in one row; base_n the provider's distinct cases of each.
--- Built by provider (macros/incremental_by_provider.sql): only the providers whose inputs changed.
-{{ built_by_provider() }}
+-- Built by provider and period (macros/incremental_by_provider.sql): the rows of the providers
+-- whose own inputs changed, and of every provider those of the periods that changed.
+{{ built_by_provider(by_period=true) }}
 with goals as (
     select * from {{ ref('int_goals') }}
-    where {{ changed_providers('provider') }}
+    where {{ changed_dates('provider', 'agreed_on') }} or {{ changed_dates('provider', 'assessed_on') }}
 ),
 
-agreed as (
+agreements as (
     select
         provider,
         field,
@@ -19,7 +20,12 @@ agreed as (
     where is_case_management
 ),
 
-assessed as (
+agreed as (
+    select * from agreements
+    where {{ changed_rows('provider', 'period') }}
+),
+
+assessments as (
     select
         provider,
         field,
@@ -28,6 +34,11 @@ assessed as (
         unnest({{ periods_of_date('assessed_on') }}) as period
     from goals
     where is_case_management and status in ('ERREICHT', 'TEILWEISE', 'NICHT_ERREICHT')
+),
+
+assessed as (
+    select * from assessments
+    where {{ changed_rows('provider', 'period') }}
 ),
 
 -- Case ids are unique within a provider and a provider rolls up to one unit per level, so

@@ -2,16 +2,19 @@
 -- version). case_id is NULL when the goal's plan is not in the current plan snapshot.
 -- Only what is known at the reference date R: a goal agreed after R is not yet known, and an
 -- assessment after R has not yet happened (the goal is OFFEN at R, without bewertet_am).
--- Built by provider (macros/incremental_by_provider.sql): only the providers whose inputs changed.
-{{ built_by_provider() }}
+-- Built by provider (macros/incremental_by_provider.sql): only the providers whose own inputs
+-- changed. It reads of the shared inputs only R, and R only through dates the contract caps at the
+-- stand and plan and goal dates, which int_provider_dates counts into the own inputs: a moved R
+-- rebuilds a provider's rows only when one of its dates lies between the old R and the new.
+{{ built_by_provider(own_only=true) }}
 with goals as (
     select * from {{ ref('stg_goals') }}
-    where {{ changed_providers('provider') }}
+    where {{ changed_providers('provider', own_only=true) }}
 ),
 
 plans as (
     select * from {{ ref('int_plans') }}
-    where {{ changed_providers('provider') }}
+    where {{ changed_providers('provider', own_only=true) }}
 )
 
 select

@@ -2,21 +2,24 @@
 -- higher version of the same plan was drawn up by due date + 14 days — any higher version, so a
 -- follow-up drawn up early, even before the due date, is on time. The case (the plan's case, as
 -- in int_plans) comes with its closure date, for "not closed before the due date".
--- Built by provider (macros/incremental_by_provider.sql): only the providers whose inputs changed.
-{{ built_by_provider() }}
+-- Built by provider (macros/incremental_by_provider.sql): only the providers whose own inputs
+-- changed. It reads of the shared inputs only R, and R only through dates the contract caps at the
+-- stand and plan and goal dates, which int_provider_dates counts into the own inputs: a moved R
+-- rebuilds a provider's rows only when one of its dates lies between the old R and the new.
+{{ built_by_provider(own_only=true) }}
 with versions as (
     select * from {{ ref('int_plan_versions') }}
-    where {{ changed_providers('provider') }}
+    where {{ changed_providers('provider', own_only=true) }}
 ),
 
 plans as (
     select * from {{ ref('int_plans') }}
-    where {{ changed_providers('provider') }}
+    where {{ changed_providers('provider', own_only=true) }}
 ),
 
 cases as (
     select * from {{ ref('int_cases') }}
-    where {{ changed_providers('provider') }}
+    where {{ changed_providers('provider', own_only=true) }}
 ),
 
 chained as (

@@ -1,16 +1,19 @@
 -- One row per integration plan (versions known at R, int_plan_versions). All versions of a plan
 -- belong to one case (contract rule); should deliveries disagree, the case of the highest version
 -- wins. is_case_management: the case is known and a CM case (CM03–CM06 count CM cases only).
--- Built by provider (macros/incremental_by_provider.sql): only the providers whose inputs changed.
-{{ built_by_provider() }}
+-- Built by provider (macros/incremental_by_provider.sql): only the providers whose own inputs
+-- changed. It reads of the shared inputs only R, and R only through dates the contract caps at the
+-- stand and plan and goal dates, which int_provider_dates counts into the own inputs: a moved R
+-- rebuilds a provider's rows only when one of its dates lies between the old R and the new.
+{{ built_by_provider(own_only=true) }}
 with versions as (
     select * from {{ ref('int_plan_versions') }}
-    where {{ changed_providers('provider') }}
+    where {{ changed_providers('provider', own_only=true) }}
 ),
 
 cases as (
     select * from {{ ref('int_cases') }}
-    where {{ changed_providers('provider') }}
+    where {{ changed_providers('provider', own_only=true) }}
 ),
 
 highest_version as (

@@ -2,9 +2,11 @@
 -- (macros/incremental_by_provider.sql): the provider's current snapshots (one batch per extract)
 -- and what every provider shares — the reference date R, the periods and the funding
 -- authority's current snapshots. `inputs` is a digest of both; `own_inputs` of the provider's
--- snapshots and of R only when set explicitly (for models that read no shared input and no date
--- the contract leaves uncapped: int_cases, int_contact_status, int_contact_topic_counts; and for
--- the models built by provider and period, whose periods int_period_inputs compares); `changed`
+-- snapshots, of R only when set explicitly and of how many of the provider's uncapped dates lie
+-- on or before R (int_provider_dates: plans and goals), for the models that read of the shared
+-- inputs R only through those dates and dates the contract caps at the stand (int_cases,
+-- int_contact_status, int_plans, ...) and for the models built by provider and period, whose
+-- periods int_period_inputs compares; `changed`
 -- and `own_changed` compare them with the record of the last build that built every such model
 -- (meta.dbt_built_inputs). A provider in the record but without current snapshots (all refused or
 -- gone) is listed with `inputs` NULL: its rows must go. A view: read live by every model built by
@@ -65,14 +67,20 @@ per_provider as (
     group by provider
 ),
 
+dates as (
+    select * from {{ ref('int_provider_dates') }}
+),
+
 current_inputs as (
     select
         per_provider.provider,
         sha256(concat_ws('|', per_provider.own_inputs, shared.shared_inputs)) as inputs,
-        sha256(concat_ws('|', per_provider.own_inputs, shared.explicit_reference_date))
-            as own_inputs
+        sha256(
+            concat_ws('|', per_provider.own_inputs, shared.explicit_reference_date, dates.dates_known)
+        ) as own_inputs
     from per_provider
     cross join shared
+    left join dates on per_provider.provider = dates.provider
 ),
 
 recorded as (

@@ -2,16 +2,17 @@
 -- >= 56 days. Numerator: of those, cases whose first signature is <= min(case_end, P.eend), so a
 -- plan signed after closure or after P.eend does not count (it counts in a later P, if active).
 -- effective_end of int_case_periods is min(case_end, P.eend), P.eend = min(P.end, R).
--- Built by provider (macros/incremental_by_provider.sql): only the providers whose inputs changed.
-{{ built_by_provider() }}
+-- Built by provider and period (macros/incremental_by_provider.sql): the rows of the providers
+-- whose own inputs changed, and of every provider those of the periods that changed.
+{{ built_by_provider(by_period=true) }}
 with case_periods as (
     select * from {{ ref('int_case_periods') }}
-    where {{ changed_providers('provider') }}
+    where {{ changed_rows('provider', 'period') }}
 ),
 
 first_signatures as (
     select * from {{ ref('int_case_first_signature') }}
-    where {{ changed_providers('provider') }}
+    where {{ changed_inputs('provider') }}
 )
 
 select

@@ -2,23 +2,24 @@
 -- those, cases with first signature - first contact <= 56 days (signed on the first-contact day:
 -- 0 days, counts). One row per case and period: a case has one first signature, so it counts in
 -- the one year and the one quarter that signature falls in.
--- Built by provider (macros/incremental_by_provider.sql): only the providers whose inputs changed.
-{{ built_by_provider() }}
+-- Built by provider and period (macros/incremental_by_provider.sql): the rows of the providers
+-- whose own inputs changed, and of every provider those of the periods that changed.
+{{ built_by_provider(by_period=true) }}
 with cases as (
     select * from {{ ref('int_cases') }}
-    where {{ changed_providers('provider') }}
+    where {{ changed_inputs('provider') }}
 ),
 
 first_signatures as (
     select * from {{ ref('int_case_first_signature') }}
-    where {{ changed_providers('provider') }}
+    where {{ changed_dates('provider', 'first_signed_on') }}
 ),
 
 periods as (
     select * from {{ ref('int_periods') }}
 ),
 
-signed_cases as (
+signatures as (
     select
         cases.provider,
         cases.case_id,
@@ -32,6 +33,11 @@ signed_cases as (
     where
         cases.is_case_management
         and first_signatures.first_signed_on is not null
+),
+
+signed_cases as (
+    select * from signatures
+    where {{ changed_rows('provider', 'period') }}
 )
 
 select

@@ -2,21 +2,22 @@
 -- version signed <= P.eend (a plan's first signature <= P.eend). Numerator: of those, plans with at
 -- least one goal agreed <= P.eend. One row per case and period, its plans counted. v2: CM cases
 -- only (short counselling has no plan), and P.eend = min(P.end, R) for P.end.
--- Built by provider (macros/incremental_by_provider.sql): only the providers whose inputs changed.
-{{ built_by_provider() }}
+-- Built by provider and period (macros/incremental_by_provider.sql): the rows of the providers
+-- whose own inputs changed, and of every provider those of the periods that changed.
+{{ built_by_provider(by_period=true) }}
 with case_periods as (
     select * from {{ ref('int_case_periods') }}
-    where {{ changed_providers('provider') }}
+    where {{ changed_rows('provider', 'period') }}
 ),
 
 plans as (
     select * from {{ ref('int_plans') }}
-    where {{ changed_providers('provider') }}
+    where {{ changed_inputs('provider') }}
 ),
 
 goals as (
     select * from {{ ref('int_goals') }}
-    where {{ changed_providers('provider') }}
+    where {{ changed_inputs('provider') }}
 ),
 
 plan_first_goals as (

@@ -3,18 +3,19 @@
 -- of a CM case and does not count, as contacts in CM08). Numerator: of those, goals with a target
 -- date and a measurable criterion. One row per case (its goals summed). Goals agreed after R are
 -- not known (int_goals).
--- Built by provider (macros/incremental_by_provider.sql): only the providers whose inputs changed.
-{{ built_by_provider() }}
+-- Built by provider and period (macros/incremental_by_provider.sql): the rows of the providers
+-- whose own inputs changed, and of every provider those of the periods that changed.
+{{ built_by_provider(by_period=true) }}
 with goals as (
     select * from {{ ref('int_goals') }}
-    where {{ changed_providers('provider') }}
+    where {{ changed_dates('provider', 'agreed_on') }}
 ),
 
 periods as (
     select * from {{ ref('int_periods') }}
 ),
 
-agreed as (
+agreements as (
     select
         provider,
         'case' as entity_type,
@@ -23,6 +24,11 @@ agreed as (
         unnest({{ periods_of_date('agreed_on') }}) as period
     from goals
     where is_case_management
+),
+
+agreed as (
+    select * from agreements
+    where {{ changed_rows('provider', 'period') }}
 )
 
 select

@@ -3,11 +3,12 @@
 -- One row per case (its goals summed). v2: CM cases only; a goal whose case cannot be found (plan
 -- missing from the current snapshot) is not known to be of a CM case and does not count. An
 -- assessment after R has not yet happened (int_goals).
--- Built by provider (macros/incremental_by_provider.sql): only the providers whose inputs changed.
-{{ built_by_provider() }}
+-- Built by provider and period (macros/incremental_by_provider.sql): the rows of the providers
+-- whose own inputs changed, and of every provider those of the periods that changed.
+{{ built_by_provider(by_period=true) }}
 with goals as (
     select * from {{ ref('int_goals') }}
-    where {{ changed_providers('provider') }}
+    where {{ changed_dates('provider', 'assessed_on') }}
 ),
 
 periods as (
@@ -28,6 +29,7 @@ assessed as (
     where
         goals.is_case_management
         and goals.status in ('ERREICHT', 'TEILWEISE', 'NICHT_ERREICHT')
+        and {{ changed_rows('goals.provider', 'periods.period') }}
 )
 
 select
