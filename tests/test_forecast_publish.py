@@ -341,3 +341,31 @@ def test_a_build_keeps_the_simulation_its_inputs_give(tiny_world):
         .sort(order, nulls_last=True)
         .equals(published.sort(order, nulls_last=True))
     )
+
+
+def test_the_simulation_reads_its_inputs_in_one_order(tiny_world, tmp_path):
+    """The simulator's inputs come sorted by all their columns, whatever order the tables hold
+    their rows in (a table built by provider holds them in the order its builds appended them):
+    its sums of floats run in one order, so an incremental build publishes the funding
+    scenarios a full build publishes, to the last digit."""
+    import shutil
+
+    from funding_sim.warehouse import read_inputs
+
+    copy = tmp_path / "build.duckdb"
+    shutil.copy2(tiny_world.settings.build_db, copy)
+    with duckdb.connect(str(copy)) as con:
+        before = read_inputs(con)
+        as_stored = con.sql("SELECT provider, case_id FROM intermediate.int_cases").fetchall()
+        for table in ("intermediate.int_cases", "intermediate.int_grant_years"):
+            # the same rows, stored in the reverse of their order by all columns
+            con.execute(f"CREATE OR REPLACE TABLE {table} AS FROM {table} ORDER BY ALL DESC")
+        # the premise: the table now gives its rows in another order
+        assert con.sql("SELECT provider, case_id FROM intermediate.int_cases").fetchall() != (
+            as_stored
+        )
+        after = read_inputs(con)
+    assert before.keys() == after.keys()
+    for name in before:
+        assert before[name].height > 0, name
+        assert before[name].equals(after[name]), name
