@@ -111,11 +111,7 @@ def case_years(
         ).alias("b"),
     )
     c = c.filter(pl.col("b") >= pl.col("a")).with_columns(
-        (
-            ((pl.col("b") - pl.col("a")).dt.total_days() + 1)
-            / 365.25
-            * pl.col("case_type").replace_strict(weights, default=0.0, return_dtype=pl.Float64)
-        ).alias("cy")
+        ((pl.col("b") - pl.col("a")).dt.total_days() + 1).alias("days")
     )
     c = c.join(own, on=["provider", "funding_year"], how="left").with_columns(
         pl.when(pl.col("has_own").fill_null(False))
@@ -123,7 +119,21 @@ def case_years(
         .otherwise(pl.col("provider").str.slice(0, 5))
         .alias("applicant")
     )
-    per_applicant = c.group_by("applicant", "funding_year").agg(pl.col("cy").sum())
+    # The days summed per case type as integers, then weighted, the types in one order: a sum of
+    # millions of float case-years over polars' threads came out different in its last digits
+    # from one run to the next (case_years by up to 2.5e-11 on `bw`, 2026-12-07), and with it
+    # every published figure of the simulation. An integer sum is exact in any order.
+    types = sorted(weights)
+    per_applicant = (
+        c.group_by("applicant", "funding_year")
+        .agg(
+            pl.col("days").filter(pl.col("case_type") == t).sum().alias(f"days_{t}") for t in types
+        )
+        .with_columns(
+            pl.sum_horizontal(pl.col(f"days_{t}") / 365.25 * weights[t] for t in types).alias("cy")
+        )
+        .select("applicant", "funding_year", "cy")
+    )
     fte_total = pl.col("fte_actual").sum().over("provider", "funding_year")
     return (
         grant_years.join(

@@ -209,3 +209,33 @@ def test_case_years_go_to_the_applicant() -> None:
     assert got["G1"] == pytest.approx((344 + 15.5) / 365.25)
     # G2: 182 days CM + 10 days KB × 0.5 = 187 / 365.25
     assert got["G2"] == pytest.approx((182 + 5) / 365.25)
+
+
+def test_case_years_do_not_depend_on_the_cases_order() -> None:
+    """Many cases, summed for one grant-year: the same case-years to the last bit in any order of
+    the rows (a table built by provider holds them in the order its builds appended them, and
+    polars sums over threads). 200,000 open cases, their first contacts spread over 2019-2023,
+    in their order, reversed and shuffled."""
+    n = 200_000
+    cases = pl.DataFrame(
+        {
+            "provider": ["08115"] * n,
+            "case_type": ["CM", "KB"] * (n // 2),
+            # first contacts drawn from the 1,826 days of 2019-2023
+            "first_contact": pl.date_range(date(2019, 1, 1), date(2023, 12, 31), eager=True).sample(
+                n, with_replacement=True, seed=1
+            ),
+            "closure": [None] * n,
+        },
+        schema=CASES_SCHEMA,
+    )
+    weights = {"CM": 1.0, "KB": 0.3}  # 0.3: no sum of thirds is exact in binary
+
+    def g1(frame: pl.DataFrame) -> float:
+        out = case_years(GRANT_YEARS, frame, weights, date(2023, 12, 10))
+        return out.filter(pl.col("grant_id") == "G1")["case_years"].item()
+
+    first = g1(cases)
+    assert first > 0
+    assert g1(cases.reverse()) == first
+    assert g1(cases.sample(fraction=1.0, shuffle=True, seed=7)) == first
