@@ -79,8 +79,9 @@ class ProviderInputs:
     providers: int
     """Providers with current snapshots."""
     own_changed: int
-    """Of them, the providers whose own snapshots changed (or are gone): the rows the models built
-    by their own snapshots (`own_only`) and by provider and period rebuilt."""
+    """Of them, the providers whose own inputs changed (their snapshots, or a plan or goal date
+    between the old R and the new; or they are gone): the rows the models built by their own
+    inputs (`own_only`) and by provider and period rebuilt."""
     periods: tuple[str, ...] = ()
     """The periods whose rows of every provider the models built by provider and period rebuilt
     (none when they made their tables anew)."""
@@ -94,7 +95,7 @@ class ProviderInputs:
             "(their deliveries or shared inputs changed)"
         )
         if self.own_changed < self.changed or self.periods:
-            line += f"; of {self.own_changed} in the models built by their own snapshots"
+            line += f"; of {self.own_changed} in the models built by their own inputs"
             if self.periods:
                 line += f", and of the periods {', '.join(self.periods)} in those built by period"
         return line

@@ -280,7 +280,7 @@ def test_builds_keeping_the_pattern_publish_what_a_full_build_publishes(
     # capped at the stand, and plan and goal dates) or the periods: the re-delivering one, and
     # the third, whose goal agreed on 2026-07-01 is now known; besides the periods R moved
     assert (
-        "inputs changed); of 2 in the models built by their own snapshots, and of the periods "
+        "inputs changed); of 2 in the models built by their own inputs, and of the periods "
         "2026, 2026Q3 in those built by period" in output
     )
     # ... and so each such model's table was made anew, as a full build makes it, not deleted
@@ -396,7 +396,7 @@ def test_builds_keeping_the_pattern_publish_what_a_full_build_publishes(
     # of the providers besides the funding authority, 1 changed; and the period gone
     assert (
         f"rows of 1 of {len(providers)} providers rebuilt (their deliveries or shared inputs "
-        "changed); of 1 in the models built by their own snapshots, and of the periods 1999 in "
+        "changed); of 1 in the models built by their own inputs, and of the periods 1999 in "
         "those built by period\n"
     ) in output, output[-2000:]
     assert set(how_built(kept_home).values()) == {"by provider"}  # that provider's rows only
