@@ -353,6 +353,11 @@ def _redelivery_line(label: str, run: Mapping) -> str:
     by = run.get("dbt_by_provider")
     if by:
         line += f"; dbt rebuilt the rows of {by['rebuilt']} of {by['providers']} providers"
+        if "own" in by:
+            line += f", of {by['own']} in the models built by their own inputs"
+            if by["periods"]:
+                line += f" and of every provider those of {', '.join(by['periods'])} in the models"
+                line += " built by provider and period"
     return line + "."
 
 

@@ -213,17 +213,28 @@ def redelivery_build(
     return measured
 
 
-_BY_PROVIDER = re.compile(r"rows of (\d+) of (\d+) providers rebuilt")
+_BY_PROVIDER = re.compile(
+    r"rows of (\d+) of (\d+) providers rebuilt[^\n;]*"
+    r"(?:; of (\d+) in the models built by their own inputs"
+    r"(?:, and of the periods (.+?) in those built by period)?)?$",
+    re.MULTILINE,
+)
 
 
-def dbt_by_provider(output: str) -> dict[str, int] | None:
+def dbt_by_provider(output: str) -> dict[str, object] | None:
     """How many providers' rows dbt's models built by provider rebuilt, from the build's
-    progress line (None when it has none)."""
+    progress line (None when it has none): `rebuilt` of `providers`, and where the line says so
+    `own` (of the models built by their own inputs or by provider and period) and `periods` (the
+    periods the latter rebuilt of every provider)."""
     found = _BY_PROVIDER.findall(output)
     if not found:
         return None
-    rebuilt, providers = found[-1]
-    return {"rebuilt": int(rebuilt), "providers": int(providers)}
+    rebuilt, providers, own, periods = found[-1]
+    counts: dict[str, object] = {"rebuilt": int(rebuilt), "providers": int(providers)}
+    if own:
+        counts["own"] = int(own)
+        counts["periods"] = periods.split(", ") if periods else []
+    return counts
 
 
 def disclosure_kept(record: Mapping, home: Path) -> dict[str, object]:

@@ -419,6 +419,25 @@ def test_markdown_marks_targets_and_shows_the_machine():
         "accepted; dbt rebuilt the rows of 1 of 1101 providers."
     ) in md
     assert "before the correction 0.50 / 0.50 / 0.50" in md
+    # the day after: R moved, so every provider's rows in the models that read what all share,
+    # one provider's in those built by their own inputs, and every provider's of the two periods
+    # R moved in those built by provider and period
+    result["correction"]["dbt_by_provider"] = bench_run.dbt_by_provider(
+        "[  40.1 s] dbt        rows of 1101 of 1101 providers rebuilt (their deliveries or shared"
+        " inputs changed); of 1 in the models built by their own inputs, and of the periods 2026,"
+        " 2026Q3 in those built by period\n[  41.0 s] mart gate  checking\n"
+    )
+    assert result["correction"]["dbt_by_provider"] == {
+        "rebuilt": 1101,
+        "providers": 1101,
+        "own": 1,
+        "periods": ["2026", "2026Q3"],
+    }
+    assert (
+        "dbt rebuilt the rows of 1101 of 1101 providers, of 1 in the models built by their own "
+        "inputs and of every provider those of 2026, 2026Q3 in the models built by provider and "
+        "period."
+    ) in markdown(result)
     assert "Median of" not in md  # one round: no line of rounds
     result["repeats"] = {
         "full": [{"wall_s": w, "peak_rss": GB, "mean_load_1min": 1.0} for w in (200.0, 190.0)],
