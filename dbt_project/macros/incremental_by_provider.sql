@@ -20,7 +20,7 @@
     A model whose rows are keyed by provider and period and read of the shared inputs only the
     periods (R only through a period's effective end and through the dates above) is built by
     provider and period: `{{ built_by_provider(by_period=true) }}`. It rebuilds
-    the rows of the providers whose own snapshots changed and, of every provider, the rows of the
+    the rows of the providers whose own inputs changed and, of every provider, the rows of the
     periods whose start, end or effective end changed (`int_period_inputs`, against the periods
     recorded with the inputs, `meta.dbt_built_periods`). R moving from 2026-06-30 to 2026-07-01
     changes two periods: the year 2026 (its effective end) and 2026Q3 (new); the years and
@@ -55,8 +55,9 @@
     the inputs (`own_only`: the own inputs) of every provider changed (R moved, the periods or the
     funding authority's snapshots changed). `own_only`: for a model that reads nothing the
     providers share (not the periods or the authority's snapshots; R only through dates the
-    contract caps at the stand), only the providers whose own snapshots changed (or all when an
-    explicit R changed). One query of one row. -#}
+    contract caps at the stand and through plan and goal dates), only the providers whose own
+    inputs changed: their snapshots, or a plan or goal date between the old R and the new (or all
+    when an explicit R changed). One query of one row. -#}
 {% macro providers_to_build(own_only=false) -%}
 {%- if not execute -%}{{ return(none) }}{%- endif -%}
 {%- set flag = "own_changed" if own_only else "changed" -%}
@@ -119,8 +120,8 @@
 {%- endmacro %}
 
 {#- The rows a model built by provider and period rebuilds: none when its table is made anew
-    (`table_made_anew`, or the own snapshots of every provider changed: `should_full_refresh`),
-    else `{'providers': [the providers whose own snapshots changed], 'periods': [{'period',
+    (`table_made_anew`, or the own inputs of every provider changed: `should_full_refresh`),
+    else `{'providers': [the providers whose own inputs changed], 'periods': [{'period',
     'start', 'end'}: the periods whose start, end or effective end changed, new ones and recorded
     ones gone, with their calendar start and end]}`. One query of one row. -#}
 {% macro rebuilt_rows() -%}
@@ -276,7 +277,7 @@ delete from {{ this }} where {{ rows_condition(rows, 'provider', 'period') }}
     `config: {where: "__changed_providers__"}`: the rows of the other providers are the rows that
     passed it in the last build of every model (the record is written only after a dbt run in which
     every test passed, so a failing provider stays "changed" until it passes), and they have not
-    changed since. For a model built by its providers' own snapshots (`own_only`, read from the
+    changed since. For a model built by its providers' own inputs (`own_only`, read from the
     tested model's configuration in the graph) those are the providers whose own inputs changed:
     a moved R rebuilt none of the others' rows (int_contact_status' uniqueness on `bw` the day
     after: 0.8 s over all 4.5 M rows). For any other model those whose inputs (own or shared)

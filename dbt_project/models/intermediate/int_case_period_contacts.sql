@@ -4,7 +4,7 @@
 -- contact indicators (CM07, CM08) start from case grain. Activity of the case in the period is not
 -- implied: a contact may be dated outside its case's first-contact..closure span.
 -- Built by provider and period (macros/incremental_by_provider.sql): the rows of the providers
--- whose snapshots changed, and of every provider those of the periods that changed.
+-- whose own inputs changed, and of every provider those of the periods that changed.
 {{ built_by_provider(by_period=true) }}
 with contacts as (
     select * from {{ ref('int_contacts') }}

@@ -3,7 +3,7 @@
 -- at P.eend = min(P.end, R) (v2): nothing is counted after the reference date, and "open at P.end"
 -- is open at P.eend. Cases come from int_cases, which already drops what is not known at R.
 -- Built by provider and period (macros/incremental_by_provider.sql): the rows of the providers
--- whose snapshots changed, and of every provider the rows of the periods that changed (R moved:
+-- whose own inputs changed, and of every provider the rows of the periods that changed (R moved:
 -- the current year and a new quarter) — two parts, each filtered on one side of the join.
 {{ built_by_provider(by_period=true) }}
 with cases as (

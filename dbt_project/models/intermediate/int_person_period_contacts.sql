@@ -3,7 +3,7 @@
 -- per contact) rather than range-joined to int_periods, and the result is aggregated to person
 -- grain here, once, so that millions of contacts become one row per person and period.
 -- Built by provider and period (macros/incremental_by_provider.sql): the rows of the providers
--- whose snapshots changed, and of every provider those of the periods that changed.
+-- whose own inputs changed, and of every provider those of the periods that changed.
 {{ built_by_provider(by_period=true) }}
 with contacts as (
     select * from {{ ref('int_contact_status') }}

@@ -5,7 +5,7 @@
 -- snapshot) still counts, as its own 'contact' row, so base_n stays "cases active in P".
 -- Case-days end at P.eend = min(P.end, R) (int_case_periods); contacts after R are not known.
 -- Built by provider and period (macros/incremental_by_provider.sql): the rows of the providers
--- whose snapshots changed, and of every provider those of the periods that changed.
+-- whose own inputs changed, and of every provider those of the periods that changed.
 {{ built_by_provider(by_period=true) }}
 with case_periods as (
     select * from {{ ref('int_case_periods') }}

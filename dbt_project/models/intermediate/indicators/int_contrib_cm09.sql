@@ -2,7 +2,7 @@
 -- last day of P included. Numerator: of those, closure reason ZIELE_ERREICHT or AUSZUG_AU. One row
 -- per case and period.
 -- Built by provider and period (macros/incremental_by_provider.sql): the rows of the providers
--- whose snapshots changed, and of every provider those of the periods that changed.
+-- whose own inputs changed, and of every provider those of the periods that changed.
 {{ built_by_provider(by_period=true) }}
 with cases as (
     select * from {{ ref('int_cases') }}

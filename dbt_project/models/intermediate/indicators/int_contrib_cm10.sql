@@ -3,7 +3,7 @@
 -- FTE (vzae) of the positions held at P.eend: beginn <= P.eend and (ende empty or ende >= P.eend). Cases come as 'case'
 -- rows (numerator 1, making base_n), positions as 'position' rows (denominator = their FTE).
 -- Built by provider and period (macros/incremental_by_provider.sql): the rows of the providers
--- whose snapshots changed, and of every provider those of the periods that changed.
+-- whose own inputs changed, and of every provider those of the periods that changed.
 {{ built_by_provider(by_period=true) }}
 with case_periods as (
     select * from {{ ref('int_case_periods') }}
