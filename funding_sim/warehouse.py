@@ -2,8 +2,8 @@
 simulation: the published one when nothing it is computed from changed since it was computed.
 
 `inputs_digest` hashes what the simulation reads — the grant-years, payouts, proofs of use,
-budget and cases as `read_inputs` gives them (sorted by all their columns, so that the simulation
-sums its floats in one order whatever the tables' layout: `core.digests.frame_digest`), R,
+budget and cases as `read_inputs` gives them (sorted by all their columns, whatever the tables'
+layout: `core.digests.frame_digest`), R,
 the assumptions file's sha256 (its funding grid) — with this package's source and the versions of
 numpy and polars. `forecast.warehouse.write_published` records it in `meta.funding_inputs` in the
 same transaction as the table; a build whose digest is the recorded one leaves the table as
@@ -66,10 +66,10 @@ def read_inputs(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
         "cases": CASES_SCHEMA,
     }
     # each sorted by all its columns: DuckDB returns the rows in any order (a table built by
-    # provider holds them in the order its builds appended them), and the simulation's sums of
-    # floats would follow it. On `bw` the day after, an incremental build's funding_scenarios
-    # differed from a full build's in the last digits (paid_eur in 1,008 of 31,317 rows, by up
-    # to 1.5e-8 EUR; 2026-12-07); sorted, the sums run in one order whatever the tables' layout.
+    # provider holds them in the order its builds appended them), so the frames, and the order of
+    # the simulation's sums over them, do not depend on the tables' layout. (The case-years, the
+    # one sum over millions of rows, polars' threads sum in an order of their own: they are
+    # summed exactly, as whole days, `simulate.case_years`.)
     return {
         k: con.sql(sql.format(gid=gid)).pl().cast(schemas[k]).sort(pl.all(), nulls_last=True)
         for k, sql in q.items()
