@@ -59,15 +59,27 @@
     inputs changed: their snapshots, or a plan or goal date between the old R and the new (or all
     when an explicit R changed). One query of one row. -#}
 {% macro providers_to_build(own_only=false) -%}
+{%- set found = inputs_to_build(own_only) -%}
+{{ return(none if found is none else found.providers) }}
+{%- endmacro %}
+
+{#- `providers_to_build` and, with `periods`, the changed periods (`int_period_inputs`: their codes,
+    calendar starts and ends) in the same query: none, or `{'providers': [...], 'periods':
+    [{'period', 'start', 'end'}]}` (the periods empty without `periods`). -#}
+{% macro inputs_to_build(own_only=false, periods=false) -%}
 {%- if not execute -%}{{ return(none) }}{%- endif -%}
 {%- set flag = "own_changed" if own_only else "changed" -%}
+{%- set changed_periods = (
+    "(select coalesce(to_json(list({'period': period, 'start': period_start, 'end': period_end}"
+    ~ " order by period) filter (where changed)), '[]') from " ~ ref('int_period_inputs') ~ ")::varchar"
+) if periods else "'[]'" -%}
 {%- set found = run_query(
     "select (select count(*) from " ~ dbt_built_inputs() ~ ") = 0 or coalesce(bool_and("
     ~ flag ~ "), false), to_json(coalesce(list(provider order by provider) filter (where "
-    ~ flag ~ "), []::varchar[]))::varchar from " ~ ref('int_provider_inputs')
+    ~ flag ~ "), []::varchar[]))::varchar, " ~ changed_periods ~ " from " ~ ref('int_provider_inputs')
 ) -%}
 {%- if found.rows[0][0] -%}{{ return(none) }}{%- endif -%}
-{{ return(fromjson(found.rows[0][1])) }}
+{{ return({'providers': fromjson(found.rows[0][1]), 'periods': fromjson(found.rows[0][2])}) }}
 {%- endmacro %}
 
 {#- dbt's own answer to "make the table anew?": the model's `full_refresh` config, else the
@@ -126,16 +138,7 @@
     ones gone, with their calendar start and end]}`. One query of one row. -#}
 {% macro rebuilt_rows() -%}
 {%- if not execute or table_made_anew() -%}{{ return(none) }}{%- endif -%}
-{%- set found = run_query(
-    "select (select count(*) from " ~ dbt_built_inputs() ~ ") = 0"
-    ~ " or coalesce(bool_and(own_changed), false),"
-    ~ " to_json(coalesce(list(provider order by provider) filter (where own_changed), []::varchar[]))::varchar,"
-    ~ " (select coalesce(to_json(list({'period': period, 'start': period_start, 'end': period_end}"
-    ~ " order by period) filter (where changed)), '[]') from " ~ ref('int_period_inputs') ~ ")::varchar"
-    ~ " from " ~ ref('int_provider_inputs')
-) -%}
-{%- if found.rows[0][0] -%}{{ return(none) }}{%- endif -%}
-{{ return({'providers': fromjson(found.rows[0][1]), 'periods': fromjson(found.rows[0][2])}) }}
+{{ return(inputs_to_build(own_only=true, periods=true)) }}
 {%- endmacro %}
 
 {#- For a model built by provider and period: a condition on a provider and a period column (a
