@@ -107,6 +107,11 @@ WITNESS_SPREAD = 10 * PIN_TOLERANCE
 """A measure other than base_n is shown not pinned by witnesses this far apart (relative to the
 value, at least absolute): ten times the pin tolerance, so a witness never passes a value its
 exact range would pin."""
+TRUTH_TOLERANCE = 1e-8
+"""`protect` counts the suppressed values themselves as one more solution of a component's sums
+(`_component_ranges`, `truth`) only when they solve them this closely: ten times closer than
+HiGHS's own solutions must (its primal feasibility tolerance, 1e-7), so they are as much a
+solution as any witness the programs give."""
 NONE, PRIMARY, SECONDARY = 0, 1, 2
 SUPPRESSION_NAMES = {PRIMARY: "primary", SECONDARY: "secondary"}
 LOCAL_HOPS = (2,)
@@ -434,6 +439,15 @@ def audit(
             np.asarray(a[row_of, in_one]).ravel(), b[row_of], row_of
         )
     jobs: list[_Job] = []
+    # the suppressed values themselves, where they are known (`protect` audits the unsuppressed
+    # tables: NaN where a value is not given), for `_component_ranges`
+    truth = (
+        None
+        if witnesses is None
+        else np.where(
+            problem.layout.value_null[hidden_rows], np.nan, problem.layout.value[hidden_rows]
+        )
+    )
     # a with its rows and columns in component order: each component's equations are one
     # block of it (the rows `row_idx`, the columns `var_idx`, in their order)
     blocks = a[order_r][:, order_v] if n_vars and n_rows else a
@@ -465,6 +479,7 @@ def audit(
                 needed[var_idx],
                 None if wanted is None else wanted[var_idx],
                 None if witnesses is None else witnesses.seen(identity[var_idx]),
+                None if truth is None else truth[var_idx],
             )
         )
     for job, (lo, hi, solved, solves) in zip(jobs, _solve_jobs(jobs, n_vars), strict=True):
@@ -606,6 +621,7 @@ class _Job:
     needed: np.ndarray
     wanted: np.ndarray | None
     seen: tuple[np.ndarray, np.ndarray] | None = None
+    truth: np.ndarray | None = None
 
 
 _Ranges = tuple[np.ndarray, np.ndarray, np.ndarray, int]
@@ -626,7 +642,7 @@ def _solve_jobs(jobs: list[_Job], audit_size: int) -> list[_Ranges]:
     audit reports nothing else. Measured on `bw` (2 cores): see README, "Disclosure control"."""
     n = workers()
     if n < 2 or audit_size < PARALLEL_MIN_VARIABLES or not any(j.a.shape[1] > 1 for j in jobs):
-        return [_component_ranges(j.a, j.b, j.needed, j.wanted, j.seen) for j in jobs]
+        return [_component_ranges(j.a, j.b, j.needed, j.wanted, j.seen, j.truth) for j in jobs]
     # tasks: (job index, wanted mask or None), the big targeted components split n ways
     tasks: list[tuple[int, np.ndarray | None]] = []
     for i, j in enumerate(jobs):
@@ -658,6 +674,7 @@ def _solve_jobs(jobs: list[_Job], audit_size: int) -> list[_Ranges]:
                         jobs[tasks[t][0]].needed,
                         tasks[t][1],
                         jobs[tasks[t][0]].seen,
+                        jobs[tasks[t][0]].truth,
                     )
                     for t in chunk
                 ],
@@ -709,6 +726,7 @@ def _solve_chunk(
             np.ndarray,
             np.ndarray | None,
             tuple[np.ndarray, np.ndarray] | None,
+            np.ndarray | None,
         ]
     ],
 ) -> list[_Ranges]:
@@ -879,12 +897,20 @@ def _one_sum_ranges(
     return low, high
 
 
+def _solves(a: sp.csr_matrix, b: np.ndarray, x: np.ndarray) -> bool:
+    """Whether `x` (no NaN, ≥ 0) solves a·x = b to `TRUTH_TOLERANCE`."""
+    if np.isnan(x).any() or (x < 0).any():
+        return False
+    return bool(np.abs(a @ x - b).max(initial=0.0) <= TRUTH_TOLERANCE)
+
+
 def _component_ranges(
     a: sp.csr_matrix,
     b: np.ndarray,
     needed: np.ndarray,
     wanted: np.ndarray | None = None,
     seen: tuple[np.ndarray, np.ndarray] | None = None,
+    truth: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Range of each variable subject to a·x = b, x ≥ 0: (low, high, exact, programs solved).
 
@@ -896,7 +922,11 @@ def _component_ranges(
     variables get programs of their own (the others: the span of the witnesses). `seen`: the
     least and greatest value each variable took in solutions already known (`_Witnesses`), which
     count as witnesses from the start; when they prove every wanted variable, no program is
-    solved at all."""
+    solved at all. `truth`: the variables' own values (the suppressed values as they are), a
+    witness too when they solve the sums (`_solves`): the first program's solution, which sets
+    many values to 0, and the values themselves then show most values wide enough (measured on
+    `bw`, the pattern in one process: 92,113 programs in 31.3 s of HiGHS → 60,793 in 21.3 s,
+    the same cells)."""
     k = a.shape[1]
     if k == 1:  # one value in its equations: each equation pins it
         column = a.toarray()[:, 0]
@@ -910,6 +940,9 @@ def _component_ranges(
         seen_low, seen_high = np.full(k, np.inf), np.full(k, -np.inf)
     else:
         seen_low, seen_high = (np.array(bound, dtype=float) for bound in seen)
+    if truth is not None and _solves(a, b, truth):
+        np.minimum(seen_low, truth, out=seen_low)
+        np.maximum(seen_high, truth, out=seen_high)
     low, high = np.zeros(k), np.full(k, np.nan)  # high: inf once a maximum is unbounded
     exact = np.zeros(k, dtype=bool)
     programs = 0
