@@ -768,14 +768,15 @@ def with_and_without_truth(p: Problem) -> tuple:
 @given(hierarchies())
 def test_the_values_themselves_as_a_witness_change_no_pattern(providers):
     """The suppressed values solve every sum they are in, so they are one more solution of
-    each audit's component: the pattern and its rounds are those found without them, every
-    reported range lies within the oracle's, and never are more programs solved."""
+    each audit's component: the pattern and its rounds are those found without them, and every
+    reported range lies within the oracle's. (How many programs they save is not a property:
+    with fewer values left, the batches may be cut otherwise; the table of quarters below and
+    the `bw` figures in the README show the saving.)"""
     p = hierarchy_problem(providers)[0]
-    kept, without, programs, programs_without = with_and_without_truth(p)
+    kept, without, _, _ = with_and_without_truth(p)
     assert (kept.status == without.status).all()
     assert kept.rounds == without.rounds
     assert_ranges_within_the_oracle(p, kept)
-    assert programs <= programs_without
 
 
 def test_the_values_themselves_save_programs_on_a_table_of_quarters():
