@@ -141,8 +141,8 @@ docs: docs-static
 bench: install
 	$(VENV)/python -m bench.run $(BENCH_ARGS)
 
-# Ten times bw (112.7 M rows, 5.6 GB of files in bench/.cache/; about 35 minutes on 2 cores
-# besides generating the data: 32 min on 2026-12-05, README). DuckDB's limit at 5GB: with the default 1GB dbt runs out of memory.
+# Ten times bw (112.7 M rows, 5.6 GB of files in bench/.cache/; about 20 minutes on 2 cores
+# with generating the data: the build 16 min on 2026-12-07, README). DuckDB's limit at 5GB: with the default 1GB dbt runs out of memory.
 bench-federal: install
 	$(VENV)/python -m bench.run --scale federal --out bench/results/federal --memory-limit 5GB $(BENCH_ARGS)
 
