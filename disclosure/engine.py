@@ -384,7 +384,10 @@ def audit(
 
     `witnesses` (`_Witnesses`, as in `protect`): values the suppressed values were seen to take
     in earlier audits of the same problem with fewer suppressed cells; `learn`: add this audit's
-    (only for audits whose suppressed cells every later audit holds too).
+    (only for audits whose suppressed cells every later audit holds too). With `witnesses`, the
+    suppressed values themselves count as one more witness where they solve a component's sums
+    (`_component_ranges`, `truth`): such audits are `protect`'s, on tables it has not hidden
+    anything in yet.
 
     Without `cache`, `targets` and `witnesses` (a whole audit, as the mart gate's), a problem of
     at least `PARTS_PARALLEL_MIN_CELLS` cells with more than one part is audited part by part on

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import os
+from collections.abc import Callable
 
 import numpy as np
 import polars as pl
@@ -673,19 +674,19 @@ def without_truth(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(engine, "_solves", lambda a, b, x: False)
 
 
-def assert_witnesses_sound(p: Problem, *, truth: bool = True) -> int:
-    """`protect` carries what each suppressed value was seen to take from one round's audit to
-    the next (`_Witnesses`): sound only if those values are still possible. Every range its
-    final audit reports must lie within the exact range the oracle finds (equal where the engine
-    reports it as exact), and the pattern must be the one found without them. Returns how many
-    fewer programs the pattern took with them. `truth`: with the values themselves as one more
-    witness in each component (False: `without_truth`)."""
-    programs = {}
+def protect_twice(
+    p: Problem, change: Callable[[pytest.MonkeyPatch], None], *, truth: bool = True
+) -> tuple:
+    """`protect` in one process, then again after `change` (a monkeypatch of the engine): both
+    patterns and the programs each solved. `truth`: with the values themselves as witnesses
+    (False: `without_truth` for both)."""
+    programs = [0, 0]
     solve = engine._component_ranges
+    run = 0
 
     def counted(*args):
         result = solve(*args)
-        programs[mode] = programs.get(mode, 0) + result[3]
+        programs[run] += result[3]
         return result
 
     with pytest.MonkeyPatch.context() as mp:
@@ -693,21 +694,36 @@ def assert_witnesses_sound(p: Problem, *, truth: bool = True) -> int:
         mp.setattr(engine, "_component_ranges", counted)
         if not truth:
             without_truth(mp)
-        mode = "kept"
-        kept = protect(p)
-        blind = engine._Witnesses.seen
+        first = protect(p)
+        change(mp)
+        run = 1
+        second = protect(p)
+    return first, second, programs[0], programs[1]
 
-        def nothing_seen(self, identity):
-            low, high = blind(self, identity)
-            return np.full_like(low, np.inf), np.full_like(high, -np.inf)
 
-        mp.setattr(engine._Witnesses, "seen", nothing_seen)
-        mode = "without"
-        without = protect(p)
+def blind_witnesses(mp: pytest.MonkeyPatch) -> None:
+    """`protect` without what earlier rounds' audits saw (`_Witnesses.seen` knows nothing)."""
+    seen = engine._Witnesses.seen
+
+    def nothing_seen(self, identity):
+        low, high = seen(self, identity)
+        return np.full_like(low, np.inf), np.full_like(high, -np.inf)
+
+    mp.setattr(engine._Witnesses, "seen", nothing_seen)
+
+
+def assert_witnesses_sound(p: Problem, *, truth: bool = True) -> int:
+    """`protect` carries what each suppressed value was seen to take from one round's audit to
+    the next (`_Witnesses`): sound only if those values are still possible. Every range its
+    final audit reports must lie within the exact range the oracle finds (equal where the engine
+    reports it as exact), and the pattern must be the one found without them. Returns how many
+    fewer programs the pattern took with them. `truth`: with the values themselves as one more
+    witness in each component (False: `without_truth`)."""
+    kept, without, programs, programs_without = protect_twice(p, blind_witnesses, truth=truth)
     assert (kept.status == without.status).all()
     assert kept.rounds == without.rounds
     assert_ranges_within_the_oracle(p, kept)
-    return programs.get("without", 0) - programs.get("kept", 0)
+    return programs_without - programs
 
 
 def assert_ranges_within_the_oracle(p: Problem, pattern) -> None:
@@ -745,23 +761,7 @@ def test_witnesses_kept_from_round_to_round_are_values_the_cells_can_take(provid
 def with_and_without_truth(p: Problem) -> tuple:
     """`protect` with the suppressed values themselves as a witness and without
     (`without_truth`), one process, and the programs each solved."""
-    programs = {}
-    solve = engine._component_ranges
-
-    def counted(*args):
-        result = solve(*args)
-        programs[mode] = programs.get(mode, 0) + result[3]
-        return result
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(engine.WORKERS_ENV, "1")
-        mp.setattr(engine, "_component_ranges", counted)
-        mode = "truth"
-        kept = protect(p)
-        without_truth(mp)
-        mode = "without"
-        without = protect(p)
-    return kept, without, programs.get("truth", 0), programs.get("without", 0)
+    return protect_twice(p, without_truth)
 
 
 @settings(max_examples=25, deadline=None)
