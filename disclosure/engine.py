@@ -368,29 +368,23 @@ def audit(
     suppressed: Sequence[bool] | np.ndarray,
     minimum: int = CELL_MINIMUM,
     *,
-    cache: dict[bytes, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None,
     targets: np.ndarray | None = None,
     witnesses: _Witnesses | None = None,
-    learn: bool = False,
 ) -> AuditResult:
     """Range of every suppressed (cell, measure) given the published values and the equations.
-
-    `cache` (for repeated audits of one problem, as in `protect`): ranges of components by
-    their set of suppressed (cell, measure); a component's equations and constants follow from
-    that set, so an unchanged component is not solved again.
 
     `targets` (a flag per cell): only the ranges of those cells are computed and reported; the
     other suppressed values stay variables, but components without a target are not solved.
 
-    `witnesses` (`_Witnesses`, as in `protect`): values the suppressed values were seen to take
-    in earlier audits of the same problem with fewer suppressed cells; `learn`: add this audit's
-    (only for audits whose suppressed cells every later audit holds too). With `witnesses`, the
-    suppressed values themselves count as one more witness where they solve a component's sums
-    (`_component_ranges`, `truth`): such audits are `protect`'s, on tables it has not hidden
-    anything in yet.
+    `witnesses` (`_Witnesses`, as in `protect`'s trial audits, `_fixable`): values the
+    suppressed values were seen to take in earlier audits of the same problem with fewer
+    suppressed cells. With them, the suppressed values themselves count as one more witness
+    where they solve a component's sums (`_component_ranges`, `truth`): such audits are
+    `protect`'s, on tables it has not hidden anything in yet. `protect`'s own audits, round
+    after round, are `_RoundAudits`'.
 
-    Without `cache`, `targets` and `witnesses` (a whole audit, as the mart gate's), a problem of
-    at least `PARTS_PARALLEL_MIN_CELLS` cells with more than one part is audited part by part on
+    Without `targets` and `witnesses` (a whole audit, as the mart gate's), a problem of at least
+    `PARTS_PARALLEL_MIN_CELLS` cells with more than one part is audited part by part on
     `workers()` processes (`_audit_parts`): the same ranges.
 
     Raises `InconsistentEquations` when a component has no non-negative solution (published
@@ -399,28 +393,95 @@ def audit(
     hidden = np.asarray(suppressed, dtype=bool)
     if hidden.shape != (problem.n_cells,):
         raise ValueError(f"suppressed: {problem.n_cells} flags expected, got {hidden.shape}")
-    if cache is None and targets is None and witnesses is None:
+    if targets is None and witnesses is None:
         n = workers()
         if n >= 2 and problem.n_cells >= PARTS_PARALLEL_MIN_CELLS:
             labels = parts(problem)
             if labels.max(initial=0) > 0:
                 return _audit_parts(problem, labels, hidden, minimum, n)
     variables, identity, hidden_rows, a, b = _system(problem, hidden)
-    n_vars, n_rows = a.shape[1], a.shape[0]
-
-    low = np.zeros(n_vars)
-    high = np.full(n_vars, np.inf)
-    exact = np.ones(n_vars, dtype=bool)
-    # the width a witness must show before a variable passes without its own programs
-    # (NaN: not base_n, so any spread beyond the pin tolerance)
-    needed = np.where(problem.layout.value_base_n[hidden_rows], float(minimum), np.nan)
     wanted = (
         None
         if targets is None
         else np.asarray(targets, dtype=bool)[variables.get_column("cell").to_numpy()]
     )
-    if wanted is not None and cache is not None:
-        raise ValueError("audit: `targets` and `cache` exclude each other")
+    solved = _solve_system(
+        a,
+        b,
+        identity,
+        _needed(problem, hidden_rows, minimum),
+        wanted=wanted,
+        witnesses=witnesses,
+        truth=None if witnesses is None else _truth(problem, hidden_rows),
+        audit_size=a.shape[1],
+    )
+    return _audit_result(
+        problem,
+        hidden,
+        variables.select("cell", "measure"),
+        (solved.low, solved.high, solved.exact),
+        minimum,
+        components=solved.n_components,
+        programs=solved.programs,
+        started=started,
+        wanted=wanted,
+    )
+
+
+def _needed(problem: Problem, rows: np.ndarray, minimum: int) -> np.ndarray:
+    """Per suppressed value (the rows of `problem.values` `rows` selects, a mask or indices),
+    the width a witness must show before it passes without programs of its own: the minimum
+    for base_n, NaN for the other measures (any spread beyond the pin tolerance)."""
+    return np.where(problem.layout.value_base_n[rows], float(minimum), np.nan)
+
+
+def _truth(problem: Problem, rows: np.ndarray) -> np.ndarray:
+    """The suppressed values themselves (the rows `rows` selects), NaN where a value is not
+    given: `protect` audits the unsuppressed tables, so it knows them (`_component_ranges`)."""
+    layout = problem.layout
+    return np.where(layout.value_null[rows], np.nan, layout.value[rows])
+
+
+@dataclass(frozen=True)
+class _Solved:
+    """`_solve_system`'s answer: per variable its range (`low`, `high`, `exact`) and its
+    component's number (0 … `n_components` − 1); the linear programs solved."""
+
+    low: np.ndarray
+    high: np.ndarray
+    exact: np.ndarray
+    component: np.ndarray
+    n_components: int
+    programs: int
+
+
+def _solve_system(
+    a: sp.csr_matrix,
+    b: np.ndarray,
+    identity: np.ndarray,
+    needed: np.ndarray,
+    *,
+    wanted: np.ndarray | None,
+    witnesses: _Witnesses | None,
+    truth: np.ndarray | None,
+    audit_size: int,
+    learn: bool = False,
+) -> _Solved:
+    """The ranges of the variables of a·x = b, x ≥ 0 (per variable: its `identity`, the width
+    `needed` of a witness, whether it is `wanted`, its value `truth`), component by component:
+    the variables split into connected components (two are linked when an equation holds both);
+    a component of one sum in closed form (`_one_sum_ranges`), every other by linear programs
+    (`_component_ranges`, on `workers()` processes when `audit_size` is large: `_solve_jobs`).
+    Components in no equation are only known to be ≥ 0; with `wanted`, those without a wanted
+    variable are not solved. `learn`: the solutions found become `witnesses`.
+
+    Rows and columns keep their order inside each component, so a component is solved alike
+    whether `a` holds the whole problem (`audit`) or only the components a round changed
+    (`_RoundAudits`)."""
+    n_vars, n_rows = a.shape[1], a.shape[0]
+    low = np.zeros(n_vars)
+    high = np.full(n_vars, np.inf)
+    exact = np.ones(n_vars, dtype=bool)
     # Components of the bipartite graph variables ↔ equations.
     graph = sp.bmat([[None, a.T], [a, None]], format="csr") if n_vars and n_rows else None
     if graph is not None:
@@ -442,15 +503,6 @@ def audit(
             np.asarray(a[row_of, in_one]).ravel(), b[row_of], row_of
         )
     jobs: list[_Job] = []
-    # the suppressed values themselves, where they are known (`protect` audits the unsuppressed
-    # tables: NaN where a value is not given), for `_component_ranges`
-    truth = (
-        None
-        if witnesses is None
-        else np.where(
-            problem.layout.value_null[hidden_rows], np.nan, problem.layout.value[hidden_rows]
-        )
-    )
     # a with its rows and columns in component order: each component's equations are one
     # block of it (the rows `row_idx`, the columns `var_idx`, in their order)
     blocks = a[order_r][:, order_v] if n_vars and n_rows else a
@@ -463,18 +515,9 @@ def audit(
             continue  # in no equation: only ≥ 0 is known
         if wanted is not None and not wanted[var_idx].any():
             continue
-        key = np.sort(identity[var_idx]).tobytes() if cache is not None else b""
-        if cache is not None and key in cache:
-            order = np.argsort(identity[var_idx], kind="stable")
-            lo, hi, solved = (np.empty(len(var_idx)) for _ in range(3))
-            for target, stored in zip((lo, hi, solved), cache[key], strict=True):
-                target[order] = stored
-            low[var_idx], high[var_idx], exact[var_idx] = lo, hi, solved.astype(bool)
-            continue
         jobs.append(
             _Job(
                 var_idx,
-                key,
                 blocks[bounds_r[component] : bounds_r[component + 1]][
                     :, bounds_v[component] : bounds_v[component + 1]
                 ],
@@ -485,26 +528,12 @@ def audit(
                 None if truth is None else truth[var_idx],
             )
         )
-    for job, (lo, hi, solved, solves) in zip(jobs, _solve_jobs(jobs, n_vars), strict=True):
+    for job, (lo, hi, solved, solves) in zip(jobs, _solve_jobs(jobs, audit_size), strict=True):
         programs += solves
         low[job.var_idx], high[job.var_idx], exact[job.var_idx] = lo, hi, solved
         if learn and witnesses is not None:
             witnesses.learn(identity[job.var_idx], lo, hi)
-        if cache is not None:
-            order = np.argsort(identity[job.var_idx], kind="stable")
-            cache[job.key] = (lo[order], hi[order], solved[order].astype(float))
-
-    return _audit_result(
-        problem,
-        hidden,
-        variables.select("cell", "measure"),
-        (low, high, exact),
-        minimum,
-        components=int(n_components),
-        programs=programs,
-        started=started,
-        wanted=wanted,
-    )
+    return _Solved(low, high, exact, var_labels, int(n_components), programs)
 
 
 def _system(
@@ -613,12 +642,12 @@ def _audit_result(
 
 @dataclass(frozen=True)
 class _Job:
-    """One component to solve: its variables' indices in the audit, its cache key, equations
-    (a·x = b) and, per variable, the width a witness must show, whether it is wanted, and the
-    least and greatest value earlier solutions showed it to take (`_Witnesses`; None: none)."""
+    """One component to solve: its variables' indices in the audit, its equations (a·x = b)
+    and, per variable, the width a witness must show, whether it is wanted, the least and
+    greatest value earlier solutions showed it to take (`_Witnesses`; None: none) and its own
+    value (`truth`; None: not known)."""
 
     var_idx: np.ndarray
-    key: bytes
     a: sp.csr_matrix
     b: np.ndarray
     needed: np.ndarray
@@ -1155,6 +1184,26 @@ def _layout(problem: Problem) -> _Layout:
     )
 
 
+class _Grouped:
+    """Items (0 … n−1) grouped by a key per item (0 … groups−1; −1: in no group): `members`
+    of given groups at once, in the items' order — for the rounds of `protect`, which look
+    only at the equations and values a round changed (`_RoundAudits`, `_EquationsHold`)."""
+
+    def __init__(self, key: np.ndarray, groups: int) -> None:
+        key = np.asarray(key)
+        self._order = np.argsort(key, kind="stable")
+        self._bounds = np.searchsorted(key[self._order], np.arange(groups + 1))
+
+    def members(self, groups: np.ndarray) -> np.ndarray:
+        """The items of `groups` (distinct group numbers), sorted."""
+        groups = np.asarray(groups, dtype=np.int64)
+        starts = self._bounds[groups]
+        lengths = self._bounds[groups + 1] - starts
+        # each group's run of positions in `_order`, laid end to end
+        runs = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+        return np.sort(self._order[runs + np.arange(int(lengths.sum()))])
+
+
 def _identity(codes: dict[str, int]) -> pl.Expr:
     """(cell, measure) as one whole number: cell · the number of measures + the measure's number
     (`Problem.measure_codes`); null for a measure not among them."""
@@ -1294,6 +1343,112 @@ def protect_started(
     return Started(lambda: pattern)
 
 
+class _RoundAudits:
+    """`protect`'s audits of one problem, round after round: the suppressed cells only grow,
+    so a component of suppressed values whose variables no newly suppressed value joined has
+    the same equations and constants as in the last round, and keeps its ranges. Only the
+    components of the newly suppressed values (with every earlier component they join) are
+    built and solved anew (`_solve_system`), on the equations that hold them; the ranges are
+    those a whole `audit` finds, component for component alike.
+
+    Before, each round built the whole problem's system and components again and found the
+    unchanged ones in a cache: a `federal` part of 171 rounds paid for the whole part in every
+    round (py-spy, the year 2017 in one process, 247.5 s: the systems and components 42.1 s).
+
+    Per row of `problem.values` it keeps the suppressed value's range and component; the
+    suppressed values `learn` from each round's solutions into `witnesses`."""
+
+    def __init__(self, problem: Problem, minimum: int, witnesses: _Witnesses) -> None:
+        layout = problem.layout
+        self._problem, self._minimum, self._witnesses = problem, minimum, witnesses
+        n_rows = len(layout.value_cell)
+        self._hidden = np.zeros(problem.n_cells, dtype=bool)  # as at the last round
+        self._low = np.zeros(n_rows)
+        self._high = np.full(n_rows, np.inf)
+        self._exact = np.ones(n_rows, dtype=bool)
+        self._component = np.full(n_rows, -1, dtype=np.int64)  # of each suppressed value
+        self._components = 0  # how many there are
+        self._next = 0  # the next component's number
+        self._rows_of_cell = _Grouped(layout.value_cell, problem.n_cells)
+        self._terms_of_row = _Grouped(layout.term_row, n_rows)
+        self._terms_of_equation = _Grouped(layout.term_equation, layout.n_equations)
+
+    def audit(self, suppressed: np.ndarray) -> AuditResult:
+        """The audit of `suppressed` (a flag per cell, holding every cell of the last round's)."""
+        started = time.perf_counter()
+        problem, layout = self._problem, self._problem.layout
+        hidden = np.asarray(suppressed, dtype=bool)
+        if (self._hidden & ~hidden).any():
+            raise ValueError("_RoundAudits: a suppressed cell of an earlier round is published")
+        if not self._hidden.any():
+            # the first round: the whole problem's checks (later rounds only publish less)
+            _system(problem, hidden)
+        hidden_rows = hidden[layout.value_cell]
+        was_hidden = self._hidden[layout.value_cell]
+        new = self._rows_of_cell.members(np.flatnonzero(hidden & ~self._hidden))
+        # the earlier components that share an equation with a new value join its component
+        near = layout.term_row[
+            self._terms_of_equation.members(
+                np.unique(layout.term_equation[self._terms_of_row.members(new)])
+            )
+        ]
+        joined = np.unique(self._component[near[was_hidden[near]]])
+        earlier = np.flatnonzero(was_hidden)
+        rows = np.union1d(new, earlier[np.isin(self._component[earlier], joined)])
+        # their system: every equation that holds one of them, in the equations' order, with
+        # its terms in their order (so its constant is summed as `_system` sums it)
+        equations = np.unique(layout.term_equation[self._terms_of_row.members(rows)])
+        terms = self._terms_of_equation.members(equations)
+        term_row = layout.term_row[terms]
+        term_hidden = hidden_rows[term_row]
+        published = ~term_hidden
+        term_equation = np.searchsorted(equations, layout.term_equation[terms])
+        coefficient = layout.term_coefficient[terms]
+        constant = np.bincount(
+            term_equation[published],
+            weights=coefficient[published] * layout.value[term_row[published]],
+            minlength=len(equations),
+        )
+        a = sp.csr_matrix(
+            (
+                coefficient[term_hidden],
+                (term_equation[term_hidden], np.searchsorted(rows, term_row[term_hidden])),
+            ),
+            shape=(len(equations), len(rows)),
+        )
+        a.sum_duplicates()
+        solved = _solve_system(
+            a,
+            -constant,
+            layout.value_identity[rows],
+            _needed(problem, rows, self._minimum),
+            wanted=None,
+            witnesses=self._witnesses,
+            truth=_truth(problem, rows),
+            audit_size=int(hidden_rows.sum()),
+            learn=True,
+        )
+        self._low[rows], self._high[rows], self._exact[rows] = (
+            solved.low,
+            solved.high,
+            solved.exact,
+        )
+        self._component[rows] = self._next + solved.component
+        self._next += solved.n_components
+        self._components += solved.n_components - len(joined)
+        self._hidden = hidden.copy()
+        return _audit_result(
+            problem,
+            hidden,
+            problem.values.select("cell", "measure").filter(pl.Series(hidden_rows)),
+            (self._low[hidden_rows], self._high[hidden_rows], self._exact[hidden_rows]),
+            self._minimum,
+            components=self._components,
+            programs=solved.programs,
+            started=started,
+        )
+
+
 def _protect(problem: Problem, minimum: int, last_resort: bool) -> Pattern:
     """`protect` in this process, on the whole problem at once."""
     started = time.perf_counter()
@@ -1321,15 +1476,14 @@ def _protect(problem: Problem, minimum: int, last_resort: bool) -> Pattern:
     proven = rescuable = stuck_before = given_up.clear()
     taken_last: list[np.ndarray] = []
     rounds = 0
-    cache: dict[bytes, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     # status only grows from round to round: what a value took before, it can still take
     witnesses = _Witnesses(problem.n_cells * len(problem.measure_codes))
+    audits = _RoundAudits(problem, minimum, witnesses)
+    step_1 = _EquationsHold(terms, problem.n_cells, minimum)
     while True:
         rounds += 1
-        _suppress_until_equations_hold(terms, status, minimum)
-        result = audit(
-            problem, status > NONE, minimum, cache=cache, witnesses=witnesses, learn=True
-        )
+        step_1.run(status)
+        result = audits.audit(status > NONE)
         failures = result.failures.join(given_up, on=["cell", "measure"], how="anti")
         if failures.is_empty() or rounds >= MAX_ROUNDS:
             break
@@ -1715,56 +1869,104 @@ def _term_frame(problem: Problem, base_n: np.ndarray, candidate: np.ndarray) -> 
 
 
 def _suppress_until_equations_hold(terms: pl.DataFrame, status: np.ndarray, minimum: int) -> None:
-    """Step 1 of `protect`, in place on `status`: while an equation asks for another suppressed
-    cell (one suppressed term; or suppressed parts, total published, that sum to less than the
-    minimum (base_n) or to 0 (other measures, total not 0)), each such equation gets its
-    candidate with the smallest base_n (then cell number) among those not suppressed (a cell
+    """Step 1 of `protect` once, in place on `status` (`_EquationsHold`, which `protect` keeps
+    from round to round)."""
+    _EquationsHold(terms, len(status), minimum).run(status)
+
+
+class _EquationsHold:
+    """Step 1 of `protect` (`run`, in place on `status`): while an equation asks for another
+    suppressed cell (one suppressed term; or suppressed parts, total published, that sum to less
+    than the minimum (base_n) or to 0 (other measures, total not 0)), each such equation gets
+    its candidate with the smallest base_n (then cell number) among those not suppressed (a cell
     with a term of 0 does not count where two or more terms are suppressed already).
 
-    In arrays per term and per equation (the equations' ranks, `_term_frame`): `protect` runs it
-    after every audit on the whole problem, where a frame's group-by per pass cost 9 of 149 s
-    of a `bw` pattern in one process (cProfile, 2026-12-06)."""
-    equation = terms.get_column("equation_rank").to_numpy()
-    n_equations = int(equation.max()) + 1 if len(equation) else 0
-    cell = terms.get_column("cell").to_numpy()
-    is_part = terms.get_column("coefficient").to_numpy() < 0
-    magnitude = np.abs(terms.get_column("value").to_numpy())
-    nonzero = magnitude > PIN_TOLERANCE
-    candidate = terms.get_column("candidate").to_numpy()
-    base_n_equation = np.zeros(n_equations, dtype=bool)
-    base_n_equation[equation] = terms.get_column("base_n_equation").to_numpy()
-    total_value = np.bincount(
-        equation, weights=np.where(is_part, 0.0, magnitude), minlength=n_equations
-    )
-    cell_base_n = terms.get_column("cell_base_n").to_numpy()
-    while True:
-        hidden = (status > NONE)[cell]
-        n_hidden = np.bincount(equation[hidden], minlength=n_equations)
-        total_hidden = np.bincount(equation[hidden & ~is_part], minlength=n_equations) > 0
+    In arrays per term and per equation (the equations' ranks, `_term_frame`): a frame's
+    group-by per pass cost 9 of 149 s of a `bw` pattern in one process (cProfile, 2026-12-06).
+    Kept from round to round, it looks only at the equations that hold a cell suppressed since
+    it last looked: after a pass no equation has an eligible candidate left, and an equation
+    none of whose cells was suppressed since has the same counts and candidates. So each pass
+    picks what a pass over every equation picks (a `federal` part of 171 rounds counted every
+    sum again in each pass: 23.4 of 247.5 s of the year 2017 in one process, py-spy)."""
+
+    def __init__(self, terms: pl.DataFrame, n_cells: int, minimum: int) -> None:
+        self._equation = terms.get_column("equation_rank").to_numpy()
+        self._n_equations = int(self._equation.max()) + 1 if len(self._equation) else 0
+        self._cell = terms.get_column("cell").to_numpy()
+        self._is_part = terms.get_column("coefficient").to_numpy() < 0
+        magnitude = np.abs(terms.get_column("value").to_numpy())
+        self._magnitude = magnitude
+        self._nonzero = magnitude > PIN_TOLERANCE
+        self._candidate = terms.get_column("candidate").to_numpy()
+        self._base_n_equation = np.zeros(self._n_equations, dtype=bool)
+        self._base_n_equation[self._equation] = terms.get_column("base_n_equation").to_numpy()
+        self._total_value = np.bincount(
+            self._equation,
+            weights=np.where(self._is_part, 0.0, magnitude),
+            minlength=self._n_equations,
+        )
+        self._cell_base_n = terms.get_column("cell_base_n").to_numpy()
+        self._minimum = minimum
+        self._terms_of_equation = _Grouped(self._equation, self._n_equations)
+        self._terms_of_cell = _Grouped(self._cell, n_cells)
+        self._looked: np.ndarray | None = None  # the suppressed cells when it last looked
+
+    def run(self, status: np.ndarray) -> None:
+        hidden_cells = status > NONE
+        if self._looked is None:
+            touched = np.arange(self._n_equations)
+        else:
+            touched = self._equations_of(np.flatnonzero(hidden_cells & ~self._looked))
+        while len(touched):
+            picked = self._pass(touched, hidden_cells)
+            status[picked] = SECONDARY
+            hidden_cells[picked] = True
+            touched = self._equations_of(picked)
+        self._looked = hidden_cells
+
+    def _equations_of(self, cells: np.ndarray) -> np.ndarray:
+        return np.unique(self._equation[self._terms_of_cell.members(cells)])
+
+    def _pass(self, touched: np.ndarray, hidden_cells: np.ndarray) -> np.ndarray:
+        """The cells one pass picks in the equations `touched` (sorted, distinct): per
+        equation the counts of its suppressed terms in the terms' order, as over all terms."""
+        terms = self._terms_of_equation.members(touched)
+        equation = np.searchsorted(touched, self._equation[terms])
+        n = len(touched)
+        is_part = self._is_part[terms]
+        hidden = hidden_cells[self._cell[terms]]
+        n_hidden = np.bincount(equation[hidden], minlength=n)
+        total_hidden = np.bincount(equation[hidden & ~is_part], minlength=n) > 0
         hidden_parts = np.bincount(
-            equation, weights=np.where(hidden & is_part, magnitude, 0.0), minlength=n_equations
+            equation, weights=np.where(hidden & is_part, self._magnitude[terms], 0.0), minlength=n
         )
         partial = (n_hidden >= 2) & ~total_hidden
+        base_n_equation = self._base_n_equation[touched]
         needy = (
             (n_hidden == 1)
-            | (partial & base_n_equation & (hidden_parts < minimum))
+            | (partial & base_n_equation & (hidden_parts < self._minimum))
             | (
                 partial
                 & ~base_n_equation
                 & (hidden_parts <= PIN_TOLERANCE)
-                & (total_value > PIN_TOLERANCE)
+                & (self._total_value[touched] > PIN_TOLERANCE)
             )
         )
         needs_nonzero = n_hidden >= 2
-        eligible = needy[equation] & candidate & ~hidden & (~needs_nonzero[equation] | nonzero)
-        chosen = np.flatnonzero(eligible)
-        if len(chosen) == 0:
-            return
+        eligible = (
+            needy[equation]
+            & self._candidate[terms]
+            & ~hidden
+            & (~needs_nonzero[equation] | self._nonzero[terms])
+        )
+        chosen = terms[eligible]
         # by equation, then base_n, then cell: the first one of each equation is taken
-        ranked = chosen[np.lexsort((cell[chosen], cell_base_n[chosen], equation[chosen]))]
+        ranked = chosen[
+            np.lexsort((self._cell[chosen], self._cell_base_n[chosen], self._equation[chosen]))
+        ]
         first = np.ones(len(ranked), dtype=bool)
-        first[1:] = equation[ranked[1:]] != equation[ranked[:-1]]
-        status[cell[ranked[first]]] = SECONDARY
+        first[1:] = self._equation[ranked[1:]] != self._equation[ranked[:-1]]
+        return np.unique(self._cell[ranked[first]])
 
 
 def _candidates_for(

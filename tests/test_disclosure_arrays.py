@@ -17,8 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from disclosure import engine
-from disclosure.engine import BASE_N, NONE, PIN_TOLERANCE, PRIMARY, SECONDARY, Problem
-from tests.test_disclosure import ALL, hierarchies, hierarchy_problem, problem
+from disclosure.engine import BASE_N, KEY, NONE, PIN_TOLERANCE, PRIMARY, SECONDARY, Problem
+from tests.test_disclosure import ALL, exact_ranges, hierarchies, hierarchy_problem, problem
 
 
 # --------------------------------------------------------------------------------------------
@@ -355,3 +355,142 @@ def test_the_term_frame_is_the_one_the_joins_give(providers, data, step, offset)
     assert got.sort(key).equals(want.sort(key))
     # and in the terms' own order
     assert got.select(key).equals(p.terms.select(key))
+
+
+# --------------------------------------------------------------------------------------------
+# `protect`'s rounds: only what a round changed is looked at again (since 2026-12-07)
+# --------------------------------------------------------------------------------------------
+def growing(data, p: Problem, rounds: int) -> list[np.ndarray]:
+    """Suppressed cells for `rounds` rounds, as `protect` makes them: the primary cells first,
+    then each round some more at random (a round may add none)."""
+    hidden = engine.primary_cells(p).copy()
+    out = [hidden.copy()]
+    for _ in range(rounds - 1):
+        hidden = hidden | flags(data, p.n_cells)
+        out.append(hidden.copy())
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(hierarchies(), st.data(), st.integers(1, 9), st.integers(-50, 50))
+def test_step_one_kept_between_rounds_suppresses_what_a_whole_pass_suppresses(
+    providers, data, step, offset
+):
+    p, _ = hierarchy_problem(providers)
+    p = renumbered(p, step, offset)
+    candidate = p.cells.get_column("may_be_secondary").to_numpy()
+    terms = engine._term_frame(p, p.base_n(), candidate)
+    kept = engine._EquationsHold(terms, p.n_cells, engine.CELL_MINIMUM)
+    status = np.where(engine.primary_cells(p), PRIMARY, NONE).astype(np.int8)
+    by_frames = status.copy()
+    for _ in range(3):
+        kept.run(status)  # looks only at the equations of cells suppressed since its last run
+        frame_step_one(terms, by_frames, engine.CELL_MINIMUM)  # every equation, every pass
+        assert np.array_equal(status, by_frames)
+        # the audit's picks of a round: some more cells at random, on both
+        extra = flags(data, p.n_cells) & (status == NONE)
+        status[extra] = by_frames[extra] = SECONDARY
+
+
+def round_audits(p: Problem) -> engine._RoundAudits:
+    return engine._RoundAudits(
+        p, engine.CELL_MINIMUM, engine._Witnesses(p.n_cells * len(p.measure_codes))
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(hierarchies(), st.data(), st.integers(1, 9), st.integers(-50, 50))
+def test_round_audits_find_the_ranges_of_a_whole_audit(providers, data, step, offset):
+    """Round after round, with the components no new cell joined kept from the last round,
+    `_RoundAudits` reports what an audit of the whole problem reports: the same values, the
+    same failures and components, ranges exact where the oracle's are and otherwise within
+    them; a round that suppresses nothing new solves nothing."""
+    p, _ = hierarchy_problem(providers)
+    p = renumbered(p, step, offset)
+    rounds = round_audits(p)
+    before = None
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(engine.WORKERS_ENV, "1")
+        for hidden in growing(data, p, 3):
+            kept = rounds.audit(hidden)
+            whole = engine.audit(p, hidden)
+            assert kept.ranges.select(KEY).equals(whole.ranges.select(KEY))
+            assert kept.failures.select(*KEY, "rule").equals(whole.failures.select(*KEY, "rule"))
+            assert (kept.components, kept.variables, kept.suppressed) == (
+                whole.components,
+                whole.variables,
+                whole.suppressed,
+            )
+            oracle = exact_ranges(p, hidden)
+            for cell, measure, low, high, exact in kept.ranges.select(
+                *KEY, "low", "high", "exact"
+            ).iter_rows():
+                least, most = oracle[(cell, measure)]
+                tolerance = 1e-6 * max(1.0, abs(least))
+                if exact:
+                    assert low == pytest.approx(least, abs=1e-6)
+                    assert high == pytest.approx(most, abs=1e-6) or high == most == np.inf
+                else:  # a span the witnesses showed: within the exact range
+                    assert least - tolerance <= low <= high <= most + tolerance
+            if before is not None and (hidden == before[0]).all():
+                assert kept.linear_programs == 0
+                assert kept.ranges.equals(before[1].ranges)
+            before = (hidden, kept)
+
+
+def test_a_round_builds_only_the_components_of_its_new_cells():
+    # two sums apart: T1 = A + B + C (30 = 10 + 12 + 8) and T2 = D + E + F (33 = 11 + 9 + 13),
+    # each for base_n, numerator and denominator: they share no cell, so their suppressed
+    # values never meet in a component
+    p, names = problem(
+        {
+            "T1": (30, 0, 30),
+            "A": (10, 0, 10),
+            "B": (12, 0, 12),
+            "C": (8, 0, 8),
+            "T2": (33, 0, 33),
+            "D": (11, 0, 11),
+            "E": (9, 0, 9),
+            "F": (13, 0, 13),
+        },
+        [("T1", ["A", "B", "C"], ALL), ("T2", ["D", "E", "F"], ALL)],
+    )
+    built = []
+    solve = engine._solve_system
+
+    def recorded(a, *args, **kwargs):
+        built.append(a.shape)  # (equations, suppressed values) of the system built
+        return solve(a, *args, **kwargs)
+
+    def hide(*hidden_names):
+        return np.array([n in hidden_names for n in names])
+
+    rounds = round_audits(p)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(engine, "_solve_system", recorded)
+        first = rounds.audit(hide("A", "B"))
+        second = rounds.audit(hide("A", "B", "D", "E"))
+        third = rounds.audit(hide("A", "B", "C", "D", "E"))
+        fourth = rounds.audit(hide("A", "B", "C", "D", "E"))
+    assert built == [
+        (3, 6),  # A, B: 3 measures each, in T1's 3 sums (one per measure)
+        (3, 6),  # D, E only: A and B's components are kept
+        (3, 9),  # C joins A and B in T1's sums: that component anew, D and E's kept
+        (0, 0),  # nothing new: nothing built
+    ]
+    # each measure's sum is a component: 3, then 6; C joins the 3 of T1, so still 6
+    assert (first.components, second.components, third.components) == (3, 6, 6)
+    assert fourth.ranges.equals(third.ranges)
+    # base_n of A after round 1: A + B = 30 − 8 = 22, so A in [0, 22]; after round 3, with
+    # C hidden too, A + B + C = 30: A in [0, 30]
+    base_n_of_a = pl.col("cell").eq(names.index("A")) & pl.col("measure").eq(BASE_N)
+    assert first.ranges.filter(base_n_of_a).select("low", "high").row(0) == (0.0, 22.0)
+    assert third.ranges.filter(base_n_of_a).select("low", "high").row(0) == (0.0, 30.0)
+
+
+def test_round_audits_refuse_a_round_that_publishes_a_suppressed_cell():
+    p, _ = problem({"T": (9, 0, 9), "A": (4, 0, 4), "B": (5, 0, 5)}, [("T", ["A", "B"], ALL)])
+    rounds = round_audits(p)
+    rounds.audit(np.array([False, True, True]))
+    with pytest.raises(ValueError, match="a suppressed cell of an earlier round is published"):
+        rounds.audit(np.array([False, True, False]))  # deliberately bad: B published again
