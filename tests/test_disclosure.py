@@ -779,6 +779,43 @@ def test_the_values_themselves_as_a_witness_change_no_pattern(providers):
     assert_ranges_within_the_oracle(p, kept)
 
 
+def presolve_everywhere(mp: pytest.MonkeyPatch) -> None:
+    """Every component's first program presolved, however small (`PRESOLVE_MIN_VARIABLES`)."""
+    mp.setattr(engine, "PRESOLVE_MIN_VARIABLES", 1)
+
+
+@settings(max_examples=25, deadline=None)
+@given(hierarchies())
+def test_a_presolved_first_program_changes_no_pattern(providers):
+    """Presolve gives the first program another solution (not always a vertex), so other
+    witnesses: the pattern is the same, the later programs start from its basis, and every range
+    lies within the oracle's, equal to it where reported exact. The tables here are small, so
+    the threshold is set to 1 for them (the build presolves only components of 1,000 values)."""
+    p = hierarchy_problem(providers)[0]
+    plain, presolved, _, _ = protect_twice(p, presolve_everywhere)
+    assert (presolved.status == plain.status).all()
+    assert presolved.rounds == plain.rounds
+    assert_ranges_within_the_oracle(p, presolved)
+
+
+def test_a_presolved_first_program_on_two_equal_sums():
+    # x0 + x1 = 10, twice: the least sum is 10 at every solution; presolve drops the repeated
+    # sum and returns one of them. Whichever it is, the ranges are [0, 10] each (the plain
+    # first program's vertex (0, 10) or (10, 0) leaves one maximum: 2 programs; presolved, a
+    # solution that is no vertex may leave a maximum and a minimum: at most 3)
+    a = sp.csr_matrix(np.array([[1.0, 1.0], [1.0, 1.0]]))
+    b = np.array([10.0, 10.0])
+    needed = np.array([5.0, 5.0])
+    plain = engine._component_ranges(a, b, needed)
+    with pytest.MonkeyPatch.context() as mp:
+        presolve_everywhere(mp)
+        presolved = engine._component_ranges(a, b, needed)
+    for low, high, _, programs in (plain, presolved):
+        assert low.tolist() == [0.0, 0.0] and high.tolist() == [10.0, 10.0]
+        assert 2 <= programs <= 3
+    assert plain[3] == 2
+
+
 def test_the_values_themselves_save_programs_on_a_table_of_quarters():
     # four providers by quarter (`quarter_table_problem`): the first two small in every quarter
     # (base_n 1–4: primary), the others 20 and more. A large value that the first program's
