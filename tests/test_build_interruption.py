@@ -178,16 +178,18 @@ def killed_in_dbt(first_build: Home) -> KilledInDbt:
 # reached by every publish, so the kill lands there deterministically, without test hooks in
 # production code.
 PUBLISH_CHILD = """
-import os, sys, time
+import os, sys, threading, time
 from pathlib import Path
 from publish.analyst_db import publish
 
 build_db, published_db, point = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 real_fsync, real_replace = os.fsync, os.replace
+reporting = threading.Lock()
 
-def stop(where):
-    print(where, flush=True)
-    time.sleep(600)
+def stop(where):  # the Parquet files are written on several threads: the first one reports,
+    with reporting:  # the others wait here (a run printed "parquet_half_written" twice on one line)
+        print(where, flush=True)
+        time.sleep(600)
 
 def fsync(fd):  # the first fsync follows the first Parquet file: the set is half-written
     if point == "parquet_half_written":
