@@ -131,10 +131,10 @@ PRESOLVE_MIN_VARIABLES = 1_000
 """The first program of a component of at least this many values is presolved by HiGHS (the
 later ones start from its basis, unpresolved). Measured on `federal`'s year 2017 in one process
 (2026-12-07, the same pattern): its 885 first programs of more than 1,000 values took 96.5 s of
-HiGHS's 172.8 s; presolved, HiGHS took 143.6 s and the year 234.1 → 203.6 s. On small components
-presolve gains nothing and returns other solutions (not always vertices), which show less spread
-as witnesses: with every first program presolved, `bw`'s pattern took 61,552 programs instead
-of 60,793."""
+HiGHS's 172.8 s; with those presolved HiGHS took 131.5 s and the year 234.1 → 186.6 s (with every
+first program presolved 143.6 s and 203.6 s). On small components presolve gains nothing and
+returns other solutions (not always vertices), which show less spread as witnesses: with every
+first program presolved, `bw`'s pattern took 61,552 programs instead of 60,793."""
 MAXIMISE_BATCH = 128
 """How many values of a component `_component_ranges` first raises together in one program
 (their sum maximised), before each value left gets programs of its own. Measured on `bw`'s three
