@@ -595,7 +595,17 @@ def test_start_workers_starts_the_pool_the_engine_then_uses(monkeypatch):
     pool.shutdown()
 
 
-def test_stopped_workers_end_their_work_and_the_engine_with_them(monkeypatch):
+def mark_then_sleep(folder: str, seconds: float) -> None:
+    """A worker's task for the test below: it says that it started (a file named by its
+    process), then works."""
+    import time
+    from pathlib import Path
+
+    Path(folder, str(os.getpid())).touch()
+    time.sleep(seconds)
+
+
+def test_stopped_workers_end_their_work_and_the_engine_with_them(monkeypatch, tmp_path):
     """`stop_workers` (an interrupted process): the waiting caller gets `EngineStopped` at once,
     not the workers' results after their work, and no pool starts again in the process."""
     import time
@@ -603,8 +613,15 @@ def test_stopped_workers_end_their_work_and_the_engine_with_them(monkeypatch):
     monkeypatch.setattr(engine, "_POOLS", {})  # a pool of this test's own
     monkeypatch.setattr(engine, "_STOPPED", [])  # the process's record, put back after the test
     monkeypatch.setenv(engine.WORKERS_ENV, "2")  # `start_workers` below would start two
-    futures = [engine._pool(2).submit(time.sleep, 120) for _ in range(3)]  # 2, then 1 waiting
-    time.sleep(0.5)  # both started on their work
+    futures = [  # 2 at work, then 1 waiting
+        engine._pool(2).submit(mark_then_sleep, str(tmp_path), 120) for _ in range(3)
+    ]
+    # both workers started on their work: waited for, not assumed after a fixed half second
+    # (a run of the engine's tests beside others found one worker not yet started then)
+    deadline = time.monotonic() + 60
+    while len(list(tmp_path.iterdir())) < 2:
+        assert time.monotonic() < deadline, "the two workers did not start within 60 s"
+        time.sleep(0.05)
     started = time.monotonic()
     assert engine.stop_workers("a test stopped it") == 2  # both worker processes ended
     with pytest.raises(engine.EngineStopped, match="the disclosure engine was stopped: a test"):
