@@ -565,19 +565,8 @@ def _system(
     var_of_row = np.cumsum(hidden_rows) - 1
     variables = problem.values.select("cell", "measure").filter(pl.Series(hidden_rows))
     identity = layout.value_identity[hidden_rows]
-    unknown_term = layout.term_row < 0
-    if unknown_term.any():
-        raise ValueError(
-            "terms name (cell, measure) without a value: "
-            f"{problem.terms.filter(pl.Series(unknown_term)).head(3)}"
-        )
+    _check_terms(problem, hidden_rows)
     term_hidden = hidden_rows[layout.term_row]
-    blank = ~term_hidden & layout.value_null[layout.term_row]
-    if blank.any():
-        raise ValueError(
-            "a published cell in an equation has no value: "
-            f"{problem.terms.filter(pl.Series(blank)).head(3)}"
-        )
     equation = layout.term_equation
     published = ~term_hidden
     constant = np.bincount(
@@ -599,6 +588,24 @@ def _system(
     )
     a.sum_duplicates()
     return variables, identity, hidden_rows, a, -constant[has_variable]
+
+
+def _check_terms(problem: Problem, hidden_rows: np.ndarray) -> None:
+    """Every term names a value, and every published one is given (`hidden_rows`: per row of
+    `problem.values`, whether it is suppressed): else a `ValueError` naming the terms."""
+    layout = problem.layout
+    unknown_term = layout.term_row < 0
+    if unknown_term.any():
+        raise ValueError(
+            "terms name (cell, measure) without a value: "
+            f"{problem.terms.filter(pl.Series(unknown_term)).head(3)}"
+        )
+    blank = ~hidden_rows[layout.term_row] & layout.value_null[layout.term_row]
+    if blank.any():
+        raise ValueError(
+            "a published cell in an equation has no value: "
+            f"{problem.terms.filter(pl.Series(blank)).head(3)}"
+        )
 
 
 def _audit_result(
@@ -1393,10 +1400,10 @@ class _RoundAudits:
         hidden = np.asarray(suppressed, dtype=bool)
         if (self._hidden & ~hidden).any():
             raise ValueError("_RoundAudits: a suppressed cell of an earlier round is published")
+        hidden_rows = hidden[layout.value_cell]
         if not self._hidden.any():
             # the first round: the whole problem's checks (later rounds only publish less)
-            _system(problem, hidden)
-        hidden_rows = hidden[layout.value_cell]
+            _check_terms(problem, hidden_rows)
         was_hidden = self._hidden[layout.value_cell]
         new = self._rows_of_cell.members(np.flatnonzero(hidden & ~self._hidden))
         # the earlier components that share an equation with a new value join its component
@@ -1879,12 +1886,6 @@ def _term_frame(problem: Problem, base_n: np.ndarray, candidate: np.ndarray) -> 
         pl.Series("cell_base_n", np.asarray(base_n)[cell]),
         pl.Series("candidate", np.asarray(candidate)[cell]),
     ).with_columns((pl.col("measure") == BASE_N).all().over("equation").alias("base_n_equation"))
-
-
-def _suppress_until_equations_hold(terms: pl.DataFrame, status: np.ndarray, minimum: int) -> None:
-    """Step 1 of `protect` once, in place on `status` (`_EquationsHold`, which `protect` keeps
-    from round to round)."""
-    _EquationsHold(terms, len(status), minimum).run(status)
 
 
 class _EquationsHold:

@@ -1,7 +1,7 @@
 """The engine's array forms of its per-audit work against the frames they replaced.
 
 `audit`'s linear system (`engine._system`, over `Problem.layout`) and step 1 of `protect`
-(`engine._suppress_until_equations_hold`) run in numpy arrays since 2026-12-06, because
+(`engine._EquationsHold`) run in numpy arrays since 2026-12-06, because
 `protect` repeats them on one problem with more cells suppressed each round (README,
 "Benchmark"). The frame versions below are the code they replaced, kept here as the plain
 statement of what each must compute; on random hierarchies with random suppressed cells and
@@ -321,7 +321,7 @@ def test_step_one_suppresses_what_the_frames_suppress(providers, data, step, off
     candidate = p.cells.get_column("may_be_secondary").to_numpy()
     terms = engine._term_frame(p, p.base_n(), candidate)
     by_arrays, by_frames = status.copy(), status.copy()
-    engine._suppress_until_equations_hold(terms, by_arrays, engine.CELL_MINIMUM)
+    engine._EquationsHold(terms, p.n_cells, engine.CELL_MINIMUM).run(by_arrays)  # one run
     frame_step_one(terms, by_frames, engine.CELL_MINIMUM)
     assert np.array_equal(by_arrays, by_frames)
 
