@@ -45,6 +45,7 @@ from cli.serve_check import add_parser as add_serve_check_parser
 from cli.services import add_parsers as add_service_parsers
 from core import progress
 from core.collector import long_lived
+from core.resources import says_out_of_memory
 from core.settings import (
     DEMO_KEY,
     KEY_ENV,
@@ -276,11 +277,6 @@ DISK_FULL_MESSAGE = (
     "the last good published database stays in place. Free space under {home} and run the "
     "build again."
 )
-
-
-def says_out_of_memory(text: str) -> bool:
-    """Whether a failure reason is DuckDB's: a query needed more than its memory limit."""
-    return "Out of Memory Error" in text
 
 
 def out_of_memory_message(environ: Mapping[str, str] | None = None) -> str:

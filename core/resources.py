@@ -49,6 +49,11 @@ def memory_limit(environ: Mapping[str, str] | None = None) -> str:
     return value
 
 
+def says_out_of_memory(text: str) -> bool:
+    """Whether a failure reason is DuckDB's: a query needed more than its memory limit."""
+    return "Out of Memory Error" in text
+
+
 def doubled_memory_limit(value: str) -> str:
     """A memory limit twice `value`, in its unit ("5GB" → "10GB", "1.5GiB" → "3GiB")."""
     found = _MEMORY.match(value.strip())

@@ -14,19 +14,32 @@ from dagster import AssetExecutionContext
 from contract.spec import EXTRACTS
 from core import progress
 from core.project_vars import FIXTURE_ONLY_TAG, REFERENCE_DATE_ENV, is_fixture_only_test
-from core.resources import release_memory
+from core.resources import memory_limit, release_memory
 from core.settings import applied_environment
 from expectations.extract_gate import GateResult, write_data_docs
 from indicator_report.render import build_report, report_dir
 from indicator_report.render import start_workers as start_report_workers
 from ingest.load import ACCEPTED, REJECTED, FileVerdict, Folders, ingest_landing
 from orchestration import dbt_prestart
-from orchestration.dagster_dbt_api import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from orchestration.dagster_dbt_api import (
+    DagsterDbtTranslator,
+    DbtCliInvocation,
+    DbtCliResource,
+    dbt_assets,
+)
 from orchestration.dbt_project import (
     dbt_project,
     needs_full_refresh,
     project_digest,
     record_built_inputs,
+)
+from orchestration.dbt_retry import (
+    RETRY_ARGS,
+    as_step_event,
+    not_run,
+    out_of_memory_failures,
+    read_run_results,
+    retry_note,
 )
 from orchestration.resources import BuildLockResource, WarehouseResource
 from publish.analyst_db import publish
@@ -389,16 +402,25 @@ def build_dbt_assets() -> dg.AssetsDefinition:
                 )
 
         yield from kept_outputs()
-        with applied_environment(dbt_build_env(warehouse.reference_date)):
-            invocation = dbt.cli(args, context=context, target_path=target)
-            # The report's chart processes start once dbt has built every model. Not in a subset
-            # run (no report after it), nor in a full refresh: that computes the forecast anew,
-            # whose step holds the build's peak at `federal` scale (README), and the chart
-            # processes would wait beside it with ≈ 0.27 GB.
-            charts_due = whole and not full_refresh
+        # The report's chart processes start once dbt has built every model. Not in a subset
+        # run (no report after it), nor in a full refresh: that computes the forecast anew,
+        # whose step holds the build's peak at `federal` scale (README), and the chart
+        # processes would wait beside it with ≈ 0.27 GB.
+        charts_due = whole and not full_refresh
+        # the results of tests dbt could not run (status `error`): a retry runs them again, and
+        # a step may yield each check's result once
+        held: list[dg.AssetCheckResult] = []
+
+        def step_events(invocation: DbtCliInvocation, in_step: bool) -> Iterator[Any]:
+            nonlocal charts_due
             # an error of this code while dbt runs ends dbt before the step fails
             with dbt_prestart.ended_with(invocation.process):
                 for event in invocation.stream():
+                    if not in_step:  # a command run without the step's context (the retry)
+                        event = as_step_event(event, context.assets_def)
+                    if not_run(event):
+                        held.append(event)
+                        continue
                     counter.count(event)
                     if charts_due and counter.nodes_done >= counter.nodes:
                         # every model built; while dbt runs its last tests and ends, the CPU
@@ -409,6 +431,29 @@ def build_dbt_assets() -> dg.AssetsDefinition:
                     if pending and isinstance(event, dg.Output):
                         yielded.add(outputs[event.output_name])
                         yield from kept_outputs()
+
+        with applied_environment(dbt_build_env(warehouse.reference_date)):
+            invocation = dbt.cli(args, context=context, target_path=target, raise_on_error=False)
+            yield from step_events(invocation, in_step=True)
+            error = invocation.get_error()
+            # every node that failed ran out of DuckDB's memory: built again, one at a time
+            failed = out_of_memory_failures(read_run_results(target)) if error else []
+            if failed:
+                note = retry_note(failed, memory_limit())
+                progress.report("dbt", note)
+                context.log.warning(note)
+                held.clear()  # those tests run again
+                invocation = dbt.cli(
+                    list(RETRY_ARGS), manifest=manifest, dagster_dbt_translator=translator,
+                    target_path=target, raise_on_error=False,
+                )  # fmt: skip
+                yield from step_events(invocation, in_step=False)
+                error = invocation.get_error()
+        for event in held:
+            counter.count(event)
+            yield event
+        if error is not None:
+            raise error
         if pending:  # dbt succeeded, so every input was built: a mistake of this code
             raise RuntimeError(f"kept dbt assets never due: {pending}")
         counter.flush(len(kept))

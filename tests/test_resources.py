@@ -138,7 +138,8 @@ def test_a_database_this_process_has_open_already_is_joined_as_it_is(unset, tmp_
 
 
 def test_a_build_out_of_duckdb_memory_says_which_setting_to_raise():
-    from cli.main import out_of_memory_message, says_out_of_memory
+    from cli.main import out_of_memory_message
+    from core.resources import says_out_of_memory
 
     # the reason a federal-scale build recorded with the default limit (README, Benchmark)
     reason = (
