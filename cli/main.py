@@ -289,8 +289,9 @@ def out_of_memory_message(environ: Mapping[str, str] | None = None) -> str:
         f"{limit} (the limit of each of its databases). Nothing new was published; the last "
         "good published database stays in place. Set a higher limit, e.g. "
         f"{MEMORY_LIMIT_ENV}={doubled_memory_limit(limit)} (twice this one), and build again "
-        "(README, Operators: ten times the `bw` data failed at the default 1GB, at 5GB now "
-        "and then, and built at 6GB)."
+        "(README, Operators: ten times the `bw` data failed at the default 1GB and at 2GB, "
+        "at 5GB now and then with two queries side by side, which a build now retries one at "
+        "a time, and built at 4GB and 6GB)."
     )
 
 

@@ -16,6 +16,10 @@ transaction and rolls back on error, and a table model replaces its table only o
 If the retry fails too, the step fails with the retry's error, which names the memory setting
 (`cli.main.out_of_memory_message`).
 
+Only a run of every dbt asset (the nightly build) is retried: for a run of some of them (the
+UI's subset) dagster-dbt may select them in a copy of the project, which a retry started in the
+project would not find.
+
 `dbt retry` accepts no node selection (`--select`), and dagster-dbt adds the step's selection to
 every command it runs with the step's context. So the retry runs without the context, and its
 events (`AssetMaterialization`, `AssetCheckEvaluation`) are turned into the step's own
