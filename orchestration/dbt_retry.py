@@ -11,9 +11,11 @@ on that failed home, passed every time (README, Operators).
 So when every node that failed did so because DuckDB ran out of memory (`out_of_memory_failures`)
 and no data test failed, the dbt step runs `dbt retry` once with one dbt thread
 (`RETRY_ARGS`). This rebuilds the failed nodes and those skipped after them, nothing that
-succeeded. A model's failed statement changed nothing: dbt-duckdb runs each model in a
-transaction and rolls back on error, and a table model replaces its table only once it is built.
-If the retry fails too, the step fails with the retry's error, which names the memory setting
+succeeded. What a failed node may have left is built over: a table model replaces its table
+only once the new one is built, and a model built by provider deletes and inserts the rows of
+the providers and periods that the record of the last complete build says changed
+(`dbt_project/macros/incremental_by_provider.sql`), a record `imw build` writes only after dbt
+succeeded, so the retry deletes and inserts the same rows once more. If the retry fails too, the step fails with the retry's error, which names the memory setting
 (`cli.main.out_of_memory_message`).
 
 Only a run of every dbt asset (the nightly build) is retried: for a run of some of them (the
