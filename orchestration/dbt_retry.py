@@ -5,8 +5,9 @@ and its one memory limit (`IMW_MEMORY_LIMIT`). DuckDB spills what it can to the 
 but a join's or an aggregate's working set can still exceed what the other query leaves it, and
 then DuckDB stops the query with "Out of Memory Error". At ten times the `bw` data and 5GB, this
 happened in 3 of 14 builds, always to two large models that dbt happened to start side by side
-(`int_contrib_cm07` and `int_contrib_cm03`). The same two models, repeated one after the other
-on that failed home, passed every time (README, Operators).
+(`int_contrib_cm07` and `int_contrib_cm03`). Their queries, repeated on a failed home as the
+build runs them, passed 4 of 4 times: they spill and usually fit, and what else DuckDB holds at
+that moment decides (README, Operators).
 
 So when every node that failed did so because DuckDB ran out of memory (`out_of_memory_failures`)
 and no data test failed, the dbt step runs `dbt retry` once with one dbt thread
@@ -15,7 +16,8 @@ succeeded. What a failed node may have left is built over: a table model replace
 only once the new one is built, and a model built by provider deletes and inserts the rows of
 the providers and periods that the record of the last complete build says changed
 (`dbt_project/macros/incremental_by_provider.sql`), a record `imw build` writes only after dbt
-succeeded, so the retry deletes and inserts the same rows once more. If the retry fails too, the step fails with the retry's error, which names the memory setting
+succeeded, so the retry deletes and inserts the same rows once more. If the retry fails too,
+the step fails with the retry's error, which names the memory setting
 (`cli.main.out_of_memory_message`).
 
 Only a run of every dbt asset (the nightly build) is retried: for a run of some of them (the
