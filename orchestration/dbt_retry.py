@@ -7,7 +7,9 @@ then DuckDB stops the query with "Out of Memory Error". At ten times the `bw` da
 happened in 3 of 14 builds, always to two large models that dbt happened to start side by side
 (`int_contrib_cm07` and `int_contrib_cm03`). Their queries, repeated on a failed home as the
 build runs them, passed 4 of 4 times: they spill and usually fit, and what else DuckDB holds at
-that moment decides (README, Operators).
+that moment decides (README, Operators). With the retry, the next build at 5GB that ran into
+it (2026-12-07 11:09) built the two models alone in 4.3 and 10.0 s and published; at 2GB the
+retry failed on a model that needs more than 2GB even alone (README, "Latest `federal` runs").
 
 So when every node that failed did so because DuckDB ran out of memory (`out_of_memory_failures`)
 and no data test failed, the dbt step runs `dbt retry` once with one dbt thread
