@@ -2,6 +2,7 @@
 
 import json
 import os
+import time
 from collections.abc import Iterator, Mapping
 from graphlib import TopologicalSorter
 from pathlib import Path
@@ -433,13 +434,16 @@ def build_dbt_assets() -> dg.AssetsDefinition:
                         yield from kept_outputs()
 
         with applied_environment(dbt_build_env(warehouse.reference_date)):
+            started = time.time()
             invocation = dbt.cli(args, context=context, target_path=target, raise_on_error=False)
             yield from step_events(invocation, in_step=True)
             error = invocation.get_error()
             # every node that failed ran out of DuckDB's memory: built again, one at a time. Not
             # in a run of some dbt assets (the UI's subset): dagster-dbt may have selected them
             # in a copy of the project, which the retry, started in the project, would not find
-            failed = out_of_memory_failures(read_run_results(target)) if error and whole else []
+            failed = (
+                out_of_memory_failures(read_run_results(target, started)) if error and whole else []
+            )
             if failed:
                 note = retry_note(failed, memory_limit())
                 progress.report("dbt", note)

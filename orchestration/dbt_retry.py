@@ -66,11 +66,15 @@ def out_of_memory_failures(run_results: Mapping[str, Any]) -> list[str]:
     return []
 
 
-def read_run_results(target: Path) -> dict[str, Any]:
-    """dbt's `run_results.json` in the target folder; empty when dbt wrote none (it failed
-    before running a node)."""
+def read_run_results(target: Path, since: float) -> dict[str, Any]:
+    """dbt's `run_results.json` in the target folder, if a command written since `since` (a
+    `time.time()`) wrote it; else empty. The target folder is the home's and outlives a build: a
+    command that failed before its first node (a project that does not parse) leaves the last
+    build's results there, and a retry of those would rebuild what that build failed on."""
     path = target / "run_results.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    if not path.exists() or path.stat().st_mtime < since:
+        return {}
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def not_run(event: Any) -> bool:

@@ -22,7 +22,13 @@ from bench.compare_published import compare, tables
 from cli.main import run_build
 from core.resources import MEMORY_LIMIT_ENV
 from core.settings import KEY_ENV, Settings
-from orchestration.dbt_retry import RETRY_ARGS, not_run, out_of_memory_failures, retry_note
+from orchestration.dbt_retry import (
+    RETRY_ARGS,
+    not_run,
+    out_of_memory_failures,
+    read_run_results,
+    retry_note,
+)
 from orchestration.resources import WarehouseDbtResource
 from reports.build_record import read_records
 from tests.tiny_world import REJECTED_FILE, TINY_DBT_ENV, TINY_KEY, TINY_RESOURCES
@@ -69,6 +75,20 @@ def test_a_run_is_retried_only_when_every_failure_ran_out_of_memory():
     # nothing failed, or dbt wrote no results (it failed before its first node): nothing to retry
     assert out_of_memory_failures({"results": [*ok, skipped, warned]}) == []
     assert out_of_memory_failures({}) == []
+
+
+def test_only_the_results_of_this_command_are_read(tmp_path):
+    results = {"results": [result("model.imw.int_contrib_cm07", "error", OOM)]}
+    path = tmp_path / "run_results.json"
+    path.write_text(json.dumps(results))
+    written = path.stat().st_mtime
+    # written by the command started before it: read
+    assert read_run_results(tmp_path, since=written - 1) == results
+    # left by an earlier build (this command failed before writing any): not read, so the
+    # earlier build's failures are not retried
+    assert read_run_results(tmp_path, since=written + 1) == {}
+    # no results at all
+    assert read_run_results(tmp_path / "none", since=0.0) == {}
 
 
 def test_only_a_test_that_could_not_run_is_held_for_the_retry():
