@@ -227,6 +227,11 @@ def markdown(result: Mapping) -> str:
     ]
     if any(kept):
         lines += ["", *(line for line in kept if line)]
+    # what went wrong in a build and was mended (the build record's notes: dbt's retry, …)
+    notes = [(label, note) for label, run in runs for note in run.get("notes") or []]
+    if notes:
+        lines += ["", "Notes of the build records:", ""]
+        lines += [f"- {label} build: {note}" for label, note in notes]
     lines += _node_tables([(label, run.get("dbt_nodes")) for label, run in runs])
     load = result["load"]
     before = [f"before the full build {_load(load['before_full'])}"]

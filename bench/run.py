@@ -101,6 +101,8 @@ def summarise_build(run: ProcessRun, record: Mapping) -> dict[str, object]:
         "record_started_at": record.get("started_at"),
         "record_finished_at": record.get("finished_at"),
         "record_duration_s": record.get("duration_s"),
+        # what went wrong in a step and was mended, e.g. dbt's retry after running out of memory
+        "notes": list(record.get("notes") or []),
         "stages": {
             stage: {
                 "wall_s": round(f.wall_s, 2),

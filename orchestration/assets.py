@@ -45,6 +45,7 @@ from orchestration.dbt_retry import (
 from orchestration.resources import BuildLockResource, WarehouseResource
 from publish.analyst_db import publish
 from publish.publish_gate import require_gate
+from reports.build_record import add_note
 from reports.data_quality import write_data_quality_report
 from reports.delivery import write_delivery_reports
 from reports.intake import write_intake_report
@@ -448,6 +449,8 @@ def build_dbt_assets() -> dg.AssetsDefinition:
                 note = retry_note(failed, memory_limit())
                 progress.report("dbt", note)
                 context.log.warning(note)
+                # in the build record (`imw status`, the operator report) and on the run's page
+                add_note(context.instance, context.run.run_id, context.op_def.name, note)
                 held.clear()  # those tests run again
                 invocation = dbt.cli(
                     list(RETRY_ARGS), manifest=manifest, dagster_dbt_translator=translator,

@@ -36,6 +36,11 @@ RECORDS_FILE = "builds.jsonl"
 REPORT_NAME = "letzter_build"
 SUCCESS, FAILED = "success", "failed"
 
+NOTE_TAG = "imw/note/"
+"""Prefix of the run tags a step adds (`add_note`) for what went wrong in it and was mended, e.g.
+dbt building nodes again that ran out of memory: the build may succeed, but its operator should
+know. The record's `notes` are these tags' values; the Dagster UI shows them on the run."""
+
 # Dagster step key → stage of the build (the benchmark and `imw status` report per stage).
 STAGES = {
     "raw_extracts": "ingest",
@@ -80,6 +85,8 @@ class BuildRecord:
     """The root exception of the first failure, `Type: message` (not Dagster's wrapper)."""
     file: str | None = None
     """The delivery file the failure names, if any."""
+    notes: list[str] = field(default_factory=list)
+    """What went wrong in a step and was mended (`NOTE_TAG`), in the order of the steps' names."""
 
     @property
     def ok(self) -> bool:
@@ -175,6 +182,16 @@ def trigger_of(tags: dict[str, str]) -> str:
     return tags.get("imw/trigger", "ui")
 
 
+def add_note(instance: dg.DagsterInstance, run_id: str, step: str, note: str) -> None:
+    """Add a step's note to its run (one per step; a second replaces the first)."""
+    instance.add_run_tags(run_id, {f"{NOTE_TAG}{step}": note})
+
+
+def notes_of(tags: dict[str, str]) -> list[str]:
+    """The notes among a run's tags, by step name."""
+    return [tags[key] for key in sorted(tags) if key.startswith(NOTE_TAG)]
+
+
 def record_from_run(
     instance: dg.DagsterInstance,
     run_id: str,
@@ -254,6 +271,7 @@ def record_from_run(
         steps=steps,
         error=root,
         file=file,
+        notes=notes_of(dict(run.tags)),
     )
 
 
@@ -360,6 +378,9 @@ def write_build_report(settings: Settings, record: BuildRecord) -> Path:
         lines += ["", record.reason or "unknown", ""]
         if any(s.stage == "mart_gate" for s in record.steps if s.status == "failure"):
             lines.append("The mart gate blocked publication: see `mart_gate.md` in this folder.")
+    if record.notes:
+        lines += ["", "## Hinweise / notes", ""]
+        lines += [f"- {note}" for note in record.notes]
     lines += ["", "| Schritt / step | stage | status | s |", "|---|---|---|---|"]
     lines += [
         f"| `{s.step}` | {s.stage} | {s.status} | "

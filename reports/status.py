@@ -162,6 +162,7 @@ def status_report(settings: Settings, now: datetime | None = None) -> tuple[str,
             f"{'' if s.duration_s is None else f'{s.duration_s:7.1f} s'}"
             for s in last.steps
         ]
+        lines += [f"  note: {note}" for note in last.notes]
         if not last.ok:
             healthy = False
             lines.append(f"  failed steps: {', '.join(last.failed_steps) or '-'}")

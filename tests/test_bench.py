@@ -360,6 +360,10 @@ def test_markdown_marks_targets_and_shows_the_machine():
         "pattern's final audit (8.9 s)."
     ) in md
     assert "Disclosure control in the full build" not in md  # the full build reported none
+    assert "Notes of the build records" not in md  # no build had any
+    result["full"]["notes"] = ["DuckDB ran out of memory (5GB) in 2 node(s) …"]
+    assert "- full build: DuckDB ran out of memory (5GB) in 2 node(s) …" in markdown(result)
+    del result["full"]["notes"]
     assert "| dbt | 50.0 | 1.00 | – | – |" in md
     assert "| full build / floor ≤ 10 | 4.0× | ✓ |" in md
     assert "full build wall 4.0×, peak 3.0×; incremental wall 0.5×, peak 1.0×" in md

@@ -26,7 +26,15 @@ from orchestration.automation import landing_sensor, nightly_schedule
 from orchestration.checks import published_freshness
 from orchestration.definitions import NIGHTLY_BUILD, build_definitions
 from orchestration.resources import WarehouseResource
-from reports.build_record import BuildRecord, StepRecord, save_record, stage_of
+from reports.build_record import (
+    BuildRecord,
+    StepRecord,
+    add_note,
+    notes_of,
+    read_records,
+    save_record,
+    stage_of,
+)
 from reports.status import status_report
 
 FILE_A = "faelle_08115003_2026-06-30.csv"
@@ -245,6 +253,27 @@ def test_a_build_is_recorded_once_whoever_writes_it_first(settings):
     assert not save_record(settings, record("success", "2026-11-24T02:00:00"))
     lines = (settings.logs_dir / "builds.jsonl").read_text().splitlines()
     assert [json.loads(line)["run_id"] for line in lines] == ["run-2026-11-24T02:00:00"]
+
+
+def test_a_note_of_a_step_reaches_the_record_and_a_line_without_notes_still_reads(settings):
+    instance = dg.DagsterInstance.ephemeral()
+    run = instance.create_run_for_job(dg.GraphDefinition(name="nightly_build").to_job())
+    # two steps' notes (in the order of their names), and one step's second note replaces its
+    # first; another tag is no note
+    add_note(instance, run.run_id, "warehouse_dbt", "first")
+    add_note(instance, run.run_id, "warehouse_dbt", "dbt built 2 nodes again")
+    add_note(instance, run.run_id, "raw_extracts", "read again")
+    instance.add_run_tags(run.run_id, {"imw/trigger": "cli"})
+    tags = dict(instance.get_run_by_id(run.run_id).tags)
+    assert notes_of(tags) == ["read again", "dbt built 2 nodes again"]
+    # a record written before there were notes has none
+    line = record("success", "2026-11-24T02:00:00").as_json()
+    del line["notes"]
+    (settings.logs_dir).mkdir(parents=True, exist_ok=True)
+    (settings.logs_dir / "builds.jsonl").write_text(json.dumps(line) + "\n")
+    assert read_records(settings)[0].notes == []
+    text, _ = status_report(settings)
+    assert "note:" not in text
 
 
 def test_status_without_any_build(settings):
