@@ -43,8 +43,7 @@ from contract.spec import (
 from core import progress
 from core.database import connect
 from core.files import sha256_of
-from core.read_ahead import mapped_ahead, read_ahead
-from core.resources import threads
+from core.read_ahead import read_ahead
 from expectations import extract_gate, gx_runtime
 from expectations.extract_gate import GateResult
 from ingest import pseudonymise, raw
@@ -659,13 +658,6 @@ The next chunk is read and typed while the build's thread works on the one befor
 (`core.read_ahead`, one chunk ahead): the two overlap on 2 cores."""
 
 
-READ_AHEAD_FILES = 2
-"""Files read ahead per reading thread (one per core, `core.resources.threads`): a file of a
-few thousand rows is parsed on one core. The `bw` ingest alone, alternating (2026-12-07, AMD
-EPYC): 22.06, 21.89 s with two threads and 4 files ahead against 22.85, 22.98 s read one after
-the other on the read-ahead thread; 33.8 against 34.0 CPU-s."""
-
-
 @dataclass(frozen=True)
 class _Chunk:
     """Files of one extract read and typed together (`_typed_frame`), and the deliveries among
@@ -690,19 +682,16 @@ def _read_chunks(deliveries: Iterable[Delivery], ex: Extract) -> Iterator[_Chunk
     unreadable: list[_Unreadable] = []
     files: list[TypedFile] = []
     rows = 0
-    n = threads()
-    # each file read on its own thread, READ_AHEAD_FILES per thread ahead (`mapped_ahead`)
-    with closing(mapped_ahead(partial(_read, ex=ex), deliveries, n, READ_AHEAD_FILES * n,
-                              name="imw-ingest-file")) as outcomes:  # fmt: skip
-        for outcome in outcomes:
-            if isinstance(outcome, _Unreadable):
-                unreadable.append(outcome)
-                continue
-            files.append(outcome)
-            rows += outcome.table.frame.height
-            if rows >= GATE_CHUNK_ROWS:
-                yield _typed_chunk(unreadable, files, ex)
-                unreadable, files, rows = [], [], 0
+    for d in deliveries:
+        outcome = _read(d, ex)
+        if isinstance(outcome, _Unreadable):
+            unreadable.append(outcome)
+            continue
+        files.append(outcome)
+        rows += outcome.table.frame.height
+        if rows >= GATE_CHUNK_ROWS:
+            yield _typed_chunk(unreadable, files, ex)
+            unreadable, files, rows = [], [], 0
     if unreadable or files:
         yield _typed_chunk(unreadable, files, ex)
 
