@@ -32,6 +32,7 @@ from reports.build_record import (
     add_note,
     notes_of,
     read_records,
+    record_from_run,
     save_record,
     stage_of,
 )
@@ -266,10 +267,12 @@ def test_a_note_of_a_step_reaches_the_record_and_a_line_without_notes_still_read
     instance.add_run_tags(run.run_id, {"imw/trigger": "cli"})
     tags = dict(instance.get_run_by_id(run.run_id).tags)
     assert notes_of(tags) == ["read again", "dbt built 2 nodes again"]
+    # the record written from the run history carries them
+    assert record_from_run(instance, run.run_id).notes == ["read again", "dbt built 2 nodes again"]
     # a record written before there were notes has none
     line = record("success", "2026-11-24T02:00:00").as_json()
     del line["notes"]
-    (settings.logs_dir).mkdir(parents=True, exist_ok=True)
+    settings.logs_dir.mkdir(parents=True, exist_ok=True)
     (settings.logs_dir / "builds.jsonl").write_text(json.dumps(line) + "\n")
     assert read_records(settings)[0].notes == []
     text, _ = status_report(settings)
