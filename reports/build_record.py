@@ -39,7 +39,10 @@ SUCCESS, FAILED = "success", "failed"
 NOTE_TAG = "imw/note/"
 """Prefix of the run tags a step adds (`add_note`) for what went wrong in it and was mended, e.g.
 dbt building nodes again that ran out of memory: the build may succeed, but its operator should
-know. The record's `notes` are these tags' values; the Dagster UI shows them on the run."""
+know. The record's `notes` are these tags' values; the Dagster UI shows them on the run ("View
+tags and config"). The key names the run, `imw/note/<run id>/<step>`: a run re-executed from
+the UI copies its parent's tags (dagster-graphql's `useParentRunTags`, on by default), and the
+parent's notes are not the new run's."""
 
 # Dagster step key → stage of the build (the benchmark and `imw status` report per stage).
 STAGES = {
@@ -184,12 +187,13 @@ def trigger_of(tags: dict[str, str]) -> str:
 
 def add_note(instance: dg.DagsterInstance, run_id: str, step: str, note: str) -> None:
     """Add a step's note to its run (one per step; a second replaces the first)."""
-    instance.add_run_tags(run_id, {f"{NOTE_TAG}{step}": note})
+    instance.add_run_tags(run_id, {f"{NOTE_TAG}{run_id}/{step}": note})
 
 
-def notes_of(tags: dict[str, str]) -> list[str]:
-    """The notes among a run's tags, by step name."""
-    return [tags[key] for key in sorted(tags) if key.startswith(NOTE_TAG)]
+def notes_of(tags: dict[str, str], run_id: str) -> list[str]:
+    """The run's own notes among its tags, by step name (not those copied from a parent run)."""
+    own = f"{NOTE_TAG}{run_id}/"
+    return [tags[key] for key in sorted(tags) if key.startswith(own)]
 
 
 def record_from_run(
@@ -271,7 +275,7 @@ def record_from_run(
         steps=steps,
         error=root,
         file=file,
-        notes=notes_of(dict(run.tags)),
+        notes=notes_of(dict(run.tags), run_id),
     )
 
 

@@ -265,8 +265,11 @@ def test_a_note_of_a_step_reaches_the_record_and_a_line_without_notes_still_read
     add_note(instance, run.run_id, "warehouse_dbt", "dbt built 2 nodes again")
     add_note(instance, run.run_id, "raw_extracts", "read again")
     instance.add_run_tags(run.run_id, {"imw/trigger": "cli"})
+    # the note of the run this one re-executes, whose tags the UI's re-execution copies: not
+    # this run's
+    instance.add_run_tags(run.run_id, {"imw/note/parent-run-id/warehouse_dbt": "the parent's"})
     tags = dict(instance.get_run_by_id(run.run_id).tags)
-    assert notes_of(tags) == ["read again", "dbt built 2 nodes again"]
+    assert notes_of(tags, run.run_id) == ["read again", "dbt built 2 nodes again"]
     # the record written from the run history carries them
     assert record_from_run(instance, run.run_id).notes == ["read again", "dbt built 2 nodes again"]
     # a record written before there were notes has none
