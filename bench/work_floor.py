@@ -1,7 +1,7 @@
 """What a full build's work costs at its libraries' own speed: the floor under #16's targets.
 
     .venv/bin/python -m bench.work_floor --home DIR [--data DIR]
-                                         [--parts read,sql,solver,gx,forecast]
+                                         [--parts read,sql,solver,gx,forecast,ingest]
                                          [--years 2017,...] [--threads 2]
                                          [--memory-limit 1GB] [--json FILE]
 
@@ -36,6 +36,15 @@ other (`--parts` picks some), so on an idle machine each has the cores to itself
   (`build_forecast(anew=True)`), and within it the CPU time of statsmodels' ETS fits and
   simulations (`forecast.inflow`) and of numpy's multinomial draws of the survival bootstrap.
 
+One part is not a library's: **ingest** ingests the home's delivered files twice into fresh
+homes: as the build does, the next chunk read and typed on a thread of its own while the build's
+thread pseudonymises, checks and writes the one before (`core.read_ahead`), and then with the two
+halves one after the other on one thread (`ingest_in_halves`), each half timed alone (wall and
+process CPU). It shows what the overlap gains of what it could: both halves' CPU shared by the 2
+cores without a gap is the least wall time the ingest's work allows as it is designed. It is
+printed as a table of its own (`ingest_markdown`); its CPU is the ingest's, not a library's, and
+stays out of the sum.
+
 The CPU times of library calls are thread CPU times (`time.thread_time`) of the calling thread:
 the simplex runs on one thread (`threads=1`), GX validates on the loader's thread, and the
 forecast's draws and fits on the thread that asks for them. DuckDB's SQL runs on its own
@@ -66,7 +75,7 @@ from typing import Any
 
 from core.settings import BUILD_DB_NAME, Settings, applied_environment
 
-PARTS = ("read", "sql", "solver", "gx", "forecast")
+PARTS = ("read", "sql", "solver", "gx", "forecast", "ingest")
 _CREATES = re.compile(r"\bcreate\s+(or\s+replace\s+)?(temp\w*\s+)?(table|view)\b", re.IGNORECASE)
 """How a model's SQL begins in a full build (a table or view made anew); an incremental run's
 inserts into the table and deletes from it instead."""
@@ -325,11 +334,26 @@ def delivered_files(home: Path) -> list[Path]:
     return sorted(found)
 
 
+def _ingest_fresh(files: list[Path], scratch: Path) -> tuple[float, float, int]:
+    """The ingest of `files` into a fresh home in a temporary folder of `scratch`: its wall
+    seconds, the process's CPU seconds and the number of verdicts."""
+    from bench.data import link_files
+    from ingest.load import Folders, ingest_landing
+
+    with tempfile.TemporaryDirectory(prefix="imw-floor-ingest-", dir=scratch) as folder:
+        settings = _settings(Path(folder))
+        link_files(files, settings.landing)
+        settings.ensure_dirs()
+        folders = Folders.of(settings)
+        key = b"work-floor-measurement-key-0123456789"
+        wall, cpu = time.perf_counter(), _process_cpu()
+        result = ingest_landing(settings.build_db, folders, key)
+        return time.perf_counter() - wall, _process_cpu() - cpu, len(result.verdicts)
+
+
 def measure_gx(home: Path, scratch: Path | None = None) -> dict:
     """`gx` (module docstring): the fresh home in a folder of `scratch` (the home by default)."""
     import expectations.extract_gate as gate
-    from bench.data import link_files
-    from ingest.load import Folders, ingest_landing
 
     files = delivered_files(home)
     validation, whole = Clock(), Clock()
@@ -337,28 +361,135 @@ def measure_gx(home: Path, scratch: Path | None = None) -> dict:
     gate.validate = validation.wrap(gate.validate)
     gate.validate_extract = whole.wrap(gate.validate_extract)
     try:
-        with tempfile.TemporaryDirectory(prefix="imw-floor-gx-", dir=scratch or home) as folder:
-            settings = _settings(Path(folder))
-            link_files(files, settings.landing)
-            settings.ensure_dirs()
-            folders = Folders.of(settings)
-            key = b"work-floor-measurement-key-0123456789"
-            wall, cpu = time.perf_counter(), _process_cpu()
-            result = ingest_landing(settings.build_db, folders, key)
-            wall, cpu = time.perf_counter() - wall, _process_cpu() - cpu
+        wall, cpu, verdicts = _ingest_fresh(files, scratch or home)
     finally:
         gate.validate, gate.validate_extract = originals
     if not validation.calls or not whole.calls:
         raise RuntimeError(_MISSED.format(what="the extract gate's calls into Great Expectations"))
     return {
         "files": len(files),
-        "verdicts": len(result.verdicts),
+        "verdicts": verdicts,
         "ingest_wall_s": round(wall, 1),
         "ingest_cpu_s": round(cpu, 1),
         "gx_validate_cpu_s": round(validation.seconds, 1),
         "gx_validations": validation.calls,
         "extract_gate_cpu_s": round(whole.seconds, 1),
     }
+
+
+# --------------------------------------------------------------------------------------------
+# ingest
+# --------------------------------------------------------------------------------------------
+@dataclass
+class Half:
+    """Wall and process CPU seconds of one half of the ingest run alone, and its chunks."""
+
+    wall_s: float = 0.0
+    cpu_s: float = 0.0
+    chunks: int = 0
+
+    @contextmanager
+    def timing(self) -> Iterator[None]:
+        wall, cpu = time.perf_counter(), _process_cpu()
+        try:
+            yield
+        finally:
+            self.wall_s += time.perf_counter() - wall
+            self.cpu_s += _process_cpu() - cpu
+
+
+_END = object()
+
+
+@contextmanager
+def ingest_in_halves(reading: Half, loading: Half) -> Iterator[None]:
+    """The ingest's read-ahead (`ingest.load.read_ahead`) replaced by the same chunks made on
+    the build's thread, one after the other with the work on them: nothing overlaps, so the
+    process's CPU and wall time while a chunk is read and typed is `reading`'s, and while the
+    chunk is pseudonymised, checked and written (the consumer's work between two chunks)
+    `loading`'s."""
+    import ingest.load as load
+
+    original = load.read_ahead
+
+    def one_after_the_other(items: Any, depth: int = 1, *, name: str = "") -> Iterator[Any]:
+        iterator = iter(items)
+        while True:
+            with reading.timing():
+                item = next(iterator, _END)
+            if item is _END:
+                return
+            reading.chunks += 1
+            with loading.timing():  # the consumer's work on the chunk, until it asks again
+                yield item
+
+    load.read_ahead = one_after_the_other
+    try:
+        yield
+    finally:
+        load.read_ahead = original
+
+
+def measure_ingest(home: Path, scratch: Path | None = None) -> dict:
+    """`ingest` (module docstring): the ingest of the home's delivered files as the build runs
+    it, then with its two halves one after the other, each on a fresh home."""
+    files = delivered_files(home)
+    wall, cpu, verdicts = _ingest_fresh(files, scratch or home)
+    reading, loading = Half(), Half()
+    with ingest_in_halves(reading, loading):
+        serial_wall, serial_cpu, serial_verdicts = _ingest_fresh(files, scratch or home)
+    if not reading.chunks:
+        raise RuntimeError(_MISSED.format(what="the ingest's chunks"))
+    if serial_verdicts != verdicts:
+        raise RuntimeError(f"the two ingests gave {verdicts} and {serial_verdicts} verdicts")
+    rest_wall = serial_wall - reading.wall_s - loading.wall_s
+    rest_cpu = serial_cpu - reading.cpu_s - loading.cpu_s
+    return {
+        "files": len(files),
+        "verdicts": verdicts,
+        "chunks": reading.chunks,
+        "overlapped_wall_s": round(wall, 1),
+        "overlapped_cpu_s": round(cpu, 1),
+        "serial_wall_s": round(serial_wall, 1),
+        "serial_cpu_s": round(serial_cpu, 1),
+        "reading_wall_s": round(reading.wall_s, 1),
+        "reading_cpu_s": round(reading.cpu_s, 1),
+        "loading_wall_s": round(loading.wall_s, 1),
+        "loading_cpu_s": round(loading.cpu_s, 1),
+        "rest_wall_s": round(rest_wall, 1),
+        "rest_cpu_s": round(rest_cpu, 1),
+        # both halves' CPU shared by 2 cores without a gap, and the rest as it ran
+        "perfect_overlap_wall_s": round((reading.cpu_s + loading.cpu_s) / 2 + rest_wall, 1),
+    }
+
+
+def ingest_markdown(figures: dict) -> str:
+    """The `ingest` part's table: each half alone, both one after the other, and as the build
+    overlaps them, with the least wall time a perfect overlap on 2 cores would leave."""
+
+    def busy(cpu: float, wall: float) -> str:
+        return f"{cpu / wall:.2f}" if wall > 0 else ""
+
+    rows = [
+        ("reading and typing the chunks, alone", "reading"),
+        ("pseudonymising, checking and writing them, alone", "loading"),
+        ("the rest (the screening of names, the checkpoint)", "rest"),
+        ("**one after the other** (no overlap)", "serial"),
+        ("**as the build runs it** (the next chunk read ahead)", "overlapped"),
+    ]
+    lines = [
+        f"| the ingest of {figures['files']:,} files in {figures['chunks']} chunks | wall s "
+        "| CPU s | busy cores |",
+        "|---|---:|---:|---:|",
+    ]
+    for label, key in rows:
+        wall, cpu = figures[f"{key}_wall_s"], figures[f"{key}_cpu_s"]
+        lines.append(f"| {label} | {wall} | {cpu} | {busy(cpu, wall)} |")
+    lines.append(
+        f"| both halves on 2 cores without a gap, and the rest | "
+        f"≥ {figures['perfect_overlap_wall_s']} | | |"
+    )
+    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------------------------
@@ -525,6 +656,8 @@ def main(argv: list[str] | None = None) -> int:
             figures[part] = measure_solver(home, years)
         elif part == "gx":
             figures[part] = measure_gx(home)
+        elif part == "ingest":
+            figures[part] = measure_ingest(home)
         else:
             figures[part] = measure_forecast(home)
         print(
@@ -535,7 +668,10 @@ def main(argv: list[str] | None = None) -> int:
     figures["library_cpu_s"] = {name: cpu for name, cpu, _ in floor_rows(figures)}
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1))
-    print(markdown(figures))
+    tables = [markdown(figures)] if floor_rows(figures) else []
+    if "ingest" in figures:
+        tables.append(ingest_markdown(figures["ingest"]))
+    print("\n\n".join(tables))
     return 0
 
 

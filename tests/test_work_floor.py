@@ -24,6 +24,7 @@ from bench.work_floor import (
     delivered_files,
     measure_forecast,
     measure_gx,
+    measure_ingest,
     measure_read,
     measure_solver,
     measure_sql,
@@ -203,6 +204,39 @@ def test_the_gx_part_ingests_every_delivered_file_again_and_times_gx(
     assert figures["extract_gate_cpu_s"] <= figures["ingest_cpu_s"]
     assert extract_gate.validate is gx_runtime.validate  # put back
     assert not list(tmp_path.iterdir())  # the fresh home removed
+
+
+def test_the_ingest_part_ingests_as_the_build_does_and_then_its_halves_one_after_the_other(
+    tiny_world: TinyWorld, tmp_path, monkeypatch
+):
+    import ingest.load as load
+
+    home = tiny_world.settings.home
+    files = delivered_files(home)
+    read_ahead = load.read_ahead
+    figures = measure_ingest(home, scratch=tmp_path)
+    # every delivered file got its verdict, the same in both ingests (else the part fails)
+    assert figures["verdicts"] == len(files) == tiny_world.files
+    assert figures["chunks"] >= 1
+    # the halves and the rest make up the ingest without overlap, to the rounding of each
+    # figure to 0.1 s (four figures: at most 0.2 s apart)
+    halves = figures["reading_wall_s"] + figures["loading_wall_s"] + figures["rest_wall_s"]
+    assert abs(halves - figures["serial_wall_s"]) <= 0.2
+    # the least wall time at a perfect overlap: both halves' CPU shared by 2 cores, plus the
+    # rest as it ran (three figures rounded to 0.1 s: at most 0.15 s apart after halving two)
+    perfect = (figures["reading_cpu_s"] + figures["loading_cpu_s"]) / 2 + figures["rest_wall_s"]
+    assert abs(figures["perfect_overlap_wall_s"] - perfect) <= 0.15
+    assert load.read_ahead is read_ahead  # put back
+    assert not list(tmp_path.iterdir())  # both fresh homes removed
+    table = work_floor.ingest_markdown(figures).splitlines()
+    assert table[0].startswith(
+        f"| the ingest of {len(files):,} files in {figures['chunks']} chunks"
+    )
+    assert len(table) == 2 + 5 + 1  # header, rule, five measured rows, the perfect overlap
+    # were the chunks no longer read where the measurement replaces the read-ahead, it says so
+    monkeypatch.setattr(work_floor, "ingest_in_halves", lambda *halves: contextlib.nullcontext())
+    with pytest.raises(RuntimeError, match="were not seen"):
+        measure_ingest(home, scratch=tmp_path)
 
 
 def test_the_forecast_part_computes_the_builds_forecast_and_times_its_draws(
