@@ -17,10 +17,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 import xlsxwriter
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contract.spec import Column, ColumnType, Extract
+from ingest import readers
 from ingest.readers import (
     ERROR_SCHEMA,
     LINE,
@@ -32,6 +33,7 @@ from ingest.readers import (
     parse_file_name,
     parse_many,
     read_table,
+    read_tables,
 )
 from ingest.rejections import FileRejection, Problem, RejectReason
 
@@ -961,3 +963,232 @@ def test_fields_per_record_counts_delimiters_outside_quotes_line_by_line(text, d
     plain = _QUOTED.sub(b"", utf8).decode("utf-8").removesuffix("\n")
     expected = [line.count(delimiter) + 1 for line in plain.split("\n")]
     assert _fields_per_record(utf8, delimiter).to_list() == expected
+
+
+# --------------------------------------------------------------------------------------------
+# Files of one extract read together (`read_tables`, the loader's chunks)
+# --------------------------------------------------------------------------------------------
+def _alone(path: Path, extract: str) -> RawTable | FileRejection:
+    try:
+        return read_table(path, extract)
+    except FileRejection as err:
+        return err
+
+
+def assert_read_as_alone(paths: list[Path], extract: str) -> list[RawTable | FileRejection]:
+    """`read_tables` gives every file the table (or rejection) `read_table` gives it alone."""
+    together = read_tables(paths, extract)
+    assert len(together) == len(paths)
+    for path, got in zip(paths, together, strict=True):
+        want = _alone(path, extract)
+        assert type(got) is type(want), path.name
+        if isinstance(want, FileRejection):
+            assert (got.reason, got.detail) == (want.reason, want.detail), path.name
+            continue
+        assert got.frame.schema == want.frame.schema, path.name
+        assert got.frame.rows() == want.frame.rows(), path.name
+        assert (
+            got.encoding,
+            got.delimiter,
+            got.extra_columns,
+            got.rows_delivered,
+            got.overlong_lines,
+            got.short_lines,
+        ) == (
+            want.encoding,
+            want.delimiter,
+            want.extra_columns,
+            want.rows_delivered,
+            want.overlong_lines,
+            want.short_lines,
+        ), path.name
+    return together
+
+
+def test_files_read_together_are_read_as_alone_and_parsed_in_one_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    header = f"{KONTAKTE_HEADER};"  # an unnamed seventh column in every file of the batch
+    row = "k{n};f1;2026-03-0{n};45;PERSOENLICH;SPRACHE;"
+    batch = {
+        # 1: three clean rows, lines 2–4
+        "08115001": [header, *(row.format(n=n) for n in (1, 2, 3))],
+        # 2: header only, between two files with rows: no rows of the neighbours
+        "08115002": [header],
+        # 3: line 2 blank (not a row); line 3 with a value in the unnamed column (#7, for this
+        # file only); line 4 short of the named fields (bad: a short row, blanked)
+        "08115003": [header, ";;;;;;", "k5;f1;2026-03-05;45;TELEFON;ALLTAG;x", "k6;f1"],
+        # 4: rows usually 8 fields long (a trailing delimiter each), so none is overlong here,
+        # where 8 fields in a file whose rows have 7 would be (file 5)
+        "08115004": [header, *(row.format(n=n) + ";" for n in (7, 8))],
+        # 5: line 3 one field too many (bad: overlong, blanked) among rows of the usual 7
+        "08115005": [header, row.format(n=1), row.format(n=2) + ";", row.format(n=3)],
+    }
+    paths = [
+        write_csv(tmp_path, f"kontakte_{provider}_2026-03-31.csv", lines)
+        for provider, lines in batch.items()
+    ]
+    # Windows-1252 with an umlaut: decoded per file, its encoding its own
+    paths.append(
+        write_csv(
+            tmp_path,
+            "kontakte_08115006_2026-03-31.csv",
+            [header, "k9;f1;2026-03-09;45;TELEFON;Rückkehr;"],
+            encoding="cp1252",
+        )
+    )
+    # read alone, not together: a quote (line 2), no line end after the last line, a missing
+    # column (rejected whole), a header of its own (another batch of one)
+    paths.append(
+        write_csv(
+            tmp_path, "kontakte_08115007_2026-03-31.csv", [header, 'k1;f1;2026-03-01;45;"A;B";X;']
+        )
+    )
+    no_end = tmp_path / "kontakte_08115008_2026-03-31.csv"
+    no_end.write_bytes(f"{header}\n{row.format(n=1)}".encode())
+    paths.append(no_end)
+    paths.append(
+        write_csv(tmp_path, "kontakte_08115009_2026-03-31.csv", ["kontakt_id;fall_id", "k1;f1"])
+    )
+    paths.append(
+        write_csv(
+            tmp_path,
+            "kontakte_08115010_2026-03-31.csv",
+            [KONTAKTE_HEADER, "k1;f1;2026-03-01;5;TELEFON;X"],
+        )
+    )
+    parses = []
+    parse = readers._parse_csv
+    monkeypatch.setattr(readers, "_parse_csv", lambda *a: parses.append(a[0]) or parse(*a))
+    together = assert_read_as_alone(paths, "kontakte")
+    # files 1, 2, 3 and 6 (7 fields wide) in one parse, 4 and 5 (8 wide) in another; 7, 8 and 10
+    # each alone; 9 rejected before its cells are parsed (and `_alone` parses each file but 9
+    # once more for the comparison)
+    assert len(parses) == 2 + 3 + 9
+    text = [p.read_bytes() for p in paths]
+    text[5] = text[5].decode("cp1252").encode()  # parsed as decoded
+    assert text[0] + text[1] + text[2] + text[5] in parses
+    assert text[3] + text[4] in parses
+    first, _, third, fourth, fifth, sixth, *_ = together
+    assert first.frame["_line"].to_list() == [2, 3, 4]
+    assert third.rows_delivered == 2 and third.short_lines == [4] and third.extra_columns == ["#7"]
+    assert first.extra_columns == [] and fourth.overlong_lines == [] and fifth.overlong_lines == [3]
+    assert sixth.encoding == "cp1252" and sixth.frame["thema"].to_list() == ["Rückkehr"]
+    assert isinstance(together[8], FileRejection)
+
+
+def test_a_parse_together_that_disagrees_with_the_files_lines_reads_each_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths = [
+        write_csv(
+            tmp_path,
+            f"kontakte_0811500{n}_2026-03-31.csv",
+            [KONTAKTE_HEADER, f"k{n};f1;2026-03-01;5;TELEFON;X"],
+        )
+        for n in (1, 2)
+    ]
+    parse = readers._parse_csv
+
+    def one_row_short(utf8: bytes, *rest: object) -> pl.DataFrame:
+        cells = parse(utf8, *rest)
+        joined = utf8.count(b"\n") > 2  # the two files' text: drop a row, as a parser might
+        return cells.head(cells.height - 1) if joined else cells
+
+    monkeypatch.setattr(readers, "_parse_csv", one_row_short)
+    assert_read_as_alone(paths, "kontakte")  # each file's own two rows: read alone
+
+
+@pytest.fixture(scope="module")
+def tiny_landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from synthetic import generate
+
+    landing = tmp_path_factory.mktemp("tiny-landing")
+    generate("tiny", landing, seed=1, stand=dt.date(2026, 6, 30))
+    return landing
+
+
+@given(data=st.data())
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+def test_corrupted_files_read_together_are_read_as_alone(
+    tiny_landing: Path, tmp_path_factory, data
+) -> None:
+    """The fuzz test's corruptions (`tests/fuzzing.py`) of several `tiny` files of one extract,
+    read together and alone: the same tables and rejections."""
+    from tests.fuzzing import KINDS, ODD_VALUES, Mutation, mutate
+
+    by_extract: dict[str, list[Path]] = {}
+    for p in sorted(tiny_landing.iterdir()):
+        if p.suffix == ".csv":
+            by_extract.setdefault(p.name.split("_")[0], []).append(p)
+    extract = data.draw(st.sampled_from(sorted(e for e, ps in by_extract.items() if len(ps) > 1)))
+    sources = data.draw(st.lists(st.sampled_from(by_extract[extract]), min_size=2, max_size=5))
+    folder = tmp_path_factory.mktemp("together")
+    paths = []
+    for n, source in enumerate(sources):
+        content = source.read_bytes()
+        if data.draw(st.booleans()):  # corrupted, else delivered as generated
+            m = Mutation(
+                file=source.name,
+                kind=data.draw(st.sampled_from(KINDS)),
+                row=data.draw(st.floats(min_value=0.0, max_value=0.999)),
+                column=data.draw(st.integers(min_value=0, max_value=20)),
+                value=data.draw(st.sampled_from(ODD_VALUES)),
+            )
+            content = mutate(content, m)
+        path = folder / source.name.replace(".csv", f"_{n}.csv")
+        path.write_bytes(content)
+        paths.append(path)
+    assert_read_as_alone(paths, extract)
+
+
+@pytest.mark.parametrize(
+    "file_ids",
+    [
+        [13, 12, 11, 10],  # all fit in Int32: the per-file literals' type
+        [13, 2**33, 11, 10],  # one beyond Int32: Int64 for all, as a relaxed concat makes it
+    ],
+)
+def test_files_typed_together_have_the_per_file_labels_types_and_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, file_ids: list[int]
+) -> None:
+    """`parse_many` labels the joined rows in whole columns: the same frame, types included,
+    as labelling each file's rows with literals (its way for labels of other kinds)."""
+    tables = read_tables(
+        [
+            write_csv(tmp_path, f"kontakte_0811500{n}_2026-03-31.csv", lines)
+            for n, lines in enumerate(
+                [
+                    [KONTAKTE_HEADER, "k1;f1;2026-03-02;45;PERSOENLICH;SPRACHE"],  # clean
+                    [KONTAKTE_HEADER],  # header only
+                    [
+                        KONTAKTE_HEADER,
+                        "k2;f1;2026-03-03;viele;TELEFON;ALLTAG",  # line 2: minutes not a number
+                        "k3;f2;2026-03-04;30;TELEFON;ALLTAG;Rückruf",  # line 3: a field too many
+                        "k4;f2",  # line 4: short of the named fields
+                    ],
+                    [KONTAKTE_HEADER, "k9;f9;2026-03-05;x;TELEFON;ALLTAG"],  # line 2: minutes
+                ]
+            )
+        ],
+        "kontakte",
+    )
+    raws = [
+        ({"_file": i, "_provider": f"p{n}"}, t)
+        for n, (i, t) in enumerate(zip(file_ids, tables, strict=True))
+    ]
+    together = parse_many(raws, "kontakte")
+    monkeypatch.setattr(readers, "_label_dtypes", lambda labels, keys: None)
+    by_file = parse_many(raws, "kontakte")
+    assert together.frame.schema == by_file.frame.schema
+    assert together.frame.schema["_file"] == (pl.Int32 if max(file_ids) < 2**31 else pl.Int64)
+    assert together.frame.rows() == by_file.frame.rows()
+    assert together.errors.schema == by_file.errors.schema
+    assert together.errors.rows() == by_file.errors.rows()
+    # the third file's lines 2 (minutes), 3 (a field too many) and 4 (short), then the fourth's
+    assert [(line, rule) for _, _, line, _, rule, _ in together.errors.rows()] == [
+        (2, "type:int"),
+        (3, "row:too_many_fields"),
+        (4, "row:too_few_fields"),
+        (2, "type:int"),
+    ]
