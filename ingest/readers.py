@@ -4,7 +4,9 @@ Three steps, each usable on its own:
 
 - `parse_file_name` checks the name before the file is opened (extract, provider, stand).
 - `read_table` turns a CSV or XLSX file into one string column per contract column plus the
-  physical line each row starts on, or rejects the file as a whole (`FileRejection`).
+  physical line each row starts on, or rejects the file as a whole (`FileRejection`);
+  `read_tables` does the same for several files of one extract, parsing files alike together
+  (the loader's chunks).
 - `parse_columns` converts the strings to the contract's types; a cell that does not convert
   becomes null and one row in `errors`, so the row verdict can be made later, row by row;
   `parse_many` does the same for several files of one extract in one pass (the loader's chunks).

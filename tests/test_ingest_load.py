@@ -450,13 +450,17 @@ def _landing_of_five_providers(landing) -> None:
         write(landing, name, HEADER, *rows)
 
 
+@pytest.mark.parametrize("read_bytes", [1, 2_000])
 @pytest.mark.parametrize("chunk_rows", [1, 30, 60])
 def test_files_validated_in_chunks_load_as_in_one_chunk(settings, tmp_path, monkeypatch,
-                                                        chunk_rows):  # fmt: skip
+                                                        chunk_rows, read_bytes):  # fmt: skip
     """The files of an extract are read and typed a chunk ahead on another thread
     (`ingest.load._read_chunks`, `core.read_ahead`). Cut into chunks of one file (1 row), of
     two files (30 rows: 25 + 25 ≥ 30) or of three (60 rows), every file has the verdict, rows
-    and quarantined rows it has in one chunk, and the raw layer holds the same rows."""
+    and quarantined rows it has in one chunk, and the raw layer holds the same rows. The files
+    are read together in groups (`READ_TOGETHER_BYTES`): of one file (1 byte), of about two
+    (2,000 bytes: a file is ≈ 1,000), against all five in one group in the build it is
+    compared with."""
 
     def load_five(s):
         _landing_of_five_providers(s.landing)
@@ -466,6 +470,7 @@ def test_files_validated_in_chunks_load_as_in_one_chunk(settings, tmp_path, monk
     other = Settings.from_env(home=tmp_path / "chunked", environ={})
     other.ensure_dirs()
     monkeypatch.setattr("ingest.load.GATE_CHUNK_ROWS", chunk_rows)
+    monkeypatch.setattr("ingest.load.READ_TOGETHER_BYTES", read_bytes)
     chunked = load_five(other)
 
     def verdicts(result):
@@ -488,6 +493,33 @@ def test_files_validated_in_chunks_load_as_in_one_chunk(settings, tmp_path, monk
     assert len(query(other, sql)) == 99  # 4 files × 25 rows − 1 quarantined
     quarantined = "SELECT line, column_name, rule FROM raw.quarantined_rows ORDER BY ALL"
     assert query(other, quarantined) == query(settings, quarantined) == [(26, "geschlecht", "code")]
+
+
+def test_a_file_gone_before_it_is_read_gets_its_rejection_in_its_place(settings, tmp_path):
+    """The loader groups files by their size before reading them (`_read_groups`): a file that
+    can no longer be looked at is grouped all the same, and reading it rejects it, in its
+    place among the others (as when each file was read alone)."""
+    from contract.spec import EXTRACTS
+    from ingest.load import Delivery, _read, _read_groups
+    from ingest.readers import parse_file_name
+    from ingest.rejections import Problem, RejectReason
+
+    names = [f"personen_0811500{n}_2026-03-31.csv" for n in (3, 4, 5)]
+    for name in names:
+        write(tmp_path, name, HEADER, PERSON_1)
+    (tmp_path / names[1]).unlink()  # gone between the screening and the reading
+    deliveries = [
+        Delivery(tmp_path / name, parse_file_name(name), "0" * 64, n)
+        for n, name in enumerate(names)
+    ]
+    groups = list(_read_groups(deliveries))
+    assert groups == [deliveries]  # 3 small files, far below 8 MB: one group
+    first, gone, third = _read(groups[0], EXTRACTS["personen"])
+    assert first.table.rows_delivered == third.table.rows_delivered == 1
+    assert gone.delivery is deliveries[1]
+    assert gone.rejection.reason is RejectReason.UNREADABLE
+    assert gone.rejection.detail["problem"] == Problem.READ_FAILED
+    assert gone.rows is None  # no rows can be counted of a file that is not there
 
 
 def test_a_key_that_is_no_text_fails_before_anything_is_touched(settings):
