@@ -40,10 +40,11 @@ One part is not a library's: **ingest** ingests the home's delivered files twice
 homes: as the build does, the next chunk read and typed on a thread of its own while the build's
 thread pseudonymises, checks and writes the one before (`core.read_ahead`), and then with the two
 halves one after the other on one thread (`ingest_in_halves`), each half timed alone (wall and
-process CPU). It shows what the overlap gains of what it could: both halves' CPU shared by the 2
-cores without a gap is the least wall time the ingest's work allows as it is designed. It is
-printed as a table of its own (`ingest_markdown`); its CPU is the ingest's, not a library's, and
-stays out of the sum.
+process CPU); before both, one file of each extract is ingested and thrown away, so that what a
+process does once (Great Expectations' import, the suites) is charged to neither. It shows
+what the overlap gains of what it could: both halves' CPU shared by the 2 cores without a gap is
+the least wall time the ingest's work allows as it is designed. It is printed as a table of its
+own (`ingest_markdown`); its CPU is the ingest's, not a library's, and stays out of the sum.
 
 The CPU times of library calls are thread CPU times (`time.thread_time`) of the calling thread:
 the simplex runs on one thread (`threads=1`), GX validates on the loader's thread, and the
@@ -432,8 +433,13 @@ def ingest_in_halves(reading: Half, loading: Half) -> Iterator[None]:
 
 def measure_ingest(home: Path, scratch: Path | None = None) -> dict:
     """`ingest` (module docstring): the ingest of the home's delivered files as the build runs
-    it, then with its two halves one after the other, each on a fresh home."""
+    it, then with its two halves one after the other, each on a fresh home, after a warm-up."""
     files = delivered_files(home)
+    # one file of each extract first, thrown away: what a process does once (Great Expectations'
+    # import, the suites) is then charged to neither of the two ingests
+    _ingest_fresh(
+        list({f.name.split("_")[0]: f for f in reversed(files)}.values()), scratch or home
+    )
     wall, cpu, verdicts = _ingest_fresh(files, scratch or home)
     reading, loading = Half(), Half()
     with ingest_in_halves(reading, loading):
