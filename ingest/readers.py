@@ -841,52 +841,29 @@ def parse_many(
     typing took 27.6 s file by file, ≈ 17 s reading plus 3 s typing by chunk."""
     keys = list(raws[0][0]) if raws else []
     dtypes = _label_dtypes([labels for labels, _ in raws], keys)
-
-    def labelled(frame: pl.DataFrame, part: int, labels: dict[str, int | str]) -> pl.DataFrame:
-        return frame.with_columns(
-            pl.lit(part, pl.Int64).alias(_PART), *(pl.lit(v).alias(k) for k, v in labels.items())
-        )
-
-    if dtypes is None or not raws:  # labels other than ints and strings: file by file
-        frame = pl.concat(
-            [labelled(raw.frame, i, labels) for i, (labels, raw) in enumerate(raws)],
-            how="vertical_relaxed",
-        )
-        misaligned = pl.concat(
-            [labelled(_misaligned(raw), i, labels) for i, (labels, raw) in enumerate(raws)],
-            how="vertical_relaxed",
-        )
-    else:
-        # The same frames in a few calls, not a few per file (a polars call costs more than a
-        # small file's rows): the files' rows joined, then each file's part and labels as whole
-        # columns, of the types the per-file literals would have had.
-        lengths = [raw.frame.height for _, raw in raws]
-        label_columns = [
-            pl.Series(_PART, np.repeat(np.arange(len(raws)), lengths), pl.Int64),
+    # The files' rows joined once, then each file's part and labels as whole columns, not a few
+    # polars calls per file (a call costs more than a small file's rows), of the types literals
+    # per file (`pl.lit`) joined by a relaxed concat would have.
+    part = np.repeat(np.arange(len(raws)), [raw.frame.height for _, raw in raws])
+    frame = pl.concat([raw.frame for _, raw in raws], how="vertical_relaxed").with_columns(
+        pl.Series(_PART, part, pl.Int64),
+        *(pl.Series(k, [labels[k] for labels, _ in raws], dtypes[k]).gather(part) for k in keys),
+    )
+    # only files with misaligned rows have row errors; the empty frame gives the types
+    misaligned = pl.concat(
+        [
+            pl.DataFrame(schema={**ERROR_SCHEMA, _PART: pl.Int64(), **dtypes}),
             *(
-                pl.Series(k, [labels[k] for labels, _ in raws], dtypes[k]).gather(
-                    np.repeat(np.arange(len(raws)), lengths)
+                _misaligned(raw).with_columns(
+                    pl.lit(i, pl.Int64).alias(_PART),
+                    *(pl.lit(labels[k], dtypes[k]).alias(k) for k in keys),
                 )
-                for k in keys
+                for i, (labels, raw) in enumerate(raws)
+                if raw.overlong_lines or raw.short_lines
             ),
-        ]
-        frame = pl.concat([raw.frame for _, raw in raws], how="vertical_relaxed").with_columns(
-            label_columns
-        )
-        # only the files with misaligned rows have row errors; none: the empty frame's types
-        misaligned = pl.concat(
-            [
-                pl.DataFrame(
-                    schema={**ERROR_SCHEMA, _PART: pl.Int64(), **{k: dtypes[k] for k in keys}}
-                ),
-                *(
-                    labelled(_misaligned(raw), i, labels).cast({k: dtypes[k] for k in keys})
-                    for i, (labels, raw) in enumerate(raws)
-                    if raw.overlong_lines or raw.short_lines
-                ),
-            ],
-            how="vertical",
-        )
+        ],
+        how="vertical",
+    )
     parsed = _parse(frame, _resolve(extract), [_PART, *keys], misaligned)
     return ParsedTable(parsed.frame.drop(_PART), parsed.errors.drop(_PART))
 
@@ -894,12 +871,10 @@ def parse_many(
 _INT32 = (-(2**31), 2**31 - 1)
 
 
-def _label_dtypes(
-    labels: list[dict[str, int | str]], keys: list[str]
-) -> dict[str, pl.DataType] | None:
-    """Per label, the type its per-file literals (`pl.lit`) joined by a relaxed concat have:
-    Int32 when every value fits in it, else Int64, for ints; String for strings. None when a
-    label is of another kind (or mixes kinds)."""
+def _label_dtypes(labels: list[dict[str, int | str]], keys: list[str]) -> dict[str, pl.DataType]:
+    """Per label, the type its values' literals (`pl.lit`) joined by a relaxed concat have:
+    Int32 when every value fits in it, else Int64, for ints; String for strings. A label of
+    another kind, or of mixed kinds, is a `TypeError`."""
     dtypes: dict[str, pl.DataType] = {}
     for k in keys:
         values = [one[k] for one in labels]
@@ -909,7 +884,9 @@ def _label_dtypes(
             small = all(_INT32[0] <= v <= _INT32[1] for v in values)  # type: ignore[operator]
             dtypes[k] = pl.Int32() if small else pl.Int64()
         else:
-            return None
+            raise TypeError(
+                f"label {k!r}: ints or strings, not {sorted({type(v).__name__ for v in values})}"
+            )
     return dtypes
 
 
