@@ -833,6 +833,122 @@ def test_a_presolved_first_program_on_two_equal_sums():
     assert plain[3] == 2
 
 
+def crossover_nowhere(mp: pytest.MonkeyPatch) -> None:
+    """No first program starts from the crossover (`CROSSOVER_MIN_VARIABLES` beyond any size)."""
+    mp.setattr(engine, "CROSSOVER_MIN_VARIABLES", 10**12)
+
+
+def crossover_everywhere(mp: pytest.MonkeyPatch) -> None:
+    """Every component whose values solve its sums starts from the crossover at them, however
+    small (the build: components of 300 values and more)."""
+    mp.setattr(engine, "CROSSOVER_MIN_VARIABLES", 1)
+
+
+def with_and_without_crossover(p: Problem) -> tuple:
+    """`protect` with no first program from the crossover and with every one from it, one process,
+    the programs each solved, and how many crossovers the second run made and how many of them
+    ended in a basis (`_Program.start_at`)."""
+    crossovers = [0, 0]
+    start_at = engine._Program.start_at
+
+    def counted(self, x):
+        start_at(self, x)
+        crossovers[0] += 1
+        crossovers[1] += int(self._primal)
+
+    with pytest.MonkeyPatch.context() as mp:
+        crossover_nowhere(mp)
+        mp.setattr(engine._Program, "start_at", counted)
+        plain, crossed, programs, programs_crossed = protect_twice(p, crossover_everywhere)
+    return plain, crossed, programs, programs_crossed, crossovers
+
+
+@settings(max_examples=25, deadline=None)
+@given(hierarchies())
+def test_a_first_program_from_the_crossover_changes_no_pattern(providers):
+    """The crossover gives the first program of a component another start, so other solutions
+    as witnesses: the pattern and its rounds are the same, and every range lies within the
+    oracle's, equal to it where reported exact."""
+    p = hierarchy_problem(providers)[0]
+    plain, crossed, _, _, _ = with_and_without_crossover(p)
+    assert (crossed.status == plain.status).all()
+    assert crossed.rounds == plain.rounds
+    assert_ranges_within_the_oracle(p, crossed)
+
+
+def test_the_crossover_on_a_table_of_quarters():
+    # four providers by quarter (`quarter_table_problem`), the first two small in every quarter
+    # (base_n 1–4: primary), the others 20 and more, as below: their suppressed quarters are in
+    # two sums each (the provider's year, the Kreis's quarter), so the components need programs,
+    # and the values as they are solve them, so each such component starts from the crossover
+    table = {
+        (p, q): ((1 + (p + q) % 4, 1) if p < 2 else (20 + 3 * p + q, 10)) for p in range(4)
+        for q in range(1, 5)
+    }  # fmt: skip
+    p = quarter_table_problem(table)
+    plain, crossed, _, _, (crossovers, bases) = with_and_without_crossover(p)
+    assert crossovers > 0
+    assert bases == crossovers  # every crossover ended in a basis the first program went on from
+    assert (crossed.status == plain.status).all()
+    assert crossed.rounds == plain.rounds
+    assert_ranges_within_the_oracle(p, crossed)
+
+
+def test_a_program_started_at_a_point_finds_the_same_optima():
+    """`_Program.start_at`: from a basis near a solution, or (a point that solves nothing) from
+    whatever HiGHS makes of it, every optimum is the one found from no start."""
+    # x0 + x1 = 10, x1 + x2 = 7, x ≥ 0: x1 runs from 0 (x = 10, 0, 7) to 7 (x = 3, 7, 0), so
+    # min x1 = 0, max x1 = 7, min x0 = 3, max x0 = 10, and the least sum is 10 (at 3, 7, 0)
+    a = sp.csr_matrix(np.array([[1.0, 1.0, 0.0], [0.0, 1.0, 1.0]]))
+    b = np.array([10.0, 7.0])
+    objectives = [(0, 1, 0), (0, -1, 0), (1, 0, 0), (-1, 0, 0), (1, 1, 1)]
+    expected = [0.0, -7.0, 3.0, -10.0, 10.0]  # the optima above (a maximum as −min of −x)
+    starts = [
+        (4.0, 6.0, 1.0),  # inside: a solution that is no vertex
+        (10.0, 0.0, 7.0),  # a vertex
+        (3.0, 7.0, 0.0),  # the other vertex
+        (1.0, 1.0, 1.0),  # no solution: 2 ≠ 10
+        (20.0, -10.0, 17.0),  # solves the sums but x1 < 0
+        (np.nan, 1.0, 1.0),  # a value not given
+    ]
+    for start in [None, *starts]:
+        program = engine._Program(a, b)
+        if start is not None:
+            program.start_at(np.array(start))
+        for objective, optimum in zip(objectives, expected, strict=True):
+            found = program.minimise(np.array(objective, dtype=float))
+            assert found is not None
+            assert found[0] == pytest.approx(optimum, abs=1e-9), (start, objective)
+            assert a @ found[1] == pytest.approx(b) and (found[1] >= -1e-9).all()
+
+
+def test_a_crossover_before_any_program_on_a_thread_does_not_crash():
+    """HiGHS starts its task scheduler per thread when it solves a program; its crossover uses
+    it without starting it, and a crossover before any program killed the process (a
+    segmentation fault): `start_at` starts it first (`_scheduler_started`). A fresh process,
+    first on its main thread, then on a new thread; nothing printed. x0 + x1 = 10, x1 + x2 = 7,
+    from (4, 6, 1): max x1 = 7."""
+    code = (
+        "import threading\n"
+        "import numpy as np, scipy.sparse as sp\n"
+        "from disclosure.engine import _Program\n"
+        "a = sp.csr_matrix(np.array([[1.0, 1.0, 0.0], [0.0, 1.0, 1.0]]))\n"
+        "def solve():\n"
+        "    p = _Program(a, np.array([10.0, 7.0]))\n"
+        "    p.start_at(np.array([4.0, 6.0, 1.0]))\n"
+        "    assert p._primal\n"
+        "    most = p.minimise(np.array([0.0, -1.0, 0.0]))\n"
+        "    assert abs(most[0] + 7) < 1e-9, most\n"
+        "solve()\n"
+        "t = threading.Thread(target=solve)\n"
+        "t.start()\n"
+        "t.join()\n"
+    )
+    done = run_in_a_fresh_process(code)
+    assert done.returncode == 0, (done.returncode, done.stderr)
+    assert done.stdout == ""
+
+
 def test_the_values_themselves_save_programs_on_a_table_of_quarters():
     # four providers by quarter (`quarter_table_problem`): the first two small in every quarter
     # (base_n 1–4: primary), the others 20 and more. A large value that the first program's
