@@ -141,11 +141,11 @@ docs: docs-static
 bench: install
 	$(VENV)/python -m bench.run $(BENCH_ARGS)
 
-# Ten times bw (112.7 M rows, 5.6 GB of files in bench/.cache/; about 17 minutes on 2 cores
-# with generating the data: the build 14.8 min on 2026-12-07, README). DuckDB's limit at 6GB:
+# Ten times bw (112.7 M rows, 5.6 GB of files in bench/.cache/; about 15 minutes on 2 cores
+# with generating the data: the build 12.8 min on 2026-12-07 at 8b350df, README). DuckDB's limit at 6GB:
 # with the default 1GB dbt runs out of memory, and at 5GB two models side by side did in 3 of 14
 # builds, which a build now retries one at a time at a minute's cost (README, Operators; bench/
-# HISTORY.md); at 6GB the build's peak was 7.42–7.52 GB.
+# HISTORY.md); at 6GB the build's peak was 7.38–7.52 GB.
 bench-federal: install
 	$(VENV)/python -m bench.run --scale federal --out bench/results/federal --memory-limit 6GB $(BENCH_ARGS)
 
