@@ -833,6 +833,15 @@ def test_a_presolved_first_program_on_two_equal_sums():
     assert plain[3] == 2
 
 
+def two_small_providers_by_quarter() -> dict:
+    """Four providers by quarter (`quarter_table_problem`): the first two small in every quarter
+    (base_n 1–4: primary), the others 20 and more."""
+    return {
+        (p, q): ((1 + (p + q) % 4, 1) if p < 2 else (20 + 3 * p + q, 10)) for p in range(4)
+        for q in range(1, 5)
+    }  # fmt: skip
+
+
 def crossover_nowhere(mp: pytest.MonkeyPatch) -> None:
     """No first program starts from the crossover (`CROSSOVER_MIN_VARIABLES` beyond any size)."""
     mp.setattr(engine, "CROSSOVER_MIN_VARIABLES", 10**12)
@@ -877,15 +886,10 @@ def test_a_first_program_from_the_crossover_changes_no_pattern(providers):
 
 
 def test_the_crossover_on_a_table_of_quarters():
-    # four providers by quarter (`quarter_table_problem`), the first two small in every quarter
-    # (base_n 1–4: primary), the others 20 and more, as below: their suppressed quarters are in
+    # `two_small_providers_by_quarter`: the small providers' suppressed quarters are in
     # two sums each (the provider's year, the Kreis's quarter), so the components need programs,
     # and the values as they are solve them, so each such component starts from the crossover
-    table = {
-        (p, q): ((1 + (p + q) % 4, 1) if p < 2 else (20 + 3 * p + q, 10)) for p in range(4)
-        for q in range(1, 5)
-    }  # fmt: skip
-    p = quarter_table_problem(table)
+    p = quarter_table_problem(two_small_providers_by_quarter())
     plain, crossed, _, _, (crossovers, bases) = with_and_without_crossover(p)
     assert crossovers > 0
     assert bases == crossovers  # every crossover ended in a basis the first program went on from
@@ -950,15 +954,10 @@ def test_a_crossover_before_any_program_on_a_thread_does_not_crash():
 
 
 def test_the_values_themselves_save_programs_on_a_table_of_quarters():
-    # four providers by quarter (`quarter_table_problem`): the first two small in every quarter
-    # (base_n 1–4: primary), the others 20 and more. A large value that the first program's
+    # `two_small_providers_by_quarter`. A large value that the first program's
     # solution sets to 0 is shown wide by its own value at once; without it, it needs a
     # maximum of its own
-    table = {
-        (p, q): ((1 + (p + q) % 4, 1) if p < 2 else (20 + 3 * p + q, 10)) for p in range(4)
-        for q in range(1, 5)
-    }  # fmt: skip
-    p = quarter_table_problem(table)
+    p = quarter_table_problem(two_small_providers_by_quarter())
     kept, without, programs, programs_without = with_and_without_truth(p)
     assert (kept.status == without.status).all()
     assert_ranges_within_the_oracle(p, kept)
@@ -1091,11 +1090,7 @@ def test_raising_values_in_batches_changes_no_pattern(table):
 def test_raising_values_in_batches_on_a_table_of_quarters():
     """The property test's table, fixed so that batches certainly occur: four providers, the
     first two small in every quarter (base_n 1–4: primary), the others large."""
-    table = {
-        (p, q): ((1 + (p + q) % 4, 1) if p < 2 else (20 + 3 * p + q, 10)) for p in range(4)
-        for q in range(1, 5)
-    }  # fmt: skip
-    p = quarter_table_problem(table)
+    p = quarter_table_problem(two_small_providers_by_quarter())
     batched, alone, batch_programs = batched_and_alone(p)
     assert batch_programs > 0  # the batches ran …
     assert (batched.status == alone.status).all()  # … and changed nothing
