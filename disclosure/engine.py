@@ -141,9 +141,10 @@ CROSSOVER_MIN_VARIABLES = 300
 at those values (`_Program.start_at`), not from none by the dual simplex: a basis near a solution
 already known is cheaper to find than one from scratch. Measured on `bw`'s pattern in one process
 (2026-12-07, the same pattern): the 286 first programs of more than 1,000 values took 6.9 s, with
-the crossover 0.3 s plus 2.4 s of crossover; those of 300 to 1,000 values 2.2 s against 1.7 s.
-Below 300 values it gains nothing measurable. Only the witnesses differ, so the pattern is the
-same (`_Witnesses`)."""
+the crossover 0.3 s plus 2.4 s of crossover; those of 101 to 1,000 values 2.2 s against 1.7 s
+(1.3 s plus 0.4 s of crossover for those of 300 and more). Smaller components are left out: the
+first programs of all those of 100 values or fewer took 0.6 s. Only the witnesses differ, so the
+pattern is the same (`_Witnesses`)."""
 MAXIMISE_BATCH = 128
 """How many values of a component `_component_ranges` first raises together in one program
 (their sum maximised), before each value left gets programs of its own. Measured on `bw`'s three
