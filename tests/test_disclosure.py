@@ -926,6 +926,36 @@ def test_a_program_started_at_a_point_finds_the_same_optima():
             assert a @ found[1] == pytest.approx(b) and (found[1] >= -1e-9).all()
 
 
+class _CrossoverFails:
+    """A HiGHS object whose crossover reports an error (every other call is HiGHS's own)."""
+
+    def __init__(self, highs) -> None:
+        self._highs = highs
+
+    def crossover(self, solution):
+        import highspy
+
+        return highspy.HighsStatus.kError
+
+    def __getattr__(self, name):
+        return getattr(self._highs, name)
+
+
+def test_a_crossover_that_ends_in_no_basis_leaves_the_first_program_to_start_from_none():
+    """`_Program.start_at`: where the crossover fails, the solver is cleared and the first
+    program runs as without it (the dual simplex from no basis), with the same optima."""
+    # x0 + x1 = 10, x1 + x2 = 7 (as above): max x1 = 7, min x0 = 3, the least sum 10
+    a = sp.csr_matrix(np.array([[1.0, 1.0, 0.0], [0.0, 1.0, 1.0]]))
+    program = engine._Program(a, np.array([10.0, 7.0]))
+    program._highs = _CrossoverFails(program._highs)
+    program.start_at(np.array([4.0, 6.0, 1.0]))
+    assert not program._primal  # no basis taken: the first program is still the dual's
+    assert program._highs.getOptionValue("simplex_strategy")[1] == engine.DUAL_SIMPLEX
+    for objective, optimum in (((1, 1, 1), 10.0), ((0, -1, 0), -7.0), ((1, 0, 0), 3.0)):
+        found = program.minimise(np.array(objective, dtype=float))
+        assert found is not None and found[0] == pytest.approx(optimum, abs=1e-9)
+
+
 def test_a_crossover_before_any_program_on_a_thread_does_not_crash():
     """HiGHS starts its task scheduler per thread when it solves a program; its crossover uses
     it without starting it, and a crossover before any program killed the process (a
