@@ -696,7 +696,8 @@ def _solve_jobs(jobs: list[_Job], audit_size: int) -> list[_Ranges]:
     component for its share of them. Their pass or fail is the same whichever witnesses a
     worker saw (a witness's spread is at most the exact range), so the pattern is the same;
     only the reported spans of values that passed by witnesses may differ, and a targeted
-    audit reports nothing else. Measured on `bw` (2 cores): see README, "Disclosure control"."""
+    audit reports nothing else. Measured on `bw` (2 cores): disclosure/ENGINE.md, "On both
+    cores"."""
     n = workers()
     if n < 2 or audit_size < PARALLEL_MIN_VARIABLES or not any(j.a.shape[1] > 1 for j in jobs):
         return [_component_ranges(j.a, j.b, j.needed, j.wanted, j.seen, j.truth) for j in jobs]
@@ -1126,7 +1127,8 @@ class _Program:
         # 90 → 71 s, the audit 43 → 36 s against the dual simplex throughout). From no basis
         # the primal is far slower: a `federal` component of 82,457 unknowns and 67,473 sums
         # took 128 s by the primal and 3.5 s by the dual (then 20 re-solves by the primal in
-        # 1.9 and 1.6 s; README, "The first program of a component by the dual simplex").
+        # 1.9 and 1.6 s; disclosure/ENGINE.md, "The first program of a component by the dual
+        # simplex").
         self._highs.setOptionValue("simplex_strategy", DUAL_SIMPLEX)
         self._status = highspy.HighsModelStatus
         k = a.shape[1]

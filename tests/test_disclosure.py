@@ -788,7 +788,7 @@ def test_the_values_themselves_as_a_witness_change_no_pattern(providers):
     each audit's component: the pattern and its rounds are those found without them, and every
     reported range lies within the oracle's. (How many programs they save is not a property:
     with fewer values left, the batches may be cut otherwise; the table of quarters below and
-    the `bw` figures in the README show the saving.)"""
+    the `bw` figures in disclosure/ENGINE.md show the saving.)"""
     p = hierarchy_problem(providers)[0]
     kept, without, _, _ = with_and_without_truth(p)
     assert (kept.status == without.status).all()

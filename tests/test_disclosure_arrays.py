@@ -2,10 +2,11 @@
 
 `audit`'s linear system (`engine._system`, over `Problem.layout`) and step 1 of `protect`
 (`engine._EquationsHold`) run in numpy arrays since 2026-12-06, because
-`protect` repeats them on one problem with more cells suppressed each round (README,
-"Benchmark"). The frame versions below are the code they replaced, kept here as the plain
-statement of what each must compute; on random hierarchies with random suppressed cells and
-equation numbers that are neither 0-based nor contiguous, both give the same.
+`protect` repeats them on one problem with more cells suppressed each round
+(disclosure/ENGINE.md, "The audits' bookkeeping in arrays"). The frame versions below are the
+code they replaced, kept here as the plain statement of what each must compute; on random
+hierarchies with random suppressed cells and equation numbers that are neither 0-based nor
+contiguous, both give the same.
 """
 
 from __future__ import annotations
