@@ -12,6 +12,7 @@ CSS inline: nothing is fetched when the file is opened.
 from __future__ import annotations
 
 import csv
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -72,7 +73,7 @@ def _is(extract: str | None, column: str, kinds: set[ColumnType]) -> bool:
 
 
 def problems_of(
-    v: FileVerdict, errors: list[dict], texts: dict, text_of, lang: str
+    v: FileVerdict, errors: list[dict], texts: Mapping, text_of, lang: str
 ) -> list[Problem]:
     """One problem per rule and column of a file's quarantined rows."""
     by_rule: dict[tuple[str, str], list[dict]] = {}

@@ -166,3 +166,35 @@ def test_a_browser_that_fails_leaves_the_html_and_no_pdf(tmp_path, monkeypatch):
     folder, _ = _deliver(tmp_path, "2026-03-31")
     assert (folder / "aktuell.html").exists()
     assert not list(folder.glob("*.pdf")) and not list(folder.glob("*.partial"))
+
+
+def test_rule_texts_are_the_suites_and_built_once_per_extract(monkeypatch):
+    # Every report asks for an extract's rule texts once per file with quarantined rows and
+    # language (the `bw` ingest writes 301 reports): the suite is built once per extract and
+    # process, and the texts, which every caller then shares, cannot be changed by one of them.
+    import expectations.extract_suites as suites
+    from reports import delivery
+
+    delivery.rule_texts.cache_clear()
+    real = suites.build_suite
+    built: list[str] = []
+    monkeypatch.setattr(suites, "build_suite", lambda name: built.append(name) or real(name))
+    try:
+        first = delivery.rule_texts("personen")
+        assert delivery.rule_texts("personen") is first
+        delivery.rule_texts("ziele")
+        assert built == ["personen", "ziele"]  # one suite per extract, not one per call
+        expected = {
+            (e.meta.get("rule"), e.meta.get("column")): (
+                e.meta.get("text_de"),
+                e.meta.get("text_en"),
+            )
+            for e in real("personen").expectations
+            if e.meta
+        }
+        assert expected and dict(first) == expected  # the suite's texts, each of them
+        with pytest.raises(TypeError):
+            first[("rule", "column")] = ("de", "en")  # shared: read-only
+        assert delivery.rule_texts(None) == {}  # a file of no known extract: no texts
+    finally:
+        delivery.rule_texts.cache_clear()
