@@ -18,7 +18,8 @@ from datetime import date
 import numpy as np
 import polars as pl
 
-from forecast.needs import ALL_TYPES, Simulation, month_end, open_at, simulate, unit_matrix
+from forecast.inflow import InflowModel
+from forecast.needs import ALL_TYPES, month_end, open_at, simulate, unit_matrix
 
 MODEL = "ets_km"
 NAIVE = "naive"
@@ -58,15 +59,18 @@ def _with_units(cases: pl.DataFrame) -> pl.DataFrame:
 def backtest(
     cases: pl.DataFrame,
     final_origin: date,
-    final: Simulation,
+    kreise: list[str],
+    models: dict[str, InflowModel],
     settings: BacktestSettings,
     seed: int,
     workers: int = 1,
 ) -> pl.DataFrame:
     """forecast_backtest rows: per origin, horizon and unit the actual value and each model's
     forecast and errors; and (origin NULL) MAE, MAPE, coverage and origins per horizon and unit,
-    plus `beats_naive` (1/0: the model's MAE below naive's). `workers`: threads that simulate
-    the origins (the same rows for any number)."""
+    plus `beats_naive` (1/0: the model's MAE below naive's). `kreise` and `models`: the final
+    forecast's Kreise and inflow models (`needs.kreise_at`, `needs.choose_models`), whose forms
+    each origin re-estimates. `workers`: threads that simulate the origins (the same rows for
+    any number)."""
     max_h = max(settings.horizons)
     origins = [
         month_end(final_origin, -k)
@@ -83,7 +87,7 @@ def backtest(
     actual = open_at(_with_units(cases), dates, ["level", "unit_code"]).rename(
         {"open_cases": "actual"}
     )
-    units, m = unit_matrix(final.kreise)
+    units, m = unit_matrix(kreise)
     keep = [i for i, (lvl, _) in enumerate(units) if lvl in ("LAND", "RB")]
 
     def origin_rows(i: int, o: date) -> list[pl.DataFrame]:
@@ -98,8 +102,8 @@ def backtest(
             history_months=settings.history_months,
             min_events_per_region=settings.min_events_per_region,
             rng=np.random.default_rng(seed + i),
-            kreise=final.kreise,
-            models=final.models,
+            kreise=kreise,
+            models=models,
         )
         paths = np.einsum("uk,bkh->buh", m[keep], sim.open_paths(ALL_TYPES, 1.0))
         q = np.quantile(paths, settings.quantiles, axis=0)  # (3, U, H)

@@ -159,15 +159,18 @@ def simulate(
     rng: np.random.Generator,
     kreise: list[str] | None = None,
     models: dict[str, inflow_model.InflowModel] | None = None,
+    chosen: dict[str, inflow_model.InflowModel] | None = None,
 ) -> Simulation:
     """Simulate every Kreis's open cases for the `horizon` month ends after `origin`.
 
     `cases` (CASES_SCHEMA) may hold rows after `origin`; they are cut off. `models`: ETS forms
-    to re-estimate (backtest) instead of choosing anew."""
+    to re-estimate (backtest) instead of choosing anew. `chosen`: the models `choose_models`
+    chose on the same cases, origin and history, taken as they are (the same simulation as
+    choosing them here: choosing draws no random numbers)."""
     known = cut_at(cases, origin)
     if known.is_empty():
         raise ValueError(f"no cases with a first contact on or before {origin}")
-    kreise = kreise or sorted(known["kreis"].unique().to_list())
+    kreise = kreise or kreise_at(cases, origin)
     k_index = {k: i for i, k in enumerate(kreise)}
     months = [month_end(origin, h) for h in range(1, horizon + 1)]
     offsets = np.array([(m - origin).days for m in months])
@@ -196,8 +199,45 @@ def simulate(
             min_events=min_events_per_region,
             rng=rng,
             model=(models or {}).get(ct),
+            chosen=(chosen or {}).get(ct),
         )
     return sim
+
+
+def kreise_at(cases: pl.DataFrame, origin: date) -> list[str]:
+    """The Kreise with a case known at `origin`, in order: a simulation's Kreise."""
+    return sorted(cut_at(cases, origin)["kreis"].unique().to_list())
+
+
+def choose_models(
+    cases: pl.DataFrame, origin: date, *, history_months: int
+) -> dict[str, inflow_model.InflowModel]:
+    """Per case type the inflow model `simulate` chooses at `origin` (`inflow.select` on the
+    Land's monthly counts): known before the simulation, so the backtest, which re-estimates
+    these forms, can run beside it (`forecast.warehouse.forecast_from`)."""
+    known = cut_at(cases, origin)
+    o_idx = origin.year * 12 + origin.month - 1
+    return {
+        ct: inflow_model.select(
+            _inflow_counts(
+                known.filter(pl.col("case_type") == ct).select(
+                    _month_index("first_contact").alias("m")
+                ),
+                o_idx,
+                history_months,
+            )
+        )
+        for ct in CASE_TYPES
+    }
+
+
+def _inflow_counts(sub: pl.DataFrame, o_idx: int, history_months: int) -> np.ndarray:
+    """The Land's monthly new cases up to the origin's month (`m`: month index; zeros included),
+    at most `history_months` of them."""
+    first = max(int(sub["m"].min()), o_idx - history_months + 1) if sub.height else o_idx
+    return np.bincount(
+        sub.filter(pl.col("m") >= first)["m"].to_numpy() - first, minlength=o_idx - first + 1
+    ).astype(float)
 
 
 def _simulate_type(
@@ -213,14 +253,17 @@ def _simulate_type(
     min_events: int,
     rng: np.random.Generator,
     model: inflow_model.InflowModel | None,
+    chosen: inflow_model.InflowModel | None = None,
 ) -> tuple[TypeSimulation, inflow_model.InflowModel]:
     b, k, h = replicates, n_kreise, horizon
     # --- inflow: the Land's monthly series (zeros included) and the Kreise's shares
-    first = max(int(sub["m"].min()), o_idx - history_months + 1) if sub.height else o_idx
-    counts = np.bincount(
-        sub.filter(pl.col("m") >= first)["m"].to_numpy() - first, minlength=o_idx - first + 1
-    ).astype(float)
-    fitted = inflow_model.refit(model, counts) if model is not None else inflow_model.select(counts)
+    if chosen is not None:
+        fitted = chosen
+    else:
+        counts = _inflow_counts(sub, o_idx, history_months)
+        fitted = (
+            inflow_model.refit(model, counts) if model is not None else inflow_model.select(counts)
+        )
     land_paths = fitted.paths(h, b, rng)  # (B, H)
     recent = sub.filter(pl.col("m") > o_idx - 12)
     kreis_recent = np.bincount(recent["k"].to_numpy(), minlength=k).astype(float)

@@ -14,9 +14,12 @@ from forecast.backtest import BacktestSettings, backtest
 from forecast.caseload import DAYS_PER_MONTH, carried_stock, cohort_weights, new_case_stock
 from forecast.disclosure import protect_forecasts
 from forecast.needs import (
+    CASE_TYPES,
     CASES_SCHEMA,
     caseload_frame,
+    choose_models,
     forecast_origin,
+    kreise_at,
     month_end,
     simulate,
 )
@@ -226,6 +229,29 @@ def test_simulation_of_a_constant_world_reaches_the_known_caseload() -> None:
     assert not any(level == "LAND" for level, _, _ in hidden)
 
 
+def test_models_chosen_before_the_simulation_give_the_same_simulation() -> None:
+    """`forecast_from` chooses the inflow models first (`choose_models`), so that the backtest,
+    which re-estimates them, runs beside the final simulation. Choosing draws no random
+    numbers, so a simulation handed the chosen models is the one that chooses them itself:
+    the same models and every path equal, float for float."""
+    cases = _constant_world()
+    origin = forecast_origin(date(2025, 12, 31))
+    settings = dict(horizon=6, replicates=50, history_months=96, min_events_per_region=200)
+    itself = simulate(cases, origin, rng=np.random.default_rng(7), **settings)
+    chosen = choose_models(cases, origin, history_months=96)
+    handed = simulate(
+        cases, origin, rng=np.random.default_rng(7), kreise=kreise_at(cases, origin),
+        chosen=chosen, **settings,
+    )  # fmt: skip
+    assert handed.kreise == itself.kreise == kreise_at(cases, origin)
+    assert chosen.keys() == itself.models.keys() == set(CASE_TYPES)
+    for ct in CASE_TYPES:
+        assert chosen[ct].name == itself.models[ct].name
+        assert np.array_equal(chosen[ct].params, itself.models[ct].params)
+        for part in ("inflow", "carried", "new", "open_at_origin"):
+            assert np.array_equal(getattr(handed.types[ct], part), getattr(itself.types[ct], part))
+
+
 def test_backtest_summaries_are_the_means_of_the_origins() -> None:
     cases = _constant_world()
     origin = date(2025, 12, 31)
@@ -235,7 +261,7 @@ def test_backtest_summaries_are_the_means_of_the_origins() -> None:
     )  # fmt: skip
     final = simulate(cases, origin, horizon=6, replicates=50, history_months=96,
                      min_events_per_region=200, rng=np.random.default_rng(2))  # fmt: skip
-    bt = backtest(cases, origin, final, settings, seed=3)
+    bt = backtest(cases, origin, final.kreise, final.models, settings, seed=3)
     land = bt.filter(pl.col("level") == "LAND")
     per_origin = land.filter(pl.col("origin").is_not_null())
     # origins: the last 8 month ends before the origin whose 6-month target is still observed:
@@ -269,8 +295,8 @@ def test_backtest_origins_on_threads_give_the_same_rows() -> None:
     )  # fmt: skip
     final = simulate(cases, origin, horizon=3, replicates=50, history_months=96,
                      min_events_per_region=200, rng=np.random.default_rng(2))  # fmt: skip
-    one = backtest(cases, origin, final, settings, seed=3, workers=1)
-    three = backtest(cases, origin, final, settings, seed=3, workers=3)
+    one = backtest(cases, origin, final.kreise, final.models, settings, seed=3, workers=1)
+    three = backtest(cases, origin, final.kreise, final.models, settings, seed=3, workers=3)
     # 7 origins: the month ends 2025-05-31 … 2025-11-30 (7 … 1 months back; the 3-month horizon
     # only up to 2025-09-30), several per thread
     assert one["origin"].drop_nulls().n_unique() == 7
