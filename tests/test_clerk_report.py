@@ -169,9 +169,9 @@ def test_a_browser_that_fails_leaves_the_html_and_no_pdf(tmp_path, monkeypatch):
 
 
 def test_rule_texts_are_the_suites_and_built_once_per_extract(monkeypatch):
-    # Every report asks for an extract's rule texts once per file with quarantined rows and
-    # language (the `bw` ingest writes 301 reports): the suite is built once per extract and
-    # process, and the texts, which every caller then shares, cannot be changed by one of them.
+    # Every report asks for an extract's rule texts once per delivered file and language (4,810
+    # times after a `bw` ingest): the suite is built once per extract and process, and the
+    # texts, which every caller then shares, cannot be changed by one of them.
     import expectations.extract_suites as suites
     from reports import delivery
 
