@@ -1209,3 +1209,6 @@ def test_files_typed_together_have_the_per_file_labels_types_and_rows(
     # a label of another kind has no such column type here: said, not guessed
     with pytest.raises(TypeError, match="'_file': ints or strings"):
         parse_many([({"_file": 1.5, "_provider": "p"}, tables[0])], "kontakte")
+    # no files: said, not a polars error about an empty concat
+    with pytest.raises(ValueError, match="no files to type"):
+        parse_many([], "kontakte")
