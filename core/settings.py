@@ -33,6 +33,11 @@ PATTERN_AUDIT_NAME = "disclosure_pattern_audit.parquet"
 """The final audits of the parts the build's suppression pattern protected anew (written by the
 dbt model `disclosure_pattern` beside `BUILD_DB_ENV`, read by the mart gate; per part, keyed as
 the gate keys its audit, `disclosure.memo.pattern_audit_memo`)."""
+PATTERN_AUDIT_YEAR_NAME = "disclosure_pattern_audit_year.parquet"
+"""The mart gate's audit of each year the build's suppression pattern set up anew, made by the
+dbt model `disclosure_pattern` from its own problem and final audit, keyed as the gate keys the
+year's published cells (`disclosure.chunks`, "A year's audit from the pattern"); this build's
+only, beside `BUILD_DB_ENV`."""
 DISCLOSURE_YEAR_MEMO_NAME = "disclosure_year_memo.parquet"
 """The suppression pattern of the last build, per year (`disclosure.chunks`): a year whose cells
 did not change is not set up as a problem again. Beside the build database, never published."""
@@ -96,6 +101,10 @@ class Settings:
     @property
     def pattern_audit(self) -> Path:
         return self.warehouse_dir / PATTERN_AUDIT_NAME
+
+    @property
+    def pattern_audit_year(self) -> Path:
+        return self.warehouse_dir / PATTERN_AUDIT_YEAR_NAME
 
     @property
     def report_charts(self) -> Path:

@@ -35,6 +35,19 @@ gate — which audits the published cells under their own SHA-256 keys, never th
 would refuse a pattern that does not protect them (its rules "base_n 3 not suppressed" and
 "primary cell recoverable from its total" in `tests/test_mart_gate.py`): a refused
 publication, not a disclosure. The audit takes no fingerprints.
+
+**A year's audit from the pattern.** In a build that protects a year anew, the mart gate found
+every part of that year in the pattern's final audit, yet still set up the year's published
+cells as a problem and keyed its parts: on `bw` 4.4 of its 6.1 s (2026-12-07). The pattern has
+that problem set up already, and its final audit, or the gate's last audit of a part kept, gives
+every part's ranges; so it makes the gate's audit of the year itself
+(`disclosure.memo.pattern_audits`: the same `_audit_result` on the problem with the suppressed
+values unknown, `published_view`) and keys it as the gate will key the year's published cells
+(`as_published`, `year_key`). The gate takes a year from there only under the SHA-256 key of
+the cells it read from the published tables, as it takes a year from its own last audit: a
+year published otherwise, or a pattern the published models did not apply, has another key and
+is audited by the gate. `tests/test_disclosure_chunks.py` checks that each year so taken equals
+the gate's own audit of it, frame for frame.
 """
 
 from __future__ import annotations
@@ -74,13 +87,19 @@ from disclosure.memo import (
     YearEntry,
     YearRow,
     audit_keeping,
-    pattern_audit_memo,
+    pattern_audits,
     protect_keeping_started,
     year_entries,
     year_key,
     year_memo,
 )
-from disclosure.tables import CELL_KEY, numbered_cells, numbered_problem, published_table_cells
+from disclosure.tables import (
+    CELL_KEY,
+    MEASURES,
+    numbered_cells,
+    numbered_problem,
+    published_table_cells,
+)
 
 __all__ = [
     "YEAR",
@@ -240,14 +259,51 @@ class ChunkedPattern:
     """The pattern of every year: `pattern` (the suppressed cells, `CELL_KEY` + `suppression`,
     in `CELL_KEY` order), `memo` (every year's parts, `MEMO_SCHEMA`), `audit_memo` (the final
     audits of the parts solved anew, `disclosure.memo.pattern_audit_memo`), `figures` (as
-    `KeptPattern.figures`, added up over the years, with `years` and `years_kept`) and
-    `year_memo` (every year's pattern, `YEAR_MEMO_SCHEMA`)."""
+    `KeptPattern.figures`, added up over the years, with `years` and `years_kept`),
+    `year_memo` (every year's pattern, `YEAR_MEMO_SCHEMA`) and `audit_year_memo` (the mart
+    gate's audit of each year set up anew, as its published cells will be keyed: "A year's
+    audit from the pattern" in the module docstring)."""
 
     pattern: pl.DataFrame
     memo: pl.DataFrame
     figures: dict
     audit_memo: pl.DataFrame
     year_memo: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=YEAR_MEMO_SCHEMA))
+    audit_year_memo: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema=YEAR_MEMO_SCHEMA)
+    )
+
+
+def as_published(numbered: pl.DataFrame, suppression: pl.Series) -> pl.DataFrame:
+    """A year's cells (`numbered_cells` of the unsuppressed marts, none hidden) as the mart gate
+    will read them from the published tables once `suppression` ('primary', 'secondary' or
+    null per cell) is applied: the published models (`pub_*`) keep a suppressed cell's key,
+    flag it and say why, and publish none of its counts. Its `year_key` is the key of the
+    gate's year when the tables are published so; any difference only costs the gate the
+    year's set-up (its key is another)."""
+    hidden = suppression.is_not_null()
+    return numbered.with_columns(
+        hidden.alias("hidden"),
+        suppression.alias("suppression"),
+        *(pl.when(~hidden).then(pl.col(m)).alias(m) for m in MEASURES),
+    )
+
+
+def _audit_row(key: str, kept: KeptAudit, size: tuple[int, int]) -> YearRow:
+    """A year's row of the audit's year memo: its ranges, failures and part memo, and its
+    counts (`_AUDIT_COUNTS`), as `audit_by_year` takes a kept year; and how many of its parts'
+    ranges came from the last audit (`parts_kept`: the gate's figures of a year the pattern
+    made say so)."""
+    found = kept.result
+    counts = {
+        "cells": size[0],
+        "equations": size[1],
+        "suppressed": found.suppressed,
+        "variables": found.variables,
+        "parts": kept.parts,
+        "parts_kept": kept.parts_kept,
+    }
+    return (key, (found.ranges, found.failures, kept.memo), counts, None)
 
 
 def protect_by_year(
@@ -256,6 +312,7 @@ def protect_by_year(
     memo: pl.DataFrame | None,
     kept_years: pl.DataFrame | None = None,
     fingerprints: Mapping[str, str] | None = None,
+    audit_memo: pl.DataFrame | None = None,
 ) -> ChunkedPattern:
     """`protect_keeping` of the whole problem, one year's problem at a time, a year ahead: while
     the workers solve one year's parts, the next year's cells are read and its parts submitted
@@ -280,10 +337,17 @@ def protect_by_year(
 
     `figures["seconds"]` is the wall time of it all, `solved_anew.pattern_seconds` the part of
     it spent starting and awaiting the engine (reading the cells of the next year overlaps
-    it)."""
+    it).
+
+    `audit_memo`: the mart gate's last part memo (`ChunkedAudit.memo`). Each year set up anew
+    gets a row of `ChunkedPattern.audit_year_memo` when its audit needs no linear program
+    (`disclosure.memo.pattern_audits`): the gate's own audit of that year, under the key of the
+    year's cells as published (`as_published`; module docstring, "A year's audit from the
+    pattern")."""
     started = time.perf_counter()
     rows, memos, audit_memos, figures = [], [], [], []
     year_rows: list[YearRow] = []
+    audit_rows: list[YearRow] = []
     known = year_entries(kept_years, 2)
     by_fingerprint = {e.fingerprint: (k, e) for k, e in known.items() if e.fingerprint}
     fingerprints = fingerprints or {}
@@ -319,14 +383,22 @@ def protect_by_year(
         waited = time.perf_counter()
         kept = running.result()
         engine_seconds += time.perf_counter() - waited
+        suppression = kept.suppression()
         suppressed = (
             numbered.select(*CELL_KEY)
-            .with_columns(kept.suppression())
+            .with_columns(suppression)
             .filter(pl.col("suppression").is_not_null())
         )
         rows.append(suppressed)
         memos.append(kept.memo)
-        audit_memos.append(pattern_audit_memo(problem, kept))
+        audits = pattern_audits(problem, kept, CELL_MINIMUM, audit_memo)
+        audit_memos.append(audits.memo)
+        if audits.whole is not None:
+            published = as_published(numbered, suppression)
+            audit_key = year_key(published, "audit", CELL_MINIMUM, last_resort=True)
+            audit_rows.append(
+                _audit_row(audit_key, audits.whole, (problem.n_cells, problem.n_equations))
+            )
         found = kept.figures()
         figures.append(found)
         counts = {k: found[k] for k in _PATTERN_COUNTS}
@@ -373,6 +445,7 @@ def protect_by_year(
         },
         audit_memo=pl.concat([pl.DataFrame(schema=AUDIT_MEMO_SCHEMA), *audit_memos]),
         year_memo=year_memo(year_rows),
+        audit_year_memo=year_memo(audit_rows),
     )
 
 
@@ -386,7 +459,9 @@ class ChunkedAudit:
     its sums (as `expectations.mart_gate` reports it); `memo`: the audit memo of every year
     (None then too); `n_cells`, `n_equations`, `parts`, `parts_kept`, `parts_from_pattern` of
     the whole; `year_memo`: every year's audit (`YEAR_MEMO_SCHEMA`; None with `memo`), and
-    `years_kept`, the years taken from the last one (their parts counted in `parts_kept`)."""
+    `years_kept`, the years taken from the last one (their parts counted in `parts_kept`), and
+    `years_from_pattern`, the years taken from the pattern's (their parts counted in
+    `parts_from_pattern`)."""
 
     cells: pl.DataFrame
     result: AuditResult | None
@@ -398,6 +473,7 @@ class ChunkedAudit:
     parts_from_pattern: int = 0
     year_memo: pl.DataFrame | None = None
     years_kept: int = 0
+    years_from_pattern: int = 0
 
 
 def _chunk_cells(numbered: pl.DataFrame, chunk: int) -> pl.DataFrame:
@@ -424,14 +500,16 @@ def _by_local(numbered: pl.DataFrame) -> np.ndarray:
 class _AuditedYear:
     """What `audit_by_year` found for one year (`_audit_year`), before the years are joined.
 
-    `cells`: the year's numbered cells; `entry`: its row of the last audit's year memo, when it
-    was taken from there; otherwise `problem_size` (cells, equations) and `kept` — the audit
-    (`audit_keeping`), None when the published numbers contradict the sums — or `error`, an
-    exception of the audit, raised where the year is joined."""
+    `cells`: the year's numbered cells; `entry`: its row of the last audit's year memo, or of
+    the pattern's (`from_pattern`), when it was taken from there; otherwise `problem_size`
+    (cells, equations) and `kept` — the audit (`audit_keeping`), None when the published numbers
+    contradict the sums — or `error`, an exception of the audit, raised where the year is
+    joined."""
 
     key: str
     cells: pl.DataFrame
     entry: YearEntry | None = None
+    from_pattern: bool = False
     problem_size: tuple[int, int] = (0, 0)
     kept: KeptAudit | None = None
     error: BaseException | None = None
@@ -452,16 +530,19 @@ def _audit_year(
     memo: pl.DataFrame | None,
     from_pattern: pl.DataFrame | None,
     known: Mapping[str, YearEntry],
+    known_from_pattern: Mapping[str, YearEntry],
 ) -> _AuditedYear:
     """One year of `audit_by_year`: taken from the last audit's year memo when its key is
-    there, else set up and audited (its own problem only: years share no sum)."""
+    there, else from the pattern's, else set up and audited (its own problem only: years share
+    no sum)."""
     numbered_year = numbered_cells(year_cells)  # for the key, and a kept year's cells
     key = year_key(numbered_year, "audit", minimum, last_resort=True)
-    entry = known.get(key)
-    if entry is not None and _fits(
-        entry, _AUDIT_COUNTS, _RANGE_SCHEMA, _FAILURE_SCHEMA, AUDIT_MEMO_SCHEMA
-    ):
-        return _AuditedYear(key, numbered_year, entry=entry)
+    for source, from_pattern_year in ((known, False), (known_from_pattern, True)):
+        entry = source.get(key)
+        if entry is not None and _fits(
+            entry, _AUDIT_COUNTS, _RANGE_SCHEMA, _FAILURE_SCHEMA, AUDIT_MEMO_SCHEMA
+        ):
+            return _AuditedYear(key, numbered_year, entry=entry, from_pattern=from_pattern_year)
     problem, numbered = numbered_problem(numbered_year, published=True)
     size = (problem.n_cells, problem.n_equations)
     hidden = numbered.get_column("hidden").to_numpy()
@@ -484,13 +565,16 @@ def audit_by_year(
     memo: pl.DataFrame | None,
     from_pattern: pl.DataFrame | None = None,
     kept_years: pl.DataFrame | None = None,
+    pattern_years: pl.DataFrame | None = None,
 ) -> ChunkedAudit:
     """`audit_keeping` of the published pattern (`hidden`), with the last audit's `memo` and
     this build's `from_pattern` (`ChunkedPattern.audit_memo`), one year's problem at a time; a year
     whose published numbers contradict its sums (`published_sums_hold`, or the audit finds no
     solution) makes the result None, and the later years are numbered but not audited.
     `kept_years`: the last audit's year memo (`ChunkedAudit.year_memo`); a year published as
-    then takes that audit whole (module docstring).
+    then takes that audit whole (module docstring); `pattern_years`: this build's
+    `ChunkedPattern.audit_year_memo`, whose years are taken the same way (module docstring, "A
+    year's audit from the pattern").
 
     The years are keyed, set up and audited `AUDIT_THREADS` at a time (`_audit_year`; each its
     own problem, so each comes out as alone) and joined in their order here: a year after one
@@ -500,17 +584,18 @@ def audit_by_year(
     cells, ranges, failures, memos = [], [], [], []
     year_rows: list[YearRow] = []
     known = year_entries(kept_years, 3)
+    known_from_pattern = year_entries(pattern_years, 3)
     totals = dict.fromkeys(
         ("cells", "equations", "suppressed", "variables", "components", "linear_programs"), 0
     )
-    parts = parts_kept = parts_from_pattern = years_kept = 0
+    parts = parts_kept = parts_from_pattern = years_kept = years_from_pattern = 0
     consistent = True
 
     def audited(year: str) -> _AuditedYear | None:
         year_cells = cells_of(year)
         if year_cells.is_empty():
             return None  # a year of tables no rule suppresses (FI, PA, DQ only)
-        return _audit_year(year_cells, minimum, memo, from_pattern, known)
+        return _audit_year(year_cells, minimum, memo, from_pattern, known, known_from_pattern)
 
     with ThreadPoolExecutor(
         min(AUDIT_THREADS, max(len(years), 1)), thread_name_prefix="audit-year"
@@ -534,8 +619,14 @@ def audit_by_year(
                 failures.append(year_failures.with_columns(pl.lit(chunk).alias("chunk")))
                 memos.append(year_memo_rows)
                 parts += counts["parts"]
-                parts_kept += counts["parts"]
-                years_kept += 1
+                if done.from_pattern:  # its parts' ranges from the last audit or the pattern's
+                    before = int(counts.get("parts_kept", 0))
+                    parts_kept += before
+                    parts_from_pattern += counts["parts"] - before
+                    years_from_pattern += 1
+                else:
+                    parts_kept += counts["parts"]
+                    years_kept += 1
                 year_rows.append((done.key, done.entry.stored, counts, None))
                 continue
             cells.append(_chunk_cells(done.cells, chunk))
@@ -557,14 +648,7 @@ def audit_by_year(
             parts += kept.parts
             parts_kept += kept.parts_kept
             parts_from_pattern += kept.parts_from_pattern
-            counts = {
-                "cells": done.problem_size[0],
-                "equations": done.problem_size[1],
-                "suppressed": found.suppressed,
-                "variables": found.variables,
-                "parts": kept.parts,
-            }
-            year_rows.append((done.key, (found.ranges, found.failures, kept.memo), counts, None))
+            year_rows.append(_audit_row(done.key, kept, done.problem_size))
 
     every = (
         pl.concat(cells)
@@ -629,4 +713,5 @@ def audit_by_year(
         parts_from_pattern=parts_from_pattern,
         year_memo=year_memo(year_rows) if consistent else None,
         years_kept=years_kept,
+        years_from_pattern=years_from_pattern,
     )

@@ -69,13 +69,16 @@ __all__ = [
     "YEAR_MEMO_SCHEMA",
     "KeptAudit",
     "KeptPattern",
+    "PatternAudits",
     "YearEntry",
     "audit_keeping",
     "part_keys",
     "parts",
     "pattern_audit_memo",
+    "pattern_audits",
     "protect_keeping",
     "protect_keeping_started",
+    "published_view",
     "read_memo",
     "write_memo",
     "year_entries",
@@ -416,6 +419,36 @@ def _audit_memo(
     )
 
 
+def published_view(problem: Problem, hidden: np.ndarray) -> Problem:
+    """`problem` as the mart gate sets it up from the published tables
+    (`disclosure.tables.numbered_problem(..., published=True)` of the published cells): the
+    suppressed cells' values not known (NULL, as the published tables hold them), the cells and
+    the sums the same. What is found from the sums once (`Problem.part_labels`, `term_rows`,
+    `measure_codes`) is the problem's, so it is handed on, not found again."""
+    cells = problem.values.get_column("cell").to_numpy()
+    known = pl.Series(~np.asarray(hidden, dtype=bool)[cells])
+    view = Problem(
+        cells=problem.cells,
+        values=problem.values.with_columns(pl.when(known).then(pl.col("value")).alias("value")),
+        terms=problem.terms,
+    )
+    for name in ("part_labels", "term_rows", "measure_codes"):  # cached properties
+        if name in problem.__dict__:
+            view.__dict__[name] = problem.__dict__[name]
+    return view
+
+
+@dataclass(frozen=True)
+class PatternAudits:
+    """What a pattern's final audit gives the mart gate (`pattern_audits`): `memo`, the audit
+    memo rows of the parts it solved anew (`AUDIT_MEMO_SCHEMA`), and `whole`, the audit of the
+    whole problem as published with that pattern — the `KeptAudit` that `audit_keeping` would
+    make of it — when every part's ranges are known without a linear program (None otherwise)."""
+
+    memo: pl.DataFrame
+    whole: KeptAudit | None = None
+
+
 def pattern_audit_memo(
     problem: Problem, pattern: KeptPattern, minimum: int = CELL_MINIMUM
 ) -> pl.DataFrame:
@@ -427,40 +460,153 @@ def pattern_audit_memo(
     a part there only when they publish exactly that part with exactly that pattern; any other
     part it audits itself. Parts taken from the pattern memo get no row (no audit ran on them in
     this build: their ranges come from the mart gate's own memo, or it audits them)."""
-    solved = pattern.solved
-    if solved is None:
-        return pl.DataFrame(schema=AUDIT_MEMO_SCHEMA)
+    return pattern_audits(problem, pattern, minimum, whole=False).memo
+
+
+def pattern_audits(
+    problem: Problem,
+    pattern: KeptPattern,
+    minimum: int = CELL_MINIMUM,
+    audit_memo: pl.DataFrame | None = None,
+    *,
+    whole: bool = True,
+) -> PatternAudits:
+    """`pattern_audit_memo`, and with `whole` the audit of the whole problem as the mart gate
+    would make it of the published tables (`audit_keeping(published_view(problem, hidden),
+    hidden, minimum, audit_memo, from_pattern=<the memo rows>)`), when no part of it needs a
+    linear program: each part's ranges from `audit_memo` (the gate's last audit, first, as the
+    gate takes them) or else from this pattern's final audit. None when a part is in neither
+    (the gate audits it), or when the published numbers contradict a sum (the gate says so).
+
+    The gate sets up each year's published cells as a problem, keys its parts and looks them up:
+    on `bw` most of its audit's time. With the whole audit at hand, made here from the problem
+    the pattern set up anyway, the gate takes a year published exactly so by its key
+    (`disclosure.chunks`), as it takes a year audited in the build before."""
+    started = time.perf_counter()
     hidden = pattern.suppressed
     labels = parts(problem)
     layout = _audit_layout(problem, labels, hidden)
-    found = solved.audit.ranges.select(
-        pl.Series("cell", pattern.solved_cells[solved.audit.ranges.get_column("cell").to_numpy()]),
-        "measure",
-        "low",
-        "high",
-        "exact",
-    )
-    ranged = layout.variables.join(found, on=["cell", "measure"], how="left", maintain_order="left")
-    low = ranged.get_column("low").to_numpy()
-    covered = np.ones(len(layout.slices), dtype=bool)
-    for p, idx in enumerate(layout.slices):  # a loop over tables, not rows
-        covered[p] = not np.isnan(low[idx]).any()
-    anew = np.zeros(len(layout.slices), dtype=bool)
-    anew[np.unique(labels[pattern.solved_cells])] = True
+    n_parts, n_vars = len(layout.slices), layout.variables.height
+    low, high = np.full(n_vars, np.nan), np.full(n_vars, np.nan)
+    exact = np.zeros(n_vars, dtype=bool)
+    solved = pattern.solved
+    anew = np.zeros(n_parts, dtype=bool)
+    covered = np.zeros(n_parts, dtype=bool)
+    if solved is not None:
+        found = solved.audit.ranges.select(
+            pl.Series(
+                "cell", pattern.solved_cells[solved.audit.ranges.get_column("cell").to_numpy()]
+            ),
+            "measure",
+            "low",
+            "high",
+            "exact",
+        )
+        ranged = layout.variables.join(
+            found, on=["cell", "measure"], how="left", maintain_order="left"
+        )
+        low = ranged.get_column("low").to_numpy().copy()
+        high = ranged.get_column("high").to_numpy().copy()
+        exact = ranged.get_column("exact").fill_null(False).to_numpy().copy()
+        for p, idx in enumerate(layout.slices):  # a loop over tables, not rows
+            covered[p] = not np.isnan(low[idx]).any()
+        anew[np.unique(labels[pattern.solved_cells])] = True
     which = np.flatnonzero(anew & covered)
-    if not len(which):
-        return pl.DataFrame(schema=AUDIT_MEMO_SCHEMA)
-    keys = part_keys(problem, labels, minimum, hidden=hidden)
-    return _audit_memo(
-        keys,
-        layout.slices,
-        (
-            low,
-            ranged.get_column("high").to_numpy(),
-            ranged.get_column("exact").fill_null(False).to_numpy(),
-        ),
-        which,
+    keys = part_keys(problem, labels, minimum, hidden=hidden) if len(which) or whole else []
+    memo = (
+        _audit_memo(keys, layout.slices, (low, high, exact), which)
+        if len(which)
+        else pl.DataFrame(schema=AUDIT_MEMO_SCHEMA)
     )
+    if not whole:
+        return PatternAudits(memo)
+    # the ranges exactly as `audit_keeping` takes them, from the same two memos: parts of the
+    # same key (two tables alike in every published number) take the one entry the memo keeps
+    # for that key, not each its own final audit
+    bounds, kept, seeded = _kept_ranges(keys, layout, audit_memo, memo)
+    if not (kept | seeded).all():
+        return PatternAudits(memo)
+    view = published_view(problem, hidden)
+    if not engine.published_sums_hold(view, hidden):
+        return PatternAudits(memo)
+    return PatternAudits(
+        memo, _kept_audit(view, hidden, minimum, keys, layout, bounds, kept, seeded, started)
+    )
+
+
+def _kept_ranges(
+    keys: list[str],
+    layout: _AuditLayout,
+    memo: pl.DataFrame | None,
+    from_pattern: pl.DataFrame | None,
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray, np.ndarray]:
+    """The ranges (low, high, exact over the audit's variables; NaN where not known) of the
+    parts whose key is in `memo` (the last audit's) or else in `from_pattern` (this build's
+    pattern audit), and which parts each gave."""
+    n_vars = layout.variables.height
+    bounds = (np.full(n_vars, np.nan), np.full(n_vars, np.nan), np.zeros(n_vars, dtype=bool))
+    kept = _take_ranges(_entries(memo), keys, layout.slices, bounds)
+    seeded = _take_ranges(_entries(from_pattern), keys, layout.slices, bounds, skip=kept)
+    return bounds, kept, seeded
+
+
+def _kept_audit(
+    problem: Problem,
+    hidden: np.ndarray,
+    minimum: int,
+    keys: list[str],
+    layout: _AuditLayout,
+    bounds: tuple[np.ndarray, np.ndarray, np.ndarray],
+    kept: np.ndarray,
+    seeded: np.ndarray,
+    started: float,
+    *,
+    components: int = 0,
+    programs: int = 0,
+) -> KeptAudit:
+    """The `KeptAudit` of `problem` (as published) from every part's ranges (`bounds`)."""
+    result = engine._audit_result(
+        problem,
+        hidden,
+        layout.variables.select("cell", "measure"),
+        bounds,
+        minimum,
+        components=components,
+        programs=programs,
+        started=started,
+    )
+    memo_out = _audit_memo(keys, layout.slices, bounds, np.arange(len(keys)))
+    return KeptAudit(result, memo_out, len(keys), int(kept.sum()), int(seeded.sum()))
+
+
+def _take_ranges(
+    source: dict[str, tuple[bytes, ...]],
+    keys: list[str],
+    slices: list[np.ndarray],
+    bounds: tuple[np.ndarray, np.ndarray, np.ndarray],
+    skip: np.ndarray | None = None,
+) -> np.ndarray:
+    """Put the stored ranges of each part whose key is in `source` (an audit memo's entries)
+    into `bounds` (low, high, exact over the audit's variables), but not of the parts `skip`
+    marks; returns which parts were taken. An entry whose length is not the part's is not
+    taken (a damaged memo: that part is audited again)."""
+    taken = np.zeros(len(keys), dtype=bool)
+    if not source:
+        return taken
+    low, high, exact = bounds
+    for p in np.flatnonzero([k in source for k in keys]):  # a loop over tables, not rows
+        if skip is not None and skip[p]:
+            continue
+        stored_low, stored_high, stored_exact = (
+            np.frombuffer(source[keys[p]][i], dtype=dtype)
+            for i, dtype in enumerate((np.float64, np.float64, np.uint8))
+        )
+        idx = slices[p]
+        if not len(stored_low) == len(stored_high) == len(stored_exact) == len(idx):
+            continue
+        low[idx], high[idx], exact[idx] = stored_low, stored_high, stored_exact.astype(bool)
+        taken[p] = True
+    return taken
 
 
 def audit_keeping(
@@ -480,28 +626,10 @@ def audit_keeping(
     hidden = np.asarray(suppressed, dtype=bool)
     labels = parts(problem)
     keys = part_keys(problem, labels, minimum, hidden=hidden)
-    n_parts = len(keys)
     layout = _audit_layout(problem, labels, hidden)
     variables = layout.variables
-    n_vars = variables.height
-    low, high = np.full(n_vars, np.nan), np.full(n_vars, np.nan)
-    exact = np.zeros(n_vars, dtype=bool)
-
-    kept = np.zeros(n_parts, dtype=bool)
-    seeded = np.zeros(n_parts, dtype=bool)
-    for source, taken in ((_entries(memo), kept), (_entries(from_pattern), seeded)):
-        for p in np.flatnonzero([k in source for k in keys]) if source else ():
-            if kept[p]:
-                continue  # the last audit's ranges already
-            stored_low, stored_high, stored_exact = (
-                np.frombuffer(source[keys[p]][i], dtype=dtype)
-                for i, dtype in enumerate((np.float64, np.float64, np.uint8))
-            )
-            idx = layout.slices[p]
-            if not len(stored_low) == len(stored_high) == len(stored_exact) == len(idx):
-                continue  # not this part's ranges (a damaged memo): audited again
-            low[idx], high[idx], exact[idx] = stored_low, stored_high, stored_exact.astype(bool)
-            taken[p] = True
+    bounds, kept, seeded = _kept_ranges(keys, layout, memo, from_pattern)
+    low, high, exact = bounds
 
     components = programs = 0
     todo = ~(kept | seeded)[labels]
@@ -517,18 +645,19 @@ def audit_keeping(
         high[idx] = ranges.get_column("high").to_numpy()
         exact[idx] = ranges.get_column("exact").to_numpy()
 
-    result = engine._audit_result(
+    return _kept_audit(
         problem,
         hidden,
-        variables.select("cell", "measure"),
-        (low, high, exact),
         minimum,
+        keys,
+        layout,
+        bounds,
+        kept,
+        seeded,
+        started,
         components=components,
         programs=programs,
-        started=started,
     )
-    memo_out = _audit_memo(keys, layout.slices, (low, high, exact), np.arange(n_parts))
-    return KeptAudit(result, memo_out, n_parts, int(kept.sum()), int(seeded.sum()))
 
 
 YEAR_MEMO_SCHEMA = {

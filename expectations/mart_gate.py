@@ -224,6 +224,7 @@ def check_marts(
     audit_memo: Path | None = None,
     pattern_audit: Path | None = None,
     audit_year_memo: Path | None = None,
+    pattern_audit_year: Path | None = None,
 ) -> MartGateResult:
     """Validate the published tables of `build_db` (read-only) and compare `move_levels` values
     with `previous_published_db` (the analysts' database as last published; skipped when None
@@ -242,7 +243,11 @@ def check_marts(
     source) on the same numbers. Any part published otherwise is audited here.
 
     `audit_year_memo`: the audit of each year kept whole (`disclosure.chunks`); a year published
-    exactly as at the last audit takes it without being set up again. None: none kept."""
+    exactly as at the last audit takes it without being set up again. None: none kept.
+
+    `pattern_audit_year`: the audit of each year the build's pattern set up anew, made by the
+    dbt model `disclosure_pattern` from its final audit (`disclosure.chunks`, "A year's audit
+    from the pattern"); a year published exactly as that audit saw it takes it the same way."""
     if max_move_factor <= 1:
         raise ValueError(f"max_move_factor must be > 1, got {max_move_factor}")
     timings: dict[str, float] = {}
@@ -261,7 +266,9 @@ def check_marts(
     # of their own while Great Expectations (Python and pandas) validates the other suites: the
     # audit of a `bw` build took 2.9 s and those suites 2.4 s, one after the other (2026-12-05).
     with ThreadPoolExecutor(1, thread_name_prefix="mart-gate-audit") as pool:
-        audits = pool.submit(_audits, inputs, audit_memo, pattern_audit, audit_year_memo)
+        audits = pool.submit(
+            _audits, inputs, audit_memo, pattern_audit, audit_year_memo, pattern_audit_year
+        )
         step = time.perf_counter()
         table_checks = list(_checks(inputs))
         movement = (
@@ -320,11 +327,12 @@ def _audits(
     audit_memo: Path | None,
     pattern_audit: Path | None,
     audit_year_memo: Path | None,
+    pattern_audit_year: Path | None = None,
 ) -> _Audited:
     """The disclosure audit of the published values and the forecast's, as checks."""
     step = time.perf_counter()
     disclosure_checks, disclosure = _disclosure_checks(
-        inputs, audit_memo, pattern_audit, audit_year_memo
+        inputs, audit_memo, pattern_audit, audit_year_memo, pattern_audit_year
     )
     timings = {"disclosure_audit": time.perf_counter() - step}
     step = time.perf_counter()
@@ -563,12 +571,14 @@ def _disclosure_checks(
     audit_memo: Path | None = None,
     pattern_audit: Path | None = None,
     audit_year_memo: Path | None = None,
+    pattern_audit_year: Path | None = None,
 ) -> tuple[list[_Check], dict[str, Any]]:
     """The LP audit of the published pattern (`disclosure.audit`), from the published tables
     alone: their suppressed flags say what is unknown, and the equations are recomputed from
     their keys (`disclosure.tables`), not taken from the pattern the build used. Parts
     unchanged since the last audit take their ranges from `audit_memo`, parts the pattern
-    protected anew with exactly these numbers from `pattern_audit` (see `check_marts`).
+    protected anew with exactly these numbers from `pattern_audit`; whole years from
+    `audit_year_memo` and `pattern_audit_year` (see `check_marts`).
 
     Two checks: every suppressed (cell, measure) is protected (`_protected`, one row each with
     its range), and the published numbers satisfy the equations (`_consistent`, one row)."""
@@ -588,9 +598,12 @@ def _disclosure_checks(
     memo, _ = read_memo(audit_memo, AUDIT_MEMO_SCHEMA)
     from_pattern, _ = read_memo(pattern_audit, AUDIT_MEMO_SCHEMA)
     kept_years, _ = read_memo(audit_year_memo, YEAR_MEMO_SCHEMA)
+    pattern_years, _ = read_memo(pattern_audit_year, YEAR_MEMO_SCHEMA)
     try:
         years = years_of(inputs.published, goals, topics)
-        chunked = audit_by_year(years, cells_of, SMALL_CELL, memo, from_pattern, kept_years)
+        chunked = audit_by_year(
+            years, cells_of, SMALL_CELL, memo, from_pattern, kept_years, pattern_years
+        )
     except pl.exceptions.ColumnNotFoundError as error:
         raise BrokenGateError(
             f"disclosure audit: a published column is missing: {error}"
@@ -619,6 +632,7 @@ def _disclosure_checks(
             "parts_audited_before": chunked.parts_kept,
             "parts_from_pattern": chunked.parts_from_pattern,
             "years_audited_before": chunked.years_kept,
+            "years_from_pattern": chunked.years_from_pattern,
         }
     checks = _audit_checks(
         "published.disclosure_audit", PUBLISHED_VALUES, cells, result, consistent, figures, started

@@ -242,6 +242,11 @@ def _kept_text(figures: dict[str, Any]) -> str:
             "this build, their ranges from the pattern's final audit of the same published "
             "values, sums and suppressed cells"
         )
+    if figures.get("years_from_pattern"):
+        said += (
+            f"; {figures['years_from_pattern']} whole years published exactly as the pattern "
+            "saw them, their audit made from its problem, not set up again"
+        )
     return said
 
 

@@ -44,6 +44,7 @@ def build_mart_gate_check(dbt_defs: dg.AssetsDefinition) -> dg.AssetChecksDefini
             previous,
             audit_memo=settings.audit_memo,
             pattern_audit=settings.pattern_audit,
+            pattern_audit_year=settings.pattern_audit_year,
             audit_year_memo=settings.audit_year_memo,
         )
         progress.report(

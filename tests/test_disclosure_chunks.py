@@ -14,13 +14,21 @@ from tiny_world import TinyWorld
 from disclosure import chunks, engine
 from disclosure.chunks import YEAR, _sum_figures, audit_by_year, protect_by_year, years_of
 from disclosure.engine import Started
-from disclosure.memo import audit_keeping, protect_keeping, year_entries, year_key, year_memo
+from disclosure.memo import (
+    audit_keeping,
+    protect_keeping,
+    published_view,
+    year_entries,
+    year_key,
+    year_memo,
+)
 from disclosure.tables import (
     CELL_KEY,
     contact_topic_cells,
     goal_field_cells,
     indicator_cells,
     numbered_cells,
+    numbered_problem,
     problem_of,
 )
 from expectations.mart_suites import SMALL_CELL
@@ -406,6 +414,187 @@ def test_years_kept_whole_give_the_pattern_and_the_audit_of_every_year_set_up_an
     assert both[0].cells.equals(both[1].cells)
     assert both[0].result.ranges.equals(both[1].result.ranges)
     assert both[0].result.failures.equals(both[1].result.failures)
+
+
+def _same_year_rows(a: pl.DataFrame, b: pl.DataFrame) -> None:
+    """Two year memos with the same rows: keys, frames (as stored), figures and checks."""
+    assert a.sort("key").equals(b.sort("key"))
+
+
+def test_a_years_audit_made_by_the_pattern_is_the_gates_own_and_taken_only_as_published(
+    marts, published
+):
+    """`ChunkedPattern.audit_year_memo`: the pattern makes the gate's audit of each year it
+    sets up anew from its own problem (module docstring, "A year's audit from the pattern").
+    The gate takes a year from there only when the published cells have the key it was made
+    under, and what it takes is what it would have made itself, frame for frame."""
+    years = _years(marts)
+
+    def pattern_cells(tables):
+        return lambda y: _cells(tables, y).with_columns(pl.lit(False).alias("hidden"))
+
+    def gate_cells(tables):
+        return lambda y: _cells(tables, y)
+
+    first = protect_by_year(years, pattern_cells(marts), None)
+    # a first build: every part solved anew, so every year's ranges are known: a row per year
+    assert first.audit_year_memo.height == len(years)
+
+    # the problem the row was made on is the gate's: the published cells of a year, set up as
+    # the gate sets them up, equal the pattern's problem with its suppressed values unknown
+    year = years[-2]
+    numbered = numbered_cells(pattern_cells(marts)(year))
+    problem, numbered = numbered_problem(numbered)
+    status = protect_keeping(problem, None).suppression()
+    as_published = chunks.as_published(numbered, status)
+    assert as_published.equals(numbered_cells(gate_cells(published)(year)))
+    gates, _ = numbered_problem(as_published, published=True)
+    view = published_view(problem, status.is_not_null().to_numpy())
+    for frame in ("cells", "values", "terms"):
+        assert getattr(view, frame).equals(getattr(gates, frame)), frame
+
+    # each year's row is what the gate makes of that year from the same part memo, byte for
+    # byte: the year protected alone, its final audit handed to the gate as today (every part's
+    # ranges from there, the year set up by the gate), and the two year memo rows compared
+    for year in years:
+        alone = protect_by_year([year], pattern_cells(marts), None)
+        gate = audit_by_year([year], gate_cells(published), SMALL_CELL, None, alone.audit_memo)
+        assert gate.parts_from_pattern == gate.parts and gate.year_memo is not None
+        assert alone.audit_year_memo.height == 1
+        _same_year_rows(alone.audit_year_memo, gate.year_memo)
+        assert alone.audit_year_memo.row(0) in first.audit_year_memo.rows()
+
+    # the gate as today, all years: every part's ranges from the pattern's final audit
+    parts_only = audit_by_year(years, gate_cells(published), SMALL_CELL, None, first.audit_memo)
+    assert parts_only.parts_from_pattern == parts_only.parts and parts_only.years_from_pattern == 0
+    # with the pattern's years: every year taken whole, not one set up, and the same verdicts.
+    # Not every range is the same: a part whose key recurs in another year (a table alike in
+    # every published number) takes, by parts, the memo's one entry for that key, and, by
+    # years, its own year's; each is a span the same linear programs showed for that key
+    taken = audit_by_year(
+        years,
+        gate_cells(published),
+        SMALL_CELL,
+        None,
+        first.audit_memo,
+        None,
+        first.audit_year_memo,
+    )
+    assert taken.years_from_pattern == len(years) and taken.years_kept == 0
+    assert taken.parts_from_pattern == taken.parts == parts_only.parts
+    assert taken.result is not None and parts_only.result is not None
+    assert taken.result.linear_programs == 0
+    assert taken.cells.equals(parts_only.cells)
+    assert taken.result.failures.equals(parts_only.result.failures)
+    assert taken.result.ranges.select("cell", "measure").equals(
+        parts_only.result.ranges.select("cell", "measure")
+    )
+    for figure in ("cells", "equations", "suppressed", "variables"):
+        assert getattr(taken.result, figure) == getattr(parts_only.result, figure), figure
+    assert taken.memo is not None and parts_only.memo is not None
+    assert set(taken.memo.get_column("key")) == set(parts_only.memo.get_column("key"))
+    # and the verdicts of an audit that solves every part itself: the same failures (none: the
+    # build published this pattern), the same suppressed values; a span the pattern's witnesses
+    # showed lies within the exact range (`test_disclosure_memo`: the pattern's final audit)
+    own = audit_by_year(years, gate_cells(published), SMALL_CELL, None)
+    assert own.result is not None and own.result.linear_programs > 0
+    assert taken.result.failures.is_empty() and own.result.failures.is_empty()
+    both = taken.result.ranges.join(own.result.ranges, on=["cell", "measure"], suffix="_own")
+    assert both.height == own.result.ranges.height == taken.result.ranges.height
+    exact = both.filter(pl.col("exact_own"))
+    assert (exact["low"] >= exact["low_own"] - 1e-7).all()
+    assert (exact["high"] <= exact["high_own"] + 1e-7).all()
+
+    # published otherwise than the pattern saw it: one Land numerator of the second year is
+    # -1000 in the published tables (`_tampered`). That year's key is another, so the gate
+    # sets it up itself, and finds the contradiction; the year before is taken
+    tampered = _tampered(published, years[1])
+    refused = audit_by_year(
+        years,
+        gate_cells(tampered),
+        SMALL_CELL,
+        None,
+        first.audit_memo,
+        None,
+        first.audit_year_memo,
+    )
+    assert refused.result is None and refused.years_from_pattern == 1
+    # a year published without a suppression the pattern made (one suppressed topic cell of
+    # the last year shown): another key, so audited by the gate, which refuses it
+    topics = published["mart_contact_topics"]
+    shown = (
+        pl.int_range(pl.len())
+        == topics.select(
+            (YEAR.eq(years[-1]) & pl.col("suppressed").fill_null(False)).arg_max()
+        ).item()
+    )
+    assert topics.filter(shown).get_column("suppressed").item()
+    unsuppressed = {
+        **published,
+        "mart_contact_topics": topics.with_columns(
+            pl.when(shown).then(False).otherwise(pl.col("suppressed")).alias("suppressed"),
+            pl.when(shown).then(None).otherwise(pl.col("suppression")).alias("suppression"),
+            pl.when(shown).then(0).otherwise(pl.col("contacts")).alias("contacts"),
+            pl.when(shown).then(0).otherwise(pl.col("base_n")).alias("base_n"),
+        ),
+    }
+    exposed = audit_by_year(
+        years,
+        gate_cells(unsuppressed),
+        SMALL_CELL,
+        None,
+        first.audit_memo,
+        None,
+        first.audit_year_memo,
+    )
+    assert exposed.years_from_pattern == len(years) - 1
+    assert exposed.result is None or not exposed.result.failures.is_empty()
+
+    # the next build, in which the pattern's year memo is lost and a few parts of one year
+    # are missing from its part memo: every year is set up anew, those parts are solved again
+    # (to the same pattern), and every part's ranges come from the gate's last audit
+    # (`audit_memo`, which holds them all): a row for every year, and the gate, whose own year
+    # memo is lost too, takes each of them; byte for byte what it makes from that part memo
+    alone = protect_by_year([years[-2]], pattern_cells(marts), None)
+    lost = alone.memo.get_column("key").head(5)
+    again = protect_by_year(
+        years,
+        pattern_cells(marts),
+        first.memo.filter(~pl.col("key").is_in(lost.implode())),
+        None,
+        audit_memo=taken.memo,
+    )
+    assert again.figures["years_kept"] == 0 and again.figures["parts_kept"] == (
+        first.figures["parts"] - 5
+    )
+    assert again.pattern.equals(first.pattern)
+    assert again.audit_year_memo.height == len(years)
+    with_rows, without = (
+        audit_by_year(
+            years,
+            gate_cells(published),
+            SMALL_CELL,
+            taken.memo,
+            again.audit_memo,
+            None,
+            pattern_years,
+        )
+        for pattern_years in (again.audit_year_memo, None)
+    )
+    assert (with_rows.years_kept, with_rows.years_from_pattern) == (0, len(years))
+    assert (without.years_kept, without.years_from_pattern) == (0, 0)
+    _same_audit(with_rows, without)
+    assert with_rows.parts_kept == with_rows.parts  # the figures say where the ranges came from
+    assert with_rows.year_memo is not None and without.year_memo is not None
+    _same_year_rows(with_rows.year_memo, without.year_memo)
+    # without the gate's last audit the ranges of the parts kept are not known: no row
+    blind = protect_by_year(
+        years,
+        pattern_cells(marts),
+        first.memo.filter(~pl.col("key").is_in(lost.implode())),
+        None,
+    )
+    assert blind.audit_year_memo.height == 0
 
 
 def _relations(tables: dict[str, pl.DataFrame]) -> tuple[duckdb.DuckDBPyConnection, list]:

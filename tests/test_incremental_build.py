@@ -462,6 +462,10 @@ def test_builds_keeping_the_pattern_publish_what_a_full_build_publishes(
     figures = gate_disclosure(kept_home)  # every part protected anew, its audit the pattern's
     assert figures["years_audited_before"] == 0
     assert figures["parts_from_pattern"] == figures["parts"] == len(full_keys)
+    # and every year's audit the pattern's (`disclosure.chunks`, "A year's audit from the
+    # pattern"): not one year set up by the gate
+    assert figures["years_from_pattern"] == len(tiny_years(kept_home))
+    assert "whole years published exactly as the pattern saw them" in gate_text(kept_home)
     assert figures["linear_programs"] == 0
 
     kept = tables(tmp_path / "kept.duckdb")

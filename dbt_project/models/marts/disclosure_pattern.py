@@ -16,7 +16,9 @@ a year whose three tables' rows are those of the last build (their fingerprint, 
 DuckDB) takes it without its cells being read at all.
 The final audits of the tables protected anew are written beside it for the mart gate
 (`core.settings.PATTERN_AUDIT_NAME`), which takes them for the tables published with exactly
-the numbers and pattern they audited.
+the numbers and pattern they audited; and so is the gate's audit of each year protected anew,
+made from them and from the gate's last audit (`core.settings.PATTERN_AUDIT_YEAR_NAME`), which
+the gate takes for a year published exactly so (`disclosure.chunks`).
 """
 
 import os
@@ -24,13 +26,15 @@ from pathlib import Path
 
 from core.resources import release_duckdb_cache
 from core.settings import (
+    AUDIT_MEMO_NAME,
     BUILD_DB_ENV,
     DISCLOSURE_MEMO_NAME,
     DISCLOSURE_YEAR_MEMO_NAME,
     PATTERN_AUDIT_NAME,
+    PATTERN_AUDIT_YEAR_NAME,
 )
 from disclosure.chunks import pattern_cells_of, protect_by_year, year_fingerprints
-from disclosure.memo import YEAR_MEMO_SCHEMA, read_memo, write_memo
+from disclosure.memo import AUDIT_MEMO_SCHEMA, YEAR_MEMO_SCHEMA, read_memo, write_memo
 
 
 def model(dbt, session):
@@ -49,6 +53,10 @@ def model(dbt, session):
     memo, memo_note = read_memo(memo_path)
     year_path = memo_path.with_name(DISCLOSURE_YEAR_MEMO_NAME) if memo_path else None
     kept_years, _ = read_memo(year_path, YEAR_MEMO_SCHEMA)
+    # the mart gate's last audit, per part: the ranges of the parts this pattern keeps
+    audit_memo, _ = read_memo(
+        memo_path.with_name(AUDIT_MEMO_NAME) if memo_path else None, AUDIT_MEMO_SCHEMA
+    )
     # one grouped scan of each table: the years with rows, and each year's fingerprint
     fingerprints = year_fingerprints((values, fields, topics), catalogue)
     chunked = protect_by_year(
@@ -57,12 +65,14 @@ def model(dbt, session):
         memo,
         kept_years,
         fingerprints,
+        audit_memo,
     )
     if memo_path is not None and year_path is not None:
         write_memo(chunked.memo, memo_path)
         write_memo(chunked.year_memo, year_path)
         # the final audits of the parts protected anew, for the mart gate (this build's only)
         write_memo(chunked.audit_memo, memo_path.with_name(PATTERN_AUDIT_NAME))
+        write_memo(chunked.audit_year_memo, memo_path.with_name(PATTERN_AUDIT_YEAR_NAME))
     # dbt's log shows the memo used and the engine's figures (parts kept, suppressed, seconds).
     # (the figures last: bench/disclosure_parts.py reads them from the end of the line)
     cache = "DuckDB's cache given back" if released else "DuckDB's cache kept (pinned)"
