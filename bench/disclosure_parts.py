@@ -5,7 +5,8 @@
   anew under `solved_anew.pattern_seconds`);
 - the mart gate's audit: `disclosure` in `reports/_betrieb/mart_gate.json` (`parts`,
   `parts_audited_before`, `parts_from_pattern`: the parts whose ranges came from the pattern's
-  own final audit in this build, `seconds`).
+  own final audit in this build, `years_audited_before` and `years_from_pattern`: the years
+  taken whole, not set up, `seconds`).
 
 Either is None when the build wrote none (a failed build, or a build before the memos).
 """
@@ -49,6 +50,8 @@ def gate_figures(reports_dir: Path) -> dict[str, float | int | None] | None:
         "parts": disclosure["parts"],
         "parts_audited_before": disclosure.get("parts_audited_before", 0),
         "parts_from_pattern": disclosure.get("parts_from_pattern", 0),
+        "years_audited_before": disclosure.get("years_audited_before", 0),
+        "years_from_pattern": disclosure.get("years_from_pattern", 0),
         "seconds": disclosure.get("seconds"),
     }
 
@@ -62,9 +65,18 @@ def text(label: str, pattern: dict | None, gate: dict | None) -> str:
             f"({pattern['seconds']:,.1f} s, of which the engine {pattern['engine_seconds']:,.1f} s)"
         )
     if gate:
+        years = [
+            f"{n} from the {source}"
+            for n, source in (
+                (gate.get("years_audited_before", 0), "audit before"),
+                (gate.get("years_from_pattern", 0), "pattern's"),
+            )
+            if n
+        ]
         said.append(
             f"mart gate {gate['parts_audited_before']} of {gate['parts']} parts from the audit "
-            f"before, {gate.get('parts_from_pattern', 0)} from the pattern's final audit "
-            f"({gate['seconds']:,.1f} s)"
+            f"before, {gate.get('parts_from_pattern', 0)} from the pattern's final audit"
+            + (f"; whole years, not set up: {', '.join(years)}" if years else "")
+            + f" ({gate['seconds']:,.1f} s)"
         )
     return f"Disclosure control in the {label} build: {'; '.join(said)}." if said else ""

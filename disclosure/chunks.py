@@ -585,6 +585,7 @@ def audit_by_year(
     year_rows: list[YearRow] = []
     known = year_entries(kept_years, 3)
     known_from_pattern = year_entries(pattern_years, 3)
+    del kept_years, pattern_years  # the entries hold what is needed of them (the caller's only)
     totals = dict.fromkeys(
         ("cells", "equations", "suppressed", "variables", "components", "linear_programs"), 0
     )

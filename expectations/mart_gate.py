@@ -597,12 +597,18 @@ def _disclosure_checks(
 
     memo, _ = read_memo(audit_memo, AUDIT_MEMO_SCHEMA)
     from_pattern, _ = read_memo(pattern_audit, AUDIT_MEMO_SCHEMA)
-    kept_years, _ = read_memo(audit_year_memo, YEAR_MEMO_SCHEMA)
-    pattern_years, _ = read_memo(pattern_audit_year, YEAR_MEMO_SCHEMA)
     try:
         years = years_of(inputs.published, goals, topics)
+        # the year memos handed over without a name here: `audit_by_year` lets go of each once
+        # it has read its entries (at `federal` scale ≈ 0.15 GB each)
         chunked = audit_by_year(
-            years, cells_of, SMALL_CELL, memo, from_pattern, kept_years, pattern_years
+            years,
+            cells_of,
+            SMALL_CELL,
+            memo,
+            from_pattern,
+            read_memo(audit_year_memo, YEAR_MEMO_SCHEMA)[0],
+            read_memo(pattern_audit_year, YEAR_MEMO_SCHEMA)[0],
         )
     except pl.exceptions.ColumnNotFoundError as error:
         raise BrokenGateError(

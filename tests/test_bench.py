@@ -14,7 +14,7 @@ import pytest
 from bench import data as bench_data
 from bench import run as bench_run
 from bench.dbt_nodes import node_times, read_node_times
-from bench.disclosure_parts import gate_figures, pattern_figures
+from bench.disclosure_parts import gate_figures, pattern_figures, text
 from bench.floor import read_floor
 from bench.measure import attribute, cpu_in, failed_stages, read_records, run_sampled
 from bench.report import GB, markdown, targets
@@ -662,6 +662,8 @@ def test_what_disclosure_control_kept_is_read_from_the_build(tmp_path):
         "parts": 3,
         "parts_audited_before": 2,
         "parts_from_pattern": 0,
+        "years_audited_before": 0,
+        "years_from_pattern": 0,
         "seconds": 1.25,
     }
     gate.write_text(
@@ -671,6 +673,20 @@ def test_what_disclosure_control_kept_is_read_from_the_build(tmp_path):
         )
     )  # fmt: skip
     assert gate_figures(reports)["parts_from_pattern"] == 1
+    # a gate that took whole years: 1 from its own last audit, 2 from the pattern's
+    gate.write_text(
+        json.dumps(
+            {"disclosure": {"parts": 3, "parts_audited_before": 1, "parts_from_pattern": 2,
+                            "years_audited_before": 1, "years_from_pattern": 2, "seconds": 0.5}}
+        )
+    )  # fmt: skip
+    figures = gate_figures(reports)
+    assert (figures["years_audited_before"], figures["years_from_pattern"]) == (1, 2)
+    assert text("full", None, figures) == (
+        "Disclosure control in the full build: mart gate 1 of 3 parts from the audit before, "
+        "2 from the pattern's final audit; whole years, not set up: 1 from the audit before, "
+        "2 from the pattern's (0.5 s)."
+    )
 
 
 def test_builds_get_the_chosen_memory_limit_and_threads_or_the_defaults():
