@@ -222,6 +222,10 @@ def disclosure_figures_text(figures: dict[str, Any]) -> str:
     )
 
 
+def _years(n: int) -> str:
+    return f"{n} whole year{'' if n == 1 else 's'}"
+
+
 def _kept_text(figures: dict[str, Any]) -> str:
     """How many parts took their ranges from the audit of an earlier build (unchanged) and how
     many from the final audit of this build's suppression pattern."""
@@ -233,7 +237,7 @@ def _kept_text(figures: dict[str, Any]) -> str:
         )
     if figures.get("years_audited_before"):
         said += (
-            f" ({figures['years_audited_before']} whole years of them published as then, "
+            f" ({_years(figures['years_audited_before'])} of them published as then, "
             "not set up again)"
         )
     if figures.get("parts_from_pattern"):
@@ -244,7 +248,7 @@ def _kept_text(figures: dict[str, Any]) -> str:
         )
     if figures.get("years_from_pattern"):
         said += (
-            f"; {figures['years_from_pattern']} whole years published exactly as the pattern "
+            f"; {_years(figures['years_from_pattern'])} published exactly as the pattern "
             "saw them, their audit made from its problem, not set up again"
         )
     return said

@@ -170,7 +170,7 @@ def simulate(
     known = cut_at(cases, origin)
     if known.is_empty():
         raise ValueError(f"no cases with a first contact on or before {origin}")
-    kreise = kreise or kreise_at(cases, origin)
+    kreise = kreise or _kreise(known)
     k_index = {k: i for i, k in enumerate(kreise)}
     months = [month_end(origin, h) for h in range(1, horizon + 1)]
     offsets = np.array([(m - origin).days for m in months])
@@ -206,7 +206,11 @@ def simulate(
 
 def kreise_at(cases: pl.DataFrame, origin: date) -> list[str]:
     """The Kreise with a case known at `origin`, in order: a simulation's Kreise."""
-    return sorted(cut_at(cases, origin)["kreis"].unique().to_list())
+    return _kreise(cut_at(cases, origin))
+
+
+def _kreise(known: pl.DataFrame) -> list[str]:
+    return sorted(known["kreis"].unique().to_list())
 
 
 def choose_models(

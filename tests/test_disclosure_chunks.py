@@ -676,3 +676,15 @@ def test_a_year_whose_tables_are_unchanged_is_taken_by_its_fingerprint_without_b
     assert len(read) == 2 and changed_year in read  # the changed year and the damaged row's
     assert mended.pattern.equals(again.pattern)
     con.close()
+
+
+def test_the_gates_text_counts_whole_years_in_the_singular_and_plural():
+    from expectations.mart_suites import _kept_text
+
+    text = _kept_text(
+        {"parts": 5, "parts_audited_before": 4, "years_audited_before": 9,
+         "parts_from_pattern": 1, "years_from_pattern": 1}
+    )  # fmt: skip
+    # 9 years kept from the audit before, 1 from the pattern
+    assert "(9 whole years of them published as then" in text
+    assert "; 1 whole year published exactly as the pattern saw them" in text
