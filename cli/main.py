@@ -47,6 +47,7 @@ from core import progress
 from core.collector import long_lived
 from core.resources import says_out_of_memory
 from core.settings import (
+    DBT_PROJECT_DIR,
     DEMO_KEY,
     KEY_ENV,
     PROJECT_ROOT,
@@ -94,6 +95,30 @@ def run_build(
 
 
 def _run_locked(
+    settings: Settings,
+    trigger: str,
+    started: datetime,
+    log_path: Path,
+    run_id: str,
+    reference_date: date | None,
+    full_refresh: bool = False,
+) -> bool:
+    # The run's dbt process starts first: its imports run beside this process's and Dagster's
+    # start, not after them, and it is warm when a correction's ingest is done
+    # (`dbt_prestart.start_early`). Started in the environment the run's own would see.
+    from orchestration import dbt_prestart
+
+    with applied_environment(settings.env()):
+        early = dbt_prestart.start_early(dbt_prestart.dbt_executable(), DBT_PROJECT_DIR)
+    try:
+        return _run_started(
+            settings, trigger, started, log_path, run_id, reference_date, full_refresh
+        )
+    finally:
+        dbt_prestart.release_early(early)  # no run took it: a build that failed before its run
+
+
+def _run_started(
     settings: Settings,
     trigger: str,
     started: datetime,

@@ -29,6 +29,8 @@ import json
 import os
 import signal
 import subprocess
+import sys
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -55,6 +57,59 @@ def prestart(executable: str, cwd: str | Path) -> subprocess.Popen:
         env={**os.environ, **STARTUP_ENV},
         cwd=cwd,
     )
+
+
+def dbt_executable() -> str:
+    """`imw-dbt` installed beside this Python (the project's venv), whether or not it is on PATH:
+    dbt started in the build database's folder (orchestration/dbt_in_warehouse.py)."""
+    return str(Path(sys.executable).parent / "imw-dbt")
+
+
+_EARLY: dict[tuple[str, str], subprocess.Popen] = {}
+_EARLY_LOCK = threading.Lock()
+
+
+def start_early(executable: str, cwd: str | Path) -> subprocess.Popen:
+    """`prestart` before the run that will use it exists: `imw build` starts it first, so that its
+    imports run beside the build's own imports and Dagster's start, and the run's dbt resource
+    takes it when the run starts (`take_early`) instead of starting one then.
+
+    Why: started with the run, the process had not finished its warm-up when a correction's
+    ingest was done, and dbt's command waited for it (0.38–0.52 s of a `bw` correction,
+    2026-12-07: the run starts 2.8 s into `imw build`, the warm-up takes 3.6 s beside Great
+    Expectations' import and the ingest). Started here, the caller ends it with `release_early`
+    when no run took it."""
+    process = prestart(executable, cwd)
+    with _EARLY_LOCK:
+        before = _EARLY.pop(_early_key(executable, cwd), None)
+        _EARLY[_early_key(executable, cwd)] = process
+    release(before)  # one started early before and never taken: a caller's mistake, ended
+    return process
+
+
+def take_early(executable: str, cwd: str | Path) -> subprocess.Popen | None:
+    """The process `start_early` started for `executable` in `cwd`, now the caller's; None when
+    there is none, or it has ended (it is released here)."""
+    with _EARLY_LOCK:
+        process = _EARLY.pop(_early_key(executable, cwd), None)
+    if process is not None and process.poll() is not None:
+        release(process)
+        return None
+    return process
+
+
+def release_early(process: subprocess.Popen) -> None:
+    """End `process` (from `start_early`) if no run took it; one taken is its taker's."""
+    with _EARLY_LOCK:
+        mine = [key for key, early in _EARLY.items() if early is process]
+        for key in mine:
+            del _EARLY[key]
+    if mine:
+        release(process)
+
+
+def _early_key(executable: str, cwd: str | Path) -> tuple[str, str]:
+    return os.fspath(executable), os.path.abspath(cwd)
 
 
 def hand_over(

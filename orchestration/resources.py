@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -69,18 +67,16 @@ class BuildLockResource(dg.ConfigurableResource):
                     remove_marker(settings, marker.run_id)
 
 
-def dbt_executable() -> str:
-    """`imw-dbt` installed beside this Python (the project's venv), whether or not it is on PATH:
-    dbt started in the build database's folder (orchestration/dbt_in_warehouse.py)."""
-    return str(Path(sys.executable).parent / "imw-dbt")
+dbt_executable = dbt_prestart.dbt_executable
 
 
 class WarehouseDbtResource(DbtCliResource):
     """dagster-dbt's resource, with the run's dbt process started when the run starts, and without
     the dbt adapter dagster-dbt opens in this process for every `dbt` command.
 
-    - in a run, `imw-dbt --prestarted` starts with the resource, imports dbt and the models'
-      modules beside the steps before dbt, and the run's first dbt command is handed to it
+    - in a run, `imw-dbt --prestarted` starts with the resource (or, in `imw build`, before the
+      run: `dbt_prestart.start_early`, taken here), imports dbt and the models' modules beside
+      the steps before dbt, and the run's first dbt command is handed to it
       (`orchestration.dbt_prestart`); outside a run (the project's parse) a command starts its
       process as in dagster-dbt.
     - the adapter only serves `fetch_row_counts` and `fetch_column_metadata`, which the warehouse
@@ -92,7 +88,10 @@ class WarehouseDbtResource(DbtCliResource):
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         super().setup_for_execution(context)
-        self._prestarted = dbt_prestart.prestart(self.dbt_executable, self.project_dir)
+        executable, folder = self.dbt_executable, self.project_dir
+        self._prestarted = dbt_prestart.take_early(executable, folder) or dbt_prestart.prestart(
+            executable, folder
+        )
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         process, self._prestarted = self._prestarted, None

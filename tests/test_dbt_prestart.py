@@ -10,13 +10,18 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pytest
 
-from orchestration import dbt_prestart
+from cli import main as cli_main
+from core.settings import BUILD_DB_ENV, DBT_PROJECT_DIR, Settings
+from orchestration import dbt_in_warehouse, dbt_prestart
 from orchestration.dbt_in_warehouse import PRESTART_FLAG
 from orchestration.resources import dbt_executable, dbt_resource
 
@@ -509,6 +514,184 @@ def test_a_command_that_asks_for_its_output_otherwise_gets_a_process_of_its_own(
     assert own.communicate(timeout=60)[0].strip() == b"own"
     dbt_prestart.release(process)
     assert process.returncode == 0  # never handed a command: ended by itself
+
+
+# --------------------------------------------------------------------------------------------
+# Started early: by `imw build` before its run, taken by the run's dbt resource
+# --------------------------------------------------------------------------------------------
+def test_a_process_started_early_is_the_one_the_runs_dbt_resource_takes(tmp_path):
+    early = dbt_prestart.start_early(dbt_executable(), DBT_PROJECT_DIR)  # the resource's folder
+    seen = {}
+
+    def body(dbt):
+        seen["prestarted"] = dbt._prestarted
+        seen["first"] = version(dbt, tmp_path / "first")
+        return 1
+
+    try:
+        assert run_with_dbt(tmp_path, body).success
+    finally:
+        dbt_prestart.release_early(early)
+    assert seen["prestarted"] is early  # taken: no second process started with the run
+    assert seen["first"] is early  # and the run's first command went to it
+    assert early.returncode == 0
+    assert dbt_prestart.take_early(dbt_executable(), DBT_PROJECT_DIR) is None  # taken once
+
+
+def test_a_process_started_early_that_no_run_takes_ends_having_run_nothing(patient_release):
+    early = dbt_prestart.start_early(dbt_executable(), Path.cwd())
+    dbt_prestart.release_early(early)
+    assert early.returncode == 0  # its input closed: it ended by itself, not killed
+    assert dbt_prestart.take_early(dbt_executable(), Path.cwd()) is None
+
+
+def test_a_process_started_early_is_taken_only_for_its_executable_and_folder(
+    tmp_path, patient_release
+):
+    early = dbt_prestart.start_early(dbt_executable(), tmp_path)
+    try:
+        assert dbt_prestart.take_early(dbt_executable(), tmp_path / "other") is None
+        assert dbt_prestart.take_early(sys.executable, tmp_path) is None
+        assert early.poll() is None  # still there, for the one it was started for
+    finally:
+        dbt_prestart.release_early(early)
+    assert early.returncode == 0
+
+
+def test_a_process_started_early_that_has_ended_is_not_taken():
+    early = dbt_prestart.start_early(dbt_executable(), Path.cwd())
+    early.kill()
+    early.wait()
+    assert dbt_prestart.take_early(dbt_executable(), Path.cwd()) is None
+    assert early.stdout.closed  # released when it was found ended
+    dbt_prestart.release_early(early)  # nothing left to do
+
+
+def test_releasing_an_early_process_a_run_took_leaves_it_to_the_run(patient_release):
+    early = dbt_prestart.start_early(dbt_executable(), Path.cwd())
+    assert dbt_prestart.take_early(dbt_executable(), Path.cwd()) is early
+    dbt_prestart.release_early(early)  # the build's `finally`, after its run
+    assert early.poll() is None  # not ended: it is the run's, which releases it at its end
+    assert early.stdin is not None and not early.stdin.closed  # still waiting for its command
+    dbt_prestart.release(early)
+    assert early.returncode == 0
+
+
+def test_imw_build_starts_its_runs_dbt_process_before_the_run_in_the_runs_environment(
+    tmp_path, monkeypatch, patient_release
+):
+    """`cli.main._run_locked` starts the process and hands the run (`_run_started`, here a
+    stand-in that takes it as the dbt resource does) one that is there to be taken, started
+    with the build's settings in its environment, as the run's own would have been."""
+    settings = Settings.from_env(home=tmp_path / "home", environ={})
+    seen = {}
+
+    def run_started(*args, **kwargs):
+        seen["taken"] = dbt_prestart.take_early(dbt_executable(), DBT_PROJECT_DIR)
+        return True
+
+    monkeypatch.setattr(cli_main, "_run_started", run_started)
+    started = datetime.now(UTC)
+    assert cli_main._run_locked(settings, "cli", started, tmp_path / "log", "run", None)
+    taken = seen["taken"]
+    assert taken is not None and taken.poll() is None  # warming up or waiting: not ended
+    environ = dict(
+        entry.split("=", 1)
+        for entry in Path(f"/proc/{taken.pid}/environ").read_text().split("\0")
+        if "=" in entry
+    )
+    assert environ["IMW_HOME"] == str(settings.home)  # `Settings.env()`, as in the run
+    assert environ[BUILD_DB_ENV] == str(settings.build_db)
+    dbt_prestart.release(taken)  # the run's resource does this at the run's end
+    assert taken.returncode == 0
+
+
+def test_a_build_that_fails_before_its_run_takes_the_process_ends_it(tmp_path, monkeypatch):
+    settings = Settings.from_env(home=tmp_path / "home", environ={})
+    seen = []
+
+    def run_started(*args, **kwargs):
+        seen.extend(dbt_prestart._EARLY.values())  # the one started for this build
+        raise RuntimeError("the Dagster instance could not be opened")
+
+    monkeypatch.setattr(cli_main, "_run_started", run_started)
+    monkeypatch.setattr(dbt_prestart, "RELEASE_TIMEOUT_S", 120.0)  # as `patient_release`
+    with pytest.raises(RuntimeError, match="could not be opened"):
+        cli_main._run_locked(settings, "cli", datetime.now(UTC), tmp_path / "log", "run", None)
+    [early] = seen
+    assert early.returncode == 0  # released: ended by itself, nothing left running
+    assert not dbt_prestart._EARLY
+
+
+# --------------------------------------------------------------------------------------------
+# dbt's last manifest written while its database closes
+# --------------------------------------------------------------------------------------------
+def test_dbts_last_manifest_is_written_while_its_database_closes(monkeypatch):
+    import dbt.task.runnable as runnable
+
+    events = []
+    writing, closed = threading.Event(), threading.Event()
+
+    def write_manifest(manifest, target_path):  # dbt's, as slow as it needs to be here
+        events.append("writing")
+        writing.set()
+        # finishes only once the database has closed: written one after the other, never
+        assert closed.wait(30), "the database was not closed while the manifest was written"
+        events.append(("written", manifest, target_path))
+
+    def close_database():
+        assert writing.wait(30)
+        events.append("closed")
+        closed.set()
+
+    monkeypatch.setattr(runnable, "write_manifest", write_manifest)
+    monkeypatch.setattr(dbt_in_warehouse, "close_database", close_database)
+    finish = dbt_in_warehouse.manifest_written_beside_close()
+    assert dbt_in_warehouse.manifest_written_beside_close()() is None  # wrapped once only
+    runnable.write_manifest("the manifest", "target")  # dbt's call: it returns at once
+    finish()  # `main`, once dbt is done: returns when the manifest is on disk
+    assert events == ["writing", "closed", ("written", "the manifest", "target")]
+
+
+def test_a_manifest_that_could_not_be_written_fails_the_process(monkeypatch):
+    import dbt.task.runnable as runnable
+
+    closed = []
+
+    def write_manifest(manifest, target_path):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(runnable, "write_manifest", write_manifest)
+    monkeypatch.setattr(dbt_in_warehouse, "close_database", lambda: closed.append(True))
+    finish = dbt_in_warehouse.manifest_written_beside_close()
+    runnable.write_manifest("the manifest", "target")
+    with pytest.raises(OSError, match="No space left"):
+        finish()
+    assert closed == [True]  # the database closed all the same (its checkpoint)
+
+
+def test_closing_dbts_database_checkpoints_it(tmp_path, monkeypatch):
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    class Environment:  # dbt-duckdb's LocalEnvironment: the connection it keeps
+        def __init__(self, path):
+            self.conn = duckdb.connect(str(path))
+
+        def close(self):
+            self.conn.close()
+
+    environment = Environment(tmp_path / "build.duckdb")
+    environment.conn.execute("SET checkpoint_threshold = '1GB'")
+    environment.conn.execute("CREATE TABLE t AS SELECT range AS i FROM range(1000)")
+    environment.conn.execute("INSERT INTO t VALUES (1000)")  # in the WAL until a checkpoint
+    assert (tmp_path / "build.duckdb.wal").exists()
+    monkeypatch.setattr(DuckDBConnectionManager, "_ENV", environment)
+    dbt_in_warehouse.close_database()
+    assert not (tmp_path / "build.duckdb.wal").exists()  # checkpointed on close
+    with pytest.raises(duckdb.ConnectionException):  # closed by its own `close`
+        environment.conn.execute("SELECT 1")
+    with duckdb.connect(str(tmp_path / "build.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM t").fetchone() == (1001,)
 
 
 def python_process(script: str) -> subprocess.Popen:
