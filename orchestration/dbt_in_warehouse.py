@@ -40,7 +40,6 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -275,63 +274,6 @@ def frozen_when_nodes_start() -> None:
     GraphRunnableTask.execute_nodes = execute_nodes  # type: ignore[method-assign]
 
 
-def manifest_written_beside_close() -> Callable[[], None]:
-    """dbt's last `manifest.json` written on a thread while the build database closes; returns
-    what `main` calls once dbt is done: close the database, then wait for the manifest (raising
-    what the writing raised).
-
-    At the end of a command dbt writes `manifest.json` (`dbt.task.runnable.write_manifest`,
-    Python: 0.37 s after a `bw` correction), and then, at the interpreter's exit, dbt-duckdb
-    closes the database, whose last checkpoint is DuckDB's own work without the interpreter's
-    lock (0.55 s) — one after the other, while the build waits for the process to end
-    (2026-12-07, timestamps in the process). Here the two overlap: the writing goes to a thread,
-    and the database is closed as soon as dbt returns. The manifest is the one dbt writes, and
-    it is on disk before the process ends. Wraps `write_manifest` once per process; another
-    dbt without it writes as it does."""
-    import dbt.task.runnable as runnable
-
-    write = runnable.write_manifest
-    if getattr(write, "written_beside_close", False):
-        return lambda: None
-    writers: list[threading.Thread] = []
-    failures: list[BaseException] = []
-
-    @functools.wraps(write)
-    def write_beside(*args: Any, **kwargs: Any) -> None:
-        def run() -> None:
-            try:
-                write(*args, **kwargs)
-            except BaseException as error:  # handed to `finish`, raised there
-                failures.append(error)
-
-        writer = threading.Thread(target=run, name="imw-write-manifest")
-        writer.start()
-        writers.append(writer)
-
-    write_beside.written_beside_close = True  # type: ignore[attr-defined]
-    runnable.write_manifest = write_beside  # type: ignore[attr-defined]
-
-    def finish() -> None:
-        close_database()
-        for writer in writers:
-            writer.join()
-        if failures:
-            raise failures[0]
-
-    return finish
-
-
-def close_database() -> None:
-    """Close dbt-duckdb's database now (its checkpoint), not at the interpreter's exit. Nothing
-    to do when dbt opened none, or when this dbt-duckdb keeps it elsewhere: its own `atexit`
-    closes it then."""
-    manager = sys.modules.get("dbt.adapters.duckdb.connections")
-    environment = getattr(getattr(manager, "DuckDBConnectionManager", None), "_ENV", None)
-    close = getattr(environment, "close", None)
-    if callable(close):
-        close()
-
-
 STOPPED_BY_INTERRUPT = "dbt was interrupted (the build was stopped)"
 
 
@@ -398,12 +340,10 @@ def main() -> None:
     lines_only_at_their_level()
     frozen_when_nodes_start()
     starting = engine_workers_beside() if prestarted else None
-    finish = manifest_written_beside_close()
     try:
         cli()
     finally:
         gc.freeze()
-        finish()
         if starting is not None:
             # a command done before they are started (not a build) lets them start: at the
             # interpreter's exit their pool takes no task and their start would fail

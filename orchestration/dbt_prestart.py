@@ -74,11 +74,14 @@ def start_early(executable: str, cwd: str | Path) -> subprocess.Popen:
     imports run beside the build's own imports and Dagster's start, and the run's dbt resource
     takes it when the run starts (`take_early`) instead of starting one then.
 
-    Why: started with the run, the process had not finished its warm-up when a correction's
-    ingest was done, and dbt's command waited for it (0.38–0.52 s of a `bw` correction,
-    2026-12-07: the run starts 2.8 s into `imw build`, the warm-up takes 3.6 s beside Great
-    Expectations' import and the ingest). Started here, the caller ends it with `release_early`
-    when no run took it."""
+    Why: started with the run (2.8 s into `imw build`), its warm-up ran beside Great
+    Expectations' import and the ingest, slowing both, and was not done when a correction's
+    ingest was: dbt's command waited for it (0.38–0.52 s). Started first, it is done 1.7 s before
+    the command, beside the build's imports. A `bw` correction on one kept home, alternating
+    (2026-12-07 23:25–23:55, the 2-core AMD EPYC): 25.97–27.05 s, median 26.43 (7 builds) →
+    25.57–26.38 s, median 25.77 (7 builds); the ingest step 3.1–3.3 → 3.0–3.1 s. (On the faster
+    machine of 2026-12-06 it did not pay: 18.9 against 18.5 s in 6 rounds, README.) The caller
+    ends it with `release_early` when no run took it."""
     process = prestart(executable, cwd)
     with _EARLY_LOCK:
         before = _EARLY.pop(_early_key(executable, cwd), None)

@@ -10,18 +10,16 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import pytest
 
 from cli import main as cli_main
 from core.settings import BUILD_DB_ENV, DBT_PROJECT_DIR, Settings
-from orchestration import dbt_in_warehouse, dbt_prestart
+from orchestration import dbt_prestart
 from orchestration.dbt_in_warehouse import PRESTART_FLAG
 from orchestration.resources import dbt_executable, dbt_resource
 
@@ -621,77 +619,6 @@ def test_a_build_that_fails_before_its_run_takes_the_process_ends_it(tmp_path, m
     [early] = seen
     assert early.returncode == 0  # released: ended by itself, nothing left running
     assert not dbt_prestart._EARLY
-
-
-# --------------------------------------------------------------------------------------------
-# dbt's last manifest written while its database closes
-# --------------------------------------------------------------------------------------------
-def test_dbts_last_manifest_is_written_while_its_database_closes(monkeypatch):
-    import dbt.task.runnable as runnable
-
-    events = []
-    writing, closed = threading.Event(), threading.Event()
-
-    def write_manifest(manifest, target_path):  # dbt's, as slow as it needs to be here
-        events.append("writing")
-        writing.set()
-        # finishes only once the database has closed: written one after the other, never
-        assert closed.wait(30), "the database was not closed while the manifest was written"
-        events.append(("written", manifest, target_path))
-
-    def close_database():
-        assert writing.wait(30)
-        events.append("closed")
-        closed.set()
-
-    monkeypatch.setattr(runnable, "write_manifest", write_manifest)
-    monkeypatch.setattr(dbt_in_warehouse, "close_database", close_database)
-    finish = dbt_in_warehouse.manifest_written_beside_close()
-    assert dbt_in_warehouse.manifest_written_beside_close()() is None  # wrapped once only
-    runnable.write_manifest("the manifest", "target")  # dbt's call: it returns at once
-    finish()  # `main`, once dbt is done: returns when the manifest is on disk
-    assert events == ["writing", "closed", ("written", "the manifest", "target")]
-
-
-def test_a_manifest_that_could_not_be_written_fails_the_process(monkeypatch):
-    import dbt.task.runnable as runnable
-
-    closed = []
-
-    def write_manifest(manifest, target_path):
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(runnable, "write_manifest", write_manifest)
-    monkeypatch.setattr(dbt_in_warehouse, "close_database", lambda: closed.append(True))
-    finish = dbt_in_warehouse.manifest_written_beside_close()
-    runnable.write_manifest("the manifest", "target")
-    with pytest.raises(OSError, match="No space left"):
-        finish()
-    assert closed == [True]  # the database closed all the same (its checkpoint)
-
-
-def test_closing_dbts_database_checkpoints_it(tmp_path, monkeypatch):
-    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-
-    class Environment:  # dbt-duckdb's LocalEnvironment: the connection it keeps
-        def __init__(self, path):
-            self.conn = duckdb.connect(str(path))
-
-        def close(self):
-            self.conn.close()
-
-    environment = Environment(tmp_path / "build.duckdb")
-    environment.conn.execute("SET checkpoint_threshold = '1GB'")
-    environment.conn.execute("CREATE TABLE t AS SELECT range AS i FROM range(1000)")
-    environment.conn.execute("INSERT INTO t VALUES (1000)")  # in the WAL until a checkpoint
-    assert (tmp_path / "build.duckdb.wal").exists()
-    monkeypatch.setattr(DuckDBConnectionManager, "_ENV", environment)
-    dbt_in_warehouse.close_database()
-    assert not (tmp_path / "build.duckdb.wal").exists()  # checkpointed on close
-    with pytest.raises(duckdb.ConnectionException):  # closed by its own `close`
-        environment.conn.execute("SELECT 1")
-    with duckdb.connect(str(tmp_path / "build.duckdb"), read_only=True) as con:
-        assert con.execute("SELECT count(*) FROM t").fetchone() == (1001,)
 
 
 def python_process(script: str) -> subprocess.Popen:
