@@ -76,6 +76,17 @@ def test_a_run_is_retried_only_when_every_failure_ran_out_of_memory():
     assert out_of_memory_failures({"results": [cm07, wrong]}) == []
     # an older dbt's status for an error: no memory in its message, so no retry
     assert out_of_memory_failures({"results": [result("model.imw.a", "runtime error", "x")]}) == []
+    # a model whose commit ran out of memory beside them: DuckDB's words differ, a retry is due
+    commit = result(
+        "model.imw.int_plan_version_reviews",
+        "error",
+        "TransactionContext Error: Failed to commit: could not allocate block of size 1.9 KiB "
+        "(15.2 MiB/15.2 MiB used)",
+    )
+    assert out_of_memory_failures({"results": [cm07, commit]}) == [
+        "model.imw.int_contrib_cm07",
+        "model.imw.int_plan_version_reviews",
+    ]
     # nothing failed, or dbt wrote no results (it failed before its first node): nothing to retry
     assert out_of_memory_failures({"results": [*ok, skipped, warned]}) == []
     assert out_of_memory_failures({}) == []

@@ -149,6 +149,17 @@ def test_a_build_out_of_duckdb_memory_says_which_setting_to_raise():
     )
     assert says_out_of_memory(reason)
     assert not says_out_of_memory("IO Error: No space left on device")
+    # the limit reached while a model's transaction commits: DuckDB names no "Out of Memory
+    # Error" then, only its buffer manager's message (a clean clone's `make test`, 2026-12-08)
+    assert says_out_of_memory(
+        "Runtime Error in model int_plan_version_reviews (models/intermediate/"
+        "int_plan_version_reviews.sql) TransactionContext Error: Failed to commit: could not "
+        "allocate block of size 1.9 KiB (15.2 MiB/15.2 MiB used)"
+    )
+    assert says_out_of_memory("failed to allocate data of size 32.0 KiB (15.2 MiB/15.2 MiB used)")
+    # the same words without the buffer manager's figures are not its message
+    assert not says_out_of_memory("Invalid Input Error: could not allocate block of size 0")
+    assert not says_out_of_memory('Binder Error: column "allocate" not found')
     message = out_of_memory_message({MEMORY_LIMIT_ENV: "1536MiB"})
     assert "IMW_MEMORY_LIMIT=1536MiB" in message  # the value the build ran with
     assert "last good published database stays" in message
