@@ -89,36 +89,22 @@ def run_build(
         for dead in reconcile_dead_builds(settings):
             print(f"recorded as FAILED ({dead.describe()}): its process died", file=sys.stderr)
         write_marker(settings, marker)
-        return _run_locked(
-            settings, trigger, started, log_path, run_id, reference_date, full_refresh
-        )
+        # The run's dbt process starts first: its imports run beside this process's and
+        # Dagster's start, not after them, and it is warm when a correction's ingest is done
+        # (`dbt_prestart.start_early`). Started in the environment the run's own would see.
+        from orchestration import dbt_prestart
+
+        with applied_environment(settings.env()):
+            early = dbt_prestart.start_early(dbt_prestart.dbt_executable(), DBT_PROJECT_DIR)
+        try:
+            return _run_locked(
+                settings, trigger, started, log_path, run_id, reference_date, full_refresh
+            )
+        finally:
+            dbt_prestart.release_early(early)  # no run took it: it failed before its run
 
 
 def _run_locked(
-    settings: Settings,
-    trigger: str,
-    started: datetime,
-    log_path: Path,
-    run_id: str,
-    reference_date: date | None,
-    full_refresh: bool = False,
-) -> bool:
-    # The run's dbt process starts first: its imports run beside this process's and Dagster's
-    # start, not after them, and it is warm when a correction's ingest is done
-    # (`dbt_prestart.start_early`). Started in the environment the run's own would see.
-    from orchestration import dbt_prestart
-
-    with applied_environment(settings.env()):
-        early = dbt_prestart.start_early(dbt_prestart.dbt_executable(), DBT_PROJECT_DIR)
-    try:
-        return _run_started(
-            settings, trigger, started, log_path, run_id, reference_date, full_refresh
-        )
-    finally:
-        dbt_prestart.release_early(early)  # no run took it: a build that failed before its run
-
-
-def _run_started(
     settings: Settings,
     trigger: str,
     started: datetime,

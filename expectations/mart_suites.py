@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from core.words import plural
 from disclosure.engine import CELL_MINIMUM
 from disclosure.tables import FORECAST_NUMBERS
 
@@ -222,8 +223,8 @@ def disclosure_figures_text(figures: dict[str, Any]) -> str:
     )
 
 
-def _years(n: int) -> str:
-    return f"{n} whole year{'' if n == 1 else 's'}"
+def _whole_years(n: int) -> str:
+    return plural(n, "whole year", "whole years")
 
 
 def _kept_text(figures: dict[str, Any]) -> str:
@@ -237,7 +238,7 @@ def _kept_text(figures: dict[str, Any]) -> str:
         )
     if figures.get("years_audited_before"):
         said += (
-            f" ({_years(figures['years_audited_before'])} of them published as then, "
+            f" ({_whole_years(figures['years_audited_before'])} of them published as then, "
             "not set up again)"
         )
     if figures.get("parts_from_pattern"):
@@ -248,7 +249,7 @@ def _kept_text(figures: dict[str, Any]) -> str:
         )
     if figures.get("years_from_pattern"):
         said += (
-            f"; {_years(figures['years_from_pattern'])} published exactly as the pattern "
+            f"; {_whole_years(figures['years_from_pattern'])} published exactly as the pattern "
             "saw them, their audit made from its problem, not set up again"
         )
     return said

@@ -67,9 +67,6 @@ class BuildLockResource(dg.ConfigurableResource):
                     remove_marker(settings, marker.run_id)
 
 
-dbt_executable = dbt_prestart.dbt_executable
-
-
 class WarehouseDbtResource(DbtCliResource):
     """dagster-dbt's resource, with the run's dbt process started when the run starts, and without
     the dbt adapter dagster-dbt opens in this process for every `dbt` command.
@@ -119,5 +116,5 @@ def dbt_resource() -> DbtCliResource:
     return WarehouseDbtResource(
         project_dir=str(DBT_PROJECT_DIR),
         profiles_dir=str(DBT_PROJECT_DIR),
-        dbt_executable=dbt_executable(),
+        dbt_executable=dbt_prestart.dbt_executable(),
     )

@@ -22,6 +22,7 @@ import jinja2
 
 from contract.spec import EXTRACTS, ColumnType
 from core.settings import DBT_PROJECT_DIR
+from core.words import plural
 from ingest.load import ACCEPTED, DUPLICATE, REJECTED, FileVerdict, Shrinkage
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -52,10 +53,6 @@ def provider_name(provider: str, lang: str = "de") -> str:
     if provider == "08":
         return "Land Baden-Württemberg (08)" if lang == "de" else "State of Baden-Württemberg (08)"
     return provider
-
-
-def plural(n: int, one: str, many: str) -> str:
-    return f"{n:,}".replace(",", ".") + " " + (one if n == 1 else many)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import duckdb
 import polars as pl
 
 from core.database import connect
+from core.words import plural
 from reports.delivery import _text as text_of
 from reports.delivery import rule_texts
 from reports.operator import OPERATOR_FOLDER
@@ -40,10 +41,6 @@ def read_open_issues(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     ).pl()
 
 
-def _plural(n: int, one: str, many: str) -> str:
-    return f"{n} {one if n == 1 else many}"
-
-
 def _lines(lines: list[int] | None, rows: int) -> str:
     if not lines:
         return ""
@@ -60,7 +57,7 @@ def status_text(issues: pl.DataFrame) -> list[str]:
         f"{issues['provider'].n_unique()} providers"
     ]
     for (provider,), mine in issues.group_by("provider", maintain_order=True):
-        lines.append(f"  {provider}: {_plural(mine['delivery_id'].n_unique(), 'file', 'files')}")
+        lines.append(f"  {provider}: {plural(mine['delivery_id'].n_unique(), 'file', 'files')}")
         for row in mine.iter_rows(named=True):
             at = f"{row['received_at']:%Y-%m-%d %H:%M}"
             if row["kind"] == "REJECTED":
@@ -81,7 +78,7 @@ def provider_markdown(provider: str, issues: pl.DataFrame) -> str:
         return "\n".join([*head, "Keine offenen Probleme: alle Lieferungen sind angenommen.", ""])
     files = issues["delivery_id"].n_unique()
     head += [
-        f"{_plural(files, 'Lieferung hat', 'Lieferungen haben')} noch offene Probleme. Ein "
+        f"{plural(files, 'Lieferung hat', 'Lieferungen haben')} noch offene Probleme. Ein "
         "Problem ist erledigt, sobald eine neue Lieferung desselben Auszugs angenommen ist.",
         "",
     ]
@@ -96,7 +93,7 @@ def provider_markdown(provider: str, issues: pl.DataFrame) -> str:
                 continue
             what = text_of(texts, row["rule"], row["column_name"])[0]
             head.append(
-                f"- {_plural(row['rows_affected'], 'Zeile', 'Zeilen')} zurückgewiesen, Spalte "
+                f"- {plural(row['rows_affected'], 'Zeile', 'Zeilen')} zurückgewiesen, Spalte "
                 f"`{row['column_name'] or '-'}`: {what} (Zeilen "
                 f"{_lines(row['first_lines'], row['rows_affected'])})"
             )

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from core.words import plural
 from ingest.load import Folders, ingest_landing
-from reports.clerk_report import plural, provider_name, summary
+from reports.clerk_report import provider_name, summary
 from reports.delivery import write_delivery_reports
 from reports.pdf import CHROMIUM_ENV
 

@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -21,7 +20,8 @@ from cli import main as cli_main
 from core.settings import BUILD_DB_ENV, DBT_PROJECT_DIR, Settings
 from orchestration import dbt_prestart
 from orchestration.dbt_in_warehouse import PRESTART_FLAG
-from orchestration.resources import dbt_executable, dbt_resource
+from orchestration.dbt_prestart import dbt_executable
+from orchestration.resources import dbt_resource
 
 
 def messages(output: bytes) -> list[str]:
@@ -578,19 +578,18 @@ def test_releasing_an_early_process_a_run_took_leaves_it_to_the_run(patient_rele
 def test_imw_build_starts_its_runs_dbt_process_before_the_run_in_the_runs_environment(
     tmp_path, monkeypatch, patient_release
 ):
-    """`cli.main._run_locked` starts the process and hands the run (`_run_started`, here a
+    """`cli.main.run_build` starts the process and hands the run (`_run_locked`, here a
     stand-in that takes it as the dbt resource does) one that is there to be taken, started
     with the build's settings in its environment, as the run's own would have been."""
     settings = Settings.from_env(home=tmp_path / "home", environ={})
     seen = {}
 
-    def run_started(*args, **kwargs):
+    def run_locked(*args, **kwargs):
         seen["taken"] = dbt_prestart.take_early(dbt_executable(), DBT_PROJECT_DIR)
         return True
 
-    monkeypatch.setattr(cli_main, "_run_started", run_started)
-    started = datetime.now(UTC)
-    assert cli_main._run_locked(settings, "cli", started, tmp_path / "log", "run", None)
+    monkeypatch.setattr(cli_main, "_run_locked", run_locked)
+    assert cli_main.run_build(settings)
     taken = seen["taken"]
     assert taken is not None and taken.poll() is None  # warming up or waiting: not ended
     environ = dict(
@@ -608,14 +607,14 @@ def test_a_build_that_fails_before_its_run_takes_the_process_ends_it(tmp_path, m
     settings = Settings.from_env(home=tmp_path / "home", environ={})
     seen = []
 
-    def run_started(*args, **kwargs):
+    def run_locked(*args, **kwargs):
         seen.extend(dbt_prestart._EARLY.values())  # the one started for this build
         raise RuntimeError("the Dagster instance could not be opened")
 
-    monkeypatch.setattr(cli_main, "_run_started", run_started)
+    monkeypatch.setattr(cli_main, "_run_locked", run_locked)
     monkeypatch.setattr(dbt_prestart, "RELEASE_TIMEOUT_S", 120.0)  # as `patient_release`
     with pytest.raises(RuntimeError, match="could not be opened"):
-        cli_main._run_locked(settings, "cli", datetime.now(UTC), tmp_path / "log", "run", None)
+        cli_main.run_build(settings)
     [early] = seen
     assert early.returncode == 0  # released: ended by itself, nothing left running
     assert not dbt_prestart._EARLY
