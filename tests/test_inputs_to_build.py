@@ -51,6 +51,7 @@ def statements(tmp: Path, model: str) -> list[str]:
 
 
 def compiled(tmp: Path, model: str) -> str:
+    """`model`'s SQL as the last run compiled it, white space made single spaces."""
     [path] = (tmp / "target" / "compiled").rglob(f"{model}.sql")
     return " ".join(path.read_text().split())
 
@@ -67,7 +68,9 @@ def test_models_ask_this_runs_row_and_the_views_when_the_run_did_not_build_it(tm
         # ... without one provider's inputs: to the views, that provider's inputs changed
         con.execute("delete from meta.dbt_built_inputs where provider = ?", [changed])
         old_row = con.sql("select invocation_id from intermediate.int_inputs_to_build").fetchall()
-    assert len(old_row) == 1  # the first build's row, of its own invocation
+    # the first build's row, of its own invocation; it says "no record" (the record was empty
+    # then): a model that took it would make its table anew instead of rebuilding one provider
+    assert len(old_row) == 1
     rebuilt = f"provider in ('{changed}')"
 
     # 1. a run of int_cases alone: the row is another run's, so int_cases asks the views, and
