@@ -3,9 +3,9 @@
 -- compares them with the periods recorded by the last build that built every model built by
 -- provider (meta.dbt_built_periods, written with meta.dbt_built_inputs): true for a period whose
 -- start, end or effective end differs, a new one, and a recorded one no longer a period (its rows
--- must go; its start and end are the record's). A view, like int_provider_inputs: read live by
--- every model built by provider and period, against the record as it stands until the build
--- records anew.
+-- must go; its start and end are the record's). A view, like int_provider_inputs: read live,
+-- against the record as it stands until the build records anew, once per run into
+-- int_inputs_to_build (or by the models in a run that did not build that row).
 {{ config(materialized='view') }}
 
 with current_periods as (

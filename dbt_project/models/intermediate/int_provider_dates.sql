@@ -4,8 +4,10 @@
 -- provider's rows when R moves, unless one of its dates lies between the old R and the new one:
 -- each count grows or shrinks with R exactly then. int_provider_inputs puts the counts into the
 -- provider's own inputs (macros/incremental_by_provider.sql). A table, built in every run before
--- the models built by provider, so that the view int_provider_inputs, which every such model
--- asks several times, does not count them again each time (14 ms a time on `bw`).
+-- the models built by provider, so that the view int_provider_inputs does not count them again
+-- each time it is read (14 ms a time on `bw`): by int_inputs_to_build once per run, by the data
+-- tests' `__changed_providers__` filter, by a run that did not build int_inputs_to_build, and
+-- twice by the record written after the run (orchestration/dbt_project.py).
 with plan_versions as (
     select
         provider,

@@ -9,9 +9,10 @@
 -- periods int_period_inputs compares; `changed`
 -- and `own_changed` compare them with the record of the last build that built every such model
 -- (meta.dbt_built_inputs). A provider in the record but without current snapshots (all refused or
--- gone) is listed with `inputs` NULL: its rows must go. A view: read live by every model built by
--- provider (also when a run builds only some models), against the record as it stands until the
--- build records anew.
+-- gone) is listed with `inputs` NULL: its rows must go. A view, read live against the record as
+-- it stands until the build records anew: once per run into int_inputs_to_build, which the models
+-- built by provider ask, and by those models themselves in a run that did not build that row
+-- (a run of some models only).
 {{ config(materialized='view') }}
 
 with batches as (
